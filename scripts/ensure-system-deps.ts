@@ -1,0 +1,26 @@
+// Installs the Debian packages the test suite drives for real (a headless Chromium for the web UI tests), so that
+// `npm test` works on a fresh machine. Runs before the tests (npm's pretest); does nothing when they are present.
+import { execFileSync } from "node:child_process"
+import { existsSync } from "node:fs"
+
+const needed: ReadonlyArray<{ readonly binary: string; readonly pkg: string }> = [
+  { binary: "/usr/bin/chromium", pkg: "chromium" }
+]
+
+const missing = needed.filter((n) => !existsSync(n.binary))
+if (missing.length > 0) {
+  const pkgs = missing.map((m) => m.pkg)
+  console.log(`installing Debian packages for the tests: ${pkgs.join(" ")}`)
+  const asRoot = process.getuid?.() === 0 ? [] : ["sudo"]
+  const run = (args: Array<string>) => {
+    const [cmd, ...rest] = [...asRoot, ...args]
+    execFileSync(cmd, rest, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } })
+  }
+  try {
+    run(["apt-get", "update", "-q"])
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", ...pkgs])
+  } catch (e) {
+    console.error(`could not install ${pkgs.join(" ")} (${String(e)}); install them with apt-get and run the tests again`)
+    process.exit(1)
+  }
+}

@@ -1,0 +1,53 @@
+// Runs the configured analyzers in order for each side of each entry. SkyWalking stops at the first analyzer
+// that produces records; meshsight fills sides independently, so what mx-mesh could not name, k8s-mesh may.
+import { Effect, Layer, Scope } from "effect"
+import type { AccessLog } from "../domain/access-log.ts"
+import type { EntrySides } from "../domain/identity.ts"
+import type { ReportingNode } from "../domain/node.ts"
+import { AppConfig } from "../config.ts"
+import { type Analyzer, IdentityResolver, type IdentityResolverShape, type StreamResolver } from "./identity-resolver.ts"
+
+/** How to build each analyzer by name; `main.ts` passes the real ones, tests may pass others. */
+export type AnalyzerRegistry = Readonly<Record<string, Effect.Effect<Analyzer, unknown, Scope.Scope>>>
+
+export const makeChain = (http: ReadonlyArray<Analyzer>, tcp: ReadonlyArray<Analyzer>): IdentityResolverShape => {
+  const all = [...new Set([...http, ...tcp])]
+  return {
+    http: http.map((a) => a.name),
+    tcp: tcp.map((a) => a.name),
+    isReady: () => all.every((a) => a.isReady()),
+    forStream: (node: ReportingNode): StreamResolver => {
+      const perStream = new Map(all.map((a) => [a, a.forStream(node)] as const))
+      const httpChain = http.map((a) => perStream.get(a)!)
+      const tcpChain = tcp.map((a) => perStream.get(a)!)
+      return {
+        fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
+          // An ALS message holds either HTTP or TCP entries (a proto oneof), so one chain serves the batch.
+          const chain = entries.length > 0 && entries[0].kind === "tcp" ? tcpChain : httpChain
+          for (const resolver of chain) resolver.fill(entries, sides)
+        }
+      }
+    }
+  }
+}
+
+/** The IdentityResolver for the analyzers named in the configuration, each built once. */
+export const chainLayer = (registry: AnalyzerRegistry) =>
+  Layer.effect(
+    IdentityResolver,
+    Effect.gen(function*() {
+      const config = yield* AppConfig
+      const built = new Map<string, Analyzer>()
+      for (const name of new Set([...config.httpAnalyzers, ...config.tcpAnalyzers])) {
+        built.set(name, yield* registry[name])
+      }
+      const chain = makeChain(
+        config.httpAnalyzers.map((n) => built.get(n)!),
+        config.tcpAnalyzers.map((n) => built.get(n)!)
+      )
+      yield* Effect.logInfo(
+        `identity analyzers active: HTTP [${chain.http.join(", ")}], TCP [${chain.tcp.join(", ")}]`
+      )
+      return chain
+    })
+  )

@@ -1,0 +1,153 @@
+// A minimal protobuf wire-format reader. meshsight decodes only the fields it uses, straight into its domain
+// objects, instead of materialising Envoy's full messages (see proto/ for the trimmed definitions it follows).
+
+export class WireError extends Error {
+  override readonly name = "WireError"
+}
+
+export const WireType = { Varint: 0, Fixed64: 1, Bytes: 2, Fixed32: 5 } as const
+
+const decoder = new TextDecoder("utf-8", { fatal: true })
+
+export class WireReader {
+  buf: Uint8Array
+  pos: number
+  end: number
+  private view: DataView | undefined
+
+  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+    this.buf = buf
+    this.pos = pos
+    this.end = end
+    this.view = undefined
+  }
+
+  /** Reads a varint of up to 64 bits; values above 2^53 lose precision (no field meshsight reads gets there). */
+  varint(): number {
+    const buf = this.buf
+    let pos = this.pos
+    if (pos >= this.end) throw new WireError("truncated varint")
+    let b = buf[pos++]
+    if (b < 0x80) {
+      this.pos = pos
+      return b
+    }
+    let result = b & 0x7f
+    let shift = 7
+    let mul = 128
+    for (;;) {
+      if (pos >= this.end) throw new WireError("truncated varint")
+      b = buf[pos++]
+      if (shift < 28) result |= (b & 0x7f) << shift
+      else result += (b & 0x7f) * mul
+      if (b < 0x80) break
+      shift += 7
+      mul *= 128
+      if (shift > 63) throw new WireError("varint longer than 10 bytes")
+    }
+    this.pos = pos
+    return result
+  }
+
+  /** int32 fields encode negatives as 10-byte two's-complement varints. */
+  int32(): number {
+    return this.varint() | 0
+  }
+
+  /** int64 that may be negative (Timestamp.seconds before 1970, Duration.seconds < 0). */
+  int64(): number {
+    const start = this.pos
+    const v = this.varint()
+    // A negative int64 always takes 10 bytes; fold the high bits back to a signed number.
+    if (this.pos - start === 10) return v - 2 ** 64
+    return v
+  }
+
+  bool(): boolean {
+    return this.varint() !== 0
+  }
+
+  double(): number {
+    if (this.pos + 8 > this.end) throw new WireError("truncated fixed64")
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
+    const v = this.view.getFloat64(this.pos, true)
+    this.pos += 8
+    return v
+  }
+
+  /** Length of a length-delimited field; the caller reads `[pos, pos + len)`. */
+  length(): number {
+    const len = this.varint()
+    if (this.pos + len > this.end) throw new WireError(`length ${len} runs past the end of its message`)
+    return len
+  }
+
+  bytes(): Uint8Array {
+    const len = this.length()
+    const start = this.pos
+    this.pos += len
+    return this.buf.subarray(start, start + len)
+  }
+
+  string(): string {
+    const len = this.length()
+    const start = this.pos
+    const end = start + len
+    this.pos = end
+    const buf = this.buf
+    // Most strings in access logs are short ASCII (IPs, cluster names, paths): skip TextDecoder for them.
+    if (len < 64) {
+      let ascii = true
+      for (let i = start; i < end; i++) {
+        if (buf[i] >= 0x80) {
+          ascii = false
+          break
+        }
+      }
+      if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as Array<number>)
+    }
+    try {
+      return decoder.decode(buf.subarray(start, end))
+    } catch {
+      throw new WireError("string is not valid UTF-8")
+    }
+  }
+
+  /** A reader over the next length-delimited field, sharing this buffer. */
+  sub(): WireReader {
+    const len = this.length()
+    const r = new WireReader(this.buf, this.pos, this.pos + len)
+    r.view = this.view
+    this.pos += len
+    return r
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WireType.Varint:
+        this.varint()
+        return
+      case WireType.Fixed64:
+        this.advance(8)
+        return
+      case WireType.Bytes:
+        this.pos += this.length()
+        return
+      case WireType.Fixed32:
+        this.advance(4)
+        return
+      default:
+        throw new WireError(`unsupported wire type ${wireType}`)
+    }
+  }
+
+  private advance(n: number): void {
+    if (this.pos + n > this.end) throw new WireError("truncated fixed-width field")
+    this.pos += n
+  }
+}
+
+/** Throws unless a field arrived with the wire type its definition says. */
+export const expectWireType = (actual: number, expected: number, field: string): void => {
+  if (actual !== expected) throw new WireError(`${field}: wire type ${actual}, expected ${expected}`)
+}

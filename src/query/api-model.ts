@@ -1,0 +1,95 @@
+// The JSON query API's response shapes (served under /api, consumed by the web UI). Times are epoch milliseconds;
+// a range is [start, end) in whole minutes. Metric names in comments are SkyWalking's, for comparison.
+import { Schema } from "effect"
+
+export const Percentiles = Schema.Struct({
+  p50: Schema.Number,
+  p75: Schema.Number,
+  p90: Schema.Number,
+  p95: Schema.Number,
+  p99: Schema.Number
+})
+
+/** Aggregated metrics of one entity over a range (or one minute, in a series). */
+export const MetricSummary = Schema.Struct({
+  calls: Schema.Number,
+  /** Calls per minute over the range (`*_cpm`). */
+  cpm: Schema.Number,
+  /** Average latency in ms (`*_resp_time`). */
+  respTimeMs: Schema.Number,
+  /** Successful calls / calls × 100 (`*_sla`). */
+  sla: Schema.Number,
+  /** Latency percentiles in ms (`*_percentile`), from a mergeable log-linear histogram. */
+  percentiles: Percentiles,
+  /** `service_apdex` as a ratio 0–1; null where SkyWalking keeps none (relations, instances, endpoints). */
+  apdex: Schema.NullOr(Schema.Number),
+  /** Response status code → count. */
+  statusCodes: Schema.Record(Schema.String, Schema.Number),
+  /** Envoy response flag (internal error code) → count. */
+  responseFlags: Schema.Record(Schema.String, Schema.Number),
+  /** TCP bytes (`*_throughput_received` / `*_sent`, `*_received` / `*_sent` on relations). */
+  receivedBytes: Schema.Number,
+  sentBytes: Schema.Number,
+  /** Averages in ns (`*_sidecar_internal_req_latency_nanos`, `*_resp_latency_nanos`); null when never logged. */
+  sidecarInternalReqLatencyNanos: Schema.NullOr(Schema.Number),
+  sidecarInternalRespLatencyNanos: Schema.NullOr(Schema.Number),
+  /** Calls by protocol: HTTP, gRPC, TCP. */
+  protocols: Schema.Record(Schema.String, Schema.Number)
+})
+export type MetricSummary = typeof MetricSummary.Type
+
+export const TimeRange = Schema.Struct({ start: Schema.Number, end: Schema.Number })
+export type TimeRange = typeof TimeRange.Type
+
+export const ServiceItem = Schema.Struct({
+  name: Schema.String,
+  namespace: Schema.String,
+  /** Server-side metrics (null when the service was only seen calling others). */
+  metrics: Schema.NullOr(MetricSummary)
+})
+export type ServiceItem = typeof ServiceItem.Type
+
+/** GET /api/services?start=&end=&namespace= */
+export const ServiceList = Schema.Struct({ range: TimeRange, services: Schema.Array(ServiceItem) })
+export type ServiceList = typeof ServiceList.Type
+
+export const NamedMetrics = Schema.Struct({ name: Schema.String, metrics: MetricSummary })
+export type NamedMetrics = typeof NamedMetrics.Type
+
+/** GET /api/services/:service/instances and /endpoints */
+export const InstanceList = Schema.Struct({ range: TimeRange, service: Schema.String, instances: Schema.Array(NamedMetrics) })
+export type InstanceList = typeof InstanceList.Type
+export const EndpointList = Schema.Struct({ range: TimeRange, service: Schema.String, endpoints: Schema.Array(NamedMetrics) })
+export type EndpointList = typeof EndpointList.Type
+
+/** A relation seen from the client side, the server side, or both (null where that side reported nothing). */
+export const Edge = Schema.Struct({
+  source: Schema.String,
+  target: Schema.String,
+  client: Schema.NullOr(MetricSummary),
+  server: Schema.NullOr(MetricSummary)
+})
+export type Edge = typeof Edge.Type
+
+/** GET /api/topology?start=&end=&namespace= ; GET /api/services/:service/topology gives its neighbourhood. */
+export const Topology = Schema.Struct({ range: TimeRange, nodes: Schema.Array(ServiceItem), edges: Schema.Array(Edge) })
+export type Topology = typeof Topology.Type
+
+export const Scope = Schema.Literals(["service", "instance", "endpoint", "serviceRelation", "instanceRelation"])
+export type Scope = typeof Scope.Type
+
+export const SeriesPoint = Schema.Struct({ time: Schema.Number, metrics: Schema.NullOr(MetricSummary) })
+export type SeriesPoint = typeof SeriesPoint.Type
+
+/**
+ * GET /api/series?scope=service&service=S
+ *     ?scope=instance&service=S&instance=I · ?scope=endpoint&service=S&endpoint=E
+ *     ?scope=serviceRelation&source=S&target=T&detectPoint=client|server
+ *     ?scope=instanceRelation&source=S&sourceInstance=I&target=T&targetInstance=J&detectPoint=…
+ * One point per minute of the range, metrics null for minutes with no calls.
+ */
+export const Series = Schema.Struct({ range: TimeRange, scope: Scope, points: Schema.Array(SeriesPoint) })
+export type Series = typeof Series.Type
+
+/** Every error answer: 400 bad parameter, 404 unknown service or route, 500 otherwise. */
+export const ApiError = Schema.Struct({ error: Schema.String })
