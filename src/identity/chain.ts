@@ -7,8 +7,11 @@ import type { ReportingNode } from "../domain/node.ts"
 import { AppConfig } from "../config.ts"
 import { type Analyzer, IdentityResolver, type IdentityResolverShape, type StreamResolver } from "./identity-resolver.ts"
 
-/** How to build each analyzer by name; `main.ts` passes the real ones, tests may pass others. */
-export type AnalyzerRegistry = Readonly<Record<string, Effect.Effect<Analyzer, unknown, Scope.Scope>>>
+/**
+ * How to build each analyzer by name; `main.ts` passes the real ones, tests may pass others. An analyzer may hold
+ * resources (k8s-mesh's informers) for the life of the Scope it is built in.
+ */
+export type AnalyzerRegistry = Readonly<Record<string, Effect.Effect<Analyzer, unknown, Scope.Scope | AppConfig>>>
 
 export const makeChain = (http: ReadonlyArray<Analyzer>, tcp: ReadonlyArray<Analyzer>): IdentityResolverShape => {
   const all = [...new Set([...http, ...tcp])]

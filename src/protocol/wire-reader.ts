@@ -130,9 +130,11 @@ export class WireReader {
       case WireType.Fixed64:
         this.advance(8)
         return
-      case WireType.Bytes:
-        this.pos += this.length()
+      case WireType.Bytes: {
+        const len = this.length() // read before touching pos: `this.pos += this.length()` would use the old pos
+        this.pos += len
         return
+      }
       case WireType.Fixed32:
         this.advance(4)
         return
