@@ -1,6 +1,7 @@
 // meshsight's settings, read from the environment once at start-up and validated with Schema. Each setting has a
 // meshsight name and, where SkyWalking has one, SkyWalking's name as an alias so existing deployments carry over.
 import { Config, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
+import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
 export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh"] as const
 
@@ -55,9 +56,28 @@ interface Setting<A> {
   readonly schema: Schema.Codec<A, string>
   readonly expected: string
   readonly default: A
+  /** A further check after decoding: the problem, or undefined when the value is fine. */
+  readonly validate?: (value: A) => string | undefined
 }
 
 const setting = <A>(s: Setting<A>) => s
+
+/** A name template that compiles (src/identity/name-template.ts). */
+const template = (names: ReadonlyArray<string>, defaultRule: string) =>
+  setting({
+    names,
+    schema: NonEmpty,
+    expected: "a name template",
+    default: defaultRule,
+    validate: (rule) => {
+      try {
+        compileTemplate(rule)
+        return undefined
+      } catch (e) {
+        return e instanceof TemplateSyntaxError ? e.message : String(e)
+      }
+    }
+  })
 
 const Int = (minimum: number, maximum: number) =>
   Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum, maximum }))
@@ -150,15 +170,10 @@ const SETTINGS = {
     expected: "true or false",
     default: true
   }),
-  mxServiceNameRule: setting({ names: ["MESHSIGHT_MX_SERVICE_NAME_RULE"], schema: NonEmpty, expected: "a name template", default: DEFAULT_MX_SERVICE_NAME_RULE }),
-  mxInstanceNameRule: setting({ names: ["MESHSIGHT_MX_INSTANCE_NAME_RULE"], schema: NonEmpty, expected: "a name template", default: DEFAULT_MX_INSTANCE_NAME_RULE }),
-  k8sServiceNameRule: setting({
-    names: ["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"],
-    schema: NonEmpty,
-    expected: "a name template",
-    default: DEFAULT_K8S_SERVICE_NAME_RULE
-  }),
-  k8sInstanceNameRule: setting({ names: ["MESHSIGHT_K8S_INSTANCE_NAME_RULE"], schema: NonEmpty, expected: "a name template", default: DEFAULT_K8S_INSTANCE_NAME_RULE }),
+  mxServiceNameRule: template(["MESHSIGHT_MX_SERVICE_NAME_RULE"], DEFAULT_MX_SERVICE_NAME_RULE),
+  mxInstanceNameRule: template(["MESHSIGHT_MX_INSTANCE_NAME_RULE"], DEFAULT_MX_INSTANCE_NAME_RULE),
+  k8sServiceNameRule: template(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE),
+  k8sInstanceNameRule: template(["MESHSIGHT_K8S_INSTANCE_NAME_RULE"], DEFAULT_K8S_INSTANCE_NAME_RULE),
   retentionMinutes: setting({ names: ["MESHSIGHT_RETENTION_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 120 }),
   maxSeriesPerMinute: setting({ names: ["MESHSIGHT_MAX_SERIES_PER_MINUTE"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 500_000 }),
   flushIntervalMs: setting({ names: ["MESHSIGHT_FLUSH_INTERVAL_MS"], schema: Int(10, 60_000), expected: "milliseconds from 10 to 60000", default: 1000 }),
@@ -192,6 +207,10 @@ const read = <A>(s: Setting<A>): Effect.Effect<A, InvalidSetting> =>
       const decoded = Schema.decodeUnknownOption(s.schema)(raw.value)
       if (Option.isNone(decoded)) {
         return yield* new InvalidSetting({ variable: name, value: raw.value, expected: s.expected })
+      }
+      const problem = s.validate?.(decoded.value)
+      if (problem !== undefined) {
+        return yield* new InvalidSetting({ variable: name, value: raw.value, expected: `${s.expected} (${problem})` })
       }
       return decoded.value
     }

@@ -1,6 +1,6 @@
 // Runs the configured analyzers in order for each side of each entry. SkyWalking stops at the first analyzer
 // that produces records; meshsight fills sides independently, so what mx-mesh could not name, k8s-mesh may.
-import { Effect, Layer, Scope } from "effect"
+import { Effect, Layer, Schema, Scope } from "effect"
 import type { AccessLog } from "../domain/access-log.ts"
 import type { EntrySides } from "../domain/identity.ts"
 import type { ReportingNode } from "../domain/node.ts"
@@ -34,6 +34,15 @@ export const makeChain = (http: ReadonlyArray<Analyzer>, tcp: ReadonlyArray<Anal
   }
 }
 
+export class UnknownAnalyzer extends Schema.TaggedError<UnknownAnalyzer>()("UnknownAnalyzer", {
+  name: Schema.String,
+  available: Schema.Array(Schema.String)
+}) {
+  override get message() {
+    return `unknown analyzer ${this.name}: this build has ${this.available.join(", ")}`
+  }
+}
+
 /** The IdentityResolver for the analyzers named in the configuration, each built once. */
 export const chainLayer = (registry: AnalyzerRegistry) =>
   Layer.effect(
@@ -42,7 +51,11 @@ export const chainLayer = (registry: AnalyzerRegistry) =>
       const config = yield* AppConfig
       const built = new Map<string, Analyzer>()
       for (const name of new Set([...config.httpAnalyzers, ...config.tcpAnalyzers])) {
-        built.set(name, yield* registry[name])
+        const make = registry[name]
+        if (make === undefined) {
+          return yield* new UnknownAnalyzer({ name, available: Object.keys(registry) })
+        }
+        built.set(name, yield* make)
       }
       const chain = makeChain(
         config.httpAnalyzers.map((n) => built.get(n)!),

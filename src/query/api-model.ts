@@ -12,6 +12,7 @@ export const Percentiles = Schema.Struct({
 
 /** Aggregated metrics of one entity over a range (or one minute, in a series). */
 export const MetricSummary = Schema.Struct({
+  /** HTTP and gRPC requests. TCP connections are counted under `protocols.TCP` and add only bytes and flags. */
   calls: Schema.Number,
   /** Calls per minute over the range (`*_cpm`). */
   cpm: Schema.Number,
@@ -33,7 +34,7 @@ export const MetricSummary = Schema.Struct({
   /** Averages in ns (`*_sidecar_internal_req_latency_nanos`, `*_resp_latency_nanos`); null when never logged. */
   sidecarInternalReqLatencyNanos: Schema.NullOr(Schema.Number),
   sidecarInternalRespLatencyNanos: Schema.NullOr(Schema.Number),
-  /** Calls by protocol: HTTP, gRPC, TCP. */
+  /** Requests by protocol (HTTP, gRPC) and TCP connections (TCP). */
   protocols: Schema.Record(Schema.String, Schema.Number)
 })
 export type MetricSummary = typeof MetricSummary.Type

@@ -1,0 +1,161 @@
+// The aggregate stage: records → per-minute series (DESIGN.md §5). Records accumulate in memory and are merged into
+// the store every flush interval (and once more at shutdown), so a call is queryable within about a second.
+import { Clock, Context, Effect, Layer, Metric } from "effect"
+import { AppConfig } from "../config.ts"
+import type { MeshMetric } from "../domain/mesh-metric.ts"
+import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf } from "../store/metric-store.ts"
+import { seriesRefused, seriesStored } from "../telemetry.ts"
+import { type Entity, endpointKey, instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "./entity.ts"
+import { SeriesStats } from "./series-stats.ts"
+
+/** Envoy's clock may run a little ahead of ours: a record up to this far in the future still counts. */
+const FUTURE_TOLERANCE_MS = MINUTE_MS
+
+export interface RecordOutcome {
+  /** Records older than the retention window. */
+  tooOld: number
+  /** Records stamped further in the future than the clock-skew tolerance. */
+  future: number
+}
+
+export interface AggregatorShape {
+  /** Adds a batch of records; `nowMs` is the current time (read once per batch from Effect's Clock). */
+  readonly record: (metrics: ReadonlyArray<MeshMetric>, nowMs: number) => RecordOutcome
+  /** Moves everything pending into the store and applies retention. */
+  readonly flush: Effect.Effect<void>
+}
+
+export class Aggregator extends Context.Service<Aggregator, AggregatorShape>()("meshsight/Aggregator") {}
+
+export interface AggregatorOptions {
+  readonly apdexThresholdMs: number
+  readonly apdexThresholdsMs: Readonly<Record<string, number>>
+  readonly maxSeriesPerMinute: number
+  /** The oldest minute still kept, given the time now. */
+  readonly retentionStart: (nowMs: number) => number
+}
+
+export const makeAggregator = (options: AggregatorOptions) => {
+  let pending = new Map<number, MinuteBucket>()
+  let refusedInPending = 0
+  const apdexOf = (service: string) => options.apdexThresholdsMs[service] ?? options.apdexThresholdMs
+
+  const statsFor = (bucket: MinuteBucket, key: string, entity: () => Entity, hasApdex: boolean) => {
+    let s = bucket.get(key)
+    if (s === undefined) {
+      if (bucket.size >= options.maxSeriesPerMinute) {
+        refusedInPending++
+        return undefined
+      }
+      s = { entity: entity(), stats: new SeriesStats(hasApdex) }
+      bucket.set(key, s)
+    }
+    return s.stats
+  }
+
+  const record = (metrics: ReadonlyArray<MeshMetric>, nowMs: number): RecordOutcome => {
+    const outcome: RecordOutcome = { tooOld: 0, future: 0 }
+    const oldest = options.retentionStart(nowMs)
+    const newest = minuteOf(nowMs + FUTURE_TOLERANCE_MS)
+    for (const m of metrics) {
+      const minute = minuteOf(m.startTimeMs)
+      if (minute < oldest) {
+        outcome.tooOld++
+        continue
+      }
+      if (minute > newest) {
+        outcome.future++
+        continue
+      }
+      let bucket = pending.get(minute)
+      if (bucket === undefined) {
+        bucket = new Map()
+        pending.set(minute, bucket)
+      }
+      const dst = m.destination
+      const src = m.source
+      if (m.detectPoint === "server") {
+        // Service, instance and endpoint metrics are the destination's own view: server side only.
+        statsFor(bucket, serviceKey(dst.service), () => ({ scope: "service", service: dst.service, namespace: dst.namespace }), true)
+          ?.record(m, apdexOf(dst.service))
+        if (dst.instance !== "") {
+          statsFor(bucket, instanceKey(dst.service, dst.instance), () => ({
+            scope: "instance",
+            service: dst.service,
+            namespace: dst.namespace,
+            instance: dst.instance
+          }), false)?.record(m, 0)
+        }
+        if (m.endpoint !== "") {
+          statsFor(bucket, endpointKey(dst.service, m.endpoint), () => ({
+            scope: "endpoint",
+            service: dst.service,
+            namespace: dst.namespace,
+            endpoint: m.endpoint
+          }), false)?.record(m, 0)
+        }
+      }
+      if (src === undefined) continue
+      statsFor(bucket, serviceRelationKey(m.detectPoint, src.service, dst.service), () => ({
+        scope: "serviceRelation",
+        detectPoint: m.detectPoint,
+        source: src.service,
+        sourceNamespace: src.namespace,
+        target: dst.service,
+        targetNamespace: dst.namespace
+      }), false)?.record(m, 0)
+      if (src.instance !== "" && dst.instance !== "") {
+        statsFor(bucket, instanceRelationKey(m.detectPoint, src.service, src.instance, dst.service, dst.instance), () => ({
+          scope: "instanceRelation",
+          detectPoint: m.detectPoint,
+          source: src.service,
+          sourceInstance: src.instance,
+          target: dst.service,
+          targetInstance: dst.instance
+        }), false)?.record(m, 0)
+      }
+    }
+    return outcome
+  }
+
+  /** Hands the pending buckets over and starts new ones; returns how many series the limit refused meanwhile. */
+  const drain = (): [Map<number, MinuteBucket>, number] => {
+    const out: [Map<number, MinuteBucket>, number] = [pending, refusedInPending]
+    pending = new Map()
+    refusedInPending = 0
+    return out
+  }
+
+  return { record, drain }
+}
+
+export const AggregatorLive = Layer.effect(
+  Aggregator,
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const store = yield* MetricStore
+    const aggregator = makeAggregator({
+      apdexThresholdMs: config.apdexThresholdMs,
+      apdexThresholdsMs: config.apdexThresholdsMs,
+      maxSeriesPerMinute: config.maxSeriesPerMinute,
+      retentionStart: store.retentionStart
+    })
+    const flush = Effect.gen(function*() {
+      const [buckets, refusedBefore] = aggregator.drain()
+      let refused = refusedBefore
+      for (const [minute, bucket] of buckets) refused += store.merge(minute, bucket)
+      store.prune(yield* Clock.currentTimeMillis)
+      if (refused > 0) {
+        yield* Metric.update(seriesRefused, refused)
+        yield* Effect.logWarning(
+          `${refused} new series refused: a minute holds at most ${config.maxSeriesPerMinute} (MESHSIGHT_MAX_SERIES_PER_MINUTE)`
+        )
+      }
+      yield* Metric.update(seriesStored, store.seriesCount())
+    })
+    // Flush on a fixed beat (virtual time under TestClock), and once more when the layer closes at shutdown.
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.flushIntervalMs), flush)))
+    yield* Effect.addFinalizer(() => flush)
+    return { record: aggregator.record, flush }
+  })
+)

@@ -1,0 +1,88 @@
+// The JSON query API under /api (shapes in src/query/api-model.ts). Query parameters are decoded with Schema; a
+// bad one is answered 400 with the reason, an unknown service 404.
+import { Clock, Effect, Schema } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
+import type { TimeRange } from "../query/api-model.ts"
+import { QueryService, type SeriesSelector } from "../query/query-service.ts"
+
+const DEFAULT_RANGE_MINUTES = 15
+const MAX_RANGE_MINUTES = 7 * 24 * 60
+
+const EpochMs = Schema.FiniteFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
+const Name = Schema.String.check(Schema.isMinLength(1))
+const DetectPoint = Schema.Literals(["client", "server"])
+
+const RangeParams = Schema.Struct({
+  start: Schema.optionalKey(EpochMs),
+  end: Schema.optionalKey(EpochMs),
+  namespace: Schema.optionalKey(Name)
+})
+
+const SeriesParams = Schema.Union([
+  Schema.Struct({ scope: Schema.Literal("service"), service: Name }),
+  Schema.Struct({ scope: Schema.Literal("instance"), service: Name, instance: Name }),
+  Schema.Struct({ scope: Schema.Literal("endpoint"), service: Name, endpoint: Name }),
+  Schema.Struct({ scope: Schema.Literal("serviceRelation"), source: Name, target: Name, detectPoint: DetectPoint }),
+  Schema.Struct({
+    scope: Schema.Literal("instanceRelation"),
+    source: Name,
+    sourceInstance: Name,
+    target: Name,
+    targetInstance: Name,
+    detectPoint: DetectPoint
+  })
+])
+
+class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {}
+class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
+
+/** [start, end) snapped to whole minutes; by default the last 15 minutes including the current one. */
+const rangeFrom = (p: typeof RangeParams.Type) =>
+  Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    const end = p.end !== undefined ? minuteOf(p.end + MINUTE_MS - 1) : minuteOf(now) + MINUTE_MS
+    const start = p.start !== undefined ? minuteOf(p.start) : end - DEFAULT_RANGE_MINUTES * MINUTE_MS
+    if (start >= end) return yield* new BadRequest({ message: "start must be before end" })
+    if (end - start > MAX_RANGE_MINUTES * MINUTE_MS) {
+      return yield* new BadRequest({ message: `a range spans at most ${MAX_RANGE_MINUTES} minutes` })
+    }
+    return { start, end } satisfies TimeRange
+  })
+
+const params = <A, I extends Readonly<Record<string, string | ReadonlyArray<string> | undefined>>>(schema: Schema.Codec<A, I>) =>
+  HttpRouter.schemaParams(schema).pipe(
+    Effect.mapError((e) => new BadRequest({ message: e.message.split("\n").join("; ") }))
+  )
+
+const found = <A>(value: A | undefined, service: string) =>
+  value === undefined ? Effect.fail(new NotFound({ message: `unknown service: ${service}` })) : Effect.succeed(value)
+
+const respond = <E extends { readonly _tag: string; readonly message: string }, R>(
+  handler: Effect.Effect<unknown, E, R>
+) =>
+  handler.pipe(
+    Effect.map((body) => HttpServerResponse.jsonUnsafe(body)),
+    Effect.catch((e: E) =>
+      Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.message }, { status: e._tag === "NotFound" ? 404 : 400 }))
+    )
+  )
+
+const ServiceParam = Schema.Struct({ service: Name })
+
+export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
+  const query = yield* QueryService
+  const withRange = Effect.flatMap(params(RangeParams), (p) => Effect.map(rangeFrom(p), (range) => ({ range, namespace: p.namespace })))
+  const serviceAndRange = Effect.all([params(ServiceParam), withRange])
+
+  yield* router.add("GET", "/api/services", respond(Effect.map(withRange, (r) => query.services(r.range, r.namespace))))
+  yield* router.add("GET", "/api/topology", respond(Effect.map(withRange, (r) => query.topology(r.range, r.namespace))))
+  yield* router.add("GET", "/api/services/:service/instances", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.instances(p.service, r.range), p.service))))
+  yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.endpoints(p.service, r.range), p.service))))
+  yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.serviceTopology(p.service, r.range), p.service))))
+  yield* router.add("GET", "/api/series", respond(Effect.gen(function*() {
+    const selector: SeriesSelector = yield* params(SeriesParams)
+    const { range } = yield* withRange
+    return query.series(selector, range)
+  })))
+}))

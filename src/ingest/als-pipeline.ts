@@ -1,0 +1,184 @@
+// One ALS stream, start to end: decode → identify → analyze → aggregate, a whole message at a time. The stream's
+// first message must carry the identifier (Envoy sends the node once per stream; later messages omit it).
+import { Clock, Context, Effect, Layer, Metric, Stream } from "effect"
+import { Aggregator } from "../aggregation/aggregator.ts"
+import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
+import type { AlsMessage } from "../domain/access-log.ts"
+import { emptySides, type EntrySides } from "../domain/identity.ts"
+import { parseNode, type ReportingNode } from "../domain/node.ts"
+import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
+import { decodeAlsMessage } from "../protocol/als-codec.ts"
+import { WireError } from "../protocol/wire-reader.ts"
+import {
+  entriesReceived,
+  entryDecodeFailures,
+  identityMisses,
+  messageDecodeFailures,
+  messagesReceived,
+  recordsDropped,
+  recordsProduced
+} from "../telemetry.ts"
+import { type StreamBroken, StreamRejected } from "./stream-errors.ts"
+
+export interface AlsPipelineShape {
+  /** Consumes one stream of raw StreamAccessLogsMessage bytes; `peer` names the client in logs. */
+  readonly run: (
+    messages: Stream.Stream<Uint8Array, StreamBroken>,
+    peer: string
+  ) => Effect.Effect<StreamSummary, StreamRejected | StreamBroken>
+}
+
+export interface StreamSummary {
+  readonly node: string
+  readonly messages: number
+  readonly entries: number
+}
+
+export class AlsPipeline extends Context.Service<AlsPipeline, AlsPipelineShape>()("meshsight/AlsPipeline") {}
+
+interface StreamState {
+  node: ReportingNode | undefined
+  resolver: StreamResolver | undefined
+  messages: number
+  entries: number
+  skippedEntries: number
+}
+
+/** Per-batch tallies, reported to the counters once per batch of messages. */
+interface Tally {
+  messages: number
+  http: number
+  tcp: number
+  rejected: number
+  client: number
+  server: number
+  tooOld: number
+  future: number
+  misses: AnalysisMisses
+  warnings: Array<string>
+}
+
+const newTally = (): Tally => ({
+  messages: 0,
+  http: 0,
+  tcp: 0,
+  rejected: 0,
+  client: 0,
+  server: 0,
+  tooOld: 0,
+  future: 0,
+  misses: { local: 0, source: 0, destination: 0 },
+  warnings: []
+})
+
+const counted = (metric: Metric.Counter<number>, n: number, attributes?: Record<string, string>) =>
+  n === 0 ? Effect.void : Metric.update(attributes ? Metric.withAttributes(metric, attributes) : metric, n)
+
+const report = (t: Tally) =>
+  Effect.all([
+    counted(messagesReceived, t.messages),
+    counted(entriesReceived, t.http, { kind: "http" }),
+    counted(entriesReceived, t.tcp, { kind: "tcp" }),
+    counted(entryDecodeFailures, t.rejected),
+    counted(recordsProduced, t.client, { detect_point: "client" }),
+    counted(recordsProduced, t.server, { detect_point: "server" }),
+    counted(recordsDropped, t.tooOld, { reason: "too_old" }),
+    counted(recordsDropped, t.future, { reason: "future" }),
+    counted(identityMisses, t.misses.local, { side: "local" }),
+    counted(identityMisses, t.misses.source, { side: "source" }),
+    counted(identityMisses, t.misses.destination, { side: "destination" })
+  ], { discard: true })
+
+export const AlsPipelineLive = Layer.effect(
+  AlsPipeline,
+  Effect.gen(function*() {
+    const identity = yield* IdentityResolver
+    const aggregator = yield* Aggregator
+
+    /** Handles one message synchronously; returns the rejection that ends the stream, if any. */
+    const handle = (state: StreamState, bytes: Uint8Array, nowMs: number, tally: Tally, peer: string) => {
+      let message: AlsMessage
+      try {
+        message = decodeAlsMessage(bytes)
+      } catch (e) {
+        if (!(e instanceof WireError)) throw e
+        return new StreamRejected({
+          reason: "malformed_message",
+          detail: `message ${state.messages + 1} is not a StreamAccessLogsMessage: ${e.message}`
+        })
+      }
+      state.messages++
+      tally.messages++
+      if (state.node === undefined) {
+        if (message.identifier === undefined) {
+          return new StreamRejected({
+            reason: "missing_identifier",
+            detail: "the first message of a stream must carry the identifier (node and log name)"
+          })
+        }
+        state.node = parseNode(message.identifier.node)
+        state.resolver = identity.forStream(state.node)
+      }
+      const entries = message.entries
+      state.entries += entries.length
+      if (entries.length > 0) {
+        if (entries[0].kind === "http") tally.http += entries.length
+        else tally.tcp += entries.length
+      }
+      if (message.rejected.length > 0) {
+        tally.rejected += message.rejected.length
+        if (state.skippedEntries === 0) {
+          const first = message.rejected[0]
+          tally.warnings.push(
+            `skipping undecodable entries from ${state.node.info.id} (${peer}): entry ${first.index} of message ${state.messages}: ${first.reason}` +
+              " (further skips on this stream are only counted: meshsight_als_entry_decode_failures_total)"
+          )
+        }
+        state.skippedEntries += message.rejected.length
+      }
+      if (entries.length === 0) return undefined
+      const sides: Array<EntrySides> = new Array(entries.length)
+      for (let i = 0; i < entries.length; i++) sides[i] = emptySides()
+      state.resolver!.fill(entries, sides)
+      const metrics = analyze(state.node, entries, sides, tally.misses)
+      for (const m of metrics) {
+        if (m.detectPoint === "client") tally.client++
+        else tally.server++
+      }
+      const outcome = aggregator.record(metrics, nowMs)
+      tally.tooOld += outcome.tooOld
+      tally.future += outcome.future
+      return undefined
+    }
+
+    const run = (messages: Stream.Stream<Uint8Array, StreamBroken>, peer: string) =>
+      Effect.gen(function*() {
+        const state: StreamState = { node: undefined, resolver: undefined, messages: 0, entries: 0, skippedEntries: 0 }
+        yield* Stream.runForEachArray(messages, (batch) =>
+          Effect.gen(function*() {
+            const now = yield* Clock.currentTimeMillis
+            const tally = newTally()
+            let rejection: StreamRejected | undefined
+            for (let i = 0; i < batch.length && rejection === undefined; i++) {
+              rejection = handle(state, batch[i], now, tally, peer)
+            }
+            yield* report(tally)
+            for (const warning of tally.warnings) yield* Effect.logWarning(warning)
+            if (rejection !== undefined) return yield* rejection
+          }))
+        if (state.node === undefined) {
+          return yield* new StreamRejected({
+            reason: "empty_stream",
+            detail: "the stream ended before its first message (no identifier)"
+          })
+        }
+        return { node: state.node.info.id, messages: state.messages, entries: state.entries }
+      }).pipe(
+        Effect.tapError((e) =>
+          e._tag === "StreamRejected" && e.reason === "malformed_message" ? counted(messageDecodeFailures, 1) : Effect.void
+        )
+      )
+
+    return { run }
+  })
+)

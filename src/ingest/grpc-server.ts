@@ -1,0 +1,154 @@
+// The ingest stage: a grpc-js server for Envoy's AccessLogService (v3 and v2) and the gRPC health service. Each
+// ALS call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
+// connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
+import * as grpc from "@grpc/grpc-js"
+import { NodeStream } from "@effect/platform-node"
+import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema } from "effect"
+import { AppConfig } from "../config.ts"
+import { streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import { AlsPipeline } from "./als-pipeline.ts"
+import { healthHandlers, ServingStatus } from "./health.ts"
+import { accessLogService, ALS_SERVICE_NAMES, EMPTY_RESPONSE, HEALTH_SERVICE_NAME, healthService } from "./service-definitions.ts"
+import { StreamBroken } from "./stream-errors.ts"
+
+export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBindError", {
+  address: Schema.String,
+  detail: Schema.String
+}) {
+  override get message() {
+    return `cannot listen for gRPC on ${this.address}: ${this.detail}`
+  }
+}
+
+export interface GrpcServerShape {
+  /** The port the main gRPC server listens on (useful when configured as 0). */
+  readonly port: number
+  /** The port ALS is served on: the main port unless a dedicated ALS port is configured. */
+  readonly alsPort: number
+}
+
+export class GrpcServer extends Context.Service<GrpcServer, GrpcServerShape>()("meshsight/GrpcServer") {}
+
+const SHUTDOWN_GRACE_MS = 5_000
+
+const bind = (server: grpc.Server, host: string, port: number) => {
+  const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
+  return Effect.callback<number, GrpcBindError>((resume) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+      resume(err ? Effect.fail(new GrpcBindError({ address, detail: err.message })) : Effect.succeed(bound)))
+  })
+}
+
+export const GrpcServerLive = Layer.effect(
+  GrpcServer,
+  Effect.gen(function*() {
+    const config = yield* AppConfig
+    const pipeline = yield* AlsPipeline
+    const handlers = yield* FiberSet.make()
+    const runFork = yield* FiberSet.runtime(handlers)()
+
+    const handleAccessLogs = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      const peer = call.getPeer()
+      let answered = false
+      const answer = (err: grpc.ServiceError | null) => {
+        if (answered) return
+        answered = true
+        if (err) callback(err, null)
+        else callback(null, EMPTY_RESPONSE)
+      }
+      const fail = (code: grpc.status, details: string) => answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
+      // grpc-js signals a client that went away with 'cancelled' and leaves the readable open: end it as an error
+      // so the stream's fiber finishes.
+      call.on("cancelled", () => call.destroy(new Error("the client cancelled the stream")))
+      const messages = NodeStream.fromReadable<Uint8Array, StreamBroken>({
+        evaluate: () => call,
+        onError: (cause) => new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })
+      })
+      return Effect.gen(function*() {
+        yield* Metric.update(streamsOpened, 1)
+        yield* Metric.modify(streamsActive, 1)
+        const exit = yield* Effect.exit(pipeline.run(messages, peer))
+        yield* Metric.modify(streamsActive, -1)
+        if (Exit.isSuccess(exit)) {
+          answer(null)
+          yield* Effect.logDebug(`ALS stream from ${exit.value.node} (${peer}) closed after ${exit.value.messages} messages`)
+          return
+        }
+        const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
+        if (failure?._tag === "StreamRejected") {
+          fail(grpc.status.INVALID_ARGUMENT, failure.detail)
+          yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: failure.reason }), 1)
+          yield* Effect.logWarning(`ALS stream from ${peer} rejected (${failure.reason}): ${failure.detail}`)
+        } else if (failure?._tag === "StreamBroken") {
+          fail(grpc.status.CANCELLED, failure.detail)
+          yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: "broken" }), 1)
+          yield* Effect.logInfo(`ALS stream from ${peer} broke off: ${failure.detail}`)
+        } else if (Cause.hasInterrupts(exit.cause)) {
+          return yield* Effect.interrupt
+        } else {
+          fail(grpc.status.INTERNAL, "meshsight could not process the stream")
+          yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: "internal" }), 1)
+          yield* Effect.logError(`ALS stream from ${peer} failed`, exit.cause)
+        }
+      }).pipe(
+        // Interrupting the fiber does not finish the call: tell the proxy to reconnect (to another replica).
+        Effect.onInterrupt(() => Effect.sync(() => fail(grpc.status.UNAVAILABLE, "meshsight is shutting down")))
+      )
+    }
+
+    let serving: number = ServingStatus.SERVING
+    const watchers = new Set<() => void>()
+    const servedNames = new Set(["", HEALTH_SERVICE_NAME, ALS_SERVICE_NAMES.v3, ALS_SERVICE_NAMES.v2])
+    const health = healthHandlers(
+      (service) => (servedNames.has(service) ? serving : undefined),
+      (listener) => {
+        watchers.add(listener)
+        return () => watchers.delete(listener)
+      }
+    )
+
+    const options = {
+      "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
+      // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
+      "grpc.keepalive_time_ms": 60_000,
+      "grpc.keepalive_permit_without_calls": 1
+    }
+    const main = new grpc.Server(options)
+    const dedicated = config.alsGrpcPort !== 0 ? new grpc.Server(options) : undefined
+    const alsServer = dedicated ?? main
+    for (const version of ["v3", "v2"] as const) {
+      alsServer.addService(accessLogService(version), {
+        StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+          runFork(handleAccessLogs(call, callback))
+        }
+      })
+    }
+    main.addService(healthService, health)
+    if (dedicated) dedicated.addService(healthService, health)
+
+    const shutdown = (server: grpc.Server) =>
+      Effect.callback<void>((resume) => server.tryShutdown(() => resume(Effect.void))).pipe(
+        Effect.timeoutOrElse({ duration: SHUTDOWN_GRACE_MS, orElse: () => Effect.sync(() => server.forceShutdown()) })
+      )
+    const servers = dedicated ? [main, dedicated] : [main]
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        serving = ServingStatus.NOT_SERVING
+        for (const w of watchers) w()
+        // Stop the stream fibers first (each finishes the message it is on, then answers UNAVAILABLE), then let
+        // grpc-js close the transport: tryShutdown would otherwise wait on calls that never end.
+        yield* FiberSet.clear(handlers)
+        yield* Effect.forEach(servers, shutdown, { discard: true })
+        yield* Effect.logInfo("gRPC server stopped")
+      })
+    )
+    const port = yield* bind(main, config.grpcHost, config.grpcPort)
+    const alsPort = dedicated ? yield* bind(dedicated, config.alsGrpcHost, config.alsGrpcPort) : port
+    yield* Effect.logInfo(
+      dedicated
+        ? `gRPC listening on ${config.grpcHost}:${port}; Envoy ALS (v2, v3) on ${config.alsGrpcHost}:${alsPort}`
+        : `gRPC listening on ${config.grpcHost}:${port}: Envoy ALS (v2, v3) and grpc.health.v1`
+    )
+    return { port, alsPort }
+  })
+)

@@ -1,0 +1,51 @@
+// gRPC method definitions with raw-bytes (de)serializers: meshsight decodes ALS messages itself, whole and lazily
+// (src/protocol/als-codec.ts), so grpc-js hands over the bytes untouched. Paths follow proto/.
+import type * as grpc from "@grpc/grpc-js"
+
+const raw = (b: Buffer): Buffer => b
+const EMPTY = Buffer.alloc(0)
+
+const clientStreaming = (path: string): grpc.MethodDefinition<Buffer, Buffer> => ({
+  path,
+  requestStream: true,
+  responseStream: false,
+  requestSerialize: raw,
+  requestDeserialize: raw,
+  responseSerialize: raw,
+  responseDeserialize: raw
+})
+
+export const ALS_SERVICE_NAMES = {
+  v3: "envoy.service.accesslog.v3.AccessLogService",
+  v2: "envoy.service.accesslog.v2.AccessLogService"
+} as const
+
+export const accessLogService = (version: keyof typeof ALS_SERVICE_NAMES): grpc.ServiceDefinition => ({
+  StreamAccessLogs: clientStreaming(`/${ALS_SERVICE_NAMES[version]}/StreamAccessLogs`)
+})
+
+/** StreamAccessLogsResponse has no fields: its encoding is empty. */
+export const EMPTY_RESPONSE = EMPTY
+
+export const HEALTH_SERVICE_NAME = "grpc.health.v1.Health"
+
+export const healthService: grpc.ServiceDefinition = {
+  Check: {
+    path: `/${HEALTH_SERVICE_NAME}/Check`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw
+  },
+  Watch: {
+    path: `/${HEALTH_SERVICE_NAME}/Watch`,
+    requestStream: false,
+    responseStream: true,
+    requestSerialize: raw,
+    requestDeserialize: raw,
+    responseSerialize: raw,
+    responseDeserialize: raw
+  }
+}

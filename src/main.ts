@@ -1,0 +1,34 @@
+// meshsight's entry point: read the configuration, pick the analyzers, run the pipeline until SIGTERM/SIGINT.
+import { NodeRuntime } from "@effect/platform-node"
+import { Cause, Effect, Layer, Logger, References } from "effect"
+import { makeAppLayer } from "./app.ts"
+import { AppConfig, loadConfig } from "./config.ts"
+import { analyzers } from "./main-analyzers.ts"
+
+/** Errors that stop start-up with a one-line explanation rather than a stack trace. */
+const STARTUP_ERRORS = new Set(["InvalidSetting", "UnknownAnalyzer", "GrpcBindError", "ServeError"])
+
+const program = Effect.gen(function*() {
+  const config = yield* loadConfig
+  const logging = Layer.mergeAll(
+    Logger.layer([config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty()]),
+    Layer.succeed(References.MinimumLogLevel, config.logLevel)
+  )
+  yield* Layer.launch(makeAppLayer(analyzers).pipe(Layer.provide(Layer.succeed(AppConfig, config)))).pipe(
+    Effect.provide(logging)
+  )
+}).pipe(
+  Effect.tapCause((cause) =>
+    Effect.sync(() => {
+      const failure = cause.reasons.find(Cause.isFailReason)?.error as { _tag?: string; message?: string } | undefined
+      if (failure?._tag !== undefined && STARTUP_ERRORS.has(failure._tag)) console.error(`meshsight: ${failure.message}`)
+      else if (!Cause.hasInterruptsOnly(cause)) console.error(`meshsight stopped on an unexpected error:\n${Cause.pretty(cause)}`)
+    })
+  )
+)
+
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  // A signal is the normal way to stop a service: exit 0 rather than the default 130.
+  teardown: (exit, onExit) => onExit(exit._tag === "Success" || Cause.hasInterruptsOnly(exit.cause) ? 0 : 1)
+})

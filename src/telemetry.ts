@@ -1,0 +1,50 @@
+// meshsight's own counters, exported at /metrics in Prometheus text format. Updated once per message or per
+// stream, never per entry: hot loops count into local numbers and report the sum.
+import { Metric } from "effect"
+
+export const streamsOpened = Metric.counter("meshsight_als_streams_total", {
+  description: "ALS gRPC streams opened",
+  incremental: true
+})
+export const streamsActive = Metric.gauge("meshsight_als_streams_active", { description: "ALS gRPC streams open now" })
+export const streamsFailed = Metric.counter("meshsight_als_stream_errors_total", {
+  description: "ALS streams ended with an error status, by reason",
+  incremental: true
+})
+export const messagesReceived = Metric.counter("meshsight_als_messages_total", {
+  description: "ALS messages received",
+  incremental: true
+})
+export const entriesReceived = Metric.counter("meshsight_als_entries_total", {
+  description: "ALS entries decoded, by kind (http, tcp)",
+  incremental: true
+})
+export const entryDecodeFailures = Metric.counter("meshsight_als_entry_decode_failures_total", {
+  description: "ALS entries skipped because they could not be decoded",
+  incremental: true
+})
+export const messageDecodeFailures = Metric.counter("meshsight_als_message_decode_failures_total", {
+  description: "ALS messages that could not be decoded (their stream ends with INVALID_ARGUMENT)",
+  incremental: true
+})
+export const identityMisses = Metric.counter("meshsight_identity_misses_total", {
+  description: "Sides of entries whose workload could not be identified, by side (local, source, destination)",
+  incremental: true
+})
+export const peerDecodeFailures = Metric.counter("meshsight_mx_peer_decode_failures_total", {
+  description: "mx-mesh peer metadata values that could not be decoded or named",
+  incremental: true
+})
+export const recordsProduced = Metric.counter("meshsight_records_total", {
+  description: "Mesh-metric records produced, by detect point (client, server)",
+  incremental: true
+})
+export const recordsDropped = Metric.counter("meshsight_records_dropped_total", {
+  description: "Mesh-metric records not aggregated, by reason (too_old, future)",
+  incremental: true
+})
+export const seriesRefused = Metric.counter("meshsight_series_refused_total", {
+  description: "New series refused because their minute already held MESHSIGHT_MAX_SERIES_PER_MINUTE",
+  incremental: true
+})
+export const seriesStored = Metric.gauge("meshsight_store_series", { description: "Series held in the store" })

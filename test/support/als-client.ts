@@ -1,0 +1,78 @@
+// A real grpc-js client for Envoy's AccessLogService, sending pre-encoded StreamAccessLogsMessage bytes the way
+// Envoy does: one client-streaming call, the identifier on its first message.
+import * as grpc from "@grpc/grpc-js"
+
+const raw = (b: Buffer): Buffer => b
+
+const AlsClient = (version: "v2" | "v3") =>
+  grpc.makeGenericClientConstructor(
+    {
+      StreamAccessLogs: {
+        path: `/envoy.service.accesslog.${version}.AccessLogService/StreamAccessLogs`,
+        requestStream: true,
+        responseStream: false,
+        requestSerialize: raw,
+        requestDeserialize: raw,
+        responseSerialize: raw,
+        responseDeserialize: raw
+      }
+    },
+    "AccessLogService"
+  )
+
+/** How a call ended: code 0 (OK) or a gRPC error status with its details. */
+export interface CallStatus {
+  readonly code: grpc.status
+  readonly details: string
+}
+
+export interface AlsStream {
+  /** Writes one message, waiting for the transport when it asks the writer to slow down. */
+  readonly write: (message: Uint8Array) => Promise<void>
+  /** Half-closes the stream and waits for the server's answer. */
+  readonly end: () => Promise<CallStatus>
+  /** Cancels the call, as a proxy that goes away mid-stream. */
+  readonly cancel: () => void
+  /** Resolves with the status whenever the server answers (also before `end`, when it rejects the stream). */
+  readonly status: Promise<CallStatus>
+  readonly close: () => void
+}
+
+export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStream => {
+  const Client = AlsClient(version)
+  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
+  let settle: (s: CallStatus) => void = () => {}
+  const status = new Promise<CallStatus>((resolve) => (settle = resolve))
+  const call = (client as unknown as {
+    StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+  }).StreamAccessLogs((err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
+  return {
+    write: (message) =>
+      new Promise<void>((resolve) => {
+        if (call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength))) resolve()
+        else call.once("drain", () => resolve())
+      }),
+    end: () => {
+      call.end()
+      return status
+    },
+    cancel: () => call.cancel(),
+    status,
+    close: () => client.close()
+  }
+}
+
+/** One stream carrying `messages` in order; resolves with the server's answer. */
+export const sendAlsMessages = async (
+  port: number,
+  messages: ReadonlyArray<Uint8Array>,
+  version: "v2" | "v3" = "v3"
+): Promise<CallStatus> => {
+  const stream = openAlsStream(port, version)
+  try {
+    for (const m of messages) await Promise.race([stream.write(m), stream.status])
+    return await stream.end()
+  } finally {
+    stream.close()
+  }
+}

@@ -1,0 +1,57 @@
+// Runs the whole meshsight app in-process for tests: real gRPC and HTTP servers on ephemeral loopback ports.
+import { Effect, Exit, Layer, Scope } from "effect"
+import { HttpServer } from "effect/http"
+import { makeAppLayer } from "../../src/app.ts"
+import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import type { AnalyzerRegistry } from "../../src/identity/chain.ts"
+import { GrpcServer } from "../../src/ingest/grpc-server.ts"
+import { analyzers as mainAnalyzers } from "../../src/main-analyzers.ts"
+
+export interface MeshsightOptions {
+  /** Settings to override; the rest are the embedded defaults. gRPC and HTTP default to 127.0.0.1 port 0. */
+  readonly config?: Partial<AppConfigShape>
+  /** The analyzers by name (default: the ones `src/main.ts` registers). */
+  readonly analyzers?: AnalyzerRegistry
+}
+
+export interface RunningMeshsight {
+  readonly grpcPort: number
+  /** Where Envoy's ALS goes (the gRPC port unless a dedicated ALS port is configured). */
+  readonly alsPort: number
+  readonly httpPort: number
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+}
+
+const testConfig = (options: MeshsightOptions) =>
+  AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0, httpHost: "127.0.0.1", httpPort: 0, ...options.config })
+
+/** The app's layer with test defaults, exposing every stage's service. */
+export const meshsightLayer = (options: MeshsightOptions = {}) =>
+  makeAppLayer(options.analyzers ?? mainAnalyzers).pipe(Layer.provideMerge(testConfig(options)))
+
+const describeRunning = Effect.gen(function*() {
+  const grpc = yield* GrpcServer
+  const http = yield* HttpServer.HttpServer
+  const address = http.address
+  if (address._tag === "UnixPathAddress") throw new Error("the HTTP server is not on TCP")
+  return { grpcPort: grpc.port, alsPort: grpc.alsPort, httpPort: address.port, url: `http://127.0.0.1:${address.port}` }
+})
+
+/** Starts meshsight in the current Scope (it stops when the scope closes: a clean shutdown, as on SIGTERM). */
+export const startMeshsight = (options: MeshsightOptions = {}) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(meshsightLayer(options))
+    return yield* describeRunning.pipe(Effect.provide(context))
+  })
+
+/** For tests without Effect: start, then `stop()` when done. */
+export const startMeshsightAsync = async (
+  options: MeshsightOptions = {}
+): Promise<RunningMeshsight & { readonly stop: () => Promise<void> }> => {
+  const scope = Effect.runSync(Scope.make())
+  const running = await Effect.runPromise(startMeshsight(options).pipe(Scope.provide(scope)))
+  return { ...running, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+
