@@ -121,11 +121,14 @@ export interface CallPeers {
   readonly host: string
 }
 
-/** The client sidecar's entry of a call: `outbound|PORT||HOST`, upstream peer = the server. */
+/**
+ * The client sidecar's entry of a call: `outbound|PORT||HOST`, upstream peer = the server. The sidecar
+ * intercepts the application's connection to the Service's cluster IP, so the downstream is the client pod itself.
+ */
 export const outboundHttpEntry = (call: HttpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
   httpJson(call, {
     upstreamCluster: `outbound|${p.port}||${p.host}`,
-    downstreamRemote: ["127.0.0.1", clientPort],
+    downstreamRemote: [p.client.ip, clientPort],
     downstreamLocal: ["10.96.0.10", p.port],
     upstreamRemote: [p.server.ip, p.port],
     filterState: { upstream_peer: peerFilterState(p.server) }
@@ -156,7 +159,7 @@ const tcpJson = (call: TcpCall, s: Sides): Record<string, unknown> => ({
 export const outboundTcpEntry = (call: TcpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
   tcpJson(call, {
     upstreamCluster: `outbound|${p.port}||${p.host}`,
-    downstreamRemote: ["127.0.0.1", clientPort],
+    downstreamRemote: [p.client.ip, clientPort],
     downstreamLocal: ["10.96.0.10", p.port],
     upstreamRemote: [p.server.ip, p.port],
     filterState: { upstream_peer: peerFilterState(p.server) }

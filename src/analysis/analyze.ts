@@ -1,6 +1,7 @@
 // The analyze stage: access log entries + identities → mesh-metric records, one per side of a call
 // (rules of DESIGN.md §3, which follow SkyWalking's envoy receiver).
 import type { AccessLog, AccessLogCommon, HttpAccessLog, TlsInfo } from "../domain/access-log.ts"
+import { isInboundCluster } from "../domain/addresses.ts"
 import type { EntrySides, WorkloadIdentity } from "../domain/identity.ts"
 import { type DetectPoint, type MeshMetric, type MeshProtocol, type TlsMode, UNKNOWN_SERVICE } from "../domain/mesh-metric.ts"
 import type { ReportingNode } from "../domain/node.ts"
@@ -19,13 +20,6 @@ export interface AnalysisMisses {
 export const UNKNOWN_CALLER: WorkloadIdentity = { service: UNKNOWN_SERVICE, instance: "", namespace: "", labels: {} }
 
 const NS_PER_MS = 1e6
-
-/**
- * Envoy marks the server side of a sidecar by the `inbound|PORT|…` cluster; Istio's passthrough for inbound
- * traffic to ports without a Service (`InboundPassthroughCluster[Ipv4|Ipv6]`) is server side too.
- */
-const isInbound = (cluster: string): boolean =>
-  cluster.startsWith("inbound|") || cluster.startsWith("InboundPassthroughCluster")
 
 /** `/package.Service/Method`: how gRPC names its HTTP/2 paths. */
 const GRPC_PATH = /^\/[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\/[A-Za-z_][\w]*$/
@@ -118,7 +112,7 @@ export const analyze = (
       misses.local++
       continue
     }
-    const inbound = isInbound(e.common.upstreamCluster)
+    const inbound = isInboundCluster(e.common.upstreamCluster)
     if (bothSides || inbound) {
       // A gateway's caller from outside the mesh is kept as the service UNKNOWN (as SkyWalking); a sidecar's
       // unknown caller is dropped: the destination's own metrics still count, but no relation.
