@@ -81,7 +81,7 @@ export const structFromJson = (o: Record<string, unknown>): Record<string, unkno
 const convert = (type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(json)) {
-    if (key === "@type") continue
+    if (key === "@type" || value === undefined) continue // as JSON.stringify would drop it
     const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || f.options?.json_name === key)
     if (!field) throw new Error(`${type.fullName} has no field ${key}`)
     field.resolve()

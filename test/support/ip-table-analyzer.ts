@@ -1,0 +1,39 @@
+// An identity analyzer backed by a fixed IP → workload table: the stand-in for a Kubernetes cluster that
+// SkyWalking's own envoy-receiver tests use too. Looks up the same addresses k8s-mesh does.
+import { Effect } from "effect"
+import { entryAddresses } from "../../src/domain/addresses.ts"
+import type { WorkloadIdentity } from "../../src/domain/identity.ts"
+import type { Analyzer } from "../../src/identity/identity-resolver.ts"
+
+export const workload = (service: string, namespace = "default", instance = `${service}-0`): WorkloadIdentity => ({
+  service,
+  instance,
+  namespace,
+  labels: { app: service }
+})
+
+export const ipTableAnalyzer = (name: string, table: Readonly<Record<string, WorkloadIdentity>>): Analyzer => ({
+  name,
+  isReady: () => true,
+  forStream: (node) => ({
+    fill: (entries, sides) => {
+      entries.forEach((e, i) => {
+        const a = entryAddresses(node, e)
+        const s = sides[i]
+        s.local ??= a.local && table[a.local.ip]
+        s.downstream ??= a.downstream && table[a.downstream.ip]
+        s.upstream ??= a.upstream && table[a.upstream.ip]
+      })
+    }
+  })
+})
+
+/** The cluster of ../shared/fixtures/README.md: the four bookinfo pods of the captured messages. */
+export const FIXTURE_CLUSTER: Readonly<Record<string, WorkloadIdentity>> = {
+  "10.44.2.56": workload("ingress", "istio-system"),
+  "10.44.2.54": workload("productpage"),
+  "10.44.6.66": workload("detail"),
+  "10.44.2.55": workload("review")
+}
+
+export const fixtureClusterRegistry = { "k8s-mesh": Effect.succeed(ipTableAnalyzer("k8s-mesh", FIXTURE_CLUSTER)) }
