@@ -1,0 +1,70 @@
+// The analyzer chain: configured order, per-side fallback, separate HTTP and TCP lists, clear start-up errors.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer } from "effect"
+import { AppConfigWith } from "../../src/config.ts"
+import { emptySides } from "../../src/domain/identity.ts"
+import { parseNode } from "../../src/domain/node.ts"
+import { chainLayer, makeChain } from "../../src/identity/chain.ts"
+import { IdentityResolver } from "../../src/identity/identity-resolver.ts"
+import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
+import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
+import { alsMessageJson, outboundHttpEntry, outboundTcpEntry, type Workload } from "../../sim/istio-entries.ts"
+import { ipTableAnalyzer, workload } from "../support/ip-table-analyzer.ts"
+
+const a: Workload = { name: "a-0", namespace: "ns", ip: "10.0.0.1", labels: { app: "a" }, workloadName: "a" }
+const b: Workload = { ...a, name: "b-0", ip: "10.0.0.2", labels: { app: "b" }, workloadName: "b" }
+const peers = { client: a, server: b, port: 80, host: "b.ns.svc.cluster.local" }
+
+const message = (kind: "http" | "tcp") =>
+  decodeAlsMessage(encodeAlsMessageJson(alsMessageJson(
+    kind === "http"
+      ? { http: [outboundHttpEntry({ startMs: 0, durationMs: 1 }, peers)] }
+      : { tcp: [outboundTcpEntry({ startMs: 0, durationMs: 1, receivedBytes: 1, sentBytes: 1 }, peers)] },
+    { workload: a }
+  )))
+
+// The first analyzer knows only the local pod, the second knows both: each side is filled by the first that can.
+const localOnly = ipTableAnalyzer("first", { "10.0.0.1": workload("a-from-first") })
+const both = ipTableAnalyzer("second", { "10.0.0.1": workload("a-from-second"), "10.0.0.2": workload("b-from-second") })
+
+const resolve = (chain: ReturnType<typeof makeChain>, kind: "http" | "tcp") => {
+  const m = message(kind)
+  const sides = m.entries.map(() => emptySides())
+  chain.forStream(parseNode(m.identifier!.node)).fill(m.entries, sides)
+  return [sides[0].local?.service, sides[0].upstream?.service]
+}
+
+describe("analyzer chain", () => {
+  it("fills each side from the first analyzer that knows it", () => {
+    assert.deepStrictEqual(resolve(makeChain([localOnly, both], []), "http"), ["a-from-first", "b-from-second"])
+    assert.deepStrictEqual(resolve(makeChain([both, localOnly], []), "http"), ["a-from-second", "b-from-second"])
+  })
+
+  it("uses the TCP list for TCP entries", () => {
+    const chain = makeChain([localOnly], [both])
+    assert.deepStrictEqual(resolve(chain, "http"), ["a-from-first", undefined])
+    assert.deepStrictEqual(resolve(chain, "tcp"), ["a-from-second", "b-from-second"])
+  })
+
+  it.effect("builds the configured analyzers once each, in order", () =>
+    Effect.gen(function*() {
+      let builds = 0
+      const registry = {
+        "mx-mesh": Effect.sync(() => (builds++, localOnly)),
+        "k8s-mesh": Effect.sync(() => (builds++, both))
+      }
+      const resolver = yield* IdentityResolver.pipe(
+        Effect.provide(chainLayer(registry).pipe(Layer.provide(AppConfigWith({ httpAnalyzers: ["k8s-mesh", "mx-mesh"], tcpAnalyzers: ["mx-mesh"] }))))
+      )
+      assert.deepStrictEqual([resolver.http, resolver.tcp, builds], [["second", "first"], ["first"], 2])
+    }))
+
+  it.effect("refuses an analyzer this build does not have, naming the ones it has", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(IdentityResolver.pipe(
+        Effect.provide(chainLayer({ "mx-mesh": Effect.succeed(localOnly) }).pipe(Layer.provide(AppConfigWith({ httpAnalyzers: ["k8s-mesh"] }))))
+      ))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) && exit.cause.reasons[0]._tag === "Fail" ? exit.cause.reasons[0].error.message : ""), "unknown analyzer k8s-mesh: this build has mx-mesh")
+    }))
+})
