@@ -1,6 +1,6 @@
 // The analyzer chain: configured order, per-side fallback, separate HTTP and TCP lists, clear start-up errors.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import { AppConfigWith } from "../../src/config.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
@@ -65,6 +65,6 @@ describe("analyzer chain", () => {
         Effect.provide(chainLayer({ "mx-mesh": Effect.succeed(localOnly) }).pipe(Layer.provide(AppConfigWith({ httpAnalyzers: ["k8s-mesh"] }))))
       ))
       assert.isTrue(Exit.isFailure(exit))
-      assert.include(String(Exit.isFailure(exit) && exit.cause.reasons[0]._tag === "Fail" ? exit.cause.reasons[0].error.message : ""), "unknown analyzer k8s-mesh: this build has mx-mesh")
+      assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "unknown analyzer k8s-mesh: this build has mx-mesh")
     }))
 })

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest"
 import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/config.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
-import { makeMxMeshAnalyzer, type MxMeshStats } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
+import { makeMxMeshAnalyzer } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { compileTemplate } from "../../src/identity/name-template.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
@@ -23,9 +23,9 @@ const peers = { client: productpage, server: reviews, port: 9080, host: "reviews
 
 const resolve = (entries: ReadonlyArray<Record<string, unknown>>, reporter: Workload) => {
   const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: entries }, { workload: reporter })))
-  const stats: MxMeshStats = { peerDecodeFailures: 0 }
+  const stats = { peerDecodeFailures: 0 }
   const sides = message.entries.map(() => emptySides())
-  makeMxMeshAnalyzer(naming, stats).forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
+  makeMxMeshAnalyzer(naming, () => stats.peerDecodeFailures++).forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
   return { sides, stats }
 }
 
@@ -75,7 +75,7 @@ describe("mx-mesh", () => {
     expect(stats.peerDecodeFailures).toBe(0)
     const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: [outboundHttpEntry(call, peers)] }, { workload: productpage })))
     const preset = { local: undefined, downstream: undefined, upstream: { service: "already", instance: "i", namespace: "n", labels: {} } }
-    makeMxMeshAnalyzer(naming, stats).forStream(parseNode(message.identifier!.node)).fill(message.entries, [preset])
+    makeMxMeshAnalyzer(naming, () => stats.peerDecodeFailures++).forStream(parseNode(message.identifier!.node)).fill(message.entries, [preset])
     expect(preset.upstream.service).toBe("already")
   })
 
@@ -85,7 +85,7 @@ describe("mx-mesh", () => {
       httpLogs: { logEntry: [outboundHttpEntry(call, peers)] }
     }))
     const sides = [emptySides()]
-    makeMxMeshAnalyzer(naming, { peerDecodeFailures: 0 }).forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
+    makeMxMeshAnalyzer(naming, () => {}).forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
     expect(sides[0].local).toBeUndefined()
     expect(sides[0].upstream?.service).toBe("reviews.bookinfo")
   })

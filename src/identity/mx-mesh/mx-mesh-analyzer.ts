@@ -6,6 +6,7 @@ import type { EntrySides, WorkloadIdentity } from "../../domain/identity.ts"
 import type { ReportingNode } from "../../domain/node.ts"
 import { AppConfig } from "../../config.ts"
 import { decodeStruct } from "../../protocol/struct-codec.ts"
+import { peerDecodeFailures } from "../../telemetry.ts"
 import { WireReader } from "../../protocol/wire-reader.ts"
 import type { Analyzer } from "../identity-resolver.ts"
 import { compileTemplate, type NameTemplate } from "../name-template.ts"
@@ -49,12 +50,8 @@ const unwrapBytesValue = (bytes: Uint8Array): Uint8Array => {
 const peerMetadata = (object: FilterStateObject): JsonObject =>
   object.key.startsWith("wasm.") ? decodeFlatNode(unwrapBytesValue(object.value)) : decodeStruct(object.value)
 
-export interface MxMeshStats {
-  /** Peer values that could not be decoded or named (treated as unknown). */
-  peerDecodeFailures: number
-}
-
-export const makeMxMeshAnalyzer = (naming: MxMeshNaming, stats: MxMeshStats): Analyzer => {
+/** `onPeerFailure` is told of each distinct peer value that could not be decoded or named (treated as unknown). */
+export const makeMxMeshAnalyzer = (naming: MxMeshNaming, onPeerFailure: () => void): Analyzer => {
   const cache = new Map<string, WorkloadIdentity | null>()
 
   const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
@@ -69,7 +66,7 @@ export const makeMxMeshAnalyzer = (naming: MxMeshNaming, stats: MxMeshStats): An
     } catch {
       identity = undefined
     }
-    if (identity === undefined) stats.peerDecodeFailures++
+    if (identity === undefined) onPeerFailure()
     if (cache.size >= PEER_CACHE_LIMIT) cache.clear()
     cache.set(cacheKey, identity ?? null)
     return identity
@@ -105,5 +102,7 @@ export const mxMeshAnalyzer = Effect.gen(function*() {
     service: compileTemplate(config.mxServiceNameRule),
     instance: compileTemplate(config.mxInstanceNameRule)
   }
-  return makeMxMeshAnalyzer(naming, { peerDecodeFailures: 0 })
+  // The hot path is synchronous: count straight into the metric with the context captured here.
+  const context = yield* Effect.context<never>()
+  return makeMxMeshAnalyzer(naming, () => peerDecodeFailures.updateUnsafe(1, context))
 })
