@@ -1,0 +1,167 @@
+// Minute buckets in virtual time: flushing, roll-over, late and future records, retention, apdex, series limit.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Layer, Scope } from "effect"
+import { TestClock } from "effect/testing"
+import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
+import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
+import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
+import { MemoryStoreLive } from "../../src/store/metric-store.ts"
+import { workload } from "../support/ip-table-analyzer.ts"
+
+const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
+const MIN = 60_000
+
+const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
+  role: "sidecar",
+  detectPoint: "server",
+  source: workload("frontend"),
+  destination: workload("cart"),
+  endpoint: "GET:/cart",
+  startTimeMs: T0 + 1000,
+  endTimeMs: T0 + 1100,
+  latencyMs: 100,
+  responseCode: 200,
+  success: true,
+  protocol: "HTTP",
+  tlsMode: "mTLS",
+  internalErrorCode: "",
+  receivedBytes: 0,
+  sentBytes: 0,
+  sidecarInternalReqLatencyNs: 1000,
+  sidecarInternalRespLatencyNs: 2000,
+  ...over
+})
+
+const stages = (config: Partial<AppConfigShape> = {}) => {
+  const store = MemoryStoreLive
+  return Layer.mergeAll(AggregatorLive.pipe(Layer.provide(store)), QueryServiceLive.pipe(Layer.provide(store))).pipe(
+    Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10, ...config }))
+  )
+}
+
+/**
+ * Sets the virtual clock before the stages start: TestClock runs due sleeps one by one, so moving it years ahead
+ * under a running flush loop would replay every beat in between.
+ */
+const at = <A, E, R>(time: number, body: Effect.Effect<A, E, R>, config: Partial<AppConfigShape> = {}) =>
+  Effect.andThen(TestClock.setTime(time), Effect.provide(body, stages(config)))
+
+const range = (start: number, minutes: number) => ({ start, end: start + minutes * MIN })
+const serviceCalls = (query: typeof QueryService.Service, start: number, minutes = 1) =>
+  query.services(range(start, minutes)).services.find((s) => s.name === "cart")?.metrics?.calls ?? 0
+
+describe("aggregator", () => {
+  it.effect("records become queryable at the next flush", () =>
+    at(T0 + 10_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      aggregator.record([metric(), metric()], T0 + 10_000)
+      assert.strictEqual(serviceCalls(query, T0), 0)
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(serviceCalls(query, T0), 2)
+    })))
+
+  it.effect("a minute rolls over into the next bucket; a late record still lands in its own minute", () =>
+    at(T0 + 30_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      aggregator.record([metric()], T0 + 30_000)
+      yield* TestClock.adjust("1 minute")
+      aggregator.record([metric({ startTimeMs: T0 + MIN + 5000 })], T0 + 90_000)
+      aggregator.record([metric({ startTimeMs: T0 + 20_000 })], T0 + 90_000) // late: the previous minute
+      yield* TestClock.adjust("1 second")
+      const series = query.series({ scope: "service", service: "cart" }, range(T0, 3))
+      assert.deepStrictEqual(series.points.map((p) => p.metrics?.calls ?? 0), [2, 1, 0])
+      assert.deepStrictEqual(series.points.map((p) => p.time), [T0, T0 + MIN, T0 + 2 * MIN])
+    })))
+
+  const now = T0 + 20 * MIN
+  it.effect("drops records older than the retention window or too far in the future, and prunes old minutes", () =>
+    at(now, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      const outcome = aggregator.record([
+        metric({ startTimeMs: now - 11 * MIN }), // retention is 10 minutes
+        metric({ startTimeMs: now + 3 * MIN }), // beyond a minute of clock skew
+        metric({ startTimeMs: now + 30_000 }), // within it
+        metric({ startTimeMs: now - 9 * MIN })
+      ], now)
+      assert.deepStrictEqual(outcome, { tooOld: 1, future: 1 })
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(serviceCalls(query, now - 10 * MIN, 12), 2)
+      yield* TestClock.adjust("5 minutes")
+      assert.strictEqual(serviceCalls(query, now - 10 * MIN, 12), 1)
+    })))
+
+  it.effect("service, instance and endpoint metrics come from the server side only; relations from both", () =>
+    at(T0 + 10_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      aggregator.record([
+        metric({ detectPoint: "client", latencyMs: 120 }),
+        metric({ detectPoint: "server", latencyMs: 100 }),
+        metric({ detectPoint: "server", source: undefined })
+      ], T0 + 10_000)
+      yield* TestClock.adjust("1 second")
+      const r = range(T0, 1)
+      assert.strictEqual(serviceCalls(query, T0), 2)
+      assert.deepStrictEqual(query.instances("cart", r)?.instances.map((i) => [i.name, i.metrics.calls]), [["cart-0", 2]])
+      assert.deepStrictEqual(query.endpoints("cart", r)?.endpoints.map((e) => [e.name, e.metrics.calls]), [["GET:/cart", 2]])
+      const edge = query.topology(r).edges[0]
+      assert.deepStrictEqual([edge.source, edge.target, edge.client?.calls, edge.client?.respTimeMs, edge.server?.calls], ["frontend", "cart", 1, 120, 1])
+      const instanceRelation = query.series({
+        scope: "instanceRelation",
+        detectPoint: "server",
+        source: "frontend",
+        sourceInstance: "frontend-0",
+        target: "cart",
+        targetInstance: "cart-0"
+      }, r)
+      assert.strictEqual(instanceRelation.points[0].metrics?.calls, 1)
+      assert.isUndefined(query.instances("nobody", r))
+    })))
+
+  it.effect("apdex: satisfied ≤ T, tolerating ≤ 4T, failures frustrated; T can be set per service", () =>
+    at(T0 + 10_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      const call = (service: string, latencyMs: number, success = true) =>
+        metric({ destination: workload(service), latencyMs, success, responseCode: success ? 200 : 503 })
+      aggregator.record([
+        call("cart", 400), call("cart", 1500), call("cart", 2500), call("cart", 10, false),
+        call("slow", 1500)
+      ], T0 + 10_000)
+      yield* TestClock.adjust("1 second")
+      const byName = new Map(query.services(range(T0, 1)).services.map((s) => [s.name, s.metrics]))
+      // cart: (1 satisfied + 1 tolerating / 2) / 4 calls; slow has T = 2000 ms
+      assert.strictEqual(byName.get("cart")?.apdex, 0.375)
+      assert.strictEqual(byName.get("cart")?.sla, 75)
+      assert.deepStrictEqual(byName.get("cart")?.statusCodes, { "200": 3, "503": 1 })
+      assert.strictEqual(byName.get("slow")?.apdex, 1)
+    }), { apdexThresholdMs: 500, apdexThresholdsMs: { slow: 2000 } }))
+
+  it.effect("a minute holds at most the configured number of series; the rest are refused", () =>
+    at(T0 + 10_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      // Each record makes up to 5 series (service, instance, endpoint, 2 relations).
+      aggregator.record(Array.from({ length: 10 }, (_, i) => metric({ destination: workload(`svc${i}`) })), T0 + 10_000)
+      yield* TestClock.adjust("1 second")
+      const services = query.services(range(T0, 1)).services.filter((s) => s.metrics !== null)
+      assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
+    }), { maxSeriesPerMinute: 12 }))
+
+  it.effect("closing the layer flushes what is pending (shutdown)", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(T0 + 10_000)
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(stages(), scope)
+      const aggregator = context.mapUnsafe.get(Aggregator.key) as typeof Aggregator.Service
+      const query = context.mapUnsafe.get(QueryService.key) as typeof QueryService.Service
+      aggregator.record([metric()], T0 + 10_000)
+      assert.strictEqual(serviceCalls(query, T0), 0)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(serviceCalls(query, T0), 1)
+    }))
+})
