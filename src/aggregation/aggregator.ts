@@ -21,8 +21,8 @@ export interface RecordOutcome {
 export interface AggregatorShape {
   /** Adds a batch of records; `nowMs` is the current time (read once per batch from Effect's Clock). */
   readonly record: (metrics: ReadonlyArray<MeshMetric>, nowMs: number) => RecordOutcome
-  /** Moves everything pending into the store and applies retention. */
-  readonly flush: Effect.Effect<void>
+  /** Moves everything pending into the store and applies retention; returns how many series it moved. */
+  readonly flush: Effect.Effect<number>
 }
 
 export class Aggregator extends Context.Service<Aggregator, AggregatorShape>()("meshsight/Aggregator") {}
@@ -143,7 +143,11 @@ export const AggregatorLive = Layer.effect(
     const flush = Effect.gen(function*() {
       const [buckets, refusedBefore] = aggregator.drain()
       let refused = refusedBefore
-      for (const [minute, bucket] of buckets) refused += store.merge(minute, bucket)
+      let moved = 0
+      for (const [minute, bucket] of buckets) {
+        moved += bucket.size
+        refused += store.merge(minute, bucket)
+      }
       store.prune(yield* Clock.currentTimeMillis)
       if (refused > 0) {
         yield* Metric.update(seriesRefused, refused)
@@ -152,10 +156,13 @@ export const AggregatorLive = Layer.effect(
         )
       }
       yield* Metric.update(seriesStored, store.seriesCount())
+      return moved
     })
     // Flush on a fixed beat (virtual time under TestClock), and once more when the layer closes at shutdown.
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.flushIntervalMs), flush)))
-    yield* Effect.addFinalizer(() => flush)
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(flush, (moved) => Effect.logInfo(`final flush: ${moved} pending series stored`))
+    )
     return { record: aggregator.record, flush }
   })
 )

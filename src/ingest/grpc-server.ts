@@ -3,7 +3,7 @@
 // connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
 import { NodeStream } from "@effect/platform-node"
-import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema } from "effect"
+import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
 import { streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
 import { AlsPipeline } from "./als-pipeline.ts"
@@ -26,6 +26,19 @@ export interface GrpcServerShape {
   /** The port ALS is served on: the main port unless a dedicated ALS port is configured. */
   readonly alsPort: number
 }
+
+/**
+ * A client that resets its HTTP/2 stream (e.g. mid-message) shows up in grpc-js as a clean end of the messages
+ * followed a moment later (~2 ms on loopback) by 'cancelled'. Wait a short real-time grace before calling the
+ * stream complete; the messages that arrived whole are already processed, the cut one is lost.
+ */
+const RESET_GRACE_MS = 50
+const resetAfterEnd = (call: grpc.ServerReadableStream<Buffer, Buffer>) =>
+  Effect.flatMap(
+    // Real time on purpose: this is about the transport, not about the data's clock.
+    Effect.promise(() => new Promise((resolve) => setTimeout(resolve, RESET_GRACE_MS))),
+    () => call.cancelled ? Effect.fail(new StreamBroken({ detail: "the client reset the stream before ending it" })) : Effect.void
+  )
 
 export class GrpcServer extends Context.Service<GrpcServer, GrpcServerShape>()("meshsight/GrpcServer") {}
 
@@ -63,7 +76,7 @@ export const GrpcServerLive = Layer.effect(
       const messages = NodeStream.fromReadable<Uint8Array, StreamBroken>({
         evaluate: () => call,
         onError: (cause) => new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })
-      })
+      }).pipe(Stream.concat(Stream.fromEffectDrain(resetAfterEnd(call))))
       return Effect.gen(function*() {
         yield* Metric.update(streamsOpened, 1)
         yield* Metric.modify(streamsActive, 1)
@@ -82,7 +95,12 @@ export const GrpcServerLive = Layer.effect(
         } else if (failure?._tag === "StreamBroken") {
           fail(grpc.status.CANCELLED, failure.detail)
           yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: "broken" }), 1)
-          yield* Effect.logInfo(`ALS stream from ${peer} broke off: ${failure.detail}`)
+          // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
+          // handler only a cancelled call, so that case lands here too.
+          yield* Effect.logWarning(
+            `ALS stream from ${peer} broke off: ${failure.detail} (the proxy went away or reset the stream, or sent a message` +
+              ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
+          )
         } else if (Cause.hasInterrupts(exit.cause)) {
           return yield* Effect.interrupt
         } else {

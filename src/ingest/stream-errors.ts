@@ -8,7 +8,7 @@ export class StreamRejected extends Schema.TaggedError<StreamRejected>()("Stream
   detail: Schema.String
 }) {}
 
-/** The transport failed under the stream (client went away, connection reset). */
+/** The transport ended the stream under us: the client went away or reset it. */
 export class StreamBroken extends Schema.TaggedError<StreamBroken>()("StreamBroken", {
   detail: Schema.String
 }) {}

@@ -1,0 +1,89 @@
+// Runs meshsight as its own Node process (`node src/main.ts`), as a user would, on free loopback ports.
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import { fileURLToPath } from "node:url"
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+export interface MeshsightProcess {
+  readonly grpcPort: number
+  readonly httpPort: number
+  readonly url: string
+  readonly child: ChildProcess
+  /** Everything the process printed so far (stdout and stderr). */
+  readonly output: () => string
+  /** Sends a signal and waits for the exit code. */
+  readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+/** Starts meshsight and waits until /readyz answers 200 (or the process exits, which rejects with its output). */
+export const spawnMeshsight = async (env: Record<string, string> = {}): Promise<MeshsightProcess> => {
+  const grpcPort = await freePort()
+  const httpPort = await freePort()
+  const child = spawn(process.execPath, [MAIN], {
+    env: {
+      ...process.env,
+      MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+      MESHSIGHT_HTTP_HOST: "127.0.0.1",
+      MESHSIGHT_HTTP_PORT: String(httpPort),
+      ...env
+    },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  let output = ""
+  child.stdout!.on("data", (d) => (output += d))
+  child.stderr!.on("data", (d) => (output += d))
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const url = `http://127.0.0.1:${httpPort}`
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`meshsight exited with ${child.exitCode}:\n${output}`)
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL")
+      throw new Error(`meshsight did not become ready:\n${output}`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    grpcPort,
+    httpPort,
+    url,
+    child,
+    output: () => output,
+    stop: (signal = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal)
+      return exited
+    }
+  }
+}
+
+/** Runs meshsight to its exit (for start-up failures); resolves with the exit code and output. */
+export const runMeshsightToExit = (env: Record<string, string>): Promise<{ code: number | null; output: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    child.stdout.on("data", (d) => (output += d))
+    child.stderr.on("data", (d) => (output += d))
+    child.once("exit", (code) => resolve({ code, output }))
+  })
+
+/** A metric's value in Prometheus text (`name{labels} value`), 0 when absent. */
+export const metricValue = (text: string, series: string): number => {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `))
+  return line === undefined ? 0 : Number(line.slice(series.length + 1))
+}
