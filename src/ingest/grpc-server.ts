@@ -7,7 +7,7 @@ import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream }
 import { AppConfig } from "../config.ts"
 import { streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
 import { AlsPipeline } from "./als-pipeline.ts"
-import { healthHandlers, ServingStatus } from "./health.ts"
+import { makeHealthService, ServingStatus } from "./health.ts"
 import { accessLogService, ALS_SERVICE_NAMES, EMPTY_RESPONSE, HEALTH_SERVICE_NAME, healthService } from "./service-definitions.ts"
 import { StreamBroken } from "./stream-errors.ts"
 
@@ -115,15 +115,8 @@ export const GrpcServerLive = Layer.effect(
     }
 
     let serving: number = ServingStatus.SERVING
-    const watchers = new Set<() => void>()
     const servedNames = new Set(["", HEALTH_SERVICE_NAME, ALS_SERVICE_NAMES.v3, ALS_SERVICE_NAMES.v2])
-    const health = healthHandlers(
-      (service) => (servedNames.has(service) ? serving : undefined),
-      (listener) => {
-        watchers.add(listener)
-        return () => watchers.delete(listener)
-      }
-    )
+    const health = makeHealthService((service) => (servedNames.has(service) ? serving : undefined))
 
     const options = {
       "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
@@ -141,8 +134,8 @@ export const GrpcServerLive = Layer.effect(
         }
       })
     }
-    main.addService(healthService, health)
-    if (dedicated) dedicated.addService(healthService, health)
+    main.addService(healthService, health.handlers)
+    if (dedicated) dedicated.addService(healthService, health.handlers)
 
     const shutdown = (server: grpc.Server) =>
       Effect.callback<void>((resume) => server.tryShutdown(() => resume(Effect.void))).pipe(
@@ -152,7 +145,7 @@ export const GrpcServerLive = Layer.effect(
     yield* Effect.addFinalizer(() =>
       Effect.gen(function*() {
         serving = ServingStatus.NOT_SERVING
-        for (const w of watchers) w()
+        health.stop()
         // Stop the stream fibers first (each finishes the message it is on, then answers UNAVAILABLE), then let
         // grpc-js close the transport: tryShutdown would otherwise wait on calls that never end.
         yield* FiberSet.clear(handlers)

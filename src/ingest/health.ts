@@ -22,10 +22,13 @@ export const readHealthRequest = (bytes: Uint8Array): string => {
 export const encodeHealthResponse = (status: number): Buffer => status === 0 ? Buffer.alloc(0) : Buffer.from([0x08, status])
 
 /**
- * Check answers at once; Watch sends the status now and again whenever it changes, until the client leaves.
+ * Check answers at once; Watch sends the status now and again whenever it changes, until the client leaves or
+ * `stop()` (at shutdown: it sends the final status and ends every Watch, so the server can close).
  * `status(service)` is undefined for a service this server does not know.
  */
-export const healthHandlers = (status: (service: string) => number | undefined, onChange: (listener: () => void) => () => void) => ({
+export const makeHealthService = (status: (service: string) => number | undefined) => {
+  const watches = new Set<() => void>()
+  const handlers = {
   Check: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     let service: string
     try {
@@ -54,9 +57,20 @@ export const healthHandlers = (status: (service: string) => number | undefined, 
         call.write(encodeHealthResponse(s))
       }
     }
+    const finish = () => {
+      send()
+      call.end()
+    }
     send()
-    const unsubscribe = onChange(send)
-    call.on("cancelled", unsubscribe)
-    call.on("close", unsubscribe)
+    watches.add(finish)
+    call.on("cancelled", () => watches.delete(finish))
   }
-})
+  }
+  return {
+    handlers,
+    stop: () => {
+      for (const finish of watches) finish()
+      watches.clear()
+    }
+  }
+}
