@@ -46,12 +46,17 @@ export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStr
   const call = (client as unknown as {
     StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
   }).StreamAccessLogs((err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
+  const ended = status.then(() => {})
   return {
+    // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.
     write: (message) =>
-      new Promise<void>((resolve) => {
-        if (call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength))) resolve()
-        else call.once("drain", () => resolve())
-      }),
+      Promise.race([
+        new Promise<void>((resolve) => {
+          if (call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength))) resolve()
+          else call.once("drain", () => resolve())
+        }),
+        ended
+      ]),
     end: () => {
       call.end()
       return status
@@ -70,7 +75,7 @@ export const sendAlsMessages = async (
 ): Promise<CallStatus> => {
   const stream = openAlsStream(port, version)
   try {
-    for (const m of messages) await Promise.race([stream.write(m), stream.status])
+    for (const m of messages) await stream.write(m)
     return await stream.end()
   } finally {
     stream.close()
