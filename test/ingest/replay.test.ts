@@ -2,32 +2,7 @@
 // back through the HTTP API: identities, detect points and metrics as ../shared/fixtures/README.md gives them.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { TestClock } from "effect/testing"
-import { sendAlsMessages } from "../support/als-client.ts"
-import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
-import { getJson } from "../support/http-json.ts"
-import { fixtureClusterRegistry } from "../support/ip-table-analyzer.ts"
-import { startMeshsight } from "../support/meshsight.ts"
-
-/** The fixtures' minute (2019-04-13 03:59 UTC) and a moment just after it, as the virtual "now". */
-const MINUTE = Date.UTC(2019, 3, 13, 3, 59)
-const NOW = MINUTE + 90_000
-const RANGE = `start=${MINUTE}&end=${MINUTE + 60_000}`
-
-const replay = (version: "v2" | "v3") =>
-  Effect.gen(function*() {
-    // Virtual time starts before the app does, so its flush loop runs from there (see test/aggregation).
-    yield* TestClock.setTime(NOW)
-    const app = yield* startMeshsight({ analyzers: fixtureClusterRegistry, config: { httpAnalyzers: ["k8s-mesh"], tcpAnalyzers: ["k8s-mesh"] } })
-    for (const name of ALS_FIXTURES) {
-      const status = yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)], version))
-      assert.deepStrictEqual(status, { code: 0, details: "" }, name)
-    }
-    yield* TestClock.adjust("1 second") // the aggregator's flush beat
-    return app
-  })
-
-const api = (url: string, path: string) => Effect.promise(() => getJson(url, path))
+import { api, FIXTURE_MINUTE as MINUTE, FIXTURE_RANGE as RANGE, replayFixtures as replay } from "../support/replayed-fixtures.ts"
 
 describe("replaying captured Envoy ALS messages", () => {
   for (const version of ["v3", "v2"] as const) {
