@@ -23,7 +23,6 @@ export interface AppConfigShape {
   readonly httpPort: number
   readonly httpAnalyzers: ReadonlyArray<string>
   readonly tcpAnalyzers: ReadonlyArray<string>
-  readonly metricsServiceEnabled: boolean
   readonly mxServiceNameRule: string
   readonly mxInstanceNameRule: string
   readonly k8sServiceNameRule: string
@@ -83,12 +82,6 @@ const Int = (minimum: number, maximum: number) =>
   Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum, maximum }))
 const Trimmed = Schema.Trim
 const NonEmpty = Schema.Trim.check(Schema.isMinLength(1))
-const Bool = Schema.Literals(["true", "false"]).pipe(
-  Schema.decodeTo(Schema.Boolean, {
-    decode: SchemaGetter.transform((s: "true" | "false") => s === "true"),
-    encode: SchemaGetter.transform((b: boolean) => (b ? "true" as const : "false" as const))
-  })
-)
 const analyzerList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.Literals(KNOWN_ANALYZERS)).check(Schema.isMinLength(1)), {
     // Typed as the literals here; the target schema checks each name right after.
@@ -164,12 +157,6 @@ const SETTINGS = {
     expected: `a comma-separated list of analyzers from: ${KNOWN_ANALYZERS.join(", ")}`,
     default: ["mx-mesh"]
   }),
-  metricsServiceEnabled: setting({
-    names: ["MESHSIGHT_METRICS_SERVICE", "SW_ENVOY_METRIC_SERVICE"],
-    schema: Bool,
-    expected: "true or false",
-    default: true
-  }),
   mxServiceNameRule: template(["MESHSIGHT_MX_SERVICE_NAME_RULE"], DEFAULT_MX_SERVICE_NAME_RULE),
   mxInstanceNameRule: template(["MESHSIGHT_MX_INSTANCE_NAME_RULE"], DEFAULT_MX_INSTANCE_NAME_RULE),
   k8sServiceNameRule: template(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE),
@@ -229,7 +216,6 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     httpPort: yield* read(SETTINGS.httpPort),
     httpAnalyzers: yield* read(SETTINGS.httpAnalyzers),
     tcpAnalyzers: yield* read(SETTINGS.tcpAnalyzers),
-    metricsServiceEnabled: yield* read(SETTINGS.metricsServiceEnabled),
     mxServiceNameRule: yield* read(SETTINGS.mxServiceNameRule),
     mxInstanceNameRule: yield* read(SETTINGS.mxInstanceNameRule),
     k8sServiceNameRule: yield* read(SETTINGS.k8sServiceNameRule),
