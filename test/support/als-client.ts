@@ -1,24 +1,10 @@
 // A real grpc-js client for Envoy's AccessLogService, sending pre-encoded StreamAccessLogsMessage bytes the way
 // Envoy does: one client-streaming call, the identifier on its first message.
 import * as grpc from "@grpc/grpc-js"
+import { accessLogService } from "../../src/ingest/service-definitions.ts"
 
-const raw = (b: Buffer): Buffer => b
-
-const AlsClient = (version: "v2" | "v3") =>
-  grpc.makeGenericClientConstructor(
-    {
-      StreamAccessLogs: {
-        path: `/envoy.service.accesslog.${version}.AccessLogService/StreamAccessLogs`,
-        requestStream: true,
-        responseStream: false,
-        requestSerialize: raw,
-        requestDeserialize: raw,
-        responseSerialize: raw,
-        responseDeserialize: raw
-      }
-    },
-    "AccessLogService"
-  )
+// The same raw-bytes method definitions the server uses.
+const AlsClient = (version: "v2" | "v3") => grpc.makeGenericClientConstructor(accessLogService(version), "AccessLogService")
 
 /** How a call ended: code 0 (OK) or a gRPC error status with its details. */
 export interface CallStatus {
