@@ -1,0 +1,49 @@
+// The benchmark's load generator, run as its own process: opens N concurrent ALS v3 streams, each starting with
+// its proxy's identifier message, then cycling through that proxy's pool; honours HTTP/2 flow control (waits for
+// 'drain'); prints {"entries", "seconds"} once every stream has been answered.
+// Usage: node bench/client.ts TARGET STREAMS MESSAGES_PER_STREAM WORKLOAD
+// STREAMS 0: one stream per proxy of the workload, each sending its pool once (for many distinct series).
+import * as grpc from "@grpc/grpc-js"
+import { accessLogService } from "../src/ingest/service-definitions.ts"
+import { decodeWorkload, ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
+
+const [target, streamsArg, perStreamArg, workloadArg] = process.argv.slice(2)
+const streams = Number(streamsArg)
+const perStream = Number(perStreamArg)
+const pools = generate(decodeWorkload(workloadArg)).map((s) => s.messages.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength)))
+
+const Client = grpc.makeGenericClientConstructor(accessLogService("v3"), "AccessLogService")
+const client = new Client(target, grpc.credentials.createInsecure(), {
+  "grpc.max_send_message_length": 64 * 1024 * 1024
+})
+
+const runStream = (pool: ReadonlyArray<Buffer>, perStream: number) =>
+  new Promise<void>((resolve, reject) => {
+    const call = (client as unknown as {
+      StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+    }).StreamAccessLogs((err) => (err ? reject(new Error(`stream ended with ${err.code}: ${err.details}`)) : resolve()))
+    let sent = 0
+    const pump = () => {
+      while (sent < perStream) {
+        // The identifier message first, then the rest of the pool round and round.
+        const message = sent === 0 ? pool[0] : pool[1 + ((sent - 1) % (pool.length - 1))]
+        sent++
+        if (!call.write(message)) return void call.once("drain", pump)
+      }
+      call.end()
+    }
+    pump()
+  })
+
+// Connect before timing, so that the figure is about streaming, not about the TCP and HTTP/2 handshake.
+await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())))
+const usable = pools.filter((p) => p.length > 1)
+const plan = streams === 0
+  ? usable.map((pool) => ({ pool, messages: pool.length }))
+  : Array.from({ length: streams }, (_, i) => ({ pool: usable[i % usable.length], messages: perStream }))
+const started = process.hrtime.bigint()
+await Promise.all(plan.map((s) => runStream(s.pool, s.messages)))
+const seconds = Number(process.hrtime.bigint() - started) / 1e9
+client.close()
+const messages = plan.reduce((n, s) => n + s.messages, 0)
+console.log(JSON.stringify({ entries: messages * ENTRIES_PER_MESSAGE, seconds }))

@@ -1,0 +1,46 @@
+// meshsight under benchmark: its own process on core 0, started as a user would (`src/main.ts`), quiet logs.
+import { fileURLToPath } from "node:url"
+import { freePort, spawnPinned, stopProcess } from "./processes.ts"
+
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url))
+
+export interface BenchedMeshsight {
+  readonly pid: number
+  /** gRPC `host:port` */
+  readonly target: string
+  readonly url: string
+  readonly metric: (name: string) => Promise<number>
+  readonly stop: () => Promise<void>
+}
+
+export const startMeshsight = async (): Promise<BenchedMeshsight> => {
+  const grpcPort = await freePort()
+  const httpPort = await freePort()
+  const child = spawnPinned(0, [MAIN], {
+    MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
+    MESHSIGHT_HTTP_HOST: "127.0.0.1",
+    MESHSIGHT_HTTP_PORT: String(httpPort),
+    MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024),
+    MESHSIGHT_LOG_LEVEL: "Warn"
+  })
+  let log = ""
+  child.stderr!.on("data", (d) => (log += d))
+  const url = `http://127.0.0.1:${httpPort}`
+  for (const deadline = Date.now() + 20_000; ;) {
+    if (child.exitCode !== null) throw new Error(`meshsight exited ${child.exitCode}:\n${log}`)
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break
+    if (Date.now() > deadline) throw new Error(`meshsight did not become ready:\n${log}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  return {
+    pid: child.pid!,
+    target: `127.0.0.1:${grpcPort}`,
+    url,
+    metric: async (name) => {
+      const text = await (await fetch(`${url}/metrics`)).text()
+      const line = text.split("\n").find((l) => l.startsWith(`${name} `))
+      return line === undefined ? 0 : Number(line.slice(name.length + 1))
+    },
+    stop: () => stopProcess(child)
+  }
+}

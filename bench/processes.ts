@@ -1,0 +1,66 @@
+// Child processes for the benchmark, each pinned to a core with taskset (meshsight on one, its load on the other).
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
+import { createServer } from "node:net"
+
+const hasTaskset = (() => {
+  try {
+    execFileSync("taskset", ["-c", "0", "true"])
+    return true
+  } catch {
+    return false
+  }
+})()
+
+export const pinning = hasTaskset ? "meshsight (or the no-op server) on core 0, the client on core 1" : "not pinned (taskset unavailable)"
+
+export const spawnPinned = (core: number, args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess => {
+  const [command, ...rest] = hasTaskset ? ["taskset", "-c", String(core), process.execPath, ...args] : [process.execPath, ...args]
+  return spawn(command, rest, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+}
+
+/** Everything the process printed to stdout, once it exits 0. */
+export const outputOf = (child: ChildProcess): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let out = ""
+    let err = ""
+    child.stdout!.on("data", (d) => (out += d))
+    child.stderr!.on("data", (d) => (err += d))
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${child.spawnargs.join(" ")} exited ${code}:\n${err}`))))
+  })
+
+/** The first line the process prints (a port, say). */
+export const firstLine = (child: ChildProcess): Promise<string> =>
+  new Promise((resolve, reject) => {
+    let out = ""
+    child.stdout!.on("data", (d) => {
+      out += d
+      const newline = out.indexOf("\n")
+      if (newline >= 0) resolve(out.slice(0, newline).trim())
+    })
+    child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited ${code} before printing`)))
+  })
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
+    })
+  })
+
+/** Peak and current resident set size of a process, in MiB (Linux /proc). */
+export const memoryOf = (pid: number) => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN)
+  return { peakRssMb: kib("VmHWM") / 1024, rssMb: kib("VmRSS") / 1024 }
+}
+
+export const stopProcess = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve()
+    child.once("exit", () => resolve())
+    child.kill("SIGTERM")
+  })
