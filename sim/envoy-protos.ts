@@ -78,40 +78,77 @@ export const structFromJson = (o: Record<string, unknown>): Record<string, unkno
   fields: Object.fromEntries(Object.entries(o).map(([k, v]) => [k, valueFromJson(v)]))
 })
 
+/** How one field's JSON value becomes protobufjs's object form (by the field's type, decided once). */
+interface FieldConverter {
+  readonly name: string
+  readonly convert: (json: unknown) => unknown
+}
+
+const valueConverter = (field: protobuf.Field): ((v: unknown) => unknown) => {
+  const rt = field.resolvedType
+  if (!(rt instanceof protobuf.Type)) return (v) => v
+  const name = rt.fullName
+  if (name === ".google.protobuf.Timestamp") return (v) => (typeof v === "string" ? timestampFromJson(v) : v)
+  if (name === ".google.protobuf.Duration") return (v) => (typeof v === "string" ? durationFromJson(v) : v)
+  if (name === ".google.protobuf.Struct") return (v) => structFromJson(v as Record<string, unknown>)
+  if (name === ".google.protobuf.Value") return valueFromJson
+  if (WRAPPERS.has(name)) return (v) => (typeof v === "object" && v !== null ? v : { value: v })
+  if (name === ".google.protobuf.Any") return (v) => convertAny(v as Record<string, unknown>)
+  return (v) => convert(rt, v as Record<string, unknown>)
+}
+
+const fieldConverter = (field: protobuf.Field): FieldConverter => {
+  field.resolve()
+  const one = valueConverter(field)
+  const convert = field.map
+    ? (v: unknown) => Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, one(x)]))
+    : field.repeated
+      ? (v: unknown) => (v as Array<unknown>).map(one)
+      : one
+  return { name: field.name, convert }
+}
+
+/** JSON key (field name or json_name) → converter, per type: protobufjs's reflection is too slow per entry. */
+const converters = new Map<protobuf.Type, Map<string, FieldConverter>>()
+const converterFor = (type: protobuf.Type, key: string): FieldConverter => {
+  let index = converters.get(type)
+  if (index === undefined) {
+    index = new Map()
+    for (const field of type.fieldsArray) {
+      const converter = fieldConverter(field)
+      index.set(field.name, converter)
+      if (field.options?.json_name) index.set(field.options.json_name, converter)
+    }
+    converters.set(type, index)
+  }
+  const converter = index.get(key)
+  if (!converter) throw new Error(`${type.fullName} has no field ${key}`)
+  return converter
+}
+
+/** Encoded Anys by the identity of their JSON object, so a shared peer value is encoded once (see istio-entries). */
+const encodedAnys = new WeakMap<object, { type_url: string; value: Uint8Array }>()
+
+const convertAny = (any: Record<string, unknown>): { type_url: string; value: Uint8Array } => {
+  const cached = encodedAnys.get(any)
+  if (cached) return cached
+  const typeUrl = String(any["@type"])
+  const inner = officialRoot.lookupType(typeUrl.slice(typeUrl.lastIndexOf("/") + 1))
+  const payload = WRAPPERS.has(inner.fullName) || inner.fullName === ".google.protobuf.Struct"
+    ? convertWellKnown(inner, any)
+    : convert(inner, any)
+  const encoded = { type_url: typeUrl, value: inner.encode(inner.fromObject(payload)).finish() }
+  encodedAnys.set(any, encoded)
+  return encoded
+}
+
 const convert = (type: protobuf.Type, json: Record<string, unknown>): Record<string, unknown> => {
   const out: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(json)) {
+  for (const key in json) {
+    const value = json[key]
     if (key === "@type" || value === undefined) continue // as JSON.stringify would drop it
-    const field = type.fields[key] ?? Object.values(type.fields).find((f) => f.name === key || f.options?.json_name === key)
-    if (!field) throw new Error(`${type.fullName} has no field ${key}`)
-    field.resolve()
-    const convertOne = (v: unknown): unknown => {
-      const rt = field.resolvedType
-      if (!(rt instanceof protobuf.Type)) return v
-      const name = rt.fullName
-      if (name === ".google.protobuf.Timestamp") return typeof v === "string" ? timestampFromJson(v) : v
-      if (name === ".google.protobuf.Duration") return typeof v === "string" ? durationFromJson(v) : v
-      if (name === ".google.protobuf.Struct") return structFromJson(v as Record<string, unknown>)
-      if (name === ".google.protobuf.Value") return valueFromJson(v)
-      if (WRAPPERS.has(name)) return typeof v === "object" && v !== null ? v : { value: v }
-      if (name === ".google.protobuf.Any") {
-        const any = v as Record<string, unknown>
-        const typeUrl = String(any["@type"])
-        const inner = officialRoot.lookupType(typeUrl.slice(typeUrl.lastIndexOf("/") + 1))
-        const payload = WRAPPERS.has(`.${inner.fullName.replace(/^\./, "")}`) || inner.fullName === ".google.protobuf.Struct"
-          ? convertWellKnown(inner, any)
-          : convert(inner, any)
-        return { type_url: typeUrl, value: inner.encode(inner.fromObject(payload)).finish() }
-      }
-      return convert(rt, v as Record<string, unknown>)
-    }
-    if (field.map) {
-      out[field.name] = Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, convertOne(v)]))
-    } else if (field.repeated) {
-      out[field.name] = (value as Array<unknown>).map(convertOne)
-    } else {
-      out[field.name] = convertOne(value)
-    }
+    const converter = converterFor(type, key)
+    out[converter.name] = converter.convert(value)
   }
   return out
 }

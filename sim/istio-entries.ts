@@ -1,5 +1,6 @@
 // Builders for Envoy ALS messages shaped as Istio's proxies send them, in the proto3 JSON mapping
 // (encode with ./envoy-protos.ts). Shared by the traffic simulator, the benchmarks and the tests.
+import { legacyPeerFilterState } from "./flat-node.ts"
 
 export interface Workload {
   /** Pod name. */
@@ -11,6 +12,8 @@ export interface Workload {
   readonly workloadName: string
   readonly clusterId?: string
   readonly meshId?: string
+  /** Kubernetes service account, the `sa` of the workload's SPIFFE identity (default `default`). */
+  readonly serviceAccount?: string
 }
 
 export type Role = "sidecar" | "router" | "waypoint"
@@ -31,14 +34,61 @@ export const workloadMetadata = (w: Workload): Record<string, unknown> => ({
 export const istioNodeJson = (w: Workload, role: Role = "sidecar"): Record<string, unknown> => ({
   id: `${role}~${w.ip}~${w.name}.${w.namespace}~${w.namespace}.svc.cluster.local`,
   cluster: `${w.labels["service.istio.io/canonical-name"] ?? w.labels.app ?? w.workloadName}.${w.namespace}`,
-  metadata: { ...workloadMetadata(w), ISTIO_VERSION: "1.26.0" }
+  metadata: {
+    ...workloadMetadata(w),
+    ISTIO_VERSION: "1.26.0",
+    SERVICE_ACCOUNT: w.serviceAccount ?? "default",
+    INTERCEPTION_MODE: "REDIRECT",
+    ...(role === "sidecar" ? { APP_CONTAINERS: w.labels.app ?? w.workloadName } : {})
+  }
 })
 
-/** Istio ≥ 1.24: `upstream_peer` / `downstream_peer` filter state, an Any wrapping a Struct. */
-export const peerFilterState = (w: Workload): Record<string, unknown> => ({
-  "@type": "type.googleapis.com/google.protobuf.Struct",
-  value: workloadMetadata(w)
+/** The labels Istio's peer metadata carries (istio/proxy `convertWorkloadMetadataToStruct`): no others. */
+const PEER_LABELS = ["service.istio.io/canonical-name", "service.istio.io/canonical-revision", "app", "version"]
+
+/**
+ * The Struct Istio ≥ 1.24 stores as peer metadata (istio/proxy `convertWorkloadMetadataToStruct`): NAME,
+ * NAMESPACE, WORKLOAD_NAME, CLUSTER_ID, the four workload LABELS and OWNER — not the node's MESH_ID or INSTANCE_IPS.
+ */
+export const istioPeerMetadata = (w: Workload): Record<string, unknown> => ({
+  NAME: w.name,
+  NAMESPACE: w.namespace,
+  WORKLOAD_NAME: w.workloadName,
+  CLUSTER_ID: w.clusterId ?? "Kubernetes",
+  LABELS: Object.fromEntries(PEER_LABELS.filter((k) => w.labels[k] !== undefined).map((k) => [k, w.labels[k]])),
+  OWNER: `kubernetes://apis/apps/v1/namespaces/${w.namespace}/deployments/${w.workloadName}`
 })
+
+/**
+ * One shared, frozen value per workload and format: the encoder (./envoy-protos.ts) then encodes each peer's Any
+ * once, which is most of the cost of an entry.
+ */
+const memoByWorkload = (make: (w: Workload) => Record<string, unknown>) => {
+  const memo = new WeakMap<Workload, Record<string, unknown>>()
+  return (w: Workload): Record<string, unknown> => {
+    let value = memo.get(w)
+    if (value === undefined) memo.set(w, (value = Object.freeze(make(w))))
+    return value
+  }
+}
+
+/** Istio ≥ 1.24: `upstream_peer` / `downstream_peer` filter state, an Any wrapping a Struct. */
+export const peerFilterState = memoByWorkload((w) => ({
+  "@type": "type.googleapis.com/google.protobuf.Struct",
+  value: istioPeerMetadata(w)
+}))
+
+const legacyPeer = memoByWorkload(legacyPeerFilterState)
+
+/** How peers are logged: Istio ≥ 1.24 Struct (`*_peer`) or older Istio's FlatBuffer (`wasm.*_peer`). */
+export type PeerFormat = "struct" | "flatbuffer"
+
+const peerState = (side: "upstream" | "downstream", w: Workload, format: PeerFormat = "struct"): Record<string, unknown> =>
+  format === "struct" ? { [`${side}_peer`]: peerFilterState(w) } : { [`wasm.${side}_peer`]: legacyPeer(w) }
+
+/** The SPIFFE identity Istio issues a workload: `spiffe://TRUST_DOMAIN/ns/NS/sa/SA`. */
+export const spiffeId = (w: Workload): string =>
+  `spiffe://${w.meshId ?? "cluster.local"}/ns/${w.namespace}/sa/${w.serviceAccount ?? "default"}`
 
 const address = (ip: string, port: number) => ({ socketAddress: { address: ip, portValue: port } })
 const seconds = (ms: number) => `${(ms / 1000).toFixed(9)}s`
@@ -56,6 +106,7 @@ export interface HttpCall {
   readonly code?: number
   readonly grpcStatus?: number
   readonly responseFlags?: Readonly<Record<string, boolean>>
+  /** Istio mTLS between the sidecars: shows on the server side's (inbound) entry only. */
   readonly mtls?: boolean
 }
 
@@ -65,6 +116,11 @@ interface Sides {
   readonly downstreamLocal: readonly [string, number]
   readonly upstreamRemote: readonly [string, number] | undefined
   readonly filterState: Readonly<Record<string, unknown>>
+  /**
+   * Envoy's `tls_properties` describe the downstream connection: mTLS between sidecars arrives at the server's
+   * inbound listener; the client app talks to its own sidecar in plain text.
+   */
+  readonly tls: { readonly local: Workload; readonly peer: Workload } | undefined
 }
 
 const commonJson = (call: HttpCall, s: Sides): Record<string, unknown> => {
@@ -84,12 +140,12 @@ const commonJson = (call: HttpCall, s: Sides): Record<string, unknown> => {
     timeToFirstDownstreamTxByte: seconds(call.durationMs - proxyMs / 2),
     timeToLastDownstreamTxByte: seconds(call.durationMs),
     ...(call.responseFlags ? { responseFlags: call.responseFlags } : {}),
-    ...(call.mtls
+    ...(call.mtls && s.tls
       ? {
           tlsProperties: {
             tlsVersion: "TLSv1_3",
-            localCertificateProperties: { subjectAltName: [{ uri: "spiffe://cluster.local/ns/local/sa/default" }] },
-            peerCertificateProperties: { subjectAltName: [{ uri: "spiffe://cluster.local/ns/peer/sa/default" }] }
+            localCertificateProperties: { subjectAltName: [{ uri: spiffeId(s.tls.local) }] },
+            peerCertificateProperties: { subjectAltName: [{ uri: spiffeId(s.tls.peer) }] }
           }
         }
       : {}),
@@ -119,30 +175,40 @@ export interface CallPeers {
   readonly port: number
   /** The Kubernetes Service host the client called, e.g. `reviews.default.svc.cluster.local`. */
   readonly host: string
+  /** The Service's cluster IP, which the client's connection was addressed to (default 10.96.0.10). */
+  readonly serviceIp?: string
+  readonly peerFormat?: PeerFormat
 }
 
 /**
- * The client sidecar's entry of a call: `outbound|PORT||HOST`, upstream peer = the server. The sidecar
- * intercepts the application's connection to the Service's cluster IP, so the downstream is the client pod itself.
+ * The client sidecar's side of a call: `outbound|PORT||HOST`, upstream peer = the server. The sidecar intercepts
+ * the application's connection to the Service's cluster IP, so the downstream is the client pod itself and the
+ * downstream local address is the cluster IP.
  */
-export const outboundHttpEntry = (call: HttpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
-  httpJson(call, {
-    upstreamCluster: `outbound|${p.port}||${p.host}`,
-    downstreamRemote: [p.client.ip, clientPort],
-    downstreamLocal: ["10.96.0.10", p.port],
-    upstreamRemote: [p.server.ip, p.port],
-    filterState: { upstream_peer: peerFilterState(p.server) }
-  })
+const outboundSides = (p: CallPeers, clientPort: number): Sides => ({
+  upstreamCluster: `outbound|${p.port}||${p.host}`,
+  downstreamRemote: [p.client.ip, clientPort],
+  downstreamLocal: [p.serviceIp ?? "10.96.0.10", p.port],
+  upstreamRemote: [p.server.ip, p.port],
+  filterState: peerState("upstream", p.server, p.peerFormat),
+  tls: undefined
+})
 
-/** The server sidecar's entry of a call: `inbound|PORT||`, downstream peer = the client. */
+/** The server sidecar's side of a call: `inbound|PORT||`, downstream peer = the client. */
+const inboundSides = (p: CallPeers, clientPort: number): Sides => ({
+  upstreamCluster: `inbound|${p.port}||`,
+  downstreamRemote: [p.client.ip, clientPort],
+  downstreamLocal: [p.server.ip, p.port],
+  upstreamRemote: ["127.0.0.1", p.port],
+  filterState: peerState("downstream", p.client, p.peerFormat),
+  tls: { local: p.server, peer: p.client }
+})
+
+export const outboundHttpEntry = (call: HttpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
+  httpJson(call, outboundSides(p, clientPort))
+
 export const inboundHttpEntry = (call: HttpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
-  httpJson(call, {
-    upstreamCluster: `inbound|${p.port}||`,
-    downstreamRemote: [p.client.ip, clientPort],
-    downstreamLocal: [p.server.ip, p.port],
-    upstreamRemote: ["127.0.0.1", p.port],
-    filterState: { downstream_peer: peerFilterState(p.client) }
-  })
+  httpJson(call, inboundSides(p, clientPort))
 
 export interface TcpCall {
   readonly startMs: number
@@ -157,22 +223,10 @@ const tcpJson = (call: TcpCall, s: Sides): Record<string, unknown> => ({
 })
 
 export const outboundTcpEntry = (call: TcpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
-  tcpJson(call, {
-    upstreamCluster: `outbound|${p.port}||${p.host}`,
-    downstreamRemote: [p.client.ip, clientPort],
-    downstreamLocal: ["10.96.0.10", p.port],
-    upstreamRemote: [p.server.ip, p.port],
-    filterState: { upstream_peer: peerFilterState(p.server) }
-  })
+  tcpJson(call, outboundSides(p, clientPort))
 
 export const inboundTcpEntry = (call: TcpCall, p: CallPeers, clientPort = 40000): Record<string, unknown> =>
-  tcpJson(call, {
-    upstreamCluster: `inbound|${p.port}||`,
-    downstreamRemote: [p.client.ip, clientPort],
-    downstreamLocal: [p.server.ip, p.port],
-    upstreamRemote: ["127.0.0.1", p.port],
-    filterState: { downstream_peer: peerFilterState(p.client) }
-  })
+  tcpJson(call, inboundSides(p, clientPort))
 
 /**
  * A gateway's entry: one entry describes both hops (outside → gateway, gateway → upstream). `caller` is the
@@ -181,7 +235,7 @@ export const inboundTcpEntry = (call: TcpCall, p: CallPeers, clientPort = 40000)
 export const gatewayHttpEntry = (
   call: HttpCall,
   gateway: Workload,
-  upstream: { readonly workload: Workload; readonly port: number; readonly host: string },
+  upstream: { readonly workload: Workload; readonly port: number; readonly host: string; readonly peerFormat?: PeerFormat },
   caller: { readonly ip: string; readonly port: number; readonly workload?: Workload }
 ): Record<string, unknown> =>
   httpJson(call, {
@@ -190,9 +244,11 @@ export const gatewayHttpEntry = (
     downstreamLocal: [gateway.ip, 8080],
     upstreamRemote: [upstream.workload.ip, upstream.port],
     filterState: {
-      upstream_peer: peerFilterState(upstream.workload),
-      ...(caller.workload ? { downstream_peer: peerFilterState(caller.workload) } : {})
-    }
+      ...peerState("upstream", upstream.workload, upstream.peerFormat),
+      ...(caller.workload ? peerState("downstream", caller.workload, upstream.peerFormat) : {})
+    },
+    // The simulated outside callers use plain HTTP (the mTLS hop is gateway → upstream, not logged here).
+    tls: undefined
   })
 
 /** A StreamAccessLogsMessage; the identifier goes on a stream's first message only, as Envoy does. */

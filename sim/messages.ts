@@ -1,7 +1,7 @@
 // Entries → encoded StreamAccessLogsMessages, per proxy, the way Envoy batches them: HTTP and TCP entries in
 // separate messages (a proto oneof), the identifier only on a stream's first message.
 import { encodeAlsMessageJson } from "./envoy-protos.ts"
-import { alsMessageJson } from "./istio-entries.ts"
+import { alsMessageJson, type PeerFormat } from "./istio-entries.ts"
 import { seededRandom } from "./random.ts"
 import { bookinfo, type SimPod, type Topology } from "./topology.ts"
 import { makeTraffic } from "./traffic.ts"
@@ -56,13 +56,19 @@ export interface GenerateOptions {
   readonly messages: number
   readonly startMs: number
   readonly topology?: Topology
+  /** Peers as Istio ≥ 1.24's Struct (default) or older Istio's FlatBuffer. */
+  readonly peerFormat?: PeerFormat
 }
 
-/** Pre-encoded messages per proxy, for benchmarks and tests: same seed, same bytes. */
+/**
+ * Pre-encoded messages per proxy, for benchmarks and tests: same seed, same bytes. Each stream's first message
+ * carries the proxy's identifier (Istio node metadata); every entry of the pool starts within one second of
+ * `startMs`.
+ */
 export const generateMessages = (options: GenerateOptions): { readonly streams: ReadonlyArray<GeneratedStream>; readonly entries: number } => {
   const topology = options.topology ?? bookinfo()
   const random = seededRandom(options.seed)
-  const traffic = makeTraffic(topology, random)
+  const traffic = makeTraffic(topology, random, options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat })
   const byPod = new Map<SimPod, Array<Uint8Array>>()
   let messages = 0
   let entries = 0

@@ -3,6 +3,7 @@
 // again (what Envoy does; the entries in flight are lost, as with Envoy).
 import * as grpc from "@grpc/grpc-js"
 import { accessLogService } from "../src/ingest/service-definitions.ts"
+import type { PeerFormat } from "./istio-entries.ts"
 import { makeBatcher } from "./messages.ts"
 import { seededRandom } from "./random.ts"
 import { bookinfo, type SimPod, type Topology } from "./topology.ts"
@@ -11,42 +12,62 @@ import { makeTraffic } from "./traffic.ts"
 export interface SimulatorOptions {
   /** meshsight's ALS address, `host:port`. */
   readonly target: string
-  /** User requests per second entering at the gateway (each makes several calls). */
+  /** User requests per second entering at the gateway (each makes several calls in the mesh). */
   readonly rate: number
   /** Stop after this many seconds (default: run until `stop`). */
   readonly durationS?: number
   readonly seed?: number
-  /** Entries per message before a batch is sent early (Envoy's buffer_size_bytes, in entries). */
+  /** Entries per message before a batch is sent early (Envoy's buffer_size_bytes, in entries; default 50). */
   readonly entriesPerMessage?: number
   /** Envoy's buffer_flush_interval (default 1 s). */
   readonly flushIntervalMs?: number
   readonly topology?: Topology
+  readonly peerFormat?: PeerFormat
 }
 
 export interface SimulatorProgress {
+  /** User requests at the gateway. */
   readonly requests: number
+  /** Calls between workloads (each logged by up to two proxies). */
+  readonly calls: number
   readonly entries: number
   readonly messages: number
+  /** Messages not sent because the stream's buffer was full (Envoy drops them too). */
+  readonly droppedMessages: number
   /** Streams that ended with an error and were reopened. */
   readonly reconnects: number
   readonly elapsedMs: number
 }
 
-const TICK_MS = 50
+export interface RunningSimulator {
+  readonly progress: () => SimulatorProgress
+  /** Sends what is buffered, half-closes every stream and waits for meshsight's answers. */
+  readonly stop: () => Promise<SimulatorProgress>
+  /** Settles when the simulator has stopped (at the end of `durationS` or after `stop`). */
+  readonly done: Promise<SimulatorProgress>
+}
 
-export const startSimulator = (options: SimulatorOptions) => {
+const TICK_MS = 20
+
+type AlsCall = grpc.ClientWritableStream<Buffer>
+
+export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
   const topology = options.topology ?? bookinfo()
-  const traffic = makeTraffic(topology, seededRandom(options.seed ?? 1))
+  const traffic = makeTraffic(topology, seededRandom(options.seed ?? 1), options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat })
   const Client = grpc.makeGenericClientConstructor(accessLogService("v3"), "AccessLogService")
-  const client = new Client(options.target, grpc.credentials.createInsecure())
-  const streams = new Map<SimPod, grpc.ClientWritableStream<Buffer>>()
-  const progress = { requests: 0, entries: 0, messages: 0, reconnects: 0 }
+  const client = new Client(options.target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
+    StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => AlsCall
+  }
+  const streams = new Map<SimPod, AlsCall>()
+  /** Streams whose HTTP/2 buffer is full until they drain: Envoy drops log messages above its high watermark. */
+  const congested = new Set<AlsCall>()
+  const progress = { requests: 0, calls: 0, entries: 0, messages: 0, droppedMessages: 0, reconnects: 0 }
   const startedAt = Date.now()
+  let stopped = false
 
-  const open = (pod: SimPod) => {
-    const call = (client as unknown as {
-      StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
-    }).StreamAccessLogs((err) => {
+  const open = (pod: SimPod): AlsCall => {
+    const call = client.StreamAccessLogs((err) => {
+      congested.delete(call)
       if (streams.get(pod) !== call) return
       streams.delete(pod)
       if (err && !stopped) {
@@ -60,18 +81,25 @@ export const startSimulator = (options: SimulatorOptions) => {
 
   const batcher = makeBatcher(options.entriesPerMessage ?? 50, (pod, message, entries) => {
     const call = streams.get(pod) ?? open(pod)
-    call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength))
+    if (congested.has(call)) {
+      progress.droppedMessages++
+      return
+    }
+    if (!call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength))) {
+      congested.add(call)
+      call.once("drain", () => congested.delete(call))
+    }
     progress.messages++
     progress.entries += entries
   })
 
-  let stopped = false
-  let owed = 0
+  // Requests owed by the clock, so the rate holds even when a tick runs late; each is stamped with its own moment.
   const tick = setInterval(() => {
-    owed += (options.rate * TICK_MS) / 1000
     const now = Date.now()
-    for (; owed >= 1; owed--) {
-      traffic.request(now, batcher.add)
+    const due = Math.floor(((now - startedAt) * options.rate) / 1000)
+    const owed = due - progress.requests
+    for (let i = 0; i < owed; i++) {
+      progress.calls += traffic.request(now - TICK_MS + ((i + 1) * TICK_MS) / owed, batcher.add)
       progress.requests++
     }
   }, TICK_MS)

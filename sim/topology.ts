@@ -8,6 +8,18 @@ export interface SimPod extends Workload {
   readonly service: string
   readonly version: string
   readonly role: Role
+  readonly serviceAccount: string
+  /** The node the pod runs on and that node's IP (the pod's `status.hostIP`). */
+  readonly nodeName: string
+  readonly hostIp: string
+}
+
+export interface SimService {
+  readonly name: string
+  readonly namespace: string
+  readonly clusterIp: string
+  readonly port: number
+  readonly protocol: "http" | "tcp"
 }
 
 export interface Route {
@@ -29,6 +41,7 @@ export interface Route {
 
 export interface Topology {
   readonly pods: ReadonlyArray<SimPod>
+  readonly services: ReadonlyArray<SimService>
   readonly routes: ReadonlyArray<Route>
   /** The service outside callers reach through the gateway. */
   readonly entry: string
@@ -43,6 +56,8 @@ export interface TopologyOptions {
   /** Distinct ids per `{id}` path, so the number of endpoints can be raised (default 10). */
   readonly ids?: number
   readonly namespace?: string
+  /** Kubernetes nodes the pods are spread over (default 3). */
+  readonly nodes?: number
 }
 
 interface Deployment {
@@ -80,27 +95,34 @@ export const bookinfo = (options: TopologyOptions = {}): Topology => {
     { service: "mysql", version: "v1", namespace: ns },
     ...extra.map((service) => ({ service, version: "v1", namespace: ns }))
   ]
-  let address = 0
-  // Pod IPs from one /16, as a cluster's pod CIDR would hand them out.
-  const nextIp = () => {
-    address++
-    return `10.44.${address >> 8}.${address & 255}`
+  const nodes = Math.max(1, options.nodes ?? 3)
+  const podsOnNode = Array.from({ length: nodes }, () => 0)
+  let placed = 0
+  // Pods go round-robin over the nodes; each node hands out pod IPs from its own /24 of the pod CIDR 10.44.0.0/16.
+  const place = () => {
+    const node = placed++ % nodes
+    const n = podsOnNode[node]++
+    const block = node + Math.floor(n / 250) * nodes
+    return { nodeName: `node-${node + 1}`, hostIp: `10.128.0.${node + 2}`, ip: `10.44.${block}.${(n % 250) + 2}` }
   }
   const pod = (d: Deployment, index: number, role: Role = "sidecar"): SimPod => {
     const workloadName = `${d.service}-${d.version}`
     return {
       name: `${workloadName}-${(index + 1).toString(36).padStart(5, "0")}`,
       namespace: d.namespace,
-      ip: nextIp(),
+      ...place(),
       workloadName,
       service: d.service,
       version: d.version,
       role,
+      serviceAccount: role === "router" ? `${d.service}-service-account` : `bookinfo-${d.service}`,
       labels: {
         app: d.service,
         version: d.version,
         "service.istio.io/canonical-name": d.service,
-        "service.istio.io/canonical-revision": d.version
+        "service.istio.io/canonical-revision": d.version,
+        // The injector's label; peers do not carry it (see istioPeerMetadata), the Kubernetes API does.
+        "security.istio.io/tlsMode": "istio"
       }
     }
   }
@@ -115,15 +137,44 @@ export const bookinfo = (options: TopologyOptions = {}): Topology => {
     { ...httpRoute("ratings", "mysql", [], 2), port: 3306, protocol: "tcp", probability: 0.1, serverErrors: 0, clientErrors: 0 },
     ...extra.map((service) => httpRoute("productpage", service, ["/api/{id}"], 10, { ids, probability: 0.3 }))
   ]
-  return { pods, routes, entry: "productpage", gateway }
-}
-
-/** The simulated cluster as a Kubernetes API would list it (pods with IPs and labels, services with selectors). */
-export const clusterObjects = (topology: Topology) => ({
-  pods: topology.pods.map((p) => ({ name: p.name, namespace: p.namespace, ip: p.ip, labels: p.labels, service: p.service })),
-  services: [...new Map(topology.pods.map((p) => [`${p.namespace}/${p.service}`, {
+  const ports = new Map(routes.map((r) => [r.to, r]))
+  const services = [...new Map(pods.map((p) => [`${p.namespace}/${p.service}`, p])).values()].map((p, i): SimService => ({
     name: p.service,
     namespace: p.namespace,
-    selector: { app: p.labels.app ?? p.service }
-  }])).values()]
+    // Service cluster IPs from the service CIDR 10.96.0.0/16.
+    clusterIp: `10.96.${Math.floor(i / 200)}.${(i % 200) + 10}`,
+    port: p.role === "router" ? 80 : (ports.get(p.service)?.port ?? 9080),
+    protocol: ports.get(p.service)?.protocol ?? "http"
+  }))
+  return { pods, services, routes, entry: "productpage", gateway }
+}
+
+/**
+ * The simulated cluster as plain data for a fake Kubernetes API server: nodes, pods (name, namespace, IP, node,
+ * labels, owning Deployment and Service), Services (cluster IP, port, selector) and each Service's endpoints.
+ */
+export const clusterObjects = (topology: Topology) => ({
+  nodes: [...new Map(topology.pods.map((p) => [p.nodeName, { name: p.nodeName, ip: p.hostIp }])).values()],
+  pods: topology.pods.map((p) => ({
+    name: p.name,
+    namespace: p.namespace,
+    ip: p.ip,
+    nodeName: p.nodeName,
+    hostIp: p.hostIp,
+    labels: p.labels,
+    serviceAccount: p.serviceAccount,
+    deployment: p.workloadName,
+    service: p.service
+  })),
+  services: topology.services.map((s) => {
+    const members = topology.pods.filter((p) => p.namespace === s.namespace && p.service === s.name)
+    return {
+      name: s.name,
+      namespace: s.namespace,
+      clusterIp: s.clusterIp,
+      port: s.port,
+      selector: { app: s.name },
+      endpoints: members.map((p) => ({ ip: p.ip, pod: p.name, nodeName: p.nodeName }))
+    }
+  })
 })
