@@ -58,6 +58,11 @@ export interface GenerateOptions {
   readonly topology?: Topology
   /** Peers as Istio ≥ 1.24's Struct (default) or older Istio's FlatBuffer. */
   readonly peerFormat?: PeerFormat
+  /**
+   * End with Envoy's timed flush: every proxy's partial batch is sent too, so that proxies with little traffic
+   * (mysql, TCP) appear. Off by default: then every message holds exactly `entriesPerMessage` entries.
+   */
+  readonly flush?: boolean
 }
 
 /**
@@ -81,5 +86,6 @@ export const generateMessages = (options: GenerateOptions): { readonly streams: 
   })
   // A millisecond apart, so a pool's entries spread over a moment as real traffic would.
   for (let i = 0; messages < options.messages; i++) traffic.request(options.startMs + (i % 1000), batcher.add)
+  if (options.flush === true) batcher.flush()
   return { streams: [...byPod].map(([pod, list]) => ({ pod, messages: list })), entries }
 }

@@ -1,0 +1,180 @@
+// `npm run demo [-- --rate 20 --duration 300 --seed 1]`: builds meshsight if needed, runs it (`node dist/main.js`)
+// with simulated bookinfo traffic from ../sim, prints where to look, shows progress, and stops both on Ctrl-C.
+// `--grpc-port`/`--http-port` pick the ports (0: any free one); by default meshsight's own 11800 and 12800, or
+// free ports when those are taken.
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, readdirSync, statSync } from "node:fs"
+import { createServer } from "node:net"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { formatProgress } from "../sim/progress.ts"
+import { startSimulator } from "../sim/simulator.ts"
+import { bookinfo } from "../sim/topology.ts"
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url))
+const MAIN = join(ROOT, "dist", "main.js")
+const PROGRESS_EVERY_MS = 5000
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: "string", default: "20" },
+    duration: { type: "string" },
+    seed: { type: "string", default: "1" },
+    "grpc-port": { type: "string" },
+    "http-port": { type: "string" }
+  }
+})
+
+const option = (name: keyof typeof values, fallback?: number): number | undefined => {
+  const raw = values[name]
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n < 0) {
+    console.error(`demo: --${name} must be a non-negative number, got ${JSON.stringify(raw)}`)
+    process.exit(2)
+  }
+  return n
+}
+
+const newestIn = (dir: string): number =>
+  Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => {
+    const path = join(dir, e.name)
+    return e.isDirectory() ? newestIn(path) : statSync(path).mtimeMs
+  }))
+
+const run = (args: ReadonlyArray<string>): Promise<number | null> =>
+  new Promise((resolve) => spawn(process.execPath, args, { cwd: ROOT, stdio: "inherit" }).once("exit", resolve))
+
+/** `npm run build` when dist/ is missing or older than src/. */
+const buildIfNeeded = async () => {
+  if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestIn(join(ROOT, "src"))) return
+  console.log("demo: building meshsight (tsc -p tsconfig.build.json) …")
+  const code = await run([join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"])
+  if (code !== 0) {
+    console.error("demo: the build failed (see above)")
+    process.exit(1)
+  }
+}
+
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)))
+  })
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "0.0.0.0", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+/** The requested port, else the default if it is free, else any free port (and say so). */
+const choosePort = async (requested: number | undefined, fallback: number, what: string): Promise<number> => {
+  if (requested !== undefined) return requested === 0 ? freePort() : requested
+  if (await canListen(fallback)) return fallback
+  const port = await freePort()
+  console.log(`demo: port ${fallback} (${what}) is taken, using ${port} instead`)
+  return port
+}
+
+const waitUntilReady = async (url: string, child: ChildProcess) => {
+  const deadline = Date.now() + 30_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`meshsight exited with ${child.exitCode} during start-up`)
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  throw new Error("meshsight did not become ready within 30 s")
+}
+
+/** meshsight's output, each line prefixed so it stands apart from the demo's own. */
+const prefixLines = (stream: NodeJS.ReadableStream, write: (line: string) => void) => {
+  let pending = ""
+  stream.setEncoding("utf8")
+  stream.on("data", (chunk: string) => {
+    const lines = (pending + chunk).split("\n")
+    pending = lines.pop() ?? ""
+    for (const line of lines) write(`meshsight | ${line}`)
+  })
+}
+
+const rate = option("rate", 20)!
+const durationS = option("duration")
+await buildIfNeeded()
+const grpcPort = await choosePort(option("grpc-port"), 11800, "gRPC ALS")
+const httpPort = await choosePort(option("http-port"), 12800, "HTTP")
+
+// Its own process group, so that Ctrl-C reaches only the demo, which stops the traffic first and then meshsight.
+const meshsight = spawn(process.execPath, [MAIN], {
+  cwd: ROOT,
+  detached: true,
+  stdio: ["ignore", "pipe", "pipe"],
+  env: { ...process.env, MESHSIGHT_GRPC_ADDRESS: `0.0.0.0:${grpcPort}`, MESHSIGHT_HTTP_PORT: String(httpPort) }
+})
+const meshsightExit = new Promise<number | null>((resolve) => meshsight.once("exit", (code) => resolve(code)))
+process.once("exit", () => meshsight.exitCode === null && meshsight.kill("SIGKILL"))
+prefixLines(meshsight.stdout!, (l) => console.log(l))
+prefixLines(meshsight.stderr!, (l) => console.error(l))
+
+const url = `http://localhost:${httpPort}`
+try {
+  await waitUntilReady(url, meshsight)
+} catch (e) {
+  console.error(`demo: ${(e as Error).message}`)
+  process.exit(1)
+}
+
+const topology = bookinfo()
+const simulator = startSimulator({ target: `127.0.0.1:${grpcPort}`, rate, seed: option("seed", 1)!, entriesPerMessage: 20, topology, ...(durationS === undefined ? {} : { durationS }) })
+
+console.log(`
+meshsight is running: gRPC ALS on :${grpcPort}, HTTP on :${httpPort}.
+Simulated Istio bookinfo traffic: ${rate} requests/s through the ingress gateway${durationS === undefined ? "" : ` for ${durationS} s`}, ${topology.pods.length} Envoy proxies, each with its own ALS stream.
+
+  Web UI     ${url}/
+  Topology   ${url}/api/topology
+  Services   ${url}/api/services
+  Endpoints  ${url}/api/services/reviews.default/endpoints
+  Prometheus ${url}/metrics
+
+What to expect within a few seconds (metrics are per minute; the current minute fills in as it goes, flushed every second):
+  services   istio-ingressgateway.istio-system, productpage.default, details.default, reviews.default (v1, v2, v3 — v3 is slow),
+             ratings.default, mysql.default
+  edges      UNKNOWN → istio-ingressgateway → productpage → details, reviews; reviews → ratings (v2, v3 only);
+             ratings → mysql over TCP (bytes, no HTTP calls)
+  errors     about 1 % 404, 0.5 % 5xx (500; 503 with upstream_connection_failure; 504 with upstream_request_timeout),
+             more on reviews → ratings
+Ctrl-C stops the traffic and meshsight.
+`)
+
+const report = setInterval(() => console.log(`demo: ${formatProgress(simulator.progress())}`), PROGRESS_EVERY_MS)
+
+let stopping = false
+const stop = async (reason: string) => {
+  if (stopping) return
+  stopping = true
+  clearInterval(report)
+  console.log(`demo: ${reason}: stopping the traffic, then meshsight …`)
+  console.log(`demo: sent ${formatProgress(await simulator.stop())}`)
+  if (meshsight.exitCode === null) meshsight.kill("SIGTERM")
+  const code = await meshsightExit
+  console.log(`demo: meshsight exited with ${code}`)
+  process.exit(code === 0 ? 0 : 1)
+}
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => void stop(signal))
+void simulator.done.then(() => stop("the duration is over"))
+void meshsightExit.then((code) => {
+  if (stopping) return
+  console.error(`demo: meshsight exited unexpectedly with ${code}`)
+  void simulator.stop().then(() => process.exit(1))
+})
