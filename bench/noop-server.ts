@@ -1,10 +1,13 @@
 // The transport limit: a grpc-js server with meshsight's ALS method definitions that only counts the bytes it
-// receives. Prints its port, then serves until killed.
+// receives, with meshsight's HTTP/2 flow-control windows (`--default-windows`: Node's). Prints its port, then
+// serves until killed.
 import * as grpc from "@grpc/grpc-js"
+import { widenFlowControlWindows } from "../src/ingest/grpc-server.ts"
 import { accessLogService, EMPTY_RESPONSE } from "../src/ingest/service-definitions.ts"
 
 let bytes = 0
 const server = new grpc.Server({ "grpc.max_receive_message_length": 64 * 1024 * 1024 })
+if (!process.argv.includes("--default-windows")) widenFlowControlWindows(server)
 server.addService(accessLogService("v3"), {
   StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
     call.on("data", (b: Buffer) => (bytes += b.length))

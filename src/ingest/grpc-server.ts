@@ -2,6 +2,7 @@
 // ALS call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
 // connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
+import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
@@ -39,6 +40,36 @@ const resetAfterEnd = (call: grpc.ServerReadableStream<Buffer, Buffer>) =>
     Effect.promise(() => new Promise((resolve) => setTimeout(resolve, RESET_GRACE_MS))),
     () => call.cancelled ? Effect.fail(new StreamBroken({ detail: "the client reset the stream before ending it" })) : Effect.void
   )
+
+/**
+ * HTTP/2 receive windows. Node's defaults (64 KiB per stream and per connection) let a sender have less than one
+ * 100-entry ALS message (~75 KiB) in flight on the whole connection, so sender and receiver take turns waiting
+ * for WINDOW_UPDATEs: measured, a no-op grpc-js server receives half as fast with them (bench/, docs/performance.md).
+ * A stream's unread backlog stays bounded by its window: backpressure still holds, a window's worth later.
+ */
+const STREAM_WINDOW_BYTES = 1024 * 1024
+const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024
+
+/**
+ * grpc-js has no server option for flow-control windows, so set them on the HTTP/2 server it creates: the stream
+ * window in its settings, the connection window on each session. Leaves the server as it is if grpc-js's internals
+ * have changed shape (then only throughput suffers).
+ */
+export const widenFlowControlWindows = (server: grpc.Server): void => {
+  const internals = server as unknown as {
+    commonServerOptions?: { settings?: Record<string, unknown> }
+    createHttp2Server?: (credentials: unknown) => { on: (event: "session", f: (session: Http2Session) => void) => void }
+  }
+  const common = internals.commonServerOptions
+  const create = internals.createHttp2Server
+  if (common === undefined || typeof create !== "function") return
+  common.settings = { ...common.settings, initialWindowSize: STREAM_WINDOW_BYTES }
+  internals.createHttp2Server = function(credentials) {
+    const http2Server = create.call(this, credentials)
+    http2Server.on("session", (session) => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES))
+    return http2Server
+  }
+}
 
 export class GrpcServer extends Context.Service<GrpcServer, GrpcServerShape>()("meshsight/GrpcServer") {}
 
@@ -127,6 +158,7 @@ export const GrpcServerLive = Layer.effect(
     const main = new grpc.Server(options)
     const dedicated = config.alsGrpcPort !== 0 ? new grpc.Server(options) : undefined
     const alsServer = dedicated ?? main
+    widenFlowControlWindows(alsServer)
     for (const version of ["v3", "v2"] as const) {
       alsServer.addService(accessLogService(version), {
         StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
