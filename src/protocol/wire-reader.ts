@@ -9,6 +9,16 @@ export const WireType = { Varint: 0, Fixed64: 1, Bytes: 2, Fixed32: 5 } as const
 
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
+/** Short ASCII strings are interned in a direct-mapped table (a miss just replaces the slot). */
+const INTERN_MAX_LENGTH = 96
+const INTERN_SLOTS = 8192
+const interned: Array<string> = new Array<string>(INTERN_SLOTS).fill("")
+
+const sameAscii = (s: string, buf: Uint8Array, start: number): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) !== buf[start + i]) return false
+  return true
+}
+
 export class WireReader {
   buf: Uint8Array
   pos: number
@@ -95,16 +105,24 @@ export class WireReader {
     const end = start + len
     this.pos = end
     const buf = this.buf
-    // Most strings in access logs are short ASCII (IPs, cluster names, paths): skip TextDecoder for them.
-    if (len < 64) {
-      let ascii = true
-      for (let i = start; i < end; i++) {
-        if (buf[i] >= 0x80) {
-          ascii = false
-          break
-        }
+    // Access logs repeat the same short ASCII strings (IPs, cluster names, paths, SPIFFE ids) entry after entry:
+    // hash them while checking they are ASCII and hand out the interned copy, instead of a new string each time.
+    if (len <= INTERN_MAX_LENGTH) {
+      let h = len
+      let i = start
+      for (; i < end; i++) {
+        const c = buf[i]
+        if (c >= 0x80) break
+        h = Math.imul(h ^ c, 0x01000193)
       }
-      if (ascii) return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as Array<number>)
+      if (i === end) {
+        const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1)
+        const known = interned[slot]
+        if (known.length === len && sameAscii(known, buf, start)) return known
+        const s = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as Array<number>)
+        interned[slot] = s
+        return s
+      }
     }
     try {
       return decoder.decode(buf.subarray(start, end))

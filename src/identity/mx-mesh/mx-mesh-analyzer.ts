@@ -50,16 +50,41 @@ const unwrapBytesValue = (bytes: Uint8Array): Uint8Array => {
 const peerMetadata = (object: FilterStateObject): JsonObject =>
   object.key.startsWith("wasm.") ? decodeFlatNode(unwrapBytesValue(object.value)) : decodeStruct(object.value)
 
+/** FNV-1a over 32-bit little-endian words (and the tail bytes): the peer cache's hash of a value's raw bytes. */
+const hashBytes = (b: Uint8Array): number => {
+  let h = 0x811c9dc5 ^ b.length
+  const words = b.length & ~3
+  let i = 0
+  for (; i < words; i += 4) h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x01000193)
+  for (; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193)
+  return h
+}
+
+interface CachedPeer {
+  /** A copy: the message's buffer is not kept alive by the cache. */
+  readonly bytes: Uint8Array
+  readonly flat: boolean
+  readonly identity: WorkloadIdentity | undefined
+}
+
 /** `onPeerFailure` is told of each distinct peer value that could not be decoded or named (treated as unknown). */
 export const makeMxMeshAnalyzer = (naming: MxMeshNaming, onPeerFailure: () => void): Analyzer => {
-  const cache = new Map<string, WorkloadIdentity | null>()
+  // Keyed by a hash of the raw bytes and checked byte for byte: no per-entry key string (hashing the value as a
+  // latin1 string was the analyzer's main cost).
+  const cache = new Map<number, Array<CachedPeer>>()
+  let cached = 0
 
   const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
-    // latin1 maps each byte to one char: a cheap, exact key for the raw bytes.
-    const key = object.key.charCodeAt(0) === 119 /* w */ ? "w" : "s"
-    const cacheKey = key + Buffer.from(object.value.buffer, object.value.byteOffset, object.value.byteLength).toString("latin1")
-    const hit = cache.get(cacheKey)
-    if (hit !== undefined) return hit ?? undefined
+    const flat = object.key.charCodeAt(0) === 119 /* w */
+    const value = object.value
+    const hash = hashBytes(value)
+    const candidates = cache.get(hash)
+    if (candidates !== undefined) {
+      for (let i = 0; i < candidates.length; i++) {
+        const c = candidates[i]
+        if (c.flat === flat && Buffer.compare(c.bytes, value) === 0) return c.identity
+      }
+    }
     let identity: WorkloadIdentity | undefined
     try {
       identity = identityFromMetadata(peerMetadata(object), naming)
@@ -67,8 +92,15 @@ export const makeMxMeshAnalyzer = (naming: MxMeshNaming, onPeerFailure: () => vo
       identity = undefined
     }
     if (identity === undefined) onPeerFailure()
-    if (cache.size >= PEER_CACHE_LIMIT) cache.clear()
-    cache.set(cacheKey, identity ?? null)
+    if (cached >= PEER_CACHE_LIMIT) {
+      cache.clear()
+      cached = 0
+    }
+    const entry: CachedPeer = { bytes: value.slice(), flat, identity }
+    const list = cache.get(hash)
+    if (list === undefined) cache.set(hash, [entry])
+    else list.push(entry)
+    cached++
     return identity
   }
 
