@@ -7,8 +7,9 @@ import { createServer } from "node:http"
 import { AppConfig } from "../config.ts"
 import { ApiRoutes } from "./api-routes.ts"
 import { HealthRoutes } from "./health-routes.ts"
+import { UiRoutes } from "./ui-routes.ts"
 
-export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }))
+export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }))
 
 /** Also exposes `HttpServer` (its bound address). */
 export const HttpServerLive = HttpRouter.serve(HttpRoutes, { disableLogger: true }).pipe(

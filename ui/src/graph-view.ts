@@ -1,0 +1,197 @@
+// The topology graph, drawn with cytoscape on a canvas. Updates keep positions: a layout runs only when the set
+// of services changes, so auto-refresh does not reshuffle the picture.
+import cytoscape from "cytoscape"
+import type { Edge, MetricSummary, ServiceItem } from "./api.ts"
+import { fmtCpm, fmtMs, fmtPct } from "./format.ts"
+import { HEALTH_COLORS, healthOf, type Thresholds } from "./health.ts"
+import type { GraphEdgeInfo, GraphNodeInfo } from "./hook.ts"
+
+export interface GraphModel {
+  readonly nodes: ReadonlyArray<ServiceItem & { readonly outside: boolean }>
+  readonly edges: ReadonlyArray<Edge>
+}
+
+export type Selection = { readonly kind: "node"; readonly id: string } | { readonly kind: "edge"; readonly source: string; readonly target: string }
+
+/** The side that describes a call best: the server's when it reported, else the client's. */
+export const edgeMetrics = (e: Edge): MetricSummary | null => e.server ?? e.client
+
+const edgeId = (source: string, target: string) => `${source}\u2192${target}`
+const nodeSize = (cpm: number) => Math.min(72, 22 + 12 * Math.log10(1 + cpm))
+const edgeWidth = (cpm: number) => Math.min(8, 1 + Math.log10(1 + cpm))
+
+/** A stable start position per service (FNV-1a of its name), so the force layout gives the same picture each time. */
+const seedPosition = (id: string) => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
+  return { x: (h & 0xffff) / 0xffff * 1000, y: ((h >>> 16) & 0xffff) / 0xffff * 1000 }
+}
+
+const STYLE: cytoscape.StylesheetJson = [
+  {
+    selector: "node",
+    style: {
+      "background-color": "data(color)",
+      width: "data(size)",
+      height: "data(size)",
+      label: "data(label)",
+      "font-size": 11,
+      "text-valign": "bottom",
+      "text-margin-y": 4,
+      "text-wrap": "wrap",
+      color: "#1f2937",
+      "text-outline-color": "#ffffff",
+      "text-outline-width": 2,
+      // Labels are drawn only when readable: the largest saving on big graphs.
+      "min-zoomed-font-size": 7,
+      "border-width": 1,
+      "border-color": "#ffffff"
+    }
+  },
+  {
+    selector: "edge",
+    style: {
+      width: "data(width)",
+      "line-color": "data(color)",
+      "target-arrow-color": "data(color)",
+      "target-arrow-shape": "triangle",
+      "curve-style": "bezier",
+      "arrow-scale": 0.8,
+      opacity: 0.75,
+      label: "data(label)",
+      "font-size": 9,
+      color: "#374151",
+      "text-background-color": "#ffffff",
+      "text-background-opacity": 0.8,
+      "min-zoomed-font-size": 9
+    }
+  },
+  { selector: ".outside", style: { "border-style": "dashed", "border-color": "#6b7280", "border-width": 2, opacity: 0.55 } },
+  { selector: ".dim", style: { opacity: 0.08 } },
+  { selector: "node.match", style: { "border-width": 4, "border-color": "#1d4ed8" } },
+  { selector: ":selected", style: { "border-width": 4, "border-color": "#111827", "line-color": "#111827", "target-arrow-color": "#111827" } }
+]
+
+export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => void) => {
+  const cy = cytoscape({
+    container,
+    style: STYLE,
+    minZoom: 0.05,
+    maxZoom: 4,
+    boxSelectionEnabled: false,
+    // While panning or zooming, move a snapshot of the picture instead of redrawing 1 000 edges each frame.
+    textureOnViewport: true
+  })
+  cy.on("tap", "node", (e) => onSelect({ kind: "node", id: e.target.id() }))
+  cy.on("tap", "edge", (e) => onSelect({ kind: "edge", source: e.target.data("source"), target: e.target.data("target") }))
+  let query = ""
+
+  const nodeData = (n: GraphModel["nodes"][number], t: Thresholds) => {
+    const cpm = n.metrics?.cpm ?? 0
+    return {
+      id: n.name,
+      namespace: n.namespace,
+      cpm,
+      health: healthOf(n.metrics, t),
+      color: HEALTH_COLORS[healthOf(n.metrics, t)],
+      size: nodeSize(cpm),
+      label: n.metrics ? `${n.name}\n${fmtCpm(cpm)} cpm` : n.name
+    }
+  }
+
+  const edgeData = (e: Edge, t: Thresholds) => {
+    const m = edgeMetrics(e)
+    const cpm = m?.cpm ?? 0
+    return {
+      id: edgeId(e.source, e.target),
+      source: e.source,
+      target: e.target,
+      cpm,
+      health: healthOf(m, t),
+      color: HEALTH_COLORS[healthOf(m, t)],
+      width: edgeWidth(cpm),
+      label: m ? `${fmtCpm(cpm)} cpm · ${fmtMs(m.respTimeMs)} · ${fmtPct(100 - m.sla)} err` : ""
+    }
+  }
+
+  /** Replaces the graph's content; returns whether a layout ran. */
+  const update = (model: GraphModel, thresholds: Thresholds): boolean => {
+    const nodeIds = new Set(model.nodes.map((n) => n.name))
+    const before = new Set(cy.nodes().map((n) => n.id()))
+    const changed = before.size !== nodeIds.size || [...nodeIds].some((id) => !before.has(id))
+    cy.batch(() => {
+      const keep = new Set([...nodeIds, ...model.edges.map((e) => edgeId(e.source, e.target))])
+      cy.elements().filter((el) => !keep.has(el.id())).remove()
+      for (const n of model.nodes) {
+        const data = nodeData(n, thresholds)
+        const existing = cy.getElementById(data.id)
+        const el = existing.nonempty() ? existing.data(data) : cy.add({ group: "nodes", data, position: seedPosition(data.id) })
+        el.toggleClass("outside", n.outside)
+      }
+      for (const e of model.edges) {
+        const data = edgeData(e, thresholds)
+        const existing = cy.getElementById(data.id)
+        if (existing.nonempty()) existing.data(data)
+        else cy.add({ group: "edges", data })
+      }
+    })
+    if (changed) {
+      const big = model.nodes.length > 100
+      cy.layout({
+        name: "cose",
+        animate: false,
+        randomize: false,
+        fit: true,
+        padding: 40,
+        nodeDimensionsIncludeLabels: !big,
+        idealEdgeLength: () => (big ? 60 : 110),
+        nodeRepulsion: () => (big ? 60_000 : 400_000),
+        numIter: big ? 250 : 1000
+      } as cytoscape.CoseLayoutOptions).run()
+    }
+    search(query)
+    return changed
+  }
+
+  /** Dims every service whose name lacks `q` and every call between two dimmed services. */
+  const search = (q: string) => {
+    query = q.trim().toLowerCase()
+    cy.batch(() => {
+      const matched = query === "" ? cy.collection() : cy.nodes().filter((n) => n.id().toLowerCase().includes(query))
+      cy.elements().removeClass("dim match")
+      if (query === "") return
+      matched.addClass("match")
+      cy.nodes().not(matched).addClass("dim")
+      cy.edges().filter((e) => !matched.contains(e.source()) && !matched.contains(e.target())).addClass("dim")
+    })
+  }
+
+  const snapshot = () => {
+    const box = container.getBoundingClientRect()
+    const nodes: Array<GraphNodeInfo> = cy.nodes().map((n) => ({
+      id: n.id(),
+      namespace: n.data("namespace"),
+      health: n.data("health"),
+      cpm: n.data("cpm"),
+      dimmed: n.hasClass("dim"),
+      outside: n.hasClass("outside"),
+      x: box.left + n.renderedPosition().x,
+      y: box.top + n.renderedPosition().y
+    }))
+    const edges: Array<GraphEdgeInfo> = cy.edges().map((e) => ({
+      source: e.data("source"),
+      target: e.data("target"),
+      health: e.data("health"),
+      cpm: e.data("cpm"),
+      label: e.data("label"),
+      dimmed: e.hasClass("dim"),
+      x: box.left + e.renderedMidpoint().x,
+      y: box.top + e.renderedMidpoint().y
+    }))
+    return { nodes, edges }
+  }
+
+  return { update, search, snapshot, fit: () => cy.fit(undefined, 40), destroy: () => cy.destroy() }
+}
+
+export type GraphView = ReturnType<typeof createGraph>

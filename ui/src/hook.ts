@@ -1,0 +1,64 @@
+// What the page shows, for end-to-end tests and debugging: window.__meshsight mirrors the current view's state,
+// graph and charts, so tests assert what is rendered rather than what was fetched.
+export type ViewState = "loading" | "ready" | "empty" | "error" | "not-found"
+
+export interface GraphNodeInfo {
+  readonly id: string
+  readonly namespace: string
+  readonly health: string
+  readonly cpm: number
+  readonly dimmed: boolean
+  readonly outside: boolean
+  /** Where the node is drawn, in viewport (clientX/clientY) coordinates. */
+  readonly x: number
+  readonly y: number
+}
+
+export interface GraphEdgeInfo {
+  readonly source: string
+  readonly target: string
+  readonly health: string
+  readonly cpm: number
+  readonly label: string
+  readonly dimmed: boolean
+  readonly x: number
+  readonly y: number
+}
+
+export interface ChartInfo {
+  readonly title: string
+  /** Per series, how many minutes have a value. */
+  readonly series: ReadonlyArray<{ readonly label: string; readonly points: number }>
+}
+
+export interface MeshsightHook {
+  state: ViewState
+  view: string
+  graph: () => { readonly nodes: ReadonlyArray<GraphNodeInfo>; readonly edges: ReadonlyArray<GraphEdgeInfo> }
+  charts: Array<ChartInfo>
+  /** Milliseconds of the last graph update (elements + layout + first draw) and the last search filter. */
+  timings: { graphRenderMs?: number; layoutMs?: number; searchMs?: number }
+  /** Counts refreshes; a test waits for it to grow. */
+  refreshes: number
+}
+
+declare global {
+  interface Window {
+    __meshsight: MeshsightHook
+  }
+}
+
+export const hook: MeshsightHook = {
+  state: "loading",
+  view: "",
+  graph: () => ({ nodes: [], edges: [] }),
+  charts: [],
+  timings: {},
+  refreshes: 0
+}
+window.__meshsight = hook
+
+export const setState = (state: ViewState) => {
+  hook.state = state
+  document.body.dataset.state = state
+}

@@ -1,0 +1,46 @@
+// Hash routing, so that every view is a link: #/ (topology), #/service/NAME, #/relation/SOURCE/TARGET, each with
+// ?range=MINUTES&ns=NAMESPACE.
+export type Route =
+  | { readonly view: "topology" }
+  | { readonly view: "service"; readonly service: string }
+  | { readonly view: "relation"; readonly source: string; readonly target: string }
+
+export interface ViewParams {
+  /** The time range: the last `range` minutes. */
+  readonly range: number
+  /** The topology's namespace filter; "" for all. */
+  readonly ns: string
+}
+
+export const RANGES: ReadonlyArray<{ readonly minutes: number; readonly label: string }> = [
+  { minutes: 5, label: "Last 5 min" },
+  { minutes: 15, label: "Last 15 min" },
+  { minutes: 30, label: "Last 30 min" },
+  { minutes: 60, label: "Last 1 h" },
+  { minutes: 120, label: "Last 2 h" }
+]
+export const DEFAULT_RANGE = 15
+
+export const parseHash = (hash: string): { route: Route; params: ViewParams } => {
+  const [path = "", query = ""] = hash.replace(/^#/, "").split("?")
+  const search = new URLSearchParams(query)
+  const range = Number(search.get("range"))
+  const params = { range: RANGES.some((r) => r.minutes === range) ? range : DEFAULT_RANGE, ns: search.get("ns") ?? "" }
+  const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent)
+  if (parts[0] === "service" && parts.length === 2) return { route: { view: "service", service: parts[1]! }, params }
+  if (parts[0] === "relation" && parts.length === 3) return { route: { view: "relation", source: parts[1]!, target: parts[2]! }, params }
+  return { route: { view: "topology" }, params }
+}
+
+export const hrefFor = (route: Route, params: ViewParams): string => {
+  const path = route.view === "topology"
+    ? "/"
+    : route.view === "service"
+    ? `/service/${encodeURIComponent(route.service)}`
+    : `/relation/${encodeURIComponent(route.source)}/${encodeURIComponent(route.target)}`
+  const query = new URLSearchParams()
+  if (params.range !== DEFAULT_RANGE) query.set("range", String(params.range))
+  if (params.ns !== "") query.set("ns", params.ns)
+  const qs = query.toString()
+  return `#${path}${qs ? `?${qs}` : ""}`
+}

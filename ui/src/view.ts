@@ -1,0 +1,32 @@
+// What every view gets from the app shell, and the messages of the empty and not-found states.
+import { h } from "./dom.ts"
+import type { Thresholds } from "./health.ts"
+import type { Route, ViewParams } from "./route.ts"
+
+export interface ViewContext {
+  readonly root: HTMLElement
+  readonly params: ViewParams
+  readonly thresholds: () => Thresholds
+  readonly link: (route: Route, params?: Partial<ViewParams>) => string
+}
+
+export interface View {
+  /** Fetches and draws into its own root; throws an ApiError when the API fails. */
+  readonly refresh: () => Promise<"ready" | "empty">
+  readonly destroy: () => void
+}
+
+export const noDataMessage = () =>
+  h("section", { class: "state-message", "data-message": "empty" },
+    h("h2", {}, "No traffic in this time range yet"),
+    h("p", {}, "meshsight draws services as soon as Envoy's access logs reach it."),
+    h("ul", {},
+      h("li", {}, "Try it with a simulated mesh: ", h("code", {}, "npm run demo")),
+      h("li", {}, "Or point Istio's access log service (ALS) at meshsight's gRPC port ", h("code", {}, "11800"), " (see the README's Istio set-up)."),
+      h("li", {}, "Or choose a longer time range above.")))
+
+export const unknownServiceMessage = (service: string, topologyHref: string) =>
+  h("section", { class: "state-message", "data-message": "not-found" },
+    h("h2", {}, "Unknown service: ", h("code", {}, service)),
+    h("p", {}, "meshsight has no traffic to or from this service in its retention window. The name may be misspelt, or the service has not called or been called yet."),
+    h("p", {}, h("a", { href: topologyHref }, "Back to the topology")))
