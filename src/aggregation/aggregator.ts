@@ -5,7 +5,7 @@ import { AppConfig } from "../config.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
 import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf } from "../store/metric-store.ts"
 import { seriesRefused, seriesStored } from "../telemetry.ts"
-import { type Entity, endpointKey, instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "./entity.ts"
+import { type Entity, makeKeyMemo } from "./entity.ts"
 import { SeriesStats } from "./series-stats.ts"
 
 /** Envoy's clock may run a little ahead of ours: a record up to this far in the future still counts. */
@@ -40,79 +40,88 @@ export const makeAggregator = (options: AggregatorOptions) => {
   let refusedInPending = 0
   const apdexOf = (service: string) => options.apdexThresholdsMs[service] ?? options.apdexThresholdMs
 
-  const statsFor = (bucket: MinuteBucket, key: string, entity: () => Entity, hasApdex: boolean) => {
-    let s = bucket.get(key)
-    if (s === undefined) {
-      if (bucket.size >= options.maxSeriesPerMinute) {
-        refusedInPending++
-        return undefined
-      }
-      s = { entity: entity(), stats: new SeriesStats(hasApdex) }
-      bucket.set(key, s)
+  const keys = makeKeyMemo()
+
+  /** A new series in `bucket`, or `undefined` when the minute holds its limit. */
+  const addSeries = (bucket: MinuteBucket, key: string, entity: Entity, hasApdex: boolean) => {
+    if (bucket.size >= options.maxSeriesPerMinute) {
+      refusedInPending++
+      return undefined
     }
-    return s.stats
+    const stats = new SeriesStats(hasApdex)
+    bucket.set(key, { entity, stats })
+    return stats
   }
 
   const record = (metrics: ReadonlyArray<MeshMetric>, nowMs: number): RecordOutcome => {
     const outcome: RecordOutcome = { tooOld: 0, future: 0 }
     const oldest = options.retentionStart(nowMs)
     const newest = minuteOf(nowMs + FUTURE_TOLERANCE_MS)
+    let minute = Number.NaN
+    let bucket: MinuteBucket | undefined
     for (const m of metrics) {
-      const minute = minuteOf(m.startTimeMs)
-      if (minute < oldest) {
+      const recordMinute = minuteOf(m.startTimeMs)
+      if (recordMinute < oldest) {
         outcome.tooOld++
         continue
       }
-      if (minute > newest) {
+      if (recordMinute > newest) {
         outcome.future++
         continue
       }
-      let bucket = pending.get(minute)
-      if (bucket === undefined) {
-        bucket = new Map()
-        pending.set(minute, bucket)
+      // A message's records nearly always share their minute.
+      if (recordMinute !== minute || bucket === undefined) {
+        minute = recordMinute
+        bucket = pending.get(minute)
+        if (bucket === undefined) {
+          bucket = new Map()
+          pending.set(minute, bucket)
+        }
       }
       const dst = m.destination
       const src = m.source
+      // `bucket.get(key)?.stats ?? addSeries(…)`: the entity object is only built for a new series.
       if (m.detectPoint === "server") {
         // Service, instance and endpoint metrics are the destination's own view: server side only.
-        statsFor(bucket, serviceKey(dst.service), () => ({ scope: "service", service: dst.service, namespace: dst.namespace }), true)
+        const serviceKey = keys.service(dst)
+        ;(bucket.get(serviceKey)?.stats ??
+          addSeries(bucket, serviceKey, { scope: "service", service: dst.service, namespace: dst.namespace }, true))
           ?.record(m, apdexOf(dst.service))
         if (dst.instance !== "") {
-          statsFor(bucket, instanceKey(dst.service, dst.instance), () => ({
-            scope: "instance",
-            service: dst.service,
-            namespace: dst.namespace,
-            instance: dst.instance
-          }), false)?.record(m, 0)
+          const key = keys.instance(dst)
+          ;(bucket.get(key)?.stats ??
+            addSeries(bucket, key, { scope: "instance", service: dst.service, namespace: dst.namespace, instance: dst.instance }, false))
+            ?.record(m, 0)
         }
         if (m.endpoint !== "") {
-          statsFor(bucket, endpointKey(dst.service, m.endpoint), () => ({
-            scope: "endpoint",
-            service: dst.service,
-            namespace: dst.namespace,
-            endpoint: m.endpoint
-          }), false)?.record(m, 0)
+          const key = keys.endpoint(dst, m.endpoint)
+          ;(bucket.get(key)?.stats ??
+            addSeries(bucket, key, { scope: "endpoint", service: dst.service, namespace: dst.namespace, endpoint: m.endpoint }, false))
+            ?.record(m, 0)
         }
       }
       if (src === undefined) continue
-      statsFor(bucket, serviceRelationKey(m.detectPoint, src.service, dst.service), () => ({
-        scope: "serviceRelation",
-        detectPoint: m.detectPoint,
-        source: src.service,
-        sourceNamespace: src.namespace,
-        target: dst.service,
-        targetNamespace: dst.namespace
-      }), false)?.record(m, 0)
-      if (src.instance !== "" && dst.instance !== "") {
-        statsFor(bucket, instanceRelationKey(m.detectPoint, src.service, src.instance, dst.service, dst.instance), () => ({
-          scope: "instanceRelation",
+      const relationKey = keys.serviceRelation(m.detectPoint, src, dst)
+      ;(bucket.get(relationKey)?.stats ??
+        addSeries(bucket, relationKey, {
+          scope: "serviceRelation",
           detectPoint: m.detectPoint,
           source: src.service,
-          sourceInstance: src.instance,
+          sourceNamespace: src.namespace,
           target: dst.service,
-          targetInstance: dst.instance
-        }), false)?.record(m, 0)
+          targetNamespace: dst.namespace
+        }, false))?.record(m, 0)
+      if (src.instance !== "" && dst.instance !== "") {
+        const key = keys.instanceRelation(m.detectPoint, src, dst)
+        ;(bucket.get(key)?.stats ??
+          addSeries(bucket, key, {
+            scope: "instanceRelation",
+            detectPoint: m.detectPoint,
+            source: src.service,
+            sourceInstance: src.instance,
+            target: dst.service,
+            targetInstance: dst.instance
+          }, false))?.record(m, 0)
       }
     }
     return outcome

@@ -1,4 +1,5 @@
 // The entities metrics are kept for (DESIGN.md §5) and their series keys: cheap strings, built once per record.
+import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { DetectPoint } from "../domain/mesh-metric.ts"
 
 export type Entity =
@@ -36,3 +37,76 @@ export const instanceRelationKey = (
   target: string,
   targetInstance: string
 ) => `R${SEP}${detectPoint}${SEP}${source}${SEP}${sourceInstance}${SEP}${target}${SEP}${targetInstance}`
+
+/** Relation keys of one source → destination pair, built on first use. */
+interface PairKeys {
+  client: string | undefined
+  server: string | undefined
+  clientInstance: string | undefined
+  serverInstance: string | undefined
+}
+
+interface IdentityKeys {
+  readonly service: string
+  readonly instance: string
+  readonly endpoints: Map<string, string>
+  readonly pairs: Map<WorkloadIdentity, PairKeys>
+}
+
+/** Past this many endpoints or peers per identity the memo starts over (keys are cheap to rebuild). */
+const MEMO_LIMIT = 10_000
+
+/**
+ * Series keys memoised per identity object. Analyzers hand out the same identity object for every entry of a
+ * workload (mx-mesh caches them per peer value), so the aggregator builds each key string once and its map
+ * lookups hash a string whose hash V8 has already computed — instead of concatenating and hashing fresh strings
+ * for up to five series per record. Keys depend only on the identities' values, so equal identities held in
+ * different objects still land in the same series.
+ */
+export const makeKeyMemo = () => {
+  const memo = new WeakMap<WorkloadIdentity, IdentityKeys>()
+  const keysOf = (id: WorkloadIdentity): IdentityKeys => {
+    let k = memo.get(id)
+    if (k === undefined) {
+      k = { service: serviceKey(id.service), instance: instanceKey(id.service, id.instance), endpoints: new Map(), pairs: new Map() }
+      memo.set(id, k)
+    }
+    return k
+  }
+  const pairOf = (src: WorkloadIdentity, dst: WorkloadIdentity): PairKeys => {
+    const pairs = keysOf(src).pairs
+    let p = pairs.get(dst)
+    if (p === undefined) {
+      if (pairs.size >= MEMO_LIMIT) pairs.clear()
+      p = { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined }
+      pairs.set(dst, p)
+    }
+    return p
+  }
+  return {
+    service: (id: WorkloadIdentity) => keysOf(id).service,
+    instance: (id: WorkloadIdentity) => keysOf(id).instance,
+    endpoint: (id: WorkloadIdentity, endpoint: string) => {
+      const endpoints = keysOf(id).endpoints
+      let key = endpoints.get(endpoint)
+      if (key === undefined) {
+        if (endpoints.size >= MEMO_LIMIT) endpoints.clear()
+        key = endpointKey(id.service, endpoint)
+        endpoints.set(endpoint, key)
+      }
+      return key
+    },
+    serviceRelation: (detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) => {
+      const p = pairOf(src, dst)
+      return detectPoint === "client"
+        ? (p.client ??= serviceRelationKey("client", src.service, dst.service))
+        : (p.server ??= serviceRelationKey("server", src.service, dst.service))
+    },
+    instanceRelation: (detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) => {
+      const p = pairOf(src, dst)
+      return detectPoint === "client"
+        ? (p.clientInstance ??= instanceRelationKey("client", src.service, src.instance, dst.service, dst.instance))
+        : (p.serverInstance ??= instanceRelationKey("server", src.service, src.instance, dst.service, dst.instance))
+    }
+  }
+}

@@ -37,11 +37,26 @@ const tlsModeOf = (tls: TlsInfo | undefined): TlsMode => {
   return hasIdentity(tls.peerSubject, tls.peerUriSan) ? "mTLS" : "TLS"
 }
 
-/** The path without its query string: endpoints stay few even when callers add parameters. */
+/** Past this many paths per method the endpoint memo starts over. */
+const ENDPOINT_MEMO_LIMIT = 50_000
+const endpointMemo = new Map<string, Map<string, string>>()
+
+/**
+ * The path without its query string: endpoints stay few even when callers add parameters. Memoised per method
+ * and path (the decoder interns both), so a repeated endpoint is one flat string, cheap to hash downstream.
+ */
 const endpointOf = (e: HttpAccessLog): string => {
   if (!e.hasRequest) return "/"
-  const q = e.path.indexOf("?")
-  return `${e.method}:${q < 0 ? e.path : e.path.slice(0, q)}`
+  let byPath = endpointMemo.get(e.method)
+  if (byPath === undefined) endpointMemo.set(e.method, (byPath = new Map()))
+  let endpoint = byPath.get(e.path)
+  if (endpoint === undefined) {
+    if (byPath.size >= ENDPOINT_MEMO_LIMIT) byPath.clear()
+    const q = e.path.indexOf("?")
+    endpoint = `${e.method}:${q < 0 ? e.path : e.path.slice(0, q)}`
+    byPath.set(e.path, endpoint)
+  }
+  return endpoint
 }
 
 /** Whole milliseconds of a duration, truncated as SkyWalking does (each timing truncated on its own). */
