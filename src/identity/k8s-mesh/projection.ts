@@ -1,0 +1,99 @@
+// The few fields k8s-mesh needs from Pods, Services and EndpointSlices. Objects arrive either as the client's
+// typed models (lists: timestamps are `Date`s) or as raw JSON (watch events: timestamps are strings); both share
+// the field names, so one projection reads both. Nothing else of an object is kept.
+
+export type Labels = Readonly<Record<string, string>>
+
+export interface PodView {
+  readonly uid: string
+  readonly name: string
+  readonly namespace: string
+  readonly labels: Labels
+  /** Every address of `status.podIPs` (dual-stack pods have one per family), else `status.podIP`. */
+  readonly ips: ReadonlyArray<string>
+  /** When the pod started holding its IPs: `status.startTime`, else `metadata.creationTimestamp` (epoch ms). */
+  readonly sinceMs: number
+  /** Succeeded or Failed: the kubelet has torn the sandbox down and the IPs are free for reuse. */
+  readonly finished: boolean
+  /** A hostNetwork pod's IPs are its node's: they must never name this pod. */
+  readonly hostNetwork: boolean
+}
+
+export interface ServiceView {
+  readonly name: string
+  readonly namespace: string
+  readonly labels: Labels
+  /** `spec.selector`; undefined for a Service without one (its endpoints are managed by hand). */
+  readonly selector: Labels | undefined
+}
+
+export interface EndpointSliceView {
+  readonly name: string
+  readonly namespace: string
+  /** From the `kubernetes.io/service-name` label the EndpointSlice controller sets. */
+  readonly service: string | undefined
+  /** Namespace/name of every endpoint whose targetRef is a Pod, ready or not (a terminating pod still serves). */
+  readonly podKeys: ReadonlyArray<string>
+}
+
+// `any`: the two shapes above, read defensively with optional chaining.
+type Loose = any
+
+export const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`
+
+const stringMap = (value: unknown): Labels => {
+  if (value === null || typeof value !== "object") return {}
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(value)) if (typeof v === "string") out[k] = v
+  return out
+}
+
+const epochMs = (value: unknown): number | undefined => {
+  const ms = value instanceof Date ? value.getTime() : typeof value === "string" ? Date.parse(value) : Number.NaN
+  return Number.isFinite(ms) ? ms : undefined
+}
+
+const str = (value: unknown): string => (typeof value === "string" ? value : "")
+
+export const projectPod = (pod: unknown): PodView => {
+  const meta: Loose = (pod as Loose)?.metadata
+  const status: Loose = (pod as Loose)?.status
+  const podIPs: ReadonlyArray<Loose> = Array.isArray(status?.podIPs) ? status.podIPs : []
+  const ips = podIPs.map((p) => str(p?.ip)).filter((ip) => ip !== "")
+  if (ips.length === 0 && str(status?.podIP) !== "") ips.push(str(status?.podIP))
+  const phase = str(status?.phase)
+  return {
+    uid: str(meta?.uid),
+    name: str(meta?.name),
+    namespace: str(meta?.namespace),
+    labels: stringMap(meta?.labels),
+    ips,
+    sinceMs: epochMs(status?.startTime) ?? epochMs(meta?.creationTimestamp) ?? 0,
+    finished: phase === "Succeeded" || phase === "Failed",
+    hostNetwork: (pod as Loose)?.spec?.hostNetwork === true
+  }
+}
+
+export const projectService = (service: Loose): ServiceView => {
+  const selector = service?.spec?.selector
+  const labels = stringMap(selector)
+  return {
+    name: str(service?.metadata?.name),
+    namespace: str(service?.metadata?.namespace),
+    labels: stringMap(service?.metadata?.labels),
+    // An empty selector selects nothing for a Service (unlike a Deployment's).
+    selector: Object.keys(labels).length > 0 ? labels : undefined
+  }
+}
+
+export const projectEndpointSlice = (slice: Loose): EndpointSliceView => {
+  const namespace = str(slice?.metadata?.namespace)
+  const endpoints: ReadonlyArray<Loose> = Array.isArray(slice?.endpoints) ? slice.endpoints : []
+  const podKeys: Array<string> = []
+  for (const endpoint of endpoints) {
+    const ref: Loose = endpoint?.targetRef
+    if (ref?.kind === "Pod" && str(ref.name) !== "") podKeys.push(objectKey(str(ref.namespace) || namespace, ref.name))
+  }
+  const service = slice?.metadata?.labels?.["kubernetes.io/service-name"]
+  return { name: str(slice?.metadata?.name), namespace, service: typeof service === "string" ? service : undefined, podKeys }
+}
