@@ -29,7 +29,7 @@ const goto = async (page: Page, hash: string, state = "ready") => {
   await waitForState(page, state)
 }
 /** Waits until the view rendered after the current one (a refresh or a navigation). */
-const nextRender = async (page: Page, act: () => Promise<void>, state = "ready") => {
+const nextRender = async (page: Page, act: () => Promise<unknown>, state = "ready") => {
   const before = await page.evaluate(() => window.__meshsight.refreshes)
   await act()
   await page.waitForFunction((n) => window.__meshsight.refreshes > n, before)

@@ -14,8 +14,14 @@ export const PALETTE = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed"] a
 
 const CHART_HEIGHT = 180
 
-/** Appends a titled chart to `parent`; `times` are epoch ms, one per minute. */
-export const lineChart = (parent: HTMLElement, title: string, times: ReadonlyArray<number>, series: ReadonlyArray<ChartSeries>) => {
+/** Appends a titled chart to `parent`; `times` are epoch ms, one per minute; `yRange` fixes the y axis (a percentage). */
+export const lineChart = (
+  parent: HTMLElement,
+  title: string,
+  times: ReadonlyArray<number>,
+  series: ReadonlyArray<ChartSeries>,
+  yRange?: readonly [number, number]
+) => {
   const figure = h("figure", { class: "chart", "data-title": title }, h("figcaption", {}, title))
   parent.append(figure)
   const width = Math.max(280, figure.clientWidth - 16)
@@ -25,6 +31,7 @@ export const lineChart = (parent: HTMLElement, title: string, times: ReadonlyArr
     height: CHART_HEIGHT,
     series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { size: 4 } }))],
     axes: [{}, { size: 56 }],
+    ...(yRange ? { scales: { y: { range: [...yRange] } } } : {}),
     legend: { show: series.length > 1 },
     cursor: { drag: { x: false, y: false } }
   }, data, figure)

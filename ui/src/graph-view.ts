@@ -4,7 +4,8 @@ import cytoscape from "cytoscape"
 import type { Edge, MetricSummary, ServiceItem } from "./api.ts"
 import { fmtCpm, fmtMs, fmtPct } from "./format.ts"
 import { HEALTH_COLORS, healthOf, type Thresholds } from "./health.ts"
-import type { GraphEdgeInfo, GraphNodeInfo } from "./hook.ts"
+import { type GraphEdgeInfo, type GraphNodeInfo, hook } from "./hook.ts"
+import { layeredLayout } from "./layered-layout.ts"
 
 export interface GraphModel {
   readonly nodes: ReadonlyArray<ServiceItem & { readonly outside: boolean }>
@@ -16,16 +17,12 @@ export type Selection = { readonly kind: "node"; readonly id: string } | { reado
 /** The side that describes a call best: the server's when it reported, else the client's. */
 export const edgeMetrics = (e: Edge): MetricSummary | null => e.server ?? e.client
 
+const LABEL_ALL_EDGES = 150
+
 const edgeId = (source: string, target: string) => `${source}\u2192${target}`
 const nodeSize = (cpm: number) => Math.min(72, 22 + 12 * Math.log10(1 + cpm))
 const edgeWidth = (cpm: number) => Math.min(8, 1 + Math.log10(1 + cpm))
 
-/** A stable start position per service (FNV-1a of its name), so the force layout gives the same picture each time. */
-const seedPosition = (id: string) => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193)
-  return { x: (h & 0xffff) / 0xffff * 1000, y: ((h >>> 16) & 0xffff) / 0xffff * 1000 }
-}
 
 const STYLE: cytoscape.StylesheetJson = [
   {
@@ -43,7 +40,7 @@ const STYLE: cytoscape.StylesheetJson = [
       "text-outline-color": "#ffffff",
       "text-outline-width": 2,
       // Labels are drawn only when readable: the largest saving on big graphs.
-      "min-zoomed-font-size": 7,
+      "min-zoomed-font-size": 8,
       "border-width": 1,
       "border-color": "#ffffff"
     }
@@ -58,7 +55,6 @@ const STYLE: cytoscape.StylesheetJson = [
       "curve-style": "bezier",
       "arrow-scale": 0.8,
       opacity: 0.75,
-      label: "data(label)",
       "font-size": 9,
       color: "#374151",
       "text-background-color": "#ffffff",
@@ -66,6 +62,8 @@ const STYLE: cytoscape.StylesheetJson = [
       "min-zoomed-font-size": 9
     }
   },
+  // Edge labels cost the most to draw: all of them on a small graph, else those of the service under the pointer.
+  { selector: "edge.labelled", style: { label: "data(label)" } },
   { selector: ".outside", style: { "border-style": "dashed", "border-color": "#6b7280", "border-width": 2, opacity: 0.55 } },
   { selector: ".dim", style: { opacity: 0.08 } },
   { selector: "node.match", style: { "border-width": 4, "border-color": "#1d4ed8" } },
@@ -85,6 +83,13 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
   cy.on("tap", "node", (e) => onSelect({ kind: "node", id: e.target.id() }))
   cy.on("tap", "edge", (e) => onSelect({ kind: "edge", source: e.target.data("source"), target: e.target.data("target") }))
   let query = ""
+  let labelAll = false
+  cy.on("mouseover", "node", (e) => {
+    if (!labelAll) e.target.connectedEdges().addClass("labelled")
+  })
+  cy.on("mouseout", "node", (e) => {
+    if (!labelAll) e.target.connectedEdges().removeClass("labelled")
+  })
 
   const nodeData = (n: GraphModel["nodes"][number], t: Thresholds) => {
     const cpm = n.metrics?.cpm ?? 0
@@ -125,7 +130,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
       for (const n of model.nodes) {
         const data = nodeData(n, thresholds)
         const existing = cy.getElementById(data.id)
-        const el = existing.nonempty() ? existing.data(data) : cy.add({ group: "nodes", data, position: seedPosition(data.id) })
+        const el = existing.nonempty() ? existing.data(data) : cy.add({ group: "nodes", data })
         el.toggleClass("outside", n.outside)
       }
       for (const e of model.edges) {
@@ -134,20 +139,14 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
         if (existing.nonempty()) existing.data(data)
         else cy.add({ group: "edges", data })
       }
+      labelAll = model.edges.length <= LABEL_ALL_EDGES
+      cy.edges().toggleClass("labelled", labelAll)
     })
     if (changed) {
-      const big = model.nodes.length > 100
-      cy.layout({
-        name: "cose",
-        animate: false,
-        randomize: false,
-        fit: true,
-        padding: 40,
-        nodeDimensionsIncludeLabels: !big,
-        idealEdgeLength: () => (big ? 60 : 110),
-        nodeRepulsion: () => (big ? 60_000 : 400_000),
-        numIter: big ? 250 : 1000
-      } as cytoscape.CoseLayoutOptions).run()
+      const start = performance.now()
+      const positions = layeredLayout([...nodeIds], model.edges)
+      cy.layout({ name: "preset", positions: Object.fromEntries(positions), fit: true, padding: 40 }).run()
+      hook.timings.layoutMs = performance.now() - start
     }
     search(query)
     return changed
@@ -164,6 +163,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
       cy.nodes().not(matched).addClass("dim")
       cy.edges().filter((e) => !matched.contains(e.source()) && !matched.contains(e.target())).addClass("dim")
     })
+
   }
 
   const snapshot = () => {

@@ -50,8 +50,8 @@ export const signalCharts = (parent: HTMLElement, sides: ReadonlyArray<{ readonl
       values: valuesOf(sides[0]!.series, (m) => (k === "avg" ? m.respTimeMs : m.percentiles[k]))
     }))
   lineChart(parent, "Latency (ms)", times, latency)
-  lineChart(parent, "Success rate (%)", times, per("success %", (m) => m.sla))
+  lineChart(parent, "Success rate (%)", times, per("success %", (m) => m.sla), [0, 100])
   if (sides.some((s) => s.series.points.some((p) => p.metrics?.apdex !== null && p.metrics?.apdex !== undefined))) {
-    lineChart(parent, "Apdex", times, per("apdex", (m) => m.apdex))
+    lineChart(parent, "Apdex", times, per("apdex", (m) => m.apdex), [0, 1])
   }
 }

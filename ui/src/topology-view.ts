@@ -63,10 +63,9 @@ export const topologyView = (ctx: ViewContext): View => {
       location.hash = s.kind === "node" ? ctx.link({ view: "service", service: s.id }) : ctx.link({ view: "relation", source: s.source, target: s.target })
     })
     hook.graph = graph.snapshot
-    const laidOut = graph.update(model, ctx.thresholds())
+    graph.update(model, ctx.thresholds())
     await afterNextFrame()
     hook.timings.graphRenderMs = performance.now() - start
-    if (laidOut) hook.timings.layoutMs = hook.timings.graphRenderMs
     return "ready"
   }
 

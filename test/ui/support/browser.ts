@@ -3,6 +3,9 @@ import { mkdirSync } from "node:fs"
 import { join } from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
 
+// The page's test hook (window.__meshsight), typed for page.evaluate.
+export type { MeshsightHook } from "../../../ui/src/hook.ts"
+
 export const SCREENSHOTS = join(import.meta.dirname, "..", "..", "..", "test-results", "ui-screenshots")
 
 export const launchBrowser = (): Promise<Browser> => chromium.launch({ executablePath: "/usr/bin/chromium" })
