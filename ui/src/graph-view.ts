@@ -18,6 +18,7 @@ export type Selection = { readonly kind: "node"; readonly id: string } | { reado
 export const edgeMetrics = (e: Edge): MetricSummary | null => e.server ?? e.client
 
 const LABEL_ALL_EDGES = 150
+const MAX_FIT_ZOOM = 1.25
 
 const edgeId = (source: string, target: string) => `${source}\u2192${target}`
 const nodeSize = (cpm: number) => Math.min(72, 22 + 12 * Math.log10(1 + cpm))
@@ -146,6 +147,8 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
       const start = performance.now()
       const positions = layeredLayout([...nodeIds], model.edges)
       cy.layout({ name: "preset", positions: Object.fromEntries(positions), fit: true, padding: 40 }).run()
+      // A handful of services would otherwise fill the screen at 3× size.
+      if (cy.zoom() > MAX_FIT_ZOOM) cy.zoom(MAX_FIT_ZOOM).center()
       hook.timings.layoutMs = performance.now() - start
     }
     search(query)
