@@ -1,0 +1,86 @@
+// k8s-mesh when the API server misbehaves: dropped watches, restarts with and without history, 410 Gone. The
+// resolver keeps serving its last good state, resumes where it can and lists again where it must, counts each
+// restart, and leaves no watch open once its Scope closes.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Metric, Scope } from "effect"
+import { watchRestarts } from "../../../src/identity/k8s-mesh/resource-sync.ts"
+import { FakeKubeApi } from "../../support/fake-kube-api.ts"
+import { eventually, putWorkload, startK8sMesh, whoWas } from "./cluster-objects.ts"
+
+const fakeApi = Effect.acquireRelease(Effect.promise(() => new FakeKubeApi().start()), (api) => Effect.promise(() => api.stop()))
+
+const lists = (api: FakeKubeApi) => api.requests.filter((r) => r.startsWith("/api/v1/pods?") && !r.includes("watch=true")).length
+const restarts = (reason: string) =>
+  Metric.value(Metric.withAttributes(watchRestarts, { resource: "pods", reason })).pipe(Effect.map((s) => s.count))
+
+/** A synced analyzer over `reviews-1` at 10.0.0.1, with all three watches open. */
+const synced = Effect.gen(function*() {
+  const api = yield* fakeApi
+  putWorkload(api, "reviews-1", "10.0.0.1")
+  const k8s = yield* startK8sMesh(api)
+  yield* eventually(() => k8s.isReady() && api.watchCount === 3, (ok) => ok)
+  return { api, k8s }
+})
+
+describe("k8s-mesh resilience", () => {
+  it.live("resumes a dropped watch from its last version: no relist, no lost event", () =>
+    Effect.gen(function*() {
+      const { api, k8s } = yield* synced
+      const dropsBefore = yield* restarts("dropped")
+      api.dropConnections()
+      putWorkload(api, "ratings-1", "10.0.0.2") // made while no watch is open
+      yield* eventually(() => whoWas(k8s, "10.0.0.2")?.service, (s) => s === "ratings")
+      assert.strictEqual(lists(api), 1)
+      assert.isAbove((yield* restarts("dropped")) + (yield* restarts("closed")) + (yield* restarts("error")), dropsBefore)
+    }))
+
+  it.live("survives an API server restart, serving the last good state while it is down", () =>
+    Effect.gen(function*() {
+      const { api, k8s } = yield* synced
+      yield* Effect.promise(() => api.stop())
+      putWorkload(api, "ratings-1", "10.0.0.2")
+      yield* Effect.sleep("150 millis") // several failed reconnects
+      assert.isTrue(k8s.isReady())
+      assert.strictEqual(whoWas(k8s, "10.0.0.1")?.service, "reviews")
+      yield* Effect.promise(() => api.start(api.port))
+      yield* eventually(() => whoWas(k8s, "10.0.0.2")?.service, (s) => s === "ratings")
+      assert.strictEqual(lists(api), 1, "history was kept: the watches resume")
+    }))
+
+  it.live("lists again after a restart that lost the history (410 Gone), dropping what was deleted meanwhile", () =>
+    Effect.gen(function*() {
+      const { api, k8s } = yield* synced
+      const goneBefore = yield* restarts("gone")
+      yield* Effect.promise(() => api.stop())
+      api.delete("pods", "default", "reviews-1")
+      putWorkload(api, "ratings-1", "10.0.0.2")
+      yield* Effect.promise(() => api.restart({ keepHistory: false }))
+      yield* eventually(() => [whoWas(k8s, "10.0.0.1")?.service, whoWas(k8s, "10.0.0.2")?.service], ([a, b]) => a === undefined && b === "ratings")
+      assert.strictEqual(lists(api), 2)
+      assert.isAbove(yield* restarts("gone"), goneBefore)
+    }))
+
+  it.live("lists again when a watch is answered with a 410 ERROR event", () =>
+    Effect.gen(function*() {
+      const { api, k8s } = yield* synced
+      api.compact()
+      api.expireWatches("pods")
+      yield* eventually(() => lists(api), (n) => n === 2)
+      putWorkload(api, "ratings-1", "10.0.0.2")
+      yield* eventually(() => whoWas(k8s, "10.0.0.2")?.service, (s) => s === "ratings")
+    }))
+
+  it.live("closes every watch when its Scope closes", () =>
+    Effect.gen(function*() {
+      const api = yield* fakeApi
+      putWorkload(api, "reviews-1", "10.0.0.1")
+      const scope = yield* Scope.make()
+      const k8s = yield* startK8sMesh(api).pipe(Scope.provide(scope))
+      yield* eventually(() => k8s.isReady() && api.watchCount === 3, (ok) => ok)
+      yield* Scope.close(scope, Exit.void)
+      yield* eventually(() => api.watchCount, (n) => n === 0)
+      const requestsAfterClose = api.requests.length
+      yield* Effect.sleep("100 millis")
+      assert.strictEqual(api.requests.length, requestsAfterClose, "no reconnects after shutdown")
+    }))
+})
