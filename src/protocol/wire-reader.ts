@@ -14,13 +14,12 @@ const INTERN_MAX_LENGTH = 96
 const INTERN_SLOTS = 8192
 const interned: Array<string> = new Array<string>(INTERN_SLOTS).fill("")
 
-const internSlot = (len: number, a: number, b: number, c: number, d: number, e: number, f: number): number => {
-  let h = Math.imul(len ^ a, 0x01000193)
-  h = Math.imul(h ^ b, 0x01000193)
-  h = Math.imul(h ^ c, 0x01000193)
-  h = Math.imul(h ^ d, 0x01000193)
-  h = Math.imul(h ^ e, 0x01000193)
-  h = Math.imul(h ^ f, 0x01000193)
+/** Hashes the length and eight bytes spread over the string (cluster names often differ only in the middle). */
+const internSlot = (buf: Uint8Array, start: number, len: number): number => {
+  let h = len
+  const step = len >> 3
+  for (let i = start + step, k = 0; k < 8; k++, i += step) h = Math.imul(h ^ buf[i], 0x01000193)
+  h = Math.imul(h ^ buf[start + len - 1], 0x01000193)
   return (h ^ (h >>> 15)) & (INTERN_SLOTS - 1)
 }
 
@@ -121,7 +120,7 @@ export class WireReader {
     // hand out the interned copy instead of a new string each time.
     if (len <= INTERN_MAX_LENGTH) {
       // The slot comes from the length and a few sampled bytes; the full comparison below makes a hit exact.
-      const slot = len === 0 ? 0 : internSlot(len, buf[start], buf[start + (len >> 2)], buf[start + (len >> 1)], buf[start + ((3 * len) >> 2)], buf[end - 2], buf[end - 1])
+      const slot = len === 0 ? 0 : internSlot(buf, start, len)
       const known = interned[slot]
       if (known.length === len && sameAscii(known, buf, start)) return known
       let ascii = true
