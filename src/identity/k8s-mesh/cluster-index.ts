@@ -27,14 +27,18 @@ export const ENDED_POD_RETENTION_MS = 5 * 60_000
 export const CLOCK_SKEW_MS = 2_000
 
 interface PodRecord {
-  readonly uid: string
-  readonly name: string
+  /** `namespace/name`: the same string keys `pods`. */
+  readonly key: string
   readonly namespace: string
+  /** A hash of the uid: enough to tell a recreated pod of the same name, at a fraction of the uid's size. */
+  readonly uidHash: number
   labels: Labels
   ips: ReadonlyArray<string>
   readonly sinceMs: number
-  /** Infinity while the pod holds its IPs. */
-  endedMs: number
+  /** Undefined while the pod holds its IPs. */
+  endedMs: number | undefined
+  /** Keys of the Services whose slices list the pod, once per slice (dual-stack Services have two). */
+  services: Array<string> | undefined
   /** Cached identity (null: no Service, so unknown), valid while `generation` matches its namespace's. */
   identity: WorkloadIdentity | null | undefined
   generation: number
@@ -42,6 +46,8 @@ interface PodRecord {
 
 interface ServiceRecord {
   readonly view: ServiceView
+  /** The last service name made from this Service: pods of one Service share the string. */
+  lastName: string | undefined
   /** The template variable: only what the projection keeps. */
   readonly vars: { readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Labels } }
 }
@@ -67,6 +73,16 @@ class LabelInterner {
   }
 }
 
+/** FNV-1a, cut to 30 bits so V8 keeps it as a small integer rather than a boxed number. */
+const hash = (text: string): number => {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h & 0x3fffffff
+}
+
+const heldAt = (h: PodRecord, atMs: number, skewMs: number): boolean =>
+  h.sinceMs - skewMs <= atMs && (h.endedMs === undefined || atMs < h.endedMs)
+
 const selects = (selector: Labels, labels: Labels): boolean => {
   for (const k in selector) if (labels[k] !== selector[k]) return false
   return true
@@ -86,8 +102,8 @@ export class ClusterIndex {
   private readonly slices = new Map<string, EndpointSliceView>()
   /** Service key → how many slices it has; a Service with none is matched by its selector instead. */
   private readonly slicesPerService = new Map<string, number>()
-  /** Pod key → keys of the Services whose slices list it (once per slice: dual-stack Services have two). */
-  private readonly podServices = new Map<string, Array<string>>()
+  /** Service memberships of pods not indexed (yet, or any more): slices and pods are watched separately. */
+  private readonly pendingServices = new Map<string, Array<string>>()
   /** Bumped when a namespace's Services or slices change: cached identities there are then recomputed. */
   private readonly generations = new Map<string, number>()
   private readonly labels = new LabelInterner()
@@ -119,7 +135,7 @@ export class ClusterIndex {
     if (holders === undefined) return undefined
     const holder = Array.isArray(holders)
       ? this.holderAt(holders, atMs, 0) ?? this.holderAt(holders, atMs, CLOCK_SKEW_MS)
-      : holders.sinceMs - CLOCK_SKEW_MS <= atMs && atMs < holders.endedMs ? holders : undefined
+      : heldAt(holders, atMs, CLOCK_SKEW_MS) ? holders : undefined
     return holder === undefined ? undefined : this.identityOf(holder) ?? undefined
   }
 
@@ -130,7 +146,7 @@ export class ClusterIndex {
   private holderAt(holders: ReadonlyArray<PodRecord>, atMs: number, skewMs: number): PodRecord | undefined {
     let best: PodRecord | undefined
     for (const h of holders) {
-      if (h.sinceMs - skewMs <= atMs && atMs < h.endedMs && (best === undefined || h.sinceMs > best.sinceMs)) best = h
+      if (heldAt(h, atMs, skewMs) && (best === undefined || h.sinceMs > best.sinceMs)) best = h
     }
     return best
   }
@@ -145,7 +161,7 @@ export class ClusterIndex {
       const key = objectKey(p.namespace, p.name)
       let record = this.pods.get(key)
       // A new uid under the same name is a new pod (a StatefulSet's pods keep their names).
-      if (record !== undefined && (record.uid !== p.uid || p.finished)) {
+      if (record !== undefined && (record.uidHash !== hash(p.uid) || p.finished)) {
         this.endPod(record)
         record = undefined
       }
@@ -166,7 +182,7 @@ export class ClusterIndex {
     upsert: (s) => {
       this.serviceStore.remove(s)
       const { name, namespace, labels } = s
-      const record: ServiceRecord = { view: s, vars: { metadata: { name, namespace, labels } } }
+      const record: ServiceRecord = { view: s, lastName: undefined, vars: { metadata: { name, namespace, labels } } }
       this.services.set(objectKey(namespace, name), record)
       if (s.selector === undefined) return
       const inNamespace = this.selectorServices.get(namespace)
@@ -189,11 +205,7 @@ export class ClusterIndex {
       if (s.service === undefined) return
       const serviceKey = objectKey(s.namespace, s.service)
       this.slicesPerService.set(serviceKey, (this.slicesPerService.get(serviceKey) ?? 0) + 1)
-      for (const podKey of s.podKeys) {
-        const services = this.podServices.get(podKey)
-        if (services === undefined) this.podServices.set(podKey, [serviceKey])
-        else services.push(serviceKey)
-      }
+      for (const pod of s.podNames) this.join(objectKey(s.namespace, pod), serviceKey)
     },
     remove: (s) => {
       const key = objectKey(s.namespace, s.name)
@@ -206,12 +218,7 @@ export class ClusterIndex {
       const count = (this.slicesPerService.get(serviceKey) ?? 1) - 1
       if (count === 0) this.slicesPerService.delete(serviceKey)
       else this.slicesPerService.set(serviceKey, count)
-      for (const podKey of old.podKeys) {
-        const services = this.podServices.get(podKey)
-        if (services === undefined) continue
-        services.splice(services.indexOf(serviceKey), 1)
-        if (services.length === 0) this.podServices.delete(podKey)
-      }
+      for (const pod of old.podNames) this.leave(objectKey(old.namespace, pod), serviceKey)
     }
   }
 
@@ -236,22 +243,43 @@ export class ClusterIndex {
     return namespace
   }
 
+  private join(podKey: string, serviceKey: string): void {
+    const record = this.pods.get(podKey)
+    const services = record !== undefined ? record.services : this.pendingServices.get(podKey)
+    if (services !== undefined) services.push(serviceKey)
+    else if (record !== undefined) record.services = [serviceKey]
+    else this.pendingServices.set(podKey, [serviceKey])
+  }
+
+  private leave(podKey: string, serviceKey: string): void {
+    const record = this.pods.get(podKey)
+    const services = record !== undefined ? record.services : this.pendingServices.get(podKey)
+    if (services === undefined) return
+    const at = services.indexOf(serviceKey)
+    if (at >= 0) services.splice(at, 1)
+    if (services.length > 0) return
+    if (record !== undefined) record.services = undefined
+    else this.pendingServices.delete(podKey)
+  }
+
   private bump(namespace: string): void {
     this.generations.set(namespace, (this.generations.get(namespace) ?? 0) + 1)
   }
 
   private addPod(key: string, p: PodView): void {
     const record: PodRecord = {
-      uid: p.uid,
-      name: p.name,
+      key,
       namespace: this.shared(p.namespace),
+      uidHash: hash(p.uid),
       labels: this.labels.acquire(p.labels),
       ips: p.ips,
       sinceMs: p.sinceMs,
-      endedMs: Number.POSITIVE_INFINITY,
+      endedMs: undefined,
+      services: this.pendingServices.get(key),
       identity: undefined,
       generation: -1
     }
+    this.pendingServices.delete(key)
     this.pods.set(key, record)
     for (const ip of p.ips) this.hold(ip, record)
   }
@@ -272,14 +300,16 @@ export class ClusterIndex {
   private endPod(record: PodRecord): void {
     record.identity = this.identityOf(record)
     record.endedMs = this.now()
-    this.pods.delete(objectKey(record.namespace, record.name))
+    this.pods.delete(record.key)
+    // A pod recreated under the same name (a StatefulSet's) is listed by the same slices.
+    if (record.services !== undefined) this.pendingServices.set(record.key, record.services)
     this.labels.release(record.labels)
     this.ended.push(record)
   }
 
   private dropExpired(): void {
     const horizon = this.now() - ENDED_POD_RETENTION_MS
-    while (this.ended.length > 0 && this.ended[0].endedMs <= horizon) {
+    while (this.ended.length > 0 && this.ended[0].endedMs! <= horizon) {
       const record = this.ended.shift()!
       for (const ip of record.ips) this.unhold(ip, record)
     }
@@ -302,7 +332,7 @@ export class ClusterIndex {
   }
 
   private identityOf(record: PodRecord): WorkloadIdentity | null {
-    if (record.endedMs !== Number.POSITIVE_INFINITY) return record.identity ?? null
+    if (record.endedMs !== undefined) return record.identity ?? null
     const generation = this.generations.get(record.namespace) ?? 0
     if (record.identity === undefined || record.generation !== generation) {
       record.identity = this.nameWorkload(record)
@@ -318,10 +348,13 @@ export class ClusterIndex {
   private nameWorkload(record: PodRecord): WorkloadIdentity | null {
     const service = this.serviceOf(record)
     if (service === undefined) return null
-    const vars = { pod: { metadata: { name: record.name, namespace: record.namespace, labels: record.labels } }, service: service.vars }
+    const name = record.key.slice(record.namespace.length + 1)
+    const vars = { pod: { metadata: { name, namespace: record.namespace, labels: record.labels } }, service: service.vars }
+    const serviceName = this.naming.service(vars) ?? service.view.name
+    if (serviceName !== service.lastName) service.lastName = serviceName
     return {
-      service: this.naming.service(vars) ?? service.view.name,
-      instance: this.naming.instance(vars) ?? `${record.name}.${record.namespace}`,
+      service: service.lastName,
+      instance: this.naming.instance(vars) ?? `${name}.${record.namespace}`,
       namespace: record.namespace,
       labels: record.labels
     }
@@ -336,7 +369,7 @@ export class ClusterIndex {
     const consider = (s: ServiceRecord | undefined) => {
       if (s !== undefined && (best === undefined || s.view.name < best.view.name)) best = s
     }
-    for (const key of this.podServices.get(objectKey(record.namespace, record.name)) ?? []) consider(this.services.get(key))
+    for (const key of record.services ?? []) consider(this.services.get(key))
     if (best !== undefined) return best
     for (const [name, s] of this.selectorServices.get(record.namespace) ?? []) {
       if (!this.slicesPerService.has(objectKey(record.namespace, name)) && selects(s.view.selector!, record.labels)) consider(s)

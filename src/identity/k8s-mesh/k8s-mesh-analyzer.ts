@@ -3,7 +3,6 @@
 // Services and EndpointSlices, each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
 import { Clock, Effect, Schedule } from "effect"
-import type { Duration } from "effect"
 import type { AccessLog } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
@@ -18,7 +17,7 @@ import { type ResourceClient, type ResourceName, superviseResource, watchRetrySc
 
 export interface K8sMeshOptions {
   /** Backoff between failed list/watch attempts. */
-  readonly retrySchedule?: Schedule.Schedule<Duration.Duration, unknown>
+  readonly retrySchedule?: Schedule.Schedule<unknown, unknown>
 }
 
 /** The analyzer over given clients (the real ones, or stubs): starts the watches in the current Scope. */

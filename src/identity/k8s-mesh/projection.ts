@@ -32,8 +32,11 @@ export interface EndpointSliceView {
   readonly namespace: string
   /** From the `kubernetes.io/service-name` label the EndpointSlice controller sets. */
   readonly service: string | undefined
-  /** Namespace/name of every endpoint whose targetRef is a Pod, ready or not (a terminating pod still serves). */
-  readonly podKeys: ReadonlyArray<string>
+  /**
+   * Names of the pods the endpoints' targetRefs point to, ready or not (a terminating pod still serves). The
+   * EndpointSlice controller only lists pods of the slice's own namespace, so the name is enough.
+   */
+  readonly podNames: ReadonlyArray<string>
 }
 
 // `any`: the two shapes above, read defensively with optional chaining.
@@ -59,8 +62,9 @@ export const projectPod = (pod: unknown): PodView => {
   const meta: Loose = (pod as Loose)?.metadata
   const status: Loose = (pod as Loose)?.status
   const podIPs: ReadonlyArray<Loose> = Array.isArray(status?.podIPs) ? status.podIPs : []
-  const ips = podIPs.map((p) => str(p?.ip)).filter((ip) => ip !== "")
-  if (ips.length === 0 && str(status?.podIP) !== "") ips.push(str(status?.podIP))
+  const listed = podIPs.map((p) => str(p?.ip)).filter((ip) => ip !== "")
+  // Copied to an exact-size array: one built by push keeps spare capacity, and there is one per pod.
+  const ips = listed.length > 0 ? listed.slice() : str(status?.podIP) !== "" ? [str(status?.podIP)] : []
   const phase = str(status?.phase)
   return {
     uid: str(meta?.uid),
@@ -89,11 +93,10 @@ export const projectService = (service: Loose): ServiceView => {
 export const projectEndpointSlice = (slice: Loose): EndpointSliceView => {
   const namespace = str(slice?.metadata?.namespace)
   const endpoints: ReadonlyArray<Loose> = Array.isArray(slice?.endpoints) ? slice.endpoints : []
-  const podKeys: Array<string> = []
-  for (const endpoint of endpoints) {
-    const ref: Loose = endpoint?.targetRef
-    if (ref?.kind === "Pod" && str(ref.name) !== "") podKeys.push(objectKey(str(ref.namespace) || namespace, ref.name))
-  }
+  const podNames = endpoints
+    .map((e) => e?.targetRef)
+    .filter((ref) => ref?.kind === "Pod" && str(ref.name) !== "" && (str(ref.namespace) || namespace) === namespace)
+    .map((ref) => str(ref.name))
   const service = slice?.metadata?.labels?.["kubernetes.io/service-name"]
-  return { name: str(slice?.metadata?.name), namespace, service: typeof service === "string" ? service : undefined, podKeys }
+  return { name: str(slice?.metadata?.name), namespace, service: typeof service === "string" ? service : undefined, podNames }
 }

@@ -161,7 +161,10 @@ const syncOnce = <V>(sync: ResourceSync<V>, state: SyncState) =>
  * Runs forever (until interrupted): never fails, never dies on the API server's account. A pass that made
  * progress ends normally and the next starts at once; a pass that failed is retried on `schedule`.
  */
-export const superviseResource = <V>(sync: ResourceSync<V>, schedule = watchRetrySchedule()) => {
+export const superviseResource = <V>(
+  sync: ResourceSync<V>,
+  schedule: Schedule.Schedule<unknown, unknown> = watchRetrySchedule()
+) => {
   const state: SyncState = { resourceVersion: undefined }
   return syncOnce(sync, state).pipe(
     Effect.tapError((error) =>
