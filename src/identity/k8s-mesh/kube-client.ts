@@ -2,7 +2,7 @@
 // of object through @kubernetes/client-node.
 import { existsSync } from "node:fs"
 import { homedir } from "node:os"
-import { join } from "node:path"
+import { delimiter, join } from "node:path"
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch } from "@kubernetes/client-node"
 import { Config, Effect, Option, Schema } from "effect"
 import type { ListPage, ResourceClient, ResourceName } from "./resource-sync.ts"
@@ -19,8 +19,12 @@ export class K8sCredentialsError extends Schema.TaggedError<K8sCredentialsError>
 /** Where a pod's service account token is mounted (Kubernetes' in-cluster configuration). */
 export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
+/** An environment variable; empty counts as unset. */
 const optionalEnv = (name: string) =>
-  Config.option(Config.String(name)).pipe(Effect.orElseSucceed(() => Option.none<string>()), Effect.map(Option.getOrUndefined))
+  Config.option(Config.String(name)).pipe(
+    Effect.orElseSucceed(() => Option.none<string>()),
+    Effect.map((value) => Option.getOrUndefined(Option.filter(value, (v) => v !== "")))
+  )
 
 /**
  * In a pod: its service account (KUBERNETES_SERVICE_HOST and the mounted token). Elsewhere: the files in
@@ -29,6 +33,7 @@ const optionalEnv = (name: string) =>
 export const loadKubeConfig: Effect.Effect<KubeConfig, K8sCredentialsError> = Effect.gen(function*() {
   const serviceHost = yield* optionalEnv("KUBERNETES_SERVICE_HOST")
   const kubeconfig = yield* optionalEnv("KUBECONFIG")
+  const home = join((yield* optionalEnv("HOME")) ?? homedir(), ".kube", "config")
   const kc = new KubeConfig()
   const load = (what: string, loadInto: () => void) =>
     Effect.try({
@@ -42,7 +47,7 @@ export const loadKubeConfig: Effect.Effect<KubeConfig, K8sCredentialsError> = Ef
   if (serviceHost !== undefined && existsSync(SERVICE_ACCOUNT_TOKEN)) {
     return yield* load("in-cluster service account", () => kc.loadFromCluster())
   }
-  const files = kubeconfig?.split(":").filter((f) => f !== "") ?? []
+  const files = kubeconfig?.split(delimiter).filter((f) => f !== "") ?? []
   if (files.length > 0) {
     const missing = files.filter((f) => !existsSync(f))
     if (missing.length > 0) return yield* new K8sCredentialsError({ reason: `KUBECONFIG names missing file(s) ${missing.join(", ")}` })
@@ -55,7 +60,6 @@ export const loadKubeConfig: Effect.Effect<KubeConfig, K8sCredentialsError> = Ef
       }
     })
   }
-  const home = join(homedir(), ".kube", "config")
   if (existsSync(home)) return yield* load(home, () => kc.loadFromFile(home))
   return yield* new K8sCredentialsError({
     reason: `no service account (${SERVICE_ACCOUNT_TOKEN}), no KUBECONFIG and no ${home}`
