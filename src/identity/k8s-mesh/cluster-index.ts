@@ -231,6 +231,7 @@ export class ClusterIndex {
     for (const key of [...current.keys()]) {
       if (listed.has(key)) continue
       const slash = key.indexOf("/")
+      // Removal reads only the name and namespace.
       store.remove({ namespace: key.slice(0, slash), name: key.slice(slash + 1) } as V)
     }
     for (const item of items) store.upsert(item)

@@ -57,10 +57,12 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
       isReady: () => listed.size === 3,
       forStream: (node: ReportingNode) => ({
         fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
+          // An entry without a start time (Envoy always sets one) is taken as happening now.
+          const now = clock.currentTimeMillisUnsafe()
           for (let i = 0; i < entries.length; i++) {
             const e = entries[i]
             const s = sides[i]
-            const at = e.common.startTimeMs
+            const at = e.common.startTimeMs > 0 ? e.common.startTimeMs : now
             const a = entryAddresses(node, e)
             if (s.local === undefined && a.local !== undefined) s.local = index.lookup(a.local.ip, at)
             if (s.downstream === undefined && a.downstream !== undefined) s.downstream = index.lookup(a.downstream.ip, at)

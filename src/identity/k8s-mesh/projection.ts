@@ -58,9 +58,9 @@ const epochMs = (value: unknown): number | undefined => {
 
 const str = (value: unknown): string => (typeof value === "string" ? value : "")
 
-export const projectPod = (pod: unknown): PodView => {
-  const meta: Loose = (pod as Loose)?.metadata
-  const status: Loose = (pod as Loose)?.status
+export const projectPod = (pod: Loose): PodView => {
+  const meta: Loose = pod?.metadata
+  const status: Loose = pod?.status
   const podIPs: ReadonlyArray<Loose> = Array.isArray(status?.podIPs) ? status.podIPs : []
   const listed = podIPs.map((p) => str(p?.ip)).filter((ip) => ip !== "")
   // Copied to an exact-size array: one built by push keeps spare capacity, and there is one per pod.
@@ -74,7 +74,7 @@ export const projectPod = (pod: unknown): PodView => {
     ips,
     sinceMs: epochMs(status?.startTime) ?? epochMs(meta?.creationTimestamp) ?? 0,
     finished: phase === "Succeeded" || phase === "Failed",
-    hostNetwork: (pod as Loose)?.spec?.hostNetwork === true
+    hostNetwork: pod?.spec?.hostNetwork === true
   }
 }
 
