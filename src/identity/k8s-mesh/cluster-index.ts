@@ -83,6 +83,11 @@ const hash = (text: string): number => {
 const heldAt = (h: PodRecord, atMs: number, skewMs: number): boolean =>
   h.sinceMs - skewMs <= atMs && (h.endedMs === undefined || atMs < h.endedMs)
 
+const sameIdentity = (a: WorkloadIdentity | null, b: WorkloadIdentity | null | undefined): boolean =>
+  a === null || b == null
+    ? a === b
+    : a.service === b.service && a.instance === b.instance && a.namespace === b.namespace && a.labels === b.labels
+
 const selects = (selector: Labels, labels: Labels): boolean => {
   for (const k in selector) if (labels[k] !== selector[k]) return false
   return true
@@ -310,10 +315,10 @@ export class ClusterIndex {
 
   private dropExpired(): void {
     const horizon = this.now() - ENDED_POD_RETENTION_MS
-    while (this.ended.length > 0 && this.ended[0].endedMs! <= horizon) {
-      const record = this.ended.shift()!
-      for (const ip of record.ips) this.unhold(ip, record)
-    }
+    let expired = 0
+    while (expired < this.ended.length && this.ended[expired].endedMs! <= horizon) expired++
+    if (expired === 0) return
+    for (const record of this.ended.splice(0, expired)) for (const ip of record.ips) this.unhold(ip, record)
   }
 
   private hold(ip: string, record: PodRecord): void {
@@ -336,10 +341,12 @@ export class ClusterIndex {
     if (record.endedMs !== undefined) return record.identity ?? null
     const generation = this.generations.get(record.namespace) ?? 0
     if (record.identity === undefined || record.generation !== generation) {
-      record.identity = this.nameWorkload(record)
+      const named = this.nameWorkload(record)
+      // Keep the same object when the names did not change: downstream stages memoise per identity object.
+      if (!sameIdentity(named, record.identity)) record.identity = named
       record.generation = generation
     }
-    return record.identity
+    return record.identity ?? null
   }
 
   /**

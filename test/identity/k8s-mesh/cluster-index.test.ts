@@ -80,3 +80,15 @@ describe("k8s-mesh IP index", () => {
     assert.isUndefined(index.lookup("10.0.0.9", T0), "a pod in no Service is unknown, as SkyWalking")
   })
 })
+
+describe("k8s-mesh identities", () => {
+  it("stay the same object while a namespace's slices churn without renaming anyone", () => {
+    const { index, startPod } = cluster()
+    startPod("a-1", "10.0.0.1", T0)
+    const before = index.lookup("10.0.0.1", T0)
+    index.sliceStore.upsert(projectEndpointSlice(endpointSlice("b", { "b-1": "10.0.0.2" })))
+    assert.strictEqual(index.lookup("10.0.0.1", T0), before)
+    index.serviceStore.upsert(projectService(service("a", { selector: { app: "nobody" } })))
+    assert.isUndefined(index.lookup("10.0.0.1", T0), "renamed (here: to unknown) when it does change")
+  })
+})
