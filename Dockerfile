@@ -6,7 +6,6 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY proto ./proto
 COPY ui ./ui
 RUN npm run build && npm prune --omit=dev --omit=optional
 
