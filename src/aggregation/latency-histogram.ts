@@ -25,35 +25,71 @@ export const bucketValue = (index: number): number => {
   return lower + (width - 1) / 2
 }
 
+/**
+ * Counts per bucket, kept dense from the lowest bucket seen to the highest: a series' latencies cluster, so the
+ * array stays short (one slot for a series whose calls all took the same few ms) — a fraction of a Map's memory,
+ * which matters at 100 k live series — and recording is an index, not a hash lookup.
+ */
 export class LatencyHistogram {
-  readonly counts = new Map<number, number>()
+  /** Bucket index of `slots[0]`. */
+  private base = 0
+  private slots: Array<number> = []
   total = 0
 
   record(ms: number): void {
-    const b = bucketOf(ms)
-    this.counts.set(b, (this.counts.get(b) ?? 0) + 1)
-    this.total++
+    this.add(bucketOf(ms), 1)
+  }
+
+  private add(bucket: number, n: number): void {
+    const slots = this.slots
+    this.total += n
+    if (slots.length === 0) {
+      this.base = bucket
+      this.slots = [n]
+      return
+    }
+    const i = bucket - this.base
+    if (i >= 0 && i < slots.length) {
+      slots[i] += n
+      return
+    }
+    // Widen to exactly the new range: arrays grown by push keep spare capacity, which 100 k series would pay for.
+    const low = Math.min(bucket, this.base)
+    const wider: Array<number> = new Array<number>(Math.max(bucket, this.base + slots.length - 1) - low + 1).fill(0)
+    for (let j = 0; j < slots.length; j++) wider[this.base - low + j] = slots[j]
+    wider[bucket - low] += n
+    this.base = low
+    this.slots = wider
+  }
+
+  /** The non-empty buckets and their counts, lowest first. */
+  get counts(): Map<number, number> {
+    const out = new Map<number, number>()
+    this.slots.forEach((n, i) => {
+      if (n > 0) out.set(this.base + i, n)
+    })
+    return out
   }
 
   merge(other: LatencyHistogram): void {
-    for (const [b, n] of other.counts) this.counts.set(b, (this.counts.get(b) ?? 0) + n)
-    this.total += other.total
+    other.slots.forEach((n, i) => {
+      if (n > 0) this.add(other.base + i, n)
+    })
   }
 
-  /** Nearest-rank percentiles (e.g. [50, 90, 99]) in one pass over the sorted buckets; 0 when empty. */
+  /** Nearest-rank percentiles (e.g. [50, 90, 99]) in one pass over the buckets; 0 when empty. */
   percentiles(ps: ReadonlyArray<number>): Array<number> {
     if (this.total === 0) return ps.map(() => 0)
-    const buckets = [...this.counts.keys()].sort((a, b) => a - b)
     const out: Array<number> = []
     let seen = 0
     let i = 0
     for (const p of ps) {
       const rank = Math.max(1, Math.ceil((p / 100) * this.total))
-      while (seen + this.counts.get(buckets[i])! < rank) {
-        seen += this.counts.get(buckets[i])!
+      while (seen + this.slots[i] < rank) {
+        seen += this.slots[i]
         i++
       }
-      out.push(Math.round(bucketValue(buckets[i])))
+      out.push(Math.round(bucketValue(this.base + i)))
     }
     return out
   }

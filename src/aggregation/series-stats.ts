@@ -7,6 +7,26 @@ const PERCENTILES = [50, 75, 90, 95, 99] as const
 
 const addCount = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n)
 
+/**
+ * Status code counts as `[code, count, code, count, …]`: a series sees a handful of codes, and a short array
+ * scanned linearly is much smaller than a Map (see LatencyHistogram on memory).
+ */
+const addCode = (codes: Array<number>, code: number, n: number) => {
+  for (let i = 0; i < codes.length; i += 2) {
+    if (codes[i] === code) {
+      codes[i + 1] += n
+      return
+    }
+  }
+  codes.push(code, n)
+}
+
+const statusCodeCounts = (codes: ReadonlyArray<number> | undefined): Record<string, number> => {
+  const out: Record<string, number> = {}
+  if (codes) for (let i = 0; i < codes.length; i += 2) out[String(codes[i])] = codes[i + 1]
+  return out
+}
+
 export class SeriesStats {
   calls = 0
   successes = 0
@@ -16,7 +36,7 @@ export class SeriesStats {
   apdexSatisfied = 0
   apdexTolerating = 0
   readonly hasApdex: boolean
-  statusCodes: Map<number, number> | undefined
+  statusCodes: Array<number> | undefined
   responseFlags: Map<string, number> | undefined
   httpCalls = 0
   grpcCalls = 0
@@ -53,7 +73,8 @@ export class SeriesStats {
       if (m.latencyMs <= apdexThresholdMs) this.apdexSatisfied++
       else if (m.latencyMs <= 4 * apdexThresholdMs) this.apdexTolerating++
     }
-    addCount((this.statusCodes ??= new Map()), m.responseCode, 1)
+    if (this.statusCodes === undefined) this.statusCodes = [m.responseCode, 1]
+    else addCode(this.statusCodes, m.responseCode, 1)
     if (m.protocol === "HTTP") this.httpCalls++
     else this.grpcCalls++
     if (m.sidecarInternalReqLatencyNs !== undefined) {
@@ -73,7 +94,10 @@ export class SeriesStats {
     this.latency.merge(o.latency)
     this.apdexSatisfied += o.apdexSatisfied
     this.apdexTolerating += o.apdexTolerating
-    if (o.statusCodes) for (const [k, n] of o.statusCodes) addCount((this.statusCodes ??= new Map()), k, n)
+    if (o.statusCodes) {
+      const codes = (this.statusCodes ??= [])
+      for (let i = 0; i < o.statusCodes.length; i += 2) addCode(codes, o.statusCodes[i], o.statusCodes[i + 1])
+    }
     if (o.responseFlags) for (const [k, n] of o.responseFlags) addCount((this.responseFlags ??= new Map()), k, n)
     this.httpCalls += o.httpCalls
     this.grpcCalls += o.grpcCalls
@@ -99,7 +123,7 @@ export class SeriesStats {
       apdex: this.hasApdex && this.calls > 0
         ? Math.round(((this.apdexSatisfied + this.apdexTolerating / 2) / this.calls) * 10000) / 10000
         : null,
-      statusCodes: Object.fromEntries([...(this.statusCodes ?? [])].map(([k, n]) => [String(k), n])),
+      statusCodes: statusCodeCounts(this.statusCodes),
       responseFlags: Object.fromEntries(this.responseFlags ?? []),
       receivedBytes: this.receivedBytes,
       sentBytes: this.sentBytes,
