@@ -131,6 +131,8 @@ const METHODS: ReadonlyArray<string> = [
   "METHOD_UNSPECIFIED", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"
 ]
 
+const GRPC_STATUS = /^\d{1,10}$/
+
 /** HTTPAccessLogEntry: common_properties 1, protocol_version 2, request 3, response 4. */
 const readHttpEntry = (r: WireReader): HttpAccessLog => {
   let common: AccessLogCommon | undefined
@@ -205,10 +207,8 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
             case 5: {
               expectWireType(w, Bytes, "HTTPResponseProperties.response_trailers")
               const [k, v] = readStringMapEntry(s.sub())
-              if (k === "grpc-status") {
-                const n = Number(v)
-                if (Number.isInteger(n)) grpcStatus = n
-              }
+              // Only a decimal code counts: Number("") and Number(" ") are 0, which would read as OK.
+              if (k === "grpc-status" && GRPC_STATUS.test(v)) grpcStatus = Number(v)
               break
             }
             case 6:

@@ -29,7 +29,9 @@ export const readStruct = (r: WireReader, depth = 0): Record<string, JsonValue> 
         value = readValue(e.sub(), depth + 1)
       } else e.skip(t & 7)
     }
-    out[key] = value
+    // `out["__proto__"] = v` would set the object's prototype instead of adding the key Envoy sent.
+    if (key === "__proto__") Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true })
+    else out[key] = value
   }
   return out
 }

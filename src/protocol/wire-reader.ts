@@ -7,7 +7,8 @@ export class WireError extends Error {
 
 export const WireType = { Varint: 0, Fixed64: 1, Bytes: 2, Fixed32: 5 } as const
 
-const decoder = new TextDecoder("utf-8", { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the string's value (protobuf keeps it), not a marker to strip.
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** Short ASCII strings are interned in a direct-mapped table (a miss just replaces the slot). */
 const INTERN_MAX_LENGTH = 96
@@ -70,18 +71,34 @@ export class WireReader {
     return result
   }
 
-  /** int32 fields encode negatives as 10-byte two's-complement varints. */
+  /** int32 fields encode negatives as 10-byte two's-complement varints (Duration.nanos < 0). */
   int32(): number {
-    return this.varint() | 0
+    const start = this.pos
+    const v = this.varint()
+    return this.pos - start === 10 ? this.signed64(start) | 0 : v | 0
   }
 
   /** int64 that may be negative (Timestamp.seconds before 1970, Duration.seconds < 0). */
   int64(): number {
     const start = this.pos
     const v = this.varint()
-    // A negative int64 always takes 10 bytes; fold the high bits back to a signed number.
-    if (this.pos - start === 10) return v - 2 ** 64
-    return v
+    // A negative int64 always takes 10 bytes, and `varint()` has rounded it to a multiple of 2^11 near 2^64.
+    return this.pos - start === 10 ? this.signed64(start) : v
+  }
+
+  /** The varint at [start, pos) as a two's-complement int64 from exact 32-bit halves (exact for |v| <= 2^53). */
+  private signed64(start: number): number {
+    let lo = 0
+    let hi = 0
+    for (let p = start, shift = 0; p < this.pos; p++, shift += 7) {
+      const b = this.buf[p] & 0x7f
+      if (shift < 28) lo |= b << shift
+      else if (shift === 28) {
+        lo |= b << 28 // `<<` keeps the low 4 bits of b; the other 3 start the high half
+        hi = b >>> 4
+      } else hi |= b << (shift - 32)
+    }
+    return (hi | 0) * 4294967296 + (lo >>> 0)
   }
 
   bool(): boolean {
