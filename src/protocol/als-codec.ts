@@ -206,7 +206,7 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
               break
             case 5: {
               expectWireType(w, Bytes, "HTTPResponseProperties.response_trailers")
-              const [k, v] = readStringMapEntry(s.sub())
+              const [k, v] = readStringMapEntry(s.sub(), "HTTPResponseProperties.response_trailers entry")
               // Only a decimal code counts: Number("") and Number(" ") are 0, which would read as OK.
               if (k === "grpc-status" && GRPC_STATUS.test(v)) grpcStatus = Number(v)
               break
@@ -455,15 +455,15 @@ const readUInt32Value = (r: WireReader): number => {
   return value
 }
 
-/** `map<string, string>` entry: key 1, value 2. */
-const readStringMapEntry = (r: WireReader): [string, string] => {
+/** `map<string, string>` entry: key 1, value 2. `label` names the map's entries in error messages. */
+const readStringMapEntry = (r: WireReader, label: string): [string, string] => {
   let key = ""
   let value = ""
   while (r.pos < r.end) {
     const tag = r.varint()
     const f = tag >>> 3
     if (f === 1 || f === 2) {
-      expectWireType(tag & 7, Bytes, "map entry")
+      expectWireType(tag & 7, Bytes, label)
       if (f === 1) key = r.string()
       else value = r.string()
     } else r.skip(tag & 7)

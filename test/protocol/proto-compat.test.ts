@@ -6,8 +6,7 @@
 //     them with the official protos (mapped to the domain by support/official.ts).
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { dirname, isAbsolute, join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { dirname, join } from "node:path"
 import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
 import type { AlsMessage } from "../../src/domain/access-log.ts"
@@ -27,25 +26,18 @@ import {
   V2_NODE_BUILD_VERSION
 } from "./support/official.ts"
 import { makeRng } from "./support/prng.ts"
+import { loadOurProtos, wireTypeOf } from "./support/protos.ts"
 import { identifier, node, randomAlsMessage, struct } from "./support/random-messages.ts"
 import { concat, lenField, stringField } from "./support/wire.ts"
 
 // ---- loading the protos ----
 
-const PROTO_DIR = fileURLToPath(new URL("../../proto/", import.meta.url))
 const ENVOY_API = join(
   dirname(createRequire(import.meta.url).resolve("@grpc/grpc-js-xds/package.json")),
   "deps/envoy-api"
 )
 
-const ours: protobuf.Root = (() => {
-  const root = new protobuf.Root()
-  // google/protobuf/* are protobufjs's bundled well-known types, as for the official root (sim/envoy-protos.ts).
-  root.resolvePath = (_origin, target) => (target in protobuf.common || isAbsolute(target) ? target : join(PROTO_DIR, target))
-  root.loadSync(["envoy/service/accesslog/v3/als.proto", "envoy/service/accesslog/v2/als.proto"], { keepCase: false })
-  root.resolveAll()
-  return root
-})()
+const ours = loadOurProtos(false)
 
 /**
  * The official v2 files, parsed but not resolved: the package ships envoy/service/accesslog/v2/als.proto and
@@ -69,21 +61,6 @@ const typesIn = (ns: protobuf.NamespaceBase): Array<protobuf.Type> =>
 const ourEnvoyTypes = typesIn(ours).filter((t) => t.fullName.startsWith(".envoy."))
 
 // ---- (a) schema ----
-
-const WIRE_OF_SCALAR: Record<string, number> = {
-  int32: 0, int64: 0, uint32: 0, uint64: 0, sint32: 0, sint64: 0, bool: 0,
-  fixed64: 1, sfixed64: 1, double: 1,
-  string: 2, bytes: 2,
-  fixed32: 5, sfixed32: 5, float: 5
-}
-
-/** The wire type a field's values arrive with (a packed repeated scalar arrives length-delimited). */
-const wireTypeOf = (f: protobuf.Field): number => {
-  if (f.map || f.resolvedType instanceof protobuf.Type) return 2
-  if (f.resolvedType instanceof protobuf.Enum) return f.repeated && f.packed ? 2 : 0
-  const scalar = WIRE_OF_SCALAR[f.type]
-  return f.repeated && f.packed && scalar !== 2 ? 2 : scalar
-}
 
 /** What must agree between two definitions of a field; `qualify` names its type (full name, or last part). */
 const fieldShape = (f: protobuf.Field, qualify: (typeName: string) => string) => ({
