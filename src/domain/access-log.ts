@@ -63,7 +63,7 @@ export const AccessLogCommon = Schema.Struct({
   upstreamRemoteAddress: OptionalAddress,
   upstreamLocalAddress: OptionalAddress,
   upstreamCluster: Schema.String,
-  /** Epoch milliseconds (fractional: nanosecond precision kept). */
+  /** Epoch milliseconds, fractional (a double: sub-millisecond to about 0.25 µs at today's epochs). */
   startTimeMs: Schema.Number,
   timeToLastRxByteNs: OptionalNumber,
   timeToFirstUpstreamTxByteNs: OptionalNumber,
