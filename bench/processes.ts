@@ -58,6 +58,13 @@ export const memoryOf = (pid: number) => {
   return { peakRssMb: kib("VmHWM") / 1024, rssMb: kib("VmRSS") / 1024 }
 }
 
+/** CPU time (user + system) a process has used so far, in seconds (Linux /proc; clock ticks of 1/100 s). */
+export const cpuSecondsOf = (pid: number): number => {
+  // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 export const stopProcess = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null) return resolve()

@@ -33,5 +33,17 @@ console.log(`total ${(total / 1e6).toFixed(2)} s sampled\n\nself time by functio
 for (const [k, us] of tally((n) => `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`).slice(0, top)) {
   console.log(`${pct(us)}  ${k}`)
 }
+// Inclusive time: a sample counts for every distinct function on its stack.
+const parent = new Map<number, number>()
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
+const label = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`
+const inclusive = new Map<string, number>()
+for (const [id, us] of selfUs) {
+  const seen = new Set<string>()
+  for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) seen.add(label(byId.get(at)!))
+  for (const k of seen) inclusive.set(k, (inclusive.get(k) ?? 0) + us)
+}
+console.log("\ninclusive time by function")
+for (const [k, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${pct(us)}  ${k}`)
 console.log("\nself time by file")
 for (const [k, us] of tally((n) => shortUrl(n.callFrame.url) || n.callFrame.functionName).slice(0, 25)) console.log(`${pct(us)}  ${k}`)
