@@ -432,11 +432,12 @@ const readSecondsNanos = (r: WireReader, field: string): number => {
   while (r.pos < r.end) {
     const tag = r.varint()
     const f = tag >>> 3
+    // The field name is only put together for the error: eight durations per entry made it a hot allocation.
     if (f === 1) {
-      expectWireType(tag & 7, Varint, `${field}.seconds`)
+      if ((tag & 7) !== Varint) expectWireType(tag & 7, Varint, `${field}.seconds`)
       seconds = r.int64()
     } else if (f === 2) {
-      expectWireType(tag & 7, Varint, `${field}.nanos`)
+      if ((tag & 7) !== Varint) expectWireType(tag & 7, Varint, `${field}.nanos`)
       nanos = r.int32()
     } else r.skip(tag & 7)
   }
