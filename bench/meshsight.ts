@@ -31,10 +31,11 @@ export interface BenchedMeshsight {
   readonly stop: () => Promise<void>
 }
 
-export const startMeshsight = async (): Promise<BenchedMeshsight> => {
+/** `nodeFlags` go to node before the script (e.g. V8 heap sizes). */
+export const startMeshsight = async (nodeFlags: ReadonlyArray<string> = []): Promise<BenchedMeshsight> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
-  const child = spawnPinned(0, [MAIN], {
+  const child = spawnPinned(0, [...nodeFlags, MAIN], {
     MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     MESHSIGHT_HTTP_HOST: "127.0.0.1",
     MESHSIGHT_HTTP_PORT: String(httpPort),

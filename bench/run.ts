@@ -20,7 +20,7 @@ const STREAM_COUNTS = [1, 10, 100, 1000]
 /** Messages per end-to-end run (each 100 entries). */
 const MESSAGES_PER_RUN = quick ? 3_000 : 10_000
 /** Runs per configuration; the best counts. */
-const REPEATS = quick ? 1 : 3
+const REPEATS = quick ? 1 : 2
 const workload: Workload = { seed: 1, startMs: Date.now(), messages: 600 }
 /** ~124 k series in one minute (mostly endpoints and instance relations); the quick run makes ~40 k. */
 const manySeries: Workload = quick
@@ -82,9 +82,15 @@ const endToEnd = async () => {
   return { rates, delays, memory, idleRssMb: idle.rssMb }
 }
 
+/**
+ * A smaller young generation than V8 picks by default (up to 3 × 32 MiB on 64-bit): memory for some CPU, see
+ * docs/performance.md.
+ */
+const SMALL_YOUNG_GENERATION = ["--max-semi-space-size=8"]
+
 /** RSS with many live series: a mesh with many instances and endpoints, each proxy's pool sent once. */
-const liveSeries = async () => {
-  const meshsight = await startMeshsight()
+const liveSeries = async (nodeFlags: ReadonlyArray<string> = []) => {
+  const meshsight = await startMeshsight(nodeFlags)
   await client(meshsight.target, 0, 0, manySeries)
   await new Promise((r) => setTimeout(r, 1_500)) // one flush beat and some
   const series = await meshsight.metric("meshsight_store_series")
@@ -104,6 +110,7 @@ const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()
 const series = await liveSeries()
+const seriesSmallYoung = quick ? undefined : await liveSeries(SMALL_YOUNG_GENERATION)
 const loadAfter = loadavg()[0]
 
 const rows = STREAM_COUNTS.map((streams) => ({
@@ -128,6 +135,12 @@ for (const r of rows) {
 console.log(`\ndecode only (one core, in-process): protobufjs ${k(decode.protobufjs)} entries/s, meshsight's decoder ${k(decode.meshsight)} entries/s`)
 console.log(`meshsight RSS: ${e2e.idleRssMb.toFixed(0)} MiB idle, peak ${e2e.memory.peakRssMb.toFixed(0)} MiB over the runs above`)
 console.log(`with ${series.series} live series: RSS ${series.rssMb.toFixed(0)} MiB (peak ${series.peakRssMb.toFixed(0)} MiB)`)
+if (seriesSmallYoung) {
+  console.log(
+    `  the same with node ${SMALL_YOUNG_GENERATION.join(" ")}: ${seriesSmallYoung.series} series, RSS ${seriesSmallYoung.rssMb.toFixed(0)} MiB` +
+      ` (peak ${seriesSmallYoung.peakRssMb.toFixed(0)} MiB)`
+  )
+}
 console.log(`ingest to queryable: median ${median(e2e.delays).toFixed(0)} ms, max ${Math.max(...e2e.delays).toFixed(0)} ms`)
 console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores`)
 
@@ -155,6 +168,7 @@ const results = {
   idleRssMb: e2e.idleRssMb,
   peakRssMb: e2e.memory.peakRssMb,
   liveSeries: series,
+  liveSeriesSmallYoungGeneration: seriesSmallYoung === undefined ? null : { nodeFlags: SMALL_YOUNG_GENERATION, ...seriesSmallYoung },
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }
