@@ -95,8 +95,10 @@ describe("start-up, as a process", () => {
         MESHSIGHT_HTTP_PORT: "0"
       })
       assert.strictEqual(code, 1)
-      // The lines before it are the start-up log; the reason is the last line, alone.
-      assert.match(output.trim().split("\n").at(-1)!, new RegExp(`^meshsight: cannot listen for gRPC on 127\\.0\\.0\\.1:${running.grpcPort}: .+$`))
+      // Around it is the log of what started and stopped (stdout, so in any order with stderr); the reason is one line.
+      const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
+      assert.strictEqual(reasons.length, 1, output)
+      assert.match(reasons[0], new RegExp(`^meshsight: cannot listen for gRPC on 127\\.0\\.0\\.1:${running.grpcPort}: .+$`))
     } finally {
       await running.stop()
     }
