@@ -1,7 +1,6 @@
 // Child processes for the benchmark, each pinned to a core with taskset (meshsight on one, its load on the other).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
-import { createServer } from "node:net"
 
 const hasTaskset = (() => {
   try {
@@ -41,15 +40,7 @@ export const firstLine = (child: ChildProcess): Promise<string> =>
     child.once("exit", (code) => reject(new Error(`${child.spawnargs.join(" ")} exited ${code} before printing`)))
   })
 
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
+export { freePort } from "../scripts/ports.ts"
 
 /** Peak and current resident set size of a process, in MiB (Linux /proc). */
 export const memoryOf = (pid: number) => {

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { createServer } from "node:net"
+import { freePort } from "./ports.ts"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -66,21 +67,12 @@ const canListen = (port: number): Promise<boolean> =>
     server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)))
   })
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "0.0.0.0", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /** The requested port, else the default if it is free, else any free port (and say so). */
 const choosePort = async (requested: number | undefined, fallback: number, what: string): Promise<number> => {
-  if (requested !== undefined) return requested === 0 ? freePort() : requested
+  if (requested !== undefined) return requested === 0 ? freePort("0.0.0.0") : requested
   if (await canListen(fallback)) return fallback
-  const port = await freePort()
+  const port = await freePort("0.0.0.0")
   console.log(`demo: port ${fallback} (${what}) is taken, using ${port} instead`)
   return port
 }

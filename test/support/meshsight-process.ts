@@ -1,19 +1,11 @@
 // Runs meshsight as its own Node process (`node src/main.ts`), as a user would, on free loopback ports.
 import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
+import { freePort } from "../../scripts/ports.ts"
+
+export { freePort }
 
 const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0))
-    })
-  })
 
 export interface MeshsightProcess {
   readonly grpcPort: number
