@@ -84,26 +84,35 @@ const destinationMisses = Metric.withAttributes(identityMisses, { side: "destina
 
 const counted = (metric: Metric.Metric<number, unknown>, n: number) => (n === 0 ? Effect.void : Metric.update(metric, n))
 
-const report = (t: Tally) =>
-  Effect.all([
-    counted(messagesReceived, t.messages),
-    counted(httpEntries, t.http),
-    counted(tcpEntries, t.tcp),
-    counted(entryDecodeFailures, t.rejected),
-    counted(clientRecords, t.client),
-    counted(serverRecords, t.server),
-    counted(tooOldRecords, t.tooOld),
-    counted(futureRecords, t.future),
-    counted(localMisses, t.misses.local),
-    counted(sourceMisses, t.misses.source),
-    counted(destinationMisses, t.misses.destination)
-  ], { discard: true })
+const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tally) => number]> = [
+  [messagesReceived, (t) => t.messages],
+  [httpEntries, (t) => t.http],
+  [tcpEntries, (t) => t.tcp],
+  [entryDecodeFailures, (t) => t.rejected],
+  [clientRecords, (t) => t.client],
+  [serverRecords, (t) => t.server],
+  [tooOldRecords, (t) => t.tooOld],
+  [futureRecords, (t) => t.future],
+  [localMisses, (t) => t.misses.local],
+  [sourceMisses, (t) => t.misses.source],
+  [destinationMisses, (t) => t.misses.destination]
+]
+
+/** Adds a batch's tallies to the counters, synchronously: eleven metric effects per batch showed in profiles. */
+const report = (t: Tally, context: Context.Context<never>) => {
+  for (const [metric, count] of COUNTERS) {
+    const n = count(t)
+    if (n !== 0) metric.updateUnsafe(n, context)
+  }
+}
 
 export const AlsPipelineLive = Layer.effect(
   AlsPipeline,
   Effect.gen(function*() {
     const identity = yield* IdentityResolver
     const aggregator = yield* Aggregator
+    // The counters are updated synchronously from the batch loop, with the context captured here.
+    const context = yield* Effect.context<never>()
 
     /** Handles one message synchronously; returns the rejection that ends the stream, if any. */
     const handle = (state: StreamState, bytes: Uint8Array, nowMs: number, tally: Tally, peer: string) => {
@@ -172,7 +181,7 @@ export const AlsPipelineLive = Layer.effect(
             for (let i = 0; i < batch.length && rejection === undefined; i++) {
               rejection = handle(state, batch[i], now, tally, peer)
             }
-            yield* report(tally)
+            report(tally, context)
             for (const warning of tally.warnings) yield* Effect.logWarning(warning)
             if (rejection !== undefined) return yield* rejection
           }))
