@@ -66,7 +66,15 @@ export const widenFlowControlWindows = (server: grpc.Server): void => {
   common.settings = { ...common.settings, initialWindowSize: STREAM_WINDOW_BYTES }
   internals.createHttp2Server = function(credentials) {
     const http2Server = create.call(this, credentials)
-    http2Server.on("session", (session) => session.setLocalWindowSize(CONNECTION_WINDOW_BYTES))
+    http2Server.on("session", (session) => {
+      // Thrown inside grpc-js's server it would take the process down; a session left with the default window
+      // only receives more slowly.
+      try {
+        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES)
+      } catch {
+        // keep the default window
+      }
+    })
     return http2Server
   }
 }
