@@ -3,7 +3,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"
 import { AppConfig, loadConfig } from "./config.ts"
-import { analyzers } from "./main-analyzers.ts"
+import { preloadAnalyzers } from "./main-analyzers.ts"
 
 /** Errors that stop start-up with a one-line explanation rather than a stack trace. */
 const STARTUP_ERRORS = new Set(["InvalidSetting", "UnknownAnalyzer", "GrpcBindError", "ServeError", "K8sCredentialsError"])
@@ -14,6 +14,7 @@ const program = Effect.gen(function*() {
     Logger.layer([config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty()]),
     Layer.succeed(References.MinimumLogLevel, config.logLevel)
   )
+  const analyzers = yield* Effect.promise(() => preloadAnalyzers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
   yield* Layer.launch(makeAppLayer(analyzers).pipe(Layer.provide(Layer.succeed(AppConfig, config)))).pipe(
     Effect.provide(logging)
   )
