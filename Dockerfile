@@ -18,4 +18,5 @@ COPY --from=build /app/dist ./dist
 # 11800: Envoy ALS over gRPC (and grpc.health.v1); 12800: query API, web UI, /metrics, /healthz, /readyz.
 EXPOSE 11800 12800
 USER node
-CMD ["node", "dist/main.js"]
+# The node flags of `npm start` (a small young generation: see docs/performance.md, Memory).
+CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

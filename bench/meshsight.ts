@@ -1,8 +1,9 @@
-// meshsight under benchmark: its own process on core 0, started as `npm start` does (`dist/main.js`, built from
+// meshsight under benchmark: its own process on core 0, started as `npm start` does (`node [its flags] dist/main.js`, built from
 // the current sources first), quiet logs.
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { freePort, spawnPinned, stopProcess } from "./processes.ts"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
@@ -31,8 +32,8 @@ export interface BenchedMeshsight {
   readonly stop: () => Promise<void>
 }
 
-/** `nodeFlags` go to node before the script (e.g. V8 heap sizes). */
-export const startMeshsight = async (nodeFlags: ReadonlyArray<string> = []): Promise<BenchedMeshsight> => {
+/** `nodeFlags` go to node before the script; by default those of `npm start`. */
+export const startMeshsight = async (nodeFlags: ReadonlyArray<string> = serviceNodeFlags): Promise<BenchedMeshsight> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
   const child = spawnPinned(0, [...nodeFlags, MAIN], {

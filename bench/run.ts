@@ -9,6 +9,7 @@
 import { cpus, loadavg } from "node:os"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { buildMeshsight, startMeshsight } from "./meshsight.ts"
 import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, spawnPinned, stopProcess } from "./processes.ts"
 import { ingestToQueryable } from "./queryable.ts"
@@ -83,13 +84,13 @@ const endToEnd = async () => {
 }
 
 /**
- * A smaller young generation than V8 picks by default (up to 3 × 32 MiB on 64-bit): memory for some CPU, see
- * docs/performance.md.
+ * For comparison: V8's own young generation size, without `npm start`'s `--max-semi-space-size` (memory for some
+ * CPU, see docs/performance.md).
  */
-const SMALL_YOUNG_GENERATION = ["--max-semi-space-size=8"]
+const V8_DEFAULTS: ReadonlyArray<string> = []
 
 /** RSS with many live series: a mesh with many instances and endpoints, each proxy's pool sent once. */
-const liveSeries = async (nodeFlags: ReadonlyArray<string> = []) => {
+const liveSeries = async (nodeFlags: ReadonlyArray<string> = serviceNodeFlags) => {
   const meshsight = await startMeshsight(nodeFlags)
   await client(meshsight.target, 0, 0, manySeries)
   await new Promise((r) => setTimeout(r, 1_500)) // one flush beat and some
@@ -103,14 +104,14 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 const k = (n: number) => `${Math.round(n / 1000)} k`
 const verdict = (met: boolean, what: string) => `${met ? "met" : "MISSED"}: ${what}`
 
-console.log(`meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} messages of ${ENTRIES_PER_MESSAGE} entries per run, best of ${REPEATS}; ${pinning}`)
+console.log(`meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} messages of ${ENTRIES_PER_MESSAGE} entries per run, best of ${REPEATS}; ${pinning}; meshsight runs as node ${serviceNodeFlags.join(" ")} dist/main.js`)
 const loadBefore = loadavg()[0]
 buildMeshsight()
 const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()
 const series = await liveSeries()
-const seriesSmallYoung = quick ? undefined : await liveSeries(SMALL_YOUNG_GENERATION)
+const seriesV8Defaults = quick ? undefined : await liveSeries(V8_DEFAULTS)
 const loadAfter = loadavg()[0]
 
 const rows = STREAM_COUNTS.map((streams) => ({
@@ -135,10 +136,10 @@ for (const r of rows) {
 console.log(`\ndecode only (one core, in-process): protobufjs ${k(decode.protobufjs)} entries/s, meshsight's decoder ${k(decode.meshsight)} entries/s`)
 console.log(`meshsight RSS: ${e2e.idleRssMb.toFixed(0)} MiB idle, peak ${e2e.memory.peakRssMb.toFixed(0)} MiB over the runs above`)
 console.log(`with ${series.series} live series: RSS ${series.rssMb.toFixed(0)} MiB (peak ${series.peakRssMb.toFixed(0)} MiB)`)
-if (seriesSmallYoung) {
+if (seriesV8Defaults) {
   console.log(
-    `  the same with node ${SMALL_YOUNG_GENERATION.join(" ")}: ${seriesSmallYoung.series} series, RSS ${seriesSmallYoung.rssMb.toFixed(0)} MiB` +
-      ` (peak ${seriesSmallYoung.peakRssMb.toFixed(0)} MiB)`
+    `  the same without ${serviceNodeFlags.join(" ")} (V8's default young generation): ${seriesV8Defaults.series} series, ` +
+      `RSS ${seriesV8Defaults.rssMb.toFixed(0)} MiB (peak ${seriesV8Defaults.peakRssMb.toFixed(0)} MiB)`
   )
 }
 console.log(`ingest to queryable: median ${median(e2e.delays).toFixed(0)} ms, max ${Math.max(...e2e.delays).toFixed(0)} ms`)
@@ -159,7 +160,7 @@ console.log(`\ntargets\n${targets.map((t) => `  ${t}`).join("\n")}`)
 const results = {
   date: new Date().toISOString(),
   quick,
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, pinning, loadAverage: { before: loadBefore, after: loadAfter } },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, meshsightNodeFlags: serviceNodeFlags, pinning, loadAverage: { before: loadBefore, after: loadAfter } },
   messagesPerRun: MESSAGES_PER_RUN,
   repeats: REPEATS,
   entriesPerMessage: ENTRIES_PER_MESSAGE,
@@ -168,7 +169,7 @@ const results = {
   idleRssMb: e2e.idleRssMb,
   peakRssMb: e2e.memory.peakRssMb,
   liveSeries: series,
-  liveSeriesSmallYoungGeneration: seriesSmallYoung === undefined ? null : { nodeFlags: SMALL_YOUNG_GENERATION, ...seriesSmallYoung },
+  liveSeriesV8Defaults: seriesV8Defaults === undefined ? null : { nodeFlags: V8_DEFAULTS, ...seriesV8Defaults },
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { createServer } from "node:net"
 import { freePort } from "./ports.ts"
+import { serviceNodeFlags } from "./start-command.ts"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -109,7 +110,7 @@ const grpcPort = await choosePort(option("grpc-port"), 11800, "gRPC ALS")
 const httpPort = await choosePort(option("http-port"), 12800, "HTTP")
 
 // Its own process group, so that Ctrl-C reaches only the demo, which stops the traffic first and then meshsight.
-const meshsight = spawn(process.execPath, [MAIN], {
+const meshsight = spawn(process.execPath, [...serviceNodeFlags, MAIN], {
   cwd: ROOT,
   detached: true,
   stdio: ["ignore", "pipe", "pipe"],

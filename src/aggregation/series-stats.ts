@@ -7,10 +7,7 @@ const PERCENTILES = [50, 75, 90, 95, 99] as const
 
 const addCount = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n)
 
-/**
- * Status code counts as `[code, count, code, count, …]`: a series sees a handful of codes, and a short array
- * scanned linearly is much smaller than a Map (see LatencyHistogram on memory).
- */
+/** Adds `n` to `code` in `[code, count, code, count, …]`: a series sees a handful of codes; a short array beats a Map. */
 const addCode = (codes: Array<number>, code: number, n: number) => {
   for (let i = 0; i < codes.length; i += 2) {
     if (codes[i] === code) {
@@ -21,10 +18,11 @@ const addCode = (codes: Array<number>, code: number, n: number) => {
   codes.push(code, n)
 }
 
-const statusCodeCounts = (codes: ReadonlyArray<number> | undefined): Record<string, number> => {
-  const out: Record<string, number> = {}
-  if (codes) for (let i = 0; i < codes.length; i += 2) out[String(codes[i])] = codes[i + 1]
-  return out
+/** Counts of a TCP series: a TCP record is a connection and its bytes. */
+interface TcpCounts {
+  connections: number
+  receivedBytes: number
+  sentBytes: number
 }
 
 export class SeriesStats {
@@ -32,24 +30,30 @@ export class SeriesStats {
   successes = 0
   latencySumMs = 0
   readonly latency = new LatencyHistogram()
-  /** Apdex counts; only kept where an apdex threshold applies (services). */
-  apdexSatisfied = 0
-  apdexTolerating = 0
-  readonly hasApdex: boolean
-  statusCodes: Array<number> | undefined
+  /**
+   * Apdex counts `[satisfied, tolerating]`, only where an apdex threshold applies (services). Fields most series
+   * never use live in objects made on first use: at 100 k live series every field costs ~1 MiB.
+   */
+  readonly apdex: [number, number] | undefined
+  /** The first status code seen and its count inline (most series see one), the others as `[code, count, …]`. */
+  code = 0
+  codeCount = 0
+  otherCodes: Array<number> | undefined
   responseFlags: Map<string, number> | undefined
   httpCalls = 0
   grpcCalls = 0
-  tcpCalls = 0
-  receivedBytes = 0
-  sentBytes = 0
+  tcp: TcpCounts | undefined
   sidecarReqNsSum = 0
   sidecarReqCount = 0
   sidecarRespNsSum = 0
   sidecarRespCount = 0
 
   constructor(hasApdex: boolean) {
-    this.hasApdex = hasApdex
+    this.apdex = hasApdex ? [0, 0] : undefined
+  }
+
+  get hasApdex(): boolean {
+    return this.apdex !== undefined
   }
 
   /**
@@ -59,22 +63,19 @@ export class SeriesStats {
   record(m: MeshMetric, apdexThresholdMs: number): void {
     if (m.internalErrorCode !== "") addCount((this.responseFlags ??= new Map()), m.internalErrorCode, 1)
     if (m.protocol === "TCP") {
-      this.tcpCalls++
-      this.receivedBytes += m.receivedBytes
-      this.sentBytes += m.sentBytes
+      this.addTcp(1, m.receivedBytes, m.sentBytes)
       return
     }
     this.calls++
     if (m.success) this.successes++
     this.latencySumMs += m.latencyMs
     this.latency.record(m.latencyMs)
-    if (this.hasApdex && m.success) {
+    if (this.apdex !== undefined && m.success) {
       // Failed calls are frustrated whatever their latency.
-      if (m.latencyMs <= apdexThresholdMs) this.apdexSatisfied++
-      else if (m.latencyMs <= 4 * apdexThresholdMs) this.apdexTolerating++
+      if (m.latencyMs <= apdexThresholdMs) this.apdex[0]++
+      else if (m.latencyMs <= 4 * apdexThresholdMs) this.apdex[1]++
     }
-    if (this.statusCodes === undefined) this.statusCodes = [m.responseCode, 1]
-    else addCode(this.statusCodes, m.responseCode, 1)
+    this.addCode(m.responseCode, 1)
     if (m.protocol === "HTTP") this.httpCalls++
     else this.grpcCalls++
     if (m.sidecarInternalReqLatencyNs !== undefined) {
@@ -87,27 +88,49 @@ export class SeriesStats {
     }
   }
 
+  private addCode(code: number, n: number): void {
+    if (this.codeCount === 0) {
+      this.code = code
+      this.codeCount = n
+    } else if (this.code === code) this.codeCount += n
+    else addCode((this.otherCodes ??= []), code, n)
+  }
+
+  private addTcp(connections: number, receivedBytes: number, sentBytes: number): void {
+    const tcp = (this.tcp ??= { connections: 0, receivedBytes: 0, sentBytes: 0 })
+    tcp.connections += connections
+    tcp.receivedBytes += receivedBytes
+    tcp.sentBytes += sentBytes
+  }
+
+  /** Merges counts from a series of the same entity (so with the same apdex, or none). */
   merge(o: SeriesStats): void {
     this.calls += o.calls
     this.successes += o.successes
     this.latencySumMs += o.latencySumMs
     this.latency.merge(o.latency)
-    this.apdexSatisfied += o.apdexSatisfied
-    this.apdexTolerating += o.apdexTolerating
-    if (o.statusCodes) {
-      const codes = (this.statusCodes ??= [])
-      for (let i = 0; i < o.statusCodes.length; i += 2) addCode(codes, o.statusCodes[i], o.statusCodes[i + 1])
+    if (this.apdex !== undefined && o.apdex !== undefined) {
+      this.apdex[0] += o.apdex[0]
+      this.apdex[1] += o.apdex[1]
     }
+    if (o.codeCount > 0) this.addCode(o.code, o.codeCount)
+    if (o.otherCodes) for (let i = 0; i < o.otherCodes.length; i += 2) this.addCode(o.otherCodes[i], o.otherCodes[i + 1])
     if (o.responseFlags) for (const [k, n] of o.responseFlags) addCount((this.responseFlags ??= new Map()), k, n)
     this.httpCalls += o.httpCalls
     this.grpcCalls += o.grpcCalls
-    this.tcpCalls += o.tcpCalls
-    this.receivedBytes += o.receivedBytes
-    this.sentBytes += o.sentBytes
+    if (o.tcp) this.addTcp(o.tcp.connections, o.tcp.receivedBytes, o.tcp.sentBytes)
     this.sidecarReqNsSum += o.sidecarReqNsSum
     this.sidecarReqCount += o.sidecarReqCount
     this.sidecarRespNsSum += o.sidecarRespNsSum
     this.sidecarRespCount += o.sidecarRespCount
+  }
+
+  private statusCodeCounts(): Record<string, number> {
+    const out: Record<string, number> = {}
+    if (this.codeCount > 0) out[String(this.code)] = this.codeCount
+    const others = this.otherCodes
+    if (others) for (let i = 0; i < others.length; i += 2) out[String(others[i])] = others[i + 1]
+    return out
   }
 
   /** The API view; `minutes` is the length of the range the stats cover, for calls per minute. */
@@ -120,19 +143,19 @@ export class SeriesStats {
       respTimeMs: this.calls === 0 ? 0 : round2(this.latencySumMs / this.calls),
       sla: this.calls === 0 ? 100 : round2((this.successes / this.calls) * 100),
       percentiles: { p50, p75, p90, p95, p99 },
-      apdex: this.hasApdex && this.calls > 0
-        ? Math.round(((this.apdexSatisfied + this.apdexTolerating / 2) / this.calls) * 10000) / 10000
+      apdex: this.apdex !== undefined && this.calls > 0
+        ? Math.round(((this.apdex[0] + this.apdex[1] / 2) / this.calls) * 10000) / 10000
         : null,
-      statusCodes: statusCodeCounts(this.statusCodes),
+      statusCodes: this.statusCodeCounts(),
       responseFlags: Object.fromEntries(this.responseFlags ?? []),
-      receivedBytes: this.receivedBytes,
-      sentBytes: this.sentBytes,
+      receivedBytes: this.tcp?.receivedBytes ?? 0,
+      sentBytes: this.tcp?.sentBytes ?? 0,
       sidecarInternalReqLatencyNanos: this.sidecarReqCount === 0 ? null : Math.round(this.sidecarReqNsSum / this.sidecarReqCount),
       sidecarInternalRespLatencyNanos: this.sidecarRespCount === 0
         ? null
         : Math.round(this.sidecarRespNsSum / this.sidecarRespCount),
       protocols: Object.fromEntries(
-        ([["HTTP", this.httpCalls], ["gRPC", this.grpcCalls], ["TCP", this.tcpCalls]] as const).filter(([, n]) => n > 0)
+        ([["HTTP", this.httpCalls], ["gRPC", this.grpcCalls], ["TCP", this.tcp?.connections ?? 0]] as const).filter(([, n]) => n > 0)
       )
     }
   }

@@ -53,7 +53,7 @@ const endpointOf = (e: HttpAccessLog): string => {
   if (endpoint === undefined) {
     if (byPath.size >= ENDPOINT_MEMO_LIMIT) byPath.clear()
     const q = e.path.indexOf("?")
-    endpoint = `${e.method}:${q < 0 ? e.path : e.path.slice(0, q)}`
+    endpoint = [e.method, q < 0 ? e.path : e.path.slice(0, q)].join(":") // flat, not a cons string (entity.ts)
     byPath.set(e.path, endpoint)
   }
   return endpoint

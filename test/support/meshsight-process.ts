@@ -1,7 +1,8 @@
-// Runs meshsight as its own Node process (`node src/main.ts`), as a user would, on free loopback ports.
+// Runs meshsight as its own Node process (`node [npm start's flags] src/main.ts`), as a user would, on free loopback ports.
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { freePort } from "../../scripts/ports.ts"
+import { serviceNodeFlags } from "../../scripts/start-command.ts"
 
 export { freePort }
 
@@ -22,7 +23,7 @@ export interface MeshsightProcess {
 export const spawnMeshsight = async (env: Record<string, string> = {}): Promise<MeshsightProcess> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...serviceNodeFlags, MAIN], {
     env: {
       ...process.env,
       MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
@@ -67,7 +68,7 @@ export const spawnMeshsight = async (env: Record<string, string> = {}): Promise<
 /** Runs meshsight to its exit (for start-up failures); resolves with the exit code and output. */
 export const runMeshsightToExit = (env: Record<string, string>): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...serviceNodeFlags, MAIN], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     child.stdout.on("data", (d) => (output += d))
     child.stderr.on("data", (d) => (output += d))

@@ -1,0 +1,17 @@
+// `npm start`, the container image, the demo and the benchmark all run meshsight with the same node flags.
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+import { serviceNodeFlags } from "../../scripts/start-command.ts"
+
+const projectFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")
+
+describe("start command", () => {
+  it("reads npm start's node flags: a small young generation", () => {
+    expect(serviceNodeFlags).toEqual(["--max-semi-space-size=8"])
+  })
+
+  it("the container image starts meshsight as npm start does", () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(projectFile("Dockerfile"))?.[1]
+    expect(JSON.parse(cmd ?? "null")).toEqual(["node", ...serviceNodeFlags, "dist/main.js"])
+  })
+})
