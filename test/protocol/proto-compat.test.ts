@@ -9,7 +9,8 @@ import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
 import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
-import type { AlsMessage } from "../../src/domain/access-log.ts"
+import { Schema } from "effect"
+import { AlsMessage } from "../../src/domain/access-log.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { decodeStruct } from "../../src/protocol/struct-codec.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
@@ -218,6 +219,8 @@ const StructType = officialType("google.protobuf.Struct")
 
 const expectSameDecoding = (bytes: Uint8Array): AlsMessage => {
   const actual = decodeAlsMessage(bytes)
+  // The hand-written codec builds values of the domain Schemas (src/domain/access-log.ts): prove it does.
+  Schema.asserts(AlsMessage, actual)
   const expected = expectedAlsMessage(decodeOfficial(bytes))
   expect(comparable(actual)).toEqual(comparable(expected))
   actual.entries.forEach((e, i) => {
