@@ -2,7 +2,15 @@
 // "which workload held this IP at this moment". Plain synchronous data: the watches write it, `fill` reads it.
 import type { WorkloadIdentity } from "../../domain/identity.ts"
 import type { NameTemplate } from "../name-template.ts"
-import { type EndpointSliceView, type Labels, objectKey, type PodView, type ServiceView } from "./projection.ts"
+import {
+  type EndpointSliceView,
+  type Labels,
+  listOf,
+  objectKey,
+  type OneOrMore,
+  type PodView,
+  type ServiceView
+} from "./projection.ts"
 
 export interface K8sNaming {
   /** SkyWalking's k8sServiceNameRule, over `pod` and `service` (metadata: name, namespace, labels). */
@@ -33,12 +41,12 @@ interface PodRecord {
   /** A hash of the uid: enough to tell a recreated pod of the same name, at a fraction of the uid's size. */
   readonly uidHash: number
   labels: Labels
-  ips: ReadonlyArray<string>
+  ips: OneOrMore
   readonly sinceMs: number
   /** Undefined while the pod holds its IPs. */
   endedMs: number | undefined
   /** Keys of the Services whose slices list the pod, once per slice (dual-stack Services have two). */
-  services: Array<string> | undefined
+  services: OneOrMore | undefined
   /** Cached identity (null: no Service, so unknown), valid while `generation` matches its namespace's. */
   identity: WorkloadIdentity | null | undefined
   generation: number
@@ -72,6 +80,24 @@ class LabelInterner {
     if (entry !== undefined && --entry.refs === 0) this.byKey.delete(key)
   }
 }
+
+const withKey = (keys: OneOrMore | undefined, key: string): OneOrMore =>
+  keys === undefined ? key : [...listOf(keys), key]
+
+/** Without one occurrence of `key` (a pod is listed once per slice). */
+const withoutKey = (keys: OneOrMore | undefined, key: string): OneOrMore | undefined => {
+  const list = listOf(keys)
+  const at = list.indexOf(key)
+  if (at < 0) return keys
+  const rest = list.filter((_, i) => i !== at)
+  return rest.length > 1 ? rest : rest[0]
+}
+
+/**
+ * A flat copy of a string a template built with `+`: V8 keeps that as a tree of its parts (cons strings), more
+ * than twice the size of the flat string, and the instance name is kept per pod.
+ */
+const flat = (text: string): string => JSON.parse(JSON.stringify(text))
 
 /** FNV-1a, cut to 30 bits so V8 keeps it as a small integer rather than a boxed number. */
 const hash = (text: string): number => {
@@ -108,7 +134,7 @@ export class ClusterIndex {
   /** Service key → how many slices it has; a Service with none is matched by its selector instead. */
   private readonly slicesPerService = new Map<string, number>()
   /** Service memberships of pods not indexed (yet, or any more): slices and pods are watched separately. */
-  private readonly pendingServices = new Map<string, Array<string>>()
+  private readonly pendingServices = new Map<string, OneOrMore>()
   /** Bumped when a namespace's Services or slices change: cached identities there are then recomputed. */
   private readonly generations = new Map<string, number>()
   private readonly labels = new LabelInterner()
@@ -251,21 +277,19 @@ export class ClusterIndex {
 
   private join(podKey: string, serviceKey: string): void {
     const record = this.pods.get(podKey)
-    const services = record !== undefined ? record.services : this.pendingServices.get(podKey)
-    if (services !== undefined) services.push(serviceKey)
-    else if (record !== undefined) record.services = [serviceKey]
-    else this.pendingServices.set(podKey, [serviceKey])
+    if (record !== undefined) record.services = withKey(record.services, serviceKey)
+    else this.pendingServices.set(podKey, withKey(this.pendingServices.get(podKey), serviceKey))
   }
 
   private leave(podKey: string, serviceKey: string): void {
     const record = this.pods.get(podKey)
-    const services = record !== undefined ? record.services : this.pendingServices.get(podKey)
-    if (services === undefined) return
-    const at = services.indexOf(serviceKey)
-    if (at >= 0) services.splice(at, 1)
-    if (services.length > 0) return
-    if (record !== undefined) record.services = undefined
-    else this.pendingServices.delete(podKey)
+    if (record !== undefined) {
+      record.services = withoutKey(record.services, serviceKey)
+      return
+    }
+    const rest = withoutKey(this.pendingServices.get(podKey), serviceKey)
+    if (rest === undefined) this.pendingServices.delete(podKey)
+    else this.pendingServices.set(podKey, rest)
   }
 
   private bump(namespace: string): void {
@@ -287,7 +311,7 @@ export class ClusterIndex {
     }
     this.pendingServices.delete(key)
     this.pods.set(key, record)
-    for (const ip of p.ips) this.hold(ip, record)
+    for (const ip of listOf(p.ips)) this.hold(ip, record)
   }
 
   /** The same pod changed: labels may have, and a pending pod gets its IPs. */
@@ -297,8 +321,10 @@ export class ClusterIndex {
       record.labels = this.labels.acquire(p.labels)
       record.identity = undefined
     }
-    for (const ip of record.ips) if (!p.ips.includes(ip)) this.unhold(ip, record)
-    for (const ip of p.ips) if (!record.ips.includes(ip)) this.hold(ip, record)
+    const before = listOf(record.ips)
+    const after = listOf(p.ips)
+    for (const ip of before) if (!after.includes(ip)) this.unhold(ip, record)
+    for (const ip of after) if (!before.includes(ip)) this.hold(ip, record)
     record.ips = p.ips
   }
 
@@ -318,7 +344,7 @@ export class ClusterIndex {
     let expired = 0
     while (expired < this.ended.length && this.ended[expired].endedMs! <= horizon) expired++
     if (expired === 0) return
-    for (const record of this.ended.splice(0, expired)) for (const ip of record.ips) this.unhold(ip, record)
+    for (const record of this.ended.splice(0, expired)) for (const ip of listOf(record.ips)) this.unhold(ip, record)
   }
 
   private hold(ip: string, record: PodRecord): void {
@@ -360,9 +386,10 @@ export class ClusterIndex {
     const vars = { pod: { metadata: { name, namespace: record.namespace, labels: record.labels } }, service: service.vars }
     const serviceName = this.naming.service(vars) ?? service.view.name
     if (serviceName !== service.lastName) service.lastName = serviceName
+    const instance = this.naming.instance(vars)
     return {
       service: service.lastName,
-      instance: this.naming.instance(vars) ?? `${name}.${record.namespace}`,
+      instance: instance === undefined ? [name, record.namespace].join(".") : flat(instance),
       namespace: record.namespace,
       labels: record.labels
     }
@@ -377,7 +404,7 @@ export class ClusterIndex {
     const consider = (s: ServiceRecord | undefined) => {
       if (s !== undefined && (best === undefined || s.view.name < best.view.name)) best = s
     }
-    for (const key of record.services ?? []) consider(this.services.get(key))
+    for (const key of listOf(record.services)) consider(this.services.get(key))
     if (best !== undefined) return best
     for (const [name, s] of this.selectorServices.get(record.namespace) ?? []) {
       if (!this.slicesPerService.has(objectKey(record.namespace, name)) && selects(s.view.selector!, record.labels)) consider(s)

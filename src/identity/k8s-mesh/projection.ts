@@ -4,13 +4,22 @@
 
 export type Labels = Readonly<Record<string, string>>
 
+/**
+ * One string as itself, several as an array. Kept per pod (its IPs, its Services), where one is the rule: a
+ * one-element array costs more than the string it holds.
+ */
+export type OneOrMore = string | ReadonlyArray<string>
+
+export const listOf = (values: OneOrMore | undefined): ReadonlyArray<string> =>
+  values === undefined ? [] : typeof values === "string" ? [values] : values
+
 export interface PodView {
   readonly uid: string
   readonly name: string
   readonly namespace: string
   readonly labels: Labels
   /** Every address of `status.podIPs` (dual-stack pods have one per family), else `status.podIP`. */
-  readonly ips: ReadonlyArray<string>
+  readonly ips: OneOrMore
   /** When the pod started holding its IPs: `status.startTime`, else `metadata.creationTimestamp` (epoch ms). */
   readonly sinceMs: number
   /** Succeeded or Failed: the kubelet has torn the sandbox down and the IPs are free for reuse. */
@@ -42,7 +51,8 @@ export interface EndpointSliceView {
 // `any`: the two shapes above, read defensively with optional chaining.
 type Loose = any
 
-export const objectKey = (namespace: string, name: string): string => `${namespace}/${name}`
+// Joined, not concatenated: `+` makes a V8 cons string that keeps both parts, and a key is kept per object.
+export const objectKey = (namespace: string, name: string): string => [namespace, name].join("/")
 
 const stringMap = (value: unknown): Labels => {
   if (value === null || typeof value !== "object") return {}
@@ -63,8 +73,9 @@ export const projectPod = (pod: Loose): PodView => {
   const status: Loose = pod?.status
   const podIPs: ReadonlyArray<Loose> = Array.isArray(status?.podIPs) ? status.podIPs : []
   const listed = podIPs.map((p) => str(p?.ip)).filter((ip) => ip !== "")
-  // Copied to an exact-size array: one built by push keeps spare capacity, and there is one per pod.
-  const ips = listed.length > 0 ? listed.slice() : str(status?.podIP) !== "" ? [str(status?.podIP)] : []
+  const podIP = str(status?.podIP)
+  // Several are copied to an exact-size array: one built by push keeps spare capacity.
+  const ips = listed.length > 1 ? listed.slice() : listed.length === 1 ? listed[0] : podIP !== "" ? podIP : []
   const phase = str(status?.phase)
   return {
     uid: str(meta?.uid),
