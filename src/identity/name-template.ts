@@ -97,11 +97,12 @@ export const compileTemplate = (template: string): NameTemplate => {
     parts.push(splitAlternatives(template.slice(open + 2, j)).map((alt) => parsePath(alt, template)))
     i = j + 1
   }
+  // Joined, not concatenated: names are kept per workload, and V8 keeps a `+=`-built string as a tree of its parts.
   return (vars) => {
-    let out = ""
+    const out: Array<string> = []
     for (const part of parts) {
       if (typeof part === "string") {
-        out += part
+        out.push(part)
         continue
       }
       let value = ""
@@ -110,8 +111,8 @@ export const compileTemplate = (template: string): NameTemplate => {
         if (value !== "") break
       }
       if (value === "") return undefined
-      out += value
+      out.push(value)
     }
-    return out
+    return out.join("")
   }
 }

@@ -93,11 +93,6 @@ const withoutKey = (keys: OneOrMore | undefined, key: string): OneOrMore | undef
   return rest.length > 1 ? rest : rest[0]
 }
 
-/**
- * A flat copy of a string a template built with `+`: V8 keeps that as a tree of its parts (cons strings), more
- * than twice the size of the flat string, and the instance name is kept per pod.
- */
-const flat = (text: string): string => JSON.parse(JSON.stringify(text))
 
 /** FNV-1a, cut to 30 bits so V8 keeps it as a small integer rather than a boxed number. */
 const hash = (text: string): number => {
@@ -389,7 +384,7 @@ export class ClusterIndex {
     const instance = this.naming.instance(vars)
     return {
       service: service.lastName,
-      instance: instance === undefined ? [name, record.namespace].join(".") : flat(instance),
+      instance: instance ?? [name, record.namespace].join("."),
       namespace: record.namespace,
       labels: record.labels
     }
