@@ -3,8 +3,7 @@
 // 'drain'); prints {"entries", "seconds"} once every stream has been answered.
 // Usage: node bench/client.ts TARGET STREAMS MESSAGES_PER_STREAM WORKLOAD
 // STREAMS 0: one stream per proxy of the workload, each sending its pool once (for many distinct series).
-import * as grpc from "@grpc/grpc-js"
-import { accessLogService } from "../src/ingest/service-definitions.ts"
+import { makeAlsClient } from "../src/ingest/service-definitions.ts"
 import { decodeWorkload, ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
 
 const [target, streamsArg, perStreamArg, workloadArg] = process.argv.slice(2)
@@ -12,16 +11,11 @@ const streams = Number(streamsArg)
 const perStream = Number(perStreamArg)
 const pools = generate(decodeWorkload(workloadArg)).map((s) => s.messages.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength)))
 
-const Client = grpc.makeGenericClientConstructor(accessLogService("v3"), "AccessLogService")
-const client = new Client(target, grpc.credentials.createInsecure(), {
-  "grpc.max_send_message_length": 64 * 1024 * 1024
-})
+const client = makeAlsClient(target, "v3", { "grpc.max_send_message_length": 64 * 1024 * 1024 })
 
 const runStream = (pool: ReadonlyArray<Buffer>, perStream: number) =>
   new Promise<void>((resolve, reject) => {
-    const call = (client as unknown as {
-      StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
-    }).StreamAccessLogs((err) => (err ? reject(new Error(`stream ended with ${err.code}: ${err.details}`)) : resolve()))
+    const call = client.StreamAccessLogs((err) => (err ? reject(new Error(`stream ended with ${err.code}: ${err.details}`)) : resolve()))
     let sent = 0
     const pump = () => {
       while (sent < perStream) {

@@ -15,7 +15,8 @@ import { parseNode } from "../src/domain/node.ts"
 import { makeK8sMeshAnalyzer } from "../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
 import { kubeClients } from "../src/identity/k8s-mesh/kube-client.ts"
 import { serviceNodeFlags } from "../scripts/start-command.ts"
-import { FakeKubeApi } from "../test/support/fake-kube-api.ts"
+import { FakeKubeApi, kubeConfigFor } from "../test/support/fake-kube-api.ts"
+import { endpointSlice } from "../test/identity/k8s-mesh/cluster-objects.ts"
 
 const SIZES = [1_000, 10_000, 50_000]
 const PODS_PER_SERVICE = 10
@@ -79,13 +80,7 @@ const serveCluster = async (pods: number) => {
     const app = members[0].metadata.labels.app
     for (const p of members) api.put("pods", p)
     api.put("services", { apiVersion: "v1", kind: "Service", metadata: { name: app, namespace, labels: { app } }, spec: { selector: { app }, ports: [{ port: 9080 }] } })
-    api.put("endpointslices", {
-      apiVersion: "discovery.k8s.io/v1",
-      kind: "EndpointSlice",
-      metadata: { name: `${app}-x1y2z`, namespace, labels: { "kubernetes.io/service-name": app } },
-      addressType: "IPv4",
-      endpoints: members.map((p) => ({ addresses: [p.status.podIP], conditions: { ready: true }, targetRef: { kind: "Pod", name: p.metadata.name, namespace } }))
-    })
+    api.put("endpointslices", endpointSlice(app, Object.fromEntries(members.map((p) => [p.metadata.name, p.status.podIP])), { namespace, name: `${app}-x1y2z` }))
   }
   process.send!({ port: api.port })
 }
@@ -99,9 +94,7 @@ const settledMemory = () => {
 }
 
 const measure = async (port: number, pods: number) => {
-  const api = new FakeKubeApi()
-  api.port = port
-  const clients = kubeClients(api.kubeConfig())
+  const clients = kubeClients(kubeConfigFor(port))
   const scope = Effect.runSync(Scope.make())
   const before = settledMemory()
   const started = performance.now()

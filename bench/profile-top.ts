@@ -30,13 +30,13 @@ const tally = (key: (n: ProfileNode) => string) => {
 const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`
 
 console.log(`total ${(total / 1e6).toFixed(2)} s sampled\n\nself time by function`)
-for (const [k, us] of tally((n) => `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`).slice(0, top)) {
+const label = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`
+for (const [k, us] of tally(label).slice(0, top)) {
   console.log(`${pct(us)}  ${k}`)
 }
 // Inclusive time: a sample counts for every distinct function on its stack.
 const parent = new Map<number, number>()
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id)
-const label = (n: ProfileNode) => `${n.callFrame.functionName || "(anonymous)"} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`
 const inclusive = new Map<string, number>()
 for (const [id, us] of selfUs) {
   const seen = new Set<string>()

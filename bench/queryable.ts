@@ -1,7 +1,6 @@
 // Ingest-to-queryable delay: send one message for a namespace nobody used yet, then poll the query API until its
 // services appear. The clock starts before the message is written.
-import * as grpc from "@grpc/grpc-js"
-import { accessLogService } from "../src/ingest/service-definitions.ts"
+import { makeAlsClient } from "../src/ingest/service-definitions.ts"
 import type { BenchedMeshsight } from "./meshsight.ts"
 import { generate } from "./workload.ts"
 
@@ -9,11 +8,8 @@ const POLL_MS = 10
 
 const sendOne = (target: string, message: Uint8Array) =>
   new Promise<void>((resolve, reject) => {
-    const Client = grpc.makeGenericClientConstructor(accessLogService("v3"), "AccessLogService")
-    const client = new Client(target, grpc.credentials.createInsecure())
-    const call = (client as unknown as {
-      StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
-    }).StreamAccessLogs((err) => {
+    const client = makeAlsClient(target)
+    const call = client.StreamAccessLogs((err) => {
       client.close()
       if (err) reject(err)
       else resolve()

@@ -9,8 +9,8 @@
 import { cpus, loadavg } from "node:os"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
-import { serviceNodeFlags } from "../scripts/start-command.ts"
-import { buildMeshsight, startMeshsight } from "./meshsight.ts"
+import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
+import { startMeshsight } from "./meshsight.ts"
 import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, spawnPinned, stopProcess } from "./processes.ts"
 import { ingestToQueryable } from "./queryable.ts"
 import { ENTRIES_PER_MESSAGE, encodeWorkload, type Workload } from "./workload.ts"
@@ -106,7 +106,8 @@ const verdict = (met: boolean, what: string) => `${met ? "met" : "MISSED"}: ${wh
 
 console.log(`meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} messages of ${ENTRIES_PER_MESSAGE} entries per run, best of ${REPEATS}; ${pinning}; meshsight runs as node ${serviceNodeFlags.join(" ")} dist/main.js`)
 const loadBefore = loadavg()[0]
-buildMeshsight()
+const buildErrors = buildServer()
+if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchmarking what it emitted:\n${buildErrors}`)
 const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()

@@ -2,11 +2,11 @@
 // with simulated bookinfo traffic from ../sim, prints where to look, shows progress, and stops both on Ctrl-C.
 // `--grpc-port`/`--http-port` pick the ports (0: any free one); by default meshsight's own 11800 and 12800, or
 // free ports when those are taken.
-import { type ChildProcess, spawn } from "node:child_process"
+import { spawn } from "node:child_process"
 import { existsSync, readdirSync, statSync } from "node:fs"
 import { createServer } from "node:net"
 import { freePort } from "./ports.ts"
-import { serviceNodeFlags } from "./start-command.ts"
+import { buildServer, SERVER_MAIN, serviceNodeFlags, waitUntilReady } from "./start-command.ts"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -15,7 +15,6 @@ import { startSimulator } from "../sim/simulator.ts"
 import { bookinfo } from "../sim/topology.ts"
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url))
-const MAIN = join(ROOT, "dist", "main.js")
 const PROGRESS_EVERY_MS = 5000
 
 const { values } = parseArgs({
@@ -45,20 +44,18 @@ const newestIn = (dir: string): number =>
     return e.isDirectory() ? newestIn(path) : statSync(path).mtimeMs
   }))
 
-const run = (args: ReadonlyArray<string>): Promise<number | null> =>
-  new Promise((resolve) => spawn(process.execPath, args, { cwd: ROOT, stdio: "inherit" }).once("exit", resolve))
-
-/** `npm run build` when dist/ is missing or older than src/; tsc still emits on type errors, so dist/ then runs as built. */
-const buildIfNeeded = async () => {
-  if (existsSync(MAIN) && statSync(MAIN).mtimeMs >= newestIn(join(ROOT, "src"))) return
+/** Builds the server when dist/ is missing or older than src/; tsc still emits on type errors, so dist/ then runs as built. */
+const buildIfNeeded = () => {
+  if (existsSync(SERVER_MAIN) && statSync(SERVER_MAIN).mtimeMs >= newestIn(join(ROOT, "src"))) return
   console.log("demo: building meshsight (tsc -p tsconfig.build.json) …")
-  const code = await run([join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.build.json"])
-  if (code === 0) return
-  if (!existsSync(MAIN)) {
-    console.error("demo: the build failed (see above)")
+  let errors: string | undefined
+  try {
+    errors = buildServer()
+  } catch (e) {
+    console.error(`demo: the build failed:\n${String((e as { stdout?: unknown }).stdout ?? e)}`)
     process.exit(1)
   }
-  console.error("demo: the build reported errors (see above); running dist/ as built")
+  if (errors !== undefined) console.error(`demo: the build reported errors; running dist/ as built:\n${errors}`)
 }
 
 const canListen = (port: number): Promise<boolean> =>
@@ -78,20 +75,6 @@ const choosePort = async (requested: number | undefined, fallback: number, what:
   return port
 }
 
-const waitUntilReady = async (url: string, child: ChildProcess) => {
-  const deadline = Date.now() + 30_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`meshsight exited with ${child.exitCode} during start-up`)
-    try {
-      if ((await fetch(`${url}/readyz`)).ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200))
-  }
-  throw new Error("meshsight did not become ready within 30 s")
-}
-
 /** meshsight's output, each line prefixed so it stands apart from the demo's own. */
 const prefixLines = (stream: NodeJS.ReadableStream, write: (line: string) => void) => {
   let pending = ""
@@ -105,12 +88,12 @@ const prefixLines = (stream: NodeJS.ReadableStream, write: (line: string) => voi
 
 const rate = option("rate", 20)!
 const durationS = option("duration")
-await buildIfNeeded()
+buildIfNeeded()
 const grpcPort = await choosePort(option("grpc-port"), 11800, "gRPC ALS")
 const httpPort = await choosePort(option("http-port"), 12800, "HTTP")
 
 // Its own process group, so that Ctrl-C reaches only the demo, which stops the traffic first and then meshsight.
-const meshsight = spawn(process.execPath, [...serviceNodeFlags, MAIN], {
+const meshsight = spawn(process.execPath, [...serviceNodeFlags, SERVER_MAIN], {
   cwd: ROOT,
   detached: true,
   stdio: ["ignore", "pipe", "pipe"],
@@ -123,7 +106,7 @@ prefixLines(meshsight.stderr!, (l) => console.error(l))
 
 const url = `http://localhost:${httpPort}`
 try {
-  await waitUntilReady(url, meshsight)
+  await waitUntilReady(url, meshsight, undefined, 30_000)
 } catch (e) {
   console.error(`demo: ${(e as Error).message}`)
   process.exit(1)

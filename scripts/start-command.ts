@@ -1,6 +1,12 @@
-// How meshsight is started in production: the node flags of `npm start`, which the container image, the demo and
-// the benchmark use too, so that what is measured is what runs.
-import { readFileSync } from "node:fs"
+// How meshsight's server is built and started, as `npm start` does it: the demo, the benchmark and the process
+// tests use the same build, node flags and readiness wait, so that what is measured and tested is what runs.
+import { type ChildProcess, execFileSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url))
+/** The built server, as `npm start` runs it. */
+export const SERVER_MAIN = fileURLToPath(new URL("../dist/main.js", import.meta.url))
 
 const packageJson = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
   scripts: Record<string, string>
@@ -14,3 +20,37 @@ export const serviceNodeFlags: ReadonlyArray<string> = (() => {
   }
   return words.slice(1, -1)
 })()
+
+/**
+ * Compiles src/ to dist/ (the server half of `npm run build`; the UI bundle is the other). tsc still emits on type
+ * errors, so only a missing dist/main.js throws; otherwise returns tsc's complaints, or undefined when clean.
+ */
+export const buildServer = (): string | undefined => {
+  try {
+    execFileSync(process.execPath, [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], {
+      cwd: ROOT,
+      stdio: "pipe"
+    })
+    return undefined
+  } catch (e) {
+    if (!existsSync(SERVER_MAIN)) throw e
+    return String((e as { stdout?: unknown }).stdout ?? e)
+  }
+}
+
+/**
+ * Waits until meshsight at `url` answers /readyz with 200. Rejects when the process exits first or the time is up
+ * (then kills it); the message's first line says which, the lines after it are `output()`.
+ */
+export const waitUntilReady = async (url: string, child: ChildProcess, output: () => string = () => "", timeoutMs = 20_000) => {
+  const failure = (what: string) => new Error([what, output()].filter((s) => s !== "").join(":\n"))
+  for (const deadline = Date.now() + timeoutMs; ;) {
+    if (child.exitCode !== null) throw failure(`meshsight exited with ${child.exitCode} during start-up`)
+    if (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) return
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL")
+      throw failure(`meshsight did not become ready within ${timeoutMs / 1000} s`)
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}

@@ -2,7 +2,7 @@
 // its batched entries as the simulated requests happen. A stream that breaks is reopened with the identifier
 // again (what Envoy does; the entries in flight are lost, as with Envoy).
 import * as grpc from "@grpc/grpc-js"
-import { accessLogService } from "../src/ingest/service-definitions.ts"
+import { makeAlsClient } from "../src/ingest/service-definitions.ts"
 import type { PeerFormat } from "./istio-entries.ts"
 import { makeBatcher } from "./messages.ts"
 import { seededRandom } from "./random.ts"
@@ -54,10 +54,7 @@ type AlsCall = grpc.ClientWritableStream<Buffer>
 export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
   const topology = options.topology ?? bookinfo()
   const traffic = makeTraffic(topology, seededRandom(options.seed ?? 1), options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat })
-  const Client = grpc.makeGenericClientConstructor(accessLogService("v3"), "AccessLogService")
-  const client = new Client(options.target, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
-    StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => AlsCall
-  }
+  const client = makeAlsClient(options.target)
   const streams = new Map<SimPod, AlsCall>()
   /** Streams whose HTTP/2 buffer is full until they drain: Envoy drops log messages above its high watermark. */
   const congested = new Set<AlsCall>()

@@ -19,7 +19,6 @@ export interface SimService {
   readonly namespace: string
   readonly clusterIp: string
   readonly port: number
-  readonly protocol: "http" | "tcp"
 }
 
 export interface Route {
@@ -43,8 +42,6 @@ export interface Topology {
   readonly pods: ReadonlyArray<SimPod>
   readonly services: ReadonlyArray<SimService>
   readonly routes: ReadonlyArray<Route>
-  /** The service outside callers reach through the gateway. */
-  readonly entry: string
   readonly gateway: SimPod
 }
 
@@ -143,10 +140,9 @@ export const bookinfo = (options: TopologyOptions = {}): Topology => {
     namespace: p.namespace,
     // Service cluster IPs from the service CIDR 10.96.0.0/16.
     clusterIp: `10.96.${Math.floor(i / 200)}.${(i % 200) + 10}`,
-    port: p.role === "router" ? 80 : (ports.get(p.service)?.port ?? 9080),
-    protocol: ports.get(p.service)?.protocol ?? "http"
+    port: p.role === "router" ? 80 : (ports.get(p.service)?.port ?? 9080)
   }))
-  return { pods, services, routes, entry: "productpage", gateway }
+  return { pods, services, routes, gateway }
 }
 
 /**

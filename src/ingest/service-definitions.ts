@@ -1,6 +1,6 @@
 // gRPC method definitions with raw-bytes (de)serializers: meshsight decodes ALS messages itself, whole and lazily
 // (src/protocol/als-codec.ts), so grpc-js hands over the bytes untouched. Paths follow proto/.
-import type * as grpc from "@grpc/grpc-js"
+import * as grpc from "@grpc/grpc-js"
 
 const raw = (b: Buffer): Buffer => b
 const EMPTY = Buffer.alloc(0)
@@ -23,6 +23,16 @@ export const ALS_SERVICE_NAMES = {
 export const accessLogService = (version: keyof typeof ALS_SERVICE_NAMES): grpc.ServiceDefinition => ({
   StreamAccessLogs: clientStreaming(`/${ALS_SERVICE_NAMES[version]}/StreamAccessLogs`)
 })
+
+/** An ALS client on the same raw-bytes definitions: the simulator's proxies, the benchmark's and the tests'. */
+export type AlsClient = grpc.Client & {
+  readonly StreamAccessLogs: (callback: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+}
+
+export const makeAlsClient = (target: string, version: keyof typeof ALS_SERVICE_NAMES = "v3", options?: grpc.ClientOptions): AlsClient => {
+  const Client = grpc.makeGenericClientConstructor(accessLogService(version), "AccessLogService")
+  return new Client(target, grpc.credentials.createInsecure(), options) as unknown as AlsClient
+}
 
 /** StreamAccessLogsResponse has no fields: its encoding is empty. */
 export const EMPTY_RESPONSE = EMPTY

@@ -1,10 +1,7 @@
 // A real grpc-js client for Envoy's AccessLogService, sending pre-encoded StreamAccessLogsMessage bytes the way
 // Envoy does: one client-streaming call, the identifier on its first message.
 import * as grpc from "@grpc/grpc-js"
-import { accessLogService } from "../../src/ingest/service-definitions.ts"
-
-// The same raw-bytes method definitions the server uses.
-const AlsClient = (version: "v2" | "v3") => grpc.makeGenericClientConstructor(accessLogService(version), "AccessLogService")
+import { makeAlsClient } from "../../src/ingest/service-definitions.ts"
 
 /** How a call ended: code 0 (OK) or a gRPC error status with its details. */
 export interface CallStatus {
@@ -25,13 +22,10 @@ export interface AlsStream {
 }
 
 export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStream => {
-  const Client = AlsClient(version)
-  const client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
+  const client = makeAlsClient(`127.0.0.1:${port}`, version)
   let settle: (s: CallStatus) => void = () => {}
   const status = new Promise<CallStatus>((resolve) => (settle = resolve))
-  const call = (client as unknown as {
-    StreamAccessLogs: (cb: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
-  }).StreamAccessLogs((err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
+  const call = client.StreamAccessLogs((err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
   const ended = status.then(() => {})
   return {
     // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.

@@ -126,32 +126,13 @@ export class FakeKubeApi {
     this.record(resource, "DELETED", object)
   }
 
-  /** A kubeconfig pointing at this server over plain HTTP (client-node needs skip-TLS-verify for http). */
+  /** A kubeconfig pointing at this server. */
   kubeConfig(): KubeConfig {
-    const kc = new KubeConfig()
-    kc.loadFromString(this.kubeConfigYaml())
-    return kc
+    return kubeConfigFor(this.port)
   }
 
   kubeConfigYaml(): string {
-    return [
-      "apiVersion: v1",
-      "kind: Config",
-      "clusters:",
-      "- name: fake",
-      "  cluster:",
-      `    server: http://127.0.0.1:${this.port}`,
-      "    insecure-skip-tls-verify: true",
-      "users:",
-      "- name: fake",
-      "  user:",
-      "    token: fake-token",
-      "contexts:",
-      "- name: fake",
-      "  context: {cluster: fake, user: fake}",
-      "current-context: fake",
-      ""
-    ].join("\n")
+    return kubeConfigYamlFor(this.port)
   }
 
   private get last(): HistoryEvent {
@@ -221,4 +202,32 @@ export class FakeKubeApi {
     }
     res.flushHeaders()
   }
+}
+
+/** A kubeconfig for a fake API server on `port` (of this process or another) over plain HTTP. */
+export const kubeConfigYamlFor = (port: number): string =>
+  [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: fake",
+    "  cluster:",
+    `    server: http://127.0.0.1:${port}`,
+    // client-node needs skip-TLS-verify for http.
+    "    insecure-skip-tls-verify: true",
+    "users:",
+    "- name: fake",
+    "  user:",
+    "    token: fake-token",
+    "contexts:",
+    "- name: fake",
+    "  context: {cluster: fake, user: fake}",
+    "current-context: fake",
+    ""
+  ].join("\n")
+
+export const kubeConfigFor = (port: number): KubeConfig => {
+  const kc = new KubeConfig()
+  kc.loadFromString(kubeConfigYamlFor(port))
+  return kc
 }

@@ -2,7 +2,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { freePort } from "../../scripts/ports.ts"
-import { serviceNodeFlags } from "../../scripts/start-command.ts"
+import { serviceNodeFlags, waitUntilReady } from "../../scripts/start-command.ts"
 
 export { freePort }
 
@@ -38,20 +38,7 @@ export const spawnMeshsight = async (env: Record<string, string> = {}): Promise<
   child.stderr!.on("data", (d) => (output += d))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   const url = `http://127.0.0.1:${httpPort}`
-  const deadline = Date.now() + 20_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`meshsight exited with ${child.exitCode}:\n${output}`)
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL")
-      throw new Error(`meshsight did not become ready:\n${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
+  await waitUntilReady(url, child, () => output)
   return {
     grpcPort,
     httpPort,

@@ -94,12 +94,13 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
 
   const nodeData = (n: GraphModel["nodes"][number], t: Thresholds) => {
     const cpm = n.metrics?.cpm ?? 0
+    const health = healthOf(n.metrics, t)
     return {
       id: n.name,
       namespace: n.namespace,
       cpm,
-      health: healthOf(n.metrics, t),
-      color: HEALTH_COLORS[healthOf(n.metrics, t)],
+      health,
+      color: HEALTH_COLORS[health],
       size: nodeSize(cpm),
       label: n.metrics ? `${n.name}\n${fmtCpm(cpm)} cpm` : n.name
     }
@@ -108,13 +109,14 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
   const edgeData = (e: Edge, t: Thresholds) => {
     const m = edgeMetrics(e)
     const cpm = m?.cpm ?? 0
+    const health = healthOf(m, t)
     return {
       id: edgeId(e.source, e.target),
       source: e.source,
       target: e.target,
       cpm,
-      health: healthOf(m, t),
-      color: HEALTH_COLORS[healthOf(m, t)],
+      health,
+      color: HEALTH_COLORS[health],
       width: edgeWidth(cpm),
       label: m ? `${fmtCpm(cpm)} cpm · ${fmtMs(m.respTimeMs)} · ${fmtPct(100 - m.sla)} err` : ""
     }
@@ -171,6 +173,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
 
   const snapshot = () => {
     const box = container.getBoundingClientRect()
+    const onPage = (p: { x: number; y: number }) => ({ x: box.left + p.x, y: box.top + p.y })
     const nodes: Array<GraphNodeInfo> = cy.nodes().map((n) => ({
       id: n.id(),
       namespace: n.data("namespace"),
@@ -178,8 +181,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
       cpm: n.data("cpm"),
       dimmed: n.hasClass("dim"),
       outside: n.hasClass("outside"),
-      x: box.left + n.renderedPosition().x,
-      y: box.top + n.renderedPosition().y
+      ...onPage(n.renderedPosition())
     }))
     const edges: Array<GraphEdgeInfo> = cy.edges().map((e) => ({
       source: e.data("source"),
@@ -188,8 +190,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection) => 
       cpm: e.data("cpm"),
       label: e.data("label"),
       dimmed: e.hasClass("dim"),
-      x: box.left + e.renderedMidpoint().x,
-      y: box.top + e.renderedMidpoint().y
+      ...onPage(e.renderedMidpoint())
     }))
     return { nodes, edges }
   }

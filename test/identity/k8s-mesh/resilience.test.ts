@@ -5,7 +5,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Metric, Scope } from "effect"
 import { watchRestarts } from "../../../src/identity/k8s-mesh/resource-sync.ts"
 import { FakeKubeApi } from "../../support/fake-kube-api.ts"
-import { eventually, putWorkload, startK8sMesh, whoWas } from "./cluster-objects.ts"
+import { eventually, putWorkload, service, startK8sMesh, whoWas } from "./cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(Effect.promise(() => new FakeKubeApi().start()), (api) => Effect.promise(() => api.stop()))
 
@@ -33,6 +33,19 @@ describe("k8s-mesh resilience", () => {
       assert.strictEqual(lists(api), 1)
       // A watch cut before it delivered anything backs off ("error"); one cut after, resumes ("dropped").
       assert.isAbove((yield* restarts("dropped")) + (yield* restarts("error")), restartsBefore)
+    }))
+
+  it.live("resumes from a bookmark's version: changes to other kinds since the last pod event cost no relist", () =>
+    Effect.gen(function*() {
+      const { api, k8s } = yield* synced
+      api.put("services", service("details")) // moves the version on; the pod watch sees no event of it
+      api.bookmark("pods")
+      yield* Effect.sleep("100 millis") // for the bookmark to cross loopback before the connection is cut
+      api.compact() // a resume from before the bookmark would now be answered 410
+      api.dropConnections()
+      putWorkload(api, "ratings-1", "10.0.0.2")
+      yield* eventually(() => whoWas(k8s, "10.0.0.2")?.service, (s) => s === "ratings")
+      assert.strictEqual(lists(api), 1)
     }))
 
   it.live("survives an API server restart, serving the last good state while it is down", () =>
