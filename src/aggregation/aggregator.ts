@@ -35,6 +35,30 @@ export interface AggregatorOptions {
   readonly retentionStart: (nowMs: number) => number
 }
 
+// A new series' entity, from the record that starts it (module-level: no closure per record). Relation builders
+// are only called for records with a source.
+const serviceEntity = ({ destination: d }: MeshMetric): Entity => ({ scope: "service", service: d.service, namespace: d.namespace })
+const instanceEntity = ({ destination: d }: MeshMetric): Entity =>
+  ({ scope: "instance", service: d.service, namespace: d.namespace, instance: d.instance })
+const endpointEntity = ({ destination: d, endpoint }: MeshMetric): Entity =>
+  ({ scope: "endpoint", service: d.service, namespace: d.namespace, endpoint })
+const serviceRelationEntity = ({ source, destination: d, detectPoint }: MeshMetric): Entity => ({
+  scope: "serviceRelation",
+  detectPoint,
+  source: source!.service,
+  sourceNamespace: source!.namespace,
+  target: d.service,
+  targetNamespace: d.namespace
+})
+const instanceRelationEntity = ({ source, destination: d, detectPoint }: MeshMetric): Entity => ({
+  scope: "instanceRelation",
+  detectPoint,
+  source: source!.service,
+  sourceInstance: source!.instance,
+  target: d.service,
+  targetInstance: d.instance
+})
+
 export const makeAggregator = (options: AggregatorOptions) => {
   let pending = new Map<number, MinuteBucket>()
   let refusedInPending = 0
@@ -42,14 +66,16 @@ export const makeAggregator = (options: AggregatorOptions) => {
 
   const keys = makeKeyMemo()
 
-  /** A new series in `bucket`, or `undefined` when the minute holds its limit. */
-  const addSeries = (bucket: MinuteBucket, key: string, entity: Entity, hasApdex: boolean) => {
+  /** The series of `key` in `bucket`, made (entity and all) when new; `undefined` when the minute holds its limit. */
+  const statsFor = (bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
+    const existing = bucket.get(key)
+    if (existing !== undefined) return existing.stats
     if (bucket.size >= options.maxSeriesPerMinute) {
       refusedInPending++
       return undefined
     }
     const stats = new SeriesStats(hasApdex)
-    bucket.set(key, { entity, stats })
+    bucket.set(key, { entity: entityOf(m), stats })
     return stats
   }
 
@@ -80,48 +106,18 @@ export const makeAggregator = (options: AggregatorOptions) => {
       }
       const dst = m.destination
       const src = m.source
-      // `bucket.get(key)?.stats ?? addSeries(…)`: the entity object is only built for a new series.
       if (m.detectPoint === "server") {
         // Service, instance and endpoint metrics are the destination's own view: server side only.
-        const serviceKey = keys.service(dst)
-        ;(bucket.get(serviceKey)?.stats ??
-          addSeries(bucket, serviceKey, { scope: "service", service: dst.service, namespace: dst.namespace }, true))
-          ?.record(m, apdexOf(dst.service))
-        if (dst.instance !== "") {
-          const key = keys.instance(dst)
-          ;(bucket.get(key)?.stats ??
-            addSeries(bucket, key, { scope: "instance", service: dst.service, namespace: dst.namespace, instance: dst.instance }, false))
-            ?.record(m, 0)
-        }
-        if (m.endpoint !== "") {
-          const key = keys.endpoint(dst, m.endpoint)
-          ;(bucket.get(key)?.stats ??
-            addSeries(bucket, key, { scope: "endpoint", service: dst.service, namespace: dst.namespace, endpoint: m.endpoint }, false))
-            ?.record(m, 0)
-        }
+        const own = keys.of(dst)
+        statsFor(bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
+        if (dst.instance !== "") statsFor(bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
+        if (m.endpoint !== "") statsFor(bucket, keys.endpoint(own, dst, m.endpoint), endpointEntity, m, false)?.record(m, 0)
       }
       if (src === undefined) continue
-      const relationKey = keys.serviceRelation(m.detectPoint, src, dst)
-      ;(bucket.get(relationKey)?.stats ??
-        addSeries(bucket, relationKey, {
-          scope: "serviceRelation",
-          detectPoint: m.detectPoint,
-          source: src.service,
-          sourceNamespace: src.namespace,
-          target: dst.service,
-          targetNamespace: dst.namespace
-        }, false))?.record(m, 0)
+      const pair = keys.pair(src, dst)
+      statsFor(bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
       if (src.instance !== "" && dst.instance !== "") {
-        const key = keys.instanceRelation(m.detectPoint, src, dst)
-        ;(bucket.get(key)?.stats ??
-          addSeries(bucket, key, {
-            scope: "instanceRelation",
-            detectPoint: m.detectPoint,
-            source: src.service,
-            sourceInstance: src.instance,
-            target: dst.service,
-            targetInstance: dst.instance
-          }, false))?.record(m, 0)
+        statsFor(bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
       }
     }
     return outcome

@@ -45,14 +45,14 @@ export const instanceRelationKey = (
 ) => key("R", detectPoint, source, sourceInstance, target, targetInstance)
 
 /** Relation keys of one source → destination pair, built on first use. */
-interface PairKeys {
+export interface PairKeys {
   client: string | undefined
   server: string | undefined
   clientInstance: string | undefined
   serverInstance: string | undefined
 }
 
-interface IdentityKeys {
+export interface IdentityKeys {
   readonly service: string
   readonly instance: string
   readonly endpoints: Map<string, string>
@@ -67,11 +67,12 @@ const MEMO_LIMIT = 10_000
  * workload (mx-mesh caches them per peer value), so the aggregator builds each key string once and its map
  * lookups hash a string whose hash V8 has already computed — instead of concatenating and hashing fresh strings
  * for up to five series per record. Keys depend only on the identities' values, so equal identities held in
- * different objects still land in the same series.
+ * different objects still land in the same series. A record looks its identities up once (`of`, `pair`) and
+ * reads every key it needs from what they return.
  */
 export const makeKeyMemo = () => {
   const memo = new WeakMap<WorkloadIdentity, IdentityKeys>()
-  const keysOf = (id: WorkloadIdentity): IdentityKeys => {
+  const of = (id: WorkloadIdentity): IdentityKeys => {
     let k = memo.get(id)
     if (k === undefined) {
       k = { service: serviceKey(id.service), instance: instanceKey(id.service, id.instance), endpoints: new Map(), pairs: new Map() }
@@ -79,40 +80,37 @@ export const makeKeyMemo = () => {
     }
     return k
   }
-  const pairOf = (src: WorkloadIdentity, dst: WorkloadIdentity): PairKeys => {
-    const pairs = keysOf(src).pairs
-    let p = pairs.get(dst)
-    if (p === undefined) {
-      if (pairs.size >= MEMO_LIMIT) pairs.clear()
-      p = { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined }
-      pairs.set(dst, p)
-    }
-    return p
-  }
   return {
-    service: (id: WorkloadIdentity) => keysOf(id).service,
-    instance: (id: WorkloadIdentity) => keysOf(id).instance,
-    endpoint: (id: WorkloadIdentity, endpoint: string) => {
-      const endpoints = keysOf(id).endpoints
-      let key = endpoints.get(endpoint)
+    of,
+    /** The relation keys of `src` → `dst`. */
+    pair: (src: WorkloadIdentity, dst: WorkloadIdentity): PairKeys => {
+      const pairs = of(src).pairs
+      let p = pairs.get(dst)
+      if (p === undefined) {
+        if (pairs.size >= MEMO_LIMIT) pairs.clear()
+        p = { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined }
+        pairs.set(dst, p)
+      }
+      return p
+    },
+    /** `keys` are `id`'s. */
+    endpoint: (keys: IdentityKeys, id: WorkloadIdentity, endpoint: string) => {
+      let key = keys.endpoints.get(endpoint)
       if (key === undefined) {
-        if (endpoints.size >= MEMO_LIMIT) endpoints.clear()
+        if (keys.endpoints.size >= MEMO_LIMIT) keys.endpoints.clear()
         key = endpointKey(id.service, endpoint)
-        endpoints.set(endpoint, key)
+        keys.endpoints.set(endpoint, key)
       }
       return key
     },
-    serviceRelation: (detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) => {
-      const p = pairOf(src, dst)
-      return detectPoint === "client"
+    /** `p` is the pair of `src` → `dst`. */
+    serviceRelation: (p: PairKeys, detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) =>
+      detectPoint === "client"
         ? (p.client ??= serviceRelationKey("client", src.service, dst.service))
-        : (p.server ??= serviceRelationKey("server", src.service, dst.service))
-    },
-    instanceRelation: (detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) => {
-      const p = pairOf(src, dst)
-      return detectPoint === "client"
+        : (p.server ??= serviceRelationKey("server", src.service, dst.service)),
+    instanceRelation: (p: PairKeys, detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) =>
+      detectPoint === "client"
         ? (p.clientInstance ??= instanceRelationKey("client", src.service, src.instance, dst.service, dst.instance))
         : (p.serverInstance ??= instanceRelationKey("server", src.service, src.instance, dst.service, dst.instance))
-    }
   }
 }

@@ -72,6 +72,11 @@ export class LatencyHistogram {
   }
 
   merge(other: LatencyHistogram): void {
+    if (other.slots.length === 0) return
+    // Widen once to the combined range (a filled histogram's first and last slots are non-zero), so the adds below
+    // land in place instead of growing the array one bucket at a time.
+    this.add(other.base, 0)
+    this.add(other.base + other.slots.length - 1, 0)
     other.slots.forEach((n, i) => {
       if (n > 0) this.add(other.base + i, n)
     })

@@ -82,8 +82,6 @@ const localMisses = Metric.withAttributes(identityMisses, { side: "local" })
 const sourceMisses = Metric.withAttributes(identityMisses, { side: "source" })
 const destinationMisses = Metric.withAttributes(identityMisses, { side: "destination" })
 
-const counted = (metric: Metric.Metric<number, unknown>, n: number) => (n === 0 ? Effect.void : Metric.update(metric, n))
-
 const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tally) => number]> = [
   [messagesReceived, (t) => t.messages],
   [httpEntries, (t) => t.http],
@@ -194,7 +192,7 @@ export const AlsPipelineLive = Layer.effect(
         return { node: state.node.info.id, messages: state.messages, entries: state.entries }
       }).pipe(
         Effect.tapError((e) =>
-          e._tag === "StreamRejected" && e.reason === "malformed_message" ? counted(messageDecodeFailures, 1) : Effect.void
+          e._tag === "StreamRejected" && e.reason === "malformed_message" ? Metric.update(messageDecodeFailures, 1) : Effect.void
         )
       )
 
