@@ -7,6 +7,12 @@
 export type TemplateVars = { readonly [k: string]: unknown }
 export type NameTemplate = (vars: TemplateVars) => string | undefined
 
+/** An analyzer's naming rules (SkyWalking's service and instance name rules), each over that analyzer's variables. */
+export interface Naming {
+  readonly service: NameTemplate
+  readonly instance: NameTemplate
+}
+
 export class TemplateSyntaxError extends Error {
   override readonly name = "TemplateSyntaxError"
 }

@@ -1,7 +1,7 @@
 // k8s-mesh's view of the cluster: projected pods, services and endpoint slices, and the IP index that answers
 // "which workload held this IP at this moment". Plain synchronous data: the watches write it, `fill` reads it.
 import type { WorkloadIdentity } from "../../domain/identity.ts"
-import type { NameTemplate } from "../name-template.ts"
+import type { Naming } from "../name-template.ts"
 import {
   type EndpointSliceView,
   type Labels,
@@ -11,12 +11,6 @@ import {
   type PodView,
   type ServiceView
 } from "./projection.ts"
-
-export interface K8sNaming {
-  /** SkyWalking's k8sServiceNameRule, over `pod` and `service` (metadata: name, namespace, labels). */
-  readonly service: NameTemplate
-  readonly instance: NameTemplate
-}
 
 /** One kind of object as the list/watch loop feeds it: a full list replaces, events update one object. */
 export interface ResourceStore<V> {
@@ -114,6 +108,11 @@ const selects = (selector: Labels, labels: Labels): boolean => {
   return true
 }
 
+const sameLabels = (a: Labels, b: Labels): boolean => Object.keys(a).length === Object.keys(b).length && selects(a, b)
+
+const sameNames = (a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean =>
+  a.length === b.length && a.every((name, i) => name === b[i])
+
 export class ClusterIndex {
   private readonly pods = new Map<string, PodRecord>()
   /** IP → the pods that held it recently (usually one); ended ones stay for ENDED_POD_RETENTION_MS. */
@@ -134,10 +133,11 @@ export class ClusterIndex {
   private readonly generations = new Map<string, number>()
   private readonly labels = new LabelInterner()
 
-  private readonly naming: K8sNaming
+  /** SkyWalking's k8sServiceNameRule and instance rule, over `pod` and `service` (metadata: name, namespace, labels). */
+  private readonly naming: Naming
   private readonly now: () => number
 
-  constructor(naming: K8sNaming, now: () => number) {
+  constructor(naming: Naming, now: () => number) {
     this.naming = naming
     this.now = now
   }
@@ -178,11 +178,7 @@ export class ClusterIndex {
   }
 
   readonly podStore: ResourceStore<PodView> = {
-    replaceAll: (items) => {
-      const listed = new Set(items.map((p) => objectKey(p.namespace, p.name)))
-      for (const [key, record] of this.pods) if (!listed.has(key)) this.endPod(record)
-      for (const p of items) this.podStore.upsert(p)
-    },
+    replaceAll: (items) => this.replaceKeyed(this.pods, items, this.podStore),
     upsert: (p) => {
       const key = objectKey(p.namespace, p.name)
       let record = this.pods.get(key)
@@ -226,6 +222,10 @@ export class ClusterIndex {
   readonly sliceStore: ResourceStore<EndpointSliceView> = {
     replaceAll: (items) => this.replaceKeyed(this.slices, items, this.sliceStore),
     upsert: (s) => {
+      // Most slice updates are endpoint readiness changes, which the view does not keep: then nothing changes
+      // (and the namespace's cached identities stay valid).
+      const old = this.slices.get(objectKey(s.namespace, s.name))
+      if (old !== undefined && old.service === s.service && sameNames(old.podNames, s.podNames)) return
       this.sliceStore.remove(s)
       this.slices.set(objectKey(s.namespace, s.name), s)
       if (s.service === undefined) return
@@ -311,7 +311,7 @@ export class ClusterIndex {
 
   /** The same pod changed: labels may have, and a pending pod gets its IPs. */
   private updatePod(record: PodRecord, p: PodView): void {
-    if (JSON.stringify(record.labels) !== JSON.stringify(p.labels)) {
+    if (!sameLabels(record.labels, p.labels)) {
       this.labels.release(record.labels)
       record.labels = this.labels.acquire(p.labels)
       record.identity = undefined

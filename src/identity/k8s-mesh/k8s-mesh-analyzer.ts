@@ -62,6 +62,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
           for (let i = 0; i < entries.length; i++) {
             const e = entries[i]
             const s = sides[i]
+            if (s.local !== undefined && s.downstream !== undefined && s.upstream !== undefined) continue // an earlier analyzer named all
             const at = e.common.startTimeMs > 0 ? e.common.startTimeMs : now
             const a = entryAddresses(node, e)
             if (s.local === undefined && a.local !== undefined) s.local = index.lookup(a.local.ip, at)

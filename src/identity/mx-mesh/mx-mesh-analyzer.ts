@@ -9,7 +9,7 @@ import { decodeStruct } from "../../protocol/struct-codec.ts"
 import { peerDecodeFailures } from "../../telemetry.ts"
 import { WireReader } from "../../protocol/wire-reader.ts"
 import type { Analyzer } from "../identity-resolver.ts"
-import { compileTemplate, type NameTemplate } from "../name-template.ts"
+import { compileTemplate, type Naming } from "../name-template.ts"
 import { decodeFlatNode } from "./flat-node.ts"
 import { decodeIstioMetadata } from "./istio-metadata.ts"
 
@@ -20,12 +20,7 @@ const DOWNSTREAM_KEYS = new Set(["downstream_peer", "wasm.downstream_peer"])
 /** Peer values repeat for every call between the same two pods: decode each distinct value once. */
 const PEER_CACHE_LIMIT = 20_000
 
-export interface MxMeshNaming {
-  readonly service: NameTemplate
-  readonly instance: NameTemplate
-}
-
-export const identityFromMetadata = (metadata: JsonObject, naming: MxMeshNaming): WorkloadIdentity | undefined => {
+export const identityFromMetadata = (metadata: JsonObject, naming: Naming): WorkloadIdentity | undefined => {
   const decoded = decodeIstioMetadata(metadata)
   if (Option.isNone(decoded)) return undefined
   const service = naming.service(decoded.value)
@@ -47,8 +42,8 @@ const unwrapBytesValue = (bytes: Uint8Array): Uint8Array => {
 }
 
 /** Peer metadata → keys: a Struct for the plain keys, a FlatNode (inside a BytesValue) for `wasm.*`. */
-const peerMetadata = (object: FilterStateObject): JsonObject =>
-  object.key.startsWith("wasm.") ? decodeFlatNode(unwrapBytesValue(object.value)) : decodeStruct(object.value)
+const peerMetadata = (object: FilterStateObject, flat: boolean): JsonObject =>
+  flat ? decodeFlatNode(unwrapBytesValue(object.value)) : decodeStruct(object.value)
 
 /** FNV-1a over 32-bit little-endian words (and the tail bytes): the peer cache's hash of a value's raw bytes. */
 const hashBytes = (b: Uint8Array): number => {
@@ -68,14 +63,14 @@ interface CachedPeer {
 }
 
 /** `onPeerFailure` is told of each distinct peer value that could not be decoded or named (treated as unknown). */
-export const makeMxMeshAnalyzer = (naming: MxMeshNaming, onPeerFailure: () => void): Analyzer => {
+export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): Analyzer => {
   // Keyed by a hash of the raw bytes and checked byte for byte: no per-entry key string (hashing the value as a
   // latin1 string was the analyzer's main cost).
   const cache = new Map<number, Array<CachedPeer>>()
   let cached = 0
 
   const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
-    const flat = object.key.charCodeAt(0) === 119 /* w */
+    const flat = object.key.charCodeAt(0) === 119 /* w: the `wasm.*` keys */
     const value = object.value
     const hash = hashBytes(value)
     const candidates = cache.get(hash)
@@ -87,7 +82,7 @@ export const makeMxMeshAnalyzer = (naming: MxMeshNaming, onPeerFailure: () => vo
     }
     let identity: WorkloadIdentity | undefined
     try {
-      identity = identityFromMetadata(peerMetadata(object), naming)
+      identity = identityFromMetadata(peerMetadata(object, flat), naming)
     } catch {
       identity = undefined
     }
@@ -130,7 +125,7 @@ export const makeMxMeshAnalyzer = (naming: MxMeshNaming, onPeerFailure: () => vo
 /** The mx-mesh analyzer with the naming rules from the configuration. */
 export const mxMeshAnalyzer = Effect.gen(function*() {
   const config = yield* AppConfig
-  const naming: MxMeshNaming = {
+  const naming: Naming = {
     service: compileTemplate(config.mxServiceNameRule),
     instance: compileTemplate(config.mxInstanceNameRule)
   }
