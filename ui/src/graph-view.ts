@@ -1,11 +1,12 @@
 // The topology graph, drawn with cytoscape on a canvas. Updates keep positions: a layout runs only when the set
 // of services changes, so auto-refresh does not reshuffle the picture.
 import cytoscape from "cytoscape"
-import type { Edge, MetricSummary, ServiceItem } from "./api.ts"
+import type { Edge, ServiceItem } from "./api.ts"
 import { fmtCpm, fmtMs, fmtPct } from "./format.ts"
 import { HEALTH_COLORS, healthOf, type Thresholds } from "./health.ts"
 import { type GraphEdgeInfo, type GraphNodeInfo, hook } from "./hook.ts"
 import { layeredLayout } from "./layered-layout.ts"
+import { edgeMetrics } from "./metrics.ts"
 
 export interface GraphModel {
   readonly nodes: ReadonlyArray<ServiceItem & { readonly outside: boolean }>
@@ -13,9 +14,6 @@ export interface GraphModel {
 }
 
 export type Selection = { readonly kind: "node"; readonly id: string } | { readonly kind: "edge"; readonly source: string; readonly target: string }
-
-/** The side that describes a call best: the server's when it reported, else the client's. */
-export const edgeMetrics = (e: Edge): MetricSummary | null => e.server ?? e.client
 
 const LABEL_ALL_EDGES = 150
 const MAX_FIT_ZOOM = 1.25

@@ -1,9 +1,12 @@
 // The golden signals of one summary as the views show them, and the per-minute series the charts draw.
-import type { MetricSummary, NamedMetrics, Series } from "./api.ts"
+import type { Edge, MetricSummary, NamedMetrics, Series } from "./api.ts"
 import { type ChartSeries, lineChart, PALETTE } from "./charts.ts"
 import { h } from "./dom.ts"
 import { fmtCount, fmtCpm, fmtMs, fmtPct, fmtRatio } from "./format.ts"
 import type { Column } from "./table.ts"
+
+/** The side that describes a call best: the server's when it reported, else the client's. */
+export const edgeMetrics = (e: Edge): MetricSummary | null => e.server ?? e.client
 
 export const SIGNALS: ReadonlyArray<{ readonly label: string; readonly value: (m: MetricSummary) => string }> = [
   { label: "Calls / min", value: (m) => fmtCpm(m.cpm) },

@@ -2,9 +2,8 @@
 import { api, type Edge, type MetricSummary } from "./api.ts"
 import { h } from "./dom.ts"
 import { fmtCount, fmtCpm, fmtMs, fmtPct } from "./format.ts"
-import { edgeMetrics } from "./graph-view.ts"
 import { hook } from "./hook.ts"
-import { namedMetricColumns, signalCards, signalCharts, statusCodeRows } from "./metrics.ts"
+import { edgeMetrics, namedMetricColumns, signalCards, signalCharts, statusCodeRows } from "./metrics.ts"
 import { sortableTable } from "./table.ts"
 import type { View, ViewContext } from "./view.ts"
 
