@@ -10,6 +10,7 @@ import { buildServer, SERVER_MAIN, serviceNodeFlags, waitUntilReady } from "./st
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import { nonNegativeOption } from "../sim/options.ts"
 import { formatProgress } from "../sim/progress.ts"
 import { startSimulator } from "../sim/simulator.ts"
 import { bookinfo } from "../sim/topology.ts"
@@ -29,13 +30,7 @@ const { values } = parseArgs({
 
 const option = (name: keyof typeof values, fallback?: number): number | undefined => {
   const raw = values[name]
-  if (raw === undefined) return fallback
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n < 0) {
-    console.error(`demo: --${name} must be a non-negative number, got ${JSON.stringify(raw)}`)
-    process.exit(2)
-  }
-  return n
+  return raw === undefined ? fallback : nonNegativeOption("demo", name, raw)
 }
 
 const newestIn = (dir: string): number =>

@@ -1,6 +1,7 @@
 // `node sim/cli.ts --target 127.0.0.1:11800 --rate 20 --duration 60 --seed 1`: simulated bookinfo traffic into a
 // running meshsight. `--peers flatbuffer` logs peers as Istio < 1.24 did. Ctrl-C ends the streams cleanly.
 import { parseArgs } from "node:util"
+import { nonNegativeOption } from "./options.ts"
 import { formatProgress } from "./progress.ts"
 import { startSimulator } from "./simulator.ts"
 import { bookinfo } from "./topology.ts"
@@ -18,14 +19,7 @@ const { values } = parseArgs({
   }
 })
 
-const number = (name: string, raw: string) => {
-  const n = Number(raw)
-  if (!Number.isFinite(n) || n < 0) {
-    console.error(`sim: --${name} must be a non-negative number, got ${JSON.stringify(raw)}`)
-    process.exit(2)
-  }
-  return n
-}
+const number = (name: string, raw: string) => nonNegativeOption("sim", name, raw)
 if (values.peers !== "struct" && values.peers !== "flatbuffer") {
   console.error(`sim: --peers must be struct or flatbuffer, got ${JSON.stringify(values.peers)}`)
   process.exit(2)
