@@ -211,6 +211,7 @@ export class WireReader {
 }
 
 /** Throws unless a field arrived with the wire type its definition says. */
-export const expectWireType = (actual: number, expected: number, field: string): void => {
-  if (actual !== expected) throw new WireError(`${field}: wire type ${actual}, expected ${expected}`)
+/** `field` + `subfield` names the field in the error; the two are only joined when it is thrown. */
+export const expectWireType = (actual: number, expected: number, field: string, subfield = ""): void => {
+  if (actual !== expected) throw new WireError(`${field}${subfield}: wire type ${actual}, expected ${expected}`)
 }
