@@ -1,4 +1,4 @@
-// The captured Envoy messages through identify → analyze, against ../shared/fixtures/README.md's expectations.
+// The captured Envoy messages through identify → analyze, against test/testdata/README.md's expectations.
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import { emptySides } from "../../src/domain/identity.ts"
