@@ -1,4 +1,4 @@
-// The aggregate stage: records → per-minute series (DESIGN.md §5). Records accumulate in memory and are merged into
+// The aggregate stage: records → per-minute series (docs/design.md §5). Records accumulate in memory and merge into
 // the store every flush interval (and once more at shutdown), so a call is queryable within about a second.
 import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { AppConfig } from "../config.ts"

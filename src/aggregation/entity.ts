@@ -1,4 +1,4 @@
-// The entities metrics are kept for (DESIGN.md §5) and their series keys: cheap strings, built once per record.
+// The entities metrics are kept for (docs/design.md §5) and their series keys: cheap strings, built once per record.
 import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { DetectPoint } from "../domain/mesh-metric.ts"
 

@@ -1,5 +1,5 @@
 // The analyze stage: access log entries + identities → mesh-metric records, one per side of a call
-// (rules of DESIGN.md §3, which follow SkyWalking's envoy receiver).
+// (rules of docs/design.md §3, which follow SkyWalking's envoy receiver).
 import type { AccessLog, AccessLogCommon, HttpAccessLog, TlsInfo } from "../domain/access-log.ts"
 import { isInboundCluster } from "../domain/addresses.ts"
 import type { EntrySides, WorkloadIdentity } from "../domain/identity.ts"

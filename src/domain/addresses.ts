@@ -1,4 +1,4 @@
-// Which address stands for which workload of an entry (DESIGN.md §3), for analyzers that identify workloads by IP.
+// Which address stands for which workload of an entry (docs/design.md §3), for analyzers that identify by IP.
 import type { AccessLog, Address } from "./access-log.ts"
 import type { ReportingNode } from "./node.ts"
 

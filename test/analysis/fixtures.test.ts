@@ -1,11 +1,14 @@
-// The captured Envoy messages through identify → analyze, against ../shared/fixtures/README.md's expectations.
+// The captured Envoy messages through identify → analyze, against test/testdata/README.md's expectations: the first
+// entry's numbers spelt out, and every record of each message against its golden file in test/testdata/golden/
+// (MESHSIGHT_UPDATE_GOLDEN=1 rewrites those instead of comparing; see test/testdata/README.md).
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { parseNode } from "../../src/domain/node.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
-import { fixtureBytes } from "../support/fixtures.ts"
+import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
+import { expectGolden } from "../support/golden.ts"
 import { FIXTURE_CLUSTER, ipTableAnalyzer } from "../support/ip-table-analyzer.ts"
 
 const analyzeFixture = (name: string) => {
@@ -96,4 +99,12 @@ describe("captured Envoy messages", () => {
       tlsMode: "NONE"
     }])
   })
+})
+
+describe("captured Envoy messages, whole output", () => {
+  for (const name of ALS_FIXTURES) {
+    it(`${name}: every record, every field, as in golden/${name}.records.json`, () => {
+      expectGolden(`${name}.records.json`, analyzeFixture(name).records)
+    })
+  }
 })

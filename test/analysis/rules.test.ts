@@ -1,4 +1,4 @@
-// The analysis rules of DESIGN.md §3, one by one, on entries built as Istio's proxies log them.
+// The analysis rules of docs/design.md §3, one by one, on entries built as Istio's proxies log them.
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import type { AccessLog } from "../../src/domain/access-log.ts"

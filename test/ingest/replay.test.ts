@@ -1,5 +1,5 @@
 // The captured Envoy messages replayed through a real gRPC client over loopback into the running app, then read
-// back through the HTTP API: identities, detect points and metrics as ../shared/fixtures/README.md gives them.
+// back through the HTTP API: identities, detect points and metrics as test/testdata/README.md gives them.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { api, FIXTURE_MINUTE as MINUTE, FIXTURE_RANGE as RANGE, replayFixtures as replay } from "../support/replayed-fixtures.ts"

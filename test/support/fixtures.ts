@@ -1,9 +1,10 @@
-// Loads the captured Envoy ALS messages in ../shared/fixtures (proto3 JSON with `#` license lines on top).
+// Loads the captured Envoy ALS messages in test/testdata/skywalking (proto3 JSON with `#` license lines on top;
+// test/testdata/README.md says where they come from).
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 
-export const FIXTURE_DIR = fileURLToPath(new URL("../../../shared/fixtures/skywalking/", import.meta.url))
+export const FIXTURE_DIR = fileURLToPath(new URL("../testdata/skywalking/", import.meta.url))
 
 /**
  * The first JSON value in the text. envoy-mesh-client-sidecar.msg ends with one closing brace too many, as

@@ -28,7 +28,7 @@ export const ipTableAnalyzer = (name: string, table: Readonly<Record<string, Wor
   })
 })
 
-/** The cluster of ../shared/fixtures/README.md: the four bookinfo pods of the captured messages. */
+/** The cluster of test/testdata/README.md: the four bookinfo pods of the captured messages. */
 export const FIXTURE_CLUSTER: Readonly<Record<string, WorkloadIdentity>> = {
   "10.44.2.56": workload("ingress", "istio-system"),
   "10.44.2.54": workload("productpage"),

@@ -1,5 +1,5 @@
 // k8s-mesh: identities from the Kubernetes API. Each address of an entry → the pod that held it when the entry
-// started → the Service it belongs to → names (DESIGN.md §4). The cluster is mirrored by list/watch of Pods,
+// started → the Service it belongs to → names (docs/design.md §4). The cluster is mirrored by list/watch of Pods,
 // Services and EndpointSlices, each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
 import { Clock, Effect, Schedule } from "effect"

@@ -1,5 +1,5 @@
 // k8s-mesh in the running app: the captured Envoy messages replayed over real gRPC against a fake API server
-// holding the fixtures' cluster give the identities of ../shared/fixtures/README.md, with k8s-mesh alone and
+// holding the fixtures' cluster give the identities of test/testdata/README.md, with k8s-mesh alone and
 // behind mx-mesh; /readyz answers 503 until the first full sync; the chain fills each side, HTTP and TCP, from
 // the first analyzer that knows it, in every configured order.
 import { assert, describe, it } from "@effect/vitest"
