@@ -2,6 +2,7 @@
 // Istio ≥ 1.24's lowercase Struct, older Istio's FlatNode, and node metadata — named alike by the same rules.
 import { describe, expect, it } from "vitest"
 import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/config.ts"
+import type { JsonObject } from "../../src/domain/access-log.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
 import { decodeIstioMetadata, peerStructToNodeKeys } from "../../src/identity/mx-mesh/istio-metadata.ts"
@@ -91,7 +92,7 @@ describe("mx-mesh", () => {
   })
 
   it("keeps the ≥ 1.24 peer's workload, cluster, kind, revision, app, version and SPIFFE identity on the decoded metadata", () => {
-    const decoded = decodeIstioMetadata(peerStructToNodeKeys(istioPeerMetadata({ ...reviews, clusterId: "east" })))
+    const decoded = decodeIstioMetadata(peerStructToNodeKeys(istioPeerMetadata({ ...reviews, clusterId: "east" }) as JsonObject))
     expect(decoded._tag === "Some" && decoded.value).toEqual({
       NAME: reviews.name,
       NAMESPACE: "bookinfo",
