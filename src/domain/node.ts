@@ -17,7 +17,7 @@ const ROLES: ReadonlyMap<string, ProxyRole> = new Map([["sidecar", "sidecar"], [
 
 /**
  * The role a node id's prefix names, or `undefined` for any other id (not an Istio proxy, or a role meshsight
- * cannot read sides for): such a stream's entries are skipped, as SkyWalking does.
+ * cannot read sides for): such a stream's entries are skipped (SkyWalking's role NONE, which its k8s-mesh skips).
  */
 export const proxyRole = (nodeId: string): ProxyRole | undefined => {
   const tilde = nodeId.indexOf("~")

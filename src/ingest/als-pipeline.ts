@@ -147,8 +147,9 @@ export const AlsPipelineLive = Layer.effect(
         const node = message.identifier.node
         state.nodeId = node.id
         if (proxyRole(node.id) === undefined) {
-          // SkyWalking analyzes only Istio's sidecar~, router~ and waypoint~ proxies: the sides of any other node's
-          // entries cannot be told apart. The stream stays open; its entries are counted and skipped.
+          // Only Istio's sidecar~, router~ and waypoint~ proxies say which side an entry describes; SkyWalking gives
+          // any other node role NONE, which its k8s-mesh skips. The stream stays open; its entries are counted and
+          // skipped (for every analyzer, mx-mesh too).
           tally.warnings.push(
             `skipping the entries of node ${quoteNodeId(node.id)} (${peer}): its id does not start with sidecar~, router~ or waypoint~` +
               ' (counted: meshsight_als_entries_skipped_total{reason="unknown_proxy_role"})'
