@@ -104,7 +104,7 @@ const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tall
   [destinationMisses, (t) => t.misses.destination]
 ]
 
-/** Adds a batch's tallies to the counters, synchronously: a dozen metric effects per batch showed in profiles. */
+/** Adds a batch's tallies to the counters, synchronously: eleven metric effects per batch showed in profiles. */
 const report = (t: Tally, context: Context.Context<never>) => {
   for (const [metric, count] of COUNTERS) {
     const n = count(t)
