@@ -4,6 +4,7 @@
 // the same server is analyzed as usual.
 import * as grpc from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { parseNode, proxyRole, UnknownProxyRole } from "../../src/domain/node.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, type Workload, workloadMetadata } from "../../sim/istio-entries.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
@@ -34,6 +35,12 @@ afterAll(async () => {
 })
 
 describe("a node id with no proxy role", () => {
+  it("is any id whose prefix before the first ~ is not sidecar, router or waypoint", () => {
+    expect(["sidecar~1~p.ns~ns", "router~1~g.ns~ns", "waypoint~1~w.ns~ns"].map(proxyRole)).toEqual(["sidecar", "proxy", "waypoint"])
+    expect(["sidecar", "Sidecar~1~p.ns~ns", "ztunnel~1~z.ns~ns", "", "~sidecar~"].map(proxyRole)).toEqual([undefined, undefined, undefined, undefined, undefined])
+    expect(() => parseNode({ id: "front-proxy", cluster: "", metadata: {} })).toThrow(UnknownProxyRole)
+  })
+
   it("skips and counts that stream's entries, warns once per stream, and leaves other streams alone", async () => {
     const sidecar = openAlsStream(app.grpcPort)
     await sidecar.write(encodeAlsMessageJson(alsMessageJson({ http: entries(2) }, { workload: server })))
