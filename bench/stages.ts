@@ -10,18 +10,14 @@ import { emptySides, type EntrySides } from "../src/domain/identity.ts"
 import type { MeshMetric } from "../src/domain/mesh-metric.ts"
 import { parseNode } from "../src/domain/node.ts"
 import { makeChain } from "../src/identity/chain.ts"
-import { makeMxMeshAnalyzer } from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
-import { compileTemplate } from "../src/identity/name-template.ts"
+import { makeMxMeshAnalyzer, mxNaming } from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeAlsMessage } from "../src/protocol/als-codec.ts"
 import { StreamAccessLogsMessage } from "../sim/envoy-protos.ts"
 import { ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
 
 const rounds = Number(process.argv[2] ?? 20)
 const streams = generate({ seed: 1, startMs: Date.now(), messages: 600 })
-const analyzer = makeMxMeshAnalyzer(
-  { service: compileTemplate(DEFAULT_MX_SERVICE_NAME_RULE), instance: compileTemplate(DEFAULT_MX_INSTANCE_NAME_RULE) },
-  () => {}
-)
+const analyzer = makeMxMeshAnalyzer(mxNaming(DEFAULT_MX_SERVICE_NAME_RULE, DEFAULT_MX_INSTANCE_NAME_RULE), () => {})
 const chain = makeChain([analyzer], [analyzer])
 const perStream = streams.map((s) => {
   const first = decodeAlsMessage(s.messages[0])

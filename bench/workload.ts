@@ -19,6 +19,8 @@ export const generate = (w: Workload): ReadonlyArray<GeneratedStream> =>
     entriesPerMessage: ENTRIES_PER_MESSAGE,
     messages: w.messages,
     startMs: w.startMs,
+    // Istio ≥ 1.24's Struct on every entry, as docs/performance.md states (the simulator's default mixes in FlatNodes).
+    peerFormat: "struct",
     topology: bookinfo(w.topology)
   }).streams
 

@@ -1,5 +1,7 @@
 // `node sim/cli.ts --target 127.0.0.1:11800 --rate 20 --duration 60 --seed 1`: simulated bookinfo traffic into a
-// running meshsight. `--peers flatbuffer` logs peers as Istio < 1.24 did. Ctrl-C ends the streams cleanly.
+// running meshsight. Peers are logged as a mesh mid-upgrade does (most proxies Istio ≥ 1.24's Struct, details-v1
+// and reviews-v2 older Istio's FlatBuffer); `--peers struct` or `--peers flatbuffer` makes every proxy log one form.
+// Ctrl-C ends the streams cleanly.
 import { parseArgs } from "node:util"
 import { nonNegativeOption } from "./options.ts"
 import { formatProgress } from "./progress.ts"
@@ -15,13 +17,14 @@ const { values } = parseArgs({
     batch: { type: "string", default: "50" },
     instances: { type: "string", default: "2" },
     "extra-services": { type: "string", default: "0" },
-    peers: { type: "string", default: "struct" }
+    peers: { type: "string", default: "mixed" }
   }
 })
 
 const number = (name: string, raw: string) => nonNegativeOption("sim", name, raw)
-if (values.peers !== "struct" && values.peers !== "flatbuffer") {
-  console.error(`sim: --peers must be struct or flatbuffer, got ${JSON.stringify(values.peers)}`)
+const peers = values.peers
+if (peers !== "mixed" && peers !== "struct" && peers !== "flatbuffer") {
+  console.error(`sim: --peers must be mixed, struct or flatbuffer, got ${JSON.stringify(peers)}`)
   process.exit(2)
 }
 
@@ -30,7 +33,7 @@ const simulator = startSimulator({
   rate: number("rate", values.rate),
   seed: number("seed", values.seed),
   entriesPerMessage: Math.max(1, number("batch", values.batch)),
-  peerFormat: values.peers,
+  ...(peers === "mixed" ? {} : { peerFormat: peers }),
   ...(values.duration === undefined ? {} : { durationS: number("duration", values.duration) }),
   topology: bookinfo({ instances: number("instances", values.instances), extraServices: number("extra-services", values["extra-services"]) })
 })

@@ -4,7 +4,7 @@ import { Builder } from "flatbuffers"
 import type { Workload } from "./istio-entries.ts"
 
 /** FlatNode { name, namespace, labels: [KeyVal], owner, workload_name, platform_metadata, istio_version, mesh_id, app_containers, cluster_id } */
-export const encodeFlatNode = (w: Workload, istioVersion = "1.20.0"): Uint8Array => {
+export const encodeFlatNode = (w: Workload, istioVersion = w.istioVersion ?? "1.22.0"): Uint8Array => {
   const b = new Builder(256)
   const keyVals = Object.entries(w.labels).map(([k, v]) => {
     const key = b.createString(k)

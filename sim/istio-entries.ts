@@ -14,9 +14,13 @@ export interface Workload {
   readonly meshId?: string
   /** Kubernetes service account, the `sa` of the workload's SPIFFE identity (default `default`). */
   readonly serviceAccount?: string
+  /** The Istio version of the workload's proxy (default 1.26.0); before 1.24 it logs peers as a FlatNode. */
+  readonly istioVersion?: string
 }
 
 export type Role = "sidecar" | "router" | "waypoint"
+
+const DEFAULT_ISTIO_VERSION = "1.26.0"
 
 /** Istio's node metadata keys that describe a workload (the same keys appear in peer metadata). */
 export const workloadMetadata = (w: Workload): Record<string, unknown> => ({
@@ -36,28 +40,35 @@ export const istioNodeJson = (w: Workload, role: Role = "sidecar"): Record<strin
   cluster: `${w.labels["service.istio.io/canonical-name"] ?? w.labels.app ?? w.workloadName}.${w.namespace}`,
   metadata: {
     ...workloadMetadata(w),
-    ISTIO_VERSION: "1.26.0",
+    ISTIO_VERSION: w.istioVersion ?? DEFAULT_ISTIO_VERSION,
     SERVICE_ACCOUNT: w.serviceAccount ?? "default",
     INTERCEPTION_MODE: "REDIRECT",
     ...(role === "sidecar" ? { APP_CONTAINERS: w.labels.app ?? w.workloadName } : {})
   }
 })
 
-/** The labels Istio's peer metadata carries (istio/proxy `convertWorkloadMetadataToStruct`): no others. */
-const PEER_LABELS = ["service.istio.io/canonical-name", "service.istio.io/canonical-revision", "app", "version"]
-
 /**
- * The Struct Istio ≥ 1.24 stores as peer metadata (istio/proxy `convertWorkloadMetadataToStruct`): NAME,
- * NAMESPACE, WORKLOAD_NAME, CLUSTER_ID, the four workload LABELS and OWNER — not the node's MESH_ID or INSTANCE_IPS.
+ * The Struct Istio ≥ 1.24 logs as peer metadata: `WorkloadMetadataObject::serializeAsProto` (istio/proxy
+ * extensions/common/metadata_object.cc), lowercase keys unlike node metadata. `service` and `revision` are the
+ * canonical name and revision (Istio's defaults when the labels are absent: the app label or workload name, the
+ * version label or `latest`); `labels` would hold only extra labels configured for the exchange, none here.
  */
-export const istioPeerMetadata = (w: Workload): Record<string, unknown> => ({
-  NAME: w.name,
-  NAMESPACE: w.namespace,
-  WORKLOAD_NAME: w.workloadName,
-  CLUSTER_ID: w.clusterId ?? "Kubernetes",
-  LABELS: Object.fromEntries(PEER_LABELS.filter((k) => w.labels[k] !== undefined).map((k) => [k, w.labels[k]])),
-  OWNER: `kubernetes://apis/apps/v1/namespaces/${w.namespace}/deployments/${w.workloadName}`
-})
+export const istioPeerMetadata = (w: Workload): Record<string, unknown> => {
+  const app = w.labels["app.kubernetes.io/name"] ?? w.labels.app
+  const version = w.labels["app.kubernetes.io/version"] ?? w.labels.version
+  return {
+    type: "deployment",
+    workload: w.workloadName,
+    name: w.name,
+    cluster: w.clusterId ?? "Kubernetes",
+    namespace: w.namespace,
+    service: w.labels["service.istio.io/canonical-name"] ?? app ?? w.workloadName,
+    revision: w.labels["service.istio.io/canonical-revision"] ?? version ?? "latest",
+    ...(app !== undefined ? { app } : {}),
+    ...(version !== undefined ? { version } : {}),
+    identity: spiffeId(w)
+  }
+}
 
 /**
  * One shared, frozen value per workload and format: the encoder (./envoy-protos.ts) then encodes each peer's Any
@@ -83,7 +94,13 @@ const legacyPeer = memoByWorkload(legacyPeerFilterState)
 /** How peers are logged: Istio ≥ 1.24 Struct (`*_peer`) or older Istio's FlatBuffer (`wasm.*_peer`). */
 export type PeerFormat = "struct" | "flatbuffer"
 
-const peerState = (side: "upstream" | "downstream", w: Workload, format: PeerFormat = "struct"): Record<string, unknown> =>
+/** The format the proxy of `w` logs peers in, from its Istio version. */
+export const peerFormatOf = (w: Workload): PeerFormat => {
+  const [major, minor] = (w.istioVersion ?? DEFAULT_ISTIO_VERSION).split(".").map(Number)
+  return major > 1 || (major === 1 && minor >= 24) ? "struct" : "flatbuffer"
+}
+
+const peerState = (side: "upstream" | "downstream", w: Workload, format: PeerFormat): Record<string, unknown> =>
   format === "struct" ? { [`${side}_peer`]: peerFilterState(w) } : { [`wasm.${side}_peer`]: legacyPeer(w) }
 
 /** The SPIFFE identity Istio issues a workload: `spiffe://TRUST_DOMAIN/ns/NS/sa/SA`. */
@@ -177,6 +194,7 @@ export interface CallPeers {
   readonly host: string
   /** The Service's cluster IP, which the client's connection was addressed to (default 10.96.0.10). */
   readonly serviceIp?: string
+  /** Default: the logging proxy's own (`peerFormatOf`), the client's for outbound entries, the server's for inbound. */
   readonly peerFormat?: PeerFormat
 }
 
@@ -190,7 +208,7 @@ const outboundSides = (p: CallPeers, clientPort: number): Sides => ({
   downstreamRemote: [p.client.ip, clientPort],
   downstreamLocal: [p.serviceIp ?? "10.96.0.10", p.port],
   upstreamRemote: [p.server.ip, p.port],
-  filterState: peerState("upstream", p.server, p.peerFormat),
+  filterState: peerState("upstream", p.server, p.peerFormat ?? peerFormatOf(p.client)),
   tls: undefined
 })
 
@@ -200,7 +218,7 @@ const inboundSides = (p: CallPeers, clientPort: number): Sides => ({
   downstreamRemote: [p.client.ip, clientPort],
   downstreamLocal: [p.server.ip, p.port],
   upstreamRemote: ["127.0.0.1", p.port],
-  filterState: peerState("downstream", p.client, p.peerFormat),
+  filterState: peerState("downstream", p.client, p.peerFormat ?? peerFormatOf(p.server)),
   tls: { local: p.server, peer: p.client }
 })
 
@@ -237,19 +255,21 @@ export const gatewayHttpEntry = (
   gateway: Workload,
   upstream: { readonly workload: Workload; readonly port: number; readonly host: string; readonly peerFormat?: PeerFormat },
   caller: { readonly ip: string; readonly port: number; readonly workload?: Workload }
-): Record<string, unknown> =>
-  httpJson(call, {
+): Record<string, unknown> => {
+  const format = upstream.peerFormat ?? peerFormatOf(gateway)
+  return httpJson(call, {
     upstreamCluster: `outbound|${upstream.port}||${upstream.host}`,
     downstreamRemote: [caller.ip, caller.port],
     downstreamLocal: [gateway.ip, 8080],
     upstreamRemote: [upstream.workload.ip, upstream.port],
     filterState: {
-      ...peerState("upstream", upstream.workload, upstream.peerFormat),
-      ...(caller.workload ? peerState("downstream", caller.workload, upstream.peerFormat) : {})
+      ...peerState("upstream", upstream.workload, format),
+      ...(caller.workload ? peerState("downstream", caller.workload, format) : {})
     },
     // The simulated outside callers use plain HTTP (the mTLS hop is gateway → upstream, not logged here).
     tls: undefined
   })
+}
 
 /** A StreamAccessLogsMessage; the identifier goes on a stream's first message only, as Envoy does. */
 export const alsMessageJson = (

@@ -56,7 +56,7 @@ export interface GenerateOptions {
   readonly messages: number
   readonly startMs: number
   readonly topology?: Topology
-  /** Peers as Istio ≥ 1.24's Struct (default) or older Istio's FlatBuffer. */
+  /** Peers as Istio ≥ 1.24's Struct or older Istio's FlatBuffer for every proxy; default: each proxy's own (mixed). */
   readonly peerFormat?: PeerFormat
   /**
    * End with Envoy's timed flush: every proxy's partial batch is sent too, so that proxies with little traffic

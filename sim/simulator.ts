@@ -22,6 +22,7 @@ export interface SimulatorOptions {
   /** Envoy's buffer_flush_interval (default 1 s). */
   readonly flushIntervalMs?: number
   readonly topology?: Topology
+  /** One peer format for every proxy; default: each proxy's own (a mesh mid-upgrade, see ./topology.ts). */
   readonly peerFormat?: PeerFormat
 }
 

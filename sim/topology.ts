@@ -1,6 +1,7 @@
 // The simulated mesh: a bookinfo-like application (ingress gateway → productpage → details, reviews v1/v2/v3 →
 // ratings → mysql over TCP), optionally with more services, as pods with Istio's labels and IPs of one simulated
-// cluster. `clusterObjects` gives the same cluster as plain data for a fake Kubernetes API server.
+// cluster, in the middle of an Istio upgrade: the proxies of details-v1 and reviews-v2 still run Istio 1.22 and log
+// peers as a FlatNode (`wasm.*_peer`), all others run 1.26 (Istio ≥ 1.24's Struct). `clusterObjects` gives the same cluster as plain data for a fake Kubernetes API server.
 import type { Role, Workload } from "./istio-entries.ts"
 
 export interface SimPod extends Workload {
@@ -63,6 +64,10 @@ interface Deployment {
   readonly namespace: string
 }
 
+/** The deployments whose proxies are not upgraded yet (see the top of this file). */
+const LEGACY_PROXIES = new Set(["details-v1", "reviews-v2"])
+const LEGACY_ISTIO_VERSION = "1.22.3"
+
 const httpRoute = (from: string, to: string, paths: ReadonlyArray<string>, medianMs: number, extra: Partial<Route> = {}): Route => ({
   from,
   to,
@@ -113,12 +118,13 @@ export const bookinfo = (options: TopologyOptions = {}): Topology => {
       version: d.version,
       role,
       serviceAccount: role === "router" ? `${d.service}-service-account` : `bookinfo-${d.service}`,
+      ...(LEGACY_PROXIES.has(workloadName) ? { istioVersion: LEGACY_ISTIO_VERSION } : {}),
       labels: {
         app: d.service,
         version: d.version,
         "service.istio.io/canonical-name": d.service,
         "service.istio.io/canonical-revision": d.version,
-        // The injector's label; peers do not carry it (see istioPeerMetadata), the Kubernetes API does.
+        // The injector's label; Istio ≥ 1.24 peers do not carry it (see istioPeerMetadata), the Kubernetes API does.
         "security.istio.io/tlsMode": "istio"
       }
     }

@@ -17,7 +17,7 @@ import type { Route, SimPod, SimService, Topology } from "./topology.ts"
 export type EntrySink = (pod: SimPod, kind: "http" | "tcp", entry: Record<string, unknown>) => void
 
 export interface TrafficOptions {
-  /** How peers appear in filter state (default Istio ≥ 1.24's Struct). */
+  /** How every proxy logs peers; default: each proxy as its Istio version does (`peerFormatOf`), a mixed mesh. */
   readonly peerFormat?: PeerFormat
 }
 

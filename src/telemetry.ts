@@ -23,6 +23,10 @@ export const entryDecodeFailures = Metric.counter("meshsight_als_entry_decode_fa
   description: "ALS entries skipped because they could not be decoded",
   incremental: true
 })
+export const entriesSkipped = Metric.counter("meshsight_als_entries_skipped_total", {
+  description: "ALS entries decoded but not analyzed, by reason (unknown_proxy_role: the node id names no sidecar~, router~ or waypoint~)",
+  incremental: true
+})
 export const messageDecodeFailures = Metric.counter("meshsight_als_message_decode_failures_total", {
   description: "ALS messages that could not be decoded (their stream ends with INVALID_ARGUMENT)",
   incremental: true

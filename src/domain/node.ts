@@ -13,11 +13,26 @@ export interface ReportingNode {
 }
 
 /** Istio's node id prefixes: `router` is a gateway (reported as role proxy, as SkyWalking does). */
-const ROLES: Record<string, ProxyRole> = { sidecar: "sidecar", router: "proxy", waypoint: "waypoint" }
+const ROLES: ReadonlyMap<string, ProxyRole> = new Map([["sidecar", "sidecar"], ["router", "proxy"], ["waypoint", "waypoint"]])
 
+/**
+ * The role a node id's prefix names, or `undefined` for any other id (not an Istio proxy, or a role meshsight
+ * cannot read sides for): such a stream's entries are skipped (SkyWalking's role NONE, which its k8s-mesh skips).
+ */
+export const proxyRole = (nodeId: string): ProxyRole | undefined => {
+  const tilde = nodeId.indexOf("~")
+  return tilde < 0 ? undefined : ROLES.get(nodeId.slice(0, tilde))
+}
+
+export class UnknownProxyRole extends Error {
+  override readonly name = "UnknownProxyRole"
+}
+
+/** For a node whose role is known (`proxyRole`); throws UnknownProxyRole otherwise. */
 export const parseNode = (info: NodeInfo): ReportingNode => {
+  const role = proxyRole(info.id)
+  if (role === undefined) throw new UnknownProxyRole(`node id ${JSON.stringify(info.id)} names no Istio proxy role`)
   const parts = info.id.split("~")
-  const role = ROLES[parts[0]] ?? "sidecar"
   const ip = parts.length === 4 ? parts[1] : ""
   let podName = ""
   let namespace = ""

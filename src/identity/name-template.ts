@@ -2,7 +2,9 @@
 // comma-separated list of paths; the first that names a non-empty value wins. A path is dot-separated; a segment
 // that itself holds dots is quoted, `LABELS."app.kubernetes.io/name"` (mx-mesh style) or
 // `labels.(service.istio.io/canonical-name)` (SkyWalking's k8s style).
-// A template whose placeholder finds no value fails as a whole (→ `undefined`), so callers can fall back.
+// By default a template whose placeholder finds no value fails as a whole (→ `undefined`), so callers can fall
+// back (k8s-mesh: to the Service's name). `TemplateOptions` switch on the behaviour of SkyWalking's FieldsHelper,
+// which mx-mesh's metadata rules follow.
 
 export type TemplateVars = { readonly [k: string]: unknown }
 export type NameTemplate = (vars: TemplateVars) => string | undefined
@@ -11,6 +13,21 @@ export type NameTemplate = (vars: TemplateVars) => string | undefined
 export interface Naming {
   readonly service: NameTemplate
   readonly instance: NameTemplate
+}
+
+/**
+ * How a template reads its variables. Defaults: keys match exactly; a placeholder that finds nothing fails.
+ * SkyWalking's FieldsHelper (its `metadata-service-mapping` rules) matches metadata keys case-insensitively and
+ * writes `-` for a field it cannot find (and treats a `-` value as not found).
+ */
+export interface TemplateOptions {
+  /** Match a path segment exactly first, then ignoring case (`${NAME}` reads Istio ≥ 1.24's `name`). */
+  readonly ignoreKeyCase?: boolean
+  /**
+   * Write this for a placeholder that finds nothing, instead of failing; the template still fails (→ `undefined`)
+   * when none of its placeholders finds a value. A value equal to it counts as not found.
+   */
+  readonly missing?: string
 }
 
 export class TemplateSyntaxError extends Error {
@@ -72,17 +89,41 @@ const splitAlternatives = (body: string): Array<string> => {
   return out
 }
 
+const text = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : "")
+
 const lookup = (vars: TemplateVars, path: Path): string => {
   let v: unknown = vars
   for (const segment of path) {
     if (v === null || typeof v !== "object") return ""
     v = (v as Record<string, unknown>)[segment]
   }
-  return typeof v === "string" ? v : typeof v === "number" ? String(v) : ""
+  return text(v)
+}
+
+/** The own key of `object` equal to `lower` ignoring case, if any (only asked after the exact key missed). */
+const keyIgnoringCase = (object: object, lower: string): string | undefined => {
+  for (const key of Object.keys(object)) if (key.toLowerCase() === lower) return key
+  return undefined
+}
+
+/**
+ * `lookup` with each segment matched exactly, else ignoring case. Templates run once per stream (node metadata)
+ * and once per distinct peer value, so the scan on a miss stays off the per-entry path.
+ */
+const lookupIgnoringCase = (vars: TemplateVars, path: Path, lowerPath: Path): string => {
+  let v: unknown = vars
+  for (let i = 0; i < path.length; i++) {
+    if (v === null || typeof v !== "object") return ""
+    const object = v as Record<string, unknown>
+    const key = Object.hasOwn(object, path[i]) ? path[i] : keyIgnoringCase(object, lowerPath[i])
+    if (key === undefined) return ""
+    v = object[key]
+  }
+  return text(v)
 }
 
 /** Parses a template once; throws TemplateSyntaxError with the reason. */
-export const compileTemplate = (template: string): NameTemplate => {
+export const compileTemplate = (template: string, options: TemplateOptions = {}): NameTemplate => {
   const parts: Array<Part> = []
   let i = 0
   while (i < template.length) {
@@ -103,22 +144,34 @@ export const compileTemplate = (template: string): NameTemplate => {
     parts.push(splitAlternatives(template.slice(open + 2, j)).map((alt) => parsePath(alt, template)))
     i = j + 1
   }
+  const missing = options.missing
+  const ignoreKeyCase = options.ignoreKeyCase === true
+  // Each placeholder's paths with their lower-cased twins, for the case-insensitive lookup.
+  const compiled = parts.map((part) =>
+    typeof part === "string" ? part : part.map((path) => ({ path, lower: path.map((s) => s.toLowerCase()) }))
+  )
+  const hasPlaceholder = compiled.some((part) => typeof part !== "string")
   // Joined, not concatenated: names are kept per workload, and V8 keeps a `+=`-built string as a tree of its parts.
   return (vars) => {
     const out: Array<string> = []
-    for (const part of parts) {
+    let found = false
+    for (const part of compiled) {
       if (typeof part === "string") {
         out.push(part)
         continue
       }
       let value = ""
-      for (const path of part) {
-        value = lookup(vars, path)
+      for (const { lower, path } of part) {
+        value = ignoreKeyCase ? lookupIgnoringCase(vars, path, lower) : lookup(vars, path)
+        if (value === missing) value = ""
         if (value !== "") break
       }
-      if (value === "") return undefined
-      out.push(value)
+      if (value !== "") {
+        found = true
+        out.push(value)
+      } else if (missing === undefined) return undefined
+      else out.push(missing)
     }
-    return out.join("")
+    return hasPlaceholder && !found ? undefined : out.join("")
   }
 }

@@ -5,12 +5,13 @@ import { Aggregator } from "../aggregation/aggregator.ts"
 import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
 import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
-import { parseNode, type ReportingNode } from "../domain/node.ts"
+import { parseNode, proxyRole, type ReportingNode } from "../domain/node.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
 import { WireError } from "../protocol/wire-reader.ts"
 import {
   entriesReceived,
+  entriesSkipped,
   entryDecodeFailures,
   identityMisses,
   messageDecodeFailures,
@@ -37,6 +38,9 @@ export interface StreamSummary {
 export class AlsPipeline extends Context.Service<AlsPipeline, AlsPipelineShape>()("meshsight/AlsPipeline") {}
 
 interface StreamState {
+  /** From the first message's identifier. */
+  nodeId: string | undefined
+  /** Undefined while there is no identifier yet, and for a node whose id names no proxy role (entries skipped). */
   node: ReportingNode | undefined
   resolver: StreamResolver | undefined
   messages: number
@@ -50,6 +54,7 @@ interface Tally {
   http: number
   tcp: number
   rejected: number
+  unknownRole: number
   client: number
   server: number
   tooOld: number
@@ -63,6 +68,7 @@ const newTally = (): Tally => ({
   http: 0,
   tcp: 0,
   rejected: 0,
+  unknownRole: 0,
   client: 0,
   server: 0,
   tooOld: 0,
@@ -78,6 +84,7 @@ const clientRecords = Metric.withAttributes(recordsProduced, { detect_point: "cl
 const serverRecords = Metric.withAttributes(recordsProduced, { detect_point: "server" })
 const tooOldRecords = Metric.withAttributes(recordsDropped, { reason: "too_old" })
 const futureRecords = Metric.withAttributes(recordsDropped, { reason: "future" })
+const unknownRoleEntries = Metric.withAttributes(entriesSkipped, { reason: "unknown_proxy_role" })
 const localMisses = Metric.withAttributes(identityMisses, { side: "local" })
 const sourceMisses = Metric.withAttributes(identityMisses, { side: "source" })
 const destinationMisses = Metric.withAttributes(identityMisses, { side: "destination" })
@@ -87,6 +94,7 @@ const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tall
   [httpEntries, (t) => t.http],
   [tcpEntries, (t) => t.tcp],
   [entryDecodeFailures, (t) => t.rejected],
+  [unknownRoleEntries, (t) => t.unknownRole],
   [clientRecords, (t) => t.client],
   [serverRecords, (t) => t.server],
   [tooOldRecords, (t) => t.tooOld],
@@ -103,6 +111,9 @@ const report = (t: Tally, context: Context.Context<never>) => {
     if (n !== 0) metric.updateUnsafe(n, context)
   }
 }
+
+/** A node id for a log line: quoted and escaped (it is client input), and cut short if long. */
+const quoteNodeId = (id: string) => JSON.stringify(id.length > 200 ? `${id.slice(0, 200)}…` : id)
 
 export const AlsPipelineLive = Layer.effect(
   AlsPipeline,
@@ -126,15 +137,27 @@ export const AlsPipelineLive = Layer.effect(
       }
       state.messages++
       tally.messages++
-      if (state.node === undefined) {
+      if (state.nodeId === undefined) {
         if (message.identifier === undefined) {
           return new StreamRejected({
             reason: "missing_identifier",
             detail: "the first message of a stream must carry the identifier (node and log name)"
           })
         }
-        state.node = parseNode(message.identifier.node)
-        state.resolver = identity.forStream(state.node)
+        const node = message.identifier.node
+        state.nodeId = node.id
+        if (proxyRole(node.id) === undefined) {
+          // Only Istio's sidecar~, router~ and waypoint~ proxies say which side an entry describes; SkyWalking gives
+          // any other node role NONE, which its k8s-mesh skips. The stream stays open; its entries are counted and
+          // skipped (for every analyzer, mx-mesh too).
+          tally.warnings.push(
+            `skipping the entries of node ${quoteNodeId(node.id)} (${peer}): its id does not start with sidecar~, router~ or waypoint~` +
+              ' (counted: meshsight_als_entries_skipped_total{reason="unknown_proxy_role"})'
+          )
+        } else {
+          state.node = parseNode(node)
+          state.resolver = identity.forStream(state.node)
+        }
       }
       const entries = message.entries
       state.entries += entries.length
@@ -147,13 +170,17 @@ export const AlsPipelineLive = Layer.effect(
         if (state.skippedEntries === 0) {
           const first = message.rejected[0]
           tally.warnings.push(
-            `skipping undecodable entries from ${state.node.info.id} (${peer}): entry ${first.index} of message ${state.messages}: ${first.reason}` +
+            `skipping undecodable entries from ${quoteNodeId(state.nodeId)} (${peer}): entry ${first.index} of message ${state.messages}: ${first.reason}` +
               " (further skips on this stream are only counted: meshsight_als_entry_decode_failures_total)"
           )
         }
         state.skippedEntries += message.rejected.length
       }
       if (entries.length === 0) return undefined
+      if (state.node === undefined) {
+        tally.unknownRole += entries.length
+        return undefined
+      }
       const sides: Array<EntrySides> = new Array(entries.length)
       for (let i = 0; i < entries.length; i++) sides[i] = emptySides()
       state.resolver!.fill(entries, sides)
@@ -170,7 +197,7 @@ export const AlsPipelineLive = Layer.effect(
 
     const run = (messages: Stream.Stream<Uint8Array, StreamBroken>, peer: string) =>
       Effect.gen(function*() {
-        const state: StreamState = { node: undefined, resolver: undefined, messages: 0, entries: 0, skippedEntries: 0 }
+        const state: StreamState = { nodeId: undefined, node: undefined, resolver: undefined, messages: 0, entries: 0, skippedEntries: 0 }
         yield* Stream.runForEachArray(messages, (batch) =>
           Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
@@ -183,13 +210,13 @@ export const AlsPipelineLive = Layer.effect(
             for (const warning of tally.warnings) yield* Effect.logWarning(warning)
             if (rejection !== undefined) return yield* rejection
           }))
-        if (state.node === undefined) {
+        if (state.nodeId === undefined) {
           return yield* new StreamRejected({
             reason: "empty_stream",
             detail: "the stream ended before its first message (no identifier)"
           })
         }
-        return { node: state.node.info.id, messages: state.messages, entries: state.entries }
+        return { node: state.nodeId, messages: state.messages, entries: state.entries }
       }).pipe(
         Effect.tapError((e) =>
           e._tag === "StreamRejected" && e.reason === "malformed_message" ? Metric.update(messageDecodeFailures, 1) : Effect.void

@@ -33,6 +33,32 @@ describe("name templates", () => {
     expect(compileTemplate("plain")({})).toBe("plain")
   })
 
+  it("matches keys exactly by default (k8s-mesh), and exactly first, then ignoring case, when asked (mx-mesh)", () => {
+    const vars = { NAME: "upper", labels: { App: "cart" }, Namespace: "shop" }
+    expect(compileTemplate("${name}")(vars)).toBeUndefined()
+    const t = (template: string) => compileTemplate(template, { ignoreKeyCase: true })(vars)
+    expect(t("${name}")).toBe("upper")
+    expect(t("${LABELS.app}.${namespace}")).toBe("cart.shop")
+    // An exact match wins over one that differs only in case.
+    expect(compileTemplate("${name}", { ignoreKeyCase: true })({ NAME: "upper", name: "lower" })).toBe("lower")
+    // Without an exact match, the first key in the metadata's order that matches ignoring case.
+    expect(compileTemplate("${Name}", { ignoreKeyCase: true })({ NAME: "upper", name: "lower" })).toBe("upper")
+    // Keys inherited from Object.prototype are not metadata.
+    expect(t("${constructor}")).toBeUndefined()
+  })
+
+  it("with `missing`, writes it for a placeholder that finds nothing (SkyWalking's FieldsHelper writes -)", () => {
+    const t = compileTemplate(DEFAULT_MX_SERVICE_NAME_RULE, { missing: "-" })
+    expect(t({ LABELS: { app: "cart" } })).toBe("cart.-")
+    expect(t({ NAMESPACE: "shop" })).toBe("-.shop")
+    // A `-` value counts as not found: the next candidate is tried.
+    expect(t({ LABELS: { "service.istio.io/canonical-name": "-", app: "cart" }, NAMESPACE: "shop" })).toBe("cart.shop")
+    // Nothing found for any placeholder: the template still fails, so the workload stays unknown.
+    expect(t({ LABELS: {}, NAME: "pod-0" })).toBeUndefined()
+    expect(t({ NAMESPACE: "-" })).toBeUndefined()
+    expect(compileTemplate("plain", { missing: "-" })({})).toBe("plain")
+  })
+
   it("rejects malformed templates with the reason", () => {
     for (const bad of ["${a", "${}", "${a..b}", '${LABELS."app}', "${a.}", "${(x}"]) {
       expect(() => compileTemplate(bad), bad).toThrow(TemplateSyntaxError)

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest"
 import { decodeFlatNode } from "../../src/identity/mx-mesh/flat-node.ts"
 import { officialRoot, StreamAccessLogsMessage } from "../../sim/envoy-protos.ts"
+import { peerFormatOf } from "../../sim/istio-entries.ts"
 import { generateMessages, type GeneratedStream } from "../../sim/messages.ts"
 import { bookinfo, clusterObjects } from "../../sim/topology.ts"
 
@@ -22,6 +23,7 @@ const anyStruct = (any: any): any => {
   const fields = (st: any) => Object.fromEntries(Object.entries(st.fields ?? {}).map(([k, v]) => [k, value(v)]))
   return fields(Struct.toObject(Struct.decode(any.value)))
 }
+const flatNode = (any: any) => decodeFlatNode((BytesValue.decode(any.value) as any).value)
 const entriesOf = (streams: ReadonlyArray<GeneratedStream>) =>
   streams.flatMap((s) => s.messages.map(decode).flatMap((m) => [...(m.httpLogs?.logEntry ?? []), ...(m.tcpLogs?.logEntry ?? [])].map((e: any) => ({ pod: s.pod, entry: e }))))
 
@@ -58,7 +60,7 @@ describe("generateMessages", () => {
     }
   })
 
-  it("logs each call on both proxies with Istio ≥ 1.24 peers, cluster IPs and mTLS on the server side", () => {
+  it("logs each call on both proxies with each proxy's peer format, cluster IPs and mTLS on the server side", () => {
     const topology = bookinfo()
     const { streams } = generateMessages({ seed: 3, entriesPerMessage: 20, messages: 60, startMs: START_MS, flush: true, topology })
     const cluster = clusterObjects(topology)
@@ -73,16 +75,25 @@ describe("generateMessages", () => {
       const common = entry.commonProperties
       const callee = podByIp.get(common.upstreamRemoteAddress.socketAddress.address)!
       expect(common.upstreamCluster).toBe(`outbound|${common.upstreamRemoteAddress.socketAddress.portValue}||${callee.service}.${callee.namespace}.svc.cluster.local`)
-      const peer = anyStruct(common.filterStateObjects.upstream_peer)
-      // Exactly the keys of istio/proxy's convertWorkloadMetadataToStruct.
-      expect(peer).toEqual({
-        NAME: callee.name,
-        NAMESPACE: callee.namespace,
-        WORKLOAD_NAME: callee.deployment,
-        CLUSTER_ID: "Kubernetes",
-        LABELS: { app: callee.labels.app, version: callee.labels.version, "service.istio.io/canonical-name": callee.service, "service.istio.io/canonical-revision": callee.labels.version },
-        OWNER: `kubernetes://apis/apps/v1/namespaces/${callee.namespace}/deployments/${callee.deployment}`
-      })
+      if (peerFormatOf(pod) === "flatbuffer") {
+        expect(Object.keys(common.filterStateObjects)).toEqual(["wasm.upstream_peer"])
+        expect(flatNode(common.filterStateObjects["wasm.upstream_peer"]).NAME).toBe(callee.name)
+      } else {
+        // Exactly the keys of istio/proxy's WorkloadMetadataObject::serializeAsProto (no extra labels configured).
+        expect(Object.keys(common.filterStateObjects)).toEqual(["upstream_peer"])
+        expect(anyStruct(common.filterStateObjects.upstream_peer)).toEqual({
+          type: "deployment",
+          workload: callee.deployment,
+          name: callee.name,
+          cluster: "Kubernetes",
+          namespace: callee.namespace,
+          service: callee.service,
+          revision: callee.labels.version,
+          app: callee.labels.app,
+          version: callee.labels.version,
+          identity: `spiffe://cluster.local/ns/${callee.namespace}/sa/${callee.serviceAccount}`
+        })
+      }
       if (pod.role === "sidecar") {
         expect(common.downstreamRemoteAddress.socketAddress.address).toBe(pod.ip)
         expect(serviceByIp.get(common.downstreamLocalAddress.socketAddress.address)?.name).toBe(callee.service)
@@ -93,7 +104,8 @@ describe("generateMessages", () => {
       const common = entry.commonProperties
       expect(common.downstreamLocalAddress.socketAddress.address).toBe(pod.ip)
       const caller = podByIp.get(common.downstreamRemoteAddress.socketAddress.address)!
-      expect(anyStruct(common.filterStateObjects.downstream_peer).NAME).toBe(caller.name)
+      const state = common.filterStateObjects
+      expect(peerFormatOf(pod) === "flatbuffer" ? flatNode(state["wasm.downstream_peer"]).NAME : anyStruct(state.downstream_peer).name).toBe(caller.name)
       if (entry.request) {
         expect(common.tlsProperties.localCertificateProperties.subjectAltName[0].uri).toBe(`spiffe://cluster.local/ns/${pod.namespace}/sa/${pod.serviceAccount}`)
         expect(common.tlsProperties.peerCertificateProperties.subjectAltName[0].uri).toBe(`spiffe://cluster.local/ns/${caller.namespace}/sa/${caller.serviceAccount}`)
@@ -120,13 +132,26 @@ describe("generateMessages", () => {
     expect(median("v3")).toBeGreaterThan(median("v1") * 1.5)
   })
 
+  it("mixes the peer formats as a mesh mid-upgrade: details-v1's and reviews-v2's proxies still run Istio 1.22", () => {
+    const entries = entriesOf(generate(2).streams)
+    const keys = (pods: ReadonlyArray<string>) =>
+      new Set(entries.filter((e) => pods.includes(e.pod.workloadName)).flatMap((e) => Object.keys(e.entry.commonProperties.filterStateObjects ?? {})))
+    expect(keys(["details-v1", "reviews-v2"])).toEqual(new Set(["wasm.upstream_peer", "wasm.downstream_peer"]))
+    expect(keys(["istio-ingressgateway-latest", "productpage-v1", "reviews-v1", "reviews-v3", "ratings-v1", "mysql-v1"])).toEqual(
+      new Set(["upstream_peer", "downstream_peer"])
+    )
+    expect(entries.filter((e) => e.pod.workloadName === "reviews-v2").map((e) => e.entry.commonProperties.upstreamCluster.split("|")[0])).toEqual(
+      expect.arrayContaining(["inbound", "outbound"])
+    )
+  })
+
   it("logs peers as older Istio's FlatBuffer under wasm.* keys when asked", () => {
     const entries = entriesOf(generate(1, "flatbuffer").streams)
     const outbound = entries.find((e) => e.pod.role === "sidecar" && e.entry.commonProperties.upstreamCluster.startsWith("outbound|"))!
     const state = outbound.entry.commonProperties.filterStateObjects
     expect(Object.keys(state)).toEqual(["wasm.upstream_peer"])
     expect(state["wasm.upstream_peer"].type_url).toBe("type.googleapis.com/google.protobuf.BytesValue")
-    const peer = decodeFlatNode((BytesValue.decode(state["wasm.upstream_peer"].value) as any).value)
+    const peer = flatNode(state["wasm.upstream_peer"])
     const callee = clusterObjects(bookinfo()).pods.find((p) => p.ip === outbound.entry.commonProperties.upstreamRemoteAddress.socketAddress.address)!
     expect([peer.NAME, peer.NAMESPACE, peer.WORKLOAD_NAME]).toEqual([callee.name, callee.namespace, callee.deployment])
   })

@@ -9,9 +9,9 @@ import { decodeStruct } from "../../protocol/struct-codec.ts"
 import { peerDecodeFailures } from "../../telemetry.ts"
 import { WireReader } from "../../protocol/wire-reader.ts"
 import type { Analyzer } from "../identity-resolver.ts"
-import { compileTemplate, type Naming } from "../name-template.ts"
+import { compileTemplate, type Naming, type TemplateOptions } from "../name-template.ts"
 import { decodeFlatNode } from "./flat-node.ts"
-import { decodeIstioMetadata } from "./istio-metadata.ts"
+import { decodeIstioMetadata, peerStructToNodeKeys } from "./istio-metadata.ts"
 
 /** Filter-state keys: Istio ≥ 1.24 logs a Struct under the plain keys, older Istio a FlatBuffer under `wasm.*`. */
 const UPSTREAM_KEYS = new Set(["upstream_peer", "wasm.upstream_peer"])
@@ -20,12 +20,32 @@ const DOWNSTREAM_KEYS = new Set(["downstream_peer", "wasm.downstream_peer"])
 /** Peer values repeat for every call between the same two pods: decode each distinct value once. */
 const PEER_CACHE_LIMIT = 20_000
 
+/** What SkyWalking's FieldsHelper writes for a metadata field a rule needs but the metadata lacks. */
+export const MISSING_FIELD = "-"
+
+/**
+ * mx-mesh's rules read metadata as SkyWalking's FieldsHelper does: keys match ignoring case (so `${NAME}` also
+ * reads Istio ≥ 1.24's `name`) and a field the metadata lacks becomes `-` (`frontend.-` without a namespace).
+ */
+const MX_TEMPLATE_OPTIONS: TemplateOptions = { ignoreKeyCase: true, missing: MISSING_FIELD }
+
+/** mx-mesh's naming rules (SkyWalking's `metadata-service-mapping.yaml` serviceName and serviceInstanceName). */
+export const mxNaming = (serviceRule: string, instanceRule: string): Naming => ({
+  service: compileTemplate(serviceRule, MX_TEMPLATE_OPTIONS),
+  instance: compileTemplate(instanceRule, MX_TEMPLATE_OPTIONS)
+})
+
+/**
+ * Metadata whose known keys do not fit Istio's types, or in which the service rule finds no field at all, names
+ * nobody (unknown); otherwise a missing field is `-`, in the instance too.
+ */
 export const identityFromMetadata = (metadata: JsonObject, naming: Naming): WorkloadIdentity | undefined => {
   const decoded = decodeIstioMetadata(metadata)
   if (Option.isNone(decoded)) return undefined
-  const service = naming.service(decoded.value)
-  const instance = naming.instance(decoded.value)
-  if (service === undefined || instance === undefined) return undefined
+  // The rules read the metadata itself, not the decoded subset: a custom rule may name any key.
+  const service = naming.service(metadata)
+  if (service === undefined) return undefined
+  const instance = naming.instance(metadata) ?? MISSING_FIELD
   return { service, instance, namespace: decoded.value.NAMESPACE ?? "", labels: decoded.value.LABELS ?? {} }
 }
 
@@ -41,9 +61,9 @@ const unwrapBytesValue = (bytes: Uint8Array): Uint8Array => {
   return value
 }
 
-/** Peer metadata → keys: a Struct for the plain keys, a FlatNode (inside a BytesValue) for `wasm.*`. */
+/** Peer metadata → node-metadata keys: a Struct for the plain keys, a FlatNode (inside a BytesValue) for `wasm.*`. */
 const peerMetadata = (object: FilterStateObject, flat: boolean): JsonObject =>
-  flat ? decodeFlatNode(unwrapBytesValue(object.value)) : decodeStruct(object.value)
+  flat ? decodeFlatNode(unwrapBytesValue(object.value)) : peerStructToNodeKeys(decodeStruct(object.value))
 
 /** FNV-1a over 32-bit little-endian words (and the tail bytes): the peer cache's hash of a value's raw bytes. */
 const hashBytes = (b: Uint8Array): number => {
@@ -125,10 +145,7 @@ export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): A
 /** The mx-mesh analyzer with the naming rules from the configuration. */
 export const mxMeshAnalyzer = Effect.gen(function*() {
   const config = yield* AppConfig
-  const naming: Naming = {
-    service: compileTemplate(config.mxServiceNameRule),
-    instance: compileTemplate(config.mxInstanceNameRule)
-  }
+  const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
   // The hot path is synchronous: count straight into the metric with the context captured here.
   const context = yield* Effect.context<never>()
   return makeMxMeshAnalyzer(naming, () => peerDecodeFailures.updateUnsafe(1, context))
