@@ -5,7 +5,7 @@
 // jittered). While that happens the index keeps serving the last good state: a relist replaces it only once
 // every page has arrived.
 import { Duration, Effect, Metric, Schedule, Schema } from "effect"
-import type { ResourceStore } from "./cluster-index.ts"
+import type { ResourceStore } from "./resource-store.ts"
 
 export type ResourceName = "pods" | "services" | "endpointslices"
 
