@@ -63,7 +63,7 @@ describe("k8s-mesh ServiceEntries", () => {
     Effect.gen(function*() {
       const api = yield* fakeApi
       api.put("serviceentries", serviceEntry("corp", { resolution: "STATIC", addresses: ["172.16.0.0/12", "fd00:ab::/32"] }))
-      api.put("serviceentries", serviceEntry("lab", { resolution: "STATIC", addresses: ["172.16.5.0/24"] }))
+      api.put("serviceentries", serviceEntry("lab", { resolution: "STATIC", addresses: ["172.16.5.0/24", "2001:DB8:0:0::7"] }))
       const k8s = yield* startK8sMesh(api)
       yield* eventually(() => k8s.isReady(), (ready) => ready)
       assert.deepStrictEqual(
@@ -71,6 +71,8 @@ describe("k8s-mesh ServiceEntries", () => {
         ["corp.example.com", "corp.example.com", undefined, "lab.example.com", "corp.example.com", undefined]
       )
       assert.strictEqual(whoWas(k8s, "fd00:ab:1::5")?.instance, "fd00:ab:1::5")
+      // An IPv6 address written out long still meets the short form Envoy logs.
+      assert.strictEqual(serviceOf(k8s, "2001:db8::7"), "lab.example.com")
     }))
 
   it.live("names a DNS entry's endpoints given as IPs, not its addresses", () =>
