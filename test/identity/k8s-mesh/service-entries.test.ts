@@ -98,6 +98,7 @@ describe("k8s-mesh ServiceEntries", () => {
       api.put("serviceentries", serviceEntry("vm", { resolution: "STATIC", addresses: ["192.0.2.1", "198.51.100.0/24"] }))
       const k8s = yield* startK8sMesh(api)
       yield* eventually(() => serviceOf(k8s, "192.0.2.1"), (s) => s === "vm.example.com")
+      assert.strictEqual(serviceOf(k8s, "198.51.100.9"), "vm.example.com")
       api.put("serviceentries", serviceEntry("vm", { resolution: "STATIC", addresses: ["192.0.2.2"] }))
       yield* eventually(() => [serviceOf(k8s, "192.0.2.1"), serviceOf(k8s, "192.0.2.2"), serviceOf(k8s, "198.51.100.9")], ([a, b, c]) =>
         a === undefined && b === "vm.example.com" && c === undefined)
