@@ -96,9 +96,13 @@ describe("k8s-mesh ServiceEntries", () => {
     Effect.gen(function*() {
       const api = yield* fakeApi
       api.put("serviceentries", serviceEntry("vm", { resolution: "STATIC", addresses: ["192.0.2.1", "198.51.100.0/24"] }))
+      api.put("serviceentries", serviceEntry("lab", { resolution: "STATIC", addresses: ["10.99.0.0/16"] }))
       const k8s = yield* startK8sMesh(api)
       yield* eventually(() => serviceOf(k8s, "192.0.2.1"), (s) => s === "vm.example.com")
-      assert.strictEqual(serviceOf(k8s, "198.51.100.9"), "vm.example.com")
+      // Looked up (and remembered) before the entries change.
+      assert.deepStrictEqual([serviceOf(k8s, "198.51.100.9"), serviceOf(k8s, "203.0.113.9")], ["vm.example.com", undefined])
+      api.put("serviceentries", serviceEntry("lab", { resolution: "STATIC", addresses: ["10.99.0.0/16", "203.0.113.0/24"] }))
+      yield* eventually(() => serviceOf(k8s, "203.0.113.9"), (s) => s === "lab.example.com")
       api.put("serviceentries", serviceEntry("vm", { resolution: "STATIC", addresses: ["192.0.2.2"] }))
       yield* eventually(() => [serviceOf(k8s, "192.0.2.1"), serviceOf(k8s, "192.0.2.2"), serviceOf(k8s, "198.51.100.9")], ([a, b, c]) =>
         a === undefined && b === "vm.example.com" && c === undefined)
