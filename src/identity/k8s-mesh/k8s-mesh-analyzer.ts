@@ -3,7 +3,7 @@
 // by the entry first. The cluster is mirrored by list/watch of Pods, Services, EndpointSlices and ServiceEntries,
 // each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
-import { Clock, Effect, Metric, Schedule } from "effect"
+import { Clock, type Duration, Effect, Metric, Schedule } from "effect"
 import type { AccessLog, Address } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
@@ -17,7 +17,14 @@ import type { ResourceStore } from "./resource-store.ts"
 import { ServiceEntryIndex } from "./service-entries.ts"
 import { kubeClients, loadKubeConfig } from "./kube-client.ts"
 import { projectEndpointSlice, projectPod, projectService, projectServiceEntry } from "./projection.ts"
-import { type ResourceClient, type ResourceName, superviseResource, watchRetrySchedule } from "./resource-sync.ts"
+import {
+  MISSING_KIND_RECHECK,
+  type ResourceClient,
+  type ResourceName,
+  type ResourceSync,
+  superviseResource,
+  watchRetrySchedule
+} from "./resource-sync.ts"
 
 /** Pods, Services, EndpointSlices, ServiceEntries: each listed once (or found missing) makes the analyzer ready. */
 const KINDS = 4
@@ -32,6 +39,8 @@ const internalBySide = {
 export interface K8sMeshOptions {
   /** Backoff between failed list/watch attempts. */
   readonly retrySchedule?: Schedule.Schedule<unknown, unknown>
+  /** How often a missing ServiceEntry CRD is looked for again (default MISSING_KIND_RECHECK). */
+  readonly missingKindRecheck?: Duration.Input
 }
 
 /** The analyzer over given clients (the real ones, or stubs): starts the watches in the current Scope. */
@@ -62,15 +71,22 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
         )
       })
     const schedule = options.retrySchedule ?? watchRetrySchedule()
-    const supervise = <V>(resource: ResourceName, project: (o: unknown) => V, store: ResourceStore<V>, optional = false) =>
-      Effect.forkScoped(
-        superviseResource({ resource, client: clients[resource], project, store, onListed: onListed(resource), optional }, schedule)
-      )
+    const supervise = <V>(
+      resource: ResourceName,
+      project: (o: unknown) => V,
+      store: ResourceStore<V>,
+      optional?: ResourceSync<V>["optional"]
+    ) => {
+      const sync: ResourceSync<V> = { resource, client: clients[resource], project, store, onListed: onListed(resource) }
+      return Effect.forkScoped(superviseResource(optional === undefined ? sync : { ...sync, optional }, schedule))
+    }
     yield* supervise("pods", projectPod, index.podStore)
     yield* supervise("services", projectService, index.serviceStore)
     yield* supervise("endpointslices", projectEndpointSlice, index.sliceStore)
     // Istio's CRD: a cluster without it answers 404, which counts as listed (nothing to name) and does not block readiness.
-    yield* supervise("serviceentries", projectServiceEntry, serviceEntries.store, true)
+    yield* supervise("serviceentries", projectServiceEntry, serviceEntries.store, {
+      recheck: options.missingKindRecheck ?? MISSING_KIND_RECHECK
+    })
 
     const analyzer: Analyzer = {
       name: "k8s-mesh",

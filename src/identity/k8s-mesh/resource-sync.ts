@@ -35,13 +35,13 @@ export interface ResourceSync<V> {
   readonly onListed: (count: number) => Effect.Effect<void>
   /**
    * A kind a cluster may not serve (a CRD, such as Istio's ServiceEntry): a list answered 404 counts as an empty
-   * list, is logged once, and is tried again every MISSING_KIND_RECHECK instead of being watched.
+   * list, is logged once, and is tried again every `recheck` instead of being watched.
    */
-  readonly optional?: boolean
+  readonly optional?: { readonly recheck: Duration.Input }
 }
 
 /** How often a kind the API server does not serve is looked for again (the CRD may be installed later). */
-export const MISSING_KIND_RECHECK = Duration.minutes(5)
+export const MISSING_KIND_RECHECK: Duration.Input = "5 minutes"
 
 export class K8sWatchError extends Schema.TaggedError<K8sWatchError>()("K8sWatchError", {
   resource: Schema.String,
@@ -90,7 +90,7 @@ const listAll = <V>(sync: ResourceSync<V>) =>
         try {
           page = await sync.client.listPage(continueToken)
         } catch (error) {
-          if (sync.optional === true && statusOf(error) === 404) return "missing"
+          if (sync.optional !== undefined && statusOf(error) === 404) return "missing"
           throw error
         }
         for (const item of page.items) items.push(sync.project(item))
@@ -187,7 +187,7 @@ const listInto = <V>(sync: ResourceSync<V>, state: SyncState) =>
 const syncOnce = <V>(sync: ResourceSync<V>, state: SyncState) =>
   Effect.gen(function*() {
     const from = state.resourceVersion ?? (yield* listInto(sync, state))
-    if (from === undefined) return yield* Effect.sleep(MISSING_KIND_RECHECK)
+    if (from === undefined) return yield* Effect.sleep(sync.optional?.recheck ?? MISSING_KIND_RECHECK)
     const end = yield* watchUntilEnd(sync, state, from)
     yield* countRestart(sync.resource, end)
     if (end === "gone") {

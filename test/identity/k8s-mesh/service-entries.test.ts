@@ -134,4 +134,23 @@ describe("k8s-mesh ServiceEntries", () => {
       assert.strictEqual(api.requests.filter((r) => r.startsWith("/apis/networking.istio.io/")).length, 1, "listed once, not retried with backoff")
       assert.isTrue(logs.some((l) => l.includes("k8s-mesh synced: 1 pods (1 IPs), 1 services, 1 endpoint slices, 0 service entries")))
     }))
+
+  it.live("picks up the CRD once it is installed, looking again quietly meanwhile", () =>
+    Effect.gen(function*() {
+      const api = yield* fakeApi
+      api.absent.add("serviceentries")
+      const logs: Array<string> = []
+      const capture = Logger.make((o) => void logs.push(Array.isArray(o.message) ? o.message.join(" ") : String(o.message)))
+      const k8s = yield* startK8sMesh(api, {}, { missingKindRecheck: "50 millis" }).pipe(Effect.provide(Logger.layer([capture])))
+      yield* eventually(() => k8s.isReady(), (ready) => ready)
+      const seLists = () => api.requests.filter((r) => r.startsWith("/apis/networking.istio.io/")).length
+      yield* eventually(seLists, (n) => n >= 3)
+      api.absent.delete("serviceentries")
+      api.put("serviceentries", serviceEntry("vm", { addresses: ["192.0.2.1"] }))
+      yield* eventually(() => serviceOf(k8s, "192.0.2.1"), (s) => s === "vm.example.com")
+      assert.deepStrictEqual(logs.filter((l) => l.includes("serviceentries") && !l.includes("listed again")), [
+        "k8s-mesh: the API server does not serve serviceentries (no such resource type); going on without them",
+        "k8s-mesh: serviceentries are served now; watching them"
+      ])
+    }))
 })
