@@ -11,6 +11,8 @@ export const DEFAULT_MX_INSTANCE_NAME_RULE = "${NAME}"
 export const DEFAULT_K8S_SERVICE_NAME_RULE =
   "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}"
 export const DEFAULT_K8S_INSTANCE_NAME_RULE = "${pod.metadata.name}.${pod.metadata.namespace}"
+/** The entry's first host; SkyWalking's default is `${serviceEntry.metadata.name}.${serviceEntry.metadata.namespace}`. */
+export const DEFAULT_ISTIO_SERVICE_NAME_RULE = "${serviceEntry.spec.hosts.0}"
 
 export interface AppConfigShape {
   readonly grpcHost: string
@@ -27,6 +29,7 @@ export interface AppConfigShape {
   readonly mxInstanceNameRule: string
   readonly k8sServiceNameRule: string
   readonly k8sInstanceNameRule: string
+  readonly istioServiceNameRule: string
   readonly retentionMinutes: number
   readonly maxSeriesPerMinute: number
   readonly flushIntervalMs: number
@@ -161,6 +164,7 @@ const SETTINGS = {
   mxInstanceNameRule: template(["MESHSIGHT_MX_INSTANCE_NAME_RULE"], DEFAULT_MX_INSTANCE_NAME_RULE),
   k8sServiceNameRule: template(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE),
   k8sInstanceNameRule: template(["MESHSIGHT_K8S_INSTANCE_NAME_RULE"], DEFAULT_K8S_INSTANCE_NAME_RULE),
+  istioServiceNameRule: template(["MESHSIGHT_ISTIO_SERVICE_NAME_RULE", "ISTIO_SERVICE_NAME_RULE"], DEFAULT_ISTIO_SERVICE_NAME_RULE),
   retentionMinutes: setting({ names: ["MESHSIGHT_RETENTION_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 120 }),
   maxSeriesPerMinute: setting({ names: ["MESHSIGHT_MAX_SERIES_PER_MINUTE"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 500_000 }),
   flushIntervalMs: setting({ names: ["MESHSIGHT_FLUSH_INTERVAL_MS"], schema: Int(10, 60_000), expected: "milliseconds from 10 to 60000", default: 1000 }),
@@ -220,6 +224,7 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     mxInstanceNameRule: yield* read(SETTINGS.mxInstanceNameRule),
     k8sServiceNameRule: yield* read(SETTINGS.k8sServiceNameRule),
     k8sInstanceNameRule: yield* read(SETTINGS.k8sInstanceNameRule),
+    istioServiceNameRule: yield* read(SETTINGS.istioServiceNameRule),
     retentionMinutes: yield* read(SETTINGS.retentionMinutes),
     maxSeriesPerMinute: yield* read(SETTINGS.maxSeriesPerMinute),
     flushIntervalMs: yield* read(SETTINGS.flushIntervalMs),

@@ -35,6 +35,12 @@ export const identityMisses = Metric.counter("meshsight_identity_misses_total", 
   description: "Sides of entries whose workload could not be identified, by side (local, source, destination)",
   incremental: true
 })
+export const unresolvableAddresses = Metric.counter("meshsight_identity_unresolvable_addresses_total", {
+  description:
+    "Sides of entries whose address k8s-mesh does not look up, by side (local, source, destination) and reason " +
+    "(envoy_internal: an Envoy internal address, envoy://…); each is also one of meshsight_identity_misses_total",
+  incremental: true
+})
 export const peerDecodeFailures = Metric.counter("meshsight_mx_peer_decode_failures_total", {
   description: "mx-mesh peer metadata values that could not be decoded or named",
   incremental: true

@@ -4,7 +4,13 @@ import { Schema } from "effect"
 
 export const Address = Schema.Struct({
   ip: Schema.String,
-  port: Schema.Number
+  port: Schema.Number,
+  /**
+   * Set (and `ip` empty) for an Envoy internal address (`Address.envoy_internal_address`, field 3), in Envoy's own
+   * form `envoy://SERVER_LISTENER_NAME/ENDPOINT_ID`: a hop between listeners inside one proxy (a waypoint's
+   * HBONE tunnels), never an IP.
+   */
+  internal: Schema.optionalKey(Schema.String)
 })
 export type Address = typeof Address.Type
 

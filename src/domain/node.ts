@@ -1,5 +1,5 @@
 // The reporting proxy of a stream, parsed once from the stream's first message.
-import type { NodeInfo } from "./access-log.ts"
+import type { Address, NodeInfo } from "./access-log.ts"
 
 export type ProxyRole = "sidecar" | "proxy" | "waypoint"
 
@@ -10,6 +10,11 @@ export interface ReportingNode {
   readonly ip: string
   readonly podName: string
   readonly namespace: string
+  /**
+   * A waypoint's own address: the first of the node metadata's `INSTANCE_IPS` (comma-separated, as Istio's
+   * agent sets it), else the node id's IP. Undefined for other roles: their entries carry the local address.
+   */
+  readonly waypointAddress: Address | undefined
 }
 
 /** Istio's node id prefixes: `router` is a gateway (reported as role proxy, as SkyWalking does). */
@@ -41,5 +46,8 @@ export const parseNode = (info: NodeInfo): ReportingNode => {
     podName = dot > 0 ? parts[2].slice(0, dot) : parts[2]
     namespace = dot > 0 ? parts[2].slice(dot + 1) : parts[3].split(".")[0]
   }
-  return { info, role, ip, podName, namespace }
+  const instanceIps = info.metadata.INSTANCE_IPS
+  const ownIp = (typeof instanceIps === "string" ? instanceIps.split(",")[0].trim() : "") || ip
+  const waypointAddress = role === "waypoint" && ownIp !== "" ? { ip: ownIp, port: 0 } : undefined
+  return { info, role, ip, podName, namespace, waypointAddress }
 }

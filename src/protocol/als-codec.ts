@@ -396,12 +396,21 @@ const readCommon = (r: WireReader): AccessLogCommon => {
 
 const NO_FILTER_STATE: ReadonlyArray<FilterStateObject> = []
 
-/** Address: oneof socket_address 1 (SocketAddress: address 2, port_value 3); pipes and internal addresses are skipped. */
+/**
+ * Address: oneof socket_address 1 (SocketAddress: address 2, port_value 3) or envoy_internal_address 3
+ * (EnvoyInternalAddress: server_listener_name 1, endpoint_id 2); pipes are skipped.
+ */
 const readAddress = (r: WireReader): Address | undefined => {
   let result: Address | undefined
   while (r.pos < r.end) {
     const tag = r.varint()
-    if (tag >>> 3 !== 1) {
+    const field = tag >>> 3
+    if (field === 3) {
+      expectWireType(tag & 7, Bytes, "Address.envoy_internal_address")
+      result = readInternalAddress(r.sub())
+      continue
+    }
+    if (field !== 1) {
       r.skip(tag & 7)
       continue
     }
@@ -423,6 +432,24 @@ const readAddress = (r: WireReader): Address | undefined => {
     result = { ip, port }
   }
   return result
+}
+
+/** As Envoy prints one (`EnvoyInternalInstance`): `envoy://SERVER_LISTENER_NAME/ENDPOINT_ID`. */
+const readInternalAddress = (r: WireReader): Address => {
+  let listener = ""
+  let endpoint = ""
+  while (r.pos < r.end) {
+    const t = r.varint()
+    const f = t >>> 3
+    if (f === 1) {
+      expectWireType(t & 7, Bytes, "EnvoyInternalAddress.server_listener_name")
+      listener = r.string()
+    } else if (f === 2) {
+      expectWireType(t & 7, Bytes, "EnvoyInternalAddress.endpoint_id")
+      endpoint = r.string()
+    } else r.skip(t & 7)
+  }
+  return { ip: "", port: 0, internal: ["envoy://", listener, "/", endpoint].join("") }
 }
 
 /** google.protobuf.Timestamp / Duration (seconds 1, nanos 2) → nanoseconds. */

@@ -100,8 +100,9 @@ const CODEC_READS: Record<string, ReadonlyArray<number>> = {
   "TLSProperties.CertificateProperties.SubjectAltName": [1],
   "HTTPRequestProperties": [1, 2, 3, 5],
   "HTTPResponseProperties": [1, 5, 6],
-  "Address": [1],
-  "SocketAddress": [2, 3]
+  "Address": [1, 3],
+  "SocketAddress": [2, 3],
+  "EnvoyInternalAddress": [1, 2]
 }
 
 /** The name CODEC_READS uses: the type's name inside its package. */
@@ -117,6 +118,7 @@ describe("schema: proto/ against Envoy's official protos", () => {
       [
         ".envoy.api.v2.core.Node",
         ".envoy.config.core.v3.Address",
+        ".envoy.config.core.v3.EnvoyInternalAddress",
         ".envoy.config.core.v3.Node",
         ".envoy.config.core.v3.SocketAddress",
         ".envoy.data.accesslog.v3.AccessLogCommon",

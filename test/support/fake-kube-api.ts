@@ -1,22 +1,25 @@
 // A fake Kubernetes API server speaking the real list/watch protocol over plain HTTP on loopback, for the real
 // @kubernetes/client-node: JSON lists with `metadata.resourceVersion` (paginated with `limit`/`continue`),
 // `?watch=true` as a chunked stream of newline-separated events, `410 Gone` as an ERROR event carrying a Status
-// when the requested version is older than the retained history. It can drop connections and restart.
+// when the requested version is older than the retained history. It can drop connections and restart, and leave a
+// kind out (a cluster without a CRD answers 404 for it).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { Socket } from "node:net"
 import { KubeConfig } from "@kubernetes/client-node"
 
-export type FakeResource = "pods" | "services" | "endpointslices"
+export type FakeResource = "pods" | "services" | "endpointslices" | "serviceentries"
 
 const PATHS: Readonly<Record<string, FakeResource>> = {
   "/api/v1/pods": "pods",
   "/api/v1/services": "services",
-  "/apis/discovery.k8s.io/v1/endpointslices": "endpointslices"
+  "/apis/discovery.k8s.io/v1/endpointslices": "endpointslices",
+  "/apis/networking.istio.io/v1/serviceentries": "serviceentries"
 }
 const LIST_KINDS: Readonly<Record<FakeResource, [string, string]>> = {
   pods: ["v1", "PodList"],
   services: ["v1", "ServiceList"],
-  endpointslices: ["discovery.k8s.io/v1", "EndpointSliceList"]
+  endpointslices: ["discovery.k8s.io/v1", "EndpointSliceList"],
+  serviceentries: ["networking.istio.io/v1", "ServiceEntryList"]
 }
 
 type EventType = "ADDED" | "MODIFIED" | "DELETED"
@@ -44,8 +47,11 @@ export class FakeKubeApi {
   private readonly objects: Record<FakeResource, Map<string, KubeObject>> = {
     pods: new Map(),
     services: new Map(),
-    endpointslices: new Map()
+    endpointslices: new Map(),
+    serviceentries: new Map()
   }
+  /** Kinds this server does not serve (their CRD is not installed): list and watch answer 404. */
+  readonly absent = new Set<FakeResource>()
   private history: Array<HistoryEvent> = []
   /** Versions at or below this are compacted away: watching from them gives 410. */
   private compactedRv = 0
@@ -161,7 +167,7 @@ export class FakeKubeApi {
     const url = new URL(req.url ?? "/", "http://fake")
     this.requests.push(`${url.pathname}${url.search}`)
     const resource = PATHS[url.pathname]
-    if (resource === undefined || req.method !== "GET") {
+    if (resource === undefined || this.absent.has(resource) || req.method !== "GET") {
       res.writeHead(404, { "content-type": "application/json" })
       res.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: 404, message: "not found" }))
       return

@@ -1,9 +1,9 @@
-// The Kubernetes API as k8s-mesh uses it: credentials found the standard way, and list/watch of the three kinds
-// of object through @kubernetes/client-node.
+// The Kubernetes API as k8s-mesh uses it: credentials found the standard way, and list/watch of Pods, Services,
+// EndpointSlices and Istio ServiceEntries through @kubernetes/client-node.
 import { existsSync } from "node:fs"
 import { homedir } from "node:os"
 import { delimiter, join } from "node:path"
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, Watch } from "@kubernetes/client-node"
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, Watch } from "@kubernetes/client-node"
 import { Config, Effect, Option, Schema } from "effect"
 import type { ListPage, ResourceClient, ResourceName } from "./resource-sync.ts"
 
@@ -71,7 +71,7 @@ const PAGE_SIZE = 500
 
 interface AnyList {
   readonly items: ReadonlyArray<unknown>
-  readonly metadata?: { readonly resourceVersion?: string; readonly _continue?: string }
+  readonly metadata?: { readonly resourceVersion?: string | undefined; readonly _continue?: string | undefined }
 }
 
 const page = (list: AnyList): ListPage => ({
@@ -83,13 +83,15 @@ const page = (list: AnyList): ListPage => ({
 export const WATCHED_PATHS: Readonly<Record<ResourceName, string>> = {
   pods: "/api/v1/pods",
   services: "/api/v1/services",
-  endpointslices: "/apis/discovery.k8s.io/v1/endpointslices"
+  endpointslices: "/apis/discovery.k8s.io/v1/endpointslices",
+  serviceentries: "/apis/networking.istio.io/v1/serviceentries"
 }
 
 /** List and watch across all namespaces: what the ClusterRole in deploy/kubernetes grants, and no more. */
 export const kubeClients = (kc: KubeConfig): Record<ResourceName, ResourceClient> => {
   const core = kc.makeApiClient(CoreV1Api)
   const discovery = kc.makeApiClient(DiscoveryV1Api)
+  const custom = kc.makeApiClient(CustomObjectsApi)
   const watcher = new Watch(kc)
   const client = (resource: ResourceName, list: (continueToken: string | undefined) => Promise<AnyList>): ResourceClient => ({
     listPage: (continueToken) => list(continueToken).then(page),
@@ -100,6 +102,18 @@ export const kubeClients = (kc: KubeConfig): Record<ResourceName, ResourceClient
     pods: client("pods", (c) => core.listPodForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })),
     services: client("services", (c) => core.listServiceForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })),
     endpointslices: client("endpointslices", (c) =>
-      discovery.listEndpointSliceForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) }))
+      discovery.listEndpointSliceForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })),
+    // A CRD: the client has no typed model, the list comes back as plain JSON (with `metadata.continue`).
+    serviceentries: client("serviceentries", (c) =>
+      custom.listClusterCustomObject({
+        group: "networking.istio.io",
+        version: "v1",
+        plural: "serviceentries",
+        limit: PAGE_SIZE,
+        ...(c && { _continue: c })
+      }).then((list: { items?: Array<unknown>; metadata?: { resourceVersion?: string; continue?: string } }) => ({
+        items: list.items ?? [],
+        metadata: { resourceVersion: list.metadata?.resourceVersion, _continue: list.metadata?.continue }
+      })))
   }
 }

@@ -1,6 +1,7 @@
-// The few fields k8s-mesh needs from Pods, Services and EndpointSlices. Objects arrive either as the client's
-// typed models (lists: timestamps are `Date`s) or as raw JSON (watch events: timestamps are strings); both share
-// the field names, so one projection reads both. Nothing else of an object is kept.
+// The few fields k8s-mesh needs from Pods, Services, EndpointSlices and Istio ServiceEntries. Objects arrive
+// either as the client's typed models (lists: timestamps are `Date`s) or as raw JSON (watch events: timestamps are
+// strings); both share the field names, so one projection reads both. Nothing else of an object is kept.
+import { canonicalIp, parseIp, parsePrefix } from "./ip-prefix.ts"
 
 export type Labels = Readonly<Record<string, string>>
 
@@ -46,6 +47,16 @@ export interface EndpointSliceView {
    * EndpointSlice controller only lists pods of the slice's own namespace, so the name is enough.
    */
   readonly podNames: ReadonlyArray<string>
+}
+
+export interface ServiceEntryView {
+  readonly name: string
+  readonly namespace: string
+  readonly labels: Labels
+  /** `spec.hosts`: the first names the service. */
+  readonly hosts: ReadonlyArray<string>
+  /** The IPs and CIDRs the entry answers for (see projectServiceEntry); host names and sockets are left out. */
+  readonly addresses: ReadonlyArray<string>
 }
 
 // `any`: the two shapes above, read defensively with optional chaining.
@@ -110,4 +121,27 @@ export const projectEndpointSlice = (slice: Loose): EndpointSliceView => {
     .map((ref) => str(ref.name))
   const service = slice?.metadata?.labels?.["kubernetes.io/service-name"]
   return { name: str(slice?.metadata?.name), namespace, service: typeof service === "string" ? service : undefined, podNames }
+}
+
+const isIpOrPrefix = (text: string): boolean => parseIp(text) !== undefined || parsePrefix(text) !== undefined
+
+/**
+ * Istio's `networking.istio.io/v1` ServiceEntry. `STATIC` and `NONE` (the default) entries answer for their
+ * `spec.addresses` (IPs and CIDRs) and their endpoints' addresses; `DNS` and `DNS_ROUND_ROBIN` entries only for
+ * endpoints given as IPs (their host names are resolved by the proxies, not here).
+ */
+export const projectServiceEntry = (entry: Loose): ServiceEntryView => {
+  const spec: Loose = entry?.spec
+  const strings = (value: unknown): Array<string> => (Array.isArray(value) ? value.filter((v) => typeof v === "string") : [])
+  const endpoints: ReadonlyArray<Loose> = Array.isArray(spec?.endpoints) ? spec.endpoints : []
+  const resolution = str(spec?.resolution) || "NONE"
+  const declared = resolution === "STATIC" || resolution === "NONE" ? strings(spec?.addresses) : []
+  const addresses = [...declared, ...endpoints.map((e) => str(e?.address))].filter(isIpOrPrefix).map(canonicalIp)
+  return {
+    name: str(entry?.metadata?.name),
+    namespace: str(entry?.metadata?.namespace),
+    labels: stringMap(entry?.metadata?.labels),
+    hosts: strings(spec?.hosts),
+    addresses: [...new Set(addresses)]
+  }
 }

@@ -5,9 +5,9 @@
 // jittered). While that happens the index keeps serving the last good state: a relist replaces it only once
 // every page has arrived.
 import { Duration, Effect, Metric, Schedule, Schema } from "effect"
-import type { ResourceStore } from "./cluster-index.ts"
+import type { ResourceStore } from "./resource-store.ts"
 
-export type ResourceName = "pods" | "services" | "endpointslices"
+export type ResourceName = "pods" | "services" | "endpointslices" | "serviceentries"
 
 export interface ListPage {
   readonly items: ReadonlyArray<unknown>
@@ -33,7 +33,15 @@ export interface ResourceSync<V> {
   readonly store: ResourceStore<V>
   /** After every complete list (the first one makes the analyzer ready). */
   readonly onListed: (count: number) => Effect.Effect<void>
+  /**
+   * A kind a cluster may not serve (a CRD, such as Istio's ServiceEntry): a list answered 404 counts as an empty
+   * list, is logged once, and is tried again every `recheck` instead of being watched.
+   */
+  readonly optional?: { readonly recheck: Duration.Input }
 }
+
+/** How often a kind the API server does not serve is looked for again (the CRD may be installed later). */
+export const MISSING_KIND_RECHECK: Duration.Input = "5 minutes"
 
 export class K8sWatchError extends Schema.TaggedError<K8sWatchError>()("K8sWatchError", {
   resource: Schema.String,
@@ -68,15 +76,23 @@ const describe = (error: unknown): string => {
   return typeof status === "number" ? `HTTP ${status}: ${message}` : message
 }
 
-/** Every page of a (paginated) list; the items come back projected. */
+const statusOf = (error: unknown): unknown => (error as { code?: unknown } | null)?.code
+
+/** Every page of a (paginated) list; the items come back projected. `missing`: an optional kind answered 404. */
 const listAll = <V>(sync: ResourceSync<V>) =>
   Effect.tryPromise({
-    try: async () => {
+    try: async (): Promise<{ items: Array<V>; resourceVersion: string } | "missing"> => {
       const items: Array<V> = []
       let continueToken: string | undefined
       let resourceVersion = ""
       do {
-        const page = await sync.client.listPage(continueToken)
+        let page: ListPage
+        try {
+          page = await sync.client.listPage(continueToken)
+        } catch (error) {
+          if (sync.optional !== undefined && statusOf(error) === 404) return "missing"
+          throw error
+        }
         for (const item of page.items) items.push(sync.project(item))
         resourceVersion = page.resourceVersion
         continueToken = page.continueToken || undefined
@@ -89,6 +105,8 @@ const listAll = <V>(sync: ResourceSync<V>) =>
 interface SyncState {
   /** Where the next watch resumes; undefined: list first. */
   resourceVersion: string | undefined
+  /** The last list of an optional kind answered 404. */
+  missing: boolean
 }
 
 /** One watch, applying its events to the store as they arrive, until it ends. */
@@ -146,6 +164,19 @@ const watchUntilEnd = <V>(sync: ResourceSync<V>, state: SyncState, resourceVersi
 const listInto = <V>(sync: ResourceSync<V>, state: SyncState) =>
   Effect.gen(function*() {
     const listed = yield* listAll(sync)
+    if (listed === "missing") {
+      sync.store.replaceAll([]) // the CRD was removed, or never there
+      if (!state.missing) {
+        yield* Effect.logInfo(`k8s-mesh: the API server does not serve ${sync.resource} (no such resource type); going on without them`)
+        state.missing = true
+        yield* sync.onListed(0)
+      }
+      return undefined
+    }
+    if (state.missing) {
+      state.missing = false
+      yield* Effect.logInfo(`k8s-mesh: ${sync.resource} are served now; watching them`)
+    }
     sync.store.replaceAll(listed.items)
     state.resourceVersion = listed.resourceVersion
     yield* sync.onListed(listed.items.length)
@@ -156,6 +187,7 @@ const listInto = <V>(sync: ResourceSync<V>, state: SyncState) =>
 const syncOnce = <V>(sync: ResourceSync<V>, state: SyncState) =>
   Effect.gen(function*() {
     const from = state.resourceVersion ?? (yield* listInto(sync, state))
+    if (from === undefined) return yield* Effect.sleep(sync.optional?.recheck ?? MISSING_KIND_RECHECK)
     const end = yield* watchUntilEnd(sync, state, from)
     yield* countRestart(sync.resource, end)
     if (end === "gone") {
@@ -173,7 +205,7 @@ export const superviseResource = <V>(
   sync: ResourceSync<V>,
   schedule: Schedule.Schedule<unknown, unknown> = watchRetrySchedule()
 ) => {
-  const state: SyncState = { resourceVersion: undefined }
+  const state: SyncState = { resourceVersion: undefined, missing: false }
   return syncOnce(sync, state).pipe(
     Effect.tapError((error) =>
       Effect.andThen(countRestart(sync.resource, "error"), Effect.logWarning(`k8s-mesh: ${error.message}; retrying with backoff`))

@@ -6,7 +6,7 @@ import { emptySides, type WorkloadIdentity } from "../../../src/domain/identity.
 import { parseNode } from "../../../src/domain/node.ts"
 import { AppConfigWith, type AppConfigShape } from "../../../src/config.ts"
 import type { Analyzer } from "../../../src/identity/identity-resolver.ts"
-import { makeK8sMeshAnalyzer } from "../../../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
+import { type K8sMeshOptions, makeK8sMeshAnalyzer } from "../../../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
 import { kubeClients } from "../../../src/identity/k8s-mesh/kube-client.ts"
 import type { FakeKubeApi } from "../../support/fake-kube-api.ts"
 
@@ -83,8 +83,8 @@ export const putWorkload = (api: FakeKubeApi, name: string, ip: string, spec: Po
 export const fastRetry = Schedule.spaced("20 millis")
 
 /** The k8s-mesh analyzer against the fake server, with the given settings, in the current Scope. */
-export const startK8sMesh = (api: FakeKubeApi, config: Partial<AppConfigShape> = {}) =>
-  makeK8sMeshAnalyzer(kubeClients(api.kubeConfig()), { retrySchedule: fastRetry }).pipe(
+export const startK8sMesh = (api: FakeKubeApi, config: Partial<AppConfigShape> = {}, options: K8sMeshOptions = {}) =>
+  makeK8sMeshAnalyzer(kubeClients(api.kubeConfig()), { retrySchedule: fastRetry, ...options }).pipe(
     Effect.provide(AppConfigWith({ k8sServiceNameRule: "${service.metadata.name}", ...config }))
   )
 

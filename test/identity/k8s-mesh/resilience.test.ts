@@ -13,12 +13,12 @@ const lists = (api: FakeKubeApi) => api.requests.filter((r) => r.startsWith("/ap
 const restarts = (reason: string) =>
   Metric.value(Metric.withAttributes(watchRestarts, { resource: "pods", reason })).pipe(Effect.map((s) => s.count))
 
-/** A synced analyzer over `reviews-1` at 10.0.0.1, with all three watches open. */
+/** A synced analyzer over `reviews-1` at 10.0.0.1, with all four watches open (pods, services, slices, ServiceEntries). */
 const synced = Effect.gen(function*() {
   const api = yield* fakeApi
   putWorkload(api, "reviews-1", "10.0.0.1")
   const k8s = yield* startK8sMesh(api)
-  yield* eventually(() => k8s.isReady() && api.watchCount === 3, (ok) => ok)
+  yield* eventually(() => k8s.isReady() && api.watchCount === 4, (ok) => ok)
   return { api, k8s }
 })
 
@@ -90,7 +90,7 @@ describe("k8s-mesh resilience", () => {
       putWorkload(api, "reviews-1", "10.0.0.1")
       const scope = yield* Scope.make()
       const k8s = yield* startK8sMesh(api).pipe(Scope.provide(scope))
-      yield* eventually(() => k8s.isReady() && api.watchCount === 3, (ok) => ok)
+      yield* eventually(() => k8s.isReady() && api.watchCount === 4, (ok) => ok)
       yield* Scope.close(scope, Exit.void)
       yield* eventually(() => api.watchCount, (n) => n === 0)
       const requestsAfterClose = api.requests.length

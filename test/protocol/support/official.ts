@@ -46,9 +46,14 @@ export const jsonOfValue = (v: Decoded): JsonValue => {
 export const jsonOfStruct = (s: Decoded): { [k: string]: JsonValue } =>
   Object.fromEntries(Object.entries(s?.fields ?? {}).map(([k, v]) => [k, jsonOfValue(v)]))
 
-/** Only `socket_address` (Address field 1) becomes an Address; pipes and internal addresses are not IP peers. */
-const address = (a: Decoded): Address | undefined =>
-  a?.socketAddress === undefined ? undefined : { ip: a.socketAddress.address ?? "", port: a.socketAddress.portValue ?? 0 }
+/** `socket_address` (Address field 1) and `envoy_internal_address` (3) become Addresses; pipes are not peers. */
+const address = (a: Decoded): Address | undefined => {
+  const internal = a?.envoyInternalAddress
+  if (internal !== undefined) {
+    return { ip: "", port: 0, internal: `envoy://${internal.serverListenerName ?? ""}/${internal.endpointId ?? ""}` }
+  }
+  return a?.socketAddress === undefined ? undefined : { ip: a.socketAddress.address ?? "", port: a.socketAddress.portValue ?? 0 }
+}
 
 /** Exact nanoseconds of a Timestamp/Duration (`seconds` 1, `nanos` 2); a double holds them exactly below 2^53. */
 export const exactNanos = (t: Decoded): bigint => BigInt(t.seconds ?? 0) * 1_000_000_000n + BigInt(t.nanos ?? 0)
