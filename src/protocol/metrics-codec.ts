@@ -71,7 +71,8 @@ interface RawMetric {
   gauge: number
   counter: number
   untyped: number
-  distribution: Distribution | undefined
+  summary: Distribution | undefined
+  histogram: Distribution | undefined
   timestampMs: number
 }
 
@@ -106,7 +107,7 @@ const readFamily = (r: WireReader): MetricFamily => {
   for (let i = 0; i < raw.length; i++) {
     const m = raw[i]
     const value = type === "COUNTER" ? m.counter : type === "GAUGE" ? m.gauge : type === "UNTYPED" ? m.untyped : Number.NaN
-    const distribution = type === "SUMMARY" || type === "HISTOGRAM" ? m.distribution : undefined
+    const distribution = type === "SUMMARY" ? m.summary : type === "HISTOGRAM" ? m.histogram : undefined
     metrics[i] = { labels: m.labels, value, distribution, timestampMs: m.timestampMs }
   }
   return { name, type, metrics }
@@ -119,7 +120,8 @@ const readMetric = (r: WireReader): RawMetric => {
     gauge: Number.NaN,
     counter: Number.NaN,
     untyped: Number.NaN,
-    distribution: undefined,
+    summary: undefined,
+    histogram: undefined,
     timestampMs: 0
   }
   while (r.pos < r.end) {
@@ -140,7 +142,7 @@ const readMetric = (r: WireReader): RawMetric => {
         break
       case 4:
         expectWireType(wt, Bytes, "Metric.summary")
-        m.distribution = readDistribution(r.sub(), "Summary")
+        m.summary = readDistribution(r.sub(), "Summary")
         break
       case 5:
         expectWireType(wt, Bytes, "Metric.untyped")
@@ -152,7 +154,7 @@ const readMetric = (r: WireReader): RawMetric => {
         break
       case 7:
         expectWireType(wt, Bytes, "Metric.histogram")
-        m.distribution = readDistribution(r.sub(), "Histogram")
+        m.histogram = readDistribution(r.sub(), "Histogram")
         break
       default:
         r.skip(wt)
