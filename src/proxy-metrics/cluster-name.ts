@@ -6,15 +6,24 @@
 import type { JsonObject } from "../domain/access-log.ts"
 import { identityFromMetadata } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import type { Naming } from "../identity/name-template.ts"
-import type { ClusterRef } from "./envoy-rules.ts"
+import { type ClusterRef, clusterRef } from "./envoy-rules.ts"
 
-/** Distinct clusters are few (one per upstream service and port); the cache is emptied if it ever grows past this. */
-const CACHE_LIMIT = 50_000
+/** A cluster family's cluster_name; undefined when the naming rule names nothing. */
+export interface NamedCluster {
+  readonly name: string | undefined
+  readonly outbound: boolean
+}
 
+/**
+ * Every flush repeats the same family names (interned by the wire reader, so their hashes are cached): each is
+ * parsed and named once. The cache is emptied if it ever grows past this.
+ */
+const CACHE_LIMIT = 200_000
+
+/** Family name → its cluster, named by the naming rule; undefined for a family that names no cluster. */
 export const makeClusterNamer = (naming: Naming) => {
-  const cache = new Map<string, string | undefined>()
-  return (cluster: ClusterRef): string | undefined => {
-    if (cache.has(cluster.key)) return cache.get(cluster.key)
+  const cache = new Map<string, NamedCluster | undefined>()
+  const nameOf = (cluster: ClusterRef): string | undefined => {
     const metadata: JsonObject = {
       NAME: "-", // the instance rule must name something; only the service name is used
       NAMESPACE: cluster.namespace,
@@ -26,9 +35,15 @@ export const makeClusterNamer = (naming: Naming) => {
         version: cluster.version
       }
     }
-    const name = identityFromMetadata(metadata, naming)?.service
+    return identityFromMetadata(metadata, naming)?.service
+  }
+  return (family: string): NamedCluster | undefined => {
+    const known = cache.get(family)
+    if (known !== undefined || cache.has(family)) return known
+    const ref = clusterRef(family)
+    const named = ref === undefined ? undefined : { name: nameOf(ref), outbound: ref.outbound }
     if (cache.size >= CACHE_LIMIT) cache.clear()
-    cache.set(cluster.key, name)
-    return name
+    cache.set(family, named)
+    return named
   }
 }

@@ -48,8 +48,6 @@ const CLUSTER_STATS: ReadonlyMap<string, boolean> = new Map(CLUSTER_METRICS.map(
 /** The cluster part of a family name: what names its cluster_name (see cluster-name.ts). */
 export interface ClusterRef {
   readonly outbound: boolean
-  /** `cluster.outbound|PORT|SUBSET|NAME.NAMESPACE` or `cluster.inbound|PORT`: equal for every stat of the cluster. */
-  readonly key: string
   /** Outbound: HOST's first two labels and the subset (version); inbound: "inbound:PORT", no namespace. */
   readonly name: string
   readonly namespace: string
@@ -66,15 +64,15 @@ export interface ServerSample extends RuleSample {
   readonly stat: ServerStat
 }
 
-export interface ClusterSample extends RuleSample {
+export interface ClusterSample<C> extends RuleSample {
   readonly stat: ClusterStat
-  readonly cluster: ClusterRef
+  readonly cluster: C
   readonly counter: boolean
 }
 
-export interface Extracted {
+export interface Extracted<C> {
   readonly server: Array<ServerSample>
-  readonly clusters: Array<ClusterSample>
+  readonly clusters: Array<ClusterSample<C>>
   /** Values of families a rule reads that were NaN or ±Inf: left out, not stored. */
   nonFinite: number
 }
@@ -96,11 +94,10 @@ export const clusterRef = (family: string): ClusterRef | undefined => {
     const dot1 = family.indexOf(".", host)
     const dot2 = dot1 < 0 ? -1 : family.indexOf(".", dot1 + 1)
     const version = family.slice(port + 1, subset)
-    if (dot1 < 0) return { outbound: true, key: family.slice(0, subset), name: "-", namespace: "-", version: "-" }
+    if (dot1 < 0) return { outbound: true, name: "-", namespace: "-", version: "-" }
     const end = dot2 < 0 ? family.length : dot2
     return {
       outbound: true,
-      key: family.slice(0, end),
       name: family.slice(host, dot1),
       namespace: family.slice(dot1 + 1, end),
       version: version === "" ? "*" : version
@@ -109,7 +106,7 @@ export const clusterRef = (family: string): ClusterRef | undefined => {
   if (family.startsWith(INBOUND)) {
     const bar = family.indexOf("|", INBOUND.length)
     const port = family.slice(INBOUND.length, bar < 0 ? family.length : bar)
-    return { outbound: false, key: INBOUND + port, name: `inbound:${port}`, namespace: "-", version: "-" }
+    return { outbound: false, name: `inbound:${port}`, namespace: "-", version: "-" }
   }
   return undefined
 }
@@ -118,7 +115,7 @@ export const clusterRef = (family: string): ClusterRef | undefined => {
  * The sum of a family's values; undefined when none is usable. The rules read counter and gauge values (a SUMMARY
  * or HISTOGRAM family under a rule's name has none); NaN, ±Inf and missing values are left out and counted.
  */
-const familyValue = (family: MetricFamily, out: Extracted): number | undefined => {
+const familyValue = (family: MetricFamily, out: Extracted<unknown>): number | undefined => {
   if (family.type === "SUMMARY" || family.type === "HISTOGRAM") return undefined
   let sum = 0
   let finite = 0
@@ -131,9 +128,16 @@ const familyValue = (family: MetricFamily, out: Extracted): number | undefined =
   return finite > 0 ? sum : undefined
 }
 
-/** The samples SkyWalking's Envoy rules read from one message's families. */
-export const extractRuleSamples = (families: ReadonlyArray<MetricFamily>): Extracted => {
-  const out: Extracted = { server: [], clusters: [], nonFinite: 0 }
+/**
+ * The samples SkyWalking's Envoy rules read from one message's families. `clusterOf` resolves a cluster family's
+ * name (by way of `clusterRef`) to what the caller keeps per cluster; it sees the same names every flush and may
+ * cache them.
+ */
+export const extractRuleSamples = <C>(
+  families: ReadonlyArray<MetricFamily>,
+  clusterOf: (family: string) => C | undefined
+): Extracted<C> => {
+  const out: Extracted<C> = { server: [], clusters: [], nonFinite: 0 }
   for (const family of families) {
     const name = family.name
     if (name.startsWith("server.")) {
@@ -144,7 +148,7 @@ export const extractRuleSamples = (families: ReadonlyArray<MetricFamily>): Extra
       const stat = name.slice(name.lastIndexOf(".") + 1)
       const counter = CLUSTER_STATS.get(stat)
       if (counter === undefined) continue
-      const cluster = clusterRef(name)
+      const cluster = clusterOf(name)
       if (cluster === undefined) continue
       const value = familyValue(family, out)
       if (value !== undefined) out.clusters.push({ family: name, stat: stat as ClusterStat, cluster, counter, value })

@@ -128,7 +128,7 @@ export const makeProxyMetricStore = (
       prune(nowMs)
       prunedAt = minute
     }
-    const samples = extractRuleSamples(families)
+    const samples = extractRuleSamples(families, clusterName)
     const state = stateFor(identity, nowMs)
     if (state === undefined) {
       return { nonFinite: samples.nonFinite, instanceRefused: true, clustersRefused: 0, clustersUnnamed: 0 }
@@ -150,7 +150,7 @@ export const makeProxyMetricStore = (
     let clustersRefused = 0
     let clustersUnnamed = 0
     for (const s of samples.clusters) {
-      const name = clusterName(s.cluster)
+      const name = s.cluster.name
       if (name === undefined) {
         clustersUnnamed++
         continue
@@ -164,7 +164,7 @@ export const makeProxyMetricStore = (
         clusterPairs++
       }
       // SkyWalking's cluster_membership_healthy leaves out clusters whose name ends in kube-system.
-      if (s.stat === "membership_healthy" && /.kube-system$/.test(name)) continue
+      if (s.stat === "membership_healthy" && name.endsWith("kube-system") && name.length > 11) continue
       let cluster = bucket.clusters.get(name)
       if (cluster === undefined) {
         cluster = { outbound: s.cluster.outbound, values: new Float64Array(CLUSTER_STATS.length).fill(Number.NaN) }
