@@ -13,6 +13,7 @@ import { metricFamiliesReceived, metricsMessagesReceived, metricsSkipped, proxyI
 import type { AlsPipelineShape } from "./als-pipeline.ts"
 import { type StreamBroken, StreamRejected } from "./stream-errors.ts"
 
+/** The same shape as the ALS pipeline: the gRPC server runs both kinds of stream alike. */
 export class MetricsPipeline extends Context.Service<MetricsPipeline, AlsPipelineShape>()("meshsight/MetricsPipeline") {}
 
 interface StreamState {
