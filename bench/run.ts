@@ -2,7 +2,8 @@
 //  - the transport limit: the bench client against a grpc-js server that only counts bytes;
 //  - the decode limit of the standard library: protobufjs decoding the messages with Envoy's official protos;
 //  - meshsight end to end (decode → identify → aggregate, queryable) with 1, 10, 100 and 1000 streams;
-//  - meshsight's peak RSS, its RSS with ~100 k live series, and the delay from ingest to the query API.
+//  - meshsight's peak RSS, its RSS with ~100 k live series, and the delay from ingest to the query API;
+//  - Envoy MetricsService: metric families/s from 100 simulated sidecars, and per core (from meshsight's CPU time).
 // The servers run on core 0, the client on core 1. Each rate is the best of a few runs (the machine may be shared);
 // next to it, the server's CPU time per entry, which waiting on a busy neighbour does not inflate.
 // Prints a table and writes bench/results.json.
@@ -72,6 +73,23 @@ const transportRates = async () => {
   return rates
 }
 
+/** MetricsService streams from 100 proxies, best of REPEATS: families/s, and families per CPU-second of meshsight. */
+const METRICS_STREAMS = 100
+const metricsService = async () => {
+  const meshsight = await startMeshsight()
+  let best = { familiesPerSecond: 0, familiesPerCoreSecond: 0, cpuNsPerFamily: Number.NaN, familiesPerMessage: 0 }
+  for (let i = 0; i < REPEATS; i++) {
+    const cpuBefore = cpuSecondsOf(meshsight.pid)
+    const out = await outputOf(spawnPinned(1, [here("./metrics-client.ts"), meshsight.target, String(METRICS_STREAMS), String(quick ? 20 : 60)]))
+    const { families, messages, seconds } = JSON.parse(out) as { families: number; messages: number; seconds: number }
+    const cpuNsPerFamily = ((cpuSecondsOf(meshsight.pid) - cpuBefore) / families) * 1e9
+    if (families / seconds > best.familiesPerSecond) best = { familiesPerSecond: families / seconds, familiesPerCoreSecond: 1e9 / cpuNsPerFamily, cpuNsPerFamily, familiesPerMessage: families / messages }
+  }
+  const instances = await meshsight.metric("meshsight_proxy_instances")
+  await meshsight.stop()
+  return { streams: METRICS_STREAMS, instances, ...best }
+}
+
 const endToEnd = async () => {
   const meshsight = await startMeshsight()
   const idle = memoryOf(meshsight.pid)
@@ -111,6 +129,7 @@ if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchm
 const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()
+const metrics = await metricsService()
 const series = await liveSeries()
 const seriesV8Defaults = quick ? undefined : await liveSeries(V8_DEFAULTS)
 const loadAfter = loadavg()[0]
@@ -143,6 +162,10 @@ if (seriesV8Defaults) {
       `RSS ${seriesV8Defaults.rssMb.toFixed(0)} MiB (peak ${seriesV8Defaults.peakRssMb.toFixed(0)} MiB)`
   )
 }
+console.log(
+  `MetricsService (${metrics.streams} proxy streams, ${Math.round(metrics.familiesPerMessage)} families a message on average): ${k(metrics.familiesPerSecond)} families/s, ` +
+    `${k(metrics.familiesPerCoreSecond)} families per CPU-second of meshsight (${Math.round(metrics.cpuNsPerFamily)} ns each)`
+)
 console.log(`ingest to queryable: median ${median(e2e.delays).toFixed(0)} ms, max ${Math.max(...e2e.delays).toFixed(0)} ms`)
 console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores`)
 
@@ -171,6 +194,7 @@ const results = {
   peakRssMb: e2e.memory.peakRssMb,
   liveSeries: series,
   liveSeriesV8Defaults: seriesV8Defaults === undefined ? null : { nodeFlags: V8_DEFAULTS, ...seriesV8Defaults },
+  metricsService: metrics,
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }

@@ -112,12 +112,13 @@ const simulator = startSimulator({ target: `127.0.0.1:${grpcPort}`, rate, seed: 
 
 console.log(`
 meshsight is running: gRPC ALS on :${grpcPort}, HTTP on :${httpPort}.
-Simulated Istio bookinfo traffic: ${rate} requests/s through the ingress gateway${durationS === undefined ? "" : ` for ${durationS} s`}, ${topology.pods.length} Envoy proxies, each with its own ALS stream.
+Simulated Istio bookinfo traffic: ${rate} requests/s through the ingress gateway${durationS === undefined ? "" : ` for ${durationS} s`}, ${topology.pods.length} Envoy proxies, each with its own ALS and MetricsService stream.
 
   Web UI     ${url}/
   Topology   ${url}/api/topology
   Services   ${url}/api/services
   Endpoints  ${url}/api/services/reviews.default/endpoints
+  Proxies    ${url}/api/services/reviews.default/proxies (Envoy's own stats: heap, connections, cluster health)
   Prometheus ${url}/metrics
 
 What to expect within a few seconds (metrics are per minute; the current minute fills in as it goes, flushed every second):
@@ -127,6 +128,8 @@ What to expect within a few seconds (metrics are per minute; the current minute 
              ratings → mysql over TCP (bytes, no HTTP calls)
   errors     about 1 % 404, 0.5 % 5xx (500; 503 with upstream_connection_failure; 504 with upstream_request_timeout),
              more on reviews → ratings
+  proxies    every proxy sends its stats every 5 s: the heap grows and shrinks over ten minutes, and now and then a
+             cluster has no healthy host for a flush (membership_healthy 0, none-healthy and panic counts)
 Ctrl-C stops the traffic and meshsight.
 `)
 

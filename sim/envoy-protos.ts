@@ -2,13 +2,16 @@
 // Envoy encodes them: used by the traffic simulator, the benchmarks and the tests. Not part of the service.
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import protobuf from "protobufjs"
 
 const require = createRequire(import.meta.url)
 const deps = join(dirname(require.resolve("@grpc/grpc-js-xds/package.json")), "deps")
 const INCLUDE = [
   ...["envoy-api", "xds", "googleapis", "protoc-gen-validate"].map((d) => join(deps, d)),
-  dirname(require.resolve("protobufjs/package.json")) // google/protobuf/descriptor.proto
+  dirname(require.resolve("protobufjs/package.json")), // google/protobuf/descriptor.proto
+  // Last, for io/prometheus/client/metrics.proto only: Envoy's metrics service imports it, the package lacks it.
+  fileURLToPath(new URL("../proto/", import.meta.url))
 ]
 
 const loadOfficial = (files: ReadonlyArray<string>): protobuf.Root => {
@@ -34,6 +37,7 @@ const loadOfficial = (files: ReadonlyArray<string>): protobuf.Root => {
 export const officialRoot: protobuf.Root = loadOfficial([
   "envoy/service/accesslog/v3/als.proto",
   "envoy/data/accesslog/v3/accesslog.proto",
+  "envoy/service/metrics/v3/metrics_service.proto",
   "google/protobuf/wrappers.proto",
   "google/protobuf/struct.proto"
 ])

@@ -1,10 +1,12 @@
 // The live simulator: every simulated proxy holds its own ALS v3 stream to meshsight, as Envoy does, and sends
-// its batched entries as the simulated requests happen. A stream that breaks is reopened with the identifier
-// again (what Envoy does; the entries in flight are lost, as with Envoy).
+// its batched entries as the simulated requests happen; and its own MetricsService v3 stream, with its stats every
+// stats flush interval (./proxy-stats.ts). A stream that breaks is reopened with the identifier again (what Envoy
+// does; what was in flight is lost, as with Envoy).
 import * as grpc from "@grpc/grpc-js"
-import { makeAlsClient } from "../src/ingest/service-definitions.ts"
+import { makeAlsClient, makeMetricsClient } from "../src/ingest/service-definitions.ts"
 import type { PeerFormat } from "./istio-entries.ts"
 import { makeBatcher } from "./messages.ts"
+import { encodeMetricsMessage, makeProxyStats } from "./proxy-stats.ts"
 import { seededRandom } from "./random.ts"
 import { bookinfo, type SimPod, type Topology } from "./topology.ts"
 import { makeTraffic } from "./traffic.ts"
@@ -24,6 +26,8 @@ export interface SimulatorOptions {
   readonly topology?: Topology
   /** One peer format for every proxy; default: each proxy's own (a mesh mid-upgrade, see ./topology.ts). */
   readonly peerFormat?: PeerFormat
+  /** Envoy's stats_flush_interval: how often each proxy sends its MetricsService message (default 5 s; 0: none). */
+  readonly statsFlushIntervalMs?: number
 }
 
 export interface SimulatorProgress {
@@ -37,6 +41,8 @@ export interface SimulatorProgress {
   readonly droppedMessages: number
   /** Streams that ended with an error and were reopened. */
   readonly reconnects: number
+  /** MetricsService messages sent (one per proxy per stats flush). */
+  readonly metricsMessages: number
   readonly elapsedMs: number
 }
 
@@ -56,10 +62,13 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
   const topology = options.topology ?? bookinfo()
   const traffic = makeTraffic(topology, seededRandom(options.seed ?? 1), options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat })
   const client = makeAlsClient(options.target)
+  const metricsClient = makeMetricsClient(options.target)
   const streams = new Map<SimPod, AlsCall>()
+  const metricsStreams = new Map<SimPod, AlsCall>()
+  const stats = makeProxyStats(topology, seededRandom((options.seed ?? 1) + 1))
   /** Streams whose HTTP/2 buffer is full until they drain: Envoy drops log messages above its high watermark. */
   const congested = new Set<AlsCall>()
-  const progress = { requests: 0, calls: 0, entries: 0, messages: 0, droppedMessages: 0, reconnects: 0 }
+  const progress = { requests: 0, calls: 0, entries: 0, messages: 0, droppedMessages: 0, reconnects: 0, metricsMessages: 0 }
   const startedAt = Date.now()
   let stopped = false
 
@@ -75,6 +84,27 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
     })
     streams.set(pod, call)
     return call
+  }
+
+  /** Each proxy's stats flush; a new stream (after a break) starts with the identifier again. */
+  const flushStats = () => {
+    const now = Date.now()
+    for (const pod of topology.pods) {
+      let call = metricsStreams.get(pod)
+      const first = call === undefined
+      if (call === undefined) {
+        const opened: AlsCall = metricsClient.StreamMetrics((err) => {
+          if (metricsStreams.get(pod) !== opened) return
+          metricsStreams.delete(pod)
+          if (err && !stopped) progress.reconnects++
+        })
+        metricsStreams.set(pod, opened)
+        call = opened
+      }
+      const message = encodeMetricsMessage(stats.flush(pod, now), first ? { workload: pod, role: pod.role } : undefined)
+      call.write(Buffer.from(message.buffer, message.byteOffset, message.byteLength))
+      progress.metricsMessages++
+    }
   }
 
   const batcher = makeBatcher(options.entriesPerMessage ?? 50, (pod, message, entries) => {
@@ -102,6 +132,8 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
     }
   }, TICK_MS)
   const flush = setInterval(() => batcher.flush(), options.flushIntervalMs ?? 1000)
+  const statsInterval = options.statsFlushIntervalMs ?? 5000
+  const statsFlush = statsInterval > 0 ? setInterval(flushStats, statsInterval) : undefined
 
   let finish: (p: SimulatorProgress) => void = () => {}
   const done = new Promise<SimulatorProgress>((resolve) => (finish = resolve))
@@ -112,16 +144,18 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
       stopped = true
       clearInterval(tick)
       clearInterval(flush)
+      clearInterval(statsFlush)
       clearTimeout(deadline)
       batcher.flush()
       // Half-close every stream and wait for meshsight's answers, so that nothing sent is cut off.
-      await Promise.all([...streams.values()].map((call) =>
+      await Promise.all([...streams.values(), ...metricsStreams.values()].map((call) =>
         new Promise<void>((resolve) => {
           call.once("status", () => resolve())
           call.end()
         })
       ))
       client.close()
+      metricsClient.close()
       finish(snapshot())
     }
     return done

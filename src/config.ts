@@ -37,6 +37,12 @@ export interface AppConfigShape {
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
   readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error"
   readonly logFormat: "json" | "pretty"
+  /** Serve Envoy's MetricsService (v2, v3) beside ALS; false leaves it unregistered (UNIMPLEMENTED). */
+  readonly acceptMetricsService: boolean
+  /** Proxy instances whose MetricsService data is kept; further ones are refused (counted). */
+  readonly proxyMaxInstances: number
+  /** (instance, cluster_name) pairs kept over all proxies; further clusters are refused (counted). */
+  readonly proxyMaxClusterPairs: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
@@ -107,6 +113,14 @@ const thresholdMap = Schema.Trim.pipe(
     encode: SchemaGetter.transform((r: Readonly<Record<string, number>>) =>
       Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
     )
+  })
+)
+
+/** `true` / `false`, any case (SkyWalking's boolean settings). */
+const Bool = Schema.Trim.check(Schema.isPattern(/^(true|false)$/i)).pipe(
+  Schema.decodeTo(Schema.Boolean, {
+    decode: SchemaGetter.transform((s: string) => s.toLowerCase() === "true"),
+    encode: SchemaGetter.transform((b: boolean) => String(b))
   })
 )
 
@@ -186,7 +200,15 @@ const SETTINGS = {
     schema: Schema.Literals(["json", "pretty"]),
     expected: "json or pretty",
     default: "pretty" as const
-  })
+  }),
+  acceptMetricsService: setting({
+    names: ["MESHSIGHT_ACCEPT_METRICS_SERVICE", "SW_ENVOY_METRIC_SERVICE"],
+    schema: Bool,
+    expected: "true or false",
+    default: true
+  }),
+  proxyMaxInstances: setting({ names: ["MESHSIGHT_PROXY_MAX_INSTANCES"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 10_000 }),
+  proxyMaxClusterPairs: setting({ names: ["MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 50_000 })
 }
 
 /** The first of a setting's names that is set wins; unset → the default. */
@@ -231,7 +253,10 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     apdexThresholdMs: yield* read(SETTINGS.apdexThresholdMs),
     apdexThresholdsMs: yield* read(SETTINGS.apdexThresholdsMs),
     logLevel: yield* read(SETTINGS.logLevel),
-    logFormat: yield* read(SETTINGS.logFormat)
+    logFormat: yield* read(SETTINGS.logFormat),
+    acceptMetricsService: yield* read(SETTINGS.acceptMetricsService),
+    proxyMaxInstances: yield* read(SETTINGS.proxyMaxInstances),
+    proxyMaxClusterPairs: yield* read(SETTINGS.proxyMaxClusterPairs)
   }
 })
 

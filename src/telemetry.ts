@@ -58,3 +58,34 @@ export const seriesRefused = Metric.counter("meshsight_series_refused_total", {
   incremental: true
 })
 export const seriesStored = Metric.gauge("meshsight_store_series", { description: "Series held in the store" })
+
+// Envoy MetricsService (src/ingest/metrics-pipeline.ts, src/proxy-metrics/).
+export const metricsStreamsOpened = Metric.counter("meshsight_metrics_streams_total", {
+  description: "Envoy MetricsService gRPC streams opened",
+  incremental: true
+})
+export const metricsStreamsActive = Metric.gauge("meshsight_metrics_streams_active", {
+  description: "Envoy MetricsService gRPC streams open now"
+})
+export const metricsStreamsFailed = Metric.counter("meshsight_metrics_stream_errors_total", {
+  description: "MetricsService streams ended with an error status, by reason",
+  incremental: true
+})
+export const metricsMessagesReceived = Metric.counter("meshsight_metrics_messages_total", {
+  description: "MetricsService messages received",
+  incremental: true
+})
+export const metricFamiliesReceived = Metric.counter("meshsight_metrics_families_total", {
+  description: "Prometheus metric families decoded from MetricsService messages",
+  incremental: true
+})
+export const metricsSkipped = Metric.counter("meshsight_metrics_skipped_total", {
+  description:
+    "MetricsService data left out, by reason: family_decode (a family that could not be read, or of an unknown type), " +
+    "non_finite (a NaN, ±Inf or missing value), unidentified_stream (a stream whose node names no service or instance), " +
+    "instance_limit, cluster_limit, unnamed_cluster",
+  incremental: true
+})
+export const proxyInstancesStored = Metric.gauge("meshsight_proxy_instances", {
+  description: "Proxy instances whose MetricsService data is held"
+})

@@ -5,6 +5,8 @@ import { HttpRouter, HttpServerResponse } from "effect/http"
 import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
 import type { TimeRange } from "../query/api-model.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
+import { proxyHealth, proxyInstance, proxyRelation } from "../query/proxy-query.ts"
+import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 
 const DEFAULT_RANGE_MINUTES = 15
 const MAX_RANGE_MINUTES = 7 * 24 * 60
@@ -69,6 +71,8 @@ const respond = <E extends { readonly _tag: string; readonly message: string }, 
   )
 
 const ServiceParam = Schema.Struct({ service: Name })
+const InstanceParams = Schema.Struct({ service: Name, instance: Name })
+const RelationParams = Schema.Struct({ source: Name, target: Name })
 
 export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const query = yield* QueryService
@@ -84,5 +88,23 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
     const selector: SeriesSelector = yield* params(SeriesParams)
     const { range } = yield* withRange
     return query.series(selector, range)
+  })))
+
+  // Envoy MetricsService data (src/query/proxy-model.ts).
+  const proxies = yield* ProxyMetricStore
+  yield* router.add("GET", "/api/services/:service/proxies", respond(Effect.map(serviceAndRange, ([p, r]) => proxyHealth(proxies, p.service, r.range))))
+  yield* router.add("GET", "/api/services/:service/instances/:instance/proxy", respond(Effect.gen(function*() {
+    const p = yield* params(InstanceParams)
+    const { range } = yield* withRange
+    const found = proxyInstance(proxies, p.service, p.instance, range)
+    if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from instance ${p.instance} of service ${p.service}` })
+    return found
+  })))
+  yield* router.add("GET", "/api/proxy-relations", respond(Effect.gen(function*() {
+    const p = yield* params(RelationParams)
+    const { range } = yield* withRange
+    const found = proxyRelation(proxies, p.source, p.target, range)
+    if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from ${p.source} to cluster ${p.target}` })
+    return found
   })))
 }))

@@ -1,15 +1,24 @@
-// The ingest stage: a grpc-js server for Envoy's AccessLogService (v3 and v2) and the gRPC health service. Each
-// ALS call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
+// The ingest stage: a grpc-js server for Envoy's AccessLogService and MetricsService (v3 and v2) and the gRPC
+// health service. Each ALS or MetricsService call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
 // connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
 import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
-import { streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
-import { AlsPipeline } from "./als-pipeline.ts"
+import { metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import { AlsPipeline, type AlsPipelineShape } from "./als-pipeline.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
-import { accessLogService, ALS_SERVICE_NAMES, EMPTY_RESPONSE, HEALTH_SERVICE_NAME, healthService } from "./service-definitions.ts"
+import { MetricsPipeline } from "./metrics-pipeline.ts"
+import {
+  accessLogService,
+  ALS_SERVICE_NAMES,
+  EMPTY_RESPONSE,
+  HEALTH_SERVICE_NAME,
+  healthService,
+  METRICS_SERVICE_NAMES,
+  metricsService
+} from "./service-definitions.ts"
 import { StreamBroken } from "./stream-errors.ts"
 
 export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBindError", {
@@ -79,6 +88,15 @@ export const widenFlowControlWindows = (server: grpc.Server): void => {
   }
 }
 
+/** What a kind of client stream (ALS, MetricsService) is called in logs and counted under. */
+interface StreamKind {
+  readonly label: string
+  readonly pipeline: AlsPipelineShape
+  readonly opened: Metric.Metric<number, unknown>
+  readonly active: Metric.Metric<number, unknown>
+  readonly failed: Metric.Metric<number, unknown>
+}
+
 export class GrpcServer extends Context.Service<GrpcServer, GrpcServerShape>()("meshsight/GrpcServer") {}
 
 const SHUTDOWN_GRACE_MS = 5_000
@@ -95,11 +113,18 @@ export const GrpcServerLive = Layer.effect(
   GrpcServer,
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const pipeline = yield* AlsPipeline
+    const als: StreamKind = { label: "ALS", pipeline: yield* AlsPipeline, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
+    const metrics: StreamKind = {
+      label: "MetricsService",
+      pipeline: yield* MetricsPipeline,
+      opened: metricsStreamsOpened,
+      active: metricsStreamsActive,
+      failed: metricsStreamsFailed
+    }
     const handlers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(handlers)()
 
-    const handleAccessLogs = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    const handleStream = (kind: StreamKind, call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const peer = call.getPeer()
       let answered = false
       const answer = (err: grpc.ServiceError | null) => {
@@ -117,35 +142,35 @@ export const GrpcServerLive = Layer.effect(
         onError: (cause) => new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })
       }).pipe(Stream.concat(Stream.fromEffectDrain(resetAfterEnd(call))))
       return Effect.gen(function*() {
-        yield* Metric.update(streamsOpened, 1)
-        yield* Metric.modify(streamsActive, 1)
-        const exit = yield* Effect.exit(pipeline.run(messages, peer))
-        yield* Metric.modify(streamsActive, -1)
+        yield* Metric.update(kind.opened, 1)
+        yield* Metric.modify(kind.active, 1)
+        const exit = yield* Effect.exit(kind.pipeline.run(messages, peer))
+        yield* Metric.modify(kind.active, -1)
         if (Exit.isSuccess(exit)) {
           answer(null)
-          yield* Effect.logDebug(`ALS stream from ${exit.value.node} (${peer}) closed after ${exit.value.messages} messages`)
+          yield* Effect.logDebug(`${kind.label} stream from ${exit.value.node} (${peer}) closed after ${exit.value.messages} messages`)
           return
         }
         const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
         if (failure?._tag === "StreamRejected") {
           fail(grpc.status.INVALID_ARGUMENT, failure.detail)
-          yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: failure.reason }), 1)
-          yield* Effect.logWarning(`ALS stream from ${peer} rejected (${failure.reason}): ${failure.detail}`)
+          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
+          yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${failure.reason}): ${failure.detail}`)
         } else if (failure?._tag === "StreamBroken") {
           fail(grpc.status.CANCELLED, failure.detail)
-          yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: "broken" }), 1)
+          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "broken" }), 1)
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
           // handler only a cancelled call, so that case lands here too.
           yield* Effect.logWarning(
-            `ALS stream from ${peer} broke off: ${failure.detail} (the proxy went away or reset the stream, or sent a message` +
+            `${kind.label} stream from ${peer} broke off: ${failure.detail} (the proxy went away or reset the stream, or sent a message` +
               ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
         } else if (Cause.hasInterrupts(exit.cause)) {
           return yield* Effect.interrupt
         } else {
           fail(grpc.status.INTERNAL, "meshsight could not process the stream")
-          yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: "internal" }), 1)
-          yield* Effect.logError(`ALS stream from ${peer} failed`, exit.cause)
+          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "internal" }), 1)
+          yield* Effect.logError(`${kind.label} stream from ${peer} failed`, exit.cause)
         }
       }).pipe(
         // Interrupting the fiber does not finish the call: tell the proxy to reconnect (to another replica).
@@ -155,6 +180,7 @@ export const GrpcServerLive = Layer.effect(
 
     let serving: number = ServingStatus.SERVING
     const servedNames = new Set(["", HEALTH_SERVICE_NAME, ALS_SERVICE_NAMES.v3, ALS_SERVICE_NAMES.v2])
+    if (config.acceptMetricsService) for (const name of Object.values(METRICS_SERVICE_NAMES)) servedNames.add(name)
     const health = makeHealthService((service) => (servedNames.has(service) ? serving : undefined))
 
     const options = {
@@ -170,9 +196,17 @@ export const GrpcServerLive = Layer.effect(
     for (const version of ["v3", "v2"] as const) {
       alsServer.addService(accessLogService(version), {
         StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-          runFork(handleAccessLogs(call, callback))
+          runFork(handleStream(als, call, callback))
         }
       })
+      // Envoy's MetricsService goes where its ALS goes (SkyWalking serves both on one receiver port).
+      if (config.acceptMetricsService) {
+        alsServer.addService(metricsService(version), {
+          StreamMetrics: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+            runFork(handleStream(metrics, call, callback))
+          }
+        })
+      }
     }
     main.addService(healthService, health.handlers)
     if (dedicated) dedicated.addService(healthService, health.handlers)
@@ -195,10 +229,11 @@ export const GrpcServerLive = Layer.effect(
     )
     const port = yield* bind(main, config.grpcHost, config.grpcPort)
     const alsPort = dedicated ? yield* bind(dedicated, config.alsGrpcHost, config.alsGrpcPort) : port
+    const served = config.acceptMetricsService ? " and MetricsService (v2, v3)" : " (v2, v3)"
     yield* Effect.logInfo(
       dedicated
-        ? `gRPC listening on ${config.grpcHost}:${port}; Envoy ALS (v2, v3) on ${config.alsGrpcHost}:${alsPort}`
-        : `gRPC listening on ${config.grpcHost}:${port}: Envoy ALS (v2, v3) and grpc.health.v1`
+        ? `gRPC listening on ${config.grpcHost}:${port}; Envoy ALS${served} on ${config.alsGrpcHost}:${alsPort}`
+        : `gRPC listening on ${config.grpcHost}:${port}: Envoy ALS${served} and grpc.health.v1`
     )
     return { port, alsPort }
   })

@@ -24,6 +24,25 @@ export const accessLogService = (version: keyof typeof ALS_SERVICE_NAMES): grpc.
   StreamAccessLogs: clientStreaming(`/${ALS_SERVICE_NAMES[version]}/StreamAccessLogs`)
 })
 
+export const METRICS_SERVICE_NAMES = {
+  v3: "envoy.service.metrics.v3.MetricsService",
+  v2: "envoy.service.metrics.v2.MetricsService"
+} as const
+
+export const metricsService = (version: keyof typeof METRICS_SERVICE_NAMES): grpc.ServiceDefinition => ({
+  StreamMetrics: clientStreaming(`/${METRICS_SERVICE_NAMES[version]}/StreamMetrics`)
+})
+
+/** A MetricsService client on the same raw-bytes definitions (simulator, benchmark, tests). */
+export type MetricsClient = grpc.Client & {
+  readonly StreamMetrics: (callback: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+}
+
+export const makeMetricsClient = (target: string, version: keyof typeof METRICS_SERVICE_NAMES = "v3", options?: grpc.ClientOptions): MetricsClient => {
+  const Client = grpc.makeGenericClientConstructor(metricsService(version), "MetricsService")
+  return new Client(target, grpc.credentials.createInsecure(), options) as unknown as MetricsClient
+}
+
 /** An ALS client on the same raw-bytes definitions: the simulator's proxies, the benchmark's and the tests'. */
 export type AlsClient = grpc.Client & {
   readonly StreamAccessLogs: (callback: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
@@ -34,7 +53,7 @@ export const makeAlsClient = (target: string, version: keyof typeof ALS_SERVICE_
   return new Client(target, grpc.credentials.createInsecure(), options) as unknown as AlsClient
 }
 
-/** StreamAccessLogsResponse has no fields: its encoding is empty. */
+/** StreamAccessLogsResponse and StreamMetricsResponse have no fields: their encoding is empty. */
 export const EMPTY_RESPONSE = EMPTY
 
 export const HEALTH_SERVICE_NAME = "grpc.health.v1.Health"

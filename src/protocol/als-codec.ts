@@ -97,8 +97,8 @@ const readIdentifier = (r: WireReader): Identifier => {
   return { node, logName }
 }
 
-/** envoy.config.core.v3.Node: id 1, cluster 2, metadata 3 (Struct). */
-const readNode = (r: WireReader): Identifier["node"] => {
+/** envoy.config.core.v3.Node: id 1, cluster 2, metadata 3 (Struct). Also read by the MetricsService codec. */
+export const readNode = (r: WireReader): Identifier["node"] => {
   let id = ""
   let cluster = ""
   let metadata: JsonObject = {}

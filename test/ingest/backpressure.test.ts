@@ -5,26 +5,31 @@ import { Effect, Layer, Stream } from "effect"
 import { AppConfigWith } from "../../src/config.ts"
 import { AlsPipeline } from "../../src/ingest/als-pipeline.ts"
 import { GrpcServer, GrpcServerLive } from "../../src/ingest/grpc-server.ts"
+import { MetricsPipeline } from "../../src/ingest/metrics-pipeline.ts"
 import { openAlsStream } from "../support/als-client.ts"
 
 const MESSAGE = new Uint8Array(64 * 1024)
 const PROCESS_MS = 20
 
 let processed = 0
-// The pipeline stage swapped for one that needs 20 ms per message.
-const slowPipeline = Layer.succeed(AlsPipeline, {
-  run: (messages) =>
+// Both pipeline stages (ALS, MetricsService) swapped for one that needs 20 ms per message.
+const slow = {
+  run: (messages: Stream.Stream<Uint8Array, unknown>) =>
     Stream.runForEach(messages, () => Effect.sleep(PROCESS_MS).pipe(Effect.tap(() => Effect.sync(() => processed++)))).pipe(
+      Effect.orDie,
       Effect.as({ node: "test", messages: processed, entries: 0 })
     )
-})
-const server = GrpcServerLive.pipe(Layer.provide([slowPipeline, AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0 })]))
+}
+const server = GrpcServerLive.pipe(
+  Layer.provide([Layer.succeed(AlsPipeline, slow), Layer.succeed(MetricsPipeline, slow), AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0 })])
+)
 
 describe("backpressure", () => {
-  it.live("a slow consumer keeps the unprocessed backlog bounded while the client keeps trying to write", () =>
+  it.live.each(["als", "metrics"] as const)("%s: a slow consumer keeps the unprocessed backlog bounded while the client keeps trying to write", (service) =>
     Effect.gen(function*() {
+      processed = 0
       const { port } = yield* GrpcServer
-      const stream = openAlsStream(port)
+      const stream = openAlsStream(port, "v3", service)
       let written = 0
       let stop = false
       const writer = (async () => {

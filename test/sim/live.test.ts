@@ -28,7 +28,7 @@ const clientSideCalls = (topology: any): number =>
 const burst = async (peerFormat: "mixed" | "struct" | "flatbuffer") => {
   const app = await startMeshsightAsync({ config: { flushIntervalMs: 100 } })
   stopMeshsight = app.stop
-  const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 200, durationS: 1.5, seed: 11, entriesPerMessage: 10, flushIntervalMs: 200, ...(peerFormat === "mixed" ? {} : { peerFormat }) })
+  const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 200, durationS: 1.5, seed: 11, entriesPerMessage: 10, flushIntervalMs: 200, statsFlushIntervalMs: 300, ...(peerFormat === "mixed" ? {} : { peerFormat }) })
   const sent: SimulatorProgress = await simulator.done
   for (const deadline = Date.now() + 5000; ;) {
     const topology = (await getJson(app.url, "/api/topology")).body
@@ -81,6 +81,15 @@ describe("the simulator against meshsight", () => {
       const instances = (await getJson(url, "/api/services/reviews.default/instances")).body.instances
       expect(instances.length).toBe(6)
       expect(instances.every((i: any) => i.name.startsWith("reviews-v") && i.metrics.calls > 0)).toBe(true)
+
+      // Every proxy also streamed its stats over MetricsService: the same six reviews pods, with a heap, and
+      // reviews' outbound cluster to ratings among their clusters.
+      expect(sent.metricsMessages).toBeGreaterThan(0)
+      const proxies = (await getJson(url, "/api/services/reviews.default/proxies")).body.instances
+      expect(proxies.map((p: any) => p.instance).sort()).toEqual(instances.map((i: any) => i.name).sort())
+      expect(proxies.every((p: any) => p.heapMemoryUsed > 0 && p.clusters >= 2)).toBe(true)
+      const proxy = (await getJson(url, `/api/services/reviews.default/instances/${proxies[0].instance}/proxy`)).body
+      expect(proxy.clusters.map((c: any) => c.clusterName)).toContain("ratings.default")
     })
   }
 })

@@ -1,7 +1,7 @@
-// A real grpc-js client for Envoy's AccessLogService, sending pre-encoded StreamAccessLogsMessage bytes the way
-// Envoy does: one client-streaming call, the identifier on its first message.
+// A real grpc-js client for Envoy's AccessLogService (and MetricsService), sending pre-encoded StreamAccessLogsMessage
+// (StreamMetricsMessage) bytes the way Envoy does: one client-streaming call, the identifier on its first message.
 import * as grpc from "@grpc/grpc-js"
-import { makeAlsClient } from "../../src/ingest/service-definitions.ts"
+import { makeAlsClient, makeMetricsClient } from "../../src/ingest/service-definitions.ts"
 
 /** How a call ended: code 0 (OK) or a gRPC error status with its details. */
 export interface CallStatus {
@@ -21,11 +21,15 @@ export interface AlsStream {
   readonly close: () => void
 }
 
-export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStream => {
-  const client = makeAlsClient(`127.0.0.1:${port}`, version)
+/** The client-streaming call of either service; `service` picks AccessLogService (default) or MetricsService. */
+export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", service: "als" | "metrics" = "als"): AlsStream => {
   let settle: (s: CallStatus) => void = () => {}
   const status = new Promise<CallStatus>((resolve) => (settle = resolve))
-  const call = client.StreamAccessLogs((err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
+  const done = (err: grpc.ServiceError | null) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" })
+  const target = `127.0.0.1:${port}`
+  const [client, call] = service === "als"
+    ? ((c) => [c, c.StreamAccessLogs(done)] as const)(makeAlsClient(target, version))
+    : ((c) => [c, c.StreamMetrics(done)] as const)(makeMetricsClient(target, version))
   const ended = status.then(() => {})
   return {
     // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.
@@ -51,9 +55,10 @@ export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStr
 export const sendAlsMessages = async (
   port: number,
   messages: ReadonlyArray<Uint8Array>,
-  version: "v2" | "v3" = "v3"
+  version: "v2" | "v3" = "v3",
+  service: "als" | "metrics" = "als"
 ): Promise<CallStatus> => {
-  const stream = openAlsStream(port, version)
+  const stream = openAlsStream(port, version, service)
   try {
     for (const m of messages) await stream.write(m)
     return await stream.end()

@@ -1,7 +1,9 @@
 // meshsight's own JSON API (src/http/api-routes.ts), typed with the server's response shapes.
 import type { EndpointList, InstanceList, Series, Topology } from "../../src/query/api-model.ts"
+import type { ProxyHealthList, ProxyInstance } from "../../src/query/proxy-model.ts"
 
 export type { Edge, MetricSummary, NamedMetrics, Series, ServiceItem, Topology } from "../../src/query/api-model.ts"
+export type { ProxyCluster, ProxyHealthList, ProxyInstance, ProxyMetric } from "../../src/query/proxy-model.ts"
 
 /** unreachable: no answer or a server error; not-found: an unknown service; bad-request: a rejected parameter. */
 export class ApiError extends Error {
@@ -40,5 +42,9 @@ export const api = {
   serviceSeries: (service: string, minutes: number) =>
     getJson<Series>(`/api/series?${q({ scope: "service", service })}&${rangeQuery(minutes)}`),
   relationSeries: (source: string, target: string, detectPoint: "client" | "server", minutes: number) =>
-    getJson<Series>(`/api/series?${q({ scope: "serviceRelation", source, target, detectPoint })}&${rangeQuery(minutes)}`)
+    getJson<Series>(`/api/series?${q({ scope: "serviceRelation", source, target, detectPoint })}&${rangeQuery(minutes)}`),
+  /** Envoy MetricsService data: each instance's proxy health, and one proxy's metrics. */
+  proxies: (service: string, minutes: number) => getJson<ProxyHealthList>(`${svc(service)}/proxies?${rangeQuery(minutes)}`),
+  proxy: (service: string, instance: string, minutes: number) =>
+    getJson<ProxyInstance>(`${svc(service)}/instances/${encodeURIComponent(instance)}/proxy?${rangeQuery(minutes)}`)
 }

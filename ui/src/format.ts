@@ -8,4 +8,5 @@ export const fmtMs = (n: number | undefined) => (n === undefined ? NONE : n >= 1
 export const fmtPct = (n: number | undefined) => (n === undefined ? NONE : `${trim(n, 2)} %`)
 export const fmtRatio = (n: number | null | undefined) => (n === null || n === undefined ? NONE : trim(n, 3))
 export const fmtCount = (n: number | undefined) => (n === undefined ? NONE : trim(n, 0))
+export const fmtMiB = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? NONE : `${trim(bytes / 1048576, 1)} MiB`)
 export const fmtClock = (ms: number) => new Date(ms).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" })

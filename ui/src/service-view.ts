@@ -1,10 +1,10 @@
 // A service's dashboard: golden signals over time, instances, endpoints, status codes and its neighbours.
-import { api, type Edge, type MetricSummary } from "./api.ts"
+import { api, type Edge, type MetricSummary, type NamedMetrics, type ProxyHealthList } from "./api.ts"
 import { h } from "./dom.ts"
-import { fmtCount, fmtCpm, fmtMs, fmtPct } from "./format.ts"
+import { fmtCount, fmtCpm, fmtMiB, fmtMs, fmtPct } from "./format.ts"
 import { hook } from "./hook.ts"
 import { edgeMetrics, namedMetricColumns, signalCards, signalCharts, statusCodeRows } from "./metrics.ts"
-import { sortableTable } from "./table.ts"
+import { type Column, sortableTable } from "./table.ts"
 import type { View, ViewContext } from "./view.ts"
 
 const section = (title: string, ...content: Array<Node>) => h("section", { class: "panel" }, h("h3", {}, title), ...content)
@@ -28,13 +28,36 @@ export const serviceView = (ctx: ViewContext, service: string): View => {
         { title: "Share", cell: (r) => fmtPct(r.share), sortBy: (r) => r.share }
       ], statusCodeRows(m), { column: 1, descending: true })
 
+  /** The instance columns plus its proxy's health (Envoy MetricsService), linking to the instance's proxy view. */
+  const instanceColumns = (proxies: ProxyHealthList): ReadonlyArray<Column<NamedMetrics>> => {
+    const byInstance = new Map(proxies.instances.map((p) => [p.instance, p]))
+    const proxyLink = (name: string, text: string, cls?: string) =>
+      h("a", { href: ctx.link({ view: "instance", service, instance: name }), class: cls }, text)
+    const [name, ...rest] = namedMetricColumns("Instance")
+    return [
+      { ...name!, cell: (r) => (byInstance.has(r.name) ? proxyLink(r.name, r.name) : r.name) },
+      ...rest,
+      {
+        title: "Proxy health",
+        cell: (r) => {
+          const p = byInstance.get(r.name)
+          if (p === undefined) return "—"
+          const bad = p.unhealthyClusters.length
+          return proxyLink(r.name, `${bad === 0 ? "healthy" : `${bad} of ${p.clusters} clusters without healthy hosts`} · heap ${fmtMiB(p.heapMemoryUsed)}`, bad === 0 ? "healthy" : "critical")
+        },
+        sortBy: (r) => byInstance.get(r.name)?.unhealthyClusters.length ?? -1
+      }
+    ]
+  }
+
   const refresh = async () => {
     const range = ctx.params.range
-    const [series, instances, endpoints, neighbourhood] = await Promise.all([
+    const [series, instances, endpoints, neighbourhood, proxies] = await Promise.all([
       api.serviceSeries(service, range),
       api.instances(service, range),
       api.endpoints(service, range),
-      api.serviceTopology(service, range)
+      api.serviceTopology(service, range),
+      api.proxies(service, range)
     ])
     const self = neighbourhood.nodes.find((n) => n.name === service)
     const metrics = self?.metrics ?? null
@@ -48,7 +71,7 @@ export const serviceView = (ctx: ViewContext, service: string): View => {
       metrics ? signalCards(metrics) : h("p", { class: "muted" }, "This service reported no server-side calls in this range: it only calls others."),
       charts,
       h("div", { class: "grid" },
-        section("Instances", sortableTable("instances", namedMetricColumns("Instance"), instances.instances, { column: 1, descending: true })),
+        section("Instances", sortableTable("instances", instanceColumns(proxies), instances.instances, { column: 1, descending: true })),
         section("Endpoints", sortableTable("endpoints", namedMetricColumns("Endpoint"), endpoints.endpoints, { column: 1, descending: true })),
         section("Top status codes", statusCodes(metrics)),
         section("Upstream (callers)", neighbourTable("upstream", neighbourhood.edges.filter((e) => e.target === service), (e) => e.source)),

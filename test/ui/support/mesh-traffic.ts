@@ -24,7 +24,7 @@ const PORT = 9080
 const workloads = new Map<string, Workload>()
 
 /** `reviews.default` pod 1 → pod reviews-v1-1 in namespace default, with a stable IP. */
-const workload = (service: string, pod = 0): Workload => {
+export const workload = (service: string, pod = 0): Workload => {
   const key = `${service}#${pod}`
   const known = workloads.get(key)
   if (known) return known
