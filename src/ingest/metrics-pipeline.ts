@@ -4,8 +4,7 @@
 import { Clock, Context, Effect, Layer, Metric, Stream } from "effect"
 import { AppConfig } from "../config.ts"
 import type { MetricsMessage } from "../domain/metric-family.ts"
-import { identityFromMetadata } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
-import { compileTemplate, type Naming } from "../identity/name-template.ts"
+import { identityFromMetadata, mxNaming } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeMetricsMessage } from "../protocol/metrics-codec.ts"
 import { WireError } from "../protocol/wire-reader.ts"
 import { type ProxyIdentity, ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
@@ -66,7 +65,8 @@ export const MetricsPipelineLive = Layer.effect(
   Effect.gen(function*() {
     const config = yield* AppConfig
     const store = yield* ProxyMetricStore
-    const naming: Naming = { service: compileTemplate(config.mxServiceNameRule), instance: compileTemplate(config.mxInstanceNameRule) }
+    // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).
+    const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
     const context = yield* Effect.context<never>()
 
     const handle = (state: StreamState, bytes: Uint8Array, nowMs: number, tally: Tally, peer: string) => {

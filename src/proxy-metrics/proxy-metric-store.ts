@@ -6,7 +6,7 @@
 import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config.ts"
 import type { MetricFamily } from "../domain/metric-family.ts"
-import { compileTemplate } from "../identity/name-template.ts"
+import { mxNaming } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
 import { makeClusterNamer } from "./cluster-name.ts"
 import { CLUSTER_METRICS, type ClusterStat, extractRuleSamples, INSTANCE_METRICS, type ServerStat } from "./envoy-rules.ts"
@@ -204,7 +204,8 @@ export const ProxyMetricStoreLive = Layer.effect(
   ProxyMetricStore,
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const naming = { service: compileTemplate(config.mxServiceNameRule), instance: compileTemplate(config.mxInstanceNameRule) }
+    // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).
+    const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
     return makeProxyMetricStore(
       { retentionMinutes: config.retentionMinutes, maxInstances: config.proxyMaxInstances, maxClusterPairs: config.proxyMaxClusterPairs },
       makeClusterNamer(naming)
