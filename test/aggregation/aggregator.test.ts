@@ -18,6 +18,7 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
   source: workload("frontend"),
   destination: workload("cart"),
   endpoint: "GET:/cart",
+  endpointGrouped: false,
   startTimeMs: T0 + 1000,
   endTimeMs: T0 + 1100,
   latencyMs: 100,

@@ -1,6 +1,8 @@
 // The captured Envoy messages through identify → analyze, against ../shared/fixtures/README.md's expectations.
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { parseNode } from "../../src/domain/node.ts"
@@ -14,7 +16,7 @@ const analyzeFixture = (name: string) => {
   const sides = message.entries.map(() => emptySides())
   ipTableAnalyzer("k8s-mesh", FIXTURE_CLUSTER).forStream(node).fill(message.entries, sides)
   const misses: AnalysisMisses = { local: 0, source: 0, destination: 0 }
-  return { node, records: analyze(node, message.entries, sides, misses), misses }
+  return { node, records: analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES)), misses }
 }
 
 const brief = (m: MeshMetric) => ({
