@@ -102,9 +102,10 @@ const expectKeys = (map: YAMLMap, allowed: ReadonlyArray<string>, what: string) 
   }
 }
 
-const stringAt = (node: unknown, what: string): string => {
+/** A non-empty string; a missing one is reported at the line of `parent`. */
+const stringAt = (node: unknown, what: string, parent?: Node): string => {
   if (!isScalar(node) || typeof node.value !== "string" || node.value.trim() === "") {
-    throw new RuleError(node, `${what} must be a non-empty string`)
+    throw new RuleError(node ?? parent, `${what} must be a non-empty string`)
   }
   return node.value.trim()
 }
@@ -113,8 +114,8 @@ const stringAt = (node: unknown, what: string): string => {
 const addRule = (rules: ServiceRules, item: Node): boolean => {
   if (isMap(item)) {
     expectKeys(item, ["endpoint-name", "regex"], "a regex rule")
-    const name = stringAt(item.get("endpoint-name", true), "endpoint-name")
-    const source = stringAt(item.get("regex", true), "regex")
+    const name = stringAt(item.get("endpoint-name", true), "endpoint-name", item)
+    const source = stringAt(item.get("regex", true), "regex", item)
     const m = METHOD_AND_PATH.exec(name)
     if (m === null) return false
     let regex: RegExp
@@ -170,7 +171,7 @@ export const parseGroupingRules = (file: string, text: string): GroupingRules =>
     for (const entry of grouping.items) {
       if (!isMap(entry)) throw new RuleError(entry as Node, "each grouping entry must be a mapping with service-name and rules")
       expectKeys(entry, ["service-name", "rules"], "a grouping entry")
-      const service = stringAt(entry.get("service-name", true), "service-name")
+      const service = stringAt(entry.get("service-name", true), "service-name", entry)
       const list = entry.get("rules", true)
       if (list === undefined || (isScalar(list) && list.value === null)) continue
       if (!isSeq(list)) throw new RuleError(list as Node, `rules of ${service} must be a list`)
