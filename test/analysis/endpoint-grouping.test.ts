@@ -1,5 +1,8 @@
 // Endpoint grouping rules: SkyWalking's endpoint-name-grouping.yml format and the regex form, applied by the
-// analyze step to the destination service's endpoints.
+// analyze step to the destination service's endpoints; then a running meshsight with a rules file and a small cap.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
@@ -9,18 +12,25 @@ import { parseNode } from "../../src/domain/node.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, type CallPeers, type HttpCall, inboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
+import { sendAlsMessages } from "../support/als-client.ts"
+import { getJson } from "../support/http-json.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
+import { metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
 
 const pod = (app: string, ip: string): Workload => ({ name: `${app}-0`, namespace: "default", ip, labels: { app }, workloadName: app })
 const peers: CallPeers = { client: pod("productpage", "10.0.0.1"), server: pod("reviews", "10.0.0.2"), port: 9080, host: "reviews" }
 const START = Date.UTC(2026, 10, 25, 12, 0, 0)
 
+/** One ALS message of inbound calls to reviews, as its sidecar logs them. */
+const inboundMessage = (calls: ReadonlyArray<Partial<HttpCall>>, startMs: number) =>
+  encodeAlsMessageJson(alsMessageJson(
+    { http: calls.map((c) => inboundHttpEntry({ startMs, durationMs: 10, ...c }, peers)) },
+    { workload: peers.server, role: "sidecar" }
+  ))
+
 /** The server-side endpoint names of inbound calls to `service`, through decode and analyze. */
 const endpointsOf = (rules: GroupingRules, calls: ReadonlyArray<Partial<HttpCall>>, service = "reviews.default") => {
-  const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson(
-    { http: calls.map((c) => inboundHttpEntry({ startMs: START, durationMs: 10, ...c }, peers)) },
-    { workload: peers.server, role: "sidecar" }
-  )))
+  const message = decodeAlsMessage(inboundMessage(calls, START))
   const sides: Array<EntrySides> = message.entries.map(() => ({ local: workload(service), downstream: workload("productpage"), upstream: undefined }))
   const misses: AnalysisMisses = { local: 0, source: 0, destination: 0 }
   return analyze(parseNode(message.identifier!.node), message.entries, sides, misses, makeEndpointNamer(rules)).map((r) => r.endpoint)
@@ -114,5 +124,33 @@ grouping:
     expect(errorOf("grouping:\n  service-name: a\n")).toBe("invalid endpoint grouping file grouping.yml, line 2: grouping must be a list of {service-name, rules}")
     expect(errorOf("grouping:\n  - service-name: a\n    rules:\n      - /x/v{id}\n"))
       .toBe('invalid endpoint grouping file grouping.yml, line 4: rule "/x/v{id}": a {placeholder} must be a whole path segment')
+  })
+})
+
+describe("a running meshsight with a grouping file", () => {
+  it("groups by the file's rules and folds ungrouped endpoints past the cap into (other), counted in /metrics", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "meshsight-grouping-"))
+    const file = join(dir, "endpoint-name-grouping.yml")
+    writeFileSync(file, "grouping:\n  - service-name: reviews.default\n    rules:\n      - /reviews/{id}\n")
+    const running = await spawnMeshsight({ MESHSIGHT_ENDPOINT_GROUPING_FILE: file, MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "2" })
+    try {
+      expect(running.output()).toContain(`endpoint grouping: 1 rules for 1 services from ${file}`)
+      const paths = ["/reviews/1", "/reviews/2", "/reviews/3", "/x/1", "/x/2", "/x/3", "/x/4"]
+      const sent = await sendAlsMessages(running.grpcPort, [inboundMessage(paths.map((path) => ({ path })), Date.now())])
+      expect(sent.code).toBe(0)
+      let endpoints: Record<string, number> = {}
+      for (let tries = 0; tries < 50 && Object.keys(endpoints).length < 4; tries++) {
+        await new Promise((r) => setTimeout(r, 200))
+        const { body } = await getJson(running.url, "/api/services/reviews.default/endpoints")
+        endpoints = Object.fromEntries((body.endpoints ?? []).map((e: any) => [e.name, e.metrics.calls]))
+      }
+      expect(endpoints).toEqual({ "GET:/reviews/{id}": 3, "GET:/x/1": 1, "GET:/x/2": 1, "(other)": 2 })
+      const exposition = await (await fetch(`${running.url}/metrics`)).text()
+      expect(metricValue(exposition, "meshsight_endpoints_overflow_total")).toBe(2)
+      expect(running.output()).toMatch(/more than 2 distinct endpoints in a minute .*"\(other\)" for reviews\.default/)
+    } finally {
+      expect(await running.stop()).toBe(0)
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

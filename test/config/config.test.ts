@@ -77,6 +77,53 @@ describe("configuration", () => {
     }))
 })
 
+describe("SkyWalking settings carried over", () => {
+  it.effect("persistence in the analyzer lists is accepted and ignored, with one warning", () =>
+    Effect.gen(function*() {
+      const c = yield* load({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence", SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "persistence,mx-mesh" })
+      assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh", "k8s-mesh"], ["mx-mesh"]])
+      assert.deepStrictEqual(c.warnings, ["analyzer persistence is not implemented yet: ignored (the other listed analyzers run)"])
+      // Alone it would leave nothing to run.
+      assert.match(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "persistence" }), /\(at least one of mx-mesh, k8s-mesh\)$/)
+    }))
+
+  it.effect("every SW_* variable meshsight does not implement is named in one warning; its aliases are not", () =>
+    Effect.gen(function*() {
+      const c = yield* load({
+        SW_STORAGE: "banyandb",
+        SW_STORAGE_BANYANDB_TARGETS: "banyandb:17912",
+        SW_CORE_GRPC_PORT: "11800",
+        SW_CORE_MAX_HTTP_URIS_NUMBER_PER_SVR: "500",
+        SW_RECEIVER_GRPC_PORT: "11800",
+        SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh",
+        SW_TELEMETRY: "prometheus",
+        MESHSIGHT_LOG_LEVEL: "Info",
+        HOME: "/root"
+      })
+      assert.deepStrictEqual(c.warnings, ["SkyWalking settings meshsight does not implement, ignored: SW_STORAGE, SW_STORAGE_BANYANDB_TARGETS, SW_TELEMETRY"])
+      assert.strictEqual(c.maxEndpointsPerService, 500)
+      assert.deepStrictEqual((yield* load({})).warnings, [])
+    }))
+
+  it.effect("log levels in any case; SkyWalking has no log level variable (log4j2.xml) to alias", () =>
+    Effect.gen(function*() {
+      for (const [value, level] of [["info", "Info"], ["INFO", "Info"], ["Info", "Info"], [" debug ", "Debug"], ["WARN", "Warn"]]) {
+        assert.strictEqual((yield* load({ MESHSIGHT_LOG_LEVEL: value })).logLevel, level)
+      }
+    }))
+
+  it.effect("endpoint grouping file and per-service endpoint cap: defaults and refusals", () =>
+    Effect.gen(function*() {
+      const c = yield* load({})
+      assert.deepStrictEqual([c.endpointGroupingFile, c.maxEndpointsPerService], [undefined, 3000])
+      assert.strictEqual((yield* load({ MESHSIGHT_ENDPOINT_GROUPING_FILE: "/etc/meshsight/grouping.yml" })).endpointGroupingFile, "/etc/meshsight/grouping.yml")
+      assert.strictEqual(
+        yield* refusal({ MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "0" }),
+        'invalid MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE="0": expected a positive whole number'
+      )
+    }))
+})
+
 describe("start-up, as a process", () => {
   it("an unknown analyzer stops start-up with exit 1 and one line listing the valid ones", async () => {
     const { code, output } = await runMeshsightToExit({ MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,istio" })
