@@ -3,10 +3,17 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
-import { type GroupingRules, InvalidGroupingFile, NO_RULES, parseGroupingRules } from "../../src/analysis/endpoint-rules.ts"
+import {
+  type GroupingRules,
+  InvalidGroupingFile,
+  NO_RULES,
+  parseGroupingRules,
+  readGroupingRules
+} from "../../src/analysis/endpoint-rules.ts"
 import type { EntrySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
@@ -112,6 +119,19 @@ grouping:
     expect(sample.skipped).toEqual(['line 7: "{GET}/prod/{var}"'])
     expect(rules("#grouping:\n#  - service-name: serviceA\n").services.size).toBe(0)
     expect(endpointsOf(NO_RULES, [{ path: "/prod/1?q" }])).toEqual(["GET:/prod/1"])
+  })
+
+  it("the sample file in docs/ loads and groups as its comments say", () => {
+    const sample = readGroupingRules(fileURLToPath(new URL("../../docs/endpoint-name-grouping.yml", import.meta.url)))
+    expect(sample.skipped).toEqual([])
+    expect(endpointsOf(sample, [
+      { path: "/reviews/0" },
+      { path: "/reviews/123/ratings/4" },
+      { path: "/reviews/top" },
+      { method: "DELETE", path: "/reviews/5/cache" },
+      { path: "/reviews/5/cache" }
+    ])).toEqual(["GET:/reviews/{id}", "GET:/reviews/{id}/ratings/{stars}", "GET:/reviews/top", "DELETE:/reviews/{id}/cache", "GET:/reviews/5/cache"])
+    expect(endpointsOf(sample, [{ path: "/products/ABC-1" }], "productpage.default")).toEqual(["GET:/products/{sku}"])
   })
 
   it("a bad file is refused naming the line and the reason", () => {
