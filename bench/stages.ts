@@ -4,6 +4,8 @@
 // Usage: node bench/stages.ts [ROUNDS]
 import { makeAggregator } from "../src/aggregation/aggregator.ts"
 import { analyze } from "../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../src/analysis/endpoint-rules.ts"
 import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../src/config.ts"
 import type { AlsMessage } from "../src/domain/access-log.ts"
 import { emptySides, type EntrySides } from "../src/domain/identity.ts"
@@ -25,8 +27,9 @@ const perStream = streams.map((s) => {
   return { node, resolver: chain.forStream(node), bytes: s.messages, decoded: s.messages.map(decodeAlsMessage) }
 })
 const messages = perStream.flatMap((s) => s.bytes)
-const aggregator = makeAggregator({ apdexThresholdMs: 500, apdexThresholdsMs: {}, maxSeriesPerMinute: 500_000, retentionStart: () => 0 })
+const aggregator = makeAggregator({ apdexThresholdMs: 500, apdexThresholdsMs: {}, maxSeriesPerMinute: 500_000, maxEndpointsPerService: 3000, retentionStart: () => 0 })
 const misses = { local: 0, source: 0, destination: 0 }
+const names = makeEndpointNamer(NO_RULES)
 
 const sidesOf = (m: AlsMessage) => {
   const sides: Array<EntrySides> = new Array(m.entries.length)
@@ -38,7 +41,7 @@ const identified = perStream.map((s) => s.decoded.map((m) => {
   s.resolver.fill(m.entries, sides)
   return sides
 }))
-const records: Array<Array<MeshMetric>> = perStream.flatMap((s, i) => s.decoded.map((m, j) => analyze(s.node, m.entries, identified[i][j], misses)))
+const records: Array<Array<MeshMetric>> = perStream.flatMap((s, i) => s.decoded.map((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names)))
 
 const time = (name: string, body: () => void) => {
   body() // warm-up
@@ -57,16 +60,16 @@ console.log(`${messages.length} messages, ${(messages.reduce((n, m) => n + m.len
 time("protobufjs decode", () => { for (const m of messages) StreamAccessLogsMessage.decode(m) })
 time("decode", () => { for (const m of messages) decodeAlsMessage(m) })
 time("identify", () => perStream.forEach((s) => s.decoded.forEach((m) => s.resolver.fill(m.entries, sidesOf(m)))))
-time("analyze", () => perStream.forEach((s, i) => s.decoded.forEach((m, j) => analyze(s.node, m.entries, identified[i][j], misses))))
-time("aggregate", () => { for (const r of records) aggregator.record(r, Date.now()); aggregator.drain() })
+time("analyze", () => perStream.forEach((s, i) => s.decoded.forEach((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names))))
+time("aggregate", () => { for (const r of records) aggregator.record(r, Date.now()); aggregator.drain(0) })
 time("all stages", () => {
   for (const s of perStream) {
     for (const bytes of s.bytes) {
       const m = decodeAlsMessage(bytes)
       const sides = sidesOf(m)
       s.resolver.fill(m.entries, sides)
-      aggregator.record(analyze(s.node, m.entries, sides, misses), Date.now())
+      aggregator.record(analyze(s.node, m.entries, sides, misses, names), Date.now())
     }
   }
-  aggregator.drain()
+  aggregator.drain(0)
 })

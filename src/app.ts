@@ -2,6 +2,7 @@
 // → query / HTTP. Swapping a stage means passing another Layer here; `main.ts` picks the analyzers.
 import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
+import { EndpointNamingLive } from "./analysis/endpoint-names.ts"
 import { HttpServerLive } from "./http/http-server.ts"
 import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
@@ -17,7 +18,7 @@ export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
   const identity = chainLayer(analyzers)
   const proxyMetrics = ProxyMetricStoreLive
   const grpc = GrpcServerLive.pipe(Layer.provide([
-    AlsPipelineLive.pipe(Layer.provide([identity, aggregator])),
+    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive])),
     MetricsPipelineLive.pipe(Layer.provide(proxyMetrics))
   ]))
   const query = QueryServiceLive.pipe(Layer.provide(store))

@@ -1,9 +1,16 @@
 // meshsight's settings, read from the environment once at start-up and validated with Schema. Each setting has a
 // meshsight name and, where SkyWalking has one, SkyWalking's name as an alias so existing deployments carry over.
-import { Config, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
 export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh"] as const
+/** SkyWalking's analyzers that meshsight accepts in the lists but does not run yet (one start-up warning). */
+export const PENDING_ANALYZERS = ["persistence"] as const
+const LISTED_ANALYZERS = [...KNOWN_ANALYZERS, ...PENDING_ANALYZERS] as const
+type Analyzer = (typeof KNOWN_ANALYZERS)[number]
+type ListedAnalyzer = (typeof LISTED_ANALYZERS)[number]
+
+export const LOG_LEVELS = ["Trace", "Debug", "Info", "Warn", "Error"] as const
 
 export const DEFAULT_MX_SERVICE_NAME_RULE =
   '${LABELS."service.istio.io/canonical-name",LABELS."app.kubernetes.io/name",LABELS.app,LABELS."k8s-app",SERVICE}.${NAMESPACE}'
@@ -35,7 +42,7 @@ export interface AppConfigShape {
   readonly flushIntervalMs: number
   readonly apdexThresholdMs: number
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
-  readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error"
+  readonly logLevel: (typeof LOG_LEVELS)[number]
   readonly logFormat: "json" | "pretty"
   /** Serve Envoy's MetricsService (v2, v3) beside ALS; false leaves it unregistered (UNIMPLEMENTED). */
   readonly acceptMetricsService: boolean
@@ -43,6 +50,12 @@ export interface AppConfigShape {
   readonly proxyMaxInstances: number
   /** (instance, cluster_name) pairs kept over all proxies; further clusters are refused (counted). */
   readonly proxyMaxClusterPairs: number
+  /** SkyWalking's endpoint-name-grouping.yml format (src/analysis/endpoint-rules.ts); undefined: no grouping. */
+  readonly endpointGroupingFile: string | undefined
+  /** Distinct ungrouped endpoints a service may have in a minute; calls to more count under `(other)`. */
+  readonly maxEndpointsPerService: number
+  /** Settings accepted but not acted on, each a line for the start-up log. */
+  readonly warnings: ReadonlyArray<string>
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
@@ -92,14 +105,32 @@ const Int = (minimum: number, maximum: number) =>
 const Trimmed = Schema.Trim
 const NonEmpty = Schema.Trim.check(Schema.isMinLength(1))
 const analyzerList = Schema.Trim.pipe(
-  Schema.decodeTo(Schema.Array(Schema.Literals(KNOWN_ANALYZERS)).check(Schema.isMinLength(1)), {
+  Schema.decodeTo(Schema.Array(Schema.Literals(LISTED_ANALYZERS)).check(Schema.isMinLength(1)), {
     // Typed as the literals here; the target schema checks each name right after.
     decode: SchemaGetter.transform((s: string) =>
-      s.split(",").map((x) => x.trim()).filter((x) => x !== "") as Array<(typeof KNOWN_ANALYZERS)[number]>
+      s.split(",").map((x) => x.trim()).filter((x) => x !== "") as Array<ListedAnalyzer>
     ),
     encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
   })
 )
+/** Log levels in any case (`info`, `INFO`): Effect's names are capitalised. */
+const logLevel = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Literals(LOG_LEVELS), {
+    decode: SchemaGetter.transform((s: string) =>
+      (s.charAt(0).toUpperCase() + s.slice(1).toLowerCase()) as (typeof LOG_LEVELS)[number]
+    ),
+    encode: SchemaGetter.transform((s: string) => s)
+  })
+)
+const isRunnable = (name: ListedAnalyzer): name is Analyzer => (KNOWN_ANALYZERS as ReadonlyArray<string>).includes(name)
+const analyzers = (names: ReadonlyArray<string>) =>
+  setting<ReadonlyArray<ListedAnalyzer>>({
+    names,
+    schema: analyzerList,
+    expected: `a comma-separated list of analyzers from: ${KNOWN_ANALYZERS.join(", ")} (and ${PENDING_ANALYZERS.join(", ")}, not implemented yet)`,
+    default: ["mx-mesh"],
+    validate: (xs) => (xs.some(isRunnable) ? undefined : `at least one of ${KNOWN_ANALYZERS.join(", ")}`)
+  })
 const thresholdMap = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Record(Schema.String, Schema.Finite.check(Schema.isGreaterThan(0))), {
     decode: SchemaGetter.transform((s: string) =>
@@ -162,18 +193,8 @@ const SETTINGS = {
   }),
   httpHost: setting({ names: ["MESHSIGHT_HTTP_HOST"], schema: NonEmpty, expected: "a host name or address", default: "0.0.0.0" }),
   httpPort: setting({ names: ["MESHSIGHT_HTTP_PORT"], schema: Int(0, 65535), expected: "a port number (0-65535)", default: 12800 }),
-  httpAnalyzers: setting({
-    names: ["MESHSIGHT_HTTP_ANALYZERS", "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"],
-    schema: analyzerList,
-    expected: `a comma-separated list of analyzers from: ${KNOWN_ANALYZERS.join(", ")}`,
-    default: ["mx-mesh"]
-  }),
-  tcpAnalyzers: setting({
-    names: ["MESHSIGHT_TCP_ANALYZERS", "SW_ENVOY_METRIC_ALS_TCP_ANALYSIS"],
-    schema: analyzerList,
-    expected: `a comma-separated list of analyzers from: ${KNOWN_ANALYZERS.join(", ")}`,
-    default: ["mx-mesh"]
-  }),
+  httpAnalyzers: analyzers(["MESHSIGHT_HTTP_ANALYZERS", "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"]),
+  tcpAnalyzers: analyzers(["MESHSIGHT_TCP_ANALYZERS", "SW_ENVOY_METRIC_ALS_TCP_ANALYSIS"]),
   mxServiceNameRule: template(["MESHSIGHT_MX_SERVICE_NAME_RULE"], DEFAULT_MX_SERVICE_NAME_RULE),
   mxInstanceNameRule: template(["MESHSIGHT_MX_INSTANCE_NAME_RULE"], DEFAULT_MX_INSTANCE_NAME_RULE),
   k8sServiceNameRule: template(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE),
@@ -189,10 +210,11 @@ const SETTINGS = {
     expected: "comma-separated SERVICE=MILLISECONDS pairs",
     default: {}
   }),
+  // SkyWalking sets its log level in log4j2.xml, not in the environment: no alias.
   logLevel: setting({
     names: ["MESHSIGHT_LOG_LEVEL"],
-    schema: Schema.Literals(["Trace", "Debug", "Info", "Warn", "Error"]),
-    expected: "one of Trace, Debug, Info, Warn, Error",
+    schema: logLevel,
+    expected: "one of Trace, Debug, Info, Warn, Error (any case)",
     default: "Info" as const
   }),
   logFormat: setting({
@@ -208,7 +230,44 @@ const SETTINGS = {
     default: true
   }),
   proxyMaxInstances: setting({ names: ["MESHSIGHT_PROXY_MAX_INSTANCES"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 10_000 }),
-  proxyMaxClusterPairs: setting({ names: ["MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 50_000 })
+  proxyMaxClusterPairs: setting({ names: ["MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 50_000 }),
+  endpointGroupingFile: setting({ names: ["MESHSIGHT_ENDPOINT_GROUPING_FILE"], schema: NonEmpty, expected: "a file path", default: "" }),
+  maxEndpointsPerService: setting({
+    names: ["MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE", "SW_CORE_MAX_HTTP_URIS_NUMBER_PER_SVR"],
+    schema: Int(1, 10_000_000),
+    expected: "a positive whole number",
+    default: 3000
+  })
+}
+
+/** Every variable name some setting reads. */
+const IMPLEMENTED = new Set(Object.values(SETTINGS).flatMap((s) => s.names))
+
+/** Names of the variables under `path` (`["SW"]`: every `SW_*`); the environment provider splits names at `_`. */
+const variablesUnder = (provider: ConfigProvider.ConfigProvider, path: ReadonlyArray<string>): Effect.Effect<Array<string>> =>
+  Effect.gen(function*() {
+    const node = yield* provider.load(path).pipe(Effect.orElseSucceed(() => undefined))
+    if (node === undefined || node._tag === "Array") return []
+    if (node._tag === "Value") return [path.join("_")]
+    const names = node.value === undefined ? [] : [path.join("_")]
+    for (const key of node.keys) names.push(...(yield* variablesUnder(provider, [...path, key])))
+    return names
+  })
+
+/** Lines for the start-up log: the SkyWalking settings meshsight accepts without acting on them. */
+const warningsFor = (
+  unimplemented: ReadonlyArray<string>,
+  lists: ReadonlyArray<ReadonlyArray<ListedAnalyzer>>
+): Array<string> => {
+  const warnings: Array<string> = []
+  const pending = PENDING_ANALYZERS.filter((p) => lists.some((l) => l.includes(p)))
+  if (pending.length > 0) {
+    warnings.push(`analyzer ${pending.join(", ")} is not implemented yet: ignored (the other listed analyzers run)`)
+  }
+  if (unimplemented.length > 0) {
+    warnings.push(`SkyWalking settings meshsight does not implement, ignored: ${[...unimplemented].sort().join(", ")}`)
+  }
+  return warnings
 }
 
 /** The first of a setting's names that is set wins; unset → the default. */
@@ -232,6 +291,9 @@ const read = <A>(s: Setting<A>): Effect.Effect<A, InvalidSetting> =>
 
 export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.gen(function*() {
   const grpc = yield* read(SETTINGS.grpc)
+  const httpAnalyzers = yield* read(SETTINGS.httpAnalyzers)
+  const tcpAnalyzers = yield* read(SETTINGS.tcpAnalyzers)
+  const skyWalkingVariables = yield* variablesUnder(yield* ConfigProvider.ConfigProvider, ["SW"])
   return {
     grpcHost: grpc.host === "" ? "0.0.0.0" : grpc.host,
     grpcPort: grpc.port,
@@ -240,8 +302,8 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     grpcMaxMessageBytes: yield* read(SETTINGS.grpcMaxMessageBytes),
     httpHost: yield* read(SETTINGS.httpHost),
     httpPort: yield* read(SETTINGS.httpPort),
-    httpAnalyzers: yield* read(SETTINGS.httpAnalyzers),
-    tcpAnalyzers: yield* read(SETTINGS.tcpAnalyzers),
+    httpAnalyzers: httpAnalyzers.filter(isRunnable),
+    tcpAnalyzers: tcpAnalyzers.filter(isRunnable),
     mxServiceNameRule: yield* read(SETTINGS.mxServiceNameRule),
     mxInstanceNameRule: yield* read(SETTINGS.mxInstanceNameRule),
     k8sServiceNameRule: yield* read(SETTINGS.k8sServiceNameRule),
@@ -256,7 +318,10 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     logFormat: yield* read(SETTINGS.logFormat),
     acceptMetricsService: yield* read(SETTINGS.acceptMetricsService),
     proxyMaxInstances: yield* read(SETTINGS.proxyMaxInstances),
-    proxyMaxClusterPairs: yield* read(SETTINGS.proxyMaxClusterPairs)
+    proxyMaxClusterPairs: yield* read(SETTINGS.proxyMaxClusterPairs),
+    endpointGroupingFile: (yield* read(SETTINGS.endpointGroupingFile)) || undefined,
+    maxEndpointsPerService: yield* read(SETTINGS.maxEndpointsPerService),
+    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers])
   }
 })
 

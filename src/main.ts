@@ -6,7 +6,14 @@ import { AppConfig, loadConfig } from "./config.ts"
 import { preloadAnalyzers } from "./main-analyzers.ts"
 
 /** Errors that stop start-up with a one-line explanation rather than a stack trace. */
-const STARTUP_ERRORS = new Set(["InvalidSetting", "UnknownAnalyzer", "GrpcBindError", "ServeError", "K8sCredentialsError"])
+const STARTUP_ERRORS = new Set([
+  "InvalidSetting",
+  "InvalidGroupingFile",
+  "UnknownAnalyzer",
+  "GrpcBindError",
+  "ServeError",
+  "K8sCredentialsError"
+])
 
 const program = Effect.gen(function*() {
   const config = yield* loadConfig
@@ -14,6 +21,7 @@ const program = Effect.gen(function*() {
     Logger.layer([config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty()]),
     Layer.succeed(References.MinimumLogLevel, config.logLevel)
   )
+  yield* Effect.forEach(config.warnings, (warning) => Effect.logWarning(warning)).pipe(Effect.provide(logging))
   const analyzers = yield* Effect.promise(() => preloadAnalyzers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
   yield* Layer.launch(makeAppLayer(analyzers).pipe(Layer.provide(Layer.succeed(AppConfig, config)))).pipe(
     Effect.provide(logging)

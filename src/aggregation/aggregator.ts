@@ -4,7 +4,8 @@ import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { AppConfig } from "../config.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
 import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf } from "../store/metric-store.ts"
-import { seriesRefused, seriesStored } from "../telemetry.ts"
+import { endpointsOverflow, seriesRefused, seriesStored } from "../telemetry.ts"
+import { makeEndpointCap, OTHER_ENDPOINT } from "./endpoint-cap.ts"
 import { type Entity, makeKeyMemo } from "./entity.ts"
 import { SeriesStats } from "./series-stats.ts"
 
@@ -31,6 +32,7 @@ export interface AggregatorOptions {
   readonly apdexThresholdMs: number
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
   readonly maxSeriesPerMinute: number
+  readonly maxEndpointsPerService: number
   /** The oldest minute still kept, given the time now. */
   readonly retentionStart: (nowMs: number) => number
 }
@@ -42,6 +44,8 @@ const instanceEntity = ({ destination: d }: MeshMetric): Entity =>
   ({ scope: "instance", service: d.service, namespace: d.namespace, instance: d.instance })
 const endpointEntity = ({ destination: d, endpoint }: MeshMetric): Entity =>
   ({ scope: "endpoint", service: d.service, namespace: d.namespace, endpoint })
+const otherEndpointEntity = ({ destination: d }: MeshMetric): Entity =>
+  ({ scope: "endpoint", service: d.service, namespace: d.namespace, endpoint: OTHER_ENDPOINT })
 const serviceRelationEntity = ({ source, destination: d, detectPoint }: MeshMetric): Entity => ({
   scope: "serviceRelation",
   detectPoint,
@@ -62,6 +66,8 @@ const instanceRelationEntity = ({ source, destination: d, detectPoint }: MeshMet
 export const makeAggregator = (options: AggregatorOptions) => {
   let pending = new Map<number, MinuteBucket>()
   let refusedInPending = 0
+  let overflowInPending = 0
+  const cap = makeEndpointCap(options.maxEndpointsPerService)
   const apdexOf = (service: string) => options.apdexThresholdsMs[service] ?? options.apdexThresholdMs
 
   const keys = makeKeyMemo()
@@ -111,7 +117,18 @@ export const makeAggregator = (options: AggregatorOptions) => {
         const own = keys.of(dst)
         statsFor(bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
         if (dst.instance !== "") statsFor(bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
-        if (m.endpoint !== "") statsFor(bucket, keys.endpoint(own, dst, m.endpoint), endpointEntity, m, false)?.record(m, 0)
+        if (m.endpoint !== "") {
+          const key = keys.endpoint(own, dst, m.endpoint)
+          const series = bucket.get(key)
+          // The cap is asked only when the series is new to the pending bucket; grouped names are exempt.
+          if (series !== undefined) series.stats.record(m, 0)
+          else if (m.endpointGrouped || cap.admit(minute, dst.service, key)) {
+            statsFor(bucket, key, endpointEntity, m, false)?.record(m, 0)
+          } else {
+            overflowInPending++
+            statsFor(bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
+          }
+        }
       }
       if (src === undefined) continue
       const pair = keys.pair(src, dst)
@@ -123,11 +140,17 @@ export const makeAggregator = (options: AggregatorOptions) => {
     return outcome
   }
 
-  /** Hands the pending buckets over and starts new ones; returns how many series the limit refused meanwhile. */
-  const drain = (): [Map<number, MinuteBucket>, number] => {
-    const out: [Map<number, MinuteBucket>, number] = [pending, refusedInPending]
+  /**
+   * Hands the pending buckets over and starts new ones, with what the limits did meanwhile: series refused, calls
+   * counted under OTHER_ENDPOINT, services that first went over the endpoint cap. `oldest` is the oldest minute
+   * still accepted (the cap forgets the minutes before it).
+   */
+  const drain = (oldest: number) => {
+    const out = { buckets: pending, refused: refusedInPending, overflow: overflowInPending, overflowed: cap.takeOverflowed() }
     pending = new Map()
     refusedInPending = 0
+    overflowInPending = 0
+    cap.prune(oldest)
     return out
   }
 
@@ -143,21 +166,31 @@ export const AggregatorLive = Layer.effect(
       apdexThresholdMs: config.apdexThresholdMs,
       apdexThresholdsMs: config.apdexThresholdsMs,
       maxSeriesPerMinute: config.maxSeriesPerMinute,
+      maxEndpointsPerService: config.maxEndpointsPerService,
       retentionStart: store.retentionStart
     })
     const flush = Effect.gen(function*() {
-      const [buckets, refusedBefore] = aggregator.drain()
-      let refused = refusedBefore
+      const now = yield* Clock.currentTimeMillis
+      const drained = aggregator.drain(store.retentionStart(now))
+      let refused = drained.refused
       let moved = 0
-      for (const [minute, bucket] of buckets) {
+      for (const [minute, bucket] of drained.buckets) {
         moved += bucket.size
         refused += store.merge(minute, bucket)
       }
-      store.prune(yield* Clock.currentTimeMillis)
+      store.prune(now)
       if (refused > 0) {
         yield* Metric.update(seriesRefused, refused)
         yield* Effect.logWarning(
           `${refused} new series refused: a minute holds at most ${config.maxSeriesPerMinute} (MESHSIGHT_MAX_SERIES_PER_MINUTE)`
+        )
+      }
+      if (drained.overflow > 0) yield* Metric.update(endpointsOverflow, drained.overflow)
+      if (drained.overflowed.length > 0) {
+        yield* Effect.logWarning(
+          `more than ${config.maxEndpointsPerService} distinct endpoints in a minute (MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE): ` +
+            `further calls counted under "${OTHER_ENDPOINT}" for ${drained.overflowed.join(", ")}` +
+            " (add grouping rules: MESHSIGHT_ENDPOINT_GROUPING_FILE)"
         )
       }
       yield* Metric.update(seriesStored, store.seriesCount())

@@ -1,11 +1,12 @@
 // The analyze stage: access log entries + identities → mesh-metric records, one per side of a call
 // (rules of docs/design.md §3, which follow SkyWalking's envoy receiver).
-import type { AccessLog, AccessLogCommon, HttpAccessLog, TlsInfo } from "../domain/access-log.ts"
+import type { AccessLog, AccessLogCommon, TlsInfo } from "../domain/access-log.ts"
 import { isInboundCluster } from "../domain/addresses.ts"
 import type { EntrySides, WorkloadIdentity } from "../domain/identity.ts"
 import { type DetectPoint, type MeshMetric, type MeshProtocol, type TlsMode, UNKNOWN_SERVICE } from "../domain/mesh-metric.ts"
 import type { ReportingNode } from "../domain/node.ts"
 import { firstResponseFlag } from "../domain/response-flags.ts"
+import type { EndpointName, EndpointNamer } from "./endpoint-names.ts"
 
 /** Why a side of an entry yielded no record, for the identity-miss counters. */
 export interface AnalysisMisses {
@@ -37,27 +38,7 @@ const tlsModeOf = (tls: TlsInfo | undefined): TlsMode => {
   return hasIdentity(tls.peerSubject, tls.peerUriSan) ? "mTLS" : "TLS"
 }
 
-/** Past this many paths per method the endpoint memo starts over. */
-const ENDPOINT_MEMO_LIMIT = 50_000
-const endpointMemo = new Map<string, Map<string, string>>()
-
-/**
- * The path without its query string: endpoints stay few even when callers add parameters. Memoised per method
- * and path (the decoder interns both), so a repeated endpoint is one flat string, cheap to hash downstream.
- */
-const endpointOf = (e: HttpAccessLog): string => {
-  if (!e.hasRequest) return "/"
-  let byPath = endpointMemo.get(e.method)
-  if (byPath === undefined) endpointMemo.set(e.method, (byPath = new Map()))
-  let endpoint = byPath.get(e.path)
-  if (endpoint === undefined) {
-    if (byPath.size >= ENDPOINT_MEMO_LIMIT) byPath.clear()
-    const q = e.path.indexOf("?")
-    endpoint = [e.method, q < 0 ? e.path : e.path.slice(0, q)].join(":") // flat, not a cons string (entity.ts)
-    byPath.set(e.path, endpoint)
-  }
-  return endpoint
-}
+const NO_ENDPOINT: EndpointName = { name: "", grouped: false }
 
 /** Whole milliseconds of a duration, truncated as SkyWalking does (each timing truncated on its own). */
 const ms = (ns: number | undefined): number => (ns === undefined ? 0 : Math.floor(ns / NS_PER_MS))
@@ -73,7 +54,8 @@ const record = (
   e: AccessLog,
   detectPoint: DetectPoint,
   source: WorkloadIdentity | undefined,
-  destination: WorkloadIdentity
+  destination: WorkloadIdentity,
+  names: EndpointNamer
 ): MeshMetric => {
   const c: AccessLogCommon = e.common
   const start = Math.floor(c.startTimeMs)
@@ -84,12 +66,15 @@ const record = (
     ? start + ms(c.timeToLastDownstreamTxByteNs)
     : start + ms(c.timeToLastUpstreamRxByteNs)
   const code = e.kind === "http" ? (e.responseCode === 0 ? 200 : e.responseCode) : 0
+  // The endpoint is the destination's: grouped by the rules of the service that serves it.
+  const endpoint = e.kind === "http" ? names(destination.service, e) : NO_ENDPOINT
   return {
     role: node.role,
     detectPoint,
     source,
     destination,
-    endpoint: e.kind === "http" ? endpointOf(e) : "",
+    endpoint: endpoint.name,
+    endpointGrouped: endpoint.grouped,
     startTimeMs,
     endTimeMs,
     latencyMs: Math.max(1, endTimeMs - startTimeMs),
@@ -116,7 +101,8 @@ export const analyze = (
   node: ReportingNode,
   entries: ReadonlyArray<AccessLog>,
   sides: ReadonlyArray<EntrySides>,
-  misses: AnalysisMisses
+  misses: AnalysisMisses,
+  names: EndpointNamer
 ): Array<MeshMetric> => {
   const out: Array<MeshMetric> = []
   const bothSides = node.role !== "sidecar"
@@ -132,11 +118,11 @@ export const analyze = (
       // A gateway's caller from outside the mesh is kept as the service UNKNOWN (as SkyWalking); a sidecar's
       // unknown caller is dropped: the destination's own metrics still count, but no relation.
       if (s.downstream === undefined) misses.source++
-      out.push(record(node, e, "server", s.downstream ?? (bothSides ? UNKNOWN_CALLER : undefined), s.local))
+      out.push(record(node, e, "server", s.downstream ?? (bothSides ? UNKNOWN_CALLER : undefined), s.local, names))
     }
     if (bothSides || !inbound) {
       if (s.upstream === undefined) misses.destination++
-      else out.push(record(node, e, "client", s.local, s.upstream))
+      else out.push(record(node, e, "client", s.local, s.upstream, names))
     }
   }
   return out

@@ -17,6 +17,8 @@ export interface MeshMetric {
   readonly destination: WorkloadIdentity
   /** `METHOD:path` for HTTP and gRPC, "" for TCP. */
   readonly endpoint: string
+  /** The endpoint was named by a grouping rule (exempt from the per-service endpoint cap). */
+  readonly endpointGrouped: boolean
   readonly startTimeMs: number
   readonly endTimeMs: number
   readonly latencyMs: number

@@ -3,6 +3,7 @@
 import { Clock, Context, Effect, Layer, Metric, Stream } from "effect"
 import { Aggregator } from "../aggregation/aggregator.ts"
 import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
+import { EndpointNaming } from "../analysis/endpoint-names.ts"
 import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
 import { parseNode, proxyRole, type ReportingNode } from "../domain/node.ts"
@@ -120,6 +121,7 @@ export const AlsPipelineLive = Layer.effect(
   Effect.gen(function*() {
     const identity = yield* IdentityResolver
     const aggregator = yield* Aggregator
+    const endpointNames = yield* EndpointNaming
     // The counters are updated synchronously from the batch loop, with the context captured here.
     const context = yield* Effect.context<never>()
 
@@ -184,7 +186,7 @@ export const AlsPipelineLive = Layer.effect(
       const sides: Array<EntrySides> = new Array(entries.length)
       for (let i = 0; i < entries.length; i++) sides[i] = emptySides()
       state.resolver!.fill(entries, sides)
-      const metrics = analyze(state.node, entries, sides, tally.misses)
+      const metrics = analyze(state.node, entries, sides, tally.misses, endpointNames)
       for (const m of metrics) {
         if (m.detectPoint === "client") tally.client++
         else tally.server++

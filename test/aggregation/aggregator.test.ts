@@ -1,11 +1,13 @@
-// Minute buckets in virtual time: flushing, roll-over, late and future records, retention, apdex, series limit.
+// Minute buckets in virtual time: flushing, roll-over, late and future records, retention, apdex, series limit,
+// the per-service endpoint cap.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Effect, Exit, Layer, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
 import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
+import { endpointsOverflow } from "../../src/telemetry.ts"
 import { MemoryStoreLive } from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
 
@@ -18,6 +20,7 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
   source: workload("frontend"),
   destination: workload("cart"),
   endpoint: "GET:/cart",
+  endpointGrouped: false,
   startTimeMs: T0 + 1000,
   endTimeMs: T0 + 1100,
   latencyMs: 100,
@@ -151,6 +154,46 @@ describe("aggregator", () => {
       const services = query.services(range(T0, 1)).services.filter((s) => s.metrics !== null)
       assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
     }), { maxSeriesPerMinute: 12 }))
+
+  const endpointCalls = (query: typeof QueryService.Service, start: number) =>
+    new Map(query.endpoints("cart", range(start, 1))?.endpoints.map((e) => [e.name, e.metrics.calls]))
+  const overflowCount = Metric.value(endpointsOverflow).pipe(Effect.map((s) => s.count))
+
+  it.effect("10 000 distinct ungrouped endpoints stay bounded by the cap (3000 + (other)); every call still counts", () =>
+    at(T0 + 10_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      const overflowBefore = yield* overflowCount
+      aggregator.record(Array.from({ length: 10_000 }, (_, n) => metric({ endpoint: `GET:/items/${n}` })), T0 + 10_000)
+      yield* TestClock.adjust("1 second")
+      const calls = endpointCalls(query, T0)
+      assert.strictEqual(calls.size, 3001)
+      assert.strictEqual(calls.get("GET:/items/2999"), 1)
+      assert.isFalse(calls.has("GET:/items/3000"))
+      assert.strictEqual(calls.get("(other)"), 7000)
+      assert.strictEqual(serviceCalls(query, T0), 10_000)
+      assert.strictEqual((yield* overflowCount) - overflowBefore, 7000)
+    })))
+
+  it.effect("the cap: an endpoint admitted earlier in the minute keeps its series; grouped names are exempt; each minute starts over", () =>
+    at(T0 + 10_000, Effect.gen(function*() {
+      const aggregator = yield* Aggregator
+      const query = yield* QueryService
+      aggregator.record([metric({ endpoint: "GET:/a" }), metric({ endpoint: "GET:/b" })], T0 + 10_000)
+      yield* TestClock.adjust("1 second") // the pending bucket is flushed: the cap remembers the minute's endpoints
+      aggregator.record([
+        metric({ endpoint: "GET:/a" }),
+        metric({ endpoint: "GET:/c" }),
+        metric({ endpoint: "GET:/items/{id}", endpointGrouped: true }),
+        metric({ endpoint: "GET:/c", startTimeMs: T0 + MIN + 1000 })
+      ], T0 + MIN + 2000)
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(
+        endpointCalls(query, T0),
+        new Map([["GET:/a", 2], ["GET:/b", 1], ["(other)", 1], ["GET:/items/{id}", 1]])
+      )
+      assert.deepStrictEqual(endpointCalls(query, T0 + MIN), new Map([["GET:/c", 1]]))
+    }), { maxEndpointsPerService: 2 }))
 
   it.effect("closing the layer flushes what is pending (shutdown)", () =>
     Effect.gen(function*() {

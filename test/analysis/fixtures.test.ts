@@ -3,6 +3,8 @@
 // (MESHSIGHT_UPDATE_GOLDEN=1 rewrites those instead of comparing; see test/testdata/README.md).
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { parseNode } from "../../src/domain/node.ts"
@@ -17,7 +19,7 @@ const analyzeFixture = (name: string) => {
   const sides = message.entries.map(() => emptySides())
   ipTableAnalyzer("k8s-mesh", FIXTURE_CLUSTER).forStream(node).fill(message.entries, sides)
   const misses: AnalysisMisses = { local: 0, source: 0, destination: 0 }
-  return { node, records: analyze(node, message.entries, sides, misses), misses }
+  return { node, records: analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES)), misses }
 }
 
 const brief = (m: MeshMetric) => ({

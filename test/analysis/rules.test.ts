@@ -1,6 +1,8 @@
 // The analysis rules of docs/design.md §3, one by one, on entries built as Istio's proxies log them.
 import { describe, expect, it } from "vitest"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
 import type { AccessLog } from "../../src/domain/access-log.ts"
 import { emptySides, type EntrySides } from "../../src/domain/identity.ts"
 import { parseNode, type ReportingNode } from "../../src/domain/node.ts"
@@ -34,7 +36,7 @@ const known = (): EntrySides => ({ local: workload("local"), downstream: workloa
 
 const run = (node: ReportingNode, entries: ReadonlyArray<AccessLog>, sides = entries.map(known)) => {
   const misses: AnalysisMisses = { local: 0, source: 0, destination: 0 }
-  return { records: analyze(node, entries, sides, misses), misses }
+  return { records: analyze(node, entries, sides, misses, makeEndpointNamer(NO_RULES)), misses }
 }
 
 const outbound = (call: Partial<HttpCall>) => {

@@ -9,6 +9,8 @@ import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
 import { MemoryStoreLive } from "../../src/store/metric-store.ts"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
 import { LatencyHistogram } from "../../src/aggregation/latency-histogram.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
@@ -61,7 +63,7 @@ describe("meshsight and SkyWalking on the same entries", () => {
     const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: [entry] }, { workload: client, role: "sidecar" })))
     const sides = [{ ...emptySides(), local: workload("productpage"), upstream: workload("reviews") }]
     const misses: AnalysisMisses = { local: 0, source: 0, destination: 0 }
-    const [record] = analyze(parseNode(message.identifier!.node), message.entries, sides, misses)
+    const [record] = analyze(parseNode(message.identifier!.node), message.entries, sides, misses, makeEndpointNamer(NO_RULES))
     // SkyWalking reads Duration.nanos alone and would report 250 000 000 ns, the whole second lost.
     expect(record.sidecarInternalReqLatencyNs).toBe(1_250_000_000)
   })
@@ -86,7 +88,8 @@ describe("TCP bytes", () => {
     receivedBytes,
     sentBytes,
     sidecarInternalReqLatencyNs: undefined,
-    sidecarInternalRespLatencyNs: undefined
+    sidecarInternalRespLatencyNs: undefined,
+    endpointGrouped: false
   })
   const stages = Layer.mergeAll(AggregatorLive, QueryServiceLive).pipe(
     Layer.provide(MemoryStoreLive),

@@ -1,5 +1,8 @@
 // Settings from the environment: defaults, meshsight names, SkyWalking aliases, and one-line refusals.
 import { assert, describe, it } from "@effect/vitest"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { ConfigProvider, Effect, Exit } from "effect"
 import { DEFAULT_MX_SERVICE_NAME_RULE, InvalidSetting, loadConfig } from "../../src/config.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../support/meshsight-process.ts"
@@ -66,14 +69,61 @@ describe("configuration", () => {
       )
       assert.strictEqual(
         yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s" }),
-        'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh'
+        'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh (and persistence, not implemented yet)'
       )
       assert.match(yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " }), /^invalid MESHSIGHT_TCP_ANALYZERS=" , ": expected a comma-separated list/)
       assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:70000" }), /^invalid MESHSIGHT_GRPC_ADDRESS=/)
       assert.match(yield* refusal({ MESHSIGHT_APDEX_THRESHOLDS: "reviews=fast" }), /^invalid MESHSIGHT_APDEX_THRESHOLDS=/)
-      assert.match(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" }), /one of Trace, Debug, Info, Warn, Error$/)
+      assert.match(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" }), /one of Trace, Debug, Info, Warn, Error \(any case\)$/)
       // A template is compiled at start-up, so a typo stops it then rather than naming every service wrong.
       assert.match(yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" }), /^invalid MESHSIGHT_MX_SERVICE_NAME_RULE=.*expected a name template \(/)
+    }))
+})
+
+describe("SkyWalking settings carried over", () => {
+  it.effect("persistence in the analyzer lists is accepted and ignored, with one warning", () =>
+    Effect.gen(function*() {
+      const c = yield* load({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence", SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "persistence,mx-mesh" })
+      assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh", "k8s-mesh"], ["mx-mesh"]])
+      assert.deepStrictEqual(c.warnings, ["analyzer persistence is not implemented yet: ignored (the other listed analyzers run)"])
+      // Alone it would leave nothing to run.
+      assert.match(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "persistence" }), /\(at least one of mx-mesh, k8s-mesh\)$/)
+    }))
+
+  it.effect("every SW_* variable meshsight does not implement is named in one warning; its aliases are not", () =>
+    Effect.gen(function*() {
+      const c = yield* load({
+        SW_STORAGE: "banyandb",
+        SW_STORAGE_BANYANDB_TARGETS: "banyandb:17912",
+        SW_CORE_GRPC_PORT: "11800",
+        SW_CORE_MAX_HTTP_URIS_NUMBER_PER_SVR: "500",
+        SW_RECEIVER_GRPC_PORT: "11800",
+        SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh",
+        SW_TELEMETRY: "prometheus",
+        MESHSIGHT_LOG_LEVEL: "Info",
+        HOME: "/root"
+      })
+      assert.deepStrictEqual(c.warnings, ["SkyWalking settings meshsight does not implement, ignored: SW_STORAGE, SW_STORAGE_BANYANDB_TARGETS, SW_TELEMETRY"])
+      assert.strictEqual(c.maxEndpointsPerService, 500)
+      assert.deepStrictEqual((yield* load({})).warnings, [])
+    }))
+
+  it.effect("log levels in any case; SkyWalking has no log level variable (log4j2.xml) to alias", () =>
+    Effect.gen(function*() {
+      for (const [value, level] of [["info", "Info"], ["INFO", "Info"], ["Info", "Info"], [" debug ", "Debug"], ["WARN", "Warn"]]) {
+        assert.strictEqual((yield* load({ MESHSIGHT_LOG_LEVEL: value })).logLevel, level)
+      }
+    }))
+
+  it.effect("endpoint grouping file and per-service endpoint cap: defaults and refusals", () =>
+    Effect.gen(function*() {
+      const c = yield* load({})
+      assert.deepStrictEqual([c.endpointGroupingFile, c.maxEndpointsPerService], [undefined, 3000])
+      assert.strictEqual((yield* load({ MESHSIGHT_ENDPOINT_GROUPING_FILE: "/etc/meshsight/grouping.yml" })).endpointGroupingFile, "/etc/meshsight/grouping.yml")
+      assert.strictEqual(
+        yield* refusal({ MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "0" }),
+        'invalid MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE="0": expected a positive whole number'
+      )
     }))
 })
 
@@ -83,8 +133,59 @@ describe("start-up, as a process", () => {
     assert.strictEqual(code, 1)
     assert.strictEqual(
       output.trim(),
-      'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh'
+      'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh (and persistence, not implemented yet)'
     )
+  })
+
+  it("a bad endpoint grouping file stops start-up with exit 1 and one line naming the file, the line and the reason", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "meshsight-grouping-"))
+    const file = (name: string, text: string) => {
+      const path = join(dir, name)
+      writeFileSync(path, text)
+      return path
+    }
+    const cases: ReadonlyArray<readonly [string, RegExp]> = [
+      [join(dir, "missing.yml"), /^meshsight: invalid endpoint grouping file .*missing\.yml: cannot be read: ENOENT/],
+      [file("yaml.yml", "grouping:\n  - service-name: a\n    rules: [/x/{id}\n"), /^meshsight: invalid endpoint grouping file .*yaml\.yml, line \d: not valid YAML: .+$/],
+      [
+        file("regex.yml", "grouping:\n  - service-name: a\n    rules:\n      - endpoint-name: /x/{id}\n        regex: /x/(\\d+\n"),
+        /^meshsight: invalid endpoint grouping file .*regex\.yml, line 5: regex ".+" does not compile: .+$/
+      ],
+      [file("shape.yml", "grouping:\n  service-name: a\n"), /^meshsight: invalid endpoint grouping file .*shape\.yml, line 2: grouping must be a list/]
+    ]
+    try {
+      const runs = await Promise.all(cases.map(([path]) => runMeshsightToExit({ MESHSIGHT_ENDPOINT_GROUPING_FILE: path, MESHSIGHT_HTTP_PORT: "0", MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0" })))
+      runs.forEach(({ code, output }, i) => {
+        assert.strictEqual(code, 1, output)
+        const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
+        assert.strictEqual(reasons.length, 1, output)
+        assert.match(reasons[0], cases[i][1])
+      })
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it("SkyWalking settings it accepts but does not act on are named in the start-up log, one warning line each", async () => {
+    const running = await spawnMeshsight({
+      SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,persistence",
+      SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh,persistence",
+      SW_STORAGE: "h2",
+      SW_TELEMETRY: "none",
+      MESHSIGHT_LOG_LEVEL: "info"
+    })
+    try {
+      const lines = running.output().split("\n")
+      const persistence = lines.filter((l) => l.includes("persistence is not implemented yet"))
+      const unimplemented = lines.filter((l) => l.includes("SkyWalking settings meshsight does not implement"))
+      assert.strictEqual(persistence.length, 1, running.output())
+      assert.strictEqual(unimplemented.length, 1, running.output())
+      assert.match(unimplemented[0], /WARN.*ignored: (.*, )?SW_STORAGE, (.*, )?SW_TELEMETRY/)
+      assert.notInclude(unimplemented[0], "SW_ENVOY_METRIC_ALS")
+      assert.include(running.output(), "identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
+    } finally {
+      assert.strictEqual(await running.stop(), 0)
+    }
   })
 
   it("a port already in use stops start-up with one line naming the address", async () => {

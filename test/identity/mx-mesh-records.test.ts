@@ -4,6 +4,8 @@
 // codes, success.
 import { describe, expect, it } from "vitest"
 import { analyze } from "../../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
 import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/config.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
@@ -45,7 +47,7 @@ const records = (reporter: Workload, role: Role, entries: { http?: ReadonlyArray
   let failures = 0
   makeMxMeshAnalyzer(naming, () => failures++).forStream(node).fill(message.entries, sides)
   const misses = { local: 0, source: 0, destination: 0 }
-  const out = analyze(node, message.entries, sides, misses).map(view)
+  const out = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES)).map(view)
   return { records: out, misses, failures }
 }
 

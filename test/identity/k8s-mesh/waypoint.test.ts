@@ -5,6 +5,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
 import { analyze } from "../../../src/analysis/analyze.ts"
+import { makeEndpointNamer } from "../../../src/analysis/endpoint-names.ts"
+import { NO_RULES } from "../../../src/analysis/endpoint-rules.ts"
 import { emptySides } from "../../../src/domain/identity.ts"
 import { parseNode } from "../../../src/domain/node.ts"
 import { decodeAlsMessage } from "../../../src/protocol/als-codec.ts"
@@ -66,7 +68,7 @@ describe("k8s-mesh waypoints", () => {
       const sides = message.entries.map(emptySides)
       k8s.forStream(node).fill(message.entries, sides)
       const misses = { local: 0, source: 0, destination: 0 }
-      const records = analyze(node, message.entries, sides, misses)
+      const records = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES))
       assert.deepStrictEqual(
         records.map((r) => [r.role, r.detectPoint, r.source?.service, r.destination.service]),
         [["waypoint", "server", "productpage", "waypoint"], ["waypoint", "client", "waypoint", "reviews"]]
@@ -91,7 +93,7 @@ describe("k8s-mesh waypoints", () => {
       assert.isUndefined(sides[0].upstream, "the endpoint id's IP is not looked up")
       assert.strictEqual((yield* internalMisses("destination")) - before, 1)
       const misses = { local: 0, source: 0, destination: 0 }
-      const records = analyze(node, message.entries, sides, misses)
+      const records = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES))
       assert.deepStrictEqual(records.map((r) => r.detectPoint), ["server"])
       assert.strictEqual(misses.destination, 1)
     }))
