@@ -8,15 +8,20 @@ export interface Random {
   readonly logNormal: (median: number, sigma: number) => number
 }
 
-export const seededRandom = (seed: number): Random => {
+/** mulberry32: uniform draws in [0, 1), the same sequence for the same seed (the tests' generators use it too). */
+export const mulberry32 = (seed: number): (() => number) => {
   let state = seed >>> 0
-  const next = () => {
+  return () => {
     state = (state + 0x6d2b79f5) >>> 0
     let t = state
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
+}
+
+export const seededRandom = (seed: number): Random => {
+  const next = mulberry32(seed)
   const int = (maxExclusive: number) => Math.floor(next() * maxExclusive)
   return {
     next,

@@ -1,6 +1,7 @@
 // The entities metrics are kept for (docs/design.md §5) and their series keys: cheap strings, built once per record.
 import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { DetectPoint } from "../domain/mesh-metric.ts"
+import { BoundedMemo } from "../util/bounded-memo.ts"
 
 export type Entity =
   | { readonly scope: "service"; readonly service: string; readonly namespace: string }
@@ -55,8 +56,8 @@ export interface PairKeys {
 export interface IdentityKeys {
   readonly service: string
   readonly instance: string
-  readonly endpoints: Map<string, string>
-  readonly pairs: Map<WorkloadIdentity, PairKeys>
+  readonly endpoints: BoundedMemo<string, string>
+  readonly pairs: BoundedMemo<WorkloadIdentity, PairKeys>
 }
 
 /** Past this many endpoints or peers per identity the memo starts over (keys are cheap to rebuild). */
@@ -75,7 +76,7 @@ export const makeKeyMemo = () => {
   const of = (id: WorkloadIdentity): IdentityKeys => {
     let k = memo.get(id)
     if (k === undefined) {
-      k = { service: serviceKey(id.service), instance: instanceKey(id.service, id.instance), endpoints: new Map(), pairs: new Map() }
+      k = { service: serviceKey(id.service), instance: instanceKey(id.service, id.instance), endpoints: new BoundedMemo(MEMO_LIMIT), pairs: new BoundedMemo(MEMO_LIMIT) }
       memo.set(id, k)
     }
     return k
@@ -85,23 +86,11 @@ export const makeKeyMemo = () => {
     /** The relation keys of `src` → `dst`. */
     pair: (src: WorkloadIdentity, dst: WorkloadIdentity): PairKeys => {
       const pairs = of(src).pairs
-      let p = pairs.get(dst)
-      if (p === undefined) {
-        if (pairs.size >= MEMO_LIMIT) pairs.clear()
-        p = { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined }
-        pairs.set(dst, p)
-      }
-      return p
+      return pairs.get(dst) ?? pairs.set(dst, { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined })
     },
     /** `keys` are `id`'s. */
     endpoint: (keys: IdentityKeys, id: WorkloadIdentity, endpoint: string) => {
-      let key = keys.endpoints.get(endpoint)
-      if (key === undefined) {
-        if (keys.endpoints.size >= MEMO_LIMIT) keys.endpoints.clear()
-        key = endpointKey(id.service, endpoint)
-        keys.endpoints.set(endpoint, key)
-      }
-      return key
+      return keys.endpoints.get(endpoint) ?? keys.endpoints.set(endpoint, endpointKey(id.service, endpoint))
     },
     /** `p` is the pair of `src` → `dst`. */
     serviceRelation: (p: PairKeys, detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) =>

@@ -4,6 +4,7 @@ import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config.ts"
 import type { HttpAccessLog } from "../domain/access-log.ts"
 import { type GroupingRules, groupPath, InvalidGroupingFile, NO_RULES, readGroupingRules, type ServiceRules } from "./endpoint-rules.ts"
+import { BoundedMemo } from "../util/bounded-memo.ts"
 
 export interface EndpointName {
   readonly name: string
@@ -18,7 +19,7 @@ const NO_REQUEST: EndpointName = { name: "/", grouped: false }
 /** Past this many paths per method the memo starts over. */
 const MEMO_LIMIT = 50_000
 
-type Memo = Map<string, Map<string, EndpointName>>
+type Memo = Map<string, BoundedMemo<string, EndpointName>>
 
 /**
  * The memo is keyed by the decoder's interned method and path strings, and hands out the same name object for a
@@ -31,10 +32,9 @@ export const makeEndpointNamer = (rules: GroupingRules): EndpointNamer => {
 
   const lookup = (memo: Memo, serviceRules: ServiceRules | undefined, e: HttpAccessLog): EndpointName => {
     let byPath = memo.get(e.method)
-    if (byPath === undefined) memo.set(e.method, (byPath = new Map()))
+    if (byPath === undefined) memo.set(e.method, (byPath = new BoundedMemo(MEMO_LIMIT)))
     let named = byPath.get(e.path)
     if (named === undefined) {
-      if (byPath.size >= MEMO_LIMIT) byPath.clear()
       const q = e.path.indexOf("?")
       const path = q < 0 ? e.path : e.path.slice(0, q)
       const group = serviceRules === undefined ? undefined : groupPath(serviceRules, e.method, path)

@@ -1,6 +1,8 @@
 // A minimal protobuf wire-format reader. meshsight decodes only the fields it uses, straight into its domain
 // objects, instead of materialising Envoy's full messages (see proto/ for the trimmed definitions it follows).
 
+import { FNV_PRIME } from "../util/fnv1a.ts"
+
 export class WireError extends Error {
   override readonly name = "WireError"
 }
@@ -19,8 +21,8 @@ const interned: Array<string> = new Array<string>(INTERN_SLOTS).fill("")
 const internSlot = (buf: Uint8Array, start: number, len: number): number => {
   let h = len
   const step = len >> 3
-  for (let i = start + step, k = 0; k < 8; k++, i += step) h = Math.imul(h ^ buf[i], 0x01000193)
-  h = Math.imul(h ^ buf[start + len - 1], 0x01000193)
+  for (let i = start + step, k = 0; k < 8; k++, i += step) h = Math.imul(h ^ buf[i], FNV_PRIME)
+  h = Math.imul(h ^ buf[start + len - 1], FNV_PRIME)
   return (h ^ (h >>> 15)) & (INTERN_SLOTS - 1)
 }
 

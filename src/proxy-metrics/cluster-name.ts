@@ -7,6 +7,7 @@ import type { JsonObject } from "../domain/access-log.ts"
 import { identityFromMetadata } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import type { Naming } from "../identity/name-template.ts"
 import { type ClusterRef, clusterRef } from "./envoy-rules.ts"
+import { BoundedMemo } from "../util/bounded-memo.ts"
 
 /** A cluster family's cluster_name; undefined when the naming rule names nothing. */
 export interface NamedCluster {
@@ -22,7 +23,7 @@ const CACHE_LIMIT = 200_000
 
 /** Family name → its cluster, named by the naming rule; undefined for a family that names no cluster. */
 export const makeClusterNamer = (naming: Naming) => {
-  const cache = new Map<string, NamedCluster | undefined>()
+  const cache = new BoundedMemo<string, NamedCluster | null>(CACHE_LIMIT)
   const nameOf = (cluster: ClusterRef): string | undefined => {
     const metadata: JsonObject = {
       NAME: "-", // the instance rule must name something; only the service name is used
@@ -38,12 +39,11 @@ export const makeClusterNamer = (naming: Naming) => {
     return identityFromMetadata(metadata, naming)?.service
   }
   return (family: string): NamedCluster | undefined => {
-    const known = cache.get(family)
-    if (known !== undefined || cache.has(family)) return known
-    const ref = clusterRef(family)
-    const named = ref === undefined ? undefined : { name: nameOf(ref), outbound: ref.outbound }
-    if (cache.size >= CACHE_LIMIT) cache.clear()
-    cache.set(family, named)
-    return named
+    let named = cache.get(family)
+    if (named === undefined) {
+      const ref = clusterRef(family)
+      named = cache.set(family, ref === undefined ? null : { name: nameOf(ref), outbound: ref.outbound })
+    }
+    return named ?? undefined
   }
 }

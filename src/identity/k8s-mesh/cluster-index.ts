@@ -8,6 +8,7 @@ import { IpTenures, type Tenure } from "./ip-tenure.ts"
 import { type EndpointSliceView, type Labels, objectKey, type PodView, type ServiceView } from "./projection.ts"
 import { replaceKeyed, type ResourceStore } from "./resource-store.ts"
 import { type Member, selects, ServiceMembership } from "./service-membership.ts"
+import { fnv1aString } from "../../util/fnv1a.ts"
 
 export { CLOCK_SKEW_MS, ENDED_POD_RETENTION_MS } from "./ip-tenure.ts"
 
@@ -23,12 +24,6 @@ interface PodRecord extends Tenure, Member {
   generation: number
 }
 
-/** FNV-1a, cut to 30 bits so V8 keeps it as a small integer rather than a boxed number. */
-const hash = (text: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
-  return h & 0x3fffffff
-}
 
 const sameIdentity = (a: WorkloadIdentity | null, b: WorkloadIdentity | null | undefined): boolean =>
   a === null || b == null
@@ -78,7 +73,7 @@ export class ClusterIndex {
       const key = objectKey(p.namespace, p.name)
       let record = this.pods.get(key)
       // A new uid under the same name is a new pod (a StatefulSet's pods keep their names).
-      if (record !== undefined && (record.uidHash !== hash(p.uid) || p.finished)) {
+      if (record !== undefined && (record.uidHash !== fnv1aString(p.uid) || p.finished)) {
         this.endPod(record)
         record = undefined
       }
@@ -101,7 +96,7 @@ export class ClusterIndex {
     const record: PodRecord = {
       key,
       namespace: this.namespaces.shared(p.namespace),
-      uidHash: hash(p.uid),
+      uidHash: fnv1aString(p.uid),
       labels: this.labels.acquire(p.labels),
       ips: p.ips,
       sinceMs: p.sinceMs,

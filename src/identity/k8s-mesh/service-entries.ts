@@ -7,6 +7,7 @@ import type { NameTemplate } from "../name-template.ts"
 import { inPrefix, type IpPrefix, parseIp, parsePrefix } from "./ip-prefix.ts"
 import { objectKey, type ServiceEntryView } from "./projection.ts"
 import { replaceKeyed, type ResourceStore } from "./resource-store.ts"
+import { BoundedMemo } from "../../util/bounded-memo.ts"
 
 /** Verdicts of the CIDR scan kept (then started afresh): about 80 bytes each. */
 const PREFIX_VERDICT_CACHE = 32_768
@@ -33,7 +34,7 @@ export class ServiceEntryIndex {
   /** Longest prefix first, then by entry key. */
   private prefixes: Array<PrefixClaim> = []
   /** IP → what the CIDR scan found for it (null: nothing); cleared whenever an entry changes. */
-  private readonly prefixVerdicts = new Map<string, WorkloadIdentity | null>()
+  private readonly prefixVerdicts = new BoundedMemo<string, WorkloadIdentity | null>(PREFIX_VERDICT_CACHE)
   /** The service name rule over `serviceEntry` (metadata: name, namespace, labels; spec: hosts). */
   private readonly serviceName: NameTemplate
 
@@ -52,9 +53,7 @@ export class ServiceEntryIndex {
     if (this.prefixes.length === 0) return undefined
     let verdict = this.prefixVerdicts.get(ip)
     if (verdict === undefined) {
-      verdict = this.scanPrefixes(ip)
-      if (this.prefixVerdicts.size >= PREFIX_VERDICT_CACHE) this.prefixVerdicts.clear()
-      this.prefixVerdicts.set(ip, verdict)
+      verdict = this.prefixVerdicts.set(ip, this.scanPrefixes(ip))
     }
     return verdict ?? undefined
   }

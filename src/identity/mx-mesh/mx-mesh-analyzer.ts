@@ -7,6 +7,8 @@ import type { ReportingNode } from "../../domain/node.ts"
 import { AppConfig } from "../../config.ts"
 import { decodeStruct } from "../../protocol/struct-codec.ts"
 import { peerDecodeFailures } from "../../telemetry.ts"
+import { BoundedMemo } from "../../util/bounded-memo.ts"
+import { fnv1aBytes } from "../../util/fnv1a.ts"
 import { WireReader } from "../../protocol/wire-reader.ts"
 import type { Analyzer } from "../identity-resolver.ts"
 import { compileTemplate, type Naming, type TemplateOptions } from "../name-template.ts"
@@ -65,15 +67,6 @@ const unwrapBytesValue = (bytes: Uint8Array): Uint8Array => {
 const peerMetadata = (object: FilterStateObject, flat: boolean): JsonObject =>
   flat ? decodeFlatNode(unwrapBytesValue(object.value)) : peerStructToNodeKeys(decodeStruct(object.value))
 
-/** FNV-1a over 32-bit little-endian words (and the tail bytes): the peer cache's hash of a value's raw bytes. */
-const hashBytes = (b: Uint8Array): number => {
-  let h = 0x811c9dc5 ^ b.length
-  const words = b.length & ~3
-  let i = 0
-  for (; i < words; i += 4) h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), 0x01000193)
-  for (; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193)
-  return h
-}
 
 interface CachedPeer {
   /** A copy: the message's buffer is not kept alive by the cache. */
@@ -86,13 +79,13 @@ interface CachedPeer {
 export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): Analyzer => {
   // Keyed by a hash of the raw bytes and checked byte for byte: no per-entry key string (hashing the value as a
   // latin1 string was the analyzer's main cost).
-  const cache = new Map<number, Array<CachedPeer>>()
-  let cached = 0
+  // Bounded by distinct hashes (a collision shares a slot's list).
+  const cache = new BoundedMemo<number, Array<CachedPeer>>(PEER_CACHE_LIMIT)
 
   const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
     const flat = object.key.charCodeAt(0) === 119 /* w: the `wasm.*` keys */
     const value = object.value
-    const hash = hashBytes(value)
+    const hash = fnv1aBytes(value)
     const candidates = cache.get(hash)
     if (candidates !== undefined) {
       for (let i = 0; i < candidates.length; i++) {
@@ -107,15 +100,9 @@ export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): A
       identity = undefined
     }
     if (identity === undefined) onPeerFailure()
-    if (cached >= PEER_CACHE_LIMIT) {
-      cache.clear()
-      cached = 0
-    }
     const entry: CachedPeer = { bytes: value.slice(), flat, identity }
-    const list = cache.get(hash)
-    if (list === undefined) cache.set(hash, [entry])
-    else list.push(entry)
-    cached++
+    if (candidates === undefined) cache.set(hash, [entry])
+    else candidates.push(entry)
     return identity
   }
 

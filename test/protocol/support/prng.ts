@@ -1,4 +1,5 @@
-// A tiny seeded PRNG (mulberry32) and the draws the protocol tests need: deterministic breadth, no npm dependency.
+// The draws the protocol tests need over the simulator's seeded PRNG: deterministic breadth, no npm dependency.
+import { mulberry32 } from "../../../sim/random.ts"
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -22,14 +23,7 @@ export const ALPHABET: ReadonlyArray<string> = [
 ]
 
 export const makeRng = (seed: number): Rng => {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const next = mulberry32(seed)
   const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1))
   const pick = <A>(items: ReadonlyArray<A>): A => items[int(0, items.length - 1)]
   return {
