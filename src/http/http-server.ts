@@ -4,7 +4,9 @@ import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import { AppConfig } from "../config.ts"
+import { httpTlsFiles, secureContextOptions } from "../security/tls.ts"
 import { ApiRoutes } from "./api-routes.ts"
 import { HealthRoutes } from "./health-routes.ts"
 import { UiRoutes } from "./ui-routes.ts"
@@ -15,6 +17,14 @@ export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, Prom
 export const HttpServerLive = HttpRouter.serve(HttpRoutes, { disableLogger: true }).pipe(
   Layer.provideMerge(Layer.unwrap(Effect.gen(function*() {
     const config = yield* AppConfig
-    return NodeHttpServer.layer(createServer, { host: config.httpHost, port: config.httpPort, gracefulShutdownTimeout: "5 seconds" })
+    const options = { host: config.httpHost, port: config.httpPort, gracefulShutdownTimeout: "5 seconds" } as const
+    const tls = yield* httpTlsFiles(config)
+    if (tls === undefined) return NodeHttpServer.layer(createServer, options)
+    return NodeHttpServer.layer(() => {
+      const server = createHttpsServer(secureContextOptions(tls.current()))
+      // New connections get the rotated certificate; open ones keep the one they started with.
+      tls.onChange((files) => server.setSecureContext(secureContextOptions(files)))
+      return server
+    }, options)
   })))
 )

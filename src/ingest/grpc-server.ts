@@ -6,7 +6,11 @@ import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
-import { streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import { printable } from "../log-text.ts"
+import { grpcServerCredentials } from "../security/tls.ts"
+import { watchTokenFile } from "../security/tokens.ts"
+import { callsRefused, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import { callGuards } from "./call-guards.ts"
 import { AlsPipeline } from "./als-pipeline.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import { accessLogService, ALS_SERVICE_NAMES, EMPTY_RESPONSE, HEALTH_SERVICE_NAME, healthService } from "./service-definitions.ts"
@@ -83,10 +87,10 @@ export class GrpcServer extends Context.Service<GrpcServer, GrpcServerShape>()("
 
 const SHUTDOWN_GRACE_MS = 5_000
 
-const bind = (server: grpc.Server, host: string, port: number) => {
+const bind = (server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials) => {
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
   return Effect.callback<number, GrpcBindError>((resume) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
+    server.bindAsync(address, credentials, (err, bound) =>
       resume(err ? Effect.fail(new GrpcBindError({ address, detail: err.message })) : Effect.succeed(bound)))
   })
 }
@@ -99,8 +103,11 @@ export const GrpcServerLive = Layer.effect(
     const handlers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(handlers)()
 
+    const credentials = yield* grpcServerCredentials(config)
+    const tokens = yield* watchTokenFile("MESHSIGHT_ALS_TOKEN_FILE", config.alsTokenFile, config.fileReloadIntervalMs)
+
     const handleAccessLogs = (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      const peer = call.getPeer()
+      const peer = printable(call.getPeer())
       let answered = false
       const answer = (err: grpc.ServiceError | null) => {
         if (answered) return
@@ -157,7 +164,18 @@ export const GrpcServerLive = Layer.effect(
     const servedNames = new Set(["", HEALTH_SERVICE_NAME, ALS_SERVICE_NAMES.v3, ALS_SERVICE_NAMES.v2])
     const health = makeHealthService((service) => (servedNames.has(service) ? serving : undefined))
 
+    const guards = callGuards({
+      tokens,
+      maxCalls: config.grpcMaxStreams,
+      onRefused: (reason, peer) =>
+        runFork(Effect.andThen(
+          Metric.update(Metric.withAttributes(callsRefused, { reason }), 1),
+          Effect.logWarning(`gRPC call from ${printable(peer)} refused: ${reason === "unauthenticated" ? "no valid bearer token (MESHSIGHT_ALS_TOKEN_FILE)" : `MESHSIGHT_GRPC_MAX_STREAMS=${config.grpcMaxStreams} calls already open`}`)
+        ))
+    })
     const options = {
+      interceptors: [guards],
+      "grpc.max_concurrent_streams": config.grpcMaxStreamsPerConnection,
       "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
       // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
       "grpc.keepalive_time_ms": 60_000,
@@ -193,8 +211,8 @@ export const GrpcServerLive = Layer.effect(
         yield* Effect.logInfo("gRPC server stopped")
       })
     )
-    const port = yield* bind(main, config.grpcHost, config.grpcPort)
-    const alsPort = dedicated ? yield* bind(dedicated, config.alsGrpcHost, config.alsGrpcPort) : port
+    const port = yield* bind(main, config.grpcHost, config.grpcPort, credentials())
+    const alsPort = dedicated ? yield* bind(dedicated, config.alsGrpcHost, config.alsGrpcPort, credentials()) : port
     yield* Effect.logInfo(
       dedicated
         ? `gRPC listening on ${config.grpcHost}:${port}; Envoy ALS (v2, v3) on ${config.alsGrpcHost}:${alsPort}`

@@ -26,12 +26,20 @@ export const accessLogService = (version: keyof typeof ALS_SERVICE_NAMES): grpc.
 
 /** An ALS client on the same raw-bytes definitions: the simulator's proxies, the benchmark's and the tests'. */
 export type AlsClient = grpc.Client & {
-  readonly StreamAccessLogs: (callback: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+  readonly StreamAccessLogs: {
+    (callback: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Buffer>
+    (metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Buffer>
+  }
 }
 
-export const makeAlsClient = (target: string, version: keyof typeof ALS_SERVICE_NAMES = "v3", options?: grpc.ClientOptions): AlsClient => {
+export const makeAlsClient = (
+  target: string,
+  version: keyof typeof ALS_SERVICE_NAMES = "v3",
+  options?: grpc.ClientOptions,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()
+): AlsClient => {
   const Client = grpc.makeGenericClientConstructor(accessLogService(version), "AccessLogService")
-  return new Client(target, grpc.credentials.createInsecure(), options) as unknown as AlsClient
+  return new Client(target, credentials, options) as unknown as AlsClient
 }
 
 /** StreamAccessLogsResponse has no fields: its encoding is empty. */

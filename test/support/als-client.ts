@@ -21,11 +21,22 @@ export interface AlsStream {
   readonly close: () => void
 }
 
-export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStream => {
-  const client = makeAlsClient(`127.0.0.1:${port}`, version)
+/** How the client connects: TLS credentials instead of plaintext, and a bearer token to send. */
+export interface AlsConnection {
+  readonly credentials?: grpc.ChannelCredentials
+  readonly token?: string
+  /** The TLS server name to check the certificate against (default: the target's host). */
+  readonly serverName?: string
+}
+
+export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", connection: AlsConnection = {}): AlsStream => {
+  const options = connection.serverName === undefined ? undefined : { "grpc.ssl_target_name_override": connection.serverName }
+  const client = makeAlsClient(`127.0.0.1:${port}`, version, options, connection.credentials)
   let settle: (s: CallStatus) => void = () => {}
   const status = new Promise<CallStatus>((resolve) => (settle = resolve))
-  const call = client.StreamAccessLogs((err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
+  const metadata = new grpc.Metadata()
+  if (connection.token !== undefined) metadata.set("authorization", `Bearer ${connection.token}`)
+  const call = client.StreamAccessLogs(metadata, (err) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" }))
   const ended = status.then(() => {})
   return {
     // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.
@@ -51,9 +62,10 @@ export const openAlsStream = (port: number, version: "v2" | "v3" = "v3"): AlsStr
 export const sendAlsMessages = async (
   port: number,
   messages: ReadonlyArray<Uint8Array>,
-  version: "v2" | "v3" = "v3"
+  version: "v2" | "v3" = "v3",
+  connection: AlsConnection = {}
 ): Promise<CallStatus> => {
-  const stream = openAlsStream(port, version)
+  const stream = openAlsStream(port, version, connection)
   try {
     for (const m of messages) await stream.write(m)
     return await stream.end()
