@@ -8,10 +8,11 @@ import { createServer as createHttpsServer } from "node:https"
 import { AppConfig } from "../config.ts"
 import { httpTlsFiles, secureContextOptions } from "../security/tls.ts"
 import { ApiRoutes } from "./api-routes.ts"
+import { HttpGuard, NotFoundRoute } from "./guard.ts"
 import { HealthRoutes } from "./health-routes.ts"
 import { UiRoutes } from "./ui-routes.ts"
 
-export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }))
+export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }), NotFoundRoute, HttpGuard)
 
 /** Also exposes `HttpServer` (its bound address). */
 export const HttpServerLive = HttpRouter.serve(HttpRoutes, { disableLogger: true }).pipe(
