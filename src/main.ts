@@ -6,7 +6,7 @@ import { AppConfig, loadConfig } from "./config.ts"
 import { preloadAnalyzers } from "./main-analyzers.ts"
 
 /** Errors that stop start-up with a one-line explanation rather than a stack trace. */
-const STARTUP_ERRORS = new Set(["InvalidSetting", "UnknownAnalyzer", "GrpcBindError", "ServeError", "K8sCredentialsError", "UnusableFile"])
+const STARTUP_ERRORS = new Set(["InvalidSetting", "UnknownAnalyzer", "GrpcBindError", "HttpBindError", "ServeError", "K8sCredentialsError", "UnusableFile"])
 
 const program = Effect.gen(function*() {
   const config = yield* loadConfig

@@ -6,6 +6,7 @@ import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
+import { listenFailure } from "../listen-failure.ts"
 import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
@@ -21,7 +22,7 @@ export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBind
   detail: Schema.String
 }) {
   override get message() {
-    return `cannot listen for gRPC on ${this.address}: ${this.detail}`
+    return `cannot listen on gRPC ${this.address}: ${this.detail}`
   }
 }
 
@@ -91,7 +92,7 @@ const bind = (server: grpc.Server, host: string, port: number, credentials: grpc
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
   return Effect.callback<number, GrpcBindError>((resume) => {
     server.bindAsync(address, credentials, (err, bound) =>
-      resume(err ? Effect.fail(new GrpcBindError({ address, detail: err.message })) : Effect.succeed(bound)))
+      resume(err ? Effect.fail(new GrpcBindError({ address, detail: listenFailure(err) })) : Effect.succeed(bound)))
   })
 }
 
