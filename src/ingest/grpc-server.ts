@@ -131,21 +131,21 @@ export const GrpcServerLive = Layer.effect(
         yield* Metric.modify(streamsActive, -1)
         if (Exit.isSuccess(exit)) {
           answer(null)
-          yield* Effect.logDebug(`ALS stream from ${exit.value.node} (${peer}) closed after ${exit.value.messages} messages`)
+          yield* Effect.logDebug(`ALS stream from ${printable(exit.value.node)} (${peer}) closed after ${exit.value.messages} messages`)
           return
         }
         const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
         if (failure?._tag === "StreamRejected") {
           fail(grpc.status.INVALID_ARGUMENT, failure.detail)
           yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: failure.reason }), 1)
-          yield* Effect.logWarning(`ALS stream from ${peer} rejected (${failure.reason}): ${failure.detail}`)
+          yield* Effect.logWarning(`ALS stream from ${peer} rejected (${failure.reason}): ${printable(failure.detail)}`)
         } else if (failure?._tag === "StreamBroken") {
           fail(grpc.status.CANCELLED, failure.detail)
           yield* Metric.update(Metric.withAttributes(streamsFailed, { reason: "broken" }), 1)
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
           // handler only a cancelled call, so that case lands here too.
           yield* Effect.logWarning(
-            `ALS stream from ${peer} broke off: ${failure.detail} (the proxy went away or reset the stream, or sent a message` +
+            `ALS stream from ${peer} broke off: ${printable(failure.detail)} (the proxy went away or reset the stream, or sent a message` +
               ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
         } else if (Cause.hasInterrupts(exit.cause)) {
