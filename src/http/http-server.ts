@@ -1,7 +1,7 @@
 // The HTTP server: query API, health, Prometheus /metrics and the web UI, on one port.
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
-import { HttpRouter } from "effect/http"
+import { HttpRouter, HttpServer } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
@@ -24,8 +24,16 @@ export class HttpBindError extends Schema.TaggedError<HttpBindError>()("HttpBind
 
 export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }), NotFoundRoute, HttpGuard)
 
+/** The start-up line, naming the scheme (the platform's own line always says http://). */
+const logListening = Layer.effectDiscard(Effect.gen(function*() {
+  const config = yield* AppConfig
+  // formatAddress writes `http://host:port` for any TCP address.
+  const where = HttpServer.formatAddress((yield* HttpServer.HttpServer).address).replace(/^http:\/\//, "")
+  yield* Effect.logInfo(`HTTP listening on ${config.httpTlsCertFile === "" ? "http" : "https"}://${where}: web UI, /api, /metrics, /healthz, /readyz`)
+}))
+
 /** Also exposes `HttpServer` (its bound address). */
-export const HttpServerLive = HttpRouter.serve(HttpRoutes, { disableLogger: true }).pipe(
+export const HttpServerLive = Layer.merge(HttpRouter.serve(HttpRoutes, { disableLogger: true, disableListenLog: true }), logListening).pipe(
   Layer.provideMerge(Layer.unwrap(Effect.gen(function*() {
     const config = yield* AppConfig
     const options = { host: config.httpHost, port: config.httpPort, gracefulShutdownTimeout: "5 seconds" } as const

@@ -174,6 +174,7 @@ describe("start-up, as a process", () => {
       const log = running.output()
       assert.include(log, "identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
       assert.include(log, `gRPC listening on 127.0.0.1:${running.grpcPort}`)
+      assert.include(log, `HTTP listening on http://127.0.0.1:${running.httpPort}`)
     } finally {
       assert.strictEqual(await running.stop(), 0)
     }
