@@ -76,7 +76,7 @@ export const grpcServerCredentials = (config: AppConfigShape) =>
     return () => grpc.experimental.createCertificateProviderServerCredentials(provider, mutual ? provider : null, mutual)
   })
 
-/** HTTPS options for the HTTP port, or undefined for plain HTTP; `onRotate` gets each new certificate. */
+/** The HTTP port's certificate and key, kept current; undefined for plain HTTP. */
 export const httpTlsFiles = (config: AppConfigShape) =>
   Effect.gen(function*() {
     if (config.httpTlsCertFile === "") return undefined
