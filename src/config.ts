@@ -56,6 +56,20 @@ export interface AppConfigShape {
   readonly maxEndpointsPerService: number
   /** Settings accepted but not acted on, each a line for the start-up log. */
   readonly warnings: ReadonlyArray<string>
+  /** Security settings (src/security/): "" means not configured. */
+  readonly grpcTlsCertFile: string
+  readonly grpcTlsKeyFile: string
+  readonly grpcTlsClientCaFile: string
+  readonly httpTlsCertFile: string
+  readonly httpTlsKeyFile: string
+  readonly apiTokenFile: string
+  readonly alsTokenFile: string
+  /** How often certificate and token files are checked for changes. */
+  readonly fileReloadIntervalMs: number
+  /** Host header names the HTTP server answers for; empty: any. */
+  readonly httpAllowedHosts: ReadonlyArray<string>
+  readonly grpcMaxStreamsPerConnection: number
+  readonly grpcMaxStreams: number
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
@@ -155,6 +169,15 @@ const Bool = Schema.Trim.check(Schema.isPattern(/^(true|false)$/i)).pipe(
   })
 )
 
+/** A file path; empty (SkyWalking's default for its TLS paths) means unset. */
+const filePath = (names: ReadonlyArray<string>) => setting({ names, schema: Trimmed, expected: "a file path", default: "" })
+const hostList = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Array(Schema.String), {
+    decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim().toLowerCase()).filter((x) => x !== "")),
+    encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
+  })
+)
+
 /** `host:port`, `[v6]:port` or a bare port (SkyWalking's SW_*_GRPC_PORT) → host and port. */
 const hostPort = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Struct({ host: Schema.String, port: Int(0, 65535) }), {
@@ -237,6 +260,39 @@ const SETTINGS = {
     schema: Int(1, 10_000_000),
     expected: "a positive whole number",
     default: 3000
+  }),
+  // TLS: meshsight serves TLS when a certificate and key are set (SkyWalking's SW_*_SSL_ENABLED is not needed). Its
+  // receiver-sharing-server's trusted-CAs path turns on client-certificate checks, as it does in SkyWalking.
+  grpcTlsCertFile: filePath(["MESHSIGHT_GRPC_TLS_CERT_FILE", "SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH", "SW_CORE_GRPC_SSL_CERT_CHAIN_PATH"]),
+  grpcTlsKeyFile: filePath(["MESHSIGHT_GRPC_TLS_KEY_FILE", "SW_RECEIVER_GRPC_SSL_KEY_PATH", "SW_CORE_GRPC_SSL_KEY_PATH"]),
+  grpcTlsClientCaFile: filePath(["MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE", "SW_RECEIVER_GRPC_SSL_TRUSTED_CAS_PATH"]),
+  httpTlsCertFile: filePath(["MESHSIGHT_HTTP_TLS_CERT_FILE"]),
+  httpTlsKeyFile: filePath(["MESHSIGHT_HTTP_TLS_KEY_FILE"]),
+  apiTokenFile: filePath(["MESHSIGHT_API_TOKEN_FILE"]),
+  alsTokenFile: filePath(["MESHSIGHT_ALS_TOKEN_FILE"]),
+  fileReloadIntervalMs: setting({
+    names: ["MESHSIGHT_FILE_RELOAD_INTERVAL_MS"],
+    schema: Int(50, 3_600_000),
+    expected: "milliseconds from 50 to 3600000",
+    default: 10_000
+  }),
+  httpAllowedHosts: setting({
+    names: ["MESHSIGHT_HTTP_ALLOWED_HOSTS"],
+    schema: hostList,
+    expected: "a comma-separated list of host names",
+    default: [] as ReadonlyArray<string>
+  }),
+  grpcMaxStreamsPerConnection: setting({
+    names: ["MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION"],
+    schema: Int(1, 1_000_000),
+    expected: "a positive whole number",
+    default: 100
+  }),
+  grpcMaxStreams: setting({
+    names: ["MESHSIGHT_GRPC_MAX_STREAMS"],
+    schema: Int(1, 10_000_000),
+    expected: "a positive whole number",
+    default: 10_000
   })
 }
 
@@ -269,6 +325,15 @@ const warningsFor = (
   }
   return warnings
 }
+
+/** Settings that only make sense together: the first that is set without its partner. */
+const PAIRS: ReadonlyArray<readonly [keyof typeof SETTINGS, keyof typeof SETTINGS, string]> = [
+  ["grpcTlsCertFile", "grpcTlsKeyFile", "the gRPC TLS certificate and key are set together"],
+  ["grpcTlsKeyFile", "grpcTlsCertFile", "the gRPC TLS certificate and key are set together"],
+  ["grpcTlsClientCaFile", "grpcTlsCertFile", "client certificates need the gRPC port to serve TLS (MESHSIGHT_GRPC_TLS_CERT_FILE)"],
+  ["httpTlsCertFile", "httpTlsKeyFile", "the HTTP TLS certificate and key are set together"],
+  ["httpTlsKeyFile", "httpTlsCertFile", "the HTTP TLS certificate and key are set together"]
+]
 
 /** The first of a setting's names that is set wins; unset → the default. */
 const read = <A>(s: Setting<A>): Effect.Effect<A, InvalidSetting> =>
@@ -321,8 +386,31 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     proxyMaxClusterPairs: yield* read(SETTINGS.proxyMaxClusterPairs),
     endpointGroupingFile: (yield* read(SETTINGS.endpointGroupingFile)) || undefined,
     maxEndpointsPerService: yield* read(SETTINGS.maxEndpointsPerService),
-    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers])
+    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers]),
+    ...yield* securitySettings
   }
+})
+
+const securitySettings = Effect.gen(function*() {
+  const s = {
+    grpcTlsCertFile: yield* read(SETTINGS.grpcTlsCertFile),
+    grpcTlsKeyFile: yield* read(SETTINGS.grpcTlsKeyFile),
+    grpcTlsClientCaFile: yield* read(SETTINGS.grpcTlsClientCaFile),
+    httpTlsCertFile: yield* read(SETTINGS.httpTlsCertFile),
+    httpTlsKeyFile: yield* read(SETTINGS.httpTlsKeyFile),
+    apiTokenFile: yield* read(SETTINGS.apiTokenFile),
+    alsTokenFile: yield* read(SETTINGS.alsTokenFile),
+    fileReloadIntervalMs: yield* read(SETTINGS.fileReloadIntervalMs),
+    httpAllowedHosts: yield* read(SETTINGS.httpAllowedHosts),
+    grpcMaxStreamsPerConnection: yield* read(SETTINGS.grpcMaxStreamsPerConnection),
+    grpcMaxStreams: yield* read(SETTINGS.grpcMaxStreams)
+  }
+  for (const [set, partner, why] of PAIRS) {
+    if (s[set as keyof typeof s] !== "" && s[partner as keyof typeof s] === "") {
+      return yield* new InvalidSetting({ variable: SETTINGS[set].names[0]!, value: String(s[set as keyof typeof s]), expected: `${SETTINGS[partner].names[0]} too: ${why}` })
+    }
+  }
+  return s
 })
 
 export const AppConfigLive = Layer.effect(AppConfig, loadConfig)

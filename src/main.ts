@@ -11,8 +11,10 @@ const STARTUP_ERRORS = new Set([
   "InvalidGroupingFile",
   "UnknownAnalyzer",
   "GrpcBindError",
+  "HttpBindError",
   "ServeError",
-  "K8sCredentialsError"
+  "K8sCredentialsError",
+  "UnusableFile"
 ])
 
 const program = Effect.gen(function*() {

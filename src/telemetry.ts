@@ -11,6 +11,10 @@ export const streamsFailed = Metric.counter("meshsight_als_stream_errors_total",
   description: "ALS streams ended with an error status, by reason",
   incremental: true
 })
+export const callsRefused = Metric.counter("meshsight_grpc_calls_refused_total", {
+  description: "gRPC calls refused before their handler ran, by reason (unauthenticated, too_many_streams)",
+  incremental: true
+})
 export const messagesReceived = Metric.counter("meshsight_als_messages_total", {
   description: "ALS messages received",
   incremental: true

@@ -7,11 +7,26 @@ const EXACT_BELOW = 32
 const SUB_BUCKETS = 16
 const SUB_BITS = 4
 
+/**
+ * The largest latency Envoy can log: google.protobuf.Duration tops out at 315,576,000,000 s (10,000 years).
+ * Larger values (only a broken clock gives them) share the last bucket.
+ */
+export const MAX_DURATION_MS = 315_576_000_000_999
+
+/** floor(log2 v) for 1 ≤ v < 2^53, exact: Math.log2 may round across a power of two, so it is corrected. */
+const floorLog2 = (v: number): number => {
+  let e = Math.floor(Math.log2(v))
+  if (2 ** e > v) e--
+  else if (2 ** (e + 1) <= v) e++
+  return e
+}
+
 export const bucketOf = (ms: number): number => {
-  const v = Math.max(0, Math.floor(ms))
+  // Whole numbers only: 32-bit operators (Math.clz32, >>>) would wrap at 2^32 ms (50 days).
+  const v = Math.min(Math.max(0, Math.floor(ms)), MAX_DURATION_MS)
   if (v < EXACT_BELOW) return v
-  const exponent = 31 - Math.clz32(v) // floor(log2 v), ≥ 5 here
-  const sub = (v >>> (exponent - SUB_BITS)) - SUB_BUCKETS
+  const exponent = floorLog2(v) // ≥ 5 here
+  const sub = Math.floor(v / 2 ** (exponent - SUB_BITS)) - SUB_BUCKETS
   return EXACT_BELOW + (exponent - 5) * SUB_BUCKETS + sub
 }
 

@@ -1,6 +1,6 @@
 // The JSON query API under /api (shapes in src/query/api-model.ts). Query parameters are decoded with Schema; a
 // bad one is answered 400 with the reason, an unknown service 404.
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Effect, Schema, SchemaGetter } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
 import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
 import type { TimeRange } from "../query/api-model.ts"
@@ -11,7 +11,13 @@ import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 const DEFAULT_RANGE_MINUTES = 15
 const MAX_RANGE_MINUTES = 7 * 24 * 60
 
-const EpochMs = Schema.FiniteFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0))
+/** Decimal digits only: Number() would also take " ", "0x10" and "1e3", which no client means as a time. */
+const EpochMs = Schema.String.check(Schema.isPattern(/^\d{1,16}$/, { message: "expected milliseconds since the epoch, in decimal digits" })).pipe(
+  Schema.decodeTo(Schema.Finite.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)), {
+    decode: SchemaGetter.transform((s: string) => Number(s)),
+    encode: SchemaGetter.transform((n: number) => String(n))
+  })
+)
 const Name = Schema.String.check(Schema.isMinLength(1))
 const DetectPoint = Schema.Literals(["client", "server"])
 
@@ -43,6 +49,10 @@ class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Sch
 const rangeFrom = (p: typeof RangeParams.Type) =>
   Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
+    // Compared as given: snapped to minutes, start=61000&end=60500 would become a valid one-minute range.
+    if (p.start !== undefined && p.end !== undefined && p.start >= p.end) {
+      return yield* new BadRequest({ message: `start (${p.start}) must be before end (${p.end})` })
+    }
     const end = p.end !== undefined ? minuteOf(p.end + MINUTE_MS - 1) : minuteOf(now) + MINUTE_MS
     const start = p.start !== undefined ? minuteOf(p.start) : end - DEFAULT_RANGE_MINUTES * MINUTE_MS
     if (start >= end) return yield* new BadRequest({ message: "start must be before end" })

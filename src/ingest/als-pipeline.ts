@@ -8,6 +8,7 @@ import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
 import { parseNode, proxyRole, type ReportingNode } from "../domain/node.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
+import { printable } from "../log-text.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
 import { WireError } from "../protocol/wire-reader.ts"
 import {
@@ -209,7 +210,8 @@ export const AlsPipelineLive = Layer.effect(
               rejection = handle(state, batch[i], now, tally, peer)
             }
             report(tally, context)
-            for (const warning of tally.warnings) yield* Effect.logWarning(warning)
+            // A warning quotes what the proxy sent (its node id, the codec's reason): escaped, one line each.
+            for (const warning of tally.warnings) yield* Effect.logWarning(printable(warning))
             if (rejection !== undefined) return yield* rejection
           }))
         if (state.nodeId === undefined) {

@@ -6,8 +6,13 @@ import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
-import { metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import { listenFailure } from "../listen-failure.ts"
+import { printable } from "../log-text.ts"
+import { grpcServerCredentials } from "../security/tls.ts"
+import { watchTokenFile } from "../security/tokens.ts"
+import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
 import { AlsPipeline, type AlsPipelineShape } from "./als-pipeline.ts"
+import { callGuards } from "./call-guards.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import { MetricsPipeline } from "./metrics-pipeline.ts"
 import {
@@ -26,7 +31,7 @@ export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBind
   detail: Schema.String
 }) {
   override get message() {
-    return `cannot listen for gRPC on ${this.address}: ${this.detail}`
+    return `cannot listen on gRPC ${this.address}: ${this.detail}`
   }
 }
 
@@ -101,11 +106,11 @@ export class GrpcServer extends Context.Service<GrpcServer, GrpcServerShape>()("
 
 const SHUTDOWN_GRACE_MS = 5_000
 
-const bind = (server: grpc.Server, host: string, port: number) => {
+const bind = (server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials) => {
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
   return Effect.callback<number, GrpcBindError>((resume) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, bound) =>
-      resume(err ? Effect.fail(new GrpcBindError({ address, detail: err.message })) : Effect.succeed(bound)))
+    server.bindAsync(address, credentials, (err, bound) =>
+      resume(err ? Effect.fail(new GrpcBindError({ address, detail: listenFailure(err) })) : Effect.succeed(bound)))
   })
 }
 
@@ -124,8 +129,11 @@ export const GrpcServerLive = Layer.effect(
     const handlers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(handlers)()
 
+    const credentials = yield* grpcServerCredentials(config)
+    const tokens = yield* watchTokenFile("MESHSIGHT_ALS_TOKEN_FILE", config.alsTokenFile, config.fileReloadIntervalMs)
+
     const handleStream = (kind: StreamKind, call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      const peer = call.getPeer()
+      const peer = printable(call.getPeer())
       let answered = false
       const answer = (err: grpc.ServiceError | null) => {
         if (answered) return
@@ -148,21 +156,21 @@ export const GrpcServerLive = Layer.effect(
         yield* Metric.modify(kind.active, -1)
         if (Exit.isSuccess(exit)) {
           answer(null)
-          yield* Effect.logDebug(`${kind.label} stream from ${exit.value.node} (${peer}) closed after ${exit.value.messages} messages`)
+          yield* Effect.logDebug(`${kind.label} stream from ${printable(exit.value.node)} (${peer}) closed after ${exit.value.messages} messages`)
           return
         }
         const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
         if (failure?._tag === "StreamRejected") {
           fail(grpc.status.INVALID_ARGUMENT, failure.detail)
           yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
-          yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${failure.reason}): ${failure.detail}`)
+          yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${failure.reason}): ${printable(failure.detail)}`)
         } else if (failure?._tag === "StreamBroken") {
           fail(grpc.status.CANCELLED, failure.detail)
           yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "broken" }), 1)
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
           // handler only a cancelled call, so that case lands here too.
           yield* Effect.logWarning(
-            `${kind.label} stream from ${peer} broke off: ${failure.detail} (the proxy went away or reset the stream, or sent a message` +
+            `${kind.label} stream from ${peer} broke off: ${printable(failure.detail)} (the proxy went away or reset the stream, or sent a message` +
               ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
         } else if (Cause.hasInterrupts(exit.cause)) {
@@ -183,7 +191,18 @@ export const GrpcServerLive = Layer.effect(
     if (config.acceptMetricsService) for (const name of Object.values(METRICS_SERVICE_NAMES)) servedNames.add(name)
     const health = makeHealthService((service) => (servedNames.has(service) ? serving : undefined))
 
+    const guards = callGuards({
+      tokens,
+      maxCalls: config.grpcMaxStreams,
+      onRefused: (reason, peer) =>
+        runFork(Effect.andThen(
+          Metric.update(Metric.withAttributes(callsRefused, { reason }), 1),
+          Effect.logWarning(`gRPC call from ${printable(peer)} refused: ${reason === "unauthenticated" ? "no valid bearer token (MESHSIGHT_ALS_TOKEN_FILE)" : `MESHSIGHT_GRPC_MAX_STREAMS=${config.grpcMaxStreams} calls already open`}`)
+        ))
+    })
     const options = {
+      interceptors: [guards],
+      "grpc.max_concurrent_streams": config.grpcMaxStreamsPerConnection,
       "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
       // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
       "grpc.keepalive_time_ms": 60_000,
@@ -227,8 +246,8 @@ export const GrpcServerLive = Layer.effect(
         yield* Effect.logInfo("gRPC server stopped")
       })
     )
-    const port = yield* bind(main, config.grpcHost, config.grpcPort)
-    const alsPort = dedicated ? yield* bind(dedicated, config.alsGrpcHost, config.alsGrpcPort) : port
+    const port = yield* bind(main, config.grpcHost, config.grpcPort, credentials())
+    const alsPort = dedicated ? yield* bind(dedicated, config.alsGrpcHost, config.alsGrpcPort, credentials()) : port
     const served = config.acceptMetricsService ? " and MetricsService (v2, v3)" : " (v2, v3)"
     yield* Effect.logInfo(
       dedicated

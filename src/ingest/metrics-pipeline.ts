@@ -9,6 +9,7 @@ import { decodeMetricsMessage } from "../protocol/metrics-codec.ts"
 import { WireError } from "../protocol/wire-reader.ts"
 import { type ProxyIdentity, ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 import { metricFamiliesReceived, metricsMessagesReceived, metricsSkipped, proxyInstancesStored } from "../telemetry.ts"
+import { printable } from "../log-text.ts"
 import type { AlsPipelineShape } from "./als-pipeline.ts"
 import { type StreamBroken, StreamRejected } from "./stream-errors.ts"
 
@@ -138,7 +139,7 @@ export const MetricsPipelineLive = Layer.effect(
               if (n !== 0) metric.updateUnsafe(n, context)
             }
             proxyInstancesStored.updateUnsafe(store.instanceCount(), context)
-            for (const warning of tally.warnings) yield* Effect.logWarning(warning)
+            for (const warning of tally.warnings) yield* Effect.logWarning(printable(warning))
             if (rejection !== undefined) return yield* rejection
           }))
         if (state.nodeId === undefined) {

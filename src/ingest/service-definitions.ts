@@ -35,22 +35,38 @@ export const metricsService = (version: keyof typeof METRICS_SERVICE_NAMES): grp
 
 /** A MetricsService client on the same raw-bytes definitions (simulator, benchmark, tests). */
 export type MetricsClient = grpc.Client & {
-  readonly StreamMetrics: (callback: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+  readonly StreamMetrics: {
+    (callback: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Buffer>
+    (metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Buffer>
+  }
 }
 
-export const makeMetricsClient = (target: string, version: keyof typeof METRICS_SERVICE_NAMES = "v3", options?: grpc.ClientOptions): MetricsClient => {
+export const makeMetricsClient = (
+  target: string,
+  version: keyof typeof METRICS_SERVICE_NAMES = "v3",
+  options?: grpc.ClientOptions,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()
+): MetricsClient => {
   const Client = grpc.makeGenericClientConstructor(metricsService(version), "MetricsService")
-  return new Client(target, grpc.credentials.createInsecure(), options) as unknown as MetricsClient
+  return new Client(target, credentials, options) as unknown as MetricsClient
 }
 
 /** An ALS client on the same raw-bytes definitions: the simulator's proxies, the benchmark's and the tests'. */
 export type AlsClient = grpc.Client & {
-  readonly StreamAccessLogs: (callback: (err: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<Buffer>
+  readonly StreamAccessLogs: {
+    (callback: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Buffer>
+    (metadata: grpc.Metadata, callback: (err: grpc.ServiceError | null) => void): grpc.ClientWritableStream<Buffer>
+  }
 }
 
-export const makeAlsClient = (target: string, version: keyof typeof ALS_SERVICE_NAMES = "v3", options?: grpc.ClientOptions): AlsClient => {
+export const makeAlsClient = (
+  target: string,
+  version: keyof typeof ALS_SERVICE_NAMES = "v3",
+  options?: grpc.ClientOptions,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure()
+): AlsClient => {
   const Client = grpc.makeGenericClientConstructor(accessLogService(version), "AccessLogService")
-  return new Client(target, grpc.credentials.createInsecure(), options) as unknown as AlsClient
+  return new Client(target, credentials, options) as unknown as AlsClient
 }
 
 /** StreamAccessLogsResponse and StreamMetricsResponse have no fields: their encoding is empty. */

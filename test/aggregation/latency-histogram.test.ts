@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { bucketOf, bucketValue, LatencyHistogram } from "../../src/aggregation/latency-histogram.ts"
+import { bucketOf, bucketValue, LatencyHistogram, MAX_DURATION_MS } from "../../src/aggregation/latency-histogram.ts"
 
 /** Exact nearest-rank percentile of a sample. */
 const exact = (values: ReadonlyArray<number>, p: number) => {
@@ -26,6 +26,33 @@ describe("latency histogram", () => {
       previous = b
       expect(Math.abs(bucketValue(b) - v) / v).toBeLessThanOrEqual(0.032)
     }
+  })
+
+  it("stays correct past 32 bits, up to the longest Duration Envoy can log (315,576,000,000 s)", () => {
+    let previous = bucketOf(2 ** 31)
+    for (let v = 2 ** 31; v <= MAX_DURATION_MS; v = Math.ceil(v * 1.013)) {
+      const b = bucketOf(v)
+      expect(b).toBeGreaterThanOrEqual(previous)
+      previous = b
+      expect(Math.abs(bucketValue(b) - v) / v).toBeLessThanOrEqual(0.032)
+    }
+    for (const v of [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40, 2 ** 40 + 12345, MAX_DURATION_MS]) {
+      expect(Math.abs(bucketValue(bucketOf(v)) - v) / v).toBeLessThanOrEqual(0.032)
+      expect(bucketOf(v)).toBeGreaterThan(bucketOf(2 ** 31))
+    }
+    // Each power of two starts a new group of 16 buckets, also where Math.log2 would round.
+    for (let e = 5; e < 49; e++) {
+      expect(bucketOf(2 ** e) - bucketOf(2 ** e - 1)).toBe(1)
+      expect(bucketOf(2 ** e)).toBe(32 + (e - 5) * 16)
+    }
+    expect(bucketOf(Number.MAX_SAFE_INTEGER)).toBe(bucketOf(MAX_DURATION_MS))
+    const h = new LatencyHistogram()
+    for (const v of [5, 2 ** 32, 2 ** 40, MAX_DURATION_MS]) h.record(v)
+    const [p25, p50, p75, p100] = h.percentiles([25, 50, 75, 100])
+    expect(p25).toBe(5)
+    expect(Math.abs(p50! - 2 ** 32) / 2 ** 32).toBeLessThanOrEqual(0.032)
+    expect(Math.abs(p75! - 2 ** 40) / 2 ** 40).toBeLessThanOrEqual(0.032)
+    expect(Math.abs(p100! - MAX_DURATION_MS) / MAX_DURATION_MS).toBeLessThanOrEqual(0.032)
   })
 
   it("percentiles are within the documented error of the exact ones", () => {

@@ -127,6 +127,41 @@ describe("SkyWalking settings carried over", () => {
     }))
 })
 
+describe("security settings", () => {
+  it.effect("off by default: no TLS, no tokens, any Host, 100 streams per connection and 10000 in all", () =>
+    Effect.gen(function*() {
+      const c = yield* load({})
+      assert.deepStrictEqual([c.grpcTlsCertFile, c.grpcTlsKeyFile, c.grpcTlsClientCaFile, c.httpTlsCertFile, c.apiTokenFile, c.alsTokenFile], ["", "", "", "", "", ""])
+      assert.deepStrictEqual([c.httpAllowedHosts, c.grpcMaxStreamsPerConnection, c.grpcMaxStreams, c.fileReloadIntervalMs], [[], 100, 10_000, 10_000])
+    }))
+
+  it.effect("SkyWalking's gRPC SSL paths are aliases (receiver-sharing-server first, then core); an empty one counts as unset", () =>
+    Effect.gen(function*() {
+      const receiver = yield* load({
+        SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH: "/tls/receiver.crt",
+        SW_RECEIVER_GRPC_SSL_KEY_PATH: "/tls/receiver.key",
+        SW_RECEIVER_GRPC_SSL_TRUSTED_CAS_PATH: "/tls/ca.crt",
+        SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt",
+        SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key"
+      })
+      assert.deepStrictEqual([receiver.grpcTlsCertFile, receiver.grpcTlsKeyFile, receiver.grpcTlsClientCaFile], ["/tls/receiver.crt", "/tls/receiver.key", "/tls/ca.crt"])
+      const core = yield* load({ SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt", SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key", SW_RECEIVER_GRPC_SSL_KEY_PATH: "" })
+      assert.deepStrictEqual([core.grpcTlsCertFile, core.grpcTlsKeyFile, core.grpcTlsClientCaFile], ["/tls/core.crt", "/tls/core.key", ""])
+    }))
+
+  it.effect("allowed hosts are a lower-cased list; half a TLS pair, or a client CA without TLS, is refused in one line", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual((yield* load({ MESHSIGHT_HTTP_ALLOWED_HOSTS: " Meshsight.example, localhost ," })).httpAllowedHosts, ["meshsight.example", "localhost"])
+      assert.strictEqual(
+        yield* refusal({ MESHSIGHT_GRPC_TLS_CERT_FILE: "/tls/tls.crt" }),
+        'invalid MESHSIGHT_GRPC_TLS_CERT_FILE="/tls/tls.crt": expected MESHSIGHT_GRPC_TLS_KEY_FILE too: the gRPC TLS certificate and key are set together'
+      )
+      assert.match(yield* refusal({ MESHSIGHT_HTTP_TLS_KEY_FILE: "/tls/tls.key" }), /^invalid MESHSIGHT_HTTP_TLS_KEY_FILE=.*expected MESHSIGHT_HTTP_TLS_CERT_FILE too/)
+      assert.match(yield* refusal({ MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE: "/tls/ca.crt" }), /client certificates need the gRPC port to serve TLS/)
+      assert.match(yield* refusal({ MESHSIGHT_GRPC_MAX_STREAMS: "0" }), /^invalid MESHSIGHT_GRPC_MAX_STREAMS="0"/)
+    }))
+})
+
 describe("start-up, as a process", () => {
   it("an unknown analyzer stops start-up with exit 1 and one line listing the valid ones", async () => {
     const { code, output } = await runMeshsightToExit({ MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,istio" })
@@ -199,10 +234,39 @@ describe("start-up, as a process", () => {
       // Around it is the log of what started and stopped (stdout, so in any order with stderr); the reason is one line.
       const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
       assert.strictEqual(reasons.length, 1, output)
-      assert.match(reasons[0], new RegExp(`^meshsight: cannot listen for gRPC on 127\\.0\\.0\\.1:${running.grpcPort}: .+$`))
+      assert.strictEqual(reasons[0], `meshsight: cannot listen on gRPC 127.0.0.1:${running.grpcPort}: address already in use`)
     } finally {
       await running.stop()
     }
+  })
+
+  it("an HTTP port already in use stops start-up with one line naming the address and the reason", async () => {
+    const running = await spawnMeshsight()
+    try {
+      const { code, output } = await runMeshsightToExit({
+        MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0",
+        MESHSIGHT_HTTP_HOST: "127.0.0.1",
+        MESHSIGHT_HTTP_PORT: String(running.httpPort)
+      })
+      assert.strictEqual(code, 1)
+      const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
+      assert.deepStrictEqual(reasons, [`meshsight: cannot listen on HTTP 127.0.0.1:${running.httpPort}: address already in use`], output)
+    } finally {
+      await running.stop()
+    }
+  })
+
+  it("a certificate file that cannot be read stops start-up with one line", async () => {
+    const { code, output } = await runMeshsightToExit({
+      MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0",
+      MESHSIGHT_HTTP_PORT: "0",
+      MESHSIGHT_HTTP_TLS_CERT_FILE: "/nonexistent/tls.crt",
+      MESHSIGHT_HTTP_TLS_KEY_FILE: "/nonexistent/tls.key"
+    })
+    assert.strictEqual(code, 1)
+    const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
+    assert.strictEqual(reasons.length, 1, output)
+    assert.match(reasons[0]!, /^meshsight: cannot use MESHSIGHT_HTTP_TLS_CERT_FILE=\/nonexistent\/tls\.crt: ENOENT/)
   })
 
   it("the start-up log names the active analyzers and the listening ports", async () => {
@@ -211,6 +275,7 @@ describe("start-up, as a process", () => {
       const log = running.output()
       assert.include(log, "identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
       assert.include(log, `gRPC listening on 127.0.0.1:${running.grpcPort}`)
+      assert.include(log, `HTTP listening on http://127.0.0.1:${running.httpPort}`)
     } finally {
       assert.strictEqual(await running.stop(), 0)
     }

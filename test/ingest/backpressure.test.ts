@@ -29,7 +29,7 @@ describe("backpressure", () => {
     Effect.gen(function*() {
       processed = 0
       const { port } = yield* GrpcServer
-      const stream = openAlsStream(port, "v3", service)
+      const stream = openAlsStream(port, "v3", { service })
       let written = 0
       let stop = false
       const writer = (async () => {

@@ -39,7 +39,7 @@ afterAll(async () => {
 })
 
 const metrics = async () => (await fetch(`${app.url}/metrics`)).text()
-const send = (messages: ReadonlyArray<Uint8Array>, version: "v2" | "v3" = "v3") => sendAlsMessages(alsPort, messages, version, "metrics")
+const send = (messages: ReadonlyArray<Uint8Array>, version: "v2" | "v3" = "v3") => sendAlsMessages(alsPort, messages, version, { service: "metrics" })
 
 describe("Envoy MetricsService", () => {
   it("the captured message: SkyWalking's instance metrics once the node names its workload", async () => {
@@ -115,7 +115,7 @@ describe("Envoy MetricsService", () => {
   })
 
   it("bad input ends or skips only what is bad, counted and logged; a healthy stream keeps flowing", async () => {
-    const healthy = openAlsStream(alsPort, "v3", "metrics")
+    const healthy = openAlsStream(alsPort, "v3", { service: "metrics" })
     await healthy.write(captureFrom(gateway))
 
     const garbage = await send([new Uint8Array([0xff, 0xff, 0xff, 0xff])])
@@ -175,7 +175,7 @@ describe("MESHSIGHT_ACCEPT_METRICS_SERVICE=false (SW_ENVOY_METRIC_SERVICE)", () 
   it("leaves the service unregistered (UNIMPLEMENTED) and ALS served", async () => {
     const off = await spawnMeshsight({ SW_ENVOY_METRIC_SERVICE: "false" })
     try {
-      const refused = await sendAlsMessages(off.grpcPort, [captureFrom(gateway)], "v3", "metrics")
+      const refused = await sendAlsMessages(off.grpcPort, [captureFrom(gateway)], "v3", { service: "metrics" })
       expect(refused.code).toBe(grpc.status.UNIMPLEMENTED)
       const als = encodeAlsMessageJson(alsMessageJson({ http: [] }, { workload: gateway }))
       expect((await sendAlsMessages(off.grpcPort, [als])).code).toBe(grpc.status.OK)

@@ -21,15 +21,28 @@ export interface AlsStream {
   readonly close: () => void
 }
 
-/** The client-streaming call of either service; `service` picks AccessLogService (default) or MetricsService. */
-export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", service: "als" | "metrics" = "als"): AlsStream => {
+/** How the client connects: TLS credentials instead of plaintext, a bearer token to send, and which service. */
+export interface AlsConnection {
+  readonly credentials?: grpc.ChannelCredentials
+  readonly token?: string
+  /** The TLS server name to check the certificate against (default: the target's host). */
+  readonly serverName?: string
+  /** AccessLogService (the default) or MetricsService. */
+  readonly service?: "als" | "metrics"
+}
+
+/** The client-streaming call of either service, as Envoy opens it. */
+export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", connection: AlsConnection = {}): AlsStream => {
+  const options = connection.serverName === undefined ? undefined : { "grpc.ssl_target_name_override": connection.serverName }
+  const target = `127.0.0.1:${port}`
   let settle: (s: CallStatus) => void = () => {}
   const status = new Promise<CallStatus>((resolve) => (settle = resolve))
   const done = (err: grpc.ServiceError | null) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" })
-  const target = `127.0.0.1:${port}`
-  const [client, call] = service === "als"
-    ? ((c) => [c, c.StreamAccessLogs(done)] as const)(makeAlsClient(target, version))
-    : ((c) => [c, c.StreamMetrics(done)] as const)(makeMetricsClient(target, version))
+  const metadata = new grpc.Metadata()
+  if (connection.token !== undefined) metadata.set("authorization", `Bearer ${connection.token}`)
+  const [client, call] = connection.service === "metrics"
+    ? ((c) => [c, c.StreamMetrics(metadata, done)] as const)(makeMetricsClient(target, version, options, connection.credentials))
+    : ((c) => [c, c.StreamAccessLogs(metadata, done)] as const)(makeAlsClient(target, version, options, connection.credentials))
   const ended = status.then(() => {})
   return {
     // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.
@@ -56,9 +69,9 @@ export const sendAlsMessages = async (
   port: number,
   messages: ReadonlyArray<Uint8Array>,
   version: "v2" | "v3" = "v3",
-  service: "als" | "metrics" = "als"
+  connection: AlsConnection = {}
 ): Promise<CallStatus> => {
-  const stream = openAlsStream(port, version, service)
+  const stream = openAlsStream(port, version, connection)
   try {
     for (const m of messages) await stream.write(m)
     return await stream.end()

@@ -47,7 +47,7 @@ describe("proxy views", () => {
       encodeMetricsMessage(flush(30, 100), { workload: pod }),
       encodeMetricsMessage(flush(42, 160)),
       encodeMetricsMessage(flush(36, 220))
-    ], "v3", "metrics")
+    ], "v3", { service: "metrics" })
     assert.strictEqual(status.code, 0)
     page = await openPage(browser, app.url)
   })

@@ -5,9 +5,12 @@ import type { ProxyHealthList, ProxyInstance } from "../../src/query/proxy-model
 export type { Edge, MetricSummary, NamedMetrics, Series, ServiceItem, Topology } from "../../src/query/api-model.ts"
 export type { ProxyCluster, ProxyHealthList, ProxyInstance, ProxyMetric } from "../../src/query/proxy-model.ts"
 
-/** unreachable: no answer or a server error; not-found: an unknown service; bad-request: a rejected parameter. */
+/**
+ * unreachable: no answer or a server error; not-found: an unknown service; bad-request: a rejected parameter;
+ * unauthorized: meshsight wants an API token (MESHSIGHT_API_TOKEN_FILE) and none or a wrong one was sent.
+ */
 export class ApiError extends Error {
-  readonly kind: "unreachable" | "not-found" | "bad-request"
+  readonly kind: "unreachable" | "not-found" | "bad-request" | "unauthorized"
   constructor(kind: ApiError["kind"], message: string) {
     super(message)
     this.kind = kind
@@ -17,12 +20,29 @@ export class ApiError extends Error {
 /** The last `minutes` minutes up to now, the current minute included (the server snaps to whole minutes). */
 export const rangeQuery = (minutes: number) => `start=${Date.now() - (minutes - 1) * 60_000}`
 
+// The API token lives in sessionStorage: it stays for the tab's life (reloads included) and goes with the tab, and
+// only this origin's scripts can read it (the Content-Security-Policy admits no others).
+const TOKEN_KEY = "meshsight.apiToken"
+
+export const apiToken = {
+  get: (): string | null => sessionStorage.getItem(TOKEN_KEY),
+  set: (token: string) => sessionStorage.setItem(TOKEN_KEY, token.trim()),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY)
+}
+
 const getJson = async <T>(path: string): Promise<T> => {
   let response: Response
+  const token = apiToken.get()
+  const headers: Record<string, string> = { accept: "application/json" }
+  if (token !== null) headers.authorization = `Bearer ${token}`
   try {
-    response = await fetch(path, { cache: "no-store", headers: { accept: "application/json" } })
+    response = await fetch(path, { cache: "no-store", headers })
   } catch {
     throw new ApiError("unreachable", "meshsight's API cannot be reached")
+  }
+  if (response.status === 401) {
+    apiToken.clear()
+    throw new ApiError("unauthorized", token === null ? "meshsight asks for an API token" : "the API token was not accepted")
   }
   const body = await response.json().catch(() => undefined) as { error?: string } | undefined
   if (response.status === 404) throw new ApiError("not-found", body?.error ?? "not found")

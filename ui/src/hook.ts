@@ -1,6 +1,6 @@
 // What the page shows, for end-to-end tests and debugging: window.__meshsight mirrors the current view's state,
 // graph and charts, so tests assert what is rendered rather than what was fetched.
-export type ViewState = "loading" | "ready" | "empty" | "error" | "not-found"
+export type ViewState = "loading" | "ready" | "empty" | "error" | "not-found" | "unauthorized"
 
 export interface GraphNodeInfo {
   readonly id: string

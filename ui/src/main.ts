@@ -1,5 +1,5 @@
 // The app shell: toolbar (time range, auto-refresh, health thresholds), error banner, and the view of the hash route.
-import { ApiError } from "./api.ts"
+import { ApiError, apiToken } from "./api.ts"
 import { h } from "./dom.ts"
 import { fmtClock } from "./format.ts"
 import { DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, type Thresholds } from "./health.ts"
@@ -10,7 +10,7 @@ import { instanceView } from "./instance-view.ts"
 import { serviceView } from "./service-view.ts"
 import "./style.css"
 import { topologyView } from "./topology-view.ts"
-import { unknownServiceMessage, type View, type ViewContext } from "./view.ts"
+import { tokenForm, unknownServiceMessage, type View, type ViewContext } from "./view.ts"
 
 const REFRESH_MS = 15_000
 
@@ -71,6 +71,7 @@ const refresh = async () => {
   clearTimeout(timer)
   const shown = current
   if (!shown) return
+  let waitForToken = false
   try {
     const state = await shown.view.refresh()
     if (shown !== current) return
@@ -79,7 +80,16 @@ const refresh = async () => {
     updated.textContent = `Updated ${fmtClock(Date.now())}`
   } catch (e) {
     if (shown !== current) return
-    if (e instanceof ApiError && e.kind === "not-found") {
+    if (e instanceof ApiError && e.kind === "unauthorized") {
+      root.replaceChildren(tokenForm(e.message, (token) => {
+        apiToken.set(token)
+        navigate()
+      }))
+      showBanner(undefined)
+      setState("unauthorized")
+      // Not refreshed on the timer: that would redraw the form under the user's typing.
+      waitForToken = true
+    } else if (e instanceof ApiError && e.kind === "not-found") {
       const { route } = parseHash(location.hash)
       root.replaceChildren(unknownServiceMessage(route.view === "service" || route.view === "instance" ? route.service : route.view === "relation" ? route.source : "", hrefFor({ view: "topology" }, shown.params)))
       showBanner(undefined)
@@ -91,7 +101,7 @@ const refresh = async () => {
     }
   } finally {
     hook.refreshes++
-    if (shown === current && autoRefresh.checked) timer = setTimeout(() => void refresh(), REFRESH_MS)
+    if (shown === current && autoRefresh.checked && !waitForToken) timer = setTimeout(() => void refresh(), REFRESH_MS)
   }
 }
 

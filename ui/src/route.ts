@@ -22,12 +22,21 @@ export const RANGES: ReadonlyArray<{ readonly minutes: number; readonly label: s
 ]
 export const DEFAULT_RANGE = 15
 
+/** A path segment decoded; a malformed escape (`%E0%A4%A`) is kept as typed rather than throwing a URIError. */
+const decodeSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    return segment
+  }
+}
+
 export const parseHash = (hash: string): { route: Route; params: ViewParams } => {
   const [path = "", query = ""] = hash.replace(/^#/, "").split("?")
   const search = new URLSearchParams(query)
   const range = Number(search.get("range"))
   const params = { range: RANGES.some((r) => r.minutes === range) ? range : DEFAULT_RANGE, ns: search.get("ns") ?? "" }
-  const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent)
+  const parts = path.split("/").filter((p) => p !== "").map(decodeSegment)
   if (parts[0] === "service" && parts.length === 2) return { route: { view: "service", service: parts[1]! }, params }
   if (parts[0] === "service" && parts[2] === "instance" && parts.length === 4) {
     return { route: { view: "instance", service: parts[1]!, instance: parts[3]! }, params }

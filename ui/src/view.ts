@@ -30,3 +30,18 @@ export const unknownServiceMessage = (service: string, topologyHref: string) =>
     h("h2", {}, "Unknown service: ", h("code", {}, service)),
     h("p", {}, "meshsight has no traffic to or from this service in its retention window. The name may be misspelt, or the service has not called or been called yet."),
     h("p", {}, h("a", { href: topologyHref }, "Back to the topology")))
+
+/** The API wants a token: a form that keeps it for the tab (see api.ts) and then calls `done`. */
+export const tokenForm = (reason: string, save: (token: string) => void) => {
+  const input = h("input", { type: "password", name: "token", id: "api-token", autocomplete: "off", required: true, "aria-label": "API token" })
+  const form = h("form", { class: "state-message", "data-message": "unauthorized" },
+    h("h2", {}, "API token required"),
+    h("p", {}, `${reason}. Enter one of the tokens in meshsight's MESHSIGHT_API_TOKEN_FILE; it is kept for this tab only.`),
+    input,
+    h("button", { type: "submit" }, "Continue"))
+  form.addEventListener("submit", (e) => {
+    e.preventDefault()
+    if (input.value.trim() !== "") save(input.value)
+  })
+  return form
+}

@@ -74,13 +74,13 @@ describe("deploy/kubernetes", () => {
     assert.deepStrictEqual(granted.sort(), Object.values(WATCHED_PATHS).map((p) => `${p} list,watch`).sort())
   })
 
-  it("runs meshsight:latest as that ServiceAccount, probing /readyz and /healthz, serving 11800 and 12800", () => {
+  it("runs meshsight's release image as that ServiceAccount, probing /readyz and /healthz, serving 11800 and 12800", () => {
     const [deployment, service] = manifests("meshsight.yaml")
     const pod = deployment.spec.template.spec
     const container = pod.containers[0]
     assert.deepStrictEqual(
       [pod.serviceAccountName, container.image, container.readinessProbe.httpGet.path, container.livenessProbe.httpGet.path],
-      ["meshsight", "meshsight:latest", "/readyz", "/healthz"]
+      ["meshsight", `meshsight:${JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version}`, "/readyz", "/healthz"]
     )
     assert.deepStrictEqual(service.spec.ports.map((p: any) => p.port), [11800, 12800])
     const binding = manifests("rbac.yaml").find((m) => m.kind === "ClusterRoleBinding")

@@ -1,0 +1,114 @@
+// The deployment files: the base Deployment's hardening, the secure overlay (TLS, tokens, NetworkPolicy) wired to
+// real settings and to each other, and the Istio side pointing at the same service, port and token header.
+import { loadAllYaml } from "@kubernetes/client-node"
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync, readFileSync } from "node:fs"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+const read = (path: string) => readFileSync(join(ROOT, path), "utf8")
+const yaml = (path: string) => loadAllYaml(read(path)) as Array<any>
+const version = JSON.parse(read("package.json")).version as string
+const configSource = read("src/config.ts")
+const hasKubectl = spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).status === 0
+
+describe("deploy/kubernetes (base)", () => {
+  const [deployment, service] = yaml("deploy/kubernetes/meshsight.yaml")
+  const pod = deployment.spec.template.spec
+  const container = pod.containers[0]
+
+  it("runs the release's image tag, not :latest", () => {
+    assert.strictEqual(container.image, `meshsight:${version}`)
+  })
+
+  it("runs as non-root with RuntimeDefault seccomp, a read-only root filesystem and no capabilities", () => {
+    assert.deepInclude(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } })
+    assert.deepInclude(container.securityContext, {
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" }
+    })
+    assert.deepStrictEqual(service.spec.ports.map((p: any) => p.port), [11800, 12800])
+  })
+})
+
+describe("deploy/secure (TLS, tokens, NetworkPolicy)", () => {
+  const kustomization = yaml("deploy/secure/kustomization.yaml")[0]
+  const [patch] = yaml("deploy/secure/meshsight-secure.yaml")
+  const [certificate] = yaml("deploy/secure/certificate.yaml")
+  const [policy] = yaml("deploy/secure/network-policy.yaml")
+  const [, service] = yaml("deploy/kubernetes/meshsight.yaml")
+  const container = patch.spec.template.spec.containers[0]
+  const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]))
+
+  it("lists files that exist", () => {
+    for (const r of [...kustomization.resources, ...kustomization.patches.map((p: any) => p.path)]) {
+      assert.isTrue(existsSync(join(ROOT, "deploy/secure", r)), r)
+    }
+  })
+
+  it("sets only real settings, to files inside the mounted Secrets, and probes over HTTPS", () => {
+    for (const name of Object.keys(env)) assert.include(configSource, `"${name}"`, name)
+    const mounts = container.volumeMounts.map((m: any) => m.mountPath)
+    for (const [name, path] of Object.entries(env)) {
+      if (name.endsWith("_FILE")) assert.isTrue(mounts.some((m: string) => String(path).startsWith(`${m}/`)), name)
+    }
+    assert.strictEqual(container.readinessProbe.httpGet.scheme, "HTTPS")
+    assert.strictEqual(container.livenessProbe.httpGet.scheme, "HTTPS")
+    const secrets = patch.spec.template.spec.volumes.map((v: any) => v.secret.secretName)
+    assert.sameMembers(secrets, [certificate.spec.secretName, "meshsight-tokens"])
+    for (const host of env.MESHSIGHT_HTTP_ALLOWED_HOSTS.split(",").filter((h: string) => h !== "localhost")) {
+      assert.include(certificate.spec.dnsNames, host)
+    }
+  })
+
+  it("the NetworkPolicy admits exactly the Service's ports", () => {
+    assert.deepStrictEqual(policy.spec.podSelector.matchLabels, service.spec.selector)
+    const ports = policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port))
+    assert.sameMembers(ports, service.spec.ports.map((p: any) => p.port))
+    assert.sameMembers(policy.spec.policyTypes, ["Ingress", "Egress"])
+  })
+
+  it.skipIf(!hasKubectl)("renders with kustomize (kubectl kustomize) into a Deployment with TLS, tokens and the hardening kept", () => {
+    const rendered = loadAllYaml(execFileSync("kubectl", ["kustomize", join(ROOT, "deploy/secure")], { encoding: "utf8" })) as Array<any>
+    const kinds = rendered.map((r) => r.kind).sort()
+    assert.includeMembers(kinds, ["Certificate", "ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "NetworkPolicy", "Service", "ServiceAccount"])
+    const deployment = rendered.find((r) => r.kind === "Deployment")
+    const c = deployment.spec.template.spec.containers[0]
+    const names = c.env.map((e: any) => e.name)
+    assert.includeMembers(names, ["MESHSIGHT_GRPC_TLS_CERT_FILE", "MESHSIGHT_API_TOKEN_FILE", "MESHSIGHT_ALS_TOKEN_FILE", "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"])
+    assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true)
+    assert.strictEqual(c.image, `meshsight:${version}`)
+  })
+})
+
+describe("deploy/istio", () => {
+  const [certificate] = yaml("deploy/secure/certificate.yaml")
+
+  it("the EnvoyFilter sends the ALS token as authorization metadata over TLS to meshsight's gRPC port", () => {
+    const [filter] = yaml("deploy/istio/envoyfilter-als-token.yaml")
+    const loggers = filter.spec.configPatches.map((p: any) => p.patch.value.typed_config.access_log[0].typed_config.common_config)
+    assert.lengthOf(loggers, 2)
+    for (const common of loggers) {
+      const grpc = common.grpc_service
+      assert.deepStrictEqual(grpc.initial_metadata[0].key, "authorization")
+      assert.match(grpc.initial_metadata[0].value, /^Bearer \S+$/)
+      const [host, port] = grpc.google_grpc.target_uri.split(":")
+      assert.include(certificate.spec.dnsNames, host)
+      assert.strictEqual(Number(port), 11800)
+      assert.isDefined(grpc.google_grpc.channel_credentials.ssl_credentials.root_certs.filename)
+    }
+  })
+
+  it("the mesh config sends ALS over TLS to the certificate's name", () => {
+    const [operator] = yaml("deploy/istio/meshconfig-als-tls.yaml")
+    const remote = operator.spec.meshConfig.defaultConfig.envoyAccessLogService
+    assert.strictEqual(remote.tlsSettings.mode, "SIMPLE")
+    assert.include(certificate.spec.dnsNames, remote.tlsSettings.sni)
+    assert.strictEqual(remote.address, `${remote.tlsSettings.sni}:11800`)
+  })
+})
