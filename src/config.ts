@@ -3,7 +3,9 @@
 import { Config, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
-export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh"] as const
+// `persistence` is not an identity analyzer: it keeps failed entries as error logs after identification
+// (src/error-logs/), wherever it stands in the list, as SkyWalking's LogsPersistence does.
+export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh", "persistence"] as const
 
 export const DEFAULT_MX_SERVICE_NAME_RULE =
   '${LABELS."service.istio.io/canonical-name",LABELS."app.kubernetes.io/name",LABELS.app,LABELS."k8s-app",SERVICE}.${NAMESPACE}'
@@ -32,6 +34,14 @@ export interface AppConfigShape {
   readonly flushIntervalMs: number
   readonly apdexThresholdMs: number
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
+  /** Error logs kept per minute for each service and response code / flags (SkyWalking's envoy-als rateLimit rpm). */
+  readonly errorLogRatePerMinute: number
+  /** Error logs the in-memory store holds per service, and in all. */
+  readonly errorLogsPerService: number
+  readonly errorLogsMax: number
+  /** When set, error logs go to this PostgreSQL database (shared by every replica) instead of memory. */
+  readonly logsPostgresUrl: string
+  readonly logsRetentionHours: number
   readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error"
   readonly logFormat: "json" | "pretty"
 }
@@ -171,6 +181,22 @@ const SETTINGS = {
     expected: "comma-separated SERVICE=MILLISECONDS pairs",
     default: {}
   }),
+  errorLogRatePerMinute: setting({
+    names: ["MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE"],
+    schema: Int(1, 10_000_000),
+    expected: "a positive whole number",
+    default: 6000
+  }),
+  errorLogsPerService: setting({ names: ["MESHSIGHT_ERROR_LOGS_PER_SERVICE"], schema: Int(1, 1_000_000), expected: "a positive whole number", default: 1000 }),
+  errorLogsMax: setting({ names: ["MESHSIGHT_ERROR_LOGS_MAX"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 20_000 }),
+  logsPostgresUrl: setting({
+    names: ["MESHSIGHT_LOGS_POSTGRES_URL"],
+    schema: Trimmed,
+    expected: "a postgres:// or postgresql:// URL",
+    default: "",
+    validate: (url) => url === "" || /^postgres(ql)?:\/\/./.test(url) ? undefined : "not a PostgreSQL URL"
+  }),
+  logsRetentionHours: setting({ names: ["MESHSIGHT_LOGS_RETENTION_HOURS"], schema: Int(1, 24 * 365), expected: "whole hours from 1 to 8760", default: 72 }),
   logLevel: setting({
     names: ["MESHSIGHT_LOG_LEVEL"],
     schema: Schema.Literals(["Trace", "Debug", "Info", "Warn", "Error"]),
@@ -225,6 +251,11 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     flushIntervalMs: yield* read(SETTINGS.flushIntervalMs),
     apdexThresholdMs: yield* read(SETTINGS.apdexThresholdMs),
     apdexThresholdsMs: yield* read(SETTINGS.apdexThresholdsMs),
+    errorLogRatePerMinute: yield* read(SETTINGS.errorLogRatePerMinute),
+    errorLogsPerService: yield* read(SETTINGS.errorLogsPerService),
+    errorLogsMax: yield* read(SETTINGS.errorLogsMax),
+    logsPostgresUrl: yield* read(SETTINGS.logsPostgresUrl),
+    logsRetentionHours: yield* read(SETTINGS.logsRetentionHours),
     logLevel: yield* read(SETTINGS.logLevel),
     logFormat: yield* read(SETTINGS.logFormat)
   }
