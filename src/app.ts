@@ -2,6 +2,7 @@
 // → query / HTTP. Swapping a stage means passing another Layer here; `main.ts` picks the analyzers.
 import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
+import { ErrorLogsLive, ErrorLogStoreLive } from "./error-logs/error-logs.ts"
 import { HttpServerLive } from "./http/http-server.ts"
 import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
@@ -13,9 +14,11 @@ export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
   const store = MemoryStoreLive
   const aggregator = AggregatorLive.pipe(Layer.provide(store))
   const identity = chainLayer(analyzers)
-  const grpc = GrpcServerLive.pipe(Layer.provide(AlsPipelineLive.pipe(Layer.provide([identity, aggregator]))))
+  const logStore = ErrorLogStoreLive
+  const errorLogs = ErrorLogsLive.pipe(Layer.provide(logStore))
+  const grpc = GrpcServerLive.pipe(Layer.provide(AlsPipelineLive.pipe(Layer.provide([identity, aggregator, errorLogs]))))
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
-  // aggregator flushes what they left into the store.
-  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store)))
+  // aggregator flushes what they left into the store (and the error-log store writes out its queue).
+  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, logStore)))
 }

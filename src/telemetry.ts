@@ -48,3 +48,12 @@ export const seriesRefused = Metric.counter("meshsight_series_refused_total", {
   incremental: true
 })
 export const seriesStored = Metric.gauge("meshsight_store_series", { description: "Series held in the store" })
+export const errorLogsKept = Metric.counter("meshsight_error_logs_total", {
+  description: "Failed entries kept as error logs (the `persistence` analyzer)",
+  incremental: true
+})
+export const errorLogsDropped = Metric.counter("meshsight_error_logs_dropped_total", {
+  description:
+    "Error logs let go, by reason (rate_limited: past MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE; evicted: past the in-memory caps; queue_full, write_failed: PostgreSQL)",
+  incremental: true
+})

@@ -24,7 +24,7 @@ const NS_PER_MS = 1e6
 /** `/package.Service/Method`: how gRPC names its HTTP/2 paths. */
 const GRPC_PATH = /^\/[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\/[A-Za-z_][\w]*$/
 
-const protocolOf = (e: AccessLog): MeshProtocol => {
+export const protocolOf = (e: AccessLog): MeshProtocol => {
   if (e.kind === "tcp") return "TCP"
   if (e.grpcStatus !== undefined) return "gRPC"
   return e.protocolVersion === "HTTP/2" && GRPC_PATH.test(e.path) ? "gRPC" : "HTTP"
@@ -32,7 +32,7 @@ const protocolOf = (e: AccessLog): MeshProtocol => {
 
 const hasIdentity = (subject: string, uriSan: string) => subject !== "" || uriSan !== ""
 
-const tlsModeOf = (tls: TlsInfo | undefined): TlsMode => {
+export const tlsModeOf = (tls: TlsInfo | undefined): TlsMode => {
   if (tls === undefined || !hasIdentity(tls.localSubject, tls.localUriSan)) return "NONE"
   return hasIdentity(tls.peerSubject, tls.peerUriSan) ? "mTLS" : "TLS"
 }
@@ -45,7 +45,7 @@ const endpointMemo = new Map<string, Map<string, string>>()
  * The path without its query string: endpoints stay few even when callers add parameters. Memoised per method
  * and path (the decoder interns both), so a repeated endpoint is one flat string, cheap to hash downstream.
  */
-const endpointOf = (e: HttpAccessLog): string => {
+export const endpointOf = (e: HttpAccessLog): string => {
   if (!e.hasRequest) return "/"
   let byPath = endpointMemo.get(e.method)
   if (byPath === undefined) endpointMemo.set(e.method, (byPath = new Map()))

@@ -5,6 +5,7 @@ import { Aggregator } from "../aggregation/aggregator.ts"
 import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
 import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
+import { ErrorLogs } from "../error-logs/error-logs.ts"
 import { parseNode, type ReportingNode } from "../domain/node.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
@@ -109,6 +110,7 @@ export const AlsPipelineLive = Layer.effect(
   Effect.gen(function*() {
     const identity = yield* IdentityResolver
     const aggregator = yield* Aggregator
+    const errorLogs = yield* ErrorLogs
     // The counters are updated synchronously from the batch loop, with the context captured here.
     const context = yield* Effect.context<never>()
 
@@ -165,6 +167,8 @@ export const AlsPipelineLive = Layer.effect(
       const outcome = aggregator.record(metrics, nowMs)
       tally.tooOld += outcome.tooOld
       tally.future += outcome.future
+      // The `persistence` analyzer: failed entries of identified workloads become error logs.
+      errorLogs.collect(state.node, entries, sides, nowMs)
       return undefined
     }
 
