@@ -188,7 +188,7 @@ const SETTINGS = {
     default: 6000
   }),
   errorLogsPerService: setting({ names: ["MESHSIGHT_ERROR_LOGS_PER_SERVICE"], schema: Int(1, 1_000_000), expected: "a positive whole number", default: 1000 }),
-  errorLogsMax: setting({ names: ["MESHSIGHT_ERROR_LOGS_MAX"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 20_000 }),
+  errorLogsMax: setting({ names: ["MESHSIGHT_ERROR_LOGS_MAX"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 10_000 }),
   logsPostgresUrl: setting({
     names: ["MESHSIGHT_LOGS_POSTGRES_URL"],
     schema: Trimmed,
