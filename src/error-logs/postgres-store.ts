@@ -118,6 +118,9 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
           max: options.connections ?? 4,
           connect_timeout: 5,
           idle_timeout: 60,
+          // No array types are used; the type query it would run on each new connection rejects unhandled when the
+          // connection drops mid-way (seen with the database restarting), and an unhandled rejection ends Node.
+          fetch_types: false,
           onnotice: () => {}
         })
       ),
