@@ -52,6 +52,25 @@ describe("configuration", () => {
       assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh"])
     }))
 
+  it.effect("error logs: persistence in the analyzer lists (SkyWalking's name), rate, caps, PostgreSQL", () =>
+    Effect.gen(function*() {
+      const defaults = yield* load({})
+      assert.deepStrictEqual(
+        [defaults.errorLogRatePerMinute, defaults.errorLogsPerService, defaults.errorLogsMax, defaults.logsPostgresUrl, defaults.logsRetentionHours],
+        [6000, 1000, 10_000, "", 72]
+      )
+      const c = yield* load({
+        SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence",
+        MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "60",
+        MESHSIGHT_LOGS_POSTGRES_URL: "postgres://meshsight@db:5432/logs",
+        MESHSIGHT_LOGS_RETENTION_HOURS: "24"
+      })
+      assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh", "persistence"])
+      assert.deepStrictEqual([c.errorLogRatePerMinute, c.logsPostgresUrl, c.logsRetentionHours], [60, "postgres://meshsight@db:5432/logs", 24])
+      assert.match(yield* refusal({ MESHSIGHT_LOGS_POSTGRES_URL: "mysql://db/logs" }), /^invalid MESHSIGHT_LOGS_POSTGRES_URL=.*not a PostgreSQL URL/)
+      assert.match(yield* refusal({ MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "0" }), /^invalid MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE=/)
+    }))
+
   it.effect("per-service apdex thresholds", () =>
     Effect.gen(function*() {
       const c = yield* load({ MESHSIGHT_APDEX_THRESHOLDS: "reviews.default=200, ratings.default=50" })
@@ -66,7 +85,7 @@ describe("configuration", () => {
       )
       assert.strictEqual(
         yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s" }),
-        'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh'
+        'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
       )
       assert.match(yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " }), /^invalid MESHSIGHT_TCP_ANALYZERS=" , ": expected a comma-separated list/)
       assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:70000" }), /^invalid MESHSIGHT_GRPC_ADDRESS=/)
@@ -83,7 +102,7 @@ describe("start-up, as a process", () => {
     assert.strictEqual(code, 1)
     assert.strictEqual(
       output.trim(),
-      'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh'
+      'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
     )
   })
 
