@@ -171,6 +171,15 @@ export class WireReader {
     let end = start + Math.min(len, maxBytes)
     // A UTF-8 continuation byte (10xxxxxx) at the cut means the cut splits a character: drop its first bytes too.
     if (end < start + len) while (end > start && (this.buf[end] & 0xc0) === 0x80) end--
+    // ASCII (request ids, most user agents) skips TextDecoder, whose per-call cost shows on short strings.
+    let ascii = true
+    for (let i = start; i < end; i++) {
+      if (this.buf[i] >= 0x80) {
+        ascii = false
+        break
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, this.buf.subarray(start, end) as unknown as Array<number>)
     try {
       return decoder.decode(this.buf.subarray(start, end))
     } catch {
