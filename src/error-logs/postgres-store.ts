@@ -3,7 +3,7 @@
 // while the database is away (a full queue refuses new logs, counted as queue_full). meshsight creates and
 // migrates its own tables (meshsight_schema_version records how far), and deletes rows past
 // MESHSIGHT_LOGS_RETENTION_HOURS. Client: `postgres` (porsager), pure JavaScript.
-import { Cause, Clock, Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { Cause, Clock, Duration, Effect, Layer, Metric, Schedule, Semaphore } from "effect"
 import postgres from "postgres"
 import { AppConfig } from "../config.ts"
 import { errorLogsDropped } from "../telemetry.ts"
@@ -138,8 +138,11 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
       if (applied > 0) yield* Effect.logInfo(`error-log schema in PostgreSQL migrated to version ${MIGRATIONS.length}`)
     })
 
+    // One writer at a time: the shutdown's last flush waits for a batch in flight instead of writing it again.
+    const writing = yield* Semaphore.make(1)
+
     /** Writes the queue out, a batch at a time; stops at the first failure, leaving the rest queued. */
-    const flush = Effect.gen(function*() {
+    const flush = writing.withPermit(Effect.gen(function*() {
       yield* ensureSchema
       while (queue.length > 0) {
         const batch = queue.slice(0, BATCH_MAX)
@@ -163,7 +166,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
         failing = false
         yield* Effect.logInfo("PostgreSQL reachable again: error logs are written")
       }
-    })
+    }))
 
     // 1 s, 2 s, 4 s … then every 30 s while the database stays away.
     const retry = Schedule.min([Schedule.exponential("1 second"), Schedule.spaced("30 seconds")])

@@ -116,6 +116,24 @@ describe("GET /api/logs", () => {
       }
     }))
 
+  it.effect("1 MiB paths and headers over gRPC come back cut to their bounds", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(NOW)
+      const app = yield* startMeshsight({ config: { httpAnalyzers: ["mx-mesh", "persistence"] } })
+      const mib = "x".repeat(1 << 20)
+      const status = yield* send(app.alsPort, productpage, "http", [
+        outboundHttpEntry(call(mib, { code: 500, path: `/${mib}`, authority: mib, userAgent: mib, requestHeaders: { traceparent: `00-${mib}-01` } }), toReviews)
+      ])
+      assert.deepStrictEqual(status, { code: 0, details: "" })
+      const { body } = yield* api(app.url, "/api/logs")
+      const [log] = body.logs
+      assert.deepStrictEqual(
+        [log.path.length, log.endpoint.length, log.authority.length, log.userAgent.length, log.requestId.length, log.traceId.length],
+        [1024, 1024, 256, 256, 256, 253] // the trace id: the 256 bytes kept, less "00-"
+      )
+      assert.isBelow(JSON.stringify(log).length, 4096)
+    }))
+
   it.effect("without persistence in the analyzer lists nothing is kept", () =>
     Effect.gen(function*() {
       const app = yield* startWithTraffic(["mx-mesh"])
