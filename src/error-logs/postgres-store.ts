@@ -2,19 +2,25 @@
 // logs. Ingest only appends to a bounded in-memory queue; a background fiber writes it out in batches and retries
 // while the database is away (a full queue refuses new logs, counted as queue_full). meshsight creates and
 // migrates its own tables (meshsight_schema_version records how far), and deletes rows past
-// MESHSIGHT_LOGS_RETENTION_HOURS. Client: `postgres` (porsager), pure JavaScript.
-import { Cause, Clock, Duration, Effect, Layer, Metric, Schedule, Semaphore } from "effect"
-import postgres from "postgres"
+// MESHSIGHT_LOGS_RETENTION_HOURS. Client: @effect/sql-pg (docs/error-logs.md says why).
+import { PgClient } from "@effect/sql-pg"
+import { Array as Arr, Cause, Clock, Duration, Effect, Layer, Metric, Redacted, Schedule, Semaphore } from "effect"
+import { Reactivity } from "effect/reactivity"
+import type { SqlError } from "effect/sql/SqlError"
 import { AppConfig } from "../config.ts"
 import { errorLogsDropped } from "../telemetry.ts"
 import { type ErrorLog, type LogQuery, pageOf } from "./error-log.ts"
 import { ErrorLogStore, type ErrorLogStoreShape, LogsUnavailable, type NewErrorLog } from "./error-log-store.ts"
-
 /** Logs waiting to be written at most; past this, new logs are refused (and counted) until the database is back. */
 export const QUEUE_MAX = 20_000
 /** Logs per INSERT. */
 export const BATCH_MAX = 500
 const FLUSH_INTERVAL = Duration.seconds(1)
+/**
+ * Longest wait for one statement. A connection the server dropped while idle (a restart) can leave a statement
+ * unanswered; timing it out lets the retry take a fresh connection instead of holding the writer forever.
+ */
+const STATEMENT_TIMEOUT = Duration.seconds(10)
 const RETENTION_INTERVAL = Duration.minutes(5)
 const HOUR_MS = 3_600_000
 
@@ -41,24 +47,24 @@ export const MIGRATIONS: ReadonlyArray<string> = [
 /** Any fixed number: replicas starting together take turns migrating under this advisory lock. */
 const MIGRATION_LOCK = 0x6d657368
 
-export type Sql = postgres.Sql
+export type Sql = PgClient.PgClient
 
-/** Brings the schema to the latest version; returns the versions it applied. */
-export const migrate = (sql: Sql): Promise<number> =>
-  sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
-    await tx`create table if not exists meshsight_schema_version (version integer not null)`
-    const rows = await tx<Array<{ version: number }>>`select version from meshsight_schema_version`
+/** Brings the schema to the latest version; returns how many steps it applied. */
+export const migrate = (sql: Sql): Effect.Effect<number, SqlError> =>
+  sql.withTransaction(Effect.gen(function*() {
+    yield* sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
+    yield* sql`create table if not exists meshsight_schema_version (version integer not null)`
+    const rows = yield* sql<{ readonly version: number }>`select version from meshsight_schema_version`
     const from = rows.length === 0 ? 0 : rows[0].version
-    for (const step of MIGRATIONS.slice(from)) await tx.unsafe(step)
-    if (rows.length === 0) await tx`insert into meshsight_schema_version (version) values (${MIGRATIONS.length})`
-    else await tx`update meshsight_schema_version set version = ${MIGRATIONS.length}`
+    for (const step of MIGRATIONS.slice(from)) yield* sql.unsafe(step)
+    if (rows.length === 0) yield* sql`insert into meshsight_schema_version (version) values (${MIGRATIONS.length})`
+    else yield* sql`update meshsight_schema_version set version = ${MIGRATIONS.length}`
     return MIGRATIONS.length - from
-  })
+  }))
 
-const insert = (sql: Sql, logs: ReadonlyArray<NewErrorLog>) =>
+const insert = (sql: Sql, logs: Arr.NonEmptyReadonlyArray<NewErrorLog>) =>
   sql`insert into meshsight_error_logs ${
-    sql(logs.map((l) => ({
+    sql.insert(Arr.map(logs, (l): Record<string, unknown> => ({
       time_ms: l.time,
       service: l.service,
       instance: l.instance,
@@ -70,13 +76,18 @@ const insert = (sql: Sql, logs: ReadonlyArray<NewErrorLog>) =>
   }`
 
 /** Deletes rows older than the retention; returns how many. */
-export const deleteExpired = async (sql: Sql, nowMs: number, retentionHours: number): Promise<number> =>
-  (await sql`delete from meshsight_error_logs where time_ms < ${nowMs - retentionHours * HOUR_MS}`).count
+export const deleteExpired = (sql: Sql, nowMs: number, retentionHours: number): Effect.Effect<number, SqlError> =>
+  Effect.map(
+    sql<{ readonly n: number }>`with gone as (
+      delete from meshsight_error_logs where time_ms < ${nowMs - retentionHours * HOUR_MS} returning 1
+    ) select count(*)::int as n from gone`,
+    (rows) => rows[0].n
+  )
 
 const select = (sql: Sql, q: LogQuery, cutoffMs: number) => {
   const start = Math.max(cutoffMs, q.start ?? 0)
   const after = q.after
-  return sql<Array<{ id: string; time_ms: string; log: string }>>`
+  return sql<{ readonly id: bigint; readonly time_ms: bigint; readonly log: string }>`
     select id, time_ms, log from meshsight_error_logs
     where time_ms >= ${start}
     ${q.end !== undefined ? sql`and time_ms < ${q.end}` : sql``}
@@ -91,11 +102,15 @@ const select = (sql: Sql, q: LogQuery, cutoffMs: number) => {
 }
 
 /**
- * A server-side rejection of the data itself (SQLSTATE classes 22 data exception, 23 integrity): writing the batch
- * again cannot succeed, so it is dropped. Anything else (connection refused or lost, shutdown, 08/57/53) is retried.
+ * A server-side rejection of the data itself (integrity, or SQLSTATE class 22 data exception): writing the batch
+ * again cannot succeed, so it is dropped. Anything else (connection refused or lost, shutdown) is retried.
  */
-const isPermanent = (e: unknown): boolean =>
-  e instanceof postgres.PostgresError && (e.code.startsWith("22") || e.code.startsWith("23"))
+const isPermanent = (e: SqlError): boolean => {
+  const reason = e.cause
+  if (reason._tag === "ConstraintError" || reason._tag === "UniqueViolation") return true
+  const code = (reason.cause as { readonly code?: unknown } | undefined)?.code
+  return reason._tag === "UnknownError" && typeof code === "string" && code.startsWith("22")
+}
 
 const queueFull = Metric.withAttributes(errorLogsDropped, { reason: "queue_full" })
 const writeFailed = Metric.withAttributes(errorLogsDropped, { reason: "write_failed" })
@@ -112,20 +127,14 @@ export interface PostgresLogStoreOptions {
 /** The store on an open client; its writer and retention fibers run in the current Scope. */
 export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
   Effect.gen(function*() {
-    const sql = yield* Effect.acquireRelease(
-      Effect.sync(() =>
-        postgres(options.url, {
-          max: options.connections ?? 4,
-          connect_timeout: 5,
-          idle_timeout: 60,
-          // No array types are used; the type query it would run on each new connection rejects unhandled when the
-          // connection drops mid-way (seen with the database restarting), and an unhandled rejection ends Node.
-          fetch_types: false,
-          onnotice: () => {}
-        })
-      ),
-      (sql) => Effect.promise(() => sql.end({ timeout: 5 }))
-    )
+    // The pool connects on first use, so a database that is away at start-up holds nothing up; it closes with the
+    // Scope, after the last flush below.
+    const sql = yield* PgClient.make({
+      url: Redacted.make(options.url),
+      maxConnections: options.connections ?? 4,
+      connectTimeout: "5 seconds",
+      idleTimeout: "60 seconds"
+    }).pipe(Effect.provide(Reactivity.layer))
     const context = yield* Effect.context<never>()
     let queue: Array<NewErrorLog> = []
     let migrated = false
@@ -133,7 +142,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
 
     const ensureSchema = Effect.gen(function*() {
       if (migrated) return
-      const applied = yield* Effect.tryPromise(() => migrate(sql))
+      const applied = yield* migrate(sql).pipe(Effect.timeout(STATEMENT_TIMEOUT))
       migrated = true
       if (applied > 0) yield* Effect.logInfo(`error-log schema in PostgreSQL migrated to version ${MIGRATIONS.length}`)
     })
@@ -144,16 +153,16 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
     /** Writes the queue out, a batch at a time; stops at the first failure, leaving the rest queued. */
     const flush = writing.withPermit(Effect.gen(function*() {
       yield* ensureSchema
-      while (queue.length > 0) {
-        const batch = queue.slice(0, BATCH_MAX)
-        const written = yield* Effect.tryPromise(() => insert(sql, batch)).pipe(
+      for (let batch = queue.slice(0, BATCH_MAX); Arr.isReadonlyArrayNonEmpty(batch); batch = queue.slice(0, BATCH_MAX)) {
+        const written = yield* insert(sql, batch).pipe(
+          Effect.timeout(STATEMENT_TIMEOUT),
           Effect.as(true),
           Effect.catch((e) =>
-            isPermanent(e.cause)
+            e._tag === "SqlError" && isPermanent(e)
               ? Effect.as(
                 Effect.andThen(
                   Metric.update(writeFailed, batch.length),
-                  Effect.logWarning(`PostgreSQL refused ${batch.length} error logs, dropped: ${describe(e.cause)}`)
+                  Effect.logWarning(`PostgreSQL refused ${batch.length} error logs, dropped: ${e.message}`)
                 ),
                 true
               )
@@ -170,11 +179,13 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
 
     // 1 s, 2 s, 4 s … then every 30 s while the database stays away.
     const retry = Schedule.min([Schedule.exponential("1 second"), Schedule.spaced("30 seconds")])
+    // Defects too (a client that throws) become retried failures: the writer must outlive anything a write does.
     const writer = flush.pipe(
-      Effect.tapError((e) =>
+      Effect.sandbox,
+      Effect.tapError((cause) =>
         failing ? Effect.void : Effect.sync(() => (failing = true)).pipe(
           Effect.andThen(Effect.logWarning(
-            `cannot write error logs to PostgreSQL (${describe(e.cause)}); retrying, ${queue.length} queued, at most ${QUEUE_MAX}`
+            `cannot write error logs to PostgreSQL (${describe(Cause.squash(cause))}); retrying, ${queue.length} queued, at most ${QUEUE_MAX}`
           ))
         )
       ),
@@ -186,7 +197,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
     const expire = Effect.gen(function*() {
       yield* ensureSchema
       const now = yield* Clock.currentTimeMillis
-      const n = yield* Effect.tryPromise(() => deleteExpired(sql, now, options.retentionHours))
+      const n = yield* deleteExpired(sql, now, options.retentionHours).pipe(Effect.timeout(STATEMENT_TIMEOUT))
       if (n > 0) yield* Effect.logDebug(`deleted ${n} error logs older than ${options.retentionHours} h`)
     }).pipe(
       Effect.catchCause((cause) => Effect.logDebug(`error-log retention skipped: ${Cause.pretty(cause)}`)),
@@ -212,14 +223,13 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
         return 0
       },
       query: (q, nowMs) =>
-        Effect.tryPromise({
-          try: () => select(sql, q, nowMs - options.retentionHours * HOUR_MS),
-          catch: (e) => new LogsUnavailable({ message: `the error-log database cannot be read: ${describe(e)}` })
-        }).pipe(
+        select(sql, q, nowMs - options.retentionHours * HOUR_MS).pipe(
+          Effect.timeout(STATEMENT_TIMEOUT),
+          Effect.mapError((e) => new LogsUnavailable({ message: `the error-log database cannot be read: ${describe(e)}` })),
           Effect.map((rows) =>
             pageOf(
               rows.map((r) => ({
-                log: { ...(JSON.parse(r.log) as NewErrorLog), id: r.id } satisfies ErrorLog,
+                log: { ...(JSON.parse(r.log) as NewErrorLog), id: String(r.id) } satisfies ErrorLog,
                 position: { time: Number(r.time_ms), id: Number(r.id) }
               })),
               { ...q, after: undefined }
@@ -227,7 +237,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
           )
         )
     }
-    return { store, sql, queued: () => queue.length }
+    return { store, queued: () => queue.length }
   })
 
 export const PostgresLogStoreLive = Layer.effect(

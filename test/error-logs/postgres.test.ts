@@ -1,7 +1,9 @@
 // Error logs shared through a real PostgreSQL (a throw-away cluster, test/support/postgres.ts): two meshsight
 // replicas write, either one's /api/logs shows both; the database stopped and started again: ingest never waits,
 // what does not fit the queue is counted, the rest is written once it is back; rows past the retention are deleted.
-import postgres from "postgres"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Exit, Redacted, Scope } from "effect"
+import { Reactivity } from "effect/reactivity"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { MIGRATIONS, QUEUE_MAX } from "../../src/error-logs/postgres-store.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
@@ -18,13 +20,19 @@ const reviews = pod("reviews", "10.0.0.2")
 const peers: CallPeers = { client: productpage, server: reviews, port: 9080, host: "reviews.default.svc.cluster.local" }
 
 let pg: TestPostgres
-let sql: postgres.Sql
+let client: PgClient.PgClient
+const scope = Effect.runSync(Scope.make())
+/** Runs a query of the test's own client, for what the API does not show (rows, schema, indexes). */
+const sql = <A extends object>(strings: TemplateStringsArray, ...args: Array<unknown>): Promise<ReadonlyArray<A>> =>
+  Effect.runPromise(client<A>(strings, ...(args as Array<any>)))
 beforeAll(async () => {
   pg = await startTestPostgres()
-  sql = postgres(pg.url, { onnotice: () => {}, fetch_types: false })
+  client = await Effect.runPromise(
+    PgClient.make({ url: Redacted.make(pg.url) }).pipe(Effect.provide(Reactivity.layer), Scope.provide(scope))
+  )
 }, 120_000)
 afterAll(async () => {
-  await sql?.end({ timeout: 1 })
+  await Effect.runPromise(Scope.close(scope, Exit.void))
   pg?.remove()
 })
 
@@ -39,8 +47,8 @@ const replica = async (retentionHours = 72) => {
       logsRetentionHours: retentionHours
     }
   })
-  await waitFor("the schema", () => sql`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready), (ready) => ready)
-  await waitFor("the version", () => sql`select version from meshsight_schema_version`.then((r) => r[0]?.version), (v) => v === MIGRATIONS.length)
+  await waitFor("the schema", () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready), (ready) => ready)
+  await waitFor("the version", () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version), (v) => v === MIGRATIONS.length)
   return app
 }
 
@@ -62,7 +70,7 @@ const waitFor = async <A>(what: string, read: () => Promise<A>, done: (a: A) => 
   }
 }
 
-const rowCount = async () => Number((await sql`select count(*)::int as n from meshsight_error_logs`)[0].n)
+const rowCount = async () => (await sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs`)[0].n
 
 describe("error logs in PostgreSQL", () => {
   it("two replicas write; either one's /api/logs returns both replicas' logs; the schema is versioned and indexed", async () => {
@@ -84,8 +92,8 @@ describe("error logs in PostgreSQL", () => {
       const rest = (await getJson(a.url, `/api/logs?limit=2&cursor=${paged.cursor}`)).body
       expect([...paged.logs, ...rest.logs].map((l: any) => l.requestId)).toEqual(["b-1", "a-2", "a-1"])
       expect(rest.cursor).toBeNull()
-      expect((await sql`select version from meshsight_schema_version`).map((r) => r.version)).toEqual([MIGRATIONS.length])
-      const indexes = (await sql`select indexdef from pg_indexes where tablename = 'meshsight_error_logs'`).map((r) => r.indexdef)
+      expect((await sql<{ version: number }>`select version from meshsight_schema_version`).map((r) => r.version)).toEqual([MIGRATIONS.length])
+      const indexes = (await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'meshsight_error_logs'`).map((r) => r.indexdef)
       for (const column of ["service", "peer", "endpoint", "response_code", "time_ms"]) {
         expect(indexes.some((d: string) => d.includes(`(${column}`) || d.includes(`, ${column}`)), column).toBe(true)
       }
@@ -129,19 +137,34 @@ describe("error logs in PostgreSQL", () => {
     }
   }, 180_000)
 
+  it("a replica starts while PostgreSQL is away, and writes its logs once it is back", async () => {
+    pg.stop()
+    let app: Awaited<ReturnType<typeof startMeshsightAsync>> | undefined
+    try {
+      app = await startMeshsightAsync({ config: { httpAnalyzers: ["mx-mesh", "persistence"], logsPostgresUrl: pg.url } })
+      expect(await sendAlsMessages(app.alsPort, [failures(productpage, ["late-1"])])).toEqual({ code: 0, details: "" })
+      expect((await getJson(app.url, "/api/logs")).status).toBe(503)
+      expect((await fetch(`${app.url}/readyz`)).status).toBe(200)
+    } finally {
+      pg.start()
+    }
+    await waitFor("the late log written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n), (n) => n === 1)
+    await app.stop()
+  }, 120_000)
+
   it("rows older than MESHSIGHT_LOGS_RETENTION_HOURS are deleted", async () => {
     const a = await replica()
     const threeHoursAgo = Date.now() - 3 * 3_600_000
     try {
       await sendAlsMessages(a.alsPort, [failures(productpage, ["old-1", "old-2"], threeHoursAgo)])
-      await waitFor("the old logs written", () => sql`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 2)
+      await waitFor("the old logs written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 2)
     } finally {
       await a.stop()
     }
     // A replica keeping one hour deletes them as it starts (then every few minutes).
     const b = await replica(1)
     try {
-      await waitFor("the old logs deleted", () => sql`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 0)
+      await waitFor("the old logs deleted", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 0)
       expect(await rowCount()).toBeGreaterThan(0) // the recent ones stay
     } finally {
       await b.stop()
