@@ -9,8 +9,8 @@ export class LogsUnavailable extends Schema.TaggedError<LogsUnavailable>()("Logs
 
 export interface ErrorLogStoreShape {
   /**
-   * Takes a batch of logs, synchronously: ingest never waits for storage. Returns how many logs were let go to make
-   * room (evicted from memory, or refused by a full write queue).
+   * Takes a batch of logs, synchronously: ingest never waits for storage. Returns how many older logs were evicted
+   * to make room (the memory store; the PostgreSQL store counts its own refusals).
    */
   readonly add: (logs: ReadonlyArray<NewErrorLog>, nowMs: number) => number
   readonly query: (q: LogQuery, nowMs: number) => Effect.Effect<ErrorLogPage, LogsUnavailable>

@@ -124,7 +124,7 @@ export interface PostgresLogStoreOptions {
   readonly connections?: number
 }
 
-/** The store on an open client; its writer and retention fibers run in the current Scope. */
+/** The store on a client pool; its writer and retention fibers run in the current Scope. */
 export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
   Effect.gen(function*() {
     // The pool connects on first use, so a database that is away at start-up holds nothing up; it closes with the
@@ -220,7 +220,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
           for (let i = 0; i < room; i++) queue.push(logs[i])
           queueFull.updateUnsafe(logs.length - room, context)
         }
-        return 0
+        return 0 // refusals are counted here, as queue_full; nothing is evicted
       },
       query: (q, nowMs) =>
         select(sql, q, nowMs - options.retentionHours * HOUR_MS).pipe(
@@ -237,14 +237,13 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
           )
         )
     }
-    return { store, queued: () => queue.length }
+    return store
   })
 
 export const PostgresLogStoreLive = Layer.effect(
   ErrorLogStore,
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const { store } = yield* makePostgresLogStore({ url: config.logsPostgresUrl, retentionHours: config.logsRetentionHours })
-    return store
+    return yield* makePostgresLogStore({ url: config.logsPostgresUrl, retentionHours: config.logsRetentionHours })
   })
 )
