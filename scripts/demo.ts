@@ -92,7 +92,14 @@ const meshsight = spawn(process.execPath, [...serviceNodeFlags, SERVER_MAIN], {
   cwd: ROOT,
   detached: true,
   stdio: ["ignore", "pipe", "pipe"],
-  env: { ...process.env, MESHSIGHT_GRPC_ADDRESS: `0.0.0.0:${grpcPort}`, MESHSIGHT_HTTP_PORT: String(httpPort) }
+  env: {
+    // The simulated mesh fails a few calls a minute (404, 500, UF, UT): keep them as error logs (the Errors tabs).
+    MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence",
+    MESHSIGHT_TCP_ANALYZERS: "mx-mesh,persistence",
+    ...process.env,
+    MESHSIGHT_GRPC_ADDRESS: `0.0.0.0:${grpcPort}`,
+    MESHSIGHT_HTTP_PORT: String(httpPort)
+  }
 })
 const meshsightExit = new Promise<number | null>((resolve) => meshsight.once("exit", (code) => resolve(code)))
 process.once("exit", () => meshsight.exitCode === null && meshsight.kill("SIGKILL"))

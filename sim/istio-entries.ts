@@ -125,6 +125,11 @@ export interface HttpCall {
   readonly responseFlags?: Readonly<Record<string, boolean>>
   /** Istio mTLS between the sidecars: shows on the server side's (inbound) entry only. */
   readonly mtls?: boolean
+  /** `x-request-id`, which Envoy logs as HTTPRequestProperties.request_id. */
+  readonly requestId?: string
+  readonly userAgent?: string
+  /** Request headers Envoy was told to log (`additional_request_headers_to_log`), e.g. `traceparent`. */
+  readonly requestHeaders?: Readonly<Record<string, string>>
 }
 
 interface Sides {
@@ -177,7 +182,10 @@ const httpJson = (call: HttpCall, s: Sides): Record<string, unknown> => ({
     requestMethod: call.method ?? "GET",
     scheme: call.scheme ?? "http",
     authority: call.authority ?? "",
-    path: call.path ?? "/"
+    path: call.path ?? "/",
+    ...(call.requestId !== undefined ? { requestId: call.requestId } : {}),
+    ...(call.userAgent !== undefined ? { userAgent: call.userAgent } : {}),
+    ...(call.requestHeaders !== undefined ? { requestHeaders: call.requestHeaders } : {})
   },
   response: {
     responseCode: call.code ?? 200,
@@ -233,10 +241,11 @@ export interface TcpCall {
   readonly durationMs: number
   readonly receivedBytes: number
   readonly sentBytes: number
+  readonly responseFlags?: Readonly<Record<string, boolean>>
 }
 
 const tcpJson = (call: TcpCall, s: Sides): Record<string, unknown> => ({
-  commonProperties: commonJson({ startMs: call.startMs, durationMs: call.durationMs }, s),
+  commonProperties: commonJson({ startMs: call.startMs, durationMs: call.durationMs, ...(call.responseFlags ? { responseFlags: call.responseFlags } : {}) }, s),
   connectionProperties: { receivedBytes: String(call.receivedBytes), sentBytes: String(call.sentBytes) }
 })
 

@@ -57,6 +57,8 @@ const TIMEOUT: Outcome = {
   timeoutMs: 1000
 }
 
+const USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) meshsight-sim"
+
 export const makeTraffic = (topology: Topology, random: Random, options: TrafficOptions = {}) => {
   const podsByService = groupBy(topology.pods, (p) => p.service)
   const routesFrom = groupBy(topology.routes, (r) => r.from)
@@ -76,7 +78,12 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
   }
 
   /** Makes the call and the calls it leads to; returns its duration in ms and the number of calls made. */
-  const call = (client: SimPod, route: Route, startMs: number, sink: EntrySink): { durationMs: number; calls: number } => {
+  // Envoy gives each user request an x-request-id at the gateway and every hop passes it on; a counter, so that
+  // the seeded random sequence (and with it the rest of the traffic) stays as it was.
+  let requests = 0
+  const requestIdOf = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`
+
+  const call = (client: SimPod, route: Route, startMs: number, sink: EntrySink, requestId: string): { durationMs: number; calls: number } => {
     const server = random.pick(podsByService.get(route.to)!)
     const port = nextPort()
     const host = `${route.to}.${server.namespace}.svc.cluster.local`
@@ -96,7 +103,7 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
         // bookinfo's reviews v1 shows no stars, so it never calls ratings.
         if (next.to === "ratings" && server.version === "v1") continue
         if (random.next() >= next.probability) continue
-        const made = call(server, next, startMs + 0.5, sink)
+        const made = call(server, next, startMs + 0.5, sink, requestId)
         downstreamMs += made.durationMs
         calls += made.calls
       }
@@ -107,7 +114,7 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
     // A failed connection fails within about a millisecond.
     const durationMs = result.server === undefined ? 0.5 + random.next() : Math.min(serverMs, result.timeoutMs ?? Infinity)
     const path = random.pick(route.paths).replace("{id}", String(random.int(route.ids)))
-    const http = { startMs, method: "GET", path, authority: `${route.to}:${route.port}`, mtls: true }
+    const http = { startMs, method: "GET", path, authority: `${route.to}:${route.port}`, mtls: true, requestId, userAgent: USER_AGENT }
     const clientCall: HttpCall = { ...http, durationMs, ...result.client }
     sink(
       client,
@@ -124,7 +131,8 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
     /** One user request entering at the gateway at `startMs`; returns the number of calls it made in the mesh. */
     request: (startMs: number, sink: EntrySink): number => {
       let calls = 0
-      for (const route of routesFrom.get(topology.gateway.service) ?? []) calls += call(topology.gateway, route, startMs, sink).calls
+      const requestId = requestIdOf(++requests)
+      for (const route of routesFrom.get(topology.gateway.service) ?? []) calls += call(topology.gateway, route, startMs, sink, requestId).calls
       return calls
     }
   }

@@ -3,6 +3,7 @@
 import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
 import { EndpointNamingLive } from "./analysis/endpoint-names.ts"
+import { ErrorLogsLive, ErrorLogStoreLive } from "./error-logs/error-logs.ts"
 import { HttpServerLive } from "./http/http-server.ts"
 import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
@@ -17,12 +18,14 @@ export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
   const aggregator = AggregatorLive.pipe(Layer.provide(store))
   const identity = chainLayer(analyzers)
   const proxyMetrics = ProxyMetricStoreLive
+  const logStore = ErrorLogStoreLive
+  const errorLogs = ErrorLogsLive.pipe(Layer.provide([logStore, EndpointNamingLive]))
   const grpc = GrpcServerLive.pipe(Layer.provide([
-    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive])),
+    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive, errorLogs])),
     MetricsPipelineLive.pipe(Layer.provide(proxyMetrics))
   ]))
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
-  // aggregator flushes what they left into the store.
-  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics)))
+  // aggregator flushes what they left into the store (and the error-log store writes out its queue).
+  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore)))
 }

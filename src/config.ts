@@ -3,10 +3,11 @@
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
+// The identity analyzers, which name the sides of each entry, and SkyWalking's `persistence`, which instead keeps
+// failed entries as error logs after identification (src/error-logs/), wherever it stands in the list.
 export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh"] as const
-/** SkyWalking's analyzers that meshsight accepts in the lists but does not run yet (one start-up warning). */
-export const PENDING_ANALYZERS = ["persistence"] as const
-const LISTED_ANALYZERS = [...KNOWN_ANALYZERS, ...PENDING_ANALYZERS] as const
+export const LOG_ANALYZERS = ["persistence"] as const
+const LISTED_ANALYZERS = [...KNOWN_ANALYZERS, ...LOG_ANALYZERS] as const
 type Analyzer = (typeof KNOWN_ANALYZERS)[number]
 type ListedAnalyzer = (typeof LISTED_ANALYZERS)[number]
 
@@ -42,6 +43,14 @@ export interface AppConfigShape {
   readonly flushIntervalMs: number
   readonly apdexThresholdMs: number
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
+  /** Error logs kept per minute for each service and response code / flags (SkyWalking's envoy-als rateLimit rpm). */
+  readonly errorLogRatePerMinute: number
+  /** Error logs the in-memory store holds per service, and in all. */
+  readonly errorLogsPerService: number
+  readonly errorLogsMax: number
+  /** When set, error logs go to this PostgreSQL database (shared by every replica) instead of memory. */
+  readonly logsPostgresUrl: string
+  readonly logsRetentionHours: number
   readonly logLevel: (typeof LOG_LEVELS)[number]
   readonly logFormat: "json" | "pretty"
   /** Serve Envoy's MetricsService (v2, v3) beside ALS; false leaves it unregistered (UNIMPLEMENTED). */
@@ -141,7 +150,7 @@ const analyzers = (names: ReadonlyArray<string>) =>
   setting<ReadonlyArray<ListedAnalyzer>>({
     names,
     schema: analyzerList,
-    expected: `a comma-separated list of analyzers from: ${KNOWN_ANALYZERS.join(", ")} (and ${PENDING_ANALYZERS.join(", ")}, not implemented yet)`,
+    expected: `a comma-separated list of analyzers from: ${LISTED_ANALYZERS.join(", ")}`,
     default: ["mx-mesh"],
     validate: (xs) => (xs.some(isRunnable) ? undefined : `at least one of ${KNOWN_ANALYZERS.join(", ")}`)
   })
@@ -233,6 +242,22 @@ const SETTINGS = {
     expected: "comma-separated SERVICE=MILLISECONDS pairs",
     default: {}
   }),
+  errorLogRatePerMinute: setting({
+    names: ["MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE"],
+    schema: Int(1, 10_000_000),
+    expected: "a positive whole number",
+    default: 6000
+  }),
+  errorLogsPerService: setting({ names: ["MESHSIGHT_ERROR_LOGS_PER_SERVICE"], schema: Int(1, 1_000_000), expected: "a positive whole number", default: 1000 }),
+  errorLogsMax: setting({ names: ["MESHSIGHT_ERROR_LOGS_MAX"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 10_000 }),
+  logsPostgresUrl: setting({
+    names: ["MESHSIGHT_LOGS_POSTGRES_URL"],
+    schema: Trimmed,
+    expected: "a postgres:// or postgresql:// URL",
+    default: "",
+    validate: (url) => url === "" || /^postgres(ql)?:\/\/./.test(url) ? undefined : "not a PostgreSQL URL"
+  }),
+  logsRetentionHours: setting({ names: ["MESHSIGHT_LOGS_RETENTION_HOURS"], schema: Int(1, 24 * 365), expected: "whole hours from 1 to 8760", default: 72 }),
   // SkyWalking sets its log level in log4j2.xml, not in the environment: no alias.
   logLevel: setting({
     names: ["MESHSIGHT_LOG_LEVEL"],
@@ -311,15 +336,8 @@ const variablesUnder = (provider: ConfigProvider.ConfigProvider, path: ReadonlyA
   })
 
 /** Lines for the start-up log: the SkyWalking settings meshsight accepts without acting on them. */
-const warningsFor = (
-  unimplemented: ReadonlyArray<string>,
-  lists: ReadonlyArray<ReadonlyArray<ListedAnalyzer>>
-): Array<string> => {
+const warningsFor = (unimplemented: ReadonlyArray<string>): Array<string> => {
   const warnings: Array<string> = []
-  const pending = PENDING_ANALYZERS.filter((p) => lists.some((l) => l.includes(p)))
-  if (pending.length > 0) {
-    warnings.push(`analyzer ${pending.join(", ")} is not implemented yet: ignored (the other listed analyzers run)`)
-  }
   if (unimplemented.length > 0) {
     warnings.push(`SkyWalking settings meshsight does not implement, ignored: ${[...unimplemented].sort().join(", ")}`)
   }
@@ -367,8 +385,8 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     grpcMaxMessageBytes: yield* read(SETTINGS.grpcMaxMessageBytes),
     httpHost: yield* read(SETTINGS.httpHost),
     httpPort: yield* read(SETTINGS.httpPort),
-    httpAnalyzers: httpAnalyzers.filter(isRunnable),
-    tcpAnalyzers: tcpAnalyzers.filter(isRunnable),
+    httpAnalyzers,
+    tcpAnalyzers,
     mxServiceNameRule: yield* read(SETTINGS.mxServiceNameRule),
     mxInstanceNameRule: yield* read(SETTINGS.mxInstanceNameRule),
     k8sServiceNameRule: yield* read(SETTINGS.k8sServiceNameRule),
@@ -379,6 +397,11 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     flushIntervalMs: yield* read(SETTINGS.flushIntervalMs),
     apdexThresholdMs: yield* read(SETTINGS.apdexThresholdMs),
     apdexThresholdsMs: yield* read(SETTINGS.apdexThresholdsMs),
+    errorLogRatePerMinute: yield* read(SETTINGS.errorLogRatePerMinute),
+    errorLogsPerService: yield* read(SETTINGS.errorLogsPerService),
+    errorLogsMax: yield* read(SETTINGS.errorLogsMax),
+    logsPostgresUrl: yield* read(SETTINGS.logsPostgresUrl),
+    logsRetentionHours: yield* read(SETTINGS.logsRetentionHours),
     logLevel: yield* read(SETTINGS.logLevel),
     logFormat: yield* read(SETTINGS.logFormat),
     acceptMetricsService: yield* read(SETTINGS.acceptMetricsService),
@@ -386,7 +409,7 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     proxyMaxClusterPairs: yield* read(SETTINGS.proxyMaxClusterPairs),
     endpointGroupingFile: (yield* read(SETTINGS.endpointGroupingFile)) || undefined,
     maxEndpointsPerService: yield* read(SETTINGS.maxEndpointsPerService),
-    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers]),
+    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name))),
     ...yield* securitySettings
   }
 })

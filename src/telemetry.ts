@@ -97,3 +97,13 @@ export const metricsSkipped = Metric.counter("meshsight_metrics_skipped_total", 
 export const proxyInstancesStored = Metric.gauge("meshsight_proxy_instances", {
   description: "Proxy instances whose MetricsService data is held"
 })
+
+export const errorLogsKept = Metric.counter("meshsight_error_logs_total", {
+  description: "Failed entries kept as error logs (the `persistence` analyzer)",
+  incremental: true
+})
+export const errorLogsDropped = Metric.counter("meshsight_error_logs_dropped_total", {
+  description:
+    "Error logs let go, by reason (rate_limited: past MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE; evicted: past the in-memory caps; queue_full, write_failed: PostgreSQL)",
+  incremental: true
+})

@@ -25,7 +25,7 @@ const NS_PER_MS = 1e6
 /** `/package.Service/Method`: how gRPC names its HTTP/2 paths. */
 const GRPC_PATH = /^\/[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\/[A-Za-z_][\w]*$/
 
-const protocolOf = (e: AccessLog): MeshProtocol => {
+export const protocolOf = (e: AccessLog): MeshProtocol => {
   if (e.kind === "tcp") return "TCP"
   if (e.grpcStatus !== undefined) return "gRPC"
   return e.protocolVersion === "HTTP/2" && GRPC_PATH.test(e.path) ? "gRPC" : "HTTP"
@@ -33,7 +33,7 @@ const protocolOf = (e: AccessLog): MeshProtocol => {
 
 const hasIdentity = (subject: string, uriSan: string) => subject !== "" || uriSan !== ""
 
-const tlsModeOf = (tls: TlsInfo | undefined): TlsMode => {
+export const tlsModeOf = (tls: TlsInfo | undefined): TlsMode => {
   if (tls === undefined || !hasIdentity(tls.localSubject, tls.localUriSan)) return "NONE"
   return hasIdentity(tls.peerSubject, tls.peerUriSan) ? "mTLS" : "TLS"
 }

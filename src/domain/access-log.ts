@@ -88,6 +88,12 @@ export type AccessLogCommon = typeof AccessLogCommon.Type
 export const HttpVersion = Schema.Literals(["unspecified", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"])
 export type HttpVersion = typeof HttpVersion.Type
 
+/**
+ * How many bytes of a request's user agent, request id and trace id are kept: a client chooses these headers, so
+ * one entry must not be able to bring a megabyte of them into an error log.
+ */
+export const HEADER_VALUE_MAX_BYTES = 256
+
 export const HttpAccessLog = Schema.Struct({
   kind: Schema.Literal("http"),
   common: AccessLogCommon,
@@ -102,7 +108,18 @@ export const HttpAccessLog = Schema.Struct({
   responseCode: Schema.Number,
   responseCodeDetails: Schema.String,
   /** The `grpc-status` response trailer, when Envoy logged trailers. */
-  grpcStatus: OptionalNumber
+  grpcStatus: OptionalNumber,
+  /** `HTTPRequestProperties.user_agent` and `.request_id` (`x-request-id`), cut to HEADER_VALUE_MAX_BYTES. */
+  userAgent: Schema.String,
+  requestId: Schema.String,
+  /**
+   * The trace id of a `traceparent`, `x-b3-traceid` or `sw8` request header (in that order of preference), when
+   * Envoy was told to log it (`additional_request_headers_to_log`); "" otherwise.
+   */
+  traceId: Schema.String,
+  /** Request headers + body bytes, response headers + body bytes. */
+  requestBytes: Schema.Number,
+  responseBytes: Schema.Number
 })
 export type HttpAccessLog = typeof HttpAccessLog.Type
 

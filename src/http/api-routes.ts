@@ -2,6 +2,8 @@
 // bad one is answered 400 with the reason, an unknown service 404.
 import { Clock, Effect, Schema, SchemaGetter } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import { decodeCursor } from "../error-logs/error-log.ts"
+import { ErrorLogStore } from "../error-logs/error-log-store.ts"
 import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
 import type { TimeRange } from "../query/api-model.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
@@ -42,6 +44,20 @@ const SeriesParams = Schema.Union([
   })
 ])
 
+/** GET /api/logs's filters (answer: ErrorLogPage in src/error-logs/error-log.ts). */
+const LogParams = Schema.Struct({
+  service: Schema.optionalKey(Name),
+  instance: Schema.optionalKey(Name),
+  peer: Schema.optionalKey(Name),
+  endpoint: Schema.optionalKey(Name),
+  code: Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 0, maximum: 4_294_967_295 }))),
+  start: Schema.optionalKey(EpochMs),
+  end: Schema.optionalKey(EpochMs),
+  limit: Schema.optionalKey(Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 500 }))),
+  cursor: Schema.optionalKey(Name)
+})
+const DEFAULT_LOG_LIMIT = 50
+
 class BadRequest extends Schema.TaggedError<BadRequest>()("BadRequest", { message: Schema.String }) {}
 class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Schema.String }) {}
 
@@ -76,7 +92,7 @@ const respond = <E extends { readonly _tag: string; readonly message: string }, 
   handler.pipe(
     Effect.map((body) => HttpServerResponse.jsonUnsafe(body)),
     Effect.catch((e: E) =>
-      Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.message }, { status: e._tag === "NotFound" ? 404 : 400 }))
+      Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.message }, { status: e._tag === "NotFound" ? 404 : e._tag === "LogsUnavailable" ? 503 : 400 }))
     )
   )
 
@@ -86,6 +102,7 @@ const RelationParams = Schema.Struct({ source: Name, target: Name })
 
 export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const query = yield* QueryService
+  const logs = yield* ErrorLogStore
   const withRange = Effect.flatMap(params(RangeParams), (p) => Effect.map(rangeFrom(p), (range) => ({ range, namespace: p.namespace })))
   const serviceAndRange = Effect.all([params(ServiceParam), withRange])
 
@@ -116,5 +133,12 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
     const found = proxyRelation(proxies, p.source, p.target, range)
     if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from ${p.source} to cluster ${p.target}` })
     return found
+  })))
+  yield* router.add("GET", "/api/logs", respond(Effect.gen(function*() {
+    const { cursor, limit, ...filters } = yield* params(LogParams)
+    const after = cursor === undefined ? undefined : decodeCursor(cursor)
+    if (cursor !== undefined && after === undefined) return yield* new BadRequest({ message: "cursor: not one this API gave" })
+    const now = yield* Clock.currentTimeMillis
+    return yield* logs.query({ ...filters, limit: limit ?? DEFAULT_LOG_LIMIT, after }, now)
   })))
 }))

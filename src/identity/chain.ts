@@ -49,18 +49,18 @@ export const chainLayer = (registry: AnalyzerRegistry) =>
     IdentityResolver,
     Effect.gen(function*() {
       const config = yield* AppConfig
+      // `persistence` keeps error logs after the chain (src/error-logs/); it names no side.
+      const httpNames = config.httpAnalyzers.filter((n) => n !== "persistence")
+      const tcpNames = config.tcpAnalyzers.filter((n) => n !== "persistence")
       const built = new Map<string, Analyzer>()
-      for (const name of new Set([...config.httpAnalyzers, ...config.tcpAnalyzers])) {
+      for (const name of new Set([...httpNames, ...tcpNames])) {
         const make = registry[name]
         if (make === undefined) {
           return yield* new UnknownAnalyzer({ name, available: Object.keys(registry) })
         }
         built.set(name, yield* make)
       }
-      const chain = makeChain(
-        config.httpAnalyzers.map((n) => built.get(n)!),
-        config.tcpAnalyzers.map((n) => built.get(n)!)
-      )
+      const chain = makeChain(httpNames.map((n) => built.get(n)!), tcpNames.map((n) => built.get(n)!))
       yield* Effect.logInfo(
         `identity analyzers active: HTTP [${chain.http.join(", ")}], TCP [${chain.tcp.join(", ")}]`
       )

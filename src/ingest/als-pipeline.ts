@@ -6,6 +6,7 @@ import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
 import { EndpointNaming } from "../analysis/endpoint-names.ts"
 import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
+import { ErrorLogs } from "../error-logs/error-logs.ts"
 import { parseNode, proxyRole, type ReportingNode } from "../domain/node.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { printable } from "../log-text.ts"
@@ -123,6 +124,7 @@ export const AlsPipelineLive = Layer.effect(
     const identity = yield* IdentityResolver
     const aggregator = yield* Aggregator
     const endpointNames = yield* EndpointNaming
+    const errorLogs = yield* ErrorLogs
     // The counters are updated synchronously from the batch loop, with the context captured here.
     const context = yield* Effect.context<never>()
 
@@ -195,6 +197,8 @@ export const AlsPipelineLive = Layer.effect(
       const outcome = aggregator.record(metrics, nowMs)
       tally.tooOld += outcome.tooOld
       tally.future += outcome.future
+      // The `persistence` analyzer: failed entries of identified workloads become error logs.
+      errorLogs.collect(state.node, entries, sides, nowMs)
       return undefined
     }
 

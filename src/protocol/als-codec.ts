@@ -1,18 +1,19 @@
 // StreamAccessLogsMessage (envoy.service.accesslog.v2 and v3 share every field number meshsight reads) → AlsMessage.
 // Field numbers follow proto/envoy/service/accesslog/v3/als.proto and the files it imports.
-import type {
-  AccessLog,
-  AccessLogCommon,
-  Address,
-  AlsMessage,
-  EntryRejection,
-  FilterStateObject,
-  HttpAccessLog,
-  HttpVersion,
-  Identifier,
-  JsonObject,
-  TcpAccessLog,
-  TlsInfo
+import {
+  type AccessLog,
+  type AccessLogCommon,
+  type Address,
+  type AlsMessage,
+  type EntryRejection,
+  type FilterStateObject,
+  type HttpAccessLog,
+  type HttpVersion,
+  type Identifier,
+  type JsonObject,
+  type TcpAccessLog,
+  HEADER_VALUE_MAX_BYTES,
+  type TlsInfo
 } from "../domain/access-log.ts"
 import { readStruct } from "./struct-codec.ts"
 import { expectWireType, WireError, WireReader, WireType } from "./wire-reader.ts"
@@ -145,6 +146,11 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
   let responseCode = 0
   let responseCodeDetails = ""
   let grpcStatus: number | undefined
+  let userAgent = ""
+  let requestId = ""
+  let trace: TraceHeader = NO_TRACE
+  let requestBytes = 0
+  let responseBytes = 0
   while (r.pos < r.end) {
     const tag = r.varint()
     const wt = tag & 7
@@ -162,7 +168,8 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
       case 3: {
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.request")
         hasRequest = true
-        // HTTPRequestProperties: request_method 1, scheme 2, authority 3, path 5.
+        // HTTPRequestProperties: request_method 1, scheme 2, authority 3, path 5, user_agent 6, request_id 9,
+        // request_headers_bytes 11, request_body_bytes 12, request_headers 13.
         const q = r.sub()
         while (q.pos < q.end) {
           const t = q.varint()
@@ -186,6 +193,23 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
               expectWireType(w, Bytes, "HTTPRequestProperties.path")
               path = q.string()
               break
+            case 6:
+              expectWireType(w, Bytes, "HTTPRequestProperties.user_agent")
+              userAgent = q.boundedString(HEADER_VALUE_MAX_BYTES)
+              break
+            case 9:
+              expectWireType(w, Bytes, "HTTPRequestProperties.request_id")
+              requestId = q.boundedString(HEADER_VALUE_MAX_BYTES)
+              break
+            case 11:
+            case 12:
+              expectWireType(w, Varint, t >>> 3 === 11 ? "HTTPRequestProperties.request_headers_bytes" : "HTTPRequestProperties.request_body_bytes")
+              requestBytes += q.varint()
+              break
+            case 13:
+              expectWireType(w, Bytes, "HTTPRequestProperties.request_headers")
+              trace = readTraceHeader(q.sub(), trace)
+              break
             default:
               q.skip(w)
           }
@@ -194,7 +218,8 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
       }
       case 4: {
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.response")
-        // HTTPResponseProperties: response_code 1 (UInt32Value), response_trailers 5, response_code_details 6.
+        // HTTPResponseProperties: response_code 1 (UInt32Value), response_headers_bytes 2, response_body_bytes 3,
+        // response_trailers 5, response_code_details 6.
         const s = r.sub()
         while (s.pos < s.end) {
           const t = s.varint()
@@ -203,6 +228,11 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
             case 1:
               expectWireType(w, Bytes, "HTTPResponseProperties.response_code")
               responseCode = readUInt32Value(s.sub())
+              break
+            case 2:
+            case 3:
+              expectWireType(w, Varint, t >>> 3 === 2 ? "HTTPResponseProperties.response_headers_bytes" : "HTTPResponseProperties.response_body_bytes")
+              responseBytes += s.varint()
               break
             case 5: {
               expectWireType(w, Bytes, "HTTPResponseProperties.response_trailers")
@@ -236,8 +266,53 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
     hasRequest,
     responseCode,
     responseCodeDetails,
-    grpcStatus
+    grpcStatus,
+    userAgent,
+    requestId,
+    traceId: trace.traceId,
+    requestBytes,
+    responseBytes
   }
+}
+
+/** The trace header kept so far: `rank` orders traceparent (0) before x-b3-traceid (1) before sw8 (2). */
+interface TraceHeader {
+  readonly rank: number
+  readonly traceId: string
+}
+const NO_TRACE: TraceHeader = { rank: 3, traceId: "" }
+const TRACE_HEADERS: Readonly<Record<string, number>> = { "traceparent": 0, "x-b3-traceid": 1, "sw8": 2 }
+
+/**
+ * An entry of `request_headers` (`map<string, string>`: key 1, value 2); only trace headers' values are decoded.
+ * W3C `traceparent` is `VERSION-TRACEID-PARENTID-FLAGS`; SkyWalking's `sw8` is `SAMPLE-base64(TRACEID)-…`.
+ */
+const readTraceHeader = (r: WireReader, kept: TraceHeader): TraceHeader => {
+  let rank = NO_TRACE.rank
+  let value = ""
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const f = tag >>> 3
+    if (f === 1) {
+      expectWireType(tag & 7, Bytes, "HTTPRequestProperties.request_headers entry")
+      rank = TRACE_HEADERS[r.string()] ?? NO_TRACE.rank
+    } else if (f === 2) {
+      expectWireType(tag & 7, Bytes, "HTTPRequestProperties.request_headers entry")
+      // The key comes first on the wire (map entries are written key, value), so other headers' values are skipped.
+      if (rank < kept.rank) value = r.boundedString(HEADER_VALUE_MAX_BYTES)
+      else r.skip(tag & 7)
+    } else r.skip(tag & 7)
+  }
+  const traceId = rank < kept.rank ? traceIdOf(rank, value) : ""
+  return traceId === "" ? kept : { rank, traceId }
+}
+
+const traceIdOf = (rank: number, value: string): string => {
+  if (rank === 1) return value
+  const part = value.split("-")[1] ?? ""
+  if (rank === 0) return part
+  const decoded = Buffer.from(part, "base64").toString("utf8")
+  return decoded.includes("\uFFFD") ? "" : decoded
 }
 
 /** TCPAccessLogEntry: common_properties 1, connection_properties 2 (received_bytes 1, sent_bytes 2). */

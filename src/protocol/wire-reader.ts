@@ -163,6 +163,33 @@ export class WireReader {
   }
 
   /**
+   * The next string field's first `maxBytes` bytes (cut back to a whole UTF-8 character), not interned: for values
+   * that differ entry by entry (request ids, user agents) and that a client could make arbitrarily long.
+   */
+  boundedString(maxBytes: number): string {
+    const len = this.length()
+    const start = this.pos
+    this.pos = start + len
+    let end = start + Math.min(len, maxBytes)
+    // A UTF-8 continuation byte (10xxxxxx) at the cut means the cut splits a character: drop its first bytes too.
+    if (end < start + len) while (end > start && (this.buf[end] & 0xc0) === 0x80) end--
+    // ASCII (request ids, most user agents) skips TextDecoder, whose per-call cost shows on short strings.
+    let ascii = true
+    for (let i = start; i < end; i++) {
+      if (this.buf[i] >= 0x80) {
+        ascii = false
+        break
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, this.buf.subarray(start, end) as unknown as Array<number>)
+    try {
+      return decoder.decode(this.buf.subarray(start, end))
+    } catch {
+      throw new WireError("string is not valid UTF-8")
+    }
+  }
+
+  /**
    * A reader over the next length-delimited field, sharing this buffer. Decoding is depth-first (a sub-message is
    * read to its end before its parent goes on), so each reader recycles one child instead of allocating a reader
    * per sub-message (~25 per access log entry): the previous child is done with when this is called again.

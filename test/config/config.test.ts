@@ -55,6 +55,25 @@ describe("configuration", () => {
       assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh"])
     }))
 
+  it.effect("error logs: persistence in the analyzer lists (SkyWalking's name), rate, caps, PostgreSQL", () =>
+    Effect.gen(function*() {
+      const defaults = yield* load({})
+      assert.deepStrictEqual(
+        [defaults.errorLogRatePerMinute, defaults.errorLogsPerService, defaults.errorLogsMax, defaults.logsPostgresUrl, defaults.logsRetentionHours],
+        [6000, 1000, 10_000, "", 72]
+      )
+      const c = yield* load({
+        SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence",
+        MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "60",
+        MESHSIGHT_LOGS_POSTGRES_URL: "postgres://meshsight@db:5432/logs",
+        MESHSIGHT_LOGS_RETENTION_HOURS: "24"
+      })
+      assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh", "persistence"])
+      assert.deepStrictEqual([c.errorLogRatePerMinute, c.logsPostgresUrl, c.logsRetentionHours], [60, "postgres://meshsight@db:5432/logs", 24])
+      assert.match(yield* refusal({ MESHSIGHT_LOGS_POSTGRES_URL: "mysql://db/logs" }), /^invalid MESHSIGHT_LOGS_POSTGRES_URL=.*not a PostgreSQL URL/)
+      assert.match(yield* refusal({ MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "0" }), /^invalid MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE=/)
+    }))
+
   it.effect("per-service apdex thresholds", () =>
     Effect.gen(function*() {
       const c = yield* load({ MESHSIGHT_APDEX_THRESHOLDS: "reviews.default=200, ratings.default=50" })
@@ -69,7 +88,7 @@ describe("configuration", () => {
       )
       assert.strictEqual(
         yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s" }),
-        'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh (and persistence, not implemented yet)'
+        'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
       )
       assert.match(yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " }), /^invalid MESHSIGHT_TCP_ANALYZERS=" , ": expected a comma-separated list/)
       assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:70000" }), /^invalid MESHSIGHT_GRPC_ADDRESS=/)
@@ -81,12 +100,12 @@ describe("configuration", () => {
 })
 
 describe("SkyWalking settings carried over", () => {
-  it.effect("persistence in the analyzer lists is accepted and ignored, with one warning", () =>
+  it.effect("persistence in the analyzer lists keeps error logs; the identity chain runs the others", () =>
     Effect.gen(function*() {
-      const c = yield* load({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence", SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "persistence,mx-mesh" })
-      assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh", "k8s-mesh"], ["mx-mesh"]])
-      assert.deepStrictEqual(c.warnings, ["analyzer persistence is not implemented yet: ignored (the other listed analyzers run)"])
-      // Alone it would leave nothing to run.
+      const c = yield* load({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence", SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh" })
+      assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh", "k8s-mesh", "persistence"], ["mx-mesh"]])
+      assert.deepStrictEqual(c.warnings, [])
+      // Alone it would name no side: nothing would be recorded.
       assert.match(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "persistence" }), /\(at least one of mx-mesh, k8s-mesh\)$/)
     }))
 
@@ -168,7 +187,7 @@ describe("start-up, as a process", () => {
     assert.strictEqual(code, 1)
     assert.strictEqual(
       output.trim(),
-      'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh (and persistence, not implemented yet)'
+      'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
     )
   })
 
@@ -201,7 +220,7 @@ describe("start-up, as a process", () => {
     }
   })
 
-  it("SkyWalking settings it accepts but does not act on are named in the start-up log, one warning line each", async () => {
+  it("SkyWalking settings it accepts but does not act on are named in the start-up log, one warning line", async () => {
     const running = await spawnMeshsight({
       SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,persistence",
       SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh,persistence",
@@ -211,9 +230,7 @@ describe("start-up, as a process", () => {
     })
     try {
       const lines = running.output().split("\n")
-      const persistence = lines.filter((l) => l.includes("persistence is not implemented yet"))
       const unimplemented = lines.filter((l) => l.includes("SkyWalking settings meshsight does not implement"))
-      assert.strictEqual(persistence.length, 1, running.output())
       assert.strictEqual(unimplemented.length, 1, running.output())
       assert.match(unimplemented[0], /WARN.*ignored: (.*, )?SW_STORAGE, (.*, )?SW_TELEMETRY/)
       assert.notInclude(unimplemented[0], "SW_ENVOY_METRIC_ALS")

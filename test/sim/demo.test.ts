@@ -32,6 +32,14 @@ it("prints the URL, serves the simulated topology there, and stops cleanly on SI
     await waitFor(/demo: \d+ requests, \d+ calls/)
     const topology = (await getJson(`http://127.0.0.1:${httpPort}`, "/api/topology")).body
     expect(topology.edges.map((e: any) => `${e.source} → ${e.target}`)).toContain("istio-ingressgateway.istio-system → productpage.default")
+    // The simulated mesh fails some calls, and the demo keeps them as error logs (the UI's Errors tabs).
+    let logs: ReadonlyArray<any> = []
+    for (const deadline = Date.now() + 15_000; logs.length === 0 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 250))
+      logs = (await getJson(`http://127.0.0.1:${httpPort}`, "/api/logs")).body.logs
+    }
+    expect(logs.length).toBeGreaterThan(0)
+    expect(logs[0].requestId).toMatch(/^00000000-0000-4000-8000-[0-9a-f]{12}$/)
   } finally {
     child.kill("SIGINT")
   }

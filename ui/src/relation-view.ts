@@ -1,6 +1,7 @@
 // One relation (calls from a service to another): what the client's proxy and the server's proxy each reported.
 import { api, type MetricSummary } from "./api.ts"
 import { h } from "./dom.ts"
+import { addErrorsTab } from "./errors-view.ts"
 import { hook } from "./hook.ts"
 import { SIGNALS, signalCharts } from "./metrics.ts"
 import type { View, ViewContext } from "./view.ts"
@@ -31,6 +32,8 @@ export const relationView = (ctx: ViewContext, source: string, target: string): 
       charts
     )
     if (edge) signalCharts(charts, [{ label: "client", series: client }, { label: "server", series: server }])
+    // The client's proxy files its logs under the source, the server's under the target.
+    addErrorsTab(ctx.root, [{ service: source, peer: target }, { service: target, peer: source }], range)
     return edge ? "ready" : "empty"
   }
 

@@ -3,6 +3,7 @@ import { api, type Edge, type MetricSummary, type NamedMetrics, type ProxyHealth
 import { h } from "./dom.ts"
 import { fmtCount, fmtCpm, fmtMiB, fmtMs, fmtPct } from "./format.ts"
 import { hook } from "./hook.ts"
+import { addErrorsTab } from "./errors-view.ts"
 import { edgeMetrics, namedMetricColumns, signalCards, signalCharts, statusCodeRows } from "./metrics.ts"
 import { type Column, sortableTable } from "./table.ts"
 import type { View, ViewContext } from "./view.ts"
@@ -78,6 +79,7 @@ export const serviceView = (ctx: ViewContext, service: string): View => {
         section("Downstream (callees)", neighbourTable("downstream", neighbourhood.edges.filter((e) => e.source === service), (e) => e.target)))
     )
     signalCharts(charts, [{ label: service, series }])
+    addErrorsTab(ctx.root, [{ service }], range)
     return "ready" as const
   }
 

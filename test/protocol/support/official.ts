@@ -2,7 +2,15 @@
 // meshsight's domain shapes by the rules src/domain/access-log.ts documents. The mapping reads the official
 // reflection (enum names, ResponseFlags field numbers) rather than repeating the codec's tables.
 import protobuf from "protobufjs"
-import type { AccessLog, AccessLogCommon, Address, AlsMessage, HttpVersion, JsonValue } from "../../../src/domain/access-log.ts"
+import {
+  type AccessLog,
+  type AccessLogCommon,
+  type Address,
+  type AlsMessage,
+  HEADER_VALUE_MAX_BYTES,
+  type HttpVersion,
+  type JsonValue
+} from "../../../src/domain/access-log.ts"
 import { officialRoot } from "../../../sim/envoy-protos.ts"
 import type { Rng } from "./prng.ts"
 import { concat, FIXED32, FIXED64, fixedField, lenField, varint, varintField } from "./wire.ts"
@@ -132,8 +140,30 @@ const httpEntry = (e: Decoded): AccessLog => ({
   hasRequest: e.request !== undefined,
   responseCode: e.response?.responseCode?.value ?? 0,
   responseCodeDetails: e.response?.responseCodeDetails ?? "",
-  grpcStatus: grpcStatus(e.response?.responseTrailers)
+  grpcStatus: grpcStatus(e.response?.responseTrailers),
+  userAgent: cut(e.request?.userAgent),
+  requestId: cut(e.request?.requestId),
+  traceId: traceId(e.request?.requestHeaders ?? {}),
+  requestBytes: (e.request?.requestHeadersBytes ?? 0) + (e.request?.requestBodyBytes ?? 0),
+  responseBytes: (e.response?.responseHeadersBytes ?? 0) + (e.response?.responseBodyBytes ?? 0)
 })
+
+/** The first HEADER_VALUE_MAX_BYTES bytes of a header value, without a split character. */
+const cut = (value: string | undefined): string => {
+  const bytes = Buffer.from(value ?? "", "utf8")
+  if (bytes.length <= HEADER_VALUE_MAX_BYTES) return value ?? ""
+  return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes.subarray(0, HEADER_VALUE_MAX_BYTES)).replace(/\uFFFD$/, "")
+}
+
+/** The trace id of the preferred trace header that yields one: traceparent, then x-b3-traceid, then sw8. */
+const traceId = (headers: Record<string, string>): string => {
+  const fromTraceparent = cut(headers.traceparent).split("-")[1] ?? ""
+  if (fromTraceparent !== "") return fromTraceparent
+  const b3 = cut(headers["x-b3-traceid"])
+  if (b3 !== "") return b3
+  const sw8 = Buffer.from(cut(headers.sw8).split("-")[1] ?? "", "base64").toString("utf8")
+  return sw8.includes("\uFFFD") ? "" : sw8
+}
 
 const tcpEntry = (e: Decoded): AccessLog => ({
   kind: "tcp",

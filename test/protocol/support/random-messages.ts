@@ -156,6 +156,14 @@ const trailers = (rng: Rng): Record<string, string> => ({
   ...(rng.chance(0.6) ? { "grpc-status": rng.pick(["0", "14", "2", "007", "", " 1", "abc", "1e2", "-1"]) } : {})
 })
 
+/** W3C and SkyWalking trace headers, well-formed or not. */
+const traceHeaders = (rng: Rng): Record<string, string> => ({
+  ...(rng.chance(0.3) ? { traceparent: rng.pick([`00-${rng.string(32)}-${rng.string(16)}-01`, rng.string(20), ""]) } : {}),
+  ...(rng.chance(0.3)
+    ? { sw8: rng.pick([`1-${Buffer.from(rng.string(20)).toString("base64")}-${rng.string(8)}-0`, rng.string(20)]) }
+    : {})
+})
+
 const httpEntry = (rng: Rng): Obj => ({
   commonProperties: maybe(rng, () => common(rng), 0.95),
   protocolVersion: rng.int(0, 4),
@@ -165,14 +173,15 @@ const httpEntry = (rng: Rng): Obj => ({
     authority: maybe(rng, () => `reviews:${rng.int(1, 9999)}`),
     port: maybe(rng, () => ({ value: rng.int(0, 65_535) }), 0.3),
     path: maybe(rng, () => `/${rng.string(40)}`),
-    userAgent: maybe(rng, () => rng.string(20), 0.5),
+    // Sometimes past the codec's bound (HEADER_VALUE_MAX_BYTES), where it must cut at a character boundary.
+    userAgent: maybe(rng, () => rng.string(rng.chance(0.2) ? 400 : 20), 0.5),
     referer: maybe(rng, () => rng.string(10), 0.2),
     forwardedFor: maybe(rng, () => ipv4(rng), 0.3),
     requestId: maybe(rng, () => rng.string(36)),
     originalPath: maybe(rng, () => rng.string(10), 0.2),
     requestHeadersBytes: maybe(rng, () => counter(rng)),
     requestBodyBytes: maybe(rng, () => counter(rng)),
-    requestHeaders: maybe(rng, () => stringMap(rng, ["x-b3-traceid", "user-agent", ":path"])),
+    requestHeaders: maybe(rng, () => ({ ...stringMap(rng, ["x-b3-traceid", "user-agent", ":path"]), ...traceHeaders(rng) })),
     upstreamHeaderBytesSent: maybe(rng, () => counter(rng), 0.3),
     downstreamHeaderBytesReceived: maybe(rng, () => counter(rng), 0.3)
   })),
