@@ -1,6 +1,7 @@
 // meshsight's settings, read from the environment once at start-up and validated with Schema. Each setting has a
 // meshsight name and, where SkyWalking has one, SkyWalking's name as an alias so existing deployments carry over.
 import { Config, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
+import { hostname } from "node:os"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
 export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh"] as const
@@ -34,6 +35,21 @@ export interface AppConfigShape {
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
   readonly logLevel: "Trace" | "Debug" | "Info" | "Warn" | "Error"
   readonly logFormat: "json" | "pretty"
+  /** The Istio-standard metrics (/metrics/mesh and remote write); off: neither. */
+  readonly meshMetricsEnabled: boolean
+  readonly meshMetricsIdleMinutes: number
+  readonly meshMetricsMaxSeries: number
+  /** Remote-write endpoints; none: no remote write. */
+  readonly remoteWriteUrls: ReadonlyArray<string>
+  readonly remoteWriteIntervalMs: number
+  readonly remoteWriteTimeoutMs: number
+  readonly remoteWriteQueueSamples: number
+  readonly remoteWriteUsername: string
+  readonly remoteWritePassword: string
+  readonly remoteWriteBearerToken: string
+  readonly remoteWriteHeaders: Readonly<Record<string, string>>
+  /** The `meshsight_replica` label of every remote-written series. */
+  readonly replica: string
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
@@ -102,6 +118,29 @@ const thresholdMap = Schema.Trim.pipe(
       )
     ),
     encode: SchemaGetter.transform((r: Readonly<Record<string, number>>) =>
+      Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
+    )
+  })
+)
+
+const urlList = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Array(Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/))), {
+    decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "")),
+    encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
+  })
+)
+/** `Name=value,Name2=value2`: extra HTTP headers. */
+const headerMap = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Record(Schema.String.check(Schema.isPattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/)), Schema.String), {
+    decode: SchemaGetter.transform((s: string) =>
+      Object.fromEntries(
+        s.split(",").filter((x) => x.trim() !== "").map((pair) => {
+          const eq = pair.indexOf("=")
+          return eq > 0 ? [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] : [" ", ""]
+        })
+      )
+    ),
+    encode: SchemaGetter.transform((r: Readonly<Record<string, string>>) =>
       Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
     )
   })
@@ -182,7 +221,34 @@ const SETTINGS = {
     schema: Schema.Literals(["json", "pretty"]),
     expected: "json or pretty",
     default: "pretty" as const
-  })
+  }),
+  meshMetricsEnabled: setting({
+    names: ["MESHSIGHT_MESH_METRICS"],
+    schema: Schema.Literals(["true", "false"]),
+    expected: "true or false",
+    default: "true" as const
+  }),
+  meshMetricsIdleMinutes: setting({ names: ["MESHSIGHT_MESH_METRICS_IDLE_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 10 }),
+  meshMetricsMaxSeries: setting({ names: ["MESHSIGHT_MESH_METRICS_MAX_SERIES"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 100_000 }),
+  remoteWriteUrls: setting({
+    names: ["MESHSIGHT_REMOTE_WRITE_URL"],
+    schema: urlList,
+    expected: "comma-separated http:// or https:// URLs",
+    default: [] as ReadonlyArray<string>
+  }),
+  remoteWriteIntervalMs: setting({ names: ["MESHSIGHT_REMOTE_WRITE_INTERVAL_MS"], schema: Int(100, 3_600_000), expected: "milliseconds from 100 to 3600000", default: 15_000 }),
+  remoteWriteTimeoutMs: setting({ names: ["MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"], schema: Int(100, 600_000), expected: "milliseconds from 100 to 600000", default: 10_000 }),
+  remoteWriteQueueSamples: setting({ names: ["MESHSIGHT_REMOTE_WRITE_QUEUE_SAMPLES"], schema: Int(1, 1_000_000_000), expected: "a positive whole number", default: 10_000_000 }),
+  remoteWriteUsername: setting({ names: ["MESHSIGHT_REMOTE_WRITE_USERNAME"], schema: Trimmed, expected: "a user name", default: "" }),
+  remoteWritePassword: setting({ names: ["MESHSIGHT_REMOTE_WRITE_PASSWORD"], schema: Schema.String, expected: "a password", default: "" }),
+  remoteWriteBearerToken: setting({ names: ["MESHSIGHT_REMOTE_WRITE_BEARER_TOKEN"], schema: Trimmed, expected: "a token", default: "" }),
+  remoteWriteHeaders: setting({
+    names: ["MESHSIGHT_REMOTE_WRITE_HEADERS"],
+    schema: headerMap,
+    expected: "comma-separated Header-Name=value pairs",
+    default: {} as Readonly<Record<string, string>>
+  }),
+  replica: setting({ names: ["MESHSIGHT_REPLICA"], schema: NonEmpty, expected: "a non-empty name", default: hostname() })
 }
 
 /** The first of a setting's names that is set wins; unset → the default. */
@@ -226,7 +292,19 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     apdexThresholdMs: yield* read(SETTINGS.apdexThresholdMs),
     apdexThresholdsMs: yield* read(SETTINGS.apdexThresholdsMs),
     logLevel: yield* read(SETTINGS.logLevel),
-    logFormat: yield* read(SETTINGS.logFormat)
+    logFormat: yield* read(SETTINGS.logFormat),
+    meshMetricsEnabled: (yield* read(SETTINGS.meshMetricsEnabled)) === "true",
+    meshMetricsIdleMinutes: yield* read(SETTINGS.meshMetricsIdleMinutes),
+    meshMetricsMaxSeries: yield* read(SETTINGS.meshMetricsMaxSeries),
+    remoteWriteUrls: yield* read(SETTINGS.remoteWriteUrls),
+    remoteWriteIntervalMs: yield* read(SETTINGS.remoteWriteIntervalMs),
+    remoteWriteTimeoutMs: yield* read(SETTINGS.remoteWriteTimeoutMs),
+    remoteWriteQueueSamples: yield* read(SETTINGS.remoteWriteQueueSamples),
+    remoteWriteUsername: yield* read(SETTINGS.remoteWriteUsername),
+    remoteWritePassword: yield* read(SETTINGS.remoteWritePassword),
+    remoteWriteBearerToken: yield* read(SETTINGS.remoteWriteBearerToken),
+    remoteWriteHeaders: yield* read(SETTINGS.remoteWriteHeaders),
+    replica: yield* read(SETTINGS.replica)
   }
 })
 

@@ -96,7 +96,13 @@ export const HttpAccessLog = Schema.Struct({
   responseCode: Schema.Number,
   responseCodeDetails: Schema.String,
   /** The `grpc-status` response trailer, when Envoy logged trailers. */
-  grpcStatus: OptionalNumber
+  grpcStatus: OptionalNumber,
+  /** HTTPRequestProperties.request_headers_bytes / request_body_bytes (0 when not logged). */
+  requestHeadersBytes: Schema.optionalKey(Schema.Number),
+  requestBodyBytes: Schema.optionalKey(Schema.Number),
+  /** HTTPResponseProperties.response_headers_bytes / response_body_bytes (0 when not logged). */
+  responseHeadersBytes: Schema.optionalKey(Schema.Number),
+  responseBodyBytes: Schema.optionalKey(Schema.Number)
 })
 export type HttpAccessLog = typeof HttpAccessLog.Type
 

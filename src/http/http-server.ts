@@ -1,15 +1,15 @@
-// The HTTP server: query API, health, Prometheus /metrics and the web UI, on one port.
+// The HTTP server: query API, health, Prometheus /metrics and /metrics/mesh, and the web UI, on one port.
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer } from "effect"
 import { HttpRouter } from "effect/http"
-import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { AppConfig } from "../config.ts"
 import { ApiRoutes } from "./api-routes.ts"
 import { HealthRoutes } from "./health-routes.ts"
+import { MetricsRoutes } from "./metrics-routes.ts"
 import { UiRoutes } from "./ui-routes.ts"
 
-export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }))
+export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, MetricsRoutes)
 
 /** Also exposes `HttpServer` (its bound address). */
 export const HttpServerLive = HttpRouter.serve(HttpRoutes, { disableLogger: true }).pipe(

@@ -6,6 +6,7 @@ import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
 import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
 import { parseNode, type ReportingNode } from "../domain/node.ts"
+import { MeshExport } from "../export/mesh-export.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
 import { WireError } from "../protocol/wire-reader.ts"
@@ -109,6 +110,7 @@ export const AlsPipelineLive = Layer.effect(
   Effect.gen(function*() {
     const identity = yield* IdentityResolver
     const aggregator = yield* Aggregator
+    const meshExport = yield* MeshExport
     // The counters are updated synchronously from the batch loop, with the context captured here.
     const context = yield* Effect.context<never>()
 
@@ -163,6 +165,7 @@ export const AlsPipelineLive = Layer.effect(
         else tally.server++
       }
       const outcome = aggregator.record(metrics, nowMs)
+      meshExport.record(metrics, nowMs)
       tally.tooOld += outcome.tooOld
       tally.future += outcome.future
       return undefined

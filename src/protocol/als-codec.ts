@@ -145,6 +145,10 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
   let responseCode = 0
   let responseCodeDetails = ""
   let grpcStatus: number | undefined
+  let requestHeadersBytes = 0
+  let requestBodyBytes = 0
+  let responseHeadersBytes = 0
+  let responseBodyBytes = 0
   while (r.pos < r.end) {
     const tag = r.varint()
     const wt = tag & 7
@@ -162,7 +166,8 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
       case 3: {
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.request")
         hasRequest = true
-        // HTTPRequestProperties: request_method 1, scheme 2, authority 3, path 5.
+        // HTTPRequestProperties: request_method 1, scheme 2, authority 3, path 5, request_headers_bytes 11,
+        // request_body_bytes 12.
         const q = r.sub()
         while (q.pos < q.end) {
           const t = q.varint()
@@ -186,6 +191,14 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
               expectWireType(w, Bytes, "HTTPRequestProperties.path")
               path = q.string()
               break
+            case 11:
+              expectWireType(w, Varint, "HTTPRequestProperties.request_headers_bytes")
+              requestHeadersBytes = q.varint()
+              break
+            case 12:
+              expectWireType(w, Varint, "HTTPRequestProperties.request_body_bytes")
+              requestBodyBytes = q.varint()
+              break
             default:
               q.skip(w)
           }
@@ -194,7 +207,8 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
       }
       case 4: {
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.response")
-        // HTTPResponseProperties: response_code 1 (UInt32Value), response_trailers 5, response_code_details 6.
+        // HTTPResponseProperties: response_code 1 (UInt32Value), response_headers_bytes 2, response_body_bytes 3,
+        // response_trailers 5, response_code_details 6.
         const s = r.sub()
         while (s.pos < s.end) {
           const t = s.varint()
@@ -203,6 +217,14 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
             case 1:
               expectWireType(w, Bytes, "HTTPResponseProperties.response_code")
               responseCode = readUInt32Value(s.sub())
+              break
+            case 2:
+              expectWireType(w, Varint, "HTTPResponseProperties.response_headers_bytes")
+              responseHeadersBytes = s.varint()
+              break
+            case 3:
+              expectWireType(w, Varint, "HTTPResponseProperties.response_body_bytes")
+              responseBodyBytes = s.varint()
               break
             case 5: {
               expectWireType(w, Bytes, "HTTPResponseProperties.response_trailers")
@@ -236,7 +258,11 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
     hasRequest,
     responseCode,
     responseCodeDetails,
-    grpcStatus
+    grpcStatus,
+    requestHeadersBytes,
+    requestBodyBytes,
+    responseHeadersBytes,
+    responseBodyBytes
   }
 }
 

@@ -98,8 +98,8 @@ const CODEC_READS: Record<string, ReadonlyArray<number>> = {
   "TLSProperties": [4, 5],
   "TLSProperties.CertificateProperties": [1, 2],
   "TLSProperties.CertificateProperties.SubjectAltName": [1],
-  "HTTPRequestProperties": [1, 2, 3, 5],
-  "HTTPResponseProperties": [1, 5, 6],
+  "HTTPRequestProperties": [1, 2, 3, 5, 11, 12],
+  "HTTPResponseProperties": [1, 2, 3, 5, 6],
   "Address": [1],
   "SocketAddress": [2, 3]
 }

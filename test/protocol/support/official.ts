@@ -127,7 +127,11 @@ const httpEntry = (e: Decoded): AccessLog => ({
   hasRequest: e.request !== undefined,
   responseCode: e.response?.responseCode?.value ?? 0,
   responseCodeDetails: e.response?.responseCodeDetails ?? "",
-  grpcStatus: grpcStatus(e.response?.responseTrailers)
+  grpcStatus: grpcStatus(e.response?.responseTrailers),
+  requestHeadersBytes: Number(e.request?.requestHeadersBytes ?? 0),
+  requestBodyBytes: Number(e.request?.requestBodyBytes ?? 0),
+  responseHeadersBytes: Number(e.response?.responseHeadersBytes ?? 0),
+  responseBodyBytes: Number(e.response?.responseBodyBytes ?? 0)
 })
 
 const tcpEntry = (e: Decoded): AccessLog => ({

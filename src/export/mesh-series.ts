@@ -1,0 +1,213 @@
+// Istio's standard metrics, cumulative since start, one series per label set: the records of each ALS message
+// are added in one call; scrapes render the Prometheus text, remote write reads the same series.
+import type { MeshMetric } from "../domain/mesh-metric.ts"
+import type { ProxyRole } from "../domain/node.ts"
+import {
+  destinationPart,
+  type LabelPair,
+  labelPart,
+  type LabelPart,
+  principalPart,
+  responseFlagsText,
+  servicePart,
+  sourcePart,
+  UNKNOWN
+} from "./istio-labels.ts"
+
+/** Envoy's default histogram buckets, which Istio's duration and size histograms use. */
+export const ISTIO_BUCKETS: ReadonlyArray<number> = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000
+]
+const NB = ISTIO_BUCKETS.length
+/** Per histogram: NB bucket counts, the overflow (+Inf) count, the sum and the count. */
+export const HISTOGRAM_SLOTS = NB + 3
+
+export type SeriesKind = "http" | "tcp"
+
+export interface MeshSeries {
+  readonly kind: SeriesKind
+  /** The labels as exposition text, without braces or trailing comma; also the series' key. */
+  readonly labelText: string
+  /** Sorted by name, for remote write (empty values left out). */
+  readonly pairs: ReadonlyArray<LabelPair>
+  /**
+   * http: [requests, duration histogram, request bytes histogram, response bytes histogram];
+   * tcp: [sent bytes, received bytes, connections opened, connections closed]. Buckets are not cumulative.
+   */
+  readonly values: Float64Array
+  lastUpdateMs: number
+  /** Whether remote write has sent the series' zero sample already. */
+  announced: boolean
+}
+
+export const HTTP_REQUESTS = 0
+export const HTTP_DURATION = 1
+export const HTTP_REQUEST_BYTES = 1 + HISTOGRAM_SLOTS
+export const HTTP_RESPONSE_BYTES = 1 + 2 * HISTOGRAM_SLOTS
+const HTTP_VALUES = 1 + 3 * HISTOGRAM_SLOTS
+export const TCP_SENT = 0
+export const TCP_RECEIVED = 1
+export const TCP_OPENED = 2
+export const TCP_CLOSED = 3
+
+const observe = (values: Float64Array, base: number, v: number) => {
+  let i = 0
+  while (i < NB && v > ISTIO_BUCKETS[i]) i++
+  values[base + i]++
+  values[base + NB + 1] += v
+  values[base + NB + 2]++
+}
+
+export interface MeshSeriesOptions {
+  /** Label sets kept at most; a record that would start one more is refused (counted). */
+  readonly maxSeries: number
+  /** A series not updated for this long is dropped (as Istio's stat eviction). */
+  readonly idleMs: number
+  /** Labels added to every series in remote write only (e.g. meshsight_replica). */
+  readonly extraPairs?: ReadonlyArray<LabelPair>
+}
+
+export interface RecordCounts {
+  /** Records whose new series the limit refused. */
+  refused: number
+  /** Records Istio's proxies would not report (a gateway's inbound hop). */
+  skipped: number
+}
+
+/** `reporter`: a sidecar's client side is `source`, its server side `destination`; a waypoint reports as `waypoint`. */
+const REPORTER: Readonly<Record<ProxyRole, Readonly<Record<"client" | "server", LabelPart>>>> = {
+  sidecar: { client: labelPart([["reporter", "source"]]), server: labelPart([["reporter", "destination"]]) },
+  proxy: { client: labelPart([["reporter", "source"]]), server: labelPart([["reporter", "destination"]]) },
+  waypoint: { client: labelPart([["reporter", "waypoint"]]), server: labelPart([["reporter", "waypoint"]]) }
+}
+
+const PROTOCOL: Readonly<Record<MeshMetric["protocol"], string>> = { HTTP: "http", gRPC: "grpc", TCP: "tcp" }
+
+/** The part after the identities: protocol, codes, flags, security policy. Memoised on its own inputs. */
+const tailTexts = new Map<string, LabelPart>()
+const tailPart = (protocol: string, code: string, grpc: string, flags: string, policy: string, tcp: boolean): LabelPart => {
+  const key = `${protocol}|${code}|${grpc}|${flags}|${policy}`
+  let part = tailTexts.get(key)
+  if (part === undefined) {
+    if (tailTexts.size >= 10_000) tailTexts.clear()
+    const pairs: Array<LabelPair> = [["request_protocol", protocol]]
+    if (!tcp) pairs.push(["response_code", code], ["grpc_response_status", grpc])
+    pairs.push(["response_flags", flags], ["connection_security_policy", policy])
+    tailTexts.set(key, (part = labelPart(pairs)))
+  }
+  return part
+}
+
+export const makeMeshSeries = (options: MeshSeriesOptions) => {
+  const series = new Map<string, MeshSeries>()
+  let refusedTotal = 0
+  let evictedTotal = 0
+
+  const create = (kind: SeriesKind, labelText: string, parts: ReadonlyArray<LabelPart>, nowMs: number) => {
+    const pairs = parts.flatMap((p) => p.pairs).concat(options.extraPairs ?? [])
+      .filter(([, v]) => v !== "")
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const s: MeshSeries = {
+      kind,
+      labelText,
+      pairs,
+      values: new Float64Array(kind === "http" ? HTTP_VALUES : 4),
+      lastUpdateMs: nowMs,
+      announced: false
+    }
+    series.set(labelText, s)
+    return s
+  }
+
+  /**
+   * Adds one message's records. A waypoint entry's records come in pairs (server side, then client side, sharing
+   * the entry): Istio's waypoint reports the call once, from the caller to the upstream, so the pair is joined.
+   */
+  const record = (metrics: ReadonlyArray<MeshMetric>, nowMs: number): RecordCounts => {
+    const counts: RecordCounts = { refused: 0, skipped: 0 }
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i]
+      const e = m.entry
+      let source = m.source
+      if (m.role !== "sidecar" && m.detectPoint === "server") {
+        // A gateway reports only its outbound hop (as `source`); a waypoint the joined pair, below.
+        counts.skipped++
+        continue
+      }
+      if (m.role === "waypoint") {
+        const prev = i > 0 ? metrics[i - 1] : undefined
+        source = prev !== undefined && prev.entry === e && prev.detectPoint === "server" ? prev.source : undefined
+      }
+      const server = m.detectPoint === "server" || m.role === "waypoint"
+      const reporter = REPORTER[m.role][m.detectPoint]
+      const src = sourcePart(source)
+      const dst = destinationPart(m.destination)
+      const svc = servicePart(e, m.destination)
+      const principals = principalPart(m, source, server)
+      const tcp = m.protocol === "TCP"
+      const policy = !server ? UNKNOWN : m.tlsMode === "mTLS" ? "mutual_tls" : "none"
+      const grpc = e?.kind === "http" && e.grpcStatus !== undefined ? String(e.grpcStatus) : ""
+      const tail = tailPart(
+        PROTOCOL[m.protocol],
+        String(m.responseCode),
+        grpc,
+        responseFlagsText(e?.common.responseFlags ?? 0),
+        policy,
+        tcp
+      )
+      const text = reporter.text + src.text + dst.text + principals.text + svc.text + tail.text
+      const key = text.slice(0, -1)
+      let s = series.get(key)
+      if (s === undefined) {
+        if (series.size >= options.maxSeries) {
+          counts.refused++
+          continue
+        }
+        s = create(tcp ? "tcp" : "http", key, [reporter, src, dst, principals, svc, tail], nowMs)
+      }
+      s.lastUpdateMs = nowMs
+      const v = s.values
+      if (tcp) {
+        v[TCP_SENT] += m.sentBytes
+        v[TCP_RECEIVED] += m.receivedBytes
+        // Envoy logs a TCP entry when the connection closes: one opened and one closed connection.
+        v[TCP_OPENED]++
+        v[TCP_CLOSED]++
+      } else {
+        v[HTTP_REQUESTS]++
+        observe(v, HTTP_DURATION, m.latencyMs)
+        if (e?.kind === "http" && e.requestHeadersBytes !== undefined) {
+          observe(v, HTTP_REQUEST_BYTES, e.requestHeadersBytes + (e.requestBodyBytes ?? 0))
+          observe(v, HTTP_RESPONSE_BYTES, (e.responseHeadersBytes ?? 0) + (e.responseBodyBytes ?? 0))
+        }
+      }
+    }
+    refusedTotal += counts.refused
+    return counts
+  }
+
+  /** Drops series idle for longer than the setting; returns how many. */
+  const evictIdle = (nowMs: number): number => {
+    const before = nowMs - options.idleMs
+    let evicted = 0
+    for (const [key, s] of series) {
+      if (s.lastUpdateMs < before) {
+        series.delete(key)
+        evicted++
+      }
+    }
+    evictedTotal += evicted
+    return evicted
+  }
+
+  return {
+    record,
+    evictIdle,
+    series: (): Iterable<MeshSeries> => series.values(),
+    size: () => series.size,
+    refusedTotal: () => refusedTotal,
+    evictedTotal: () => evictedTotal
+  }
+}
+
+export type MeshSeriesRegistry = ReturnType<typeof makeMeshSeries>
