@@ -4,8 +4,8 @@
 //   Label        { string name = 1; string value = 2; }
 //   Sample       { double value = 1; int64 timestamp = 2; }   (timestamp in epoch milliseconds)
 // Labels must be sorted by name; `__name__` (an underscore sorts before every lowercase letter) comes first.
-import { compress } from "snappyjs"
 import type { LabelPair } from "./istio-labels.ts"
+import { snappyCompress } from "./snappy.ts"
 
 const utf8 = new TextEncoder()
 
@@ -124,7 +124,7 @@ export const writeTimeSeries = (
 }
 
 /** The HTTP body of a remote-write request: the WriteRequest bytes, Snappy block-compressed. */
-export const compressBody = (writeRequest: Uint8Array): Uint8Array => compress(writeRequest)
+export const compressBody = (writeRequest: Uint8Array): Uint8Array => snappyCompress(writeRequest)
 
 export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
   "content-encoding": "snappy",
