@@ -34,8 +34,10 @@ const call = { startMs: Date.UTC(2026, 0, 1), durationMs: 5 }
 describe("mx-mesh", () => {
   it("names the local workload from node metadata and the callee from upstream_peer (Istio ≥ 1.24)", () => {
     const { sides } = resolve([outboundHttpEntry(call, peers)], productpage)
-    expect(sides[0].local).toEqual({ service: "productpage.bookinfo", instance: productpage.name, namespace: "bookinfo", labels: productpage.labels })
-    expect(sides[0].upstream).toEqual({ service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels })
+    // WORKLOAD_NAME and CLUSTER_ID fill the optional fields the Istio-standard labels use.
+    const named = (w: typeof reviews) => ({ workload: w.workloadName, cluster: w.clusterId ?? "Kubernetes" })
+    expect(sides[0].local).toEqual({ service: "productpage.bookinfo", instance: productpage.name, namespace: "bookinfo", labels: productpage.labels, ...named(productpage) })
+    expect(sides[0].upstream).toEqual({ service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels, ...named(reviews) })
     expect(sides[0].downstream).toBeUndefined()
   })
 
@@ -49,7 +51,7 @@ describe("mx-mesh", () => {
     const entry = outboundHttpEntry(call, peers) as { commonProperties: Record<string, unknown> }
     entry.commonProperties.filterStateObjects = { "wasm.upstream_peer": legacyPeerFilterState(reviews) }
     const { sides } = resolve([entry], productpage)
-    expect(sides[0].upstream).toEqual({ service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels })
+    expect(sides[0].upstream).toMatchObject({ service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels })
   })
 
   it("treats an undecodable or unnamed peer as unknown and counts it, without affecting other entries", () => {

@@ -36,6 +36,7 @@ interface PodRecord {
   readonly uidHash: number
   labels: Labels
   ips: OneOrMore
+  readonly workload: string
   readonly sinceMs: number
   /** Undefined while the pod holds its IPs. */
   endedMs: number | undefined
@@ -298,6 +299,7 @@ export class ClusterIndex {
       uidHash: hash(p.uid),
       labels: this.labels.acquire(p.labels),
       ips: p.ips,
+      workload: p.workload,
       sinceMs: p.sinceMs,
       endedMs: undefined,
       services: this.pendingServices.get(key),
@@ -386,7 +388,8 @@ export class ClusterIndex {
       service: service.lastName,
       instance: instance ?? [name, record.namespace].join("."),
       namespace: record.namespace,
-      labels: record.labels
+      labels: record.labels,
+      workload: record.workload
     }
   }
 
