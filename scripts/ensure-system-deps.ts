@@ -1,12 +1,14 @@
 // Installs the Debian packages the test suite drives for real (a headless Chromium for the web UI tests, a
-// Prometheus server that scrapes /metrics), so that
+// Prometheus server that scrapes /metrics and /metrics/mesh and receives remote write, VictoriaMetrics that
+// receives remote write), so that
 // `npm test` works on a fresh machine. Runs before the tests (npm's pretest); does nothing when they are present.
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
 
 const needed: ReadonlyArray<{ readonly binary: string; readonly pkg: string }> = [
   { binary: "/usr/bin/chromium", pkg: "chromium" },
-  { binary: "/usr/bin/prometheus", pkg: "prometheus" }
+  { binary: "/usr/bin/prometheus", pkg: "prometheus" },
+  { binary: "/usr/bin/victoria-metrics", pkg: "victoria-metrics" }
 ]
 
 const missing = needed.filter((n) => !existsSync(n.binary))
