@@ -10,17 +10,24 @@ export const UNKNOWN = "unknown"
 
 export type LabelPair = readonly [name: string, value: string]
 
-/** A group of labels as exposition text (`a="x",b="y",`, each ending with a comma) and as name/value pairs. */
+/**
+ * A group of labels as exposition text (`a="x",b="y",`, each ending with a comma) and as name/value pairs, with a
+ * small number naming this part object: series are looked up by their parts' ids, not by their long label text.
+ */
 export interface LabelPart {
+  readonly id: number
   readonly text: string
   readonly pairs: ReadonlyArray<LabelPair>
 }
+
+let nextPartId = 0
 
 /** Prometheus text-format escaping of a label value: backslash, double quote and line feed. */
 export const escapeLabelValue = (value: string): string =>
   /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`)) : value
 
 export const labelPart = (pairs: ReadonlyArray<LabelPair>): LabelPart => ({
+  id: nextPartId++,
   text: pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}",`).join(""),
   pairs
 })
@@ -154,10 +161,25 @@ export const responseFlagsText = (mask: number): string => {
   return text
 }
 
-const principalPairs = memo((key: string) => {
-  const bar = key.indexOf("\u0000")
-  return labelPart([["source_principal", key.slice(0, bar)], ["destination_principal", key.slice(bar + 1)]])
-})
+/** By source principal, then destination principal: nested, so no key string is built per record. */
+let principalParts = new Map<string, Map<string, LabelPart>>()
+let principalCount = 0
+const principalPairs = (source: string, destination: string): LabelPart => {
+  let byDestination = principalParts.get(source)
+  if (byDestination === undefined) {
+    if (principalCount >= MEMO_LIMIT) {
+      principalParts = new Map()
+      principalCount = 0
+    }
+    principalParts.set(source, (byDestination = new Map()))
+  }
+  let part = byDestination.get(destination)
+  if (part === undefined) {
+    byDestination.set(destination, (part = labelPart([["source_principal", source], ["destination_principal", destination]])))
+    principalCount++
+  }
+  return part
+}
 
 /**
  * `source_principal`/`destination_principal`. Server side: the downstream TLS connection's certificates (the peer's
@@ -174,5 +196,5 @@ export const principalPart = (m: MeshMetric, sourceId: WorkloadIdentity | undefi
   }
   source ||= sourceId?.principal || UNKNOWN
   destination ||= m.destination.principal || UNKNOWN
-  return principalPairs(`${source}\u0000${destination}`)
+  return principalPairs(source, destination)
 }

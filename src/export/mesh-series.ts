@@ -81,25 +81,45 @@ const REPORTER: Readonly<Record<ProxyRole, Readonly<Record<"client" | "server", 
   waypoint: { client: labelPart([["reporter", "waypoint"]]), server: labelPart([["reporter", "waypoint"]]) }
 }
 
-const PROTOCOL: Readonly<Record<MeshMetric["protocol"], string>> = { HTTP: "http", gRPC: "grpc", TCP: "tcp" }
+const PROTOCOLS: ReadonlyArray<MeshMetric["protocol"]> = ["HTTP", "gRPC", "TCP"]
+const PROTOCOL_LABEL: Readonly<Record<MeshMetric["protocol"], string>> = { HTTP: "http", gRPC: "grpc", TCP: "tcp" }
+const POLICIES = [UNKNOWN, "mutual_tls", "none"] as const
 
-/** The part after the identities: protocol, codes, flags, security policy. Memoised on its own inputs. */
-const tailTexts = new Map<string, LabelPart>()
-const tailPart = (protocol: string, code: string, grpc: string, flags: string, policy: string, tcp: boolean): LabelPart => {
-  const key = `${protocol}|${code}|${grpc}|${flags}|${policy}`
-  let part = tailTexts.get(key)
+/**
+ * The part after the identities: protocol, codes, flags, security policy. Memoised by the response flag mask, then
+ * by one number made of the rest, so the hot path builds no string.
+ */
+const tailParts = new Map<number, Map<number, LabelPart>>()
+const tailPart = (protocol: number, code: number, grpc: number | undefined, flagMask: number, policy: number): LabelPart => {
+  let byRest = tailParts.get(flagMask)
+  if (byRest === undefined) tailParts.set(flagMask, (byRest = new Map()))
+  // code < 2^32 (UInt32Value); a gRPC status past 1021 (gRPC defines 0–16) is written `unknown`; protocol and
+  // policy 0–2: at most 2^46, an exact double.
+  const rest = ((code * 1024 + (grpc === undefined ? 1023 : Math.min(grpc, 1022))) * 4 + protocol) * 4 + policy
+  let part = byRest.get(rest)
   if (part === undefined) {
-    if (tailTexts.size >= 10_000) tailTexts.clear()
-    const pairs: Array<LabelPair> = [["request_protocol", protocol]]
-    if (!tcp) pairs.push(["response_code", code], ["grpc_response_status", grpc])
-    pairs.push(["response_flags", flags], ["connection_security_policy", policy])
-    tailTexts.set(key, (part = labelPart(pairs)))
+    const name = PROTOCOLS[protocol]
+    const pairs: Array<LabelPair> = [["request_protocol", PROTOCOL_LABEL[name]]]
+    if (name !== "TCP") pairs.push(["response_code", String(code)], ["grpc_response_status", grpc === undefined ? "" : grpc < 1022 ? String(grpc) : UNKNOWN])
+    pairs.push(["response_flags", responseFlagsText(flagMask)], ["connection_security_policy", POLICIES[policy]])
+    byRest.set(rest, (part = labelPart(pairs)))
   }
   return part
 }
 
+/** The fast lookup's key: the parts' ids. Short, so hashing it is cheap (a label text is over a kilobyte). */
+const partsKey = (a: LabelPart, b: LabelPart, c: LabelPart, d: LabelPart, e: LabelPart, f: LabelPart) =>
+  `${a.id},${b.id},${c.id},${d.id},${e.id},${f.id}`
+
 export const makeMeshSeries = (options: MeshSeriesOptions) => {
+  /** By label text: the one truth, consulted only when the parts' key is not yet known. */
   const series = new Map<string, MeshSeries>()
+  /**
+   * By the parts' ids. Memos that start over make new part objects for the same labels, so several keys may name
+   * one series; this map is only a cache of `series`, emptied when it grows past a few times its size or when
+   * series are evicted.
+   */
+  let byParts = new Map<string, MeshSeries>()
   let refusedTotal = 0
   let evictedTotal = 0
 
@@ -145,25 +165,28 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       const svc = servicePart(e, m.destination)
       const principals = principalPart(m, source, server)
       const tcp = m.protocol === "TCP"
-      const policy = !server ? UNKNOWN : m.tlsMode === "mTLS" ? "mutual_tls" : "none"
-      const grpc = e?.kind === "http" && e.grpcStatus !== undefined ? String(e.grpcStatus) : ""
+      const policy = !server ? 0 : m.tlsMode === "mTLS" ? 1 : 2
       const tail = tailPart(
-        PROTOCOL[m.protocol],
-        String(m.responseCode),
-        grpc,
-        responseFlagsText(e?.common.responseFlags ?? 0),
-        policy,
-        tcp
+        m.protocol === "HTTP" ? 0 : tcp ? 2 : 1,
+        m.responseCode,
+        e?.kind === "http" ? e.grpcStatus : undefined,
+        e?.common.responseFlags ?? 0,
+        policy
       )
-      const text = reporter.text + src.text + dst.text + principals.text + svc.text + tail.text
-      const key = text.slice(0, -1)
-      let s = series.get(key)
+      const fast = partsKey(reporter, src, dst, principals, svc, tail)
+      let s = byParts.get(fast)
       if (s === undefined) {
-        if (series.size >= options.maxSeries) {
-          counts.refused++
-          continue
+        const labelText = (reporter.text + src.text + dst.text + principals.text + svc.text + tail.text).slice(0, -1)
+        s = series.get(labelText)
+        if (s === undefined) {
+          if (series.size >= options.maxSeries) {
+            counts.refused++
+            continue
+          }
+          s = create(tcp ? "tcp" : "http", labelText, [reporter, src, dst, principals, svc, tail], nowMs)
         }
-        s = create(tcp ? "tcp" : "http", key, [reporter, src, dst, principals, svc, tail], nowMs)
+        if (byParts.size >= 4 * options.maxSeries + 1024) byParts = new Map()
+        byParts.set(fast, s)
       }
       s.lastUpdateMs = nowMs
       const v = s.values
@@ -196,6 +219,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
         evicted++
       }
     }
+    if (evicted > 0) byParts = new Map()
     evictedTotal += evicted
     return evicted
   }

@@ -11,9 +11,13 @@ const utf8 = new TextEncoder()
 
 /** A growable byte buffer with the few protobuf writes a WriteRequest needs. */
 export class ProtoWriter {
-  buf = new Uint8Array(64 * 1024)
+  buf: Uint8Array
   pos = 0
   private readonly view8 = new DataView(new ArrayBuffer(8))
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = new Uint8Array(initialBytes)
+  }
 
   private ensure(n: number) {
     if (this.pos + n <= this.buf.length) return
@@ -68,7 +72,7 @@ export const encodeLabel = (name: string, value: string): Uint8Array => {
   const n = utf8.encode(name)
   const v = utf8.encode(value)
   const inner = 1 + varintSize(n.length) + n.length + 1 + varintSize(v.length) + v.length
-  const w = new ProtoWriter()
+  const w = new ProtoWriter(inner + 8)
   w.varint((1 << 3) | 2)
   w.varint(inner)
   w.varint((1 << 3) | 2)
