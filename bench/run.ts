@@ -1,4 +1,4 @@
-// `npm run bench` (`-- --quick` for a short run): on the same generated 100-entry ALS v3 messages, side by side,
+// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone): on the same generated 100-entry ALS v3 messages, side by side,
 //  - the transport limit: the bench client against a grpc-js server that only counts bytes;
 //  - the decode limit of the standard library: protobufjs decoding the messages with Envoy's official protos;
 //  - meshsight end to end (decode → identify → aggregate, queryable) with 1, 10, 100 and 1000 streams;
@@ -117,7 +117,10 @@ const exportCost = async () => {
     const meshsight = await startMeshsight(serviceNodeFlags, env)
     const r = await rate(meshsight.target, meshsight.pid, EXPORT_STREAMS)
     await new Promise((res) => setTimeout(res, 5_500)) // a housekeeping beat for the gauges, some writes
-    out[name] = { ...r, meshSeries: await meshsight.metric("meshsight_mesh_series"), samplesSent: await meshsight.metric("meshsight_remote_write_samples_sent_total") }
+    const own = await (await fetch(`${meshsight.url}/metrics`)).text()
+    // Summed over the endpoint label.
+    const samplesSent = own.split("\n").filter((l) => l.startsWith("meshsight_remote_write_samples_sent_total{")).reduce((n, l) => n + Number(l.split(" ").pop()), 0)
+    out[name] = { ...r, meshSeries: await meshsight.metric("meshsight_mesh_series"), samplesSent }
     await meshsight.stop()
   }
   await stopProcess(sink)
@@ -134,6 +137,22 @@ const exportInProcess = async () =>
     remoteWrite: { samples: number; encodeAndCompressMs: number; compressedMiB: number }
   }
 
+const exportShareOf = (rates: Awaited<ReturnType<typeof exportCost>>, name: string) => 1 - rates[name].rate / rates.off.rate
+const printExport = (exportRates: Awaited<ReturnType<typeof exportCost>>, exportMemory: Awaited<ReturnType<typeof exportInProcess>>) => {
+  const exportShare = (name: string) => exportShareOf(exportRates, name)
+  console.log(
+    `\nIstio-standard export, ${EXPORT_STREAMS} streams, entries/s (server CPU ns per entry): off ${k(exportRates.off.rate)} (${Math.round(exportRates.off.cpuNsPerEntry)}), ` +
+      `on ${k(exportRates.on.rate)} (${Math.round(exportRates.on.cpuNsPerEntry)}; ${exportRates.on.meshSeries} label sets), ` +
+      `with remote write every 1 s ${k(exportRates.remoteWrite.rate)} (${Math.round(exportRates.remoteWrite.cpuNsPerEntry)}; ${exportRates.remoteWrite.samplesSent} samples sent)` +
+      ` — cost ${(100 * exportShare("on")).toFixed(1)} % and ${(100 * exportShare("remoteWrite")).toFixed(1)} % of throughput`
+  )
+  console.log(
+    `  in-process: ${exportMemory.heapBytesPerLabelSet} B heap per label set (${exportMemory.heapBytesPerPrometheusSeries} B per Prometheus series); ` +
+      `scrape of ${k(exportMemory.scrape.prometheusSeries)} series ${exportMemory.scrape.textMs} ms CPU (${exportMemory.scrape.textMiB} MiB, OpenMetrics ${exportMemory.scrape.openMetricsMs} ms); ` +
+      `remote-write encoding of the same ${exportMemory.remoteWrite.encodeAndCompressMs} ms CPU (${exportMemory.remoteWrite.compressedMiB} MiB compressed)`
+  )
+}
+
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const k = (n: number) => `${Math.round(n / 1000)} k`
 const verdict = (met: boolean, what: string) => `${met ? "met" : "MISSED"}: ${what}`
@@ -142,6 +161,10 @@ console.log(`meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} mess
 const loadBefore = loadavg()[0]
 const buildErrors = buildServer()
 if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchmarking what it emitted:\n${buildErrors}`)
+if (process.argv.includes("--export-only")) {
+  printExport(await exportCost(), await exportInProcess())
+  process.exit(0)
+}
 const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()
@@ -150,6 +173,7 @@ const seriesV8Defaults = quick ? undefined : await liveSeries(V8_DEFAULTS)
 const exportRates = await exportCost()
 const exportMemory = await exportInProcess()
 const loadAfter = loadavg()[0]
+const exportShare = (name: string) => exportShareOf(exportRates, name)
 
 const rows = STREAM_COUNTS.map((streams) => ({
   streams,
@@ -179,18 +203,7 @@ if (seriesV8Defaults) {
       `RSS ${seriesV8Defaults.rssMb.toFixed(0)} MiB (peak ${seriesV8Defaults.peakRssMb.toFixed(0)} MiB)`
   )
 }
-const exportShare = (name: string) => 1 - exportRates[name].rate / exportRates.off.rate
-console.log(
-  `\nIstio-standard export, ${EXPORT_STREAMS} streams, entries/s (server CPU ns per entry): off ${k(exportRates.off.rate)} (${Math.round(exportRates.off.cpuNsPerEntry)}), ` +
-    `on ${k(exportRates.on.rate)} (${Math.round(exportRates.on.cpuNsPerEntry)}; ${exportRates.on.meshSeries} label sets), ` +
-    `with remote write every 1 s ${k(exportRates.remoteWrite.rate)} (${Math.round(exportRates.remoteWrite.cpuNsPerEntry)}; ${exportRates.remoteWrite.samplesSent} samples sent)` +
-    ` — cost ${(100 * exportShare("on")).toFixed(1)} % and ${(100 * exportShare("remoteWrite")).toFixed(1)} % of throughput`
-)
-console.log(
-  `  in-process: ${exportMemory.heapBytesPerLabelSet} B heap per label set (${exportMemory.heapBytesPerPrometheusSeries} B per Prometheus series); ` +
-    `scrape of ${k(exportMemory.scrape.prometheusSeries)} series ${exportMemory.scrape.textMs} ms CPU (${exportMemory.scrape.textMiB} MiB, OpenMetrics ${exportMemory.scrape.openMetricsMs} ms); ` +
-    `remote-write encoding of the same ${exportMemory.remoteWrite.encodeAndCompressMs} ms CPU (${exportMemory.remoteWrite.compressedMiB} MiB compressed)`
-)
+printExport(exportRates, exportMemory)
 console.log(`ingest to queryable: median ${median(e2e.delays).toFixed(0)} ms, max ${Math.max(...e2e.delays).toFixed(0)} ms`)
 console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores`)
 

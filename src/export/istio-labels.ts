@@ -119,17 +119,22 @@ const clusterHost = (cluster: string): string => {
 }
 
 const byCluster = memo((cluster: string) => labelPart(servicePairs(clusterHost(cluster), "")))
-/** Keyed `namespace|authority`. */
-const byAuthority = memo((key: string) => {
-  const bar = key.indexOf("|")
-  const namespace = key.slice(0, bar)
-  const authority = key.slice(bar + 1)
-  // The Host header without its port; a bare Service name is completed with the callee's namespace and the
-  // default cluster domain, as Kubernetes DNS resolves it.
-  const host = authority.startsWith("[") ? authority : authority.replace(/:\d+$/, "")
-  const fqdn = host !== "" && !host.includes(".") && namespace !== "" ? `${host}.${namespace}.svc.cluster.local` : host
-  return labelPart(servicePairs(fqdn, namespace))
-})
+/** By the callee's namespace, then the authority: nested, so no key string is built per record. */
+const byAuthority = new Map<string, (authority: string) => LabelPart>()
+const authorityPart = (namespace: string, authority: string): LabelPart => {
+  let inNamespace = byAuthority.get(namespace)
+  if (inNamespace === undefined) {
+    if (byAuthority.size >= MEMO_LIMIT) byAuthority.clear()
+    byAuthority.set(namespace, (inNamespace = memo((authority) => {
+      // The Host header without its port; a bare Service name is completed with the callee's namespace and the
+      // default cluster domain, as Kubernetes DNS resolves it.
+      const host = authority.startsWith("[") ? authority : authority.replace(/:\d+$/, "")
+      const fqdn = host !== "" && !host.includes(".") && namespace !== "" ? `${host}.${namespace}.svc.cluster.local` : host
+      return labelPart(servicePairs(fqdn, namespace))
+    })))
+  }
+  return inNamespace(authority)
+}
 
 /**
  * `destination_service*`: the Service host of the upstream cluster (`outbound|9080||reviews.default.svc.cluster.local`);
@@ -139,7 +144,7 @@ export const servicePart = (e: AccessLog | undefined, destination: WorkloadIdent
   if (e === undefined) return byCluster("")
   const cluster = e.common.upstreamCluster
   if (cluster.startsWith("outbound|") || e.kind === "tcp" || e.authority === "") return byCluster(cluster)
-  return byAuthority(`${destination.namespace}|${e.authority}`)
+  return authorityPart(destination.namespace, e.authority)
 }
 
 /** Envoy's short response flag codes, in the order of envoy.data.accesslog.v3.ResponseFlags' fields (bit n − 1). */

@@ -107,19 +107,34 @@ const tailPart = (protocol: number, code: number, grpc: number | undefined, flag
   return part
 }
 
-/** The fast lookup's key: the parts' ids. Short, so hashing it is cheap (a label text is over a kilobyte). */
-const partsKey = (a: LabelPart, b: LabelPart, c: LabelPart, d: LabelPart, e: LabelPart, f: LabelPart) =>
-  `${a.id},${b.id},${c.id},${d.id},${e.id},${f.id}`
+/**
+ * The fast lookup: a trie over the label parts of a record, keyed by the part objects themselves (identity
+ * hashing: no string is built or hashed per record; a label text is over a kilobyte).
+ */
+interface Trie {
+  readonly next: Map<LabelPart, Trie>
+  series: MeshSeries | undefined
+}
+const newTrie = (): Trie => ({ next: new Map(), series: undefined })
 
 export const makeMeshSeries = (options: MeshSeriesOptions) => {
   /** By label text: the one truth, consulted only when the parts' key is not yet known. */
   const series = new Map<string, MeshSeries>()
   /**
-   * By the parts' ids. Memos that start over make new part objects for the same labels, so several keys may name
-   * one series; this map is only a cache of `series`, emptied when it grows past a few times its size or when
+   * By the parts. Memos that start over make new part objects for the same labels, so several paths may lead to
+   * one series: the trie is only a cache of `series`, started over when it grows past a few times its size or when
    * series are evicted.
    */
-  let byParts = new Map<string, MeshSeries>()
+  let trie = newTrie()
+  let trieNodes = 0
+  const step = (node: Trie, part: LabelPart): Trie => {
+    let next = node.next.get(part)
+    if (next === undefined) {
+      node.next.set(part, (next = newTrie()))
+      trieNodes++
+    }
+    return next
+  }
   let refusedTotal = 0
   let evictedTotal = 0
 
@@ -173,8 +188,12 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
         e?.common.responseFlags ?? 0,
         policy
       )
-      const fast = partsKey(reporter, src, dst, principals, svc, tail)
-      let s = byParts.get(fast)
+      if (trieNodes > 8 * options.maxSeries + 4096) {
+        trie = newTrie()
+        trieNodes = 0
+      }
+      const leaf = step(step(step(step(step(step(trie, src), dst), svc), principals), tail), reporter)
+      let s = leaf.series
       if (s === undefined) {
         const labelText = (reporter.text + src.text + dst.text + principals.text + svc.text + tail.text).slice(0, -1)
         s = series.get(labelText)
@@ -185,8 +204,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
           }
           s = create(tcp ? "tcp" : "http", labelText, [reporter, src, dst, principals, svc, tail], nowMs)
         }
-        if (byParts.size >= 4 * options.maxSeries + 1024) byParts = new Map()
-        byParts.set(fast, s)
+        leaf.series = s
       }
       s.lastUpdateMs = nowMs
       const v = s.values
@@ -219,7 +237,10 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
         evicted++
       }
     }
-    if (evicted > 0) byParts = new Map()
+    if (evicted > 0) {
+      trie = newTrie()
+      trieNodes = 0
+    }
     evictedTotal += evicted
     return evicted
   }
