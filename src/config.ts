@@ -229,7 +229,7 @@ const SETTINGS = {
     default: "true" as const
   }),
   meshMetricsIdleMinutes: setting({ names: ["MESHSIGHT_MESH_METRICS_IDLE_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 10 }),
-  meshMetricsMaxSeries: setting({ names: ["MESHSIGHT_MESH_METRICS_MAX_SERIES"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 100_000 }),
+  meshMetricsMaxSeries: setting({ names: ["MESHSIGHT_MESH_METRICS_MAX_SERIES"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 20_000 }),
   remoteWriteUrls: setting({
     names: ["MESHSIGHT_REMOTE_WRITE_URL"],
     schema: urlList,
