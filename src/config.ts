@@ -129,14 +129,16 @@ const urlList = Schema.Trim.pipe(
     encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
   })
 )
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** `Name=value,Name2=value2`: extra HTTP headers. */
 const headerMap = Schema.Trim.pipe(
-  Schema.decodeTo(Schema.Record(Schema.String.check(Schema.isPattern(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/)), Schema.String), {
+  Schema.decodeTo(Schema.Record(Schema.String, Schema.String), {
     decode: SchemaGetter.transform((s: string) =>
       Object.fromEntries(
         s.split(",").filter((x) => x.trim() !== "").map((pair) => {
           const eq = pair.indexOf("=")
-          return eq > 0 ? [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] : [" ", ""]
+          return eq > 0 ? [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] : ["", ""]
         })
       )
     ),
@@ -246,7 +248,11 @@ const SETTINGS = {
     names: ["MESHSIGHT_REMOTE_WRITE_HEADERS"],
     schema: headerMap,
     expected: "comma-separated Header-Name=value pairs",
-    default: {} as Readonly<Record<string, string>>
+    default: {} as Readonly<Record<string, string>>,
+    validate: (headers) => {
+      const bad = Object.keys(headers).find((k) => !HEADER_NAME.test(k))
+      return bad === undefined ? undefined : bad === "" ? "a pair without a name" : `not a header name: ${bad}`
+    }
   }),
   replica: setting({ names: ["MESHSIGHT_REPLICA"], schema: NonEmpty, expected: "a non-empty name", default: hostname() })
 }
