@@ -80,7 +80,7 @@ export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
           )
         )
         const tick = Effect.gen(function*() {
-          const batches = snapshotBatches(registry.series(), yield* Clock.currentTimeMillis, config.remoteWriteIntervalMs)
+          const batches = snapshotBatches(registry.series(), yield* Clock.currentTimeMillis, config.remoteWriteIntervalMs, registry.lastEvictionMs())
           for (const e of endpoints) yield* e.enqueue(batches)
         })
         // Snapshots and senders are fibers of their own: a slow or absent TSDB only grows the queues.

@@ -137,6 +137,8 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
   }
   let refusedTotal = 0
   let evictedTotal = 0
+  /** When series were last evicted: a label set that comes back must not get samples before its old ones. */
+  let lastEvictionMs = Number.NEGATIVE_INFINITY
 
   const create = (kind: SeriesKind, labelText: string, parts: ReadonlyArray<LabelPart>, nowMs: number) => {
     const pairs = parts.flatMap((p) => p.pairs).concat(options.extraPairs ?? [])
@@ -238,6 +240,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       }
     }
     if (evicted > 0) {
+      lastEvictionMs = nowMs
       trie = newTrie()
       trieNodes = 0
     }
@@ -251,6 +254,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
     series: (): Iterable<MeshSeries> => series.values(),
     size: () => series.size,
     refusedTotal: () => refusedTotal,
+    lastEvictionMs: () => lastEvictionMs,
     evictedTotal: () => evictedTotal
   }
 }

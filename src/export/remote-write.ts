@@ -50,9 +50,16 @@ const labelsOf = (s: MeshSeries): EncodedLabels => {
 
 /**
  * The series at `nowMs` as WriteRequest bodies. A series sent for the first time also gets a zero sample one
- * interval earlier, so that `increase()` and `rate()` count its first increments (DESIGN.md §9).
+ * interval earlier, so that `increase()` and `rate()` count its first increments (DESIGN.md §9) — but never at or
+ * before `lastEvictionMs`: a label set evicted and back again has samples up to then, and the TSDB refuses older
+ * ones.
  */
-export const snapshotBatches = (series: Iterable<MeshSeries>, nowMs: number, intervalMs: number): Array<WriteBatch> => {
+export const snapshotBatches = (
+  series: Iterable<MeshSeries>,
+  nowMs: number,
+  intervalMs: number,
+  lastEvictionMs = Number.NEGATIVE_INFINITY
+): Array<WriteBatch> => {
   const batches: Array<WriteBatch> = []
   const w = new ProtoWriter()
   let timeseries = 0
@@ -63,10 +70,10 @@ export const snapshotBatches = (series: Iterable<MeshSeries>, nowMs: number, int
     timeseries = 0
     samples = 0
   }
-  const zeroAt = nowMs - intervalMs
+  const zeroAt = Math.max(nowMs - intervalMs, lastEvictionMs + 1)
   for (const s of series) {
     const { beforeLe, afterLe } = labelsOf(s)
-    const fresh = !s.announced
+    const fresh = !s.announced && zeroAt < nowMs
     s.announced = true
     const put = (name: string, value: number, le?: Uint8Array) => {
       const pieces = le === undefined ? [nameLabel(name), beforeLe, afterLe] : [nameLabel(name), beforeLe, le, afterLe]

@@ -13,6 +13,7 @@ import { workload } from "../support/ip-table-analyzer.ts"
 import { parseExposition, sumOf } from "../support/exposition.ts"
 import { metricValue } from "../support/meshsight-process.ts"
 import { snappyDecode } from "../support/snappy-decode.ts"
+import { decodeWriteRequest } from "../support/write-request.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
 const MIN = 60_000
@@ -79,12 +80,39 @@ describe("remote-write snapshot", () => {
     registry.record([metric(), metric()], T0)
     const [first] = snapshotBatches(registry.series(), T0 + 15_000, 15_000)
     const [second] = snapshotBatches(registry.series(), T0 + 30_000, 15_000)
+    // As Prometheus reads it: sorted labels with the replica, cumulative buckets, the zero sample first.
+    const decoded = decodeWriteRequest(first.body)
+    for (const ts of decoded) assert.deepStrictEqual(ts.labelOrder, [...ts.labelOrder].sort())
+    const requests = decoded.find((ts) => ts.labels.__name__ === "istio_requests_total")!
+    assert.strictEqual(requests.labels.meshsight_replica, "r1")
+    assert.strictEqual(requests.labels.reporter, "destination")
+    assert.notProperty(requests.labels, "grpc_response_status") // empty values are left out
+    assert.deepStrictEqual(requests.samples, [[0, T0], [2, T0 + 15_000]])
+    const le = (v: string) => decoded.find((ts) => ts.labels.__name__ === "istio_request_duration_milliseconds_bucket" && ts.labels.le === v)!
+    assert.deepStrictEqual([le("50").samples[1][0], le("100").samples[1][0], le("+Inf").samples[1][0]], [0, 2, 2])
+    assert.deepStrictEqual(decodeWriteRequest(second.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!.samples, [[2, T0 + 30_000]])
     // 1 counter + 22 duration-histogram series (no sizes on these records): two samples each first, one after.
     assert.strictEqual(first.samples, 46)
     assert.strictEqual(second.samples, 23)
     const bytes = snappyDecode(first.body)
     assert.include(Buffer.from(bytes).toString("latin1"), "meshsight_replica")
     assert.isAbove(bytes.length, snappyDecode(second.body).length)
+  })
+
+  it("a label set evicted and back gets its zero sample after the eviction, or none when that leaves no room", () => {
+    const registry = makeMeshSeries({ maxSeries: 10, idleMs: MIN })
+    registry.record([metric()], T0)
+    snapshotBatches(registry.series(), T0 + 15_000, 15_000)
+    registry.evictIdle(T0 + 2 * MIN)
+    registry.record([metric()], T0 + 2 * MIN)
+    // The old series' samples run up to the eviction; a zero one interval back would be older than those.
+    const [again] = snapshotBatches(registry.series(), T0 + 2 * MIN + 5_000, 15_000, registry.lastEvictionMs())
+    const requests = decodeWriteRequest(again.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!
+    assert.deepStrictEqual(requests.samples, [[0, T0 + 2 * MIN + 1], [1, T0 + 2 * MIN + 5_000]])
+    registry.record([metric({ responseCode: 418 })], T0 + 2 * MIN)
+    const [sameMs] = snapshotBatches(registry.series(), T0 + 2 * MIN, 15_000, registry.lastEvictionMs())
+    // At the eviction's own millisecond there is no earlier time left: the new series is sent without a zero.
+    assert.strictEqual(sameMs.samples, 2 * 23)
   })
 })
 
