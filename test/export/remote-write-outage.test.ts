@@ -97,13 +97,47 @@ describe("a remote-write endpoint that never answers", () => {
       expect(clientSideCalls(t)).toBe(sent.calls)
       expect(sumOf(await metrics("/metrics/mesh"), "istio_requests_total")).toBeGreaterThan(0)
       const self = await metrics("/metrics")
-      expect(sumOf(self, "meshsight_remote_write_retries_total")).toBeGreaterThan(0)
-      expect(sumOf(self, "meshsight_remote_write_samples_sent_total")).toBe(0)
-      expect(sumOf(self, "meshsight_remote_write_queue_samples")).toBeGreaterThan(0)
+      const endpoint = { endpoint: `http://127.0.0.1:${port}/api/v1/write` }
+      expect(sumOf(self, "meshsight_remote_write_retries_total", endpoint)).toBeGreaterThan(0)
+      expect(sumOf(self, "meshsight_remote_write_samples_sent_total", endpoint)).toBe(0)
+      expect(sumOf(self, "meshsight_remote_write_queue_samples", endpoint)).toBeGreaterThan(0)
     } finally {
       await app.stop()
       hanging.closeAllConnections()
       hanging.close()
+    }
+  }, 30_000)
+})
+
+describe("a remote-write endpoint that refuses with 400", () => {
+  it("counts the refused samples, does not retry them, and logs the refusal once", async () => {
+    let requests = 0
+    const refusing = createServer((req, res) => {
+      requests++
+      req.resume()
+      req.on("end", () => res.writeHead(400).end("out of bounds"))
+    })
+    await new Promise<void>((r) => refusing.listen(0, "127.0.0.1", r))
+    const port = (refusing.address() as { port: number }).port
+    const app = await startMeshsightAsync({
+      config: { remoteWriteUrls: [`http://127.0.0.1:${port}/api/v1/write`], remoteWriteIntervalMs: 200 }
+    })
+    try {
+      const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 1, seed: 4, entriesPerMessage: 10, flushIntervalMs: 100 })
+      await simulator.done
+      await sleep(1500)
+      const self = parseExposition(await (await fetch(`${app.url}/metrics`)).text())
+      // meshsight's counters live for the process: this endpoint's only (the tests share a process).
+      const endpoint = { endpoint: `http://127.0.0.1:${port}/api/v1/write` }
+      expect(sumOf(self, "meshsight_remote_write_samples_failed_total", endpoint)).toBeGreaterThan(0)
+      expect(sumOf(self, "meshsight_remote_write_retries_total", endpoint)).toBe(0)
+      expect(sumOf(self, "meshsight_remote_write_samples_sent_total", endpoint)).toBe(0)
+      // One request per snapshot chunk, none repeated: every request's samples were counted as failed once.
+      expect(requests).toBeGreaterThan(1)
+    } finally {
+      await app.stop()
+      refusing.closeAllConnections()
+      refusing.close()
     }
   }, 30_000)
 })
