@@ -70,8 +70,6 @@ export interface MeshSeriesOptions {
 export interface RecordCounts {
   /** Records whose new series the limit refused. */
   refused: number
-  /** Records Istio's proxies would not report (a gateway's inbound hop). */
-  skipped: number
 }
 
 /** `reporter`: a sidecar's client side is `source`, its server side `destination`; a waypoint reports as `waypoint`. */
@@ -161,14 +159,14 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
    * the entry): Istio's waypoint reports the call once, from the caller to the upstream, so the pair is joined.
    */
   const record = (metrics: ReadonlyArray<MeshMetric>, nowMs: number): RecordCounts => {
-    const counts: RecordCounts = { refused: 0, skipped: 0 }
+    const counts: RecordCounts = { refused: 0 }
     for (let i = 0; i < metrics.length; i++) {
       const m = metrics[i]
       const e = m.entry
       let source = m.source
       if (m.role !== "sidecar" && m.detectPoint === "server") {
-        // A gateway reports only its outbound hop (as `source`); a waypoint the joined pair, below.
-        counts.skipped++
+        // Istio's proxies do not report this hop: a gateway reports only its outbound hop (as `source`), a
+        // waypoint the joined pair, below.
         continue
       }
       if (m.role === "waypoint") {
