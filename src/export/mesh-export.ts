@@ -83,6 +83,15 @@ export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
           const batches = snapshotBatches(registry.series(), yield* Clock.currentTimeMillis, config.remoteWriteIntervalMs, registry.lastEvictionMs())
           for (const e of endpoints) yield* e.enqueue(batches)
         })
+        // At shutdown (finalizers run in reverse: after the fibers below have stopped), one last snapshot, so the
+        // TSDB gets the final totals; bounded by the request timeout.
+        yield* Effect.addFinalizer(() =>
+          tick.pipe(
+            Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
+            Effect.timeout(config.remoteWriteTimeoutMs),
+            Effect.catch(() => Effect.logWarning("remote write at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"))
+          )
+        )
         // Snapshots and senders are fibers of their own: a slow or absent TSDB only grows the queues.
         yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.remoteWriteIntervalMs), tick)))
         const idlePollMs = Math.min(250, config.remoteWriteIntervalMs / 4)

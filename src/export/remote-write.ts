@@ -262,5 +262,18 @@ export const makeEndpoint = (o: EndpointOptions, maxQueueSamples: number) => {
       }
     })
 
-  return { queue, enqueue, sendLoop, name: attributes.endpoint }
+  /** At shutdown: each queued request once, in order, no retries; what is left is counted as dropped. */
+  const sendQueuedOnce = Effect.gen(function*() {
+    for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
+      const outcome = yield* post(o, batch.body)
+      if (outcome._tag === "Sent") yield* Metric.update(sent, batch.samples)
+      else {
+        yield* Metric.update(dropped, batch.samples + queue.samples)
+        yield* Effect.logWarning(`remote write to ${attributes.endpoint} at shutdown: ${outcome.reason}; ${batch.samples + queue.samples} samples not sent`)
+        return
+      }
+    }
+  })
+
+  return { queue, enqueue, sendLoop, sendQueuedOnce, name: attributes.endpoint }
 }

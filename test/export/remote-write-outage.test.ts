@@ -10,6 +10,7 @@ import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { freePort, type MeshsightProcess, spawnMeshsight } from "../support/meshsight-process.ts"
 import { startVictoriaMetrics, type Tsdb } from "../support/tsdb.ts"
+import { decodeWriteRequest } from "../support/write-request.ts"
 
 let meshsight: MeshsightProcess | undefined
 let victoria: Tsdb | undefined
@@ -138,6 +139,38 @@ describe("a remote-write endpoint that refuses with 400", () => {
       await app.stop()
       refusing.closeAllConnections()
       refusing.close()
+    }
+  }, 30_000)
+})
+
+describe("remote write at shutdown", () => {
+  it("sends one last snapshot with the final totals", async () => {
+    const bodies: Array<Buffer> = []
+    const capture = createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c: Buffer) => chunks.push(c))
+      req.on("end", () => {
+        bodies.push(Buffer.concat(chunks))
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((r) => capture.listen(0, "127.0.0.1", r))
+    const port = (capture.address() as { port: number }).port
+    // An interval far past the test: only the shutdown snapshot can carry the calls.
+    const app = await startMeshsightAsync({
+      config: { remoteWriteUrls: [`http://127.0.0.1:${port}/api/v1/write`], remoteWriteIntervalMs: 600_000 }
+    })
+    try {
+      const sent = await startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 1, seed: 6, entriesPerMessage: 10, flushIntervalMs: 100 }).done
+      expect(sent.requests).toBeGreaterThan(10)
+      const total = sumOf(parseExposition(await (await fetch(`${app.url}/metrics/mesh`)).text()), "istio_requests_total")
+      expect(bodies).toEqual([])
+      await app.stop()
+      const written = bodies.flatMap((b) => decodeWriteRequest(b)).filter((ts) => ts.labels.__name__ === "istio_requests_total")
+      expect(written.reduce((n, ts) => n + ts.samples.at(-1)![0], 0)).toBe(total)
+    } finally {
+      capture.closeAllConnections()
+      capture.close()
     }
   }, 30_000)
 })
