@@ -13,8 +13,11 @@ export interface BenchedMeshsight {
   readonly stop: () => Promise<void>
 }
 
-/** `nodeFlags` go to node before the script; by default those of `npm start`. */
-export const startMeshsight = async (nodeFlags: ReadonlyArray<string> = serviceNodeFlags): Promise<BenchedMeshsight> => {
+/** `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings. */
+export const startMeshsight = async (
+  nodeFlags: ReadonlyArray<string> = serviceNodeFlags,
+  env: Record<string, string> = {}
+): Promise<BenchedMeshsight> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
   const child = spawnPinned(0, [...nodeFlags, SERVER_MAIN], {
@@ -22,7 +25,8 @@ export const startMeshsight = async (nodeFlags: ReadonlyArray<string> = serviceN
     MESHSIGHT_HTTP_HOST: "127.0.0.1",
     MESHSIGHT_HTTP_PORT: String(httpPort),
     MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024),
-    MESHSIGHT_LOG_LEVEL: "Warn"
+    MESHSIGHT_LOG_LEVEL: "Warn",
+    ...env
   })
   let log = ""
   child.stderr!.on("data", (d) => (log += d))

@@ -1,9 +1,11 @@
-// `npm run bench` (`-- --quick` for a short run): on the same generated 100-entry ALS v3 messages, side by side,
+// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone): on the same generated 100-entry ALS v3 messages, side by side,
 //  - the transport limit: the bench client against a grpc-js server that only counts bytes;
 //  - the decode limit of the standard library: protobufjs decoding the messages with Envoy's official protos;
 //  - meshsight end to end (decode → identify → aggregate, queryable) with 1, 10, 100 and 1000 streams;
 //  - meshsight's peak RSS, its RSS with ~100 k live series, and the delay from ingest to the query API;
 //  - Envoy MetricsService: metric families/s from 100 simulated sidecars, and per core (from meshsight's CPU time).
+//  - the Istio-standard export's cost: end to end at 10 streams with it off, on (scrape only) and with remote write
+//    every second to a sink; and in-process, a /metrics/mesh scrape of ~100 k series and heap per label set.
 // The servers run on core 0, the client on core 1. Each rate is the best of a few runs (the machine may be shared);
 // next to it, the server's CPU time per entry, which waiting on a busy neighbour does not inflate.
 // Prints a table and writes bench/results.json.
@@ -29,7 +31,7 @@ const manySeries: Workload = quick
   ? { seed: 2, startMs: Date.now(), messages: 1_500, topology: { instances: 10, extraServices: 50, ids: 2_500 } }
   : { seed: 2, startMs: Date.now(), messages: 6_000, topology: { instances: 10, extraServices: 50, ids: 2_500 } }
 
-const TARGETS = { entriesPerSecond: 500_000, ofTransport: 0.4, rssMb: 200, queryableMs: 2_000, liveSeries: 100_000 }
+const TARGETS = { entriesPerSecond: 500_000, ofTransport: 0.4, rssMb: 200, queryableMs: 2_000, liveSeries: 100_000, exportCost: 0.1, scrapeMs: 1_000 }
 
 const client = (target: string, streams: number, perStream: number, w: Workload) =>
   outputOf(spawnPinned(1, [here("./client.ts"), target, String(streams), String(perStream), encodeWorkload(w)])).then(
@@ -118,6 +120,57 @@ const liveSeries = async (nodeFlags: ReadonlyArray<string> = serviceNodeFlags) =
   return { series, ...memory }
 }
 
+/** Throughput at 10 streams with the Istio-standard export off, on, and on with remote write every second. */
+const EXPORT_STREAMS = 10
+const exportCost = async () => {
+  const sink = spawnPinned(1, [here("./remote-write-sink.ts")])
+  const sinkPort = await firstLine(sink)
+  const variants: Record<string, Record<string, string>> = {
+    off: { MESHSIGHT_MESH_METRICS: "false" },
+    on: {},
+    remoteWrite: { MESHSIGHT_REMOTE_WRITE_URL: `http://127.0.0.1:${sinkPort}/api/v1/write`, MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "1000" }
+  }
+  const out: Record<string, Rate & { readonly meshSeries: number; readonly samplesSent: number }> = {}
+  for (const [name, env] of Object.entries(variants)) {
+    const meshsight = await startMeshsight(serviceNodeFlags, env)
+    const r = await rate(meshsight.target, meshsight.pid, EXPORT_STREAMS)
+    await new Promise((res) => setTimeout(res, 5_500)) // a housekeeping beat for the gauges, some writes
+    const own = await (await fetch(`${meshsight.url}/metrics`)).text()
+    // Summed over the endpoint label.
+    const samplesSent = own.split("\n").filter((l) => l.startsWith("meshsight_remote_write_samples_sent_total{")).reduce((n, l) => n + Number(l.split(" ").pop()), 0)
+    out[name] = { ...r, meshSeries: await meshsight.metric("meshsight_mesh_series"), samplesSent }
+    await meshsight.stop()
+  }
+  await stopProcess(sink)
+  return out
+}
+
+/** bench/mesh-export-memory.ts on core 0: heap per label set, scrape and remote-write encoding CPU time. */
+const exportInProcess = async () =>
+  JSON.parse(await outputOf(spawnPinned(0, ["--expose-gc", here("./mesh-export-memory.ts"), quick ? "5000" : "20000"]))) as {
+    heapBytesPerLabelSet: number
+    heapBytesPerPrometheusSeries: number
+    recordNsPerRecordExistingSeries: number
+    scrape: { prometheusSeries: number; textMs: number; openMetricsMs: number; textMiB: number }
+    remoteWrite: { samples: number; encodeAndCompressMs: number; compressedMiB: number }
+  }
+
+const exportShareOf = (rates: Awaited<ReturnType<typeof exportCost>>, name: string) => 1 - rates[name].rate / rates.off.rate
+const printExport = (exportRates: Awaited<ReturnType<typeof exportCost>>, exportMemory: Awaited<ReturnType<typeof exportInProcess>>) => {
+  const exportShare = (name: string) => exportShareOf(exportRates, name)
+  console.log(
+    `\nIstio-standard export, ${EXPORT_STREAMS} streams, entries/s (server CPU ns per entry): off ${k(exportRates.off.rate)} (${Math.round(exportRates.off.cpuNsPerEntry)}), ` +
+      `on ${k(exportRates.on.rate)} (${Math.round(exportRates.on.cpuNsPerEntry)}; ${exportRates.on.meshSeries} label sets), ` +
+      `with remote write every 1 s ${k(exportRates.remoteWrite.rate)} (${Math.round(exportRates.remoteWrite.cpuNsPerEntry)}; ${exportRates.remoteWrite.samplesSent} samples sent)` +
+      ` — cost ${(100 * exportShare("on")).toFixed(1)} % and ${(100 * exportShare("remoteWrite")).toFixed(1)} % of throughput`
+  )
+  console.log(
+    `  in-process: ${exportMemory.heapBytesPerLabelSet} B heap per label set (${exportMemory.heapBytesPerPrometheusSeries} B per Prometheus series); ` +
+      `scrape of ${k(exportMemory.scrape.prometheusSeries)} series ${exportMemory.scrape.textMs} ms CPU (${exportMemory.scrape.textMiB} MiB, OpenMetrics ${exportMemory.scrape.openMetricsMs} ms); ` +
+      `remote-write encoding of the same ${exportMemory.remoteWrite.encodeAndCompressMs} ms CPU (${exportMemory.remoteWrite.compressedMiB} MiB compressed)`
+  )
+}
+
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const k = (n: number) => `${Math.round(n / 1000)} k`
 const verdict = (met: boolean, what: string) => `${met ? "met" : "MISSED"}: ${what}`
@@ -126,13 +179,20 @@ console.log(`meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} mess
 const loadBefore = loadavg()[0]
 const buildErrors = buildServer()
 if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchmarking what it emitted:\n${buildErrors}`)
+if (process.argv.includes("--export-only")) {
+  printExport(await exportCost(), await exportInProcess())
+  process.exit(0)
+}
 const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()
 const metrics = await metricsService()
 const series = await liveSeries()
 const seriesV8Defaults = quick ? undefined : await liveSeries(V8_DEFAULTS)
+const exportRates = await exportCost()
+const exportMemory = await exportInProcess()
 const loadAfter = loadavg()[0]
+const exportShare = (name: string) => exportShareOf(exportRates, name)
 
 const rows = STREAM_COUNTS.map((streams) => ({
   streams,
@@ -166,6 +226,7 @@ console.log(
   `MetricsService (${metrics.streams} proxy streams, ${Math.round(metrics.familiesPerMessage)} families a message on average): ${k(metrics.familiesPerSecond)} families/s, ` +
     `${k(metrics.familiesPerCoreSecond)} families per CPU-second of meshsight (${Math.round(metrics.cpuNsPerFamily)} ns each)`
 )
+printExport(exportRates, exportMemory)
 console.log(`ingest to queryable: median ${median(e2e.delays).toFixed(0)} ms, max ${Math.max(...e2e.delays).toFixed(0)} ms`)
 console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores`)
 
@@ -177,6 +238,8 @@ const targets = [
   verdict(rows.every((r) => r.ofTransport >= TARGETS.ofTransport), `≥ ${TARGETS.ofTransport}× the no-op transport (lowest ${Math.min(...rows.map((r) => r.ofTransport)).toFixed(2)}×)`),
   verdict(Math.max(...perEntry) <= 1.25 * Math.min(...perEntry), `CPU per entry flat from 1 to 1000 streams (${perEntry.map((n) => Math.round(n)).join(" / ")} ns)`),
   verdict(series.series >= TARGETS.liveSeries && series.peakRssMb <= TARGETS.rssMb, `RSS ≤ ${TARGETS.rssMb} MiB with ${k(TARGETS.liveSeries)} live series (${k(series.series)} series, peak ${series.peakRssMb.toFixed(0)} MiB)`),
+  verdict(exportShare("remoteWrite") <= TARGETS.exportCost, `Istio-standard export with remote write costs ≤ ${100 * TARGETS.exportCost} % of end-to-end throughput (${(100 * exportShare("remoteWrite")).toFixed(1)} %)`),
+  verdict(exportMemory.scrape.textMs <= TARGETS.scrapeMs, `a /metrics/mesh scrape of 100 k series within ${TARGETS.scrapeMs} ms (${exportMemory.scrape.textMs} ms CPU)`),
   verdict(Math.max(...e2e.delays) <= TARGETS.queryableMs, `ingest to queryable ≤ ${TARGETS.queryableMs} ms (max ${Math.max(...e2e.delays).toFixed(0)} ms)`)
 ]
 console.log(`\ntargets\n${targets.map((t) => `  ${t}`).join("\n")}`)
@@ -195,6 +258,7 @@ const results = {
   liveSeries: series,
   liveSeriesV8Defaults: seriesV8Defaults === undefined ? null : { nodeFlags: V8_DEFAULTS, ...seriesV8Defaults },
   metricsService: metrics,
+  istioExport: { streams: EXPORT_STREAMS, rates: exportRates, costOfThroughput: { on: exportShare("on"), remoteWrite: exportShare("remoteWrite") }, inProcess: exportMemory },
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }

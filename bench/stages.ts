@@ -1,5 +1,5 @@
 // In-process micro-bench of the hot path's stages on the bench workload, no gRPC, no Effect runtime: decode,
-// identify (mx-mesh), analyze, aggregate, each timed alone and all together. For guiding optimisation (relative
+// identify (mx-mesh), analyze, aggregate, the Istio-standard export, each timed alone and all together. For guiding optimisation (relative
 // numbers); `npm run bench` is the measurement of record.
 // Usage: node bench/stages.ts [ROUNDS]
 import { makeAggregator } from "../src/aggregation/aggregator.ts"
@@ -11,6 +11,7 @@ import type { AlsMessage } from "../src/domain/access-log.ts"
 import { emptySides, type EntrySides } from "../src/domain/identity.ts"
 import type { MeshMetric } from "../src/domain/mesh-metric.ts"
 import { parseNode } from "../src/domain/node.ts"
+import { makeMeshSeries } from "../src/export/mesh-series.ts"
 import { makeChain } from "../src/identity/chain.ts"
 import { makeMxMeshAnalyzer, mxNaming } from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeAlsMessage } from "../src/protocol/als-codec.ts"
@@ -30,6 +31,7 @@ const messages = perStream.flatMap((s) => s.bytes)
 const aggregator = makeAggregator({ apdexThresholdMs: 500, apdexThresholdsMs: {}, maxSeriesPerMinute: 500_000, maxEndpointsPerService: 3000, retentionStart: () => 0 })
 const misses = { local: 0, source: 0, destination: 0 }
 const names = makeEndpointNamer(NO_RULES)
+const meshSeries = makeMeshSeries({ maxSeries: 100_000, idleMs: 600_000 })
 
 const sidesOf = (m: AlsMessage) => {
   const sides: Array<EntrySides> = new Array(m.entries.length)
@@ -62,13 +64,16 @@ time("decode", () => { for (const m of messages) decodeAlsMessage(m) })
 time("identify", () => perStream.forEach((s) => s.decoded.forEach((m) => s.resolver.fill(m.entries, sidesOf(m)))))
 time("analyze", () => perStream.forEach((s, i) => s.decoded.forEach((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names))))
 time("aggregate", () => { for (const r of records) aggregator.record(r, Date.now()); aggregator.drain(0) })
+time("istio export", () => { for (const r of records) meshSeries.record(r, Date.now()) })
 time("all stages", () => {
   for (const s of perStream) {
     for (const bytes of s.bytes) {
       const m = decodeAlsMessage(bytes)
       const sides = sidesOf(m)
       s.resolver.fill(m.entries, sides)
-      aggregator.record(analyze(s.node, m.entries, sides, misses, names), Date.now())
+      const metrics = analyze(s.node, m.entries, sides, misses, names)
+      aggregator.record(metrics, Date.now())
+      meshSeries.record(metrics, Date.now())
     }
   }
   aggregator.drain(0)

@@ -1,5 +1,6 @@
 // Installs the Debian packages the test suite drives for real (a headless Chromium for the web UI tests, a
-// Prometheus server that scrapes /metrics, PostgreSQL for the shared error-log store), so that
+// Prometheus server that scrapes /metrics and /metrics/mesh and receives remote write, VictoriaMetrics that
+// receives remote write, PostgreSQL for the shared error-log store), so that
 // `npm test` works on a fresh machine. Runs before the tests (npm's pretest); does nothing when they are present.
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
@@ -8,7 +9,8 @@ const needed: ReadonlyArray<{ readonly binary: string; readonly pkg: string }> =
   { binary: "/usr/bin/chromium", pkg: "chromium" },
   { binary: "/usr/bin/prometheus", pkg: "prometheus" },
   // initdb and pg_ctl under /usr/lib/postgresql/VERSION/bin (test/support/postgres.ts).
-  { binary: "/usr/lib/postgresql", pkg: "postgresql" }
+  { binary: "/usr/lib/postgresql", pkg: "postgresql" },
+  { binary: "/usr/bin/victoria-metrics", pkg: "victoria-metrics" }
 ]
 
 const missing = needed.filter((n) => !existsSync(n.binary))

@@ -1,9 +1,11 @@
 // The pipeline's stages composed as Layers: ingest → decode/identify/analyze (AlsPipeline) → aggregate → store
-// → query / HTTP. Swapping a stage means passing another Layer here; `main.ts` picks the analyzers.
+// → query / HTTP, and the Istio-standard export beside the aggregator. Swapping a stage means passing another
+// Layer here; `main.ts` picks the analyzers.
 import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
 import { EndpointNamingLive } from "./analysis/endpoint-names.ts"
 import { ErrorLogsLive, ErrorLogStoreLive } from "./error-logs/error-logs.ts"
+import { MeshExportLive } from "./export/mesh-export.ts"
 import { HttpServerLive } from "./http/http-server.ts"
 import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
@@ -20,12 +22,14 @@ export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
   const proxyMetrics = ProxyMetricStoreLive
   const logStore = ErrorLogStoreLive
   const errorLogs = ErrorLogsLive.pipe(Layer.provide([logStore, EndpointNamingLive]))
+  // The Istio-standard export sees the same records as the aggregator (built once, shared with /metrics/mesh).
+  const meshExport = MeshExportLive
   const grpc = GrpcServerLive.pipe(Layer.provide([
-    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive, errorLogs])),
+    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive, errorLogs, meshExport])),
     MetricsPipelineLive.pipe(Layer.provide(proxyMetrics))
   ]))
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
   // aggregator flushes what they left into the store (and the error-log store writes out its queue).
-  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore)))
+  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore, meshExport)))
 }

@@ -1,6 +1,7 @@
 // meshsight's settings, read from the environment once at start-up and validated with Schema. Each setting has a
 // meshsight name and, where SkyWalking has one, SkyWalking's name as an alias so existing deployments carry over.
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
+import { hostname } from "node:os"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
 // The identity analyzers, which name the sides of each entry, and SkyWalking's `persistence`, which instead keeps
@@ -79,6 +80,21 @@ export interface AppConfigShape {
   readonly httpAllowedHosts: ReadonlyArray<string>
   readonly grpcMaxStreamsPerConnection: number
   readonly grpcMaxStreams: number
+  /** The Istio-standard metrics (/metrics/mesh and remote write); off: neither. */
+  readonly meshMetricsEnabled: boolean
+  readonly meshMetricsIdleMinutes: number
+  readonly meshMetricsMaxSeries: number
+  /** Remote-write endpoints; none: no remote write. */
+  readonly remoteWriteUrls: ReadonlyArray<string>
+  readonly remoteWriteIntervalMs: number
+  readonly remoteWriteTimeoutMs: number
+  readonly remoteWriteQueueSamples: number
+  readonly remoteWriteUsername: string
+  readonly remoteWritePassword: string
+  readonly remoteWriteBearerToken: string
+  readonly remoteWriteHeaders: Readonly<Record<string, string>>
+  /** The `meshsight_replica` label of every remote-written series. */
+  readonly replica: string
 }
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
@@ -184,6 +200,30 @@ const hostList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.String), {
     decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim().toLowerCase()).filter((x) => x !== "")),
     encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
+  })
+)
+const urlList = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Array(Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/))), {
+    decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "")),
+    encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
+  })
+)
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+/** `Name=value,Name2=value2`: extra HTTP headers. */
+const headerMap = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Record(Schema.String, Schema.String), {
+    decode: SchemaGetter.transform((s: string) =>
+      Object.fromEntries(
+        s.split(",").filter((x) => x.trim() !== "").map((pair) => {
+          const eq = pair.indexOf("=")
+          return eq > 0 ? [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] : ["", ""]
+        })
+      )
+    ),
+    encode: SchemaGetter.transform((r: Readonly<Record<string, string>>) =>
+      Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
+    )
   })
 )
 
@@ -318,7 +358,38 @@ const SETTINGS = {
     schema: Int(1, 10_000_000),
     expected: "a positive whole number",
     default: 10_000
-  })
+  }),
+  meshMetricsEnabled: setting({
+    names: ["MESHSIGHT_MESH_METRICS"],
+    schema: Bool,
+    expected: "true or false",
+    default: true
+  }),
+  meshMetricsIdleMinutes: setting({ names: ["MESHSIGHT_MESH_METRICS_IDLE_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 10 }),
+  meshMetricsMaxSeries: setting({ names: ["MESHSIGHT_MESH_METRICS_MAX_SERIES"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 20_000 }),
+  remoteWriteUrls: setting({
+    names: ["MESHSIGHT_REMOTE_WRITE_URL"],
+    schema: urlList,
+    expected: "comma-separated http:// or https:// URLs",
+    default: [] as ReadonlyArray<string>
+  }),
+  remoteWriteIntervalMs: setting({ names: ["MESHSIGHT_REMOTE_WRITE_INTERVAL_MS"], schema: Int(100, 3_600_000), expected: "milliseconds from 100 to 3600000", default: 15_000 }),
+  remoteWriteTimeoutMs: setting({ names: ["MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"], schema: Int(100, 600_000), expected: "milliseconds from 100 to 600000", default: 10_000 }),
+  remoteWriteQueueSamples: setting({ names: ["MESHSIGHT_REMOTE_WRITE_QUEUE_SAMPLES"], schema: Int(1, 1_000_000_000), expected: "a positive whole number", default: 10_000_000 }),
+  remoteWriteUsername: setting({ names: ["MESHSIGHT_REMOTE_WRITE_USERNAME"], schema: Trimmed, expected: "a user name", default: "" }),
+  remoteWritePassword: setting({ names: ["MESHSIGHT_REMOTE_WRITE_PASSWORD"], schema: Schema.String, expected: "a password", default: "" }),
+  remoteWriteBearerToken: setting({ names: ["MESHSIGHT_REMOTE_WRITE_BEARER_TOKEN"], schema: Trimmed, expected: "a token", default: "" }),
+  remoteWriteHeaders: setting({
+    names: ["MESHSIGHT_REMOTE_WRITE_HEADERS"],
+    schema: headerMap,
+    expected: "comma-separated Header-Name=value pairs",
+    default: {} as Readonly<Record<string, string>>,
+    validate: (headers) => {
+      const bad = Object.keys(headers).find((k) => !HEADER_NAME.test(k))
+      return bad === undefined ? undefined : bad === "" ? "a pair without a name" : `not a header name: ${bad}`
+    }
+  }),
+  replica: setting({ names: ["MESHSIGHT_REPLICA"], schema: NonEmpty, expected: "a non-empty name", default: hostname() })
 }
 
 /** Every variable name some setting reads. */
@@ -410,7 +481,19 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     endpointGroupingFile: (yield* read(SETTINGS.endpointGroupingFile)) || undefined,
     maxEndpointsPerService: yield* read(SETTINGS.maxEndpointsPerService),
     warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name))),
-    ...yield* securitySettings
+    ...yield* securitySettings,
+    meshMetricsEnabled: yield* read(SETTINGS.meshMetricsEnabled),
+    meshMetricsIdleMinutes: yield* read(SETTINGS.meshMetricsIdleMinutes),
+    meshMetricsMaxSeries: yield* read(SETTINGS.meshMetricsMaxSeries),
+    remoteWriteUrls: yield* read(SETTINGS.remoteWriteUrls),
+    remoteWriteIntervalMs: yield* read(SETTINGS.remoteWriteIntervalMs),
+    remoteWriteTimeoutMs: yield* read(SETTINGS.remoteWriteTimeoutMs),
+    remoteWriteQueueSamples: yield* read(SETTINGS.remoteWriteQueueSamples),
+    remoteWriteUsername: yield* read(SETTINGS.remoteWriteUsername),
+    remoteWritePassword: yield* read(SETTINGS.remoteWritePassword),
+    remoteWriteBearerToken: yield* read(SETTINGS.remoteWriteBearerToken),
+    remoteWriteHeaders: yield* read(SETTINGS.remoteWriteHeaders),
+    replica: yield* read(SETTINGS.replica)
   }
 })
 

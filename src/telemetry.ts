@@ -107,3 +107,38 @@ export const errorLogsDropped = Metric.counter("meshsight_error_logs_dropped_tot
     "Error logs let go, by reason (rate_limited: past MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE; evicted: past the in-memory caps; queue_full, write_failed: PostgreSQL)",
   incremental: true
 })
+
+// The Istio-standard export (src/export/): /metrics/mesh and remote write.
+export const meshSeries = Metric.gauge("meshsight_mesh_series", {
+  description: "Label sets of the Istio-standard metrics held for /metrics/mesh and remote write"
+})
+export const meshSeriesRefused = Metric.counter("meshsight_mesh_series_refused_total", {
+  description: "Records not exported because a new label set would pass MESHSIGHT_MESH_METRICS_MAX_SERIES",
+  incremental: true
+})
+export const meshSeriesEvicted = Metric.counter("meshsight_mesh_series_evicted_total", {
+  description: "Label sets dropped after MESHSIGHT_MESH_METRICS_IDLE_MINUTES without a record",
+  incremental: true
+})
+export const remoteWriteSamplesSent = Metric.counter("meshsight_remote_write_samples_sent_total", {
+  description: "Samples the remote-write endpoint accepted, by endpoint",
+  incremental: true
+})
+export const remoteWriteFailed = Metric.counter("meshsight_remote_write_samples_failed_total", {
+  description: "Samples in requests the endpoint refused with a 4xx other than 429 (not retried), by endpoint",
+  incremental: true
+})
+export const remoteWriteSamplesDropped = Metric.counter("meshsight_remote_write_samples_dropped_total", {
+  description: "Samples dropped, oldest first, because the queue held MESHSIGHT_REMOTE_WRITE_QUEUE_SAMPLES, by endpoint",
+  incremental: true
+})
+export const remoteWriteRetries = Metric.counter("meshsight_remote_write_retries_total", {
+  description: "Remote-write requests retried after a network error, timeout, 5xx or 429, by endpoint",
+  incremental: true
+})
+export const remoteWriteQueueSamples = Metric.gauge("meshsight_remote_write_queue_samples", {
+  description: "Samples waiting to be sent, by endpoint"
+})
+export const remoteWriteLastSuccess = Metric.gauge("meshsight_remote_write_last_success_timestamp_seconds", {
+  description: "When the endpoint last accepted a request (Unix seconds), by endpoint"
+})

@@ -89,7 +89,8 @@ const record = (
     sidecarInternalRespLatencyNs:
       c.timeToFirstDownstreamTxByteNs !== undefined && c.timeToFirstUpstreamRxByteNs !== undefined
         ? c.timeToFirstDownstreamTxByteNs - c.timeToFirstUpstreamRxByteNs
-        : undefined
+        : undefined,
+    entry: e
   }
 }
 

@@ -5,7 +5,13 @@ export const WorkloadIdentity = Schema.Struct({
   service: Schema.String,
   instance: Schema.String,
   namespace: Schema.String,
-  labels: Schema.Record(Schema.String, Schema.String)
+  labels: Schema.Record(Schema.String, Schema.String),
+  /** Istio's workload name (the Deployment, StatefulSet, … behind the pod), for the Istio-standard labels. */
+  workload: Schema.optionalKey(Schema.String),
+  /** The cluster the workload runs in (Istio's CLUSTER_ID). */
+  cluster: Schema.optionalKey(Schema.String),
+  /** The workload's SPIFFE identity, when the analyzer knows it. */
+  principal: Schema.optionalKey(Schema.String)
 })
 export type WorkloadIdentity = typeof WorkloadIdentity.Type
 

@@ -1,4 +1,5 @@
 // The analysis stage's output: one record per side of a call, as SkyWalking's ServiceMeshMetric.
+import type { AccessLog } from "./access-log.ts"
 import type { WorkloadIdentity } from "./identity.ts"
 import type { ProxyRole } from "./node.ts"
 
@@ -34,4 +35,9 @@ export interface MeshMetric {
   readonly sidecarInternalReqLatencyNs: number | undefined
   /** Time the proxy spent between the upstream's first byte and its own first byte downstream. */
   readonly sidecarInternalRespLatencyNs: number | undefined
+  /**
+   * The entry the record came from (both records of a gateway or waypoint entry share it): what the Istio-standard
+   * export reads beyond SkyWalking's fields (upstream cluster, authority, all response flags, sizes, certificates).
+   */
+  readonly entry?: AccessLog
 }

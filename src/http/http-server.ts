@@ -1,8 +1,7 @@
-// The HTTP server: query API, health, Prometheus /metrics and the web UI, on one port.
+// The HTTP server: query API, health, Prometheus /metrics and /metrics/mesh, and the web UI, on one port.
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
-import { PrometheusMetrics } from "effect/observability"
 import { createServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
 import { AppConfig } from "../config.ts"
@@ -11,6 +10,7 @@ import { httpTlsFiles, secureContextOptions } from "../security/tls.ts"
 import { ApiRoutes } from "./api-routes.ts"
 import { HttpGuard, NotFoundRoute } from "./guard.ts"
 import { HealthRoutes } from "./health-routes.ts"
+import { MetricsRoutes } from "./metrics-routes.ts"
 import { UiRoutes } from "./ui-routes.ts"
 
 export class HttpBindError extends Schema.TaggedError<HttpBindError>()("HttpBindError", {
@@ -22,14 +22,14 @@ export class HttpBindError extends Schema.TaggedError<HttpBindError>()("HttpBind
   }
 }
 
-export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, PrometheusMetrics.layerHttp({ path: "/metrics" }), NotFoundRoute, HttpGuard)
+export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, MetricsRoutes, NotFoundRoute, HttpGuard)
 
 /** The start-up line, naming the scheme (the platform's own line always says http://). */
 const logListening = Layer.effectDiscard(Effect.gen(function*() {
   const config = yield* AppConfig
   // formatAddress writes `http://host:port` for any TCP address.
   const where = HttpServer.formatAddress((yield* HttpServer.HttpServer).address).replace(/^http:\/\//, "")
-  yield* Effect.logInfo(`HTTP listening on ${config.httpTlsCertFile === "" ? "http" : "https"}://${where}: web UI, /api, /metrics, /healthz, /readyz`)
+  yield* Effect.logInfo(`HTTP listening on ${config.httpTlsCertFile === "" ? "http" : "https"}://${where}: web UI, /api, /metrics, /metrics/mesh, /healthz, /readyz`)
 }))
 
 /** Also exposes `HttpServer` (its bound address). */

@@ -8,6 +8,7 @@ import type { AlsMessage } from "../domain/access-log.ts"
 import { emptySides, type EntrySides } from "../domain/identity.ts"
 import { ErrorLogs } from "../error-logs/error-logs.ts"
 import { parseNode, proxyRole, type ReportingNode } from "../domain/node.ts"
+import { MeshExport } from "../export/mesh-export.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { printable } from "../log-text.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
@@ -125,6 +126,7 @@ export const AlsPipelineLive = Layer.effect(
     const aggregator = yield* Aggregator
     const endpointNames = yield* EndpointNaming
     const errorLogs = yield* ErrorLogs
+    const meshExport = yield* MeshExport
     // The counters are updated synchronously from the batch loop, with the context captured here.
     const context = yield* Effect.context<never>()
 
@@ -195,6 +197,7 @@ export const AlsPipelineLive = Layer.effect(
         else tally.server++
       }
       const outcome = aggregator.record(metrics, nowMs)
+      meshExport.record(metrics, nowMs)
       tally.tooOld += outcome.tooOld
       tally.future += outcome.future
       // The `persistence` analyzer: failed entries of identified workloads become error logs.

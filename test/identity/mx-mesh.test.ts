@@ -57,7 +57,8 @@ const resolve = (entries: ReadonlyArray<Record<string, unknown>>, reporter: Work
 }
 
 const call = { startMs: Date.UTC(2026, 0, 1), durationMs: 5 }
-const reviewsIdentity = { service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels }
+// WORKLOAD_NAME and CLUSTER_ID fill the optional fields the Istio-standard labels use.
+const reviewsIdentity = { service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels, workload: reviews.workloadName, cluster: reviews.clusterId ?? "Kubernetes" }
 
 describe("mx-mesh", () => {
   it("names a peer alike from Istio ≥ 1.24's Struct, older Istio's FlatNode and node metadata", () => {
@@ -70,7 +71,7 @@ describe("mx-mesh", () => {
     expect(sides[0].upstream).toEqual(reviewsIdentity)
     expect(sides[1].upstream).toEqual(reviewsIdentity)
     expect(asLocal).toEqual(reviewsIdentity)
-    expect(sides[0].local).toEqual({ service: "productpage.bookinfo", instance: productpage.name, namespace: "bookinfo", labels: productpage.labels })
+    expect(sides[0].local).toEqual({ service: "productpage.bookinfo", instance: productpage.name, namespace: "bookinfo", labels: productpage.labels, workload: productpage.workloadName, cluster: productpage.clusterId ?? "Kubernetes" })
     expect(stats.peerDecodeFailures).toBe(0)
   })
 
@@ -81,7 +82,9 @@ describe("mx-mesh", () => {
       service: "productpage.bookinfo",
       instance: productpage.name,
       namespace: "bookinfo",
-      labels: { app: "productpage", "service.istio.io/canonical-name": "productpage", "service.istio.io/canonical-revision": "v1", version: "v1" }
+      labels: { app: "productpage", "service.istio.io/canonical-name": "productpage", "service.istio.io/canonical-revision": "v1", version: "v1" },
+      workload: productpage.workloadName,
+      cluster: productpage.clusterId ?? "Kubernetes"
     })
     expect(sides[0].upstream).toBeUndefined()
   })

@@ -19,6 +19,7 @@ interface PodRecord extends Tenure, Member {
   /** A hash of the uid: enough to tell a recreated pod of the same name, at a fraction of the uid's size. */
   readonly uidHash: number
   labels: Labels
+  readonly workload: string
   /** Cached identity (null: no Service, so unknown), valid while `generation` matches its namespace's. */
   identity: WorkloadIdentity | null | undefined
   generation: number
@@ -99,6 +100,7 @@ export class ClusterIndex {
       uidHash: fnv1aString(p.uid),
       labels: this.labels.acquire(p.labels),
       ips: p.ips,
+      workload: p.workload,
       sinceMs: p.sinceMs,
       endedMs: undefined,
       services: this.membership.takePending(key),
@@ -157,7 +159,8 @@ export class ClusterIndex {
       service: service.lastName,
       instance: instance ?? [name, record.namespace].join("."),
       namespace: record.namespace,
-      labels: record.labels
+      labels: record.labels,
+      workload: record.workload
     }
   }
 }

@@ -27,6 +27,8 @@ export interface PodView {
   readonly finished: boolean
   /** A hostNetwork pod's IPs are its node's: they must never name this pod. */
   readonly hostNetwork: boolean
+  /** Istio's workload name: the controlling owner (a ReplicaSet without its pod-template-hash), else the pod. */
+  readonly workload: string
 }
 
 export interface ServiceView {
@@ -79,6 +81,16 @@ const epochMs = (value: unknown): number | undefined => {
 
 const str = (value: unknown): string => (typeof value === "string" ? value : "")
 
+/** As Istio names a pod's workload: a Deployment's ReplicaSet `name-HASH` becomes `name`; other owners as named. */
+const workloadOf = (meta: Loose): string => {
+  const refs: ReadonlyArray<Loose> = Array.isArray(meta?.ownerReferences) ? meta.ownerReferences : []
+  const owner = refs.find((r) => r?.controller === true) ?? refs[0]
+  const name = str(owner?.name)
+  if (name === "") return str(meta?.name)
+  const hash = str(meta?.labels?.["pod-template-hash"])
+  return owner?.kind === "ReplicaSet" && hash !== "" && name.endsWith(`-${hash}`) ? name.slice(0, -hash.length - 1) : name
+}
+
 export const projectPod = (pod: Loose): PodView => {
   const meta: Loose = pod?.metadata
   const status: Loose = pod?.status
@@ -96,7 +108,8 @@ export const projectPod = (pod: Loose): PodView => {
     ips,
     sinceMs: epochMs(status?.startTime) ?? epochMs(meta?.creationTimestamp) ?? 0,
     finished: phase === "Succeeded" || phase === "Failed",
-    hostNetwork: pod?.spec?.hostNetwork === true
+    hostNetwork: pod?.spec?.hostNetwork === true,
+    workload: workloadOf(meta)
   }
 }
 

@@ -48,7 +48,16 @@ export const identityFromMetadata = (metadata: JsonObject, naming: Naming): Work
   const service = naming.service(metadata)
   if (service === undefined) return undefined
   const instance = naming.instance(metadata) ?? MISSING_FIELD
-  return { service, instance, namespace: decoded.value.NAMESPACE ?? "", labels: decoded.value.LABELS ?? {} }
+  const { NAMESPACE, LABELS, WORKLOAD_NAME, CLUSTER_ID } = decoded.value
+  return {
+    service,
+    instance,
+    namespace: NAMESPACE ?? "",
+    labels: LABELS ?? {},
+    // For the Istio-standard labels (src/export/): only set when the metadata has them.
+    ...(WORKLOAD_NAME !== undefined ? { workload: WORKLOAD_NAME } : {}),
+    ...(CLUSTER_ID !== undefined ? { cluster: CLUSTER_ID } : {})
+  }
 }
 
 /** BytesValue: `bytes value = 1`. */

@@ -20,7 +20,8 @@ describe("k8s-mesh scenarios", () => {
         service: "reviews",
         instance: "reviews-1.default",
         namespace: "default",
-        labels: { app: "reviews", version: "v1" }
+        labels: { app: "reviews", version: "v1" },
+        workload: "reviews-1" // a bare pod: its own name (test/identity/k8s-mesh/workload-name.test.ts)
       })
       putWorkload(api, "ratings-1", "10.0.0.2")
       yield* eventually(() => serviceOf(k8s, "10.0.0.2"), (s) => s === "ratings")

@@ -1,0 +1,205 @@
+// The label values of Istio's standard metrics (istio.io "Istio Standard Metrics"), made from mesh-metric records.
+// Each part is rendered once and cached — per identity object, per upstream cluster or authority, per response
+// flag mask — so a record's series key is a concatenation of a few ready strings.
+import type { AccessLog } from "../domain/access-log.ts"
+import type { WorkloadIdentity } from "../domain/identity.ts"
+import type { MeshMetric } from "../domain/mesh-metric.ts"
+
+/** What Istio writes for a label it cannot know. */
+export const UNKNOWN = "unknown"
+
+export type LabelPair = readonly [name: string, value: string]
+
+/**
+ * A group of labels as exposition text (`a="x",b="y",`, each ending with a comma) and as name/value pairs, with a
+ * small number naming this part object: series are looked up by their parts' ids, not by their long label text.
+ */
+export interface LabelPart {
+  readonly id: number
+  readonly text: string
+  readonly pairs: ReadonlyArray<LabelPair>
+}
+
+let nextPartId = 0
+
+/** Prometheus text-format escaping of a label value: backslash, double quote and line feed. */
+export const escapeLabelValue = (value: string): string =>
+  /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`)) : value
+
+export const labelPart = (pairs: ReadonlyArray<LabelPair>): LabelPart => ({
+  id: nextPartId++,
+  text: pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}",`).join(""),
+  pairs
+})
+
+const first = (labels: Readonly<Record<string, string>>, keys: ReadonlyArray<string>): string | undefined => {
+  for (const k of keys) {
+    const v = labels[k]
+    if (v !== undefined && v !== "") return v
+  }
+  return undefined
+}
+
+/**
+ * The workload labels of one side. Istio's defaults: the canonical service falls back to
+ * `app.kubernetes.io/name`, `app`, then the workload name; the canonical revision to `app.kubernetes.io/version`,
+ * `version`, then `latest`.
+ */
+const workloadPairs = (side: "source" | "destination", id: WorkloadIdentity | undefined): Array<LabelPair> => {
+  if (id === undefined || id.instance === "") {
+    return ["workload", "workload_namespace", "app", "version", "canonical_service", "canonical_revision", "cluster"]
+      .map((k) => [`${side}_${k}`, UNKNOWN] as const)
+  }
+  const l = id.labels
+  const workload = id.workload || UNKNOWN
+  return [
+    [`${side}_workload`, workload],
+    [`${side}_workload_namespace`, id.namespace || UNKNOWN],
+    [`${side}_app`, first(l, ["app"]) ?? UNKNOWN],
+    [`${side}_version`, first(l, ["version"]) ?? UNKNOWN],
+    [`${side}_canonical_service`, first(l, ["service.istio.io/canonical-name", "app.kubernetes.io/name", "app"]) ?? workload],
+    [`${side}_canonical_revision`, first(l, ["service.istio.io/canonical-revision", "app.kubernetes.io/version", "version"]) ?? "latest"],
+    [`${side}_cluster`, id.cluster || UNKNOWN]
+  ]
+}
+
+const sourceParts = new WeakMap<WorkloadIdentity, LabelPart>()
+const destinationParts = new WeakMap<WorkloadIdentity, LabelPart>()
+const UNKNOWN_SOURCE = labelPart(workloadPairs("source", undefined))
+
+/** An identity's `source_*` labels, rendered once per identity object (analyzers share identity objects). */
+export const sourcePart = (id: WorkloadIdentity | undefined): LabelPart => {
+  if (id === undefined) return UNKNOWN_SOURCE
+  let part = sourceParts.get(id)
+  if (part === undefined) sourceParts.set(id, (part = labelPart(workloadPairs("source", id))))
+  return part
+}
+
+export const destinationPart = (id: WorkloadIdentity): LabelPart => {
+  let part = destinationParts.get(id)
+  if (part === undefined) destinationParts.set(id, (part = labelPart(workloadPairs("destination", id))))
+  return part
+}
+
+/** Past this many distinct keys a memo starts over (keys come from traffic: hosts, principals). */
+const MEMO_LIMIT = 20_000
+
+const memo = <V>(make: (key: string) => V) => {
+  const map = new Map<string, V>()
+  return (key: string): V => {
+    let v = map.get(key)
+    if (v === undefined) {
+      if (map.size >= MEMO_LIMIT) map.clear()
+      map.set(key, (v = make(key)))
+    }
+    return v
+  }
+}
+
+/** `name.namespace.svc.<domain>`: a Kubernetes Service host. */
+const SERVICE_HOST = /^([^.]+)\.([^.]+)\.svc(?:\.|$)/
+
+const servicePairs = (host: string, fallbackNamespace: string): Array<LabelPair> => {
+  if (host === "") {
+    return [["destination_service", UNKNOWN], ["destination_service_name", UNKNOWN], ["destination_service_namespace", UNKNOWN]]
+  }
+  const m = SERVICE_HOST.exec(host)
+  return [
+    ["destination_service", host],
+    ["destination_service_name", m ? m[1] : host],
+    ["destination_service_namespace", m ? m[2] : fallbackNamespace || UNKNOWN]
+  ]
+}
+
+/** The Service host of an outbound cluster name, `outbound|PORT|SUBSET|HOST`; "" for any other cluster. */
+const clusterHost = (cluster: string): string => {
+  if (!cluster.startsWith("outbound|")) return ""
+  const bar = cluster.lastIndexOf("|")
+  return bar > 8 ? cluster.slice(bar + 1) : ""
+}
+
+const byCluster = memo((cluster: string) => labelPart(servicePairs(clusterHost(cluster), "")))
+/** By the callee's namespace, then the authority: nested, so no key string is built per record. */
+const byAuthority = new Map<string, (authority: string) => LabelPart>()
+const authorityPart = (namespace: string, authority: string): LabelPart => {
+  let inNamespace = byAuthority.get(namespace)
+  if (inNamespace === undefined) {
+    if (byAuthority.size >= MEMO_LIMIT) byAuthority.clear()
+    byAuthority.set(namespace, (inNamespace = memo((authority) => {
+      // The Host header without its port; a bare Service name is completed with the callee's namespace and the
+      // default cluster domain, as Kubernetes DNS resolves it.
+      const host = authority.startsWith("[") ? authority : authority.replace(/:\d+$/, "")
+      const fqdn = host !== "" && !host.includes(".") && namespace !== "" ? `${host}.${namespace}.svc.cluster.local` : host
+      return labelPart(servicePairs(fqdn, namespace))
+    })))
+  }
+  return inNamespace(authority)
+}
+
+/**
+ * `destination_service*`: the Service host of the upstream cluster (`outbound|9080||reviews.default.svc.cluster.local`);
+ * where the cluster names none (a sidecar's `inbound|9080||`), the request's authority; else unknown.
+ */
+export const servicePart = (e: AccessLog | undefined, destination: WorkloadIdentity): LabelPart => {
+  if (e === undefined) return byCluster("")
+  const cluster = e.common.upstreamCluster
+  if (cluster.startsWith("outbound|") || e.kind === "tcp" || e.authority === "") return byCluster(cluster)
+  return authorityPart(destination.namespace, e.authority)
+}
+
+/** Envoy's short response flag codes, in the order of envoy.data.accesslog.v3.ResponseFlags' fields (bit n − 1). */
+const SHORT_FLAGS: ReadonlyArray<string> = [
+  "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE",
+  "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DR"
+]
+
+const flagTexts = new Map<number, string>()
+
+/** `response_flags`: the set flags' short codes joined by commas, `-` when none (as Envoy's %RESPONSE_FLAGS%). */
+export const responseFlagsText = (mask: number): string => {
+  let text = flagTexts.get(mask)
+  if (text === undefined) {
+    const codes = SHORT_FLAGS.filter((_, i) => (mask & (1 << i)) !== 0)
+    text = codes.length === 0 ? "-" : codes.join(",")
+    flagTexts.set(mask, text)
+  }
+  return text
+}
+
+/** By source principal, then destination principal: nested, so no key string is built per record. */
+let principalParts = new Map<string, Map<string, LabelPart>>()
+let principalCount = 0
+const principalPairs = (source: string, destination: string): LabelPart => {
+  let byDestination = principalParts.get(source)
+  if (byDestination === undefined) {
+    if (principalCount >= MEMO_LIMIT) {
+      principalParts = new Map()
+      principalCount = 0
+    }
+    principalParts.set(source, (byDestination = new Map()))
+  }
+  let part = byDestination.get(destination)
+  if (part === undefined) {
+    byDestination.set(destination, (part = labelPart([["source_principal", source], ["destination_principal", destination]])))
+    principalCount++
+  }
+  return part
+}
+
+/**
+ * `source_principal`/`destination_principal`. Server side: the downstream TLS connection's certificates (the peer's
+ * URI SAN is the caller's SPIFFE id, the local one this workload's). Client side: Envoy's access log describes the
+ * application's plain-text connection, so the principals come from the identities when an analyzer knows them.
+ */
+export const principalPart = (m: MeshMetric, sourceId: WorkloadIdentity | undefined, reporterIsServer: boolean): LabelPart => {
+  let source: string | undefined
+  let destination: string | undefined
+  const tls = m.entry?.common.tls
+  if (reporterIsServer && tls !== undefined) {
+    source = tls.peerUriSan
+    destination = tls.localUriSan
+  }
+  source ||= sourceId?.principal || UNKNOWN
+  destination ||= m.destination.principal || UNKNOWN
+  return principalPairs(source, destination)
+}

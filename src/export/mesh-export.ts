@@ -1,0 +1,113 @@
+// The Istio-standard export stage: the same records the aggregator gets, as Istio's standard metrics for
+// Prometheus (scraped at /metrics/mesh) and for remote write. Swappable as a Layer (src/app.ts);
+// MESHSIGHT_MESH_METRICS=false leaves only a no-op.
+import { Clock, Context, Effect, Layer, Metric } from "effect"
+import { AppConfig, type AppConfigShape } from "../config.ts"
+import type { MeshMetric } from "../domain/mesh-metric.ts"
+import { meshSeries, meshSeriesEvicted, meshSeriesRefused } from "../telemetry.ts"
+import { renderExposition } from "./exposition.ts"
+import { makeMeshSeries } from "./mesh-series.ts"
+import { makeEndpoint, snapshotBatches } from "./remote-write.ts"
+
+export interface MeshExportShape {
+  /** Whether the export is on (off: `record` does nothing and /metrics/mesh answers 404). */
+  readonly enabled: boolean
+  /** Adds one ALS message's records; synchronous, called from the ingest batch loop. */
+  readonly record: (metrics: ReadonlyArray<MeshMetric>, nowMs: number) => void
+  /** The exposition text of every series, cumulative since start. */
+  readonly scrape: (openMetrics: boolean) => string
+}
+
+export class MeshExport extends Context.Service<MeshExport, MeshExportShape>()("meshsight/MeshExport") {}
+
+/** How often idle series are evicted and the export's own gauges updated. */
+const HOUSEKEEPING_MS = 5_000
+
+/** Authorization and extra headers for every remote-write request. */
+export const remoteWriteHeaders = (c: AppConfigShape): Record<string, string> => ({
+  ...(c.remoteWriteUsername !== ""
+    ? { authorization: `Basic ${Buffer.from(`${c.remoteWriteUsername}:${c.remoteWritePassword}`).toString("base64")}` }
+    : c.remoteWriteBearerToken !== ""
+    ? { authorization: `Bearer ${c.remoteWriteBearerToken}` }
+    : {}),
+  ...c.remoteWriteHeaders
+})
+
+export const MeshExportDisabled = Layer.succeed(MeshExport, { enabled: false, record: () => {}, scrape: () => "" })
+
+export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
+  const config = yield* AppConfig
+  if (!config.meshMetricsEnabled) return MeshExportDisabled
+  return Layer.effect(
+    MeshExport,
+    Effect.gen(function*() {
+      const registry = makeMeshSeries({
+        maxSeries: config.meshMetricsMaxSeries,
+        idleMs: config.meshMetricsIdleMinutes * 60_000,
+        extraPairs: config.remoteWriteUrls.length > 0 ? [["meshsight_replica", config.replica]] : []
+      })
+      let refusedReported = 0
+      let refusedWarned = false
+      const housekeeping = Effect.gen(function*() {
+        const evicted = registry.evictIdle(yield* Clock.currentTimeMillis)
+        if (evicted > 0) yield* Metric.update(meshSeriesEvicted, evicted)
+        const refused = registry.refusedTotal() - refusedReported
+        refusedReported += refused
+        if (refused > 0) {
+          yield* Metric.update(meshSeriesRefused, refused)
+          if (!refusedWarned) {
+            refusedWarned = true
+            yield* Effect.logWarning(
+              `Istio-standard metrics hold ${config.meshMetricsMaxSeries} label sets (MESHSIGHT_MESH_METRICS_MAX_SERIES): records of new ones are refused (counted: meshsight_mesh_series_refused_total)`
+            )
+          }
+        }
+        yield* Metric.update(meshSeries, registry.size())
+      })
+      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(HOUSEKEEPING_MS), housekeeping)))
+
+      if (config.remoteWriteUrls.length > 0) {
+        const headers = remoteWriteHeaders(config)
+        const endpoints = config.remoteWriteUrls.map((url) =>
+          makeEndpoint(
+            {
+              url,
+              headers,
+              timeoutMs: config.remoteWriteTimeoutMs,
+              maxBackoffMs: Math.min(30_000, Math.max(1_000, 2 * config.remoteWriteIntervalMs))
+            },
+            config.remoteWriteQueueSamples
+          )
+        )
+        const tick = Effect.gen(function*() {
+          const batches = snapshotBatches(registry.series(), yield* Clock.currentTimeMillis, config.remoteWriteIntervalMs, registry.lastEvictionMs())
+          for (const e of endpoints) yield* e.enqueue(batches)
+        })
+        // At shutdown (finalizers run in reverse: after the fibers below have stopped), one last snapshot, so the
+        // TSDB gets the final totals; bounded by the request timeout.
+        yield* Effect.addFinalizer(() =>
+          tick.pipe(
+            Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
+            Effect.timeout(config.remoteWriteTimeoutMs),
+            Effect.catch(() => Effect.logWarning("remote write at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"))
+          )
+        )
+        // Snapshots and senders are fibers of their own: a slow or absent TSDB only grows the queues.
+        yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.remoteWriteIntervalMs), tick)))
+        const idlePollMs = Math.min(250, config.remoteWriteIntervalMs / 4)
+        for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(idlePollMs))
+        yield* Effect.logInfo(
+          `remote write every ${config.remoteWriteIntervalMs} ms to ${endpoints.map((e) => e.name).join(", ")} (meshsight_replica="${config.replica}")`
+        )
+      }
+
+      return {
+        enabled: true,
+        record: (metrics, nowMs) => {
+          if (metrics.length > 0) registry.record(metrics, nowMs)
+        },
+        scrape: (openMetrics) => renderExposition(registry.series(), openMetrics)
+      } satisfies MeshExportShape
+    })
+  )
+}))

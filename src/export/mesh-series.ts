@@ -1,0 +1,261 @@
+// Istio's standard metrics, cumulative since start, one series per label set: the records of each ALS message
+// are added in one call; scrapes render the Prometheus text, remote write reads the same series.
+import type { MeshMetric } from "../domain/mesh-metric.ts"
+import type { ProxyRole } from "../domain/node.ts"
+import {
+  destinationPart,
+  type LabelPair,
+  labelPart,
+  type LabelPart,
+  principalPart,
+  responseFlagsText,
+  servicePart,
+  sourcePart,
+  UNKNOWN
+} from "./istio-labels.ts"
+
+/** Envoy's default histogram buckets, which Istio's duration and size histograms use. */
+export const ISTIO_BUCKETS: ReadonlyArray<number> = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000
+]
+const NB = ISTIO_BUCKETS.length
+/** Per histogram: NB bucket counts, the overflow (+Inf) count, the sum and the count. */
+export const HISTOGRAM_SLOTS = NB + 3
+
+export type SeriesKind = "http" | "tcp"
+
+export interface MeshSeries {
+  readonly kind: SeriesKind
+  /** The labels as exposition text, without braces or trailing comma; also the series' key. */
+  readonly labelText: string
+  /** Sorted by name, for remote write (empty values left out). */
+  readonly pairs: ReadonlyArray<LabelPair>
+  /**
+   * http: [requests, duration histogram, request bytes histogram, response bytes histogram];
+   * tcp: [sent bytes, received bytes, connections opened, connections closed]. Buckets are not cumulative.
+   */
+  readonly values: Float64Array
+  lastUpdateMs: number
+  /** Whether remote write has sent the series' zero sample already. */
+  announced: boolean
+}
+
+export const HTTP_REQUESTS = 0
+export const HTTP_DURATION = 1
+export const HTTP_REQUEST_BYTES = 1 + HISTOGRAM_SLOTS
+export const HTTP_RESPONSE_BYTES = 1 + 2 * HISTOGRAM_SLOTS
+const HTTP_VALUES = 1 + 3 * HISTOGRAM_SLOTS
+export const TCP_SENT = 0
+export const TCP_RECEIVED = 1
+export const TCP_OPENED = 2
+export const TCP_CLOSED = 3
+
+const observe = (values: Float64Array, base: number, v: number) => {
+  let i = 0
+  while (i < NB && v > ISTIO_BUCKETS[i]) i++
+  values[base + i]++
+  values[base + NB + 1] += v
+  values[base + NB + 2]++
+}
+
+export interface MeshSeriesOptions {
+  /** Label sets kept at most; a record that would start one more is refused (counted). */
+  readonly maxSeries: number
+  /** A series not updated for this long is dropped (as Istio's stat eviction). */
+  readonly idleMs: number
+  /** Labels added to every series in remote write only (e.g. meshsight_replica). */
+  readonly extraPairs?: ReadonlyArray<LabelPair>
+}
+
+export interface RecordCounts {
+  /** Records whose new series the limit refused. */
+  refused: number
+}
+
+/** `reporter`: a sidecar's client side is `source`, its server side `destination`; a waypoint reports as `waypoint`. */
+const REPORTER: Readonly<Record<ProxyRole, Readonly<Record<"client" | "server", LabelPart>>>> = {
+  sidecar: { client: labelPart([["reporter", "source"]]), server: labelPart([["reporter", "destination"]]) },
+  proxy: { client: labelPart([["reporter", "source"]]), server: labelPart([["reporter", "destination"]]) },
+  waypoint: { client: labelPart([["reporter", "waypoint"]]), server: labelPart([["reporter", "waypoint"]]) }
+}
+
+const PROTOCOLS: ReadonlyArray<MeshMetric["protocol"]> = ["HTTP", "gRPC", "TCP"]
+const PROTOCOL_LABEL: Readonly<Record<MeshMetric["protocol"], string>> = { HTTP: "http", gRPC: "grpc", TCP: "tcp" }
+const POLICIES = [UNKNOWN, "mutual_tls", "none"] as const
+
+/**
+ * The part after the identities: protocol, codes, flags, security policy. Memoised by the response flag mask, then
+ * by one number made of the rest, so the hot path builds no string.
+ */
+const tailParts = new Map<number, Map<number, LabelPart>>()
+const tailPart = (protocol: number, code: number, grpc: number | undefined, flagMask: number, policy: number): LabelPart => {
+  let byRest = tailParts.get(flagMask)
+  if (byRest === undefined) tailParts.set(flagMask, (byRest = new Map()))
+  // code < 2^32 (UInt32Value); a gRPC status past 1021 (gRPC defines 0–16) is written `unknown`; protocol and
+  // policy 0–2: at most 2^46, an exact double.
+  const rest = ((code * 1024 + (grpc === undefined ? 1023 : Math.min(grpc, 1022))) * 4 + protocol) * 4 + policy
+  let part = byRest.get(rest)
+  if (part === undefined) {
+    const name = PROTOCOLS[protocol]
+    const pairs: Array<LabelPair> = [["request_protocol", PROTOCOL_LABEL[name]]]
+    if (name !== "TCP") pairs.push(["response_code", String(code)], ["grpc_response_status", grpc === undefined ? "" : grpc < 1022 ? String(grpc) : UNKNOWN])
+    pairs.push(["response_flags", responseFlagsText(flagMask)], ["connection_security_policy", POLICIES[policy]])
+    byRest.set(rest, (part = labelPart(pairs)))
+  }
+  return part
+}
+
+/**
+ * The fast lookup: a trie over the label parts of a record, keyed by the part objects themselves (identity
+ * hashing: no string is built or hashed per record; a label text is over a kilobyte).
+ */
+interface Trie {
+  readonly next: Map<LabelPart, Trie>
+  series: MeshSeries | undefined
+}
+const newTrie = (): Trie => ({ next: new Map(), series: undefined })
+
+export const makeMeshSeries = (options: MeshSeriesOptions) => {
+  /** By label text: the one truth, consulted only when the parts' key is not yet known. */
+  const series = new Map<string, MeshSeries>()
+  /**
+   * By the parts. Memos that start over make new part objects for the same labels, so several paths may lead to
+   * one series: the trie is only a cache of `series`, started over when it grows past a few times its size or when
+   * series are evicted.
+   */
+  let trie = newTrie()
+  let trieNodes = 0
+  const step = (node: Trie, part: LabelPart): Trie => {
+    let next = node.next.get(part)
+    if (next === undefined) {
+      node.next.set(part, (next = newTrie()))
+      trieNodes++
+    }
+    return next
+  }
+  let refusedTotal = 0
+  let evictedTotal = 0
+  /** When series were last evicted: a label set that comes back must not get samples before its old ones. */
+  let lastEvictionMs = Number.NEGATIVE_INFINITY
+
+  const create = (kind: SeriesKind, labelText: string, parts: ReadonlyArray<LabelPart>, nowMs: number) => {
+    const pairs = parts.flatMap((p) => p.pairs).concat(options.extraPairs ?? [])
+      .filter(([, v]) => v !== "")
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const s: MeshSeries = {
+      kind,
+      labelText,
+      pairs,
+      values: new Float64Array(kind === "http" ? HTTP_VALUES : 4),
+      lastUpdateMs: nowMs,
+      announced: false
+    }
+    series.set(labelText, s)
+    return s
+  }
+
+  /**
+   * Adds one message's records. A waypoint entry's records come in pairs (server side, then client side, sharing
+   * the entry): Istio's waypoint reports the call once, from the caller to the upstream, so the pair is joined.
+   */
+  const record = (metrics: ReadonlyArray<MeshMetric>, nowMs: number): RecordCounts => {
+    const counts: RecordCounts = { refused: 0 }
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i]
+      const e = m.entry
+      let source = m.source
+      if (m.role !== "sidecar" && m.detectPoint === "server") {
+        // Istio's proxies do not report this hop: a gateway reports only its outbound hop (as `source`), a
+        // waypoint the joined pair, below.
+        continue
+      }
+      if (m.role === "waypoint") {
+        const prev = i > 0 ? metrics[i - 1] : undefined
+        source = prev !== undefined && prev.entry === e && prev.detectPoint === "server" ? prev.source : undefined
+      }
+      const server = m.detectPoint === "server" || m.role === "waypoint"
+      const reporter = REPORTER[m.role][m.detectPoint]
+      const src = sourcePart(source)
+      const dst = destinationPart(m.destination)
+      const svc = servicePart(e, m.destination)
+      const principals = principalPart(m, source, server)
+      const tcp = m.protocol === "TCP"
+      const policy = !server ? 0 : m.tlsMode === "mTLS" ? 1 : 2
+      const tail = tailPart(
+        m.protocol === "HTTP" ? 0 : tcp ? 2 : 1,
+        m.responseCode,
+        e?.kind === "http" ? e.grpcStatus : undefined,
+        e?.common.responseFlags ?? 0,
+        policy
+      )
+      if (trieNodes > 8 * options.maxSeries + 4096) {
+        trie = newTrie()
+        trieNodes = 0
+      }
+      const leaf = step(step(step(step(step(step(trie, src), dst), svc), principals), tail), reporter)
+      let s = leaf.series
+      if (s === undefined) {
+        const labelText = (reporter.text + src.text + dst.text + principals.text + svc.text + tail.text).slice(0, -1)
+        s = series.get(labelText)
+        if (s === undefined) {
+          if (series.size >= options.maxSeries) {
+            counts.refused++
+            continue
+          }
+          s = create(tcp ? "tcp" : "http", labelText, [reporter, src, dst, principals, svc, tail], nowMs)
+        }
+        leaf.series = s
+      }
+      s.lastUpdateMs = nowMs
+      const v = s.values
+      if (tcp) {
+        v[TCP_SENT] += m.sentBytes
+        v[TCP_RECEIVED] += m.receivedBytes
+        // Envoy logs a TCP entry when the connection closes: one opened and one closed connection.
+        v[TCP_OPENED]++
+        v[TCP_CLOSED]++
+      } else {
+        v[HTTP_REQUESTS]++
+        observe(v, HTTP_DURATION, m.latencyMs)
+        // Sizes are headers + body, 0 when Envoy logged none: Istio's proxies observe every HTTP request.
+        if (e?.kind === "http") {
+          observe(v, HTTP_REQUEST_BYTES, e.requestBytes)
+          observe(v, HTTP_RESPONSE_BYTES, e.responseBytes)
+        }
+      }
+    }
+    refusedTotal += counts.refused
+    return counts
+  }
+
+  /** Drops series idle for longer than the setting; returns how many. */
+  const evictIdle = (nowMs: number): number => {
+    const before = nowMs - options.idleMs
+    let evicted = 0
+    for (const [key, s] of series) {
+      if (s.lastUpdateMs < before) {
+        series.delete(key)
+        evicted++
+      }
+    }
+    if (evicted > 0) {
+      lastEvictionMs = nowMs
+      trie = newTrie()
+      trieNodes = 0
+    }
+    evictedTotal += evicted
+    return evicted
+  }
+
+  return {
+    record,
+    evictIdle,
+    series: (): Iterable<MeshSeries> => series.values(),
+    size: () => series.size,
+    refusedTotal: () => refusedTotal,
+    lastEvictionMs: () => lastEvictionMs,
+    evictedTotal: () => evictedTotal
+  }
+}
+
+export type MeshSeriesRegistry = ReturnType<typeof makeMeshSeries>

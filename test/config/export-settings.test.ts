@@ -1,0 +1,59 @@
+// The Istio-standard export's settings: defaults, lists and header maps, authorization, and one-line refusals.
+import { assert, describe, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Exit } from "effect"
+import { hostname } from "node:os"
+import { InvalidSetting, loadConfig } from "../../src/config.ts"
+import { remoteWriteHeaders } from "../../src/export/mesh-export.ts"
+
+const load = (env: Record<string, string>) =>
+  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+
+const refusal = (env: Record<string, string>) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(load(env))
+    const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
+    assert.instanceOf(error, InvalidSetting)
+    return (error as InvalidSetting).message
+  })
+
+describe("export settings", () => {
+  it.effect("defaults: export on, no remote write, 15 s interval, replica = host name", () =>
+    Effect.gen(function*() {
+      const c = yield* load({})
+      assert.deepStrictEqual(
+        [c.meshMetricsEnabled, c.meshMetricsIdleMinutes, c.meshMetricsMaxSeries, c.remoteWriteUrls, c.remoteWriteIntervalMs, c.replica],
+        [true, 10, 20_000, [], 15_000, hostname()]
+      )
+    }))
+
+  it.effect("several URLs, extra headers, basic auth before a bearer token", () =>
+    Effect.gen(function*() {
+      const c = yield* load({
+        MESHSIGHT_MESH_METRICS: "false",
+        MESHSIGHT_REMOTE_WRITE_URL: " http://a:9090/api/v1/write , https://b/api/v1/write",
+        MESHSIGHT_REMOTE_WRITE_HEADERS: "X-Scope-OrgID=team-a, X-Other = b=c",
+        MESHSIGHT_REMOTE_WRITE_USERNAME: "u",
+        MESHSIGHT_REMOTE_WRITE_PASSWORD: "p:w",
+        MESHSIGHT_REMOTE_WRITE_BEARER_TOKEN: "t"
+      })
+      assert.isFalse(c.meshMetricsEnabled)
+      assert.deepStrictEqual(c.remoteWriteUrls, ["http://a:9090/api/v1/write", "https://b/api/v1/write"])
+      assert.deepStrictEqual(remoteWriteHeaders(c), {
+        authorization: `Basic ${Buffer.from("u:p:w").toString("base64")}`,
+        "X-Scope-OrgID": "team-a",
+        "X-Other": "b=c"
+      })
+      assert.deepStrictEqual(remoteWriteHeaders({ ...c, remoteWriteUsername: "" }).authorization, "Bearer t")
+    }))
+
+  it.effect("refuses what cannot work, naming the variable", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(
+        yield* refusal({ MESHSIGHT_REMOTE_WRITE_URL: "prometheus:9090" }),
+        'invalid MESHSIGHT_REMOTE_WRITE_URL="prometheus:9090": expected comma-separated http:// or https:// URLs'
+      )
+      assert.match(yield* refusal({ MESHSIGHT_REMOTE_WRITE_HEADERS: "no-equals-sign" }), /^invalid MESHSIGHT_REMOTE_WRITE_HEADERS=/)
+      assert.match(yield* refusal({ MESHSIGHT_MESH_METRICS: "yes" }), /expected true or false$/)
+      assert.match(yield* refusal({ MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "10" }), /^invalid MESHSIGHT_REMOTE_WRITE_INTERVAL_MS="10"/)
+    }))
+})

@@ -1,0 +1,143 @@
+// The export's series in virtual time: idle label sets are evicted as Istio's stat eviction does, the label-set
+// bound refuses and counts, and the snapshot remote write sends carries a zero sample the first time.
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { PrometheusMetrics } from "effect/observability"
+import { TestClock } from "effect/testing"
+import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
+import { MeshExport, MeshExportLive } from "../../src/export/mesh-export.ts"
+import { makeMeshSeries } from "../../src/export/mesh-series.ts"
+import { snapshotBatches, WriteQueue, outcomeOfStatus, retryDelayMs } from "../../src/export/remote-write.ts"
+import { workload } from "../support/ip-table-analyzer.ts"
+import { parseExposition, sumOf } from "../support/exposition.ts"
+import { metricValue } from "../support/meshsight-process.ts"
+import { uncompressSync } from "snappy"
+import { decodeWriteRequest } from "../support/write-request.ts"
+
+const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
+const MIN = 60_000
+
+const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
+  role: "sidecar",
+  detectPoint: "server",
+  source: workload("frontend"),
+  destination: workload("cart"),
+  endpoint: "GET:/cart",
+  startTimeMs: T0,
+  endTimeMs: T0 + 100,
+  latencyMs: 100,
+  responseCode: 200,
+  success: true,
+  protocol: "HTTP",
+  tlsMode: "mTLS",
+  internalErrorCode: "",
+  receivedBytes: 0,
+  sentBytes: 0,
+  sidecarInternalReqLatencyNs: undefined,
+  sidecarInternalRespLatencyNs: undefined,
+  endpointGrouped: false,
+  ...over
+})
+
+const withExport = <A, E>(config: Partial<AppConfigShape>, body: Effect.Effect<A, E, MeshExport>) =>
+  Effect.andThen(
+    TestClock.setTime(T0),
+    Effect.provide(body, MeshExportLive.pipe(Layer.provide(AppConfigWith(config))))
+  )
+
+const requestsIn = (text: string) => sumOf(parseExposition(text), "istio_requests_total")
+
+describe("mesh series", () => {
+  it.effect("a label set idle for MESHSIGHT_MESH_METRICS_IDLE_MINUTES is dropped and counted; an active one stays", () =>
+    withExport({ meshMetricsIdleMinutes: 10 }, Effect.gen(function*() {
+      const mesh = yield* MeshExport
+      mesh.record([metric(), metric({ responseCode: 503 })], T0)
+      yield* TestClock.adjust(6 * MIN)
+      mesh.record([metric()], T0 + 6 * MIN)
+      assert.strictEqual(requestsIn(mesh.scrape(false)), 3)
+      yield* TestClock.adjust(5 * MIN)
+      // The 503 series was last updated 11 minutes ago; the 200 one 5 minutes ago.
+      const text = mesh.scrape(false)
+      assert.deepStrictEqual(parseExposition(text).filter((s) => s.name === "istio_requests_total").map((s) => [s.labels.response_code, s.value]), [["200", 2]])
+      const own = yield* PrometheusMetrics.format()
+      assert.isAtLeast(metricValue(own, "meshsight_mesh_series_evicted_total"), 1)
+    })))
+
+  it.effect("new label sets past MESHSIGHT_MESH_METRICS_MAX_SERIES are refused and counted; known ones still count", () =>
+    withExport({ meshMetricsMaxSeries: 2 }, Effect.gen(function*() {
+      const mesh = yield* MeshExport
+      const before = metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total")
+      mesh.record([metric({ responseCode: 200 }), metric({ responseCode: 404 }), metric({ responseCode: 500 }), metric({ responseCode: 200 })], T0)
+      assert.strictEqual(requestsIn(mesh.scrape(false)), 3)
+      yield* TestClock.adjust("5 seconds")
+      assert.strictEqual(metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total") - before, 1)
+    })))
+})
+
+describe("remote-write snapshot", () => {
+  it("a series' first snapshot carries a zero sample one interval earlier; later ones only the value", () => {
+    const registry = makeMeshSeries({ maxSeries: 10, idleMs: MIN, extraPairs: [["meshsight_replica", "r1"]] })
+    registry.record([metric(), metric()], T0)
+    const [first] = snapshotBatches(registry.series(), T0 + 15_000, 15_000)
+    const [second] = snapshotBatches(registry.series(), T0 + 30_000, 15_000)
+    // As Prometheus reads it: sorted labels with the replica, cumulative buckets, the zero sample first.
+    const decoded = decodeWriteRequest(first.body)
+    for (const ts of decoded) assert.deepStrictEqual(ts.labelOrder, [...ts.labelOrder].sort())
+    const requests = decoded.find((ts) => ts.labels.__name__ === "istio_requests_total")!
+    assert.strictEqual(requests.labels.meshsight_replica, "r1")
+    assert.strictEqual(requests.labels.reporter, "destination")
+    assert.notProperty(requests.labels, "grpc_response_status") // empty values are left out
+    assert.deepStrictEqual(requests.samples, [[0, T0], [2, T0 + 15_000]])
+    const le = (v: string) => decoded.find((ts) => ts.labels.__name__ === "istio_request_duration_milliseconds_bucket" && ts.labels.le === v)!
+    assert.deepStrictEqual([le("50").samples[1][0], le("100").samples[1][0], le("+Inf").samples[1][0]], [0, 2, 2])
+    assert.deepStrictEqual(decodeWriteRequest(second.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!.samples, [[2, T0 + 30_000]])
+    // 1 counter + 22 duration-histogram series (no sizes on these records): two samples each first, one after.
+    assert.strictEqual(first.samples, 46)
+    assert.strictEqual(second.samples, 23)
+    const bytes = new Uint8Array(uncompressSync(Buffer.from(first.body)) as Buffer)
+    assert.include(Buffer.from(bytes).toString("latin1"), "meshsight_replica")
+    assert.isAbove(bytes.length, new Uint8Array(uncompressSync(Buffer.from(second.body)) as Buffer).length)
+  })
+
+  it("a label set evicted and back gets its zero sample after the eviction, or none when that leaves no room", () => {
+    const registry = makeMeshSeries({ maxSeries: 10, idleMs: MIN })
+    registry.record([metric()], T0)
+    snapshotBatches(registry.series(), T0 + 15_000, 15_000)
+    registry.evictIdle(T0 + 2 * MIN)
+    registry.record([metric()], T0 + 2 * MIN)
+    // The old series' samples run up to the eviction; a zero one interval back would be older than those.
+    const [again] = snapshotBatches(registry.series(), T0 + 2 * MIN + 5_000, 15_000, registry.lastEvictionMs())
+    const requests = decodeWriteRequest(again.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!
+    assert.deepStrictEqual(requests.samples, [[0, T0 + 2 * MIN + 1], [1, T0 + 2 * MIN + 5_000]])
+    registry.record([metric({ responseCode: 418 })], T0 + 2 * MIN)
+    const [sameMs] = snapshotBatches(registry.series(), T0 + 2 * MIN, 15_000, registry.lastEvictionMs())
+    // At the eviction's own millisecond there is no earlier time left: the new series is sent without a zero.
+    assert.strictEqual(sameMs.samples, 2 * 23)
+  })
+})
+
+describe("remote-write queue and retries", () => {
+  it("drops the oldest requests past its sample bound and says how many samples went", () => {
+    const q = new WriteQueue(10)
+    const batch = (samples: number) => ({ body: new Uint8Array(0), samples })
+    const a = batch(4)
+    assert.strictEqual(q.push(a), 0)
+    assert.strictEqual(q.push(batch(4)), 0)
+    assert.strictEqual(q.push(batch(4)), 4)
+    assert.notStrictEqual(q.peek(), a)
+    assert.strictEqual(q.samples, 8)
+    assert.strictEqual(q.length, 2)
+  })
+
+  it("retries network trouble, 5xx and 429, never another 4xx; backoff doubles, jittered, up to its cap", () => {
+    assert.strictEqual(outcomeOfStatus(204, "")._tag, "Sent")
+    assert.strictEqual(outcomeOfStatus(503, "busy")._tag, "Retry")
+    assert.strictEqual(outcomeOfStatus(429, "slow down")._tag, "Retry")
+    assert.strictEqual(outcomeOfStatus(400, "out of order sample")._tag, "Rejected")
+    assert.strictEqual(outcomeOfStatus(401, "")._tag, "Rejected")
+    assert.deepStrictEqual([0, 1, 2, 3].map((n) => retryDelayMs(n, 10_000, 1)), [250, 500, 1000, 2000])
+    assert.strictEqual(retryDelayMs(3, 10_000, 0), 1000)
+    assert.strictEqual(retryDelayMs(30, 10_000, 1), 10_000)
+  })
+})
