@@ -7,8 +7,14 @@ export interface GraphNodeInfo {
   readonly namespace: string
   readonly health: string
   readonly cpm: number
+  readonly tcpBytesPerMin: number
+  readonly label: string
+  /** The label's size on screen (font size × zoom) and whether it is drawn (readable, or a search match). */
+  readonly labelPx: number
+  readonly labelShown: boolean
   readonly dimmed: boolean
   readonly outside: boolean
+  readonly selected: boolean
   /** Where the node is drawn, in viewport (clientX/clientY) coordinates. */
   readonly x: number
   readonly y: number
@@ -19,7 +25,10 @@ export interface GraphEdgeInfo {
   readonly target: string
   readonly health: string
   readonly cpm: number
+  readonly tcpBytesPerMin: number
   readonly label: string
+  readonly labelPx: number
+  readonly labelShown: boolean
   readonly dimmed: boolean
   readonly x: number
   readonly y: number
@@ -28,13 +37,25 @@ export interface GraphEdgeInfo {
 export interface ChartInfo {
   readonly title: string
   /** Per series, how many minutes have a value. */
-  readonly series: ReadonlyArray<{ readonly label: string; readonly points: number }>
+  readonly series: ReadonlyArray<{
+    readonly label: string
+    readonly points: number
+    readonly values: ReadonlyArray<number | null>
+    /** What the legend shows for the whole range. */
+    readonly rangeValue: string
+  }>
 }
 
 export interface MeshsightHook {
   state: ViewState
   view: string
-  graph: () => { readonly nodes: ReadonlyArray<GraphNodeInfo>; readonly edges: ReadonlyArray<GraphEdgeInfo> }
+  graph: () => {
+    readonly nodes: ReadonlyArray<GraphNodeInfo>
+    readonly edges: ReadonlyArray<GraphEdgeInfo>
+    /** Namespace boxes: their title's size on screen and their centre. */
+    readonly namespaces: ReadonlyArray<{ readonly id: string; readonly labelPx: number; readonly x: number; readonly y: number }>
+    readonly zoom: number
+  }
   charts: Array<ChartInfo>
   /** Milliseconds of the last graph update (elements + layout + first draw) and the last search filter. */
   timings: { graphRenderMs?: number; layoutMs?: number; searchMs?: number }
@@ -51,7 +72,7 @@ declare global {
 export const hook: MeshsightHook = {
   state: "loading",
   view: "",
-  graph: () => ({ nodes: [], edges: [] }),
+  graph: () => ({ nodes: [], edges: [], namespaces: [], zoom: 1 }),
   charts: [],
   timings: {},
   refreshes: 0

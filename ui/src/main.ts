@@ -4,12 +4,13 @@ import { h } from "./dom.ts"
 import { fmtClock } from "./format.ts"
 import { DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, type Thresholds } from "./health.ts"
 import { hook, setState } from "./hook.ts"
+import { instanceView } from "./instance-view.ts"
 import { relationView } from "./relation-view.ts"
 import { hrefFor, parseHash, RANGES, type Route, type ViewParams } from "./route.ts"
 import { serviceView } from "./service-view.ts"
 import "./style.css"
 import { topologyView } from "./topology-view.ts"
-import { unknownServiceMessage, type View, type ViewContext } from "./view.ts"
+import { loadingMessage, unknownServiceMessage, type View, type ViewContext } from "./view.ts"
 
 const REFRESH_MS = 15_000
 
@@ -80,7 +81,7 @@ const refresh = async () => {
     if (shown !== current) return
     if (e instanceof ApiError && e.kind === "not-found") {
       const { route } = parseHash(location.hash)
-      root.replaceChildren(unknownServiceMessage(route.view === "service" ? route.service : route.view === "relation" ? route.source : "", hrefFor({ view: "topology" }, shown.params)))
+      root.replaceChildren(unknownServiceMessage(route.view === "service" || route.view === "instance" ? route.service : route.view === "relation" ? route.source : "", hrefFor({ view: "topology" }, shown.params)))
       showBanner(undefined)
       setState("not-found")
     } else {
@@ -95,7 +96,13 @@ const refresh = async () => {
 }
 
 const viewFor = (route: Route, ctx: ViewContext): View =>
-  route.view === "service" ? serviceView(ctx, route.service) : route.view === "relation" ? relationView(ctx, route.source, route.target) : topologyView(ctx)
+  route.view === "service"
+    ? serviceView(ctx, route.service)
+    : route.view === "instance"
+    ? instanceView(ctx, route.service, route.instance)
+    : route.view === "relation"
+    ? relationView(ctx, route.source, route.target)
+    : topologyView(ctx)
 
 const navigate = () => {
   const { route, params } = parseHash(location.hash)
@@ -104,7 +111,7 @@ const navigate = () => {
   hook.view = route.view
   hook.charts = []
   setState("loading")
-  const viewRoot = h("div", { class: "view-root" })
+  const viewRoot = h("div", { class: "view-root" }, loadingMessage())
   root.replaceChildren(viewRoot)
   const ctx: ViewContext = {
     root: viewRoot,

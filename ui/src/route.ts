@@ -1,8 +1,9 @@
-// Hash routing, so that every view is a link: #/ (topology), #/service/NAME, #/relation/SOURCE/TARGET, each with
-// ?range=MINUTES&ns=NAMESPACE.
+// Hash routing, so that every view is a link: #/ (topology), #/service/NAME, #/service/NAME/instance/INSTANCE
+// (the instance's proxy), #/relation/SOURCE/TARGET, each with ?range=MINUTES&ns=NAMESPACE.
 export type Route =
   | { readonly view: "topology" }
   | { readonly view: "service"; readonly service: string }
+  | { readonly view: "instance"; readonly service: string; readonly instance: string }
   | { readonly view: "relation"; readonly source: string; readonly target: string }
 
 export interface ViewParams {
@@ -28,6 +29,9 @@ export const parseHash = (hash: string): { route: Route; params: ViewParams } =>
   const params = { range: RANGES.some((r) => r.minutes === range) ? range : DEFAULT_RANGE, ns: search.get("ns") ?? "" }
   const parts = path.split("/").filter((p) => p !== "").map(decodeURIComponent)
   if (parts[0] === "service" && parts.length === 2) return { route: { view: "service", service: parts[1]! }, params }
+  if (parts[0] === "service" && parts[2] === "instance" && parts.length === 4) {
+    return { route: { view: "instance", service: parts[1]!, instance: parts[3]! }, params }
+  }
   if (parts[0] === "relation" && parts.length === 3) return { route: { view: "relation", source: parts[1]!, target: parts[2]! }, params }
   return { route: { view: "topology" }, params }
 }
@@ -37,6 +41,8 @@ export const hrefFor = (route: Route, params: ViewParams): string => {
     ? "/"
     : route.view === "service"
     ? `/service/${encodeURIComponent(route.service)}`
+    : route.view === "instance"
+    ? `/service/${encodeURIComponent(route.service)}/instance/${encodeURIComponent(route.instance)}`
     : `/relation/${encodeURIComponent(route.source)}/${encodeURIComponent(route.target)}`
   const query = new URLSearchParams()
   if (params.range !== DEFAULT_RANGE) query.set("range", String(params.range))

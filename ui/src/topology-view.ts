@@ -1,9 +1,13 @@
-// The topology page: services and the calls between them, with a namespace filter and a search box.
-import { api, type Topology } from "./api.ts"
+// The topology page: services in namespace boxes and the calls between them, a namespace filter, a search that
+// names its matches, a side panel with the selection's figures and links, and the same content as text (a list
+// of services and relations) for screen readers, for tests, and for anyone who prefers a table.
+import { api, type Edge, type MetricSummary, type Status, type Topology } from "./api.ts"
 import { h } from "./dom.ts"
-import { createGraph, type GraphModel, type GraphView } from "./graph-view.ts"
-import { HEALTH_COLORS } from "./health.ts"
+import { fmtBytesPerSec, fmtCpm, fmtMs, fmtPct } from "./format.ts"
+import { createGraph, edgeLabel, type GraphModel, type GraphView, nodeFigure, type Selection } from "./graph-view.ts"
+import { HEALTH_COLORS, healthOf } from "./health.ts"
 import { hook } from "./hook.ts"
+import { edgeMetrics, hasCalls, hasTcp } from "./metrics.ts"
 import { noDataMessage, type View, type ViewContext } from "./view.ts"
 
 const afterNextFrame = () => new Promise<void>((resolve) => requestAnimationFrame(() => requestAnimationFrame(() => resolve())))
@@ -20,27 +24,108 @@ export const filterNamespace = (t: Topology, ns: string): GraphModel => {
 
 const legend = () =>
   h("ul", { class: "legend" }, ...(["healthy", "warning", "critical", "unknown"] as const).map((k) =>
-    h("li", {}, h("span", { class: "swatch", style: `background:${HEALTH_COLORS[k]}` }), k === "unknown" ? "no server-side data" : k)))
+    h("li", {}, h("span", { class: "swatch", style: `background:${HEALTH_COLORS[k]}` }), k === "unknown" ? "no request data (callers only, TCP)" : k)))
+
+/** Key figures of a summary as a definition list (requests and TCP). */
+const figures = (m: MetricSummary | null) => {
+  const rows: Array<[string, string]> = []
+  if (hasCalls(m)) {
+    rows.push(["Calls / min", fmtCpm(m.cpm)], ["Avg latency", fmtMs(m.respTimeMs)], ["p99", fmtMs(m.percentiles.p99)], ["Success rate", fmtPct(m.sla)])
+  }
+  if (hasTcp(m)) {
+    rows.push(["TCP received", fmtBytesPerSec(m.receivedBytesPerMin)], ["TCP sent", fmtBytesPerSec(m.sentBytesPerMin)], ["Connections / min", fmtCpm(m.connectionsPerMin)])
+  }
+  return rows.length === 0
+    ? h("p", { class: "muted" }, "No server-side traffic: it only calls others.")
+    : h("dl", { class: "figures" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
+}
+
+const names = (list: ReadonlyArray<string>, max: number) =>
+  list.length <= max ? list.join(", ") : `${list.slice(0, max).join(", ")} and ${list.length - max} more`
 
 export const topologyView = (ctx: ViewContext): View => {
   const namespaceSelect = h("select", { "aria-label": "Namespace", id: "namespace" }, h("option", { value: "" }, "All namespaces"))
   namespaceSelect.addEventListener("change", () => (location.hash = ctx.link({ view: "topology" }, { ns: namespaceSelect.value })))
-  const searchBox = h("input", { type: "search", id: "search", placeholder: "Search services", "aria-label": "Search services" })
+  const searchBox = h("input", { type: "search", id: "search", placeholder: "Search services", "aria-label": "Search services", "aria-describedby": "search-results" })
+  const searchResults = h("span", { id: "search-results", class: "muted", "aria-live": "polite" })
   const summary = h("span", { class: "muted", id: "graph-summary" })
-  const graphBox = h("div", { id: "graph", "aria-label": "Service topology" })
-  const empty = h("div", { hidden: true }, noDataMessage())
+  const fitButton = h("button", { type: "button", id: "fit" }, "Fit")
+  const listToggle = h("button", { type: "button", id: "list-toggle", "aria-pressed": "false" }, "As a list")
+  const graphBox = h("div", { id: "graph", role: "img", "aria-label": "Service topology graph; the same content follows as a list" })
+  const panel = h("aside", { id: "side-panel", "aria-live": "polite", hidden: true })
+  const textList = h("section", { id: "graph-text", class: "visually-hidden", "aria-label": "Services and relations as text" })
+  const stage = h("div", { class: "stage" }, graphBox, panel)
+  const empty = h("div", { hidden: true })
   ctx.root.replaceChildren(
-    h("div", { class: "subbar" }, namespaceSelect, searchBox, summary, legend()),
-    graphBox,
+    h("div", { class: "subbar" }, namespaceSelect, searchBox, searchResults, summary, fitButton, listToggle, legend()),
+    stage,
+    textList,
     empty
   )
   let graph: GraphView | undefined
+  let model: GraphModel = { nodes: [], edges: [] }
+  let selection: Selection | undefined
 
+  const runSearch = () => {
+    const matches = graph?.search(searchBox.value) ?? []
+    const q = searchBox.value.trim()
+    searchResults.textContent = q === "" ? "" : matches.length === 0 ? `No service matches “${q}”` : `${matches.length} match${matches.length === 1 ? "" : "es"}: ${names(matches, 8)}`
+    searchResults.dataset.matches = JSON.stringify(matches)
+  }
   searchBox.addEventListener("input", () => {
     const start = performance.now()
-    graph?.search(searchBox.value)
+    runSearch()
     void afterNextFrame().then(() => (hook.timings.searchMs = performance.now() - start))
   })
+  fitButton.addEventListener("click", () => graph?.fit())
+  listToggle.addEventListener("click", () => {
+    const shown = textList.classList.toggle("visually-hidden") === false
+    listToggle.setAttribute("aria-pressed", String(shown))
+  })
+
+  const serviceLink = (service: string) => h("a", { href: ctx.link({ view: "service", service }) }, service)
+  const relationLink = (e: Edge, text: string) => h("a", { href: ctx.link({ view: "relation", source: e.source, target: e.target }) }, text)
+
+  const showPanel = () => {
+    const s = selection
+    panel.hidden = s === undefined
+    if (s === undefined) return panel.replaceChildren()
+    const close = h("button", { type: "button", class: "close", "aria-label": "Close", onclick: () => graph?.select(undefined) }, "×")
+    if (s.kind === "node") {
+      const n = model.nodes.find((x) => x.name === s.id)
+      if (!n) return panel.replaceChildren()
+      const calls = model.edges.filter((e) => e.source === n.name).length
+      const callers = model.edges.filter((e) => e.target === n.name).length
+      panel.replaceChildren(close,
+        h("h2", {}, n.name),
+        h("p", { class: "muted" }, `namespace ${n.namespace} · ${healthOf(n.metrics, ctx.thresholds())} · ${callers} caller${callers === 1 ? "" : "s"}, calls ${calls}`),
+        figures(n.metrics),
+        h("p", {}, h("a", { href: ctx.link({ view: "service", service: n.name }), class: "button" }, "Open dashboard")))
+    } else {
+      const e = model.edges.find((x) => x.source === s.source && x.target === s.target)
+      if (!e) return panel.replaceChildren()
+      panel.replaceChildren(close,
+        h("h2", {}, serviceLink(e.source), " → ", serviceLink(e.target)),
+        h("p", { class: "muted" }, healthOf(edgeMetrics(e), ctx.thresholds())),
+        h("h3", {}, "Server side"), figures(e.server),
+        h("h3", {}, "Client side"), figures(e.client),
+        h("p", {}, relationLink(e, "Open relation")))
+    }
+  }
+
+  const renderText = () => {
+    const health = (m: MetricSummary | null) => healthOf(m, ctx.thresholds())
+    textList.replaceChildren(
+      h("h2", {}, "Services"),
+      h("table", { class: "data", "data-table": "graph-services" },
+        h("thead", {}, h("tr", {}, ...["Service", "Namespace", "Health", "Traffic"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, ...model.nodes.map((n) => h("tr", {}, h("td", {}, serviceLink(n.name)), h("td", {}, n.namespace), h("td", {}, health(n.metrics)), h("td", {}, nodeFigure(n.metrics) || "—"))))),
+      h("h2", {}, "Relations"),
+      h("table", { class: "data", "data-table": "graph-relations" },
+        h("thead", {}, h("tr", {}, ...["From", "To", "Health", "Traffic"].map((t) => h("th", { scope: "col" }, t)))),
+        h("tbody", {}, ...model.edges.map((e) =>
+          h("tr", {}, h("td", {}, e.source), h("td", {}, e.target), h("td", {}, health(edgeMetrics(e))), h("td", {}, relationLink(e, edgeLabel(edgeMetrics(e)).replace("\n", " · ") || "—")))))))
+  }
 
   const showNamespaces = (t: Topology) => {
     const namespaces = [...new Set(t.nodes.map((n) => n.namespace))].sort()
@@ -49,25 +134,52 @@ export const topologyView = (ctx: ViewContext): View => {
     namespaceSelect.value = ctx.params.ns
   }
 
+  let status: Status | undefined
   const refresh = async () => {
     const topology = await api.topology(ctx.params.range)
     showNamespaces(topology)
-    const model = filterNamespace(topology, ctx.params.ns)
+    model = filterNamespace(topology, ctx.params.ns)
     const isEmpty = model.nodes.length === 0
+    if (isEmpty) {
+      // Only the first-run page needs the ports; an older API without /api/status gets a page without them.
+      status ??= await api.status().catch(() => undefined)
+      empty.replaceChildren(noDataMessage(status))
+    }
     empty.hidden = !isEmpty
-    graphBox.hidden = isEmpty
+    stage.hidden = isEmpty
     summary.textContent = `${model.nodes.length} services · ${model.edges.length} relations`
+    renderText()
     if (isEmpty) return "empty"
     const start = performance.now()
     graph ??= createGraph(graphBox, (s) => {
+      selection = s
+      showPanel()
+    }, (s) => {
       location.hash = s.kind === "node" ? ctx.link({ view: "service", service: s.id }) : ctx.link({ view: "relation", source: s.source, target: s.target })
     })
     hook.graph = graph.snapshot
     graph.update(model, ctx.thresholds())
+    runSearch()
+    showPanel()
     await afterNextFrame()
     hook.timings.graphRenderMs = performance.now() - start
     return "ready"
   }
 
-  return { refresh, destroy: () => graph?.destroy() }
+  // A new window size gets the whole graph fitted again (a smaller screen would otherwise cut it).
+  let resizeTimer: ReturnType<typeof setTimeout> | undefined
+  const onResize = () => {
+    clearTimeout(resizeTimer)
+    resizeTimer = setTimeout(() => graph?.fit(), 150)
+  }
+  window.addEventListener("resize", onResize)
+
+  return {
+    refresh,
+    destroy: () => {
+      window.removeEventListener("resize", onResize)
+      clearTimeout(resizeTimer)
+      graph?.destroy()
+    }
+  }
 }
