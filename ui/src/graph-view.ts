@@ -111,7 +111,7 @@ const STYLE: cytoscape.StylesheetJson = [
       "text-wrap": "wrap",
       color: "#111827",
       "text-background-color": "#ffffff",
-      "text-background-opacity": 0.92,
+      "text-background-opacity": 1,
       "text-background-padding": "2px",
       "text-background-shape": "roundrectangle",
       "text-border-color": "#cbd5e1",
@@ -122,6 +122,20 @@ const STYLE: cytoscape.StylesheetJson = [
   },
   // Edge labels cost the most to draw: all of them on a small graph, else those around the pointer or selection.
   { selector: "edge.labelled", style: { label: "data(label)", "z-index": 10 } },
+  // Many arrows: straight, lighter lines with the arrowhead midway (cytoscape's cheapest edges to draw), until one
+  // is picked out.
+  {
+    selector: "edge.bulk",
+    style: {
+      "curve-style": "haystack",
+      "haystack-radius": 0,
+      "target-arrow-shape": "none",
+      "mid-target-arrow-shape": "triangle",
+      "mid-target-arrow-color": "data(color)",
+      opacity: 0.45
+    }
+  },
+  { selector: "edge.bulk.labelled", style: { opacity: 1, "z-index": 10 } },
   // Traffic moving along the arrows (small graphs only: every frame redraws the whole canvas).
   { selector: "edge.flow", style: { "line-style": "dashed", "line-dash-pattern": [8, 4] } },
   { selector: ".outside", style: { "border-style": "dashed", "border-color": "#6b7280", "border-width": 2, opacity: 0.55 } },
@@ -152,8 +166,15 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
   /** Whether the hubs' and namespaces' labels are scaled up now. */
   let farNow = false
 
+  // While the view pans or zooms the pointer sweeps over many elements; labelling each one would redraw the
+  // whole graph instead of moving its snapshot.
+  let moving: ReturnType<typeof setTimeout> | undefined
+  cy.on("viewport", () => {
+    clearTimeout(moving)
+    moving = setTimeout(() => (moving = undefined), 200)
+  })
   const labelAround = (el: cytoscape.SingularElementArgument, on: boolean) => {
-    if (labelAll) return
+    if (labelAll || (on && moving !== undefined)) return
     const edges = el.isEdge() ? el : el.connectedEdges()
     // A selected element keeps its arrows labelled when the pointer leaves.
     const keep = cy.$(":selected")
@@ -243,10 +264,19 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
   const scaleFarLabels = () => {
     const fit = cy.zoom()
     farZoom = fit < MIN_LABEL_PX / NODE_FONT ? fit : 0
-    const byTraffic = services().sort((a, b) => b.data("cpm") - a.data("cpm") || b.data("tcpBytesPerMin") - a.data("tcpBytesPerMin"))
-    hubs = byTraffic.slice(0, HUBS)
+    const scaled = (px: number) => (farZoom > 0 ? Math.max(px, (px * 1.1) / farZoom) : px)
+    // The busiest services first, skipping one whose label would overlap a label already picked.
+    const font = scaled(NODE_FONT)
+    const picked: Array<cytoscape.Position> = []
+    hubs = services()
+      .sort((a, b) => b.data("cpm") - a.data("cpm") || b.data("tcpBytesPerMin") - a.data("tcpBytesPerMin"))
+      .filter((n) => {
+        const p = (n as cytoscape.NodeSingular).position()
+        if (picked.length >= HUBS || picked.some((q) => Math.abs(q.x - p.x) < 8 * font && Math.abs(q.y - p.y) < 2.6 * font)) return false
+        picked.push(p)
+        return true
+      })
     cy.batch(() => {
-      const scaled = (px: number) => (farZoom > 0 ? Math.max(px, (px * 1.1) / farZoom) : px)
       services().data("farFont", scaled(NODE_FONT))
       cy.nodes(":parent").data("farFont", scaled(15))
       services().removeClass("hub")
@@ -258,7 +288,8 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
   /** Fits the whole graph in view (a handful of services no larger than MAX_FIT_ZOOM) and sizes the far labels for it. */
   const fitAll = () => {
     cy.resize()
-    cy.fit(undefined, 30)
+    // The boxes bound everything drawn; measuring them skips the edges' geometry, the costliest to compute.
+    cy.fit(cy.nodes(":parent"), 30)
     if (cy.zoom() > MAX_FIT_ZOOM) cy.zoom(MAX_FIT_ZOOM).center()
     scaleFarLabels()
   }
@@ -294,13 +325,14 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
         else cy.add({ group: "edges", data })
       }
       labelAll = model.edges.length <= LABEL_ALL_EDGES
-      cy.edges().toggleClass("labelled", labelAll).toggleClass("flow", labelAll)
+      cy.edges().toggleClass("labelled", labelAll).toggleClass("flow", labelAll).toggleClass("bulk", !labelAll)
     })
     flow(labelAll)
     if (changed) {
       const start = performance.now()
       const positions = groupedLayout(model.nodes.map((n) => ({ name: n.name, group: n.namespace })), model.edges)
-      cy.layout({ name: "preset", positions: Object.fromEntries(positions), fit: false }).run()
+      // Services only: a namespace box takes its place and size from its services.
+      cy.batch(() => services().positions((n) => positions.get(n.id()) ?? { x: 0, y: 0 }))
       fitAll()
       hook.timings.layoutMs = performance.now() - start
     }

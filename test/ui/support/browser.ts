@@ -42,5 +42,8 @@ export const screenshotWidths = async (page: Page, name: string) => {
     await page.waitForTimeout(300)
     await screenshot(page, `${name}-${size.width}`)
   }
-  if (before) await page.setViewportSize(before)
+  if (before) {
+    await page.setViewportSize(before)
+    await page.waitForTimeout(300) // the graph fits itself to the new size
+  }
 }
