@@ -239,8 +239,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
       health,
       color: HEALTH_COLORS[health],
       size: nodeSize(n.metrics),
-      label: figure ? `${n.name}\n${figure}` : n.name,
-      farFont: NODE_FONT
+      label: figure ? `${n.name}\n${figure}` : n.name
     }
   }
 
@@ -310,7 +309,8 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
         const data = nodeData(n, thresholds)
         const existing = cy.getElementById(data.id)
         let el = existing
-        if (existing.empty()) el = cy.add({ group: "nodes", data })
+        // farFont is set for the current fit by scaleFarLabels; a refresh keeps it.
+        if (existing.empty()) el = cy.add({ group: "nodes", data: { ...data, farFont: NODE_FONT } })
         else {
           const { parent, ...rest } = data
           existing.data(rest)
@@ -402,6 +402,8 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     select,
     snapshot,
     fit: fitAll,
+    /** Zooms by `factor` about the middle of the view (the toolbar's + and − buttons). */
+    zoomBy: (factor: number) => cy.zoom({ level: cy.zoom() * factor, renderedPosition: { x: cy.width() / 2, y: cy.height() / 2 } }),
     destroy: () => {
       flow(false)
       cy.destroy()

@@ -49,7 +49,9 @@ export const topologyView = (ctx: ViewContext): View => {
   const searchBox = h("input", { type: "search", id: "search", placeholder: "Search services", "aria-label": "Search services", "aria-describedby": "search-results" })
   const searchResults = h("span", { id: "search-results", class: "muted", "aria-live": "polite" })
   const summary = h("span", { class: "muted", id: "graph-summary" })
-  const fitButton = h("button", { type: "button", id: "fit" }, "Fit")
+  const fitButton = h("button", { type: "button", id: "fit", title: "Show the whole graph" }, "Fit")
+  const zoomIn = h("button", { type: "button", id: "zoom-in", "aria-label": "Zoom in", onclick: () => graph?.zoomBy(1.5) }, "+")
+  const zoomOut = h("button", { type: "button", id: "zoom-out", "aria-label": "Zoom out", onclick: () => graph?.zoomBy(1 / 1.5) }, "−")
   const listToggle = h("button", { type: "button", id: "list-toggle", "aria-pressed": "false" }, "As a list")
   const graphBox = h("div", { id: "graph", role: "img", "aria-label": "Service topology graph; the same content follows as a list" })
   const panel = h("aside", { id: "side-panel", "aria-live": "polite", hidden: true })
@@ -57,7 +59,7 @@ export const topologyView = (ctx: ViewContext): View => {
   const stage = h("div", { class: "stage" }, graphBox, panel)
   const empty = h("div", { hidden: true })
   ctx.root.replaceChildren(
-    h("div", { class: "subbar" }, namespaceSelect, searchBox, searchResults, summary, fitButton, listToggle, legend()),
+    h("div", { class: "subbar" }, namespaceSelect, searchBox, searchResults, summary, h("span", { class: "zoom-buttons" }, zoomOut, fitButton, zoomIn), listToggle, legend()),
     stage,
     textList,
     empty
