@@ -40,6 +40,8 @@ const figures = (m: MetricSummary | null) => {
     : h("dl", { class: "figures" }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]))
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`
+
 const names = (list: ReadonlyArray<string>, max: number) =>
   list.length <= max ? list.join(", ") : `${list.slice(0, max).join(", ")} and ${list.length - max} more`
 
@@ -100,7 +102,7 @@ export const topologyView = (ctx: ViewContext): View => {
       const callers = model.edges.filter((e) => e.target === n.name).length
       panel.replaceChildren(close,
         h("h2", {}, n.name),
-        h("p", { class: "muted" }, `namespace ${n.namespace} · ${healthOf(n.metrics, ctx.thresholds())} · ${callers} caller${callers === 1 ? "" : "s"}, calls ${calls}`),
+        h("p", { class: "muted" }, `namespace ${n.namespace} · ${healthOf(n.metrics, ctx.thresholds())} · ${plural(callers, "caller")} · calls ${plural(calls, "service")}`),
         figures(n.metrics),
         h("p", {}, h("a", { href: ctx.link({ view: "service", service: n.name }), class: "button" }, "Open dashboard")))
     } else {
