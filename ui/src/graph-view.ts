@@ -340,18 +340,26 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     return changed
   }
 
-  /** Dims every service whose name lacks `q` and every call between two dimmed services; returns the matches. */
+  /**
+   * Dims every service whose name lacks `q` and every call between two dimmed services; returns the matches.
+   * Only elements whose state changes are restyled (typing one more letter, or a refresh, touches few).
+   */
   const search = (q: string): Array<string> => {
     query = q.trim().toLowerCase()
-    const matched = query === "" ? cy.collection() : services().filter((n) => n.id().toLowerCase().includes(query))
+    const matched = new Set(query === "" ? [] : services().filter((n) => n.id().toLowerCase().includes(query)).map((n) => n.id()))
+    const set = (el: cytoscape.SingularElementArgument, cls: string, on: boolean) => {
+      if (el.hasClass(cls) !== on) el.toggleClass(cls, on)
+    }
     cy.batch(() => {
-      cy.elements().removeClass("dim match")
-      if (query === "") return
-      matched.addClass("match").toggleClass("far", farNow)
-      services().not(matched).addClass("dim")
-      cy.edges().filter((e) => !matched.contains(e.source()) && !matched.contains(e.target())).addClass("dim")
+      services().forEach((n) => {
+        const match = matched.has(n.id())
+        set(n, "match", match)
+        set(n, "dim", query !== "" && !match)
+        if (match) set(n, "far", farNow)
+      })
+      cy.edges().forEach((e) => set(e, "dim", query !== "" && !matched.has(e.data("source")) && !matched.has(e.data("target"))))
     })
-    return matched.map((n) => n.id()).sort()
+    return [...matched].sort()
   }
 
   const select = (s: Selection | undefined) => {
