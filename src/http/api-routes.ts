@@ -79,6 +79,7 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
 
   yield* router.add("GET", "/api/services", respond(Effect.map(withRange, (r) => query.services(r.range, r.namespace))))
   yield* router.add("GET", "/api/topology", respond(Effect.map(withRange, (r) => query.topology(r.range, r.namespace))))
+  yield* router.add("GET", "/api/instance-topology", respond(Effect.map(withRange, (r) => query.instanceTopology(r.range, r.namespace))))
   yield* router.add("GET", "/api/services/:service/instances", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.instances(p.service, r.range), p.service))))
   yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.endpoints(p.service, r.range), p.service))))
   yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.serviceTopology(p.service, r.range), p.service))))

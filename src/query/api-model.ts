@@ -95,6 +95,33 @@ export type Edge = typeof Edge.Type
 export const Topology = Schema.Struct({ range: TimeRange, nodes: Schema.Array(ServiceItem), edges: Schema.Array(Edge) })
 export type Topology = typeof Topology.Type
 
+/** An instance (a pod, a VM) as a node of the instance-level topology; metrics are its server side (null when it only called). */
+export const InstanceNode = Schema.Struct({
+  service: Schema.String,
+  instance: Schema.String,
+  namespace: Schema.String,
+  metrics: Schema.NullOr(MetricSummary)
+})
+export type InstanceNode = typeof InstanceNode.Type
+
+/** Calls from one instance to another, as each side's proxy reported them (`*_relation` of instances). */
+export const InstanceEdge = Schema.Struct({
+  source: Schema.String,
+  sourceInstance: Schema.String,
+  target: Schema.String,
+  targetInstance: Schema.String,
+  client: Schema.NullOr(MetricSummary),
+  server: Schema.NullOr(MetricSummary)
+})
+export type InstanceEdge = typeof InstanceEdge.Type
+
+/**
+ * GET /api/instance-topology?start=&end=&namespace= : the topology one level down, instances and the calls between
+ * them; a namespace keeps its instances and those at the far end of calls into or out of it.
+ */
+export const InstanceTopology = Schema.Struct({ range: TimeRange, nodes: Schema.Array(InstanceNode), edges: Schema.Array(InstanceEdge) })
+export type InstanceTopology = typeof InstanceTopology.Type
+
 export const Scope = Schema.Literals(["service", "instance", "endpoint", "serviceRelation", "instanceRelation"])
 export type Scope = typeof Scope.Type
 

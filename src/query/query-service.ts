@@ -7,7 +7,10 @@ import { MetricStore, MINUTE_MS, type Series as StoredSeries } from "../store/me
 import type {
   Edge,
   EndpointList,
+  InstanceEdge,
   InstanceList,
+  InstanceNode,
+  InstanceTopology,
   MetricSummary,
   NamedMetrics,
   Scope,
@@ -41,6 +44,7 @@ export interface QueryServiceShape {
   readonly endpoints: (service: string, range: TimeRange) => EndpointList | undefined
   readonly topology: (range: TimeRange, namespace?: string) => Topology
   readonly serviceTopology: (service: string, range: TimeRange) => Topology | undefined
+  readonly instanceTopology: (range: TimeRange, namespace?: string) => InstanceTopology
   readonly series: (selector: SeriesSelector, range: TimeRange) => Series
 }
 
@@ -178,6 +182,41 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       const merged = collect(range, (e) => e.scope === "service" || (e.scope === "serviceRelation" && mentions(e, service)))
       const topology = graph(range, merged, () => true, (name) => name === service)
       return topology.nodes.length > 0 || isKnown(service) ? topology : undefined
+    },
+    instanceTopology: (range, namespace) => {
+      const merged = collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation")
+      // An instance relation names services, not namespaces: a service's namespace comes from its own series.
+      const namespaceOf = new Map<string, string>()
+      for (const m of merged.values()) if (m.entity.scope === "service" || m.entity.scope === "instance") namespaceOf.set(m.entity.service, m.entity.namespace)
+      const ns = (service: string) => namespaceOf.get(service) ?? ""
+      const inside = (service: string) => namespace === undefined || ns(service) === namespace
+      const nodes = new Map<string, InstanceNode>()
+      const node = (service: string, instance: string, metrics: MetricSummary | null) => {
+        const key = `${service}\u0000${instance}`
+        const prior = nodes.get(key)
+        if (prior === undefined || (prior.metrics === null && metrics !== null)) nodes.set(key, { service, instance, namespace: ns(service), metrics })
+      }
+      const edges = new Map<string, { -readonly [K in keyof InstanceEdge]: InstanceEdge[K] }>()
+      for (const m of merged.values()) {
+        const e = m.entity
+        if (e.scope === "instance" && inside(e.service)) node(e.service, e.instance, summaryOf(m))
+        if (e.scope !== "instanceRelation" || !(inside(e.source) || inside(e.target))) continue
+        node(e.source, e.sourceInstance, null)
+        node(e.target, e.targetInstance, null)
+        const key = [e.source, e.sourceInstance, e.target, e.targetInstance].join("\u0000")
+        const edge = edges.get(key) ?? { source: e.source, sourceInstance: e.sourceInstance, target: e.target, targetInstance: e.targetInstance, client: null, server: null }
+        edge[e.detectPoint] = summaryOf(m)
+        edges.set(key, edge)
+      }
+      const order = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
+        a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance)
+      return {
+        range,
+        nodes: [...nodes.values()].sort(order),
+        edges: [...edges.values()].sort((a, b) =>
+          order({ service: a.source, instance: a.sourceInstance }, { service: b.source, instance: b.sourceInstance }) ||
+          order({ service: a.target, instance: a.targetInstance }, { service: b.target, instance: b.targetInstance }))
+      }
     },
     series: (selector, range) => {
       const key = seriesKey(selector)

@@ -1,7 +1,8 @@
-// A range's figures (src/query/range-summary.ts): per-minute rates are means over the minutes that have data, so a
-// range's cpm and TCP rates equal the mean of its per-minute series; ratios weigh every call of the range.
+// The query side over a store (src/query/): a range's figures (src/query/range-summary.ts), whose per-minute rates are
+// means over the minutes that have data, so a range's cpm and TCP rates equal the mean of its per-minute series;
+// ratios weigh every call of the range. And the instance-level topology.
 import { assert, describe, it } from "@effect/vitest"
-import { serviceKey, serviceRelationKey } from "../../src/aggregation/entity.ts"
+import { instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../../src/aggregation/entity.ts"
 import { SeriesStats } from "../../src/aggregation/series-stats.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { makeQueryService } from "../../src/query/query-service.ts"
@@ -118,5 +119,44 @@ describe("a range's figures", () => {
     const query = storeWith([[0, [metric({ protocol: "TCP", receivedBytes: 5, sentBytes: 5 })]]])
     const m = query.services(RANGE).services[0]!.metrics!
     assert.deepStrictEqual([m.calls, m.callMinutes, m.cpm, m.sla], [0, 0, 0, 100])
+  })
+
+  it("the instance-level topology: instances with their server-side figures, the calls between them, a namespace's and its far ends", () => {
+    const store = makeMemoryStore(120, 10_000)
+    const stats = (n: number) => {
+      const s = new SeriesStats(false)
+      for (const m of calls(n)) s.record(m, 0)
+      return s
+    }
+    const bucket: MinuteBucket = new Map([
+      [serviceKey("db"), { entity: { scope: "service", service: "db", namespace: "data" }, stats: stats(6) }],
+      [instanceKey("db", "db-0"), { entity: { scope: "instance", service: "db", namespace: "data", instance: "db-0" }, stats: stats(6) }],
+      [instanceKey("web", "web-0"), { entity: { scope: "instance", service: "web", namespace: "front", instance: "web-0" }, stats: stats(2) }],
+      [instanceRelationKey("server", "web", "web-0", "db", "db-0"), {
+        entity: { scope: "instanceRelation", detectPoint: "server", source: "web", sourceInstance: "web-0", target: "db", targetInstance: "db-0" },
+        stats: stats(6)
+      }],
+      [instanceRelationKey("client", "web", "web-1", "db", "db-0"), {
+        entity: { scope: "instanceRelation", detectPoint: "client", source: "web", sourceInstance: "web-1", target: "db", targetInstance: "db-0" },
+        stats: stats(3)
+      }]
+    ])
+    store.merge(T0, bucket)
+    const query = makeQueryService(store)
+    const all = query.instanceTopology(RANGE)
+    assert.deepStrictEqual(all.nodes.map((n) => [n.service, n.instance, n.namespace, n.metrics?.cpm ?? null]), [
+      ["db", "db-0", "data", 6],
+      ["web", "web-0", "front", 2],
+      ["web", "web-1", "front", null]
+    ])
+    assert.deepStrictEqual(all.edges.map((e) => [e.sourceInstance, e.targetInstance, e.client?.calls ?? null, e.server?.calls ?? null]), [
+      ["web-0", "db-0", null, 6],
+      ["web-1", "db-0", 3, null]
+    ])
+    // The data namespace: its instance, and the callers at the far end of its calls.
+    const data = query.instanceTopology(RANGE, "data")
+    assert.deepStrictEqual(data.nodes.map((n) => n.instance), ["db-0", "web-0", "web-1"])
+    assert.strictEqual(data.edges.length, 2)
+    assert.deepStrictEqual(query.instanceTopology(RANGE, "nowhere"), { range: RANGE, nodes: [], edges: [] })
   })
 })
