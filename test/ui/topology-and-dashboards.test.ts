@@ -84,7 +84,7 @@ describe("web UI", () => {
     assert.deepStrictEqual(ids(graph), [
       "billing.payments", "cart.shop", "catalog.shop", "db.storage", "frontend.shop", "mysql.bookinfo", "productpage.bookinfo", "reviews.bookinfo"
     ])
-    assert.deepStrictEqual(graph.namespaces.map((n) => n.id).sort(), ["bookinfo", "payments", "shop", "storage"])
+    assert.deepStrictEqual(graph.boxes.map((n) => n.id).sort(), ["bookinfo", "payments", "shop", "storage"])
     assert.deepStrictEqual(graph.edges.map((e) => `${e.source}->${e.target}`).sort(), [
       "cart.shop->billing.payments",
       "catalog.shop->db.storage",
@@ -137,6 +137,32 @@ describe("web UI", () => {
     assert.include(tcpEdge.label, fmtBytesPerSec(api.receivedBytesPerMin + api.sentBytesPerMin))
     assert.match(tcpEdge.label, /conn\/min/)
     assert.match(graph.nodes.find((n) => n.id === "mysql.bookinfo")!.label, /B\/s$/)
+  })
+
+  it("goes down to instances, each in its service's box, with the calls between them", async ({ onTestFinished }) => {
+    // The next tests start from the service level, whatever happens here.
+    onTestFinished(() => goto(page, "#/"))
+    await nextRender(page, () => page.selectOption("#level", "instance"))
+    assert.include(page.url(), "level=instance")
+    const graph = await graphOf(page)
+    const cart = graph.nodes.filter((n) => n.id.startsWith("cart.shop/")).map((n) => n.name).sort()
+    assert.deepStrictEqual(cart, ["cart-v1-0", "cart-v1-1"])
+    assert.includeMembers(graph.boxes.map((b) => b.id), ["cart.shop", "frontend.shop", "mysql.bookinfo"])
+    assert.includeMembers(graph.edges.map((e) => `${e.source}->${e.target}`), [
+      "frontend.shop/frontend-v1-0->cart.shop/cart-v1-0",
+      "frontend.shop/frontend-v1-0->cart.shop/cart-v1-1"
+    ])
+    const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances
+    const cart1 = graph.nodes.find((n) => n.id === "cart.shop/cart-v1-1")!
+    assert.strictEqual(cart1.cpm, api.find((i: { name: string }) => i.name === "cart-v1-1").metrics.cpm)
+    assert.match(await page.textContent("#graph-summary") ?? "", /^\d+ instances · \d+ relations$/)
+    await screenshotWidths(page, "topology-instances")
+    const drawn = (await graphOf(page)).nodes.find((n) => n.id === "cart.shop/cart-v1-1")! // where it is after the resizes
+    await page.mouse.click(drawn.x, drawn.y)
+    await page.waitForSelector("#side-panel:not([hidden])")
+    assert.include(await page.textContent("#side-panel"), "instance of cart.shop")
+    await nextRender(page, () => page.click("#side-panel >> text=Open proxy view"))
+    assert.match(page.url(), /#\/service\/cart\.shop\/instance\/cart-v1-1\?level=instance$/)
   })
 
   it("shows what happened in a longer time range once it is chosen", async () => {

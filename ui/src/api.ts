@@ -1,7 +1,7 @@
 // meshsight's own JSON API (src/http/api-routes.ts), typed with the server's response shapes.
-import type { EndpointList, InstanceList, Series, Status, Topology } from "../../src/query/api-model.ts"
+import type { EndpointList, InstanceList, InstanceTopology, Series, Status, Topology } from "../../src/query/api-model.ts"
 
-export type { Edge, MetricSummary, NamedMetrics, Series, ServiceItem, Status, Topology } from "../../src/query/api-model.ts"
+export type { Edge, InstanceTopology, MetricSummary, NamedMetrics, Series, ServiceItem, Status, Topology } from "../../src/query/api-model.ts"
 
 /** unreachable: no answer or a server error; not-found: an unknown service; bad-request: a rejected parameter. */
 export class ApiError extends Error {
@@ -35,6 +35,7 @@ const q = (params: Record<string, string>) => new URLSearchParams(params).toStri
 export const api = {
   status: () => getJson<Status>("/api/status"),
   topology: (minutes: number) => getJson<Topology>(`/api/topology?${rangeQuery(minutes)}`),
+  instanceTopology: (minutes: number) => getJson<InstanceTopology>(`/api/instance-topology?${rangeQuery(minutes)}`),
   serviceTopology: (service: string, minutes: number) => getJson<Topology>(`${svc(service)}/topology?${rangeQuery(minutes)}`),
   instances: (service: string, minutes: number) => getJson<InstanceList>(`${svc(service)}/instances?${rangeQuery(minutes)}`),
   endpoints: (service: string, minutes: number) => getJson<EndpointList>(`${svc(service)}/endpoints?${rangeQuery(minutes)}`),

@@ -1,5 +1,5 @@
-// The topology graph, drawn with cytoscape on a canvas: services grouped in namespace boxes (compound nodes),
-// calls as arrows. Updates keep positions: a layout runs only when the set of services changes, so auto-refresh
+// The topology graph, drawn with cytoscape on a canvas: services grouped in namespace boxes (compound nodes), or
+// instances in their services' boxes, and calls as arrows. Updates keep positions: a layout runs only when the set of services changes, so auto-refresh
 // does not reshuffle the picture.
 //
 // Labels stay legible: they are drawn at a size in the graph's own units, so they grow and shrink with the zoom,
@@ -7,16 +7,40 @@
 // the namespaces' titles and the busiest services are labelled at the first view, the rest as you zoom in, and an
 // arrow's label shows while its service or the arrow is under the pointer or selected.
 import cytoscape from "cytoscape"
-import type { Edge, MetricSummary, ServiceItem } from "./api.ts"
+import type { MetricSummary } from "./api.ts"
 import { fmtBytesPerSec, fmtCpm, fmtMs, fmtPct } from "./format.ts"
 import { HEALTH_COLORS, healthOf, type Thresholds } from "./health.ts"
 import { type GraphEdgeInfo, type GraphNodeInfo, hook } from "./hook.ts"
 import { groupedLayout } from "./layered-layout.ts"
 import { edgeMetrics, hasCalls, hasTcp, tcpBytesPerMin } from "./metrics.ts"
 
+/** A service, or an instance at the instance level. */
+export interface GraphNode {
+  readonly id: string
+  /** What the canvas calls it. */
+  readonly name: string
+  /** The box it is drawn in: its namespace, or its service at the instance level. */
+  readonly box: string
+  readonly namespace: string
+  readonly service: string
+  readonly metrics: MetricSummary | null
+  /** Outside the namespace filter: at the far end of a call into or out of it (drawn dashed). */
+  readonly outside: boolean
+}
+
+/** Calls between two nodes (by id), as each side's proxy reported them. */
+export interface GraphEdge {
+  readonly source: string
+  readonly target: string
+  readonly sourceService: string
+  readonly targetService: string
+  readonly client: MetricSummary | null
+  readonly server: MetricSummary | null
+}
+
 export interface GraphModel {
-  readonly nodes: ReadonlyArray<ServiceItem & { readonly outside: boolean }>
-  readonly edges: ReadonlyArray<Edge>
+  readonly nodes: ReadonlyArray<GraphNode>
+  readonly edges: ReadonlyArray<GraphEdge>
 }
 
 export type Selection =
@@ -32,7 +56,7 @@ const NODE_FONT = 12
 const EDGE_FONT = 11
 /** How many of the busiest services are labelled even when zoomed out. */
 const HUBS = 24
-const NS_PREFIX = "ns:"
+const BOX_PREFIX = "box:"
 
 const edgeId = (source: string, target: string) => `${source}\u2192${target}`
 const nodeSize = (m: MetricSummary | null) =>
@@ -231,19 +255,20 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     const health = healthOf(n.metrics, t)
     const figure = nodeFigure(n.metrics)
     return {
-      id: n.name,
-      parent: NS_PREFIX + n.namespace,
+      id: n.id,
+      parent: BOX_PREFIX + n.box,
       namespace: n.namespace,
       cpm: hasCalls(n.metrics) ? n.metrics.cpm : 0,
       tcpBytesPerMin: hasTcp(n.metrics) ? tcpBytesPerMin(n.metrics) : 0,
       health,
       color: HEALTH_COLORS[health],
       size: nodeSize(n.metrics),
-      label: figure ? `${n.name}\n${figure}` : n.name
+      label: figure ? `${n.name}\n${figure}` : n.name,
+      name: n.name
     }
   }
 
-  const edgeData = (e: Edge, t: Thresholds) => {
+  const edgeData = (e: GraphEdge, t: Thresholds) => {
     const m = edgeMetrics(e)
     const health = healthOf(m, t)
     return {
@@ -295,15 +320,15 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
 
   /** Replaces the graph's content; returns whether a layout ran. */
   const update = (model: GraphModel, thresholds: Thresholds): boolean => {
-    const nodeIds = new Set(model.nodes.map((n) => n.name))
-    const namespaces = new Set(model.nodes.map((n) => n.namespace))
+    const nodeIds = new Set(model.nodes.map((n) => n.id))
+    const boxes = new Set(model.nodes.map((n) => n.box))
     const before = new Set(services().map((n) => n.id()))
     const changed = before.size !== nodeIds.size || [...nodeIds].some((id) => !before.has(id))
     cy.batch(() => {
-      const keep = new Set([...nodeIds, ...[...namespaces].map((ns) => NS_PREFIX + ns), ...model.edges.map((e) => edgeId(e.source, e.target))])
+      const keep = new Set([...nodeIds, ...[...boxes].map((b) => BOX_PREFIX + b), ...model.edges.map((e) => edgeId(e.source, e.target))])
       cy.elements().filter((el) => !keep.has(el.id())).remove()
-      for (const ns of namespaces) {
-        if (cy.getElementById(NS_PREFIX + ns).empty()) cy.add({ group: "nodes", data: { id: NS_PREFIX + ns, label: ns, farFont: 15 }, selectable: false })
+      for (const b of boxes) {
+        if (cy.getElementById(BOX_PREFIX + b).empty()) cy.add({ group: "nodes", data: { id: BOX_PREFIX + b, label: b, farFont: 15 }, selectable: false })
       }
       for (const n of model.nodes) {
         const data = nodeData(n, thresholds)
@@ -330,8 +355,8 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     flow(labelAll)
     if (changed) {
       const start = performance.now()
-      const positions = groupedLayout(model.nodes.map((n) => ({ name: n.name, group: n.namespace })), model.edges)
-      // Services only: a namespace box takes its place and size from its services.
+      const positions = groupedLayout(model.nodes.map((n) => ({ name: n.id, group: n.box })), model.edges)
+      // Services (or instances) only: a box takes its place and size from what it holds.
       cy.batch(() => services().positions((n) => positions.get(n.id()) ?? { x: 0, y: 0 }))
       fitAll()
       hook.timings.layoutMs = performance.now() - start
@@ -376,6 +401,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     const onPage = (p: { x: number; y: number }) => ({ x: box.left + p.x, y: box.top + p.y })
     const nodes: Array<GraphNodeInfo> = services().map((n) => ({
       id: n.id(),
+      name: n.data("name"),
       namespace: n.data("namespace"),
       health: n.data("health"),
       cpm: n.data("cpm"),
@@ -400,8 +426,8 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
       dimmed: e.hasClass("dim"),
       ...onPage(e.renderedMidpoint())
     }))
-    const namespaces = cy.nodes(":parent").map((p) => ({ id: p.data("label") as string, labelPx: labelPx(p), ...onPage(p.renderedPosition()) }))
-    return { nodes, edges, namespaces, zoom: cy.zoom() }
+    const boxes = cy.nodes(":parent").map((p) => ({ id: p.data("label") as string, labelPx: labelPx(p), ...onPage(p.renderedPosition()) }))
+    return { nodes, edges, boxes, zoom: cy.zoom() }
   }
 
   return {

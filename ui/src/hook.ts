@@ -4,6 +4,8 @@ export type ViewState = "loading" | "ready" | "empty" | "error" | "not-found"
 
 export interface GraphNodeInfo {
   readonly id: string
+  /** What the canvas calls it (the service, or the instance at the instance level). */
+  readonly name: string
   readonly namespace: string
   readonly health: string
   readonly cpm: number
@@ -52,8 +54,8 @@ export interface MeshsightHook {
   graph: () => {
     readonly nodes: ReadonlyArray<GraphNodeInfo>
     readonly edges: ReadonlyArray<GraphEdgeInfo>
-    /** Namespace boxes: their title's size on screen and their centre. */
-    readonly namespaces: ReadonlyArray<{ readonly id: string; readonly labelPx: number; readonly x: number; readonly y: number }>
+    /** The boxes (namespaces, or services at the instance level): their title's size on screen and their centre. */
+    readonly boxes: ReadonlyArray<{ readonly id: string; readonly labelPx: number; readonly x: number; readonly y: number }>
     readonly zoom: number
   }
   charts: Array<ChartInfo>
@@ -72,7 +74,7 @@ declare global {
 export const hook: MeshsightHook = {
   state: "loading",
   view: "",
-  graph: () => ({ nodes: [], edges: [], namespaces: [], zoom: 1 }),
+  graph: () => ({ nodes: [], edges: [], boxes: [], zoom: 1 }),
   charts: [],
   timings: {},
   refreshes: 0

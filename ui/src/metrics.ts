@@ -8,7 +8,7 @@ import { fmtBytes, fmtBytesPerSec, fmtCount, fmtCpm, fmtMs, fmtNs, fmtPct, fmtRa
 import type { Column } from "./table.ts"
 
 /** The side that describes a call best: the server's when it reported, else the client's. */
-export const edgeMetrics = (e: Edge): MetricSummary | null => e.server ?? e.client
+export const edgeMetrics = (e: Pick<Edge, "client" | "server">): MetricSummary | null => e.server ?? e.client
 
 export const hasCalls = (m: MetricSummary | null | undefined): m is MetricSummary => m !== null && m !== undefined && m.calls > 0
 export const hasTcp = (m: MetricSummary | null | undefined): m is MetricSummary => m !== null && m !== undefined && m.connections > 0
