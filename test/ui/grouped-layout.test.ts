@@ -36,4 +36,10 @@ describe("grouped layout", () => {
     assert.isBelow(positions.get("api")!.x, positions.get("db")!.x)
     assert.deepStrictEqual([...groupedLayout(nodes, edges)], [...positions])
   })
+
+  it("places a group that calls another before it, whatever their names", () => {
+    const nodes = [{ name: "db", group: "a-data" }, { name: "web", group: "z-front" }]
+    const positions = groupedLayout(nodes, [{ source: "web", target: "db" }])
+    assert.isBelow(positions.get("web")!.x, positions.get("db")!.x)
+  })
 })

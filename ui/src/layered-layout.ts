@@ -74,9 +74,10 @@ const GROUP_GAP = 140
 const GROUP_MARGIN = { x: 90, top: 70, bottom: 60 }
 
 /**
- * Positions with each group (a namespace) laid out on its own, callers left of callees, and the groups packed in
- * rows, so that every group can be drawn as a box around its services. Groups are placed in name order, wrapping
- * at a row width that gives the whole picture about a screen's shape.
+ * Positions with each group (a namespace, or a service's instances) laid out on its own, callers left of callees,
+ * and the groups packed in rows, so that every group can be drawn as a box around its members. Groups are placed
+ * callers first (by call depth between groups, then name), wrapping at a row width that gives the whole picture
+ * about a screen's shape.
  */
 export const groupedLayout = (
   nodes: ReadonlyArray<{ readonly name: string; readonly group: string }>,
@@ -90,7 +91,15 @@ export const groupedLayout = (
     const g = groupOf.get(e.source)
     if (g !== undefined && g === groupOf.get(e.target)) inner.set(g, [...(inner.get(g) ?? []), e])
   }
-  const groups = [...members.keys()].sort().map((g) => {
+  // Groups that call others come first: order by call depth in the graph of groups (then by name).
+  const groupNames = [...members.keys()].sort()
+  const between = edges.flatMap((e) => {
+    const [s, t] = [groupOf.get(e.source), groupOf.get(e.target)]
+    return s !== undefined && t !== undefined && s !== t ? [{ source: s, target: t }] : []
+  })
+  const groupColumn = layeredLayout(groupNames, between)
+  const byDepth = [...groupNames].sort((a, b) => groupColumn.get(a)!.x - groupColumn.get(b)!.x || a.localeCompare(b))
+  const groups = byDepth.map((g) => {
     const positions = layeredLayout(members.get(g)!, inner.get(g) ?? [])
     const xs = [...positions.values()].map((p) => p.x)
     const ys = [...positions.values()].map((p) => p.y)
