@@ -10,7 +10,7 @@ import type { MetricSummary, Topology } from "../../src/query/api-model.ts"
 import { fmtBytesPerSec, fmtCpm, fmtPct } from "../../ui/src/format.ts"
 import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
-import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState } from "./support/browser.ts"
+import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState, WIDTHS } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
 import { type Call, sendMeshTraffic } from "./support/mesh-traffic.ts"
 
@@ -124,6 +124,18 @@ describe("web UI", () => {
     assert.include(billingRow, "critical")
     assert.include(billingRow, "50 % err")
     await screenshotWidths(page, "topology")
+    // At each width the whole graph is in the window: every service is drawn inside the visible part of the canvas.
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size)
+      await page.waitForTimeout(400)
+      const box = (await page.locator("#graph").boundingBox())!
+      assert.isAtMost(box.y + box.height, size.height, `graph fits in ${size.width} px`)
+      for (const n of (await graphOf(page)).nodes) {
+        assert.isTrue(n.x > box.x && n.x < box.x + box.width && n.y > box.y && n.y < box.y + box.height, `${n.id} at ${size.width} px`)
+      }
+    }
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await page.waitForTimeout(400)
   })
 
   it("labels a TCP relation and service with bytes per second, not calls", async () => {
