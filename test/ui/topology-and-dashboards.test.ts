@@ -130,9 +130,13 @@ describe("web UI", () => {
       await page.waitForTimeout(400)
       const box = (await page.locator("#graph").boundingBox())!
       assert.isAtMost(box.y + box.height, size.height, `graph fits in ${size.width} px`)
-      for (const n of (await graphOf(page)).nodes) {
+      const drawn = await graphOf(page)
+      for (const n of drawn.nodes) {
         assert.isTrue(n.x > box.x && n.x < box.x + box.width && n.y > box.y && n.y < box.y + box.height, `${n.id} at ${size.width} px`)
+        assert.isTrue(n.labelShown && n.labelPx >= 10, `${n.id}'s label at ${size.width} px: ${n.labelPx} px`)
       }
+      // The arrows' labels too: "unreadable at 1000 px" was round one's complaint.
+      for (const e of drawn.edges) assert.isTrue(e.labelShown && e.labelPx >= 10, `${e.source}->${e.target} at ${size.width} px: ${e.labelPx} px`)
     }
     await page.setViewportSize({ width: 1400, height: 900 })
     await page.waitForTimeout(400)
@@ -203,9 +207,11 @@ describe("web UI", () => {
   })
 
   it("a click on a service opens the side panel with its figures; from there, its dashboard", async () => {
+    // The view was redrawn and fitted a moment ago: let it settle, as a user's first click would.
+    await sleep(300)
     const reviews = (await graphOf(page)).nodes.find((n) => n.id === "reviews.bookinfo")!
     await page.mouse.click(reviews.x, reviews.y)
-    await page.waitForSelector("#side-panel:not([hidden])")
+    await page.waitForSelector("#side-panel:not([hidden])", { timeout: 10_000 })
     assert.strictEqual(await page.textContent("#side-panel h2"), "reviews.bookinfo")
     const api = await apiNode("reviews.bookinfo")
     assert.include(await page.textContent("#side-panel .figures"), `Calls / min${fmtCpm(api.cpm)}`)

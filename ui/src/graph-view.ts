@@ -54,6 +54,8 @@ const MAX_FIT_ZOOM = 1.25
 export const MIN_LABEL_PX = 10
 const NODE_FONT = 12
 const EDGE_FONT = 11
+/** Below this zoom, the labels that are drawn (namespaces, the busiest services, matches, arrows) are scaled up. */
+const FAR_ZOOM = 1
 /** How many of the busiest services are labelled even when zoomed out. */
 const HUBS = 24
 const BOX_PREFIX = "box:"
@@ -144,6 +146,7 @@ const STYLE: cytoscape.StylesheetJson = [
       "min-zoomed-font-size": MIN_LABEL_PX - 1
     }
   },
+  { selector: "edge.far", style: { "font-size": "data(farFont)" } },
   // Edge labels cost the most to draw: all of them on a small graph, else those around the pointer or selection.
   { selector: "edge.labelled", style: { label: "data(label)", "z-index": 10 } },
   // Many arrows: straight, lighter lines with the arrowhead midway (cytoscape's cheapest edges to draw), until one
@@ -220,13 +223,14 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
   })
   // Zoomed out past the point where ordinary labels disappear, the hubs' and namespaces' labels are scaled up.
   const applyFar = (force = false) => {
-    const far = farZoom > 0 && cy.zoom() < MIN_LABEL_PX / NODE_FONT
+    const far = farZoom > 0 && cy.zoom() < FAR_ZOOM
     if (far === farNow && !force) return
     farNow = far
     cy.batch(() => {
       cy.nodes(":parent").toggleClass("far", far)
       hubs.toggleClass("far", far)
       cy.nodes(".match").toggleClass("far", far)
+      cy.edges().toggleClass("far", far)
     })
   }
   let zoomQueued = false
@@ -284,11 +288,14 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     }
   }
 
+  /** A label size that reads as `px` × 1.1 on screen at the zoom that fitted the graph. */
+  const scaledFont = (px: number) => (farZoom > 0 ? Math.max(px, (px * 1.1) / farZoom) : px)
+
   /** Labels that stay readable at the zoom that fits the whole graph (0 = no scaling needed). */
   const scaleFarLabels = () => {
     const fit = cy.zoom()
-    farZoom = fit < MIN_LABEL_PX / NODE_FONT ? fit : 0
-    const scaled = (px: number) => (farZoom > 0 ? Math.max(px, (px * 1.1) / farZoom) : px)
+    farZoom = fit < FAR_ZOOM ? fit : 0
+    const scaled = scaledFont
     // The busiest services first, skipping one whose label would overlap a label already picked.
     const font = scaled(NODE_FONT)
     const picked: Array<cytoscape.Position> = []
@@ -303,6 +310,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     cy.batch(() => {
       services().data("farFont", scaled(NODE_FONT))
       cy.nodes(":parent").data("farFont", scaled(15))
+      cy.edges().data("farFont", scaled(EDGE_FONT))
       services().removeClass("hub")
       hubs.addClass("hub")
     })
@@ -335,7 +343,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
         const existing = cy.getElementById(data.id)
         let el = existing
         // farFont is set for the current fit by scaleFarLabels; a refresh keeps it.
-        if (existing.empty()) el = cy.add({ group: "nodes", data: { ...data, farFont: NODE_FONT } })
+        if (existing.empty()) el = cy.add({ group: "nodes", data: { ...data, farFont: scaledFont(NODE_FONT) } })
         else {
           const { parent, ...rest } = data
           existing.data(rest)
@@ -347,7 +355,7 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
         const data = edgeData(e, thresholds)
         const existing = cy.getElementById(data.id)
         if (existing.nonempty()) existing.data(data)
-        else cy.add({ group: "edges", data })
+        else cy.add({ group: "edges", data: { ...data, farFont: scaledFont(EDGE_FONT) } }).toggleClass("far", farNow)
       }
       labelAll = model.edges.length <= LABEL_ALL_EDGES
       cy.edges().toggleClass("labelled", labelAll).toggleClass("flow", labelAll).toggleClass("bulk", !labelAll)
