@@ -379,18 +379,18 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
    */
   const search = (q: string): Array<string> => {
     query = q.trim().toLowerCase()
-    const matched = new Set(query === "" ? [] : services().filter((n) => n.id().toLowerCase().includes(query)).map((n) => n.id()))
-    const set = (el: cytoscape.SingularElementArgument, cls: string, on: boolean) => {
-      if (el.hasClass(cls) !== on) el.toggleClass(cls, on)
-    }
+    const nodes = services()
+    const matches = query === "" ? cy.collection() : nodes.filter((n) => n.id().toLowerCase().includes(query))
+    const matched = new Set(matches.map((n) => n.id()))
     cy.batch(() => {
-      services().forEach((n) => {
-        const match = matched.has(n.id())
-        set(n, "match", match)
-        set(n, "dim", query !== "" && !match)
-        if (match) set(n, "far", farNow)
-      })
-      cy.edges().forEach((e) => set(e, "dim", query !== "" && !matched.has(e.data("source")) && !matched.has(e.data("target"))))
+      const dimmed = query === ""
+        ? cy.collection()
+        : nodes.difference(matches).union(cy.edges().filter((e) => !matched.has(e.data("source")) && !matched.has(e.data("target"))))
+      // One call per class and direction: cytoscape's per-call overhead dominates on 1 300 elements.
+      cy.elements(".dim").difference(dimmed).removeClass("dim")
+      dimmed.filter((el) => !el.hasClass("dim")).addClass("dim")
+      cy.nodes(".match").difference(matches).removeClass("match")
+      matches.filter((n) => !n.hasClass("match")).addClass("match").toggleClass("far", farNow)
     })
     return [...matched].sort()
   }
