@@ -1,9 +1,6 @@
 // Everything kept for one entity in one minute. Every field adds up, so two SeriesStats merge exactly.
 import type { MeshMetric } from "../domain/mesh-metric.ts"
-import type { MetricSummary } from "../query/api-model.ts"
 import { LatencyHistogram } from "./latency-histogram.ts"
-
-const PERCENTILES = [50, 75, 90, 95, 99] as const
 
 const addCount = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n)
 
@@ -125,38 +122,12 @@ export class SeriesStats {
     this.sidecarRespCount += o.sidecarRespCount
   }
 
-  private statusCodeCounts(): Record<string, number> {
+  /** Status code → count. */
+  statusCodeCounts(): Record<string, number> {
     const out: Record<string, number> = {}
     if (this.codeCount > 0) out[String(this.code)] = this.codeCount
     const others = this.otherCodes
     if (others) for (let i = 0; i < others.length; i += 2) out[String(others[i])] = others[i + 1]
     return out
-  }
-
-  /** The API view; `minutes` is the length of the range the stats cover, for calls per minute. */
-  summary(minutes: number): MetricSummary {
-    const [p50, p75, p90, p95, p99] = this.latency.percentiles(PERCENTILES)
-    const round2 = (x: number) => Math.round(x * 100) / 100
-    return {
-      calls: this.calls,
-      cpm: round2(this.calls / Math.max(1, minutes)),
-      respTimeMs: this.calls === 0 ? 0 : round2(this.latencySumMs / this.calls),
-      sla: this.calls === 0 ? 100 : round2((this.successes / this.calls) * 100),
-      percentiles: { p50, p75, p90, p95, p99 },
-      apdex: this.apdex !== undefined && this.calls > 0
-        ? Math.round(((this.apdex[0] + this.apdex[1] / 2) / this.calls) * 10000) / 10000
-        : null,
-      statusCodes: this.statusCodeCounts(),
-      responseFlags: Object.fromEntries(this.responseFlags ?? []),
-      receivedBytes: this.tcp?.receivedBytes ?? 0,
-      sentBytes: this.tcp?.sentBytes ?? 0,
-      sidecarInternalReqLatencyNanos: this.sidecarReqCount === 0 ? null : Math.round(this.sidecarReqNsSum / this.sidecarReqCount),
-      sidecarInternalRespLatencyNanos: this.sidecarRespCount === 0
-        ? null
-        : Math.round(this.sidecarRespNsSum / this.sidecarRespCount),
-      protocols: Object.fromEntries(
-        ([["HTTP", this.httpCalls], ["gRPC", this.grpcCalls], ["TCP", this.tcp?.connections ?? 0]] as const).filter(([, n]) => n > 0)
-      )
-    }
   }
 }

@@ -2,10 +2,12 @@
 // bad one is answered 400 with the reason, an unknown service 404.
 import { Clock, Effect, Schema, SchemaGetter } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import { AppConfig } from "../config.ts"
+import { GrpcServer } from "../ingest/grpc-server.ts"
 import { decodeCursor } from "../error-logs/error-log.ts"
 import { ErrorLogStore } from "../error-logs/error-log-store.ts"
 import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
-import type { TimeRange } from "../query/api-model.ts"
+import type { Status, TimeRange } from "../query/api-model.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
 import { proxyHealth, proxyInstance, proxyRelation } from "../query/proxy-query.ts"
 import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
@@ -108,9 +110,14 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
 
   yield* router.add("GET", "/api/services", respond(Effect.map(withRange, (r) => query.services(r.range, r.namespace))))
   yield* router.add("GET", "/api/topology", respond(Effect.map(withRange, (r) => query.topology(r.range, r.namespace))))
+  yield* router.add("GET", "/api/instance-topology", respond(Effect.map(withRange, (r) => query.instanceTopology(r.range, r.namespace))))
   yield* router.add("GET", "/api/services/:service/instances", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.instances(p.service, r.range), p.service))))
   yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.endpoints(p.service, r.range), p.service))))
   yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.serviceTopology(p.service, r.range), p.service))))
+  const grpc = yield* GrpcServer
+  const config = yield* AppConfig
+  const status: Status = { grpcPort: grpc.port, alsPort: grpc.alsPort, retentionMinutes: config.retentionMinutes }
+  yield* router.add("GET", "/api/status", respond(Effect.succeed(status)))
   yield* router.add("GET", "/api/series", respond(Effect.gen(function*() {
     const selector: SeriesSelector = yield* params(SeriesParams)
     const { range } = yield* withRange

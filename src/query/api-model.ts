@@ -1,5 +1,11 @@
 // The JSON query API's response shapes (served under /api, consumed by the web UI). Times are epoch milliseconds;
 // a range is [start, end) in whole minutes. Metric names in comments are SkyWalking's, for comparison.
+//
+// What a range's figures mean: counts (`calls`, `connections`, bytes) are totals over the range; per-minute rates
+// (`cpm`, `*PerMin`) are means over the minutes of the range that have data of that kind (`callMinutes`,
+// `tcpMinutes`), so that a range's rate equals the mean of the per-minute chart's points; ratios (`sla`,
+// `respTimeMs`, `apdex`, percentiles) are over every call of the range, so each minute weighs by its calls. In a
+// series point (one minute) the same fields describe that minute: `cpm` is its calls, `*PerMin` its totals.
 import { Schema } from "effect"
 
 export const Percentiles = Schema.Struct({
@@ -12,9 +18,11 @@ export const Percentiles = Schema.Struct({
 
 /** Aggregated metrics of one entity over a range (or one minute, in a series). */
 export const MetricSummary = Schema.Struct({
-  /** HTTP and gRPC requests. TCP connections are counted under `protocols.TCP` and add only bytes and flags. */
+  /** HTTP and gRPC requests. TCP connections are counted under `connections` and add only bytes and flags. */
   calls: Schema.Number,
-  /** Calls per minute over the range (`*_cpm`). */
+  /** Minutes of the range with at least one call: what `cpm` divides by. */
+  callMinutes: Schema.Number,
+  /** Calls per minute (`*_cpm`): `calls / callMinutes`, 0 without calls. */
   cpm: Schema.Number,
   /** Average latency in ms (`*_resp_time`). */
   respTimeMs: Schema.Number,
@@ -28,9 +36,20 @@ export const MetricSummary = Schema.Struct({
   statusCodes: Schema.Record(Schema.String, Schema.Number),
   /** Envoy response flag (internal error code) → count. */
   responseFlags: Schema.Record(Schema.String, Schema.Number),
-  /** TCP bytes (`*_throughput_received` / `*_sent`, `*_received` / `*_sent` on relations). */
+  /**
+   * TCP bytes over the range (`*_throughput_received` / `*_sent`, `*_received` / `*_sent` on relations), as the
+   * proxy that reported counted them: received from its downstream and sent to it.
+   */
   receivedBytes: Schema.Number,
   sentBytes: Schema.Number,
+  /** TCP connections logged (one ALS TCP entry each). */
+  connections: Schema.Number,
+  /** Minutes of the range with TCP data: what the `*PerMin` TCP rates divide by. */
+  tcpMinutes: Schema.Number,
+  /** TCP rates: totals / `tcpMinutes` (0 without TCP data). Bytes per second are these / 60. */
+  receivedBytesPerMin: Schema.Number,
+  sentBytesPerMin: Schema.Number,
+  connectionsPerMin: Schema.Number,
   /** Averages in ns (`*_sidecar_internal_req_latency_nanos`, `*_resp_latency_nanos`); null when never logged. */
   sidecarInternalReqLatencyNanos: Schema.NullOr(Schema.Number),
   sidecarInternalRespLatencyNanos: Schema.NullOr(Schema.Number),
@@ -76,6 +95,33 @@ export type Edge = typeof Edge.Type
 export const Topology = Schema.Struct({ range: TimeRange, nodes: Schema.Array(ServiceItem), edges: Schema.Array(Edge) })
 export type Topology = typeof Topology.Type
 
+/** An instance (a pod, a VM) as a node of the instance-level topology; metrics are its server side (null when it only called). */
+export const InstanceNode = Schema.Struct({
+  service: Schema.String,
+  instance: Schema.String,
+  namespace: Schema.String,
+  metrics: Schema.NullOr(MetricSummary)
+})
+export type InstanceNode = typeof InstanceNode.Type
+
+/** Calls from one instance to another, as each side's proxy reported them (`*_relation` of instances). */
+export const InstanceEdge = Schema.Struct({
+  source: Schema.String,
+  sourceInstance: Schema.String,
+  target: Schema.String,
+  targetInstance: Schema.String,
+  client: Schema.NullOr(MetricSummary),
+  server: Schema.NullOr(MetricSummary)
+})
+export type InstanceEdge = typeof InstanceEdge.Type
+
+/**
+ * GET /api/instance-topology?start=&end=&namespace= : the topology one level down, instances and the calls between
+ * them; a namespace keeps its instances and those at the far end of calls into or out of it.
+ */
+export const InstanceTopology = Schema.Struct({ range: TimeRange, nodes: Schema.Array(InstanceNode), edges: Schema.Array(InstanceEdge) })
+export type InstanceTopology = typeof InstanceTopology.Type
+
 export const Scope = Schema.Literals(["service", "instance", "endpoint", "serviceRelation", "instanceRelation"])
 export type Scope = typeof Scope.Type
 
@@ -91,6 +137,20 @@ export type SeriesPoint = typeof SeriesPoint.Type
  */
 export const Series = Schema.Struct({ range: TimeRange, scope: Scope, points: Schema.Array(SeriesPoint) })
 export type Series = typeof Series.Type
+
+/**
+ * GET /api/status: how this meshsight listens, for the UI's first-run page. Ports are the bound ones (the
+ * configured port, or the one the system chose for a configured 0).
+ */
+export const Status = Schema.Struct({
+  /** The main gRPC port (ALS, and the gRPC health service). */
+  grpcPort: Schema.Number,
+  /** Where Envoy's access logs go: `grpcPort` unless a dedicated ALS port is configured. */
+  alsPort: Schema.Number,
+  /** How many minutes of metrics are kept: the longest useful range. */
+  retentionMinutes: Schema.Number
+})
+export type Status = typeof Status.Type
 
 /** Every error answer: 400 bad parameter, 404 unknown service or route, 500 otherwise. */
 export const ApiError = Schema.Struct({ error: Schema.String })

@@ -7,7 +7,10 @@ import { MetricStore, MINUTE_MS, type Series as StoredSeries } from "../store/me
 import type {
   Edge,
   EndpointList,
+  InstanceEdge,
   InstanceList,
+  InstanceNode,
+  InstanceTopology,
   MetricSummary,
   NamedMetrics,
   Scope,
@@ -17,6 +20,7 @@ import type {
   TimeRange,
   Topology
 } from "./api-model.ts"
+import { type Activity, addMinute, oneMinute, rangeSummary } from "./range-summary.ts"
 
 /** What identifies one series, by scope (the /api/series query parameters). */
 export type SeriesSelector =
@@ -40,6 +44,7 @@ export interface QueryServiceShape {
   readonly endpoints: (service: string, range: TimeRange) => EndpointList | undefined
   readonly topology: (range: TimeRange, namespace?: string) => Topology
   readonly serviceTopology: (service: string, range: TimeRange) => Topology | undefined
+  readonly instanceTopology: (range: TimeRange, namespace?: string) => InstanceTopology
   readonly series: (selector: SeriesSelector, range: TimeRange) => Series
 }
 
@@ -48,9 +53,10 @@ export class QueryService extends Context.Service<QueryService, QueryServiceShap
 interface Merged {
   readonly entity: Entity
   readonly stats: SeriesStats
+  readonly activity: Activity
 }
 
-const minutesOf = (range: TimeRange) => Math.max(1, Math.round((range.end - range.start) / MINUTE_MS))
+const summaryOf = (m: Merged) => rangeSummary(m.stats, m.activity)
 
 const byName = <T extends { readonly name: string }>(a: T, b: T) => a.name.localeCompare(b.name)
 
@@ -63,10 +69,11 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
         if (!accept(s.entity)) continue
         let m = out.get(key)
         if (m === undefined) {
-          m = { entity: s.entity, stats: new SeriesStats(s.stats.hasApdex) }
+          m = { entity: s.entity, stats: new SeriesStats(s.stats.hasApdex), activity: { callMinutes: 0, tcpMinutes: 0 } }
           out.set(key, m)
         }
         m.stats.merge(s.stats)
+        addMinute(m.activity, s.stats)
       }
     }
     return out
@@ -85,8 +92,8 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       return false
     })
 
-  const namedMetrics = (merged: Map<string, Merged>, name: (e: Entity) => string, minutes: number): Array<NamedMetrics> =>
-    [...merged.values()].map((m) => ({ name: name(m.entity), metrics: m.stats.summary(minutes) })).sort(byName)
+  const namedMetrics = (merged: Map<string, Merged>, name: (e: Entity) => string): Array<NamedMetrics> =>
+    [...merged.values()].map((m) => ({ name: name(m.entity), metrics: summaryOf(m) })).sort(byName)
 
   /** Nodes and edges from the services and relations of a range: the services `keepNode` picks and both ends of every edge kept. */
   const graph = (
@@ -95,7 +102,6 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
     keepEdge: (source: string, target: string) => boolean,
     keepNode: (service: string) => boolean
   ): Topology => {
-    const minutes = minutesOf(range)
     const nodes = new Map<string, { namespace: string; metrics: MetricSummary | null }>()
     const edges = new Map<string, { source: string; target: string; client: MetricSummary | null; server: MetricSummary | null }>()
     const node = (name: string, namespace: string) => {
@@ -109,14 +115,14 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       node(e.target, e.targetNamespace)
       const key = `${e.source}\u0000${e.target}`
       const edge = edges.get(key) ?? { source: e.source, target: e.target, client: null, server: null }
-      edge[e.detectPoint] = m.stats.summary(minutes)
+      edge[e.detectPoint] = summaryOf(m)
       edges.set(key, edge)
     }
     for (const m of merged.values()) {
       const e = m.entity
       if (e.scope !== "service") continue
       const existing = nodes.get(e.service)
-      if (existing) existing.metrics = m.stats.summary(minutes)
+      if (existing) existing.metrics = summaryOf(m)
     }
     return {
       range,
@@ -127,7 +133,6 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
 
   return {
     services: (range, namespace) => {
-      const minutes = minutesOf(range)
       const merged = collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation")
       const items = new Map<string, ServiceItem>()
       const add = (name: string, ns: string, metrics: MetricSummary | null) => {
@@ -137,7 +142,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       }
       for (const m of merged.values()) {
         const e = m.entity
-        if (e.scope === "service") add(e.service, e.namespace, m.stats.summary(minutes))
+        if (e.scope === "service") add(e.service, e.namespace, summaryOf(m))
         else if (e.scope === "serviceRelation") {
           add(e.source, e.sourceNamespace, null)
           add(e.target, e.targetNamespace, null)
@@ -148,13 +153,13 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
     instances: (service, range) => {
       const merged = collect(range, (e) => e.scope === "instance" && e.service === service)
       if (merged.size === 0 && !isKnown(service)) return undefined
-      const instances = namedMetrics(merged, (e) => (e.scope === "instance" ? e.instance : ""), minutesOf(range))
+      const instances = namedMetrics(merged, (e) => (e.scope === "instance" ? e.instance : ""))
       return { range, service, instances }
     },
     endpoints: (service, range) => {
       const merged = collect(range, (e) => e.scope === "endpoint" && e.service === service)
       if (merged.size === 0 && !isKnown(service)) return undefined
-      const endpoints = namedMetrics(merged, (e) => (e.scope === "endpoint" ? e.endpoint : ""), minutesOf(range))
+      const endpoints = namedMetrics(merged, (e) => (e.scope === "endpoint" ? e.endpoint : ""))
       return { range, service, endpoints }
     },
     topology: (range, namespace) => {
@@ -178,6 +183,41 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       const topology = graph(range, merged, () => true, (name) => name === service)
       return topology.nodes.length > 0 || isKnown(service) ? topology : undefined
     },
+    instanceTopology: (range, namespace) => {
+      const merged = collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation")
+      // An instance relation names services, not namespaces: a service's namespace comes from its own series.
+      const namespaceOf = new Map<string, string>()
+      for (const m of merged.values()) if (m.entity.scope === "service" || m.entity.scope === "instance") namespaceOf.set(m.entity.service, m.entity.namespace)
+      const ns = (service: string) => namespaceOf.get(service) ?? ""
+      const inside = (service: string) => namespace === undefined || ns(service) === namespace
+      const nodes = new Map<string, InstanceNode>()
+      const node = (service: string, instance: string, metrics: MetricSummary | null) => {
+        const key = `${service}\u0000${instance}`
+        const prior = nodes.get(key)
+        if (prior === undefined || (prior.metrics === null && metrics !== null)) nodes.set(key, { service, instance, namespace: ns(service), metrics })
+      }
+      const edges = new Map<string, { -readonly [K in keyof InstanceEdge]: InstanceEdge[K] }>()
+      for (const m of merged.values()) {
+        const e = m.entity
+        if (e.scope === "instance" && inside(e.service)) node(e.service, e.instance, summaryOf(m))
+        if (e.scope !== "instanceRelation" || !(inside(e.source) || inside(e.target))) continue
+        node(e.source, e.sourceInstance, null)
+        node(e.target, e.targetInstance, null)
+        const key = [e.source, e.sourceInstance, e.target, e.targetInstance].join("\u0000")
+        const edge = edges.get(key) ?? { source: e.source, sourceInstance: e.sourceInstance, target: e.target, targetInstance: e.targetInstance, client: null, server: null }
+        edge[e.detectPoint] = summaryOf(m)
+        edges.set(key, edge)
+      }
+      const order = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
+        a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance)
+      return {
+        range,
+        nodes: [...nodes.values()].sort(order),
+        edges: [...edges.values()].sort((a, b) =>
+          order({ service: a.source, instance: a.sourceInstance }, { service: b.source, instance: b.sourceInstance }) ||
+          order({ service: a.target, instance: a.targetInstance }, { service: b.target, instance: b.targetInstance }))
+      }
+    },
     series: (selector, range) => {
       const key = seriesKey(selector)
       const byMinute = new Map<number, StoredSeries>()
@@ -188,7 +228,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       const points = []
       for (let t = range.start; t < range.end; t += MINUTE_MS) {
         const s = byMinute.get(t)
-        points.push({ time: t, metrics: s ? s.stats.summary(1) : null })
+        points.push({ time: t, metrics: s ? rangeSummary(s.stats, oneMinute(s.stats)) : null })
       }
       return { range, scope: selector.scope satisfies Scope, points }
     }

@@ -2,6 +2,8 @@
 // every series scope, and the answers to bad parameters and unknown services.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { freePort } from "../../scripts/ports.ts"
+import { startMeshsight } from "../support/meshsight.ts"
 import { api, FIXTURE_MINUTE as MINUTE, FIXTURE_NOW, FIXTURE_RANGE as RANGE, replayFixtures } from "../support/replayed-fixtures.ts"
 
 const names = (items: ReadonlyArray<{ readonly name: string }>) => items.map((i) => i.name)
@@ -89,5 +91,15 @@ describe("query API", () => {
       assert.deepStrictEqual(yield* answer(`/api/services/ratings/topology?${RANGE}`), [404, "unknown service: ratings"])
       const [unknownRoute] = yield* answer("/api/nothing-here")
       assert.strictEqual(unknownRoute, 404)
+    }))
+
+  it.effect("GET /api/status names the bound gRPC port, the ALS port and the retention, for the UI's first-run page", () =>
+    Effect.gen(function*() {
+      const alsPort = yield* Effect.promise(() => freePort())
+      const app = yield* startMeshsight({ config: { alsGrpcHost: "127.0.0.1", alsGrpcPort: alsPort, retentionMinutes: 90 } })
+      const { status, body } = yield* api(app.url, "/api/status")
+      assert.strictEqual(status, 200)
+      assert.deepStrictEqual(body, { grpcPort: app.grpcPort, alsPort, retentionMinutes: 90 })
+      assert.notStrictEqual(app.grpcPort, alsPort)
     }))
 })

@@ -1,12 +1,13 @@
 // The page with 300 services and 1 000 relations (generated sidecar traffic over gRPC): time to first render,
-// frame times while zooming and panning, and time for a search to apply. The numbers are printed for
+// readable labels at the first view and more as you zoom, frame times while zooming and panning, and a search
+// that applies quickly and names its matches. The numbers are printed for
 // docs/ui.md; the budgets are loose enough for a busy two-core machine yet catch a page that stops responding.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { setTimeout as sleep } from "node:timers/promises"
 import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
-import { launchBrowser, openPage, screenshot, waitForState } from "./support/browser.ts"
+import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
 import { type Call, sendMeshTraffic } from "./support/mesh-traffic.ts"
 
@@ -97,7 +98,32 @@ describe("web UI with 300 services and 1 000 relations", () => {
     const renderMs = await page.evaluate(() => window.__meshsight.timings.graphRenderMs!)
     console.log(`300 services / 1000 relations: page load to drawn graph ${loadMs.toFixed(0)} ms, graph update + layout + first frame ${renderMs.toFixed(0)} ms, of which layout ${(await page.evaluate(() => window.__meshsight.timings.layoutMs!)).toFixed(0)} ms`)
     assert.isBelow(renderMs, 8_000)
-    await screenshot(page, "large-mesh")
+    // The canvas's content is on the page as text too.
+    assert.strictEqual(await page.locator('[data-table="graph-services"] tbody tr').count(), SERVICES)
+    assert.strictEqual(await page.locator('[data-table="graph-relations"] tbody tr').count(), RELATIONS)
+    await screenshotWidths(page, "large-mesh")
+  })
+
+  it("is readable at the first view: namespace titles and the busiest services labelled at 10 px or more, more labels as you zoom", async () => {
+    const graph = await page.evaluate(() => window.__meshsight.graph())
+    const shown = graph.nodes.filter((n) => n.labelShown)
+    console.log(`default zoom ${graph.zoom.toFixed(2)}: ${shown.length} service labels drawn, ${Math.min(...shown.map((n) => n.labelPx)).toFixed(1)}-${Math.max(...shown.map((n) => n.labelPx)).toFixed(1)} px; namespace titles ${graph.boxes.map((n) => n.labelPx.toFixed(1)).join(", ")} px`)
+    assert.strictEqual(graph.boxes.length, 6)
+    for (const ns of graph.boxes) assert.isAtLeast(ns.labelPx, 12, ns.id)
+    assert.isAtLeast(shown.length, 20)
+    for (const n of shown) assert.isAtLeast(n.labelPx, 10, n.id)
+    // No label is drawn below the readable size: the others wait for the zoom.
+    assert.isTrue(graph.nodes.filter((n) => !n.labelShown).every((n) => n.labelPx < 10))
+    for (let i = 0; i < 3; i++) await page.click("#zoom-in")
+    await sleep(300)
+    const zoomed = await page.evaluate(() => window.__meshsight.graph())
+    const zoomedShown = zoomed.nodes.filter((n) => n.labelShown)
+    console.log(`zoomed to ${zoomed.zoom.toFixed(2)}: ${zoomedShown.length} service labels drawn`)
+    assert.isAbove(zoomed.zoom, graph.zoom)
+    assert.isAbove(zoomedShown.length, shown.length)
+    for (const n of zoomedShown) assert.isAtLeast(n.labelPx, 10, n.id)
+    await screenshot(page, "large-mesh-zoomed")
+    await page.click("#fit")
   })
 
   it("keeps frames short while zooming and panning", async () => {
@@ -133,6 +159,10 @@ describe("web UI with 300 services and 1 000 relations", () => {
     )
     console.log(`search filter applied and drawn in ${searchMs.toFixed(1)} ms`)
     assert.isBelow(searchMs, 1_000)
+    // The matches are named, and labelled on the canvas whatever the zoom.
+    const results = (await page.textContent("#search-results"))!
+    assert.match(results, /^10 matches: svc-040\.ns-4, svc-041\.ns-5, .* and 2 more$/)
+    for (const n of graph.nodes.filter((n) => !n.dimmed)) assert.isTrue(n.labelShown, n.id)
     await screenshot(page, "large-mesh-search")
   })
 })

@@ -1,12 +1,16 @@
 // The web UI in headless Chromium against a real meshsight fed generated sidecar traffic over gRPC: the graph's
-// services, relations and health, time range, namespace filter and search, dashboards, thresholds, and the
-// empty, unknown-service and unreachable-API states. Screenshots go to test-results/ui-screenshots/.
+// services, namespaces, relations and health, the side panel, time range, namespace filter and search, the
+// dashboards' figures against the API's, TCP, the proxy view, thresholds, and the empty, unknown-service and
+// unreachable-API states. Screenshots at 1000 and 1920 px go to test-results/ui-screenshots/.
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { setTimeout as sleep } from "node:timers/promises"
+import { freePort } from "../../scripts/ports.ts"
+import type { MetricSummary, Topology } from "../../src/query/api-model.ts"
+import { fmtBytesPerSec, fmtCpm, fmtPct } from "../../ui/src/format.ts"
 import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
-import { launchBrowser, openPage, screenshot, waitForState } from "./support/browser.ts"
+import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState, WIDTHS } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
 import { type Call, sendMeshTraffic } from "./support/mesh-traffic.ts"
 
@@ -16,6 +20,14 @@ const RECENT: ReadonlyArray<Call> = [
   { from: "frontend.shop", to: "catalog.shop", count: 30, latencyMs: 40, path: "/items" },
   { from: "cart.shop", to: "billing.payments", count: 20, errors: 10, latencyMs: 15, path: "/charge" },
   { from: "catalog.shop", to: "db.storage", count: 10, latencyMs: 3000, path: "/query" }
+]
+/** As in `npm run demo`: traffic over several minutes of the range, and a TCP database. */
+const DEMO_LIKE: ReadonlyArray<Call> = [
+  { from: "productpage.bookinfo", to: "reviews.bookinfo", count: 90, latencyMs: 25, agoMs: 30_000 },
+  { from: "productpage.bookinfo", to: "reviews.bookinfo", count: 30, latencyMs: 35, agoMs: 90_000 },
+  { from: "productpage.bookinfo", to: "reviews.bookinfo", count: 60, latencyMs: 45, agoMs: 150_000 },
+  { from: "reviews.bookinfo", to: "mysql.bookinfo", count: 12, latencyMs: 40_000, agoMs: 30_000, tcp: { receivedBytes: 1_200, sentBytes: 48_000 } },
+  { from: "reviews.bookinfo", to: "mysql.bookinfo", count: 4, latencyMs: 40_000, agoMs: 90_000, tcp: { receivedBytes: 1_200, sentBytes: 48_000 } }
 ]
 /** Seen 40 minutes ago only: outside the default 15 minutes. */
 const OLD: ReadonlyArray<Call> = [{ from: "legacy.shop", to: "archive.shop", count: 5, latencyMs: 10, agoMs: 40 * 60_000 }]
@@ -35,18 +47,27 @@ const nextRender = async (page: Page, act: () => Promise<unknown>, state = "read
   await page.waitForFunction((n) => window.__meshsight.refreshes > n, before)
   await waitForState(page, state)
 }
+const card = (page: Page, signal: string) => page.textContent(`[data-signal="${signal}"] dd`)
+const charts = (page: Page) => page.evaluate(() => window.__meshsight.charts)
+/** The mean of a chart series' points: what the range's per-minute figure must equal. */
+const meanOfPoints = (values: ReadonlyArray<number | null>) => {
+  const present = values.filter((v): v is number => v !== null)
+  return present.reduce((a, b) => a + b, 0) / present.length
+}
 
 describe("web UI", () => {
   let app: Awaited<ReturnType<typeof startMeshsightAsync>>
   let browser: Browser
   let page: Page
+  const apiTopology = async (): Promise<Topology> => (await getJson(app.url, "/api/topology")).body
+  const apiNode = async (name: string): Promise<MetricSummary> => (await apiTopology()).nodes.find((n) => n.name === name)!.metrics!
 
   beforeAll(async () => {
     await ensureUiBuilt()
     ;[app, browser] = await Promise.all([startMeshsightAsync(), launchBrowser()])
-    await sendMeshTraffic(app.alsPort, [...RECENT, ...OLD])
+    await sendMeshTraffic(app.alsPort, [...RECENT, ...DEMO_LIKE, ...OLD])
     // The aggregator flushes every second: wait until the API has every relation.
-    for (let i = 0; (await getJson(app.url, `/api/topology?start=${Date.now() - 3_600_000}`)).body.edges.length < 5; i++) {
+    for (let i = 0; (await getJson(app.url, `/api/topology?start=${Date.now() - 3_600_000}`)).body.edges.length < 7; i++) {
       if (i > 100) throw new Error("traffic never became queryable")
       await sleep(100)
     }
@@ -57,31 +78,107 @@ describe("web UI", () => {
     await app?.stop()
   })
 
-  it("draws the last 15 minutes' services and relations, coloured by health", async () => {
+  it("draws the last 15 minutes' services in namespace boxes, relations, health, and the same as a text list", async () => {
     await waitForState(page, "ready")
     const graph = await graphOf(page)
-    assert.deepStrictEqual(ids(graph), ["billing.payments", "cart.shop", "catalog.shop", "db.storage", "frontend.shop"])
+    assert.deepStrictEqual(ids(graph), [
+      "billing.payments", "cart.shop", "catalog.shop", "db.storage", "frontend.shop", "mysql.bookinfo", "productpage.bookinfo", "reviews.bookinfo"
+    ])
+    assert.deepStrictEqual(graph.boxes.map((n) => n.id).sort(), ["bookinfo", "payments", "shop", "storage"])
     assert.deepStrictEqual(graph.edges.map((e) => `${e.source}->${e.target}`).sort(), [
       "cart.shop->billing.payments",
       "catalog.shop->db.storage",
       "frontend.shop->cart.shop",
-      "frontend.shop->catalog.shop"
+      "frontend.shop->catalog.shop",
+      "productpage.bookinfo->reviews.bookinfo",
+      "reviews.bookinfo->mysql.bookinfo"
     ])
-    // billing answers half its calls with 503, db takes 3 s; frontend only calls others (no server side).
+    // billing answers half its calls with 503, db takes 3 s; frontend only calls others; mysql is TCP only.
     assert.deepStrictEqual(healthById(graph), {
       "billing.payments": "critical",
       "cart.shop": "healthy",
       "catalog.shop": "healthy",
       "db.storage": "critical",
-      "frontend.shop": "unknown"
+      "frontend.shop": "unknown",
+      "mysql.bookinfo": "unknown",
+      "productpage.bookinfo": "unknown",
+      "reviews.bookinfo": "healthy"
     })
-    const cart = graph.nodes.find((n) => n.id === "cart.shop")!
-    assert.approximately(cart.cpm, 60 / 15, 0.01)
+    // A range's calls/min is the mean over the minutes with calls: cart's 60 calls in one minute read 60.
+    const cartApi = await apiNode("cart.shop")
+    assert.strictEqual(cartApi.cpm, cartApi.calls / cartApi.callMinutes)
+    assert.strictEqual(graph.nodes.find((n) => n.id === "cart.shop")!.cpm, cartApi.cpm)
+    if (cartApi.callMinutes === 1) assert.strictEqual(cartApi.cpm, 60)
     const billingEdge = graph.edges.find((e) => e.target === "billing.payments")!
     assert.strictEqual(billingEdge.health, "critical")
     assert.match(billingEdge.label, /50 % err/)
-    assert.strictEqual(await page.textContent("#graph-summary"), "5 services · 4 relations")
-    await screenshot(page, "topology")
+    // Small graph: every arrow is labelled, legibly.
+    for (const e of graph.edges) {
+      assert.isTrue(e.labelShown, `${e.source}->${e.target}`)
+      assert.isAtLeast(e.labelPx, 10)
+    }
+    assert.strictEqual(await page.textContent("#graph-summary"), "8 services · 6 relations")
+    assert.strictEqual(await page.locator('[data-table="graph-services"] tbody tr').count(), 8)
+    assert.strictEqual(await page.locator('[data-table="graph-relations"] tbody tr').count(), 6)
+    const billingRow = await page.textContent('[data-table="graph-relations"] tr:has(td:text-is("billing.payments"))')
+    assert.include(billingRow, "critical")
+    assert.include(billingRow, "50 % err")
+    await screenshotWidths(page, "topology")
+    // At each width the whole graph is in the window: every service is drawn inside the visible part of the canvas.
+    for (const size of WIDTHS) {
+      await page.setViewportSize(size)
+      await page.waitForTimeout(400)
+      const box = (await page.locator("#graph").boundingBox())!
+      assert.isAtMost(box.y + box.height, size.height, `graph fits in ${size.width} px`)
+      const drawn = await graphOf(page)
+      for (const n of drawn.nodes) {
+        assert.isTrue(n.x > box.x && n.x < box.x + box.width && n.y > box.y && n.y < box.y + box.height, `${n.id} at ${size.width} px`)
+        assert.isTrue(n.labelShown && n.labelPx >= 10, `${n.id}'s label at ${size.width} px: ${n.labelPx} px`)
+      }
+      // The arrows' labels too: "unreadable at 1000 px" was round one's complaint.
+      for (const e of drawn.edges) assert.isTrue(e.labelShown && e.labelPx >= 10, `${e.source}->${e.target} at ${size.width} px: ${e.labelPx} px`)
+    }
+    await page.setViewportSize({ width: 1400, height: 900 })
+    await page.waitForTimeout(400)
+  })
+
+  it("labels a TCP relation and service with bytes per second, not calls", async () => {
+    const graph = await graphOf(page)
+    const tcpEdge = graph.edges.find((e) => e.target === "mysql.bookinfo")!
+    const api = (await apiTopology()).edges.find((e) => e.target === "mysql.bookinfo")!.server!
+    assert.strictEqual(api.connections, 16)
+    assert.strictEqual(api.receivedBytes, 16 * 1_200)
+    assert.strictEqual(api.receivedBytesPerMin, api.receivedBytes / api.tcpMinutes)
+    assert.notInclude(tcpEdge.label, "cpm")
+    assert.include(tcpEdge.label, fmtBytesPerSec(api.receivedBytesPerMin + api.sentBytesPerMin))
+    assert.match(tcpEdge.label, /conn\/min/)
+    assert.match(graph.nodes.find((n) => n.id === "mysql.bookinfo")!.label, /B\/s$/)
+  })
+
+  it("goes down to instances, each in its service's box, with the calls between them", async ({ onTestFinished }) => {
+    // The next tests start from the service level, whatever happens here.
+    onTestFinished(() => goto(page, "#/"))
+    await nextRender(page, () => page.selectOption("#level", "instance"))
+    assert.include(page.url(), "level=instance")
+    const graph = await graphOf(page)
+    const cart = graph.nodes.filter((n) => n.id.startsWith("cart.shop/")).map((n) => n.name).sort()
+    assert.deepStrictEqual(cart, ["cart-v1-0", "cart-v1-1"])
+    assert.includeMembers(graph.boxes.map((b) => b.id), ["cart.shop", "frontend.shop", "mysql.bookinfo"])
+    assert.includeMembers(graph.edges.map((e) => `${e.source}->${e.target}`), [
+      "frontend.shop/frontend-v1-0->cart.shop/cart-v1-0",
+      "frontend.shop/frontend-v1-0->cart.shop/cart-v1-1"
+    ])
+    const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances
+    const cart1 = graph.nodes.find((n) => n.id === "cart.shop/cart-v1-1")!
+    assert.strictEqual(cart1.cpm, api.find((i: { name: string }) => i.name === "cart-v1-1").metrics.cpm)
+    assert.match(await page.textContent("#graph-summary") ?? "", /^\d+ instances · \d+ relations$/)
+    await screenshotWidths(page, "topology-instances")
+    const drawn = (await graphOf(page)).nodes.find((n) => n.id === "cart.shop/cart-v1-1")! // where it is after the resizes
+    await page.mouse.click(drawn.x, drawn.y)
+    await page.waitForSelector("#side-panel:not([hidden])")
+    assert.include(await page.textContent("#side-panel"), "instance of cart.shop")
+    await nextRender(page, () => page.click("#side-panel >> text=Open proxy view"))
+    assert.match(page.url(), /#\/service\/cart\.shop\/instance\/cart-v1-1\?level=instance$/)
   })
 
   it("shows what happened in a longer time range once it is chosen", async () => {
@@ -92,7 +189,7 @@ describe("web UI", () => {
     assert.notInclude(ids(await graphOf(page)), "legacy.shop")
   })
 
-  it("filters by namespace and dims what the search does not match", async () => {
+  it("filters by namespace; the search dims the rest and names its matches", async () => {
     await nextRender(page, () => page.selectOption("#namespace", "payments"))
     const payments = await graphOf(page)
     assert.deepStrictEqual(payments.nodes.map((n) => [n.id, n.outside]).sort(), [["billing.payments", false], ["cart.shop", true]])
@@ -104,19 +201,54 @@ describe("web UI", () => {
       "catalog.shop->db.storage",
       "frontend.shop->catalog.shop"
     ])
+    assert.strictEqual(await page.textContent("#search-results"), "1 match: catalog.shop")
     await page.fill("#search", "")
     assert.isTrue((await graphOf(page)).nodes.every((n) => !n.dimmed))
   })
 
-  it("opens a service's dashboard on a click: charts, instances, endpoints, status codes, neighbours", async () => {
-    const cart = (await graphOf(page)).nodes.find((n) => n.id === "cart.shop")!
-    await nextRender(page, () => page.mouse.click(cart.x, cart.y))
-    assert.match(page.url(), /#\/service\/cart\.shop$/)
-    assert.strictEqual(await page.textContent("#service-name"), "cart.shop")
-    const charts = await page.evaluate(() => window.__meshsight.charts)
-    assert.deepStrictEqual(charts.map((c) => c.title), ["Calls per minute", "Latency (ms)", "Success rate (%)", "Apdex"])
-    for (const chart of charts) assert.isTrue(chart.series.every((s) => s.points > 0), chart.title)
+  it("a click on a service opens the side panel with its figures; from there, its dashboard", async () => {
+    // The view was redrawn and fitted a moment ago: let it settle, as a user's first click would.
+    await sleep(300)
+    const reviews = (await graphOf(page)).nodes.find((n) => n.id === "reviews.bookinfo")!
+    await page.mouse.click(reviews.x, reviews.y)
+    await page.waitForSelector("#side-panel:not([hidden])", { timeout: 10_000 })
+    assert.strictEqual(await page.textContent("#side-panel h2"), "reviews.bookinfo")
+    const api = await apiNode("reviews.bookinfo")
+    assert.include(await page.textContent("#side-panel .figures"), `Calls / min${fmtCpm(api.cpm)}`)
+    assert.isTrue((await graphOf(page)).nodes.find((n) => n.id === "reviews.bookinfo")!.selected)
+    // Its arrows stay labelled while it is selected.
+    await screenshot(page, "topology-selected")
+    await nextRender(page, () => page.click("#side-panel >> text=Open dashboard"))
+    assert.match(page.url(), /#\/service\/reviews\.bookinfo$/)
+  })
+
+  it("a service's figures equal the API's and the mean of the chart beside them; legends show the range, then the hovered minute", async () => {
+    const api = await apiNode("reviews.bookinfo")
+    assert.strictEqual(api.calls, 180)
+    assert.isAtLeast(api.callMinutes, 3)
+    assert.strictEqual(await card(page, "Calls / min"), fmtCpm(api.cpm))
+    assert.strictEqual(await card(page, "Success rate"), fmtPct(api.sla))
+    const shown = await charts(page)
+    assert.deepStrictEqual(shown.map((c) => c.title), ["Calls per minute", "Latency", "Success rate", "Apdex"])
+    const cpm = shown[0]!.series[0]!
+    assert.closeTo(meanOfPoints(cpm.values), api.cpm, 0.01)
+    assert.strictEqual(cpm.rangeValue, fmtCpm(api.cpm))
     assert.strictEqual(await page.locator(".chart canvas").count(), 4)
+    // The legend reads the range's figure until the pointer is on a chart, then that minute's.
+    const legend = page.locator('.chart[data-title="Calls per minute"] .chart-legend')
+    assert.strictEqual(await legend.locator(".legend-when").textContent(), "range")
+    assert.strictEqual(await legend.locator(".legend-value").textContent(), fmtCpm(api.cpm))
+    const box = (await page.locator('.chart[data-title="Calls per minute"] .u-over').boundingBox())!
+    await page.mouse.move(box.x + box.width - 3, box.y + box.height / 2)
+    assert.match((await legend.locator(".legend-when").textContent())!, /^\d\d:\d\d:\d\d$/)
+    assert.notInclude(await legend.textContent(), "--")
+    // TCP: the service's calls to mysql are its callee's TCP bytes.
+    assert.include(await page.textContent('[data-table="downstream"]'), "B/s")
+    await screenshotWidths(page, "service")
+  })
+
+  it("a service dashboard: instances, endpoints, status codes, neighbours", async () => {
+    await goto(page, "#/service/cart.shop")
     const column = (table: string, n: number) => page.locator(`[data-table="${table}"] tbody td:nth-child(${n})`).allTextContents()
     assert.deepStrictEqual(await column("instances", 1), ["cart-v1-0", "cart-v1-1"]) // by calls/min, most first
     await page.click('[data-table="instances"] th:has-text("Instance")')
@@ -126,20 +258,55 @@ describe("web UI", () => {
     assert.deepStrictEqual(await column("status-codes", 1), ["200"])
     assert.deepStrictEqual(await column("upstream", 1), ["frontend.shop"])
     assert.deepStrictEqual(await column("downstream", 1), ["billing.payments"])
-    await screenshot(page, "service-dashboard")
   })
 
-  it("shows a relation's client- and server-side metrics when its edge is clicked", async () => {
+  it("an instance's proxy view: the figures its access logs give, and room for the proxy's own metrics", async () => {
+    await nextRender(page, () => page.click('[data-table="instances"] a:text-is("cart-v1-0")'))
+    assert.match(page.url(), /#\/service\/cart\.shop\/instance\/cart-v1-0$/)
+    assert.strictEqual(await page.textContent("#instance-name"), "cart-v1-0")
+    const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances.find((i: { name: string }) => i.name === "cart-v1-0").metrics
+    assert.strictEqual(await card(page, "Calls / min"), fmtCpm(api.cpm))
+    assert.deepStrictEqual((await charts(page)).map((c) => c.title).slice(0, 3), ["Calls per minute", "Latency", "Success rate"])
+    assert.isTrue(await page.isVisible('[data-message="proxy-metrics"]'))
+    await screenshotWidths(page, "proxy")
+  })
+
+  it("a TCP service shows bytes and connections, with their charts", async () => {
+    await goto(page, "#/service/mysql.bookinfo")
+    const api = await apiNode("mysql.bookinfo")
+    assert.strictEqual(await card(page, "TCP received"), fmtBytesPerSec(api.receivedBytesPerMin))
+    assert.strictEqual(await card(page, "Connections"), "16")
+    assert.isNull(await page.$('[data-signal="Calls / min"]'))
+    const shown = await charts(page)
+    assert.deepStrictEqual(shown.map((c) => c.title), ["TCP bytes per second", "TCP connections per minute"])
+    assert.closeTo(meanOfPoints(shown[0]!.series[0]!.values), api.receivedBytesPerMin / 60, 0.01)
+    await screenshotWidths(page, "tcp-service")
+  })
+
+  it("a click on an arrow opens the side panel; from there, the relation: both sides, status codes, TCP", async () => {
     await goto(page, "#/")
     const edge = (await graphOf(page)).edges.find((e) => e.target === "billing.payments")!
-    await nextRender(page, () => page.mouse.click(edge.x, edge.y))
+    await page.mouse.click(edge.x, edge.y)
+    await page.waitForSelector("#side-panel:not([hidden])")
+    assert.include(await page.textContent("#side-panel h2"), "cart.shop → billing.payments")
+    await nextRender(page, () => page.click("#side-panel >> text=Open relation"))
     assert.match(page.url(), /#\/relation\/cart\.shop\/billing\.payments$/)
     const row = (label: string) => page.locator(`[data-table="relation"] tr:has(th:text-is("${label}")) td`).allTextContents()
     assert.deepStrictEqual(await row("Calls"), ["20", "20"])
     assert.deepStrictEqual(await row("Success rate"), ["50 %", "50 %"])
-    const charts = await page.evaluate(() => window.__meshsight.charts)
-    assert.deepStrictEqual(charts[0]!.series.map((s) => s.label), ["client cpm", "server cpm"])
-    await screenshot(page, "relation")
+    const codes = await page.locator('[data-table="statusCodes-server"] tbody td:nth-child(1)').allTextContents()
+    assert.deepStrictEqual(codes.sort(), ["200", "503"])
+    const shown = await charts(page)
+    assert.deepStrictEqual(shown[0]!.series.map((s) => s.label), ["client cpm", "server cpm"])
+    await screenshotWidths(page, "relation")
+
+    await goto(page, "#/relation/reviews.bookinfo/mysql.bookinfo")
+    const received = await row("TCP received")
+    assert.strictEqual(received.length, 2)
+    for (const cell of received) assert.match(cell, /B\/s$/)
+    assert.deepStrictEqual(await row("Connections"), ["16", "16"])
+    assert.deepStrictEqual((await charts(page)).map((c) => c.title), ["TCP bytes per second", "TCP connections per minute"])
+    await screenshotWidths(page, "tcp-relation")
   })
 
   it("recolours with thresholds changed in the UI and keeps them across reloads", async () => {
@@ -162,16 +329,18 @@ describe("web UI", () => {
     await screenshot(page, "unknown-service")
   })
 
-  it("explains an empty meshsight and an unreachable API", async () => {
-    const empty = await startMeshsightAsync()
+  it("explains an empty meshsight with its real ALS port, and an unreachable API", async () => {
+    const alsPort = await freePort()
+    const empty = await startMeshsightAsync({ config: { alsGrpcHost: "127.0.0.1", alsGrpcPort: alsPort } })
     let stopped = false
     try {
       const emptyPage = await openPage(browser, empty.url)
       await waitForState(emptyPage, "empty")
       const hint = await emptyPage.textContent('[data-message="empty"]')
       assert.include(hint, "npm run demo")
-      assert.include(hint, "11800")
-      await screenshot(emptyPage, "empty")
+      assert.strictEqual(await emptyPage.textContent('[data-port="als"]'), String(alsPort))
+      assert.include(hint, `gRPC port ${empty.grpcPort}`)
+      await screenshotWidths(emptyPage, "empty")
       await empty.stop()
       stopped = true
       await nextRender(emptyPage, () => emptyPage.click("#refresh"), "error")

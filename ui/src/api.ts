@@ -1,8 +1,8 @@
 // meshsight's own JSON API (src/http/api-routes.ts), typed with the server's response shapes.
-import type { EndpointList, InstanceList, Series, Topology } from "../../src/query/api-model.ts"
+import type { EndpointList, InstanceList, InstanceTopology, Series, Status, Topology } from "../../src/query/api-model.ts"
 import type { ProxyHealthList, ProxyInstance } from "../../src/query/proxy-model.ts"
 
-export type { Edge, MetricSummary, NamedMetrics, Series, ServiceItem, Topology } from "../../src/query/api-model.ts"
+export type { Edge, InstanceTopology, MetricSummary, NamedMetrics, Series, ServiceItem, Status, Topology } from "../../src/query/api-model.ts"
 export type { ProxyCluster, ProxyHealthList, ProxyInstance, ProxyMetric } from "../../src/query/proxy-model.ts"
 
 /**
@@ -55,12 +55,16 @@ const svc = (service: string) => `/api/services/${encodeURIComponent(service)}`
 const q = (params: Record<string, string>) => new URLSearchParams(params).toString()
 
 export const api = {
+  status: () => getJson<Status>("/api/status"),
   topology: (minutes: number) => getJson<Topology>(`/api/topology?${rangeQuery(minutes)}`),
+  instanceTopology: (minutes: number) => getJson<InstanceTopology>(`/api/instance-topology?${rangeQuery(minutes)}`),
   serviceTopology: (service: string, minutes: number) => getJson<Topology>(`${svc(service)}/topology?${rangeQuery(minutes)}`),
   instances: (service: string, minutes: number) => getJson<InstanceList>(`${svc(service)}/instances?${rangeQuery(minutes)}`),
   endpoints: (service: string, minutes: number) => getJson<EndpointList>(`${svc(service)}/endpoints?${rangeQuery(minutes)}`),
   serviceSeries: (service: string, minutes: number) =>
     getJson<Series>(`/api/series?${q({ scope: "service", service })}&${rangeQuery(minutes)}`),
+  instanceSeries: (service: string, instance: string, minutes: number) =>
+    getJson<Series>(`/api/series?${q({ scope: "instance", service, instance })}&${rangeQuery(minutes)}`),
   relationSeries: (source: string, target: string, detectPoint: "client" | "server", minutes: number) =>
     getJson<Series>(`/api/series?${q({ scope: "serviceRelation", source, target, detectPoint })}&${rangeQuery(minutes)}`),
   /** Envoy MetricsService data: each instance's proxy health, and one proxy's metrics. */

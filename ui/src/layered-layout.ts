@@ -68,3 +68,60 @@ export const layeredLayout = (
   }
   return positions
 }
+
+const GROUP_GAP = 140
+/** Room around a group's node centres for the nodes themselves, their labels and the group's box and title. */
+const GROUP_MARGIN = { x: 90, top: 70, bottom: 60 }
+
+/**
+ * Positions with each group (a namespace, or a service's instances) laid out on its own, callers left of callees,
+ * and the groups packed in rows, so that every group can be drawn as a box around its members. Groups are placed
+ * callers first (by call depth between groups, then name), wrapping at a row width that gives the whole picture
+ * about a screen's shape.
+ */
+export const groupedLayout = (
+  nodes: ReadonlyArray<{ readonly name: string; readonly group: string }>,
+  edges: ReadonlyArray<{ readonly source: string; readonly target: string }>
+): Map<string, Point> => {
+  const groupOf = new Map(nodes.map((n) => [n.name, n.group]))
+  const members = new Map<string, Array<string>>()
+  for (const n of nodes) members.set(n.group, [...(members.get(n.group) ?? []), n.name])
+  const inner = new Map<string, Array<{ source: string; target: string }>>()
+  for (const e of edges) {
+    const g = groupOf.get(e.source)
+    if (g !== undefined && g === groupOf.get(e.target)) inner.set(g, [...(inner.get(g) ?? []), e])
+  }
+  // Groups that call others come first: order by call depth in the graph of groups (then by name).
+  const groupNames = [...members.keys()].sort()
+  const between = edges.flatMap((e) => {
+    const [s, t] = [groupOf.get(e.source), groupOf.get(e.target)]
+    return s !== undefined && t !== undefined && s !== t ? [{ source: s, target: t }] : []
+  })
+  const groupColumn = layeredLayout(groupNames, between)
+  const byDepth = [...groupNames].sort((a, b) => groupColumn.get(a)!.x - groupColumn.get(b)!.x || a.localeCompare(b))
+  const groups = byDepth.map((g) => {
+    const positions = layeredLayout(members.get(g)!, inner.get(g) ?? [])
+    const xs = [...positions.values()].map((p) => p.x)
+    const ys = [...positions.values()].map((p) => p.y)
+    const minX = Math.min(...xs) - GROUP_MARGIN.x
+    const minY = Math.min(...ys) - GROUP_MARGIN.top
+    return { positions, minX, minY, width: Math.max(...xs) + GROUP_MARGIN.x - minX, height: Math.max(...ys) + GROUP_MARGIN.bottom - minY }
+  })
+  const area = groups.reduce((a, g) => a + (g.width + GROUP_GAP) * (g.height + GROUP_GAP), 0)
+  const rowWidth = Math.max(...groups.map((g) => g.width), Math.sqrt(area * 1.8))
+  const out = new Map<string, Point>()
+  let x = 0
+  let y = 0
+  let rowHeight = 0
+  for (const g of groups) {
+    if (x > 0 && x + g.width > rowWidth) {
+      x = 0
+      y += rowHeight + GROUP_GAP
+      rowHeight = 0
+    }
+    for (const [name, p] of g.positions) out.set(name, { x: x + p.x - g.minX, y: y + p.y - g.minY })
+    x += g.width + GROUP_GAP
+    rowHeight = Math.max(rowHeight, g.height)
+  }
+  return out
+}

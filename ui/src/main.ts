@@ -4,13 +4,13 @@ import { h } from "./dom.ts"
 import { fmtClock } from "./format.ts"
 import { DEFAULT_THRESHOLDS, loadThresholds, saveThresholds, type Thresholds } from "./health.ts"
 import { hook, setState } from "./hook.ts"
+import { instanceView } from "./instance-view.ts"
 import { relationView } from "./relation-view.ts"
 import { hrefFor, parseHash, RANGES, type Route, type ViewParams } from "./route.ts"
-import { instanceView } from "./instance-view.ts"
 import { serviceView } from "./service-view.ts"
 import "./style.css"
 import { topologyView } from "./topology-view.ts"
-import { tokenForm, unknownServiceMessage, type View, type ViewContext } from "./view.ts"
+import { loadingMessage, tokenForm, unknownServiceMessage, type View, type ViewContext } from "./view.ts"
 
 const REFRESH_MS = 15_000
 
@@ -121,7 +121,7 @@ const navigate = () => {
   hook.view = route.view
   hook.charts = []
   setState("loading")
-  const viewRoot = h("div", { class: "view-root" })
+  const viewRoot = h("div", { class: "view-root" }, loadingMessage())
   root.replaceChildren(viewRoot)
   const ctx: ViewContext = {
     root: viewRoot,

@@ -1,5 +1,5 @@
-// Hash routing, so that every view is a link: #/ (topology), #/service/NAME, #/service/NAME/instance/INSTANCE (its
-// proxy), #/relation/SOURCE/TARGET, each with ?range=MINUTES&ns=NAMESPACE.
+// Hash routing, so that every view is a link: #/ (topology), #/service/NAME, #/service/NAME/instance/INSTANCE
+// (the instance's proxy), #/relation/SOURCE/TARGET, each with ?range=MINUTES&ns=NAMESPACE&level=instance.
 export type Route =
   | { readonly view: "topology" }
   | { readonly view: "service"; readonly service: string }
@@ -11,6 +11,8 @@ export interface ViewParams {
   readonly range: number
   /** The topology's namespace filter; "" for all. */
   readonly ns: string
+  /** The topology's level: services, or instances in their services' boxes. */
+  readonly level: "service" | "instance"
 }
 
 export const RANGES: ReadonlyArray<{ readonly minutes: number; readonly label: string }> = [
@@ -35,7 +37,11 @@ export const parseHash = (hash: string): { route: Route; params: ViewParams } =>
   const [path = "", query = ""] = hash.replace(/^#/, "").split("?")
   const search = new URLSearchParams(query)
   const range = Number(search.get("range"))
-  const params = { range: RANGES.some((r) => r.minutes === range) ? range : DEFAULT_RANGE, ns: search.get("ns") ?? "" }
+  const params: ViewParams = {
+    range: RANGES.some((r) => r.minutes === range) ? range : DEFAULT_RANGE,
+    ns: search.get("ns") ?? "",
+    level: search.get("level") === "instance" ? "instance" : "service"
+  }
   const parts = path.split("/").filter((p) => p !== "").map(decodeSegment)
   if (parts[0] === "service" && parts.length === 2) return { route: { view: "service", service: parts[1]! }, params }
   if (parts[0] === "service" && parts[2] === "instance" && parts.length === 4) {
@@ -56,6 +62,7 @@ export const hrefFor = (route: Route, params: ViewParams): string => {
   const query = new URLSearchParams()
   if (params.range !== DEFAULT_RANGE) query.set("range", String(params.range))
   if (params.ns !== "") query.set("ns", params.ns)
+  if (params.level === "instance") query.set("level", "instance")
   const qs = query.toString()
   return `#${path}${qs ? `?${qs}` : ""}`
 }

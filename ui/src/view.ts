@@ -1,4 +1,5 @@
 // What every view gets from the app shell, and the messages of the empty and not-found states.
+import type { Status } from "./api.ts"
 import { h } from "./dom.ts"
 import type { Thresholds } from "./health.ts"
 import type { Route, ViewParams } from "./route.ts"
@@ -16,14 +17,20 @@ export interface View {
   readonly destroy: () => void
 }
 
-export const noDataMessage = () =>
+/** `status` names this meshsight's own ALS port; without it (an older API) the page names none. */
+export const noDataMessage = (status: Status | undefined) =>
   h("section", { class: "state-message", "data-message": "empty" },
     h("h2", {}, "No traffic in this time range yet"),
     h("p", {}, "meshsight draws services as soon as Envoy's access logs reach it."),
     h("ul", {},
       h("li", {}, "Try it with a simulated mesh: ", h("code", {}, "npm run demo")),
-      h("li", {}, "Or point Istio's access log service (ALS) at meshsight's gRPC port ", h("code", {}, "11800"), " (see the README's Istio set-up)."),
-      h("li", {}, "Or choose a longer time range above.")))
+      h("li", {}, "Or point Istio's access log service (ALS) at meshsight's ",
+        status ? ["ALS port ", h("code", { "data-port": "als" }, String(status.alsPort))] : "ALS port",
+        status && status.alsPort !== status.grpcPort ? [" (gRPC port ", h("code", {}, String(status.grpcPort)), ")"] : null,
+        " (see the README's Istio set-up)."),
+      h("li", {}, "Or choose a longer time range above", status ? ` (meshsight keeps ${status.retentionMinutes} minutes)` : "", ".")))
+
+export const loadingMessage = () => h("p", { class: "muted loading", "data-message": "loading" }, "Loading…")
 
 export const unknownServiceMessage = (service: string, topologyHref: string) =>
   h("section", { class: "state-message", "data-message": "not-found" },

@@ -24,3 +24,26 @@ export const screenshot = async (page: Page, name: string) => {
   mkdirSync(SCREENSHOTS, { recursive: true })
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
 }
+
+/** The widths the UI is checked at: a small laptop's window and a full-HD screen. */
+export const WIDTHS = [{ width: 1000, height: 760 }, { width: 1920, height: 1080 }] as const
+
+/**
+ * Screenshots of the current view at each of WIDTHS (`NAME-1000.png`, `NAME-1920.png`), each after the view has
+ * redrawn at that size (charts take their width when drawn; the graph fits itself to a new window size).
+ */
+export const screenshotWidths = async (page: Page, name: string) => {
+  const before = page.viewportSize()
+  for (const size of WIDTHS) {
+    await page.setViewportSize(size)
+    const refreshes = await page.evaluate(() => window.__meshsight.refreshes)
+    await page.click("#refresh")
+    await page.waitForFunction((n) => window.__meshsight.refreshes > n, refreshes)
+    await page.waitForTimeout(300)
+    await screenshot(page, `${name}-${size.width}`)
+  }
+  if (before) {
+    await page.setViewportSize(before)
+    await page.waitForTimeout(300) // the graph fits itself to the new size
+  }
+}

@@ -1,7 +1,14 @@
 // Generated Istio sidecar traffic for the UI tests: calls between services, each logged by the client's sidecar
 // (outbound) and the server's (inbound), sent as Envoy does, one ALS stream per proxy, over real gRPC.
 import { encodeAlsMessageJson } from "../../../sim/envoy-protos.ts"
-import { alsMessageJson, inboundHttpEntry, outboundHttpEntry, type Workload } from "../../../sim/istio-entries.ts"
+import {
+  alsMessageJson,
+  inboundHttpEntry,
+  inboundTcpEntry,
+  outboundHttpEntry,
+  outboundTcpEntry,
+  type Workload
+} from "../../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../../support/als-client.ts"
 
 export interface Call {
@@ -17,6 +24,8 @@ export interface Call {
   readonly agoMs?: number
   /** Which pod of the server answers (default 0), to give a service several instances. */
   readonly serverPod?: number
+  /** TCP connections instead of HTTP requests: `count` connections, each with these bytes (as the server counts them). */
+  readonly tcp?: { readonly receivedBytes: number; readonly sentBytes: number }
 }
 
 const PORT = 9080
@@ -41,26 +50,41 @@ export const workload = (service: string, pod = 0): Workload => {
   return w
 }
 
-/** One ALS message per proxy holding every entry that proxy logged. */
+/** One ALS message per proxy and kind (HTTP, TCP) holding every entry of that kind the proxy logged. */
 export const meshMessages = (calls: ReadonlyArray<Call>, nowMs = Date.now()): Array<Uint8Array> => {
-  const byProxy = new Map<Workload, Array<unknown>>()
-  const log = (w: Workload, entry: unknown) => byProxy.set(w, [...(byProxy.get(w) ?? []), entry])
+  const byProxy = new Map<Workload, { http: Array<unknown>; tcp: Array<unknown> }>()
+  const log = (w: Workload, kind: "http" | "tcp", entry: unknown) => {
+    const entries = byProxy.get(w) ?? { http: [], tcp: [] }
+    entries[kind].push(entry)
+    byProxy.set(w, entries)
+  }
   for (const call of calls) {
     const client = workload(call.from)
     const server = workload(call.to, call.serverPod)
     const peers = { client, server, port: PORT, host: `${server.labels.app}.${server.namespace}.svc.cluster.local` }
     for (let i = 0; i < call.count; i++) {
+      const startMs = nowMs - (call.agoMs ?? 30_000) + i
+      if (call.tcp) {
+        const inbound = { startMs, durationMs: call.latencyMs, ...call.tcp }
+        // The client's proxy counts the same bytes the other way round.
+        const outbound = { ...inbound, receivedBytes: call.tcp.sentBytes, sentBytes: call.tcp.receivedBytes }
+        log(client, "tcp", outboundTcpEntry(outbound, peers))
+        log(server, "tcp", inboundTcpEntry(inbound, peers))
+        continue
+      }
       const http = {
-        startMs: nowMs - (call.agoMs ?? 30_000) + i,
+        startMs,
         durationMs: call.latencyMs,
         path: call.path ?? "/",
         code: i < (call.errors ?? 0) ? 503 : 200
       }
-      log(client, outboundHttpEntry(http, peers))
-      log(server, inboundHttpEntry(http, peers))
+      log(client, "http", outboundHttpEntry(http, peers))
+      log(server, "http", inboundHttpEntry(http, peers))
     }
   }
-  return [...byProxy].map(([w, entries]) => encodeAlsMessageJson(alsMessageJson({ http: entries }, { workload: w })))
+  // A message holds HTTP or TCP entries, not both (a oneof): a proxy with both sends two.
+  return [...byProxy].flatMap(([w, e]) =>
+    (["http", "tcp"] as const).filter((kind) => e[kind].length > 0).map((kind) => encodeAlsMessageJson(alsMessageJson({ [kind]: e[kind] }, { workload: w }))))
 }
 
 /** Sends each proxy's message on its own stream, a few streams at a time. */
