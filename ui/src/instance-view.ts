@@ -79,6 +79,12 @@ const proxyCharts = (parent: HTMLElement, proxy: ProxyInstance) => {
   }
 }
 
+/** A panel across the whole grid: the cluster table has eight columns. */
+const wide = (panel: HTMLElement) => {
+  panel.classList.add("wide")
+  return panel
+}
+
 /** Panels below the charts, in order. */
 const PANELS: ReadonlyArray<(d: InstanceData) => Node | null> = [
   (d) => (hasCalls(d.metrics) ? section("Status codes", countTable("status-codes", "Status", d.metrics.statusCodes, d.metrics.calls)) : null),
@@ -88,7 +94,7 @@ const PANELS: ReadonlyArray<(d: InstanceData) => Node | null> = [
       : null,
   (d) =>
     d.proxy
-      ? section("Proxy clusters (Envoy MetricsService)", clusterTable(d.proxy))
+      ? wide(section("Proxy clusters (Envoy MetricsService)", clusterTable(d.proxy)))
       : section("Proxy metrics",
         h("p", { class: "muted", "data-message": "proxy-metrics" },
           "These figures come from the proxy's access logs. Envoy's own statistics for this proxy appear here when its metrics service points at meshsight (envoyMetricsService in Istio's mesh config)."))
