@@ -2,6 +2,7 @@
 // the per-service endpoint cap.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Metric, Scope } from "effect"
+import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
 import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
@@ -39,6 +40,7 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
 const stages = (config: Partial<AppConfigShape> = {}) => {
   const store = MemoryStoreLive
   return Layer.mergeAll(AggregatorLive.pipe(Layer.provide(store)), QueryServiceLive.pipe(Layer.provide(store))).pipe(
+    Layer.provide(MemoryBudgetLive),
     Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10, ...config }))
   )
 }

@@ -1,0 +1,91 @@
+// The memory budget (MESHSIGHT_MEMORY_LIMIT_MB): what meshsight retains between messages — series, memo tables,
+// the mx-mesh peer cache, per-stream state — is counted in estimated bytes, and past the budget's watermark new
+// work is refused (new series, new streams) rather than taken on. The same idea as the OpenTelemetry Collector's
+// memory_limiter and SkyWalking's heap watermark, but with estimates kept as data is retained instead of asking
+// the GC: a check is a sum of a few numbers, cheap enough for every new series.
+//
+// How the budget maps onto the process (docs/security.md "Memory budget"):
+// - V8's old space is given the whole budget (`--max-old-space-size`, see heapLimitMb), so V8 collects hard before
+//   the process nears the budget, instead of letting garbage pile up to its own default of ~2-4 GiB.
+// - Retained data may use RETAINED_SHARE of it; the rest is headroom for garbage between collections, message
+//   buffers in flight and query work. RSS then stays near the budget (the tests allow 1.5×).
+import { Context, Effect, Layer } from "effect"
+import { AppConfig } from "../config.ts"
+import type { JsonValue } from "../domain/access-log.ts"
+
+export const MEMORY_PARTS = ["series", "memo", "peers", "streams"] as const
+export type MemoryPart = (typeof MEMORY_PARTS)[number]
+
+/** A running estimate of one part's bytes; owners add and subtract as they retain and let go. */
+export interface MemoryMeter {
+  bytes: number
+}
+
+/** The share of the budget retained data may take before new work is refused. */
+export const RETAINED_SHARE = 0.5
+
+/** Fixed shares of the budget for the byte-bounded caches (each starts over when full, so never refuses work). */
+export const PEER_CACHE_SHARE = 0.04
+export const ENDPOINT_MEMO_SHARE = 0.04
+
+export interface MemoryBudgetShape {
+  /** The whole budget, in bytes. */
+  readonly limitBytes: number
+  /** What retained data may use before new series and streams are refused. */
+  readonly retainedLimitBytes: number
+  readonly meter: (part: MemoryPart) => MemoryMeter
+  /** Bytes counted over all parts. */
+  readonly used: () => number
+  /** Whether retained data has reached its limit: new series and streams are refused while it has. */
+  readonly full: () => boolean
+}
+
+export const makeMemoryBudget = (limitBytes: number): MemoryBudgetShape => {
+  const meters: Record<MemoryPart, MemoryMeter> = { series: { bytes: 0 }, memo: { bytes: 0 }, peers: { bytes: 0 }, streams: { bytes: 0 } }
+  const retainedLimitBytes = limitBytes * RETAINED_SHARE
+  const used = () => meters.series.bytes + meters.memo.bytes + meters.peers.bytes + meters.streams.bytes
+  return { limitBytes, retainedLimitBytes, meter: (part) => meters[part], used, full: () => used() >= retainedLimitBytes }
+}
+
+/** No limit: for embedding and tests that are not about memory (counts still add up). */
+export const unlimitedBudget = (): MemoryBudgetShape => makeMemoryBudget(Number.POSITIVE_INFINITY)
+
+export const MIB = 1024 * 1024
+
+/**
+ * The `--max-old-space-size` (MiB) a budget of `budgetMb` runs under: the whole budget, less what lives outside
+ * V8's old space (young generation, code, native buffers; ~48 MiB measured at start-up).
+ */
+export const heapLimitMb = (budgetMb: number): number => Math.max(64, budgetMb - 48)
+
+export class MemoryBudget extends Context.Service<MemoryBudget, MemoryBudgetShape>()("meshsight/MemoryBudget") {}
+
+export const MemoryBudgetLive = Layer.effect(
+  MemoryBudget,
+  Effect.map(AppConfig, (config) => makeMemoryBudget(config.memoryLimitMb * MIB))
+)
+
+/**
+ * Estimated bytes a decoded JSON value retains: two bytes a character, ~40 bytes a string or number slot, ~60 an
+ * object or array (V8's headers and property slots, rounded up). Stops counting past `cap` (returns more than it).
+ */
+export const jsonWeight = (value: JsonValue, cap: number): number => {
+  let total = 0
+  const stack: Array<JsonValue> = [value]
+  while (stack.length > 0 && total <= cap) {
+    const v = stack.pop()!
+    if (typeof v === "string") total += 40 + 2 * v.length
+    else if (v === null || typeof v !== "object") total += 40
+    else if (Array.isArray(v)) {
+      total += 60
+      for (const x of v as ReadonlyArray<JsonValue>) stack.push(x)
+    } else {
+      total += 60
+      for (const [k, x] of Object.entries(v)) {
+        total += 40 + 2 * k.length
+        stack.push(x)
+      }
+    }
+  }
+  return total
+}
