@@ -9,6 +9,7 @@
 //   the process nears the budget, instead of letting garbage pile up to its own default of ~2-4 GiB.
 // - Retained data may use RETAINED_SHARE of it; the rest is headroom for garbage between collections, message
 //   buffers in flight and query work. RSS then stays near the budget (the tests allow 1.5×).
+import { getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config.ts"
 import type { JsonValue } from "../domain/access-log.ts"
@@ -62,7 +63,20 @@ export class MemoryBudget extends Context.Service<MemoryBudget, MemoryBudgetShap
 
 export const MemoryBudgetLive = Layer.effect(
   MemoryBudget,
-  Effect.map(AppConfig, (config) => makeMemoryBudget(config.memoryLimitMb * MIB))
+  Effect.gen(function*() {
+    const { memoryLimitMb } = yield* AppConfig
+    const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
+    yield* Effect.logInfo(`memory budget ${memoryLimitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
+    // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
+    // up past the budget between collections.
+    if (heapMb > memoryLimitMb) {
+      yield* Effect.logWarning(
+        `V8's heap limit (${heapMb} MiB) is above the memory budget (${memoryLimitMb} MiB): start node with ` +
+          `--max-old-space-size=${heapLimitMb(memoryLimitMb)} (or NODE_OPTIONS) so the process stays within it`
+      )
+    }
+    return makeMemoryBudget(memoryLimitMb * MIB)
+  })
 )
 
 /**

@@ -106,7 +106,7 @@ describe("TCP bytes", () => {
         const query = yield* QueryService
         aggregator.record([connection(100, 10), connection(300, 30)], T0 + 5000)
         yield* TestClock.adjust(1000)
-        const mysql = query.services({ start: T0, end: T0 + 60_000 }).services.find((s) => s.name === "mysql")
+        const mysql = (yield* query.services({ start: T0, end: T0 + 60_000 })).services.find((s) => s.name === "mysql")
         // SkyWalking's service_throughput_received is longAvg over the connections: 200 and 20.
         expect([mysql?.metrics?.receivedBytes, mysql?.metrics?.sentBytes]).toEqual([400, 40])
       }).pipe(Effect.provide(stages))
