@@ -39,6 +39,8 @@ export interface AggregatorOptions {
   readonly retentionStart: (nowMs: number) => number
   /** New series are refused while the budget is full, and counted into its "series" part (default: no limit). */
   readonly budget?: MemoryBudgetShape
+  /** Whether the store already holds `key` in `minute`: such a series is not new, so a full budget takes it. */
+  readonly isStored?: (minute: number, key: string) => boolean
 }
 
 // A new series' entity, from the record that starts it (module-level: no closure per record). Relation builders
@@ -82,14 +84,14 @@ export const makeAggregator = (options: AggregatorOptions) => {
   const keys = makeKeyMemo()
 
   /** The series of `key` in `bucket`, made (entity and all) when new; `undefined` when the minute holds its limit. */
-  const statsFor = (bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
+  const statsFor = (minute: number, bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
     const existing = bucket.get(key)
     if (existing !== undefined) return existing.stats
     if (bucket.size >= options.maxSeriesPerMinute) {
       refusedInPending++
       return undefined
     }
-    if (budget.full()) {
+    if (budget.full() && options.isStored?.(minute, key) !== true) {
       refusedForMemory++
       return undefined
     }
@@ -129,26 +131,26 @@ export const makeAggregator = (options: AggregatorOptions) => {
       if (m.detectPoint === "server") {
         // Service, instance and endpoint metrics are the destination's own view: server side only.
         const own = keys.of(dst)
-        statsFor(bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
-        if (dst.instance !== "") statsFor(bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
+        statsFor(minute, bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
+        if (dst.instance !== "") statsFor(minute, bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
         if (m.endpoint !== "") {
           const key = keys.endpoint(own, dst, m.endpoint)
           const series = bucket.get(key)
           // The cap is asked only when the series is new to the pending bucket; grouped names are exempt.
           if (series !== undefined) series.stats.record(m, 0)
           else if (m.endpointGrouped || cap.admit(minute, dst.service, key)) {
-            statsFor(bucket, key, endpointEntity, m, false)?.record(m, 0)
+            statsFor(minute, bucket, key, endpointEntity, m, false)?.record(m, 0)
           } else {
             overflowInPending++
-            statsFor(bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
+            statsFor(minute, bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
           }
         }
       }
       if (src === undefined) continue
       const pair = keys.pair(src, dst)
-      statsFor(bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
+      statsFor(minute, bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
       if (src.instance !== "" && dst.instance !== "") {
-        statsFor(bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
+        statsFor(minute, bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
       }
     }
     return outcome
@@ -190,6 +192,7 @@ export const AggregatorLive = Layer.effect(
     const budget = yield* MemoryBudget
     const aggregator = makeAggregator({
       budget,
+      isStored: store.has,
       apdexThresholdMs: config.apdexThresholdMs,
       apdexThresholdsMs: config.apdexThresholdsMs,
       maxSeriesPerMinute: config.maxSeriesPerMinute,

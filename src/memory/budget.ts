@@ -54,10 +54,11 @@ export const unlimitedBudget = (): MemoryBudgetShape => makeMemoryBudget(Number.
 export const MIB = 1024 * 1024
 
 /**
- * The `--max-old-space-size` (MiB) a budget of `budgetMb` runs under: the whole budget, less what lives outside
- * V8's old space (young generation, code, native buffers; ~48 MiB measured at start-up).
+ * The `--max-old-space-size` (MiB) a budget of `budgetMb` runs under: the budget itself. Retained data takes at
+ * most half of it, start-up another ~40 MiB; the rest is room for garbage. What lives outside the old space
+ * (young generation: 3 × 8 MiB semi-spaces with npm start's flags; code; grpc-js's buffers) comes on top.
  */
-export const heapLimitMb = (budgetMb: number): number => Math.max(64, budgetMb - 48)
+export const heapLimitMb = (budgetMb: number): number => budgetMb
 
 export class MemoryBudget extends Context.Service<MemoryBudget, MemoryBudgetShape>()("meshsight/MemoryBudget") {}
 
@@ -68,8 +69,8 @@ export const MemoryBudgetLive = Layer.effect(
     const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
     yield* Effect.logInfo(`memory budget ${memoryLimitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
     // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
-    // up past the budget between collections.
-    if (heapMb > memoryLimitMb) {
+    // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
+    if (heapMb > memoryLimitMb * 1.25) {
       yield* Effect.logWarning(
         `V8's heap limit (${heapMb} MiB) is above the memory budget (${memoryLimitMb} MiB): start node with ` +
           `--max-old-space-size=${heapLimitMb(memoryLimitMb)} (or NODE_OPTIONS) so the process stays within it`

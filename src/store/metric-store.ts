@@ -35,6 +35,8 @@ export interface MetricStoreShape {
   /** The buckets whose minute is in [start, end), oldest first. */
   readonly read: (start: number, end: number) => ReadonlyArray<readonly [number, ReadonlyMap<string, Series>]>
   readonly seriesCount: () => number
+  /** Whether `minute` holds the series `key`. */
+  readonly has: (minute: number, key: string) => boolean
   /** Oldest minute still held, for telling "too old" apart from "no data". */
   readonly retentionStart: (nowMs: number) => number
 }
@@ -82,6 +84,7 @@ export const makeMemoryStore = (retentionMinutes: number, maxSeriesPerMinute: nu
     read: (start, end) =>
       [...minutes].filter(([minute]) => minute >= start && minute < end).sort((a, b) => a[0] - b[0]),
     seriesCount: () => series,
+    has: (minute, key) => minutes.get(minute)?.has(key) ?? false,
     retentionStart
   }
 }
