@@ -5,14 +5,17 @@
 // the GC: a check is a sum of a few numbers, cheap enough for every new series.
 //
 // How the budget maps onto the process (docs/security.md "Memory budget"):
-// - V8's old space is given the whole budget (`--max-old-space-size`, see heapLimitMb), so V8 collects hard before
-//   the process nears the budget, instead of letting garbage pile up to its own default of ~2-4 GiB.
-// - Retained data may use RETAINED_SHARE of it; the rest is headroom for garbage between collections, message
-//   buffers in flight and query work. RSS then stays near the budget (the tests allow 1.5×).
+// - V8's old space is given the budget (`--max-old-space-size`, see heapLimitMb), so V8 collects hard before the
+//   process nears the budget, instead of letting garbage pile up to its own default of ~2-4 GiB.
+// - Retained data may use RETAINED_SHARE of what the budget leaves above meshsight's own footprint (BASE_MB); the
+//   rest is room for garbage between collections, messages in flight and query work. With estimates that run a
+//   little under V8's real sizes, RSS stays within 1.5× the budget (test/memory/memory-budget.test.ts).
 import { getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config.ts"
 import type { JsonValue } from "../domain/access-log.ts"
+
+export const MIB = 1024 * 1024
 
 export const MEMORY_PARTS = ["series", "memo", "peers", "streams"] as const
 export type MemoryPart = (typeof MEMORY_PARTS)[number]
@@ -22,8 +25,15 @@ export interface MemoryMeter {
   bytes: number
 }
 
-/** The share of the budget retained data may take before new work is refused. */
+/**
+ * What meshsight takes before it retains anything: ~110 MiB RSS measured idle (Node 24, npm start's flags, the
+ * gRPC and HTTP servers up), ~120 MiB while gRPC messages of a few MiB are in flight.
+ */
+export const BASE_MB = 120
+/** The share of the budget above BASE_MB that retained data may take before new work is refused. */
 export const RETAINED_SHARE = 0.5
+/** The least retained data is allowed, however small the budget. */
+const MIN_RETAINED_BYTES = 8 * 1024 * 1024
 
 /** Fixed shares of the budget for the byte-bounded caches (each starts over when full, so never refuses work). */
 export const PEER_CACHE_SHARE = 0.04
@@ -32,7 +42,7 @@ export const ENDPOINT_MEMO_SHARE = 0.04
 export interface MemoryBudgetShape {
   /** The whole budget, in bytes. */
   readonly limitBytes: number
-  /** What retained data may use before new series and streams are refused. */
+  /** What retained data may use before new series and streams are refused: half of what is above BASE_MB. */
   readonly retainedLimitBytes: number
   readonly meter: (part: MemoryPart) => MemoryMeter
   /** Bytes counted over all parts. */
@@ -43,7 +53,7 @@ export interface MemoryBudgetShape {
 
 export const makeMemoryBudget = (limitBytes: number): MemoryBudgetShape => {
   const meters: Record<MemoryPart, MemoryMeter> = { series: { bytes: 0 }, memo: { bytes: 0 }, peers: { bytes: 0 }, streams: { bytes: 0 } }
-  const retainedLimitBytes = limitBytes * RETAINED_SHARE
+  const retainedLimitBytes = Math.max(MIN_RETAINED_BYTES, (limitBytes - BASE_MB * MIB) * RETAINED_SHARE)
   const used = () => meters.series.bytes + meters.memo.bytes + meters.peers.bytes + meters.streams.bytes
   return { limitBytes, retainedLimitBytes, meter: (part) => meters[part], used, full: () => used() >= retainedLimitBytes }
 }
@@ -51,12 +61,10 @@ export const makeMemoryBudget = (limitBytes: number): MemoryBudgetShape => {
 /** No limit: for embedding and tests that are not about memory (counts still add up). */
 export const unlimitedBudget = (): MemoryBudgetShape => makeMemoryBudget(Number.POSITIVE_INFINITY)
 
-export const MIB = 1024 * 1024
-
 /**
- * The `--max-old-space-size` (MiB) a budget of `budgetMb` runs under: the budget itself. Retained data takes at
- * most half of it, start-up another ~40 MiB; the rest is room for garbage. What lives outside the old space
- * (young generation: 3 × 8 MiB semi-spaces with npm start's flags; code; grpc-js's buffers) comes on top.
+ * The `--max-old-space-size` (MiB) a budget of `budgetMb` runs under: the budget itself. V8's heap holds retained
+ * data and ~40 MiB of start-up objects; the rest is room for garbage. What lives outside the old space (young
+ * generation: 3 × 8 MiB semi-spaces with npm start's flags, code, grpc-js's buffers) comes on top.
  */
 export const heapLimitMb = (budgetMb: number): number => budgetMb
 
