@@ -128,7 +128,7 @@ describe("memory budget", () => {
     for (const s of [...idle, ...refused]) s.close()
   }, 120_000)
 
-  it("a cardinality flood across the whole retention is refused past the budget, not per minute", async () => {
+  it("a cardinality flood across the whole retention is refused past the budget, not per minute; then new streams are refused", async () => {
     const now = Date.now()
     const server = workload("flood")
     // 1000 distinct endpoints in each of 118 minutes: 118 000 series beside the minutes' own, far under the
@@ -150,6 +150,12 @@ describe("memory budget", () => {
     // Refused at the retained limit; at most a few series admitted by a batch past it come on top.
     expect(used).toBeLessThanOrEqual(1.05 * ((BUDGET_MB - BASE_MB) / 2) * MIB)
     expect(metricValue(text, "meshsight_store_series")).toBeLessThan(118_000)
+    // Full: a new stream is refused (counted), as proxies then reconnect to another replica or later.
+    const late = openAlsStream(ms.grpcPort)
+    await late.write(inbound(workload("late"), [{ startMs: Date.now() }], true))
+    expect((await late.status).code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    late.close()
+    expect(metricValue(await scrape(ms.url), 'meshsight_als_stream_errors_total{reason="memory"}')).toBe(1)
   }, 180_000)
 
   it("after all of it: the process lives, peak RSS stays within 1.5× the budget, and the healthy stream kept every entry", async () => {
