@@ -25,11 +25,11 @@ const DOWNSTREAM_KEYS = new Set(["downstream_peer", "wasm.downstream_peer"])
 const PEER_CACHE_LIMIT = 20_000
 
 /**
- * What a cached peer retains besides its raw bytes: the copy's ArrayBuffer and view, the entry, the identity and
- * its label object, ~400 bytes (measured with --expose-gc over 200 k entries); the decoded names and labels come
- * from the value and take up to twice its length again (UTF-16).
+ * What a cached peer retains besides its raw bytes: the copy's ArrayBuffer and view, the entry and its list, the
+ * identity and its label object, the Map slot: ~470 bytes (measured with --expose-gc over 200 k entries with short
+ * names). The decoded names and labels come from the value and take up to twice its length again (UTF-16).
  */
-const PEER_ENTRY_BYTES = 400
+const PEER_ENTRY_BYTES = 500
 const peerWeight = (_hash: number, peers: ReadonlyArray<CachedPeer>) => peers.reduce((sum, p) => sum + PEER_ENTRY_BYTES + 3 * p.bytes.length, 0)
 
 /** The peer cache's byte bound when none is given (no budget: 64 MiB). */
@@ -67,7 +67,12 @@ export const identityFromMetadata = (metadata: JsonObject, naming: Naming): Work
   if (service === undefined) return undefined
   const instance = naming.instance(metadata) ?? MISSING_FIELD
   // Names end up in series keys: bounded (the wire reader bounds each field, a rule may join several).
-  return { service: boundString(service, MAX_NAME_CHARS), instance: boundString(instance, MAX_NAME_CHARS), namespace: decoded.value.NAMESPACE ?? "", labels: decoded.value.LABELS ?? {} }
+  return {
+    service: boundString(service, MAX_NAME_CHARS),
+    instance: boundString(instance, MAX_NAME_CHARS),
+    namespace: decoded.value.NAMESPACE ?? "",
+    labels: decoded.value.LABELS ?? {}
+  }
 }
 
 /** BytesValue: `bytes value = 1`. */
