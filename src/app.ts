@@ -8,7 +8,7 @@ import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
 import { GrpcServerLive } from "./ingest/grpc-server.ts"
 import { MetricsPipelineLive } from "./ingest/metrics-pipeline.ts"
-import { MemoryBudgetLive } from "./memory/budget.ts"
+import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
 import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
 import { MemoryStoreLive } from "./store/metric-store.ts"
@@ -26,5 +26,6 @@ export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
   // aggregator flushes what they left into the store.
-  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, budget)))
+  const app = HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, budget)))
+  return MemoryBudgetLog.pipe(Layer.provideMerge(app))
 }

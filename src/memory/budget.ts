@@ -72,21 +72,23 @@ export class MemoryBudget extends Context.Service<MemoryBudget, MemoryBudgetShap
 
 export const MemoryBudgetLive = Layer.effect(
   MemoryBudget,
-  Effect.gen(function*() {
-    const { memoryLimitMb } = yield* AppConfig
-    const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
-    yield* Effect.logInfo(`memory budget ${memoryLimitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
-    // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
-    // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
-    if (heapMb > memoryLimitMb * 1.25) {
-      yield* Effect.logWarning(
-        `V8's heap limit (${heapMb} MiB) is above the memory budget (${memoryLimitMb} MiB): start node with ` +
-          `--max-old-space-size=${heapLimitMb(memoryLimitMb)} (or NODE_OPTIONS) so the process stays within it`
-      )
-    }
-    return makeMemoryBudget(memoryLimitMb * MIB)
-  })
+  Effect.map(AppConfig, (config) => makeMemoryBudget(config.memoryLimitMb * MIB))
 )
+
+/** Logs the budget against V8's heap limit; built last (src/app.ts), so a failed start-up says only why. */
+export const MemoryBudgetLog = Layer.effectDiscard(Effect.gen(function*() {
+  const { memoryLimitMb } = yield* AppConfig
+  const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
+  yield* Effect.logInfo(`memory budget ${memoryLimitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
+  // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
+  // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
+  if (heapMb > memoryLimitMb * 1.25) {
+    yield* Effect.logWarning(
+      `V8's heap limit (${heapMb} MiB) is above the memory budget (${memoryLimitMb} MiB): start node with ` +
+        `--max-old-space-size=${heapLimitMb(memoryLimitMb)} (or NODE_OPTIONS) so the process stays within it`
+    )
+  }
+}))
 
 /**
  * Estimated bytes a decoded JSON value retains: two bytes a character, ~40 bytes a string or number slot, ~60 an
