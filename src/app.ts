@@ -11,25 +11,29 @@ import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
 import { GrpcServerLive } from "./ingest/grpc-server.ts"
 import { MetricsPipelineLive } from "./ingest/metrics-pipeline.ts"
+import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
 import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
 import { MemoryStoreLive } from "./store/metric-store.ts"
 
 export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
-  const store = MemoryStoreLive
-  const aggregator = AggregatorLive.pipe(Layer.provide(store))
-  const identity = chainLayer(analyzers)
+  const budget = MemoryBudgetLive
+  const store = MemoryStoreLive.pipe(Layer.provide(budget))
+  const aggregator = AggregatorLive.pipe(Layer.provide([store, budget]))
+  const identity = chainLayer(analyzers).pipe(Layer.provide(budget))
   const proxyMetrics = ProxyMetricStoreLive
+  const endpointNaming = EndpointNamingLive.pipe(Layer.provide(budget))
   const logStore = ErrorLogStoreLive
-  const errorLogs = ErrorLogsLive.pipe(Layer.provide([logStore, EndpointNamingLive]))
+  const errorLogs = ErrorLogsLive.pipe(Layer.provide([logStore, endpointNaming]))
   // The Istio-standard export sees the same records as the aggregator (built once, shared with /metrics/mesh).
   const meshExport = MeshExportLive
   const grpc = GrpcServerLive.pipe(Layer.provide([
-    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive, errorLogs, meshExport])),
+    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, endpointNaming, errorLogs, meshExport, budget])),
     MetricsPipelineLive.pipe(Layer.provide(proxyMetrics))
   ]))
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
   // aggregator flushes what they left into the store (and the error-log store writes out its queue).
-  return HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore, meshExport)))
+  const app = HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget)))
+  return MemoryBudgetLog.pipe(Layer.provideMerge(app))
 }

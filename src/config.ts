@@ -3,6 +3,7 @@
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
 import { hostname } from "node:os"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
+import { defaultMemoryLimitMb } from "./memory/container-limit.ts"
 
 // The identity analyzers, which name the sides of each entry, and SkyWalking's `persistence`, which instead keeps
 // failed entries as error logs after identification (src/error-logs/), wherever it stands in the list.
@@ -41,6 +42,8 @@ export interface AppConfigShape {
   readonly istioServiceNameRule: string
   readonly retentionMinutes: number
   readonly maxSeriesPerMinute: number
+  /** MESHSIGHT_MEMORY_LIMIT_MB: the memory budget (src/memory/budget.ts); default the container's limit, else 1024. */
+  readonly memoryLimitMb: number
   readonly flushIntervalMs: number
   readonly apdexThresholdMs: number
   readonly apdexThresholdsMs: Readonly<Record<string, number>>
@@ -274,6 +277,8 @@ const SETTINGS = {
   istioServiceNameRule: template(["MESHSIGHT_ISTIO_SERVICE_NAME_RULE", "ISTIO_SERVICE_NAME_RULE"], DEFAULT_ISTIO_SERVICE_NAME_RULE),
   retentionMinutes: setting({ names: ["MESHSIGHT_RETENTION_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 120 }),
   maxSeriesPerMinute: setting({ names: ["MESHSIGHT_MAX_SERIES_PER_MINUTE"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 500_000 }),
+  // 0: not set, the container's cgroup limit or 1024 (src/memory/container-limit.ts).
+  memoryLimitMb: setting({ names: ["MESHSIGHT_MEMORY_LIMIT_MB"], schema: Int(64, 1_048_576), expected: "whole MiB from 64 to 1048576", default: 0 }),
   flushIntervalMs: setting({ names: ["MESHSIGHT_FLUSH_INTERVAL_MS"], schema: Int(10, 60_000), expected: "milliseconds from 10 to 60000", default: 1000 }),
   apdexThresholdMs: setting({ names: ["MESHSIGHT_APDEX_THRESHOLD_MS"], schema: Int(1, 3_600_000), expected: "milliseconds from 1 to 3600000", default: 500 }),
   apdexThresholdsMs: setting({
@@ -465,6 +470,7 @@ export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.
     istioServiceNameRule: yield* read(SETTINGS.istioServiceNameRule),
     retentionMinutes: yield* read(SETTINGS.retentionMinutes),
     maxSeriesPerMinute: yield* read(SETTINGS.maxSeriesPerMinute),
+    memoryLimitMb: (yield* read(SETTINGS.memoryLimitMb)) || defaultMemoryLimitMb(),
     flushIntervalMs: yield* read(SETTINGS.flushIntervalMs),
     apdexThresholdMs: yield* read(SETTINGS.apdexThresholdMs),
     apdexThresholdsMs: yield* read(SETTINGS.apdexThresholdsMs),

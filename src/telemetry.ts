@@ -58,7 +58,9 @@ export const recordsDropped = Metric.counter("meshsight_records_dropped_total", 
   incremental: true
 })
 export const seriesRefused = Metric.counter("meshsight_series_refused_total", {
-  description: "New series refused because their minute already held MESHSIGHT_MAX_SERIES_PER_MINUTE",
+  description:
+    "New series refused, by reason: minute_limit (their minute already held MESHSIGHT_MAX_SERIES_PER_MINUTE), " +
+    "memory (retained data reached its share of MESHSIGHT_MEMORY_LIMIT_MB)",
   incremental: true
 })
 export const endpointsOverflow = Metric.counter("meshsight_endpoints_overflow_total", {
@@ -141,4 +143,16 @@ export const remoteWriteQueueSamples = Metric.gauge("meshsight_remote_write_queu
 })
 export const remoteWriteLastSuccess = Metric.gauge("meshsight_remote_write_last_success_timestamp_seconds", {
   description: "When the endpoint last accepted a request (Unix seconds), by endpoint"
+})
+
+// The memory budget (src/memory/budget.ts).
+export const memoryBudgetBytes = Metric.gauge("meshsight_memory_budget_bytes", {
+  description: "The memory budget (MESHSIGHT_MEMORY_LIMIT_MB); new series and streams are refused once retained data reaches half of it"
+})
+export const memoryUsedBytes = Metric.gauge("meshsight_memory_used_bytes", {
+  description: "Estimated bytes retained, by part (series, memo, peers, streams)"
+})
+export const stringsTruncated = Metric.counter("meshsight_strings_truncated_total", {
+  description: "Strings from proxies cut short (over 4096 bytes decoded, or a name over 1024 characters), ending in …",
+  incremental: true
 })

@@ -3,7 +3,9 @@
 import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { AppConfig } from "../config.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
-import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf } from "../store/metric-store.ts"
+import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf, seriesWeight } from "../store/metric-store.ts"
+import { MemoryBudget, type MemoryBudgetShape, unlimitedBudget } from "../memory/budget.ts"
+import { reportMemory } from "../memory/report.ts"
 import { endpointsOverflow, seriesRefused, seriesStored } from "../telemetry.ts"
 import { makeEndpointCap, OTHER_ENDPOINT } from "./endpoint-cap.ts"
 import { type Entity, makeKeyMemo } from "./entity.ts"
@@ -35,6 +37,10 @@ export interface AggregatorOptions {
   readonly maxEndpointsPerService: number
   /** The oldest minute still kept, given the time now. */
   readonly retentionStart: (nowMs: number) => number
+  /** New series are refused while the budget is full, and counted into its "series" part (default: no limit). */
+  readonly budget?: MemoryBudgetShape
+  /** Whether the store already holds `key` in `minute`: such a series is not new, so a full budget takes it. */
+  readonly isStored?: (minute: number, key: string) => boolean
 }
 
 // A new series' entity, from the record that starts it (module-level: no closure per record). Relation builders
@@ -66,20 +72,30 @@ const instanceRelationEntity = ({ source, destination: d, detectPoint }: MeshMet
 export const makeAggregator = (options: AggregatorOptions) => {
   let pending = new Map<number, MinuteBucket>()
   let refusedInPending = 0
+  let refusedForMemory = 0
   let overflowInPending = 0
+  // The whole retention's series, across minutes, are bounded by the budget: the per-minute limit alone let
+  // entries stamped over 120 minutes keep 120 × that many.
+  const budget = options.budget ?? unlimitedBudget()
+  const seriesMeter = budget.meter("series")
   const cap = makeEndpointCap(options.maxEndpointsPerService)
   const apdexOf = (service: string) => options.apdexThresholdsMs[service] ?? options.apdexThresholdMs
 
   const keys = makeKeyMemo()
 
   /** The series of `key` in `bucket`, made (entity and all) when new; `undefined` when the minute holds its limit. */
-  const statsFor = (bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
+  const statsFor = (minute: number, bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
     const existing = bucket.get(key)
     if (existing !== undefined) return existing.stats
     if (bucket.size >= options.maxSeriesPerMinute) {
       refusedInPending++
       return undefined
     }
+    if (budget.full() && options.isStored?.(minute, key) !== true) {
+      refusedForMemory++
+      return undefined
+    }
+    seriesMeter.bytes += seriesWeight(key)
     const stats = new SeriesStats(hasApdex)
     bucket.set(key, { entity: entityOf(m), stats })
     return stats
@@ -115,26 +131,26 @@ export const makeAggregator = (options: AggregatorOptions) => {
       if (m.detectPoint === "server") {
         // Service, instance and endpoint metrics are the destination's own view: server side only.
         const own = keys.of(dst)
-        statsFor(bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
-        if (dst.instance !== "") statsFor(bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
+        statsFor(minute, bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
+        if (dst.instance !== "") statsFor(minute, bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
         if (m.endpoint !== "") {
           const key = keys.endpoint(own, dst, m.endpoint)
           const series = bucket.get(key)
           // The cap is asked only when the series is new to the pending bucket; grouped names are exempt.
           if (series !== undefined) series.stats.record(m, 0)
           else if (m.endpointGrouped || cap.admit(minute, dst.service, key)) {
-            statsFor(bucket, key, endpointEntity, m, false)?.record(m, 0)
+            statsFor(minute, bucket, key, endpointEntity, m, false)?.record(m, 0)
           } else {
             overflowInPending++
-            statsFor(bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
+            statsFor(minute, bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
           }
         }
       }
       if (src === undefined) continue
       const pair = keys.pair(src, dst)
-      statsFor(bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
+      statsFor(minute, bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
       if (src.instance !== "" && dst.instance !== "") {
-        statsFor(bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
+        statsFor(minute, bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
       }
     }
     return outcome
@@ -146,9 +162,16 @@ export const makeAggregator = (options: AggregatorOptions) => {
    * still accepted (the cap forgets the minutes before it).
    */
   const drain = (oldest: number) => {
-    const out = { buckets: pending, refused: refusedInPending, overflow: overflowInPending, overflowed: cap.takeOverflowed() }
+    const out = {
+      buckets: pending,
+      refused: refusedInPending,
+      refusedForMemory,
+      overflow: overflowInPending,
+      overflowed: cap.takeOverflowed()
+    }
     pending = new Map()
     refusedInPending = 0
+    refusedForMemory = 0
     overflowInPending = 0
     cap.prune(oldest)
     return out
@@ -157,12 +180,19 @@ export const makeAggregator = (options: AggregatorOptions) => {
   return { record, drain }
 }
 
+const minuteLimitRefusals = Metric.withAttributes(seriesRefused, { reason: "minute_limit" })
+const memoryRefusals = Metric.withAttributes(seriesRefused, { reason: "memory" })
+const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`
+
 export const AggregatorLive = Layer.effect(
   Aggregator,
   Effect.gen(function*() {
     const config = yield* AppConfig
     const store = yield* MetricStore
+    const budget = yield* MemoryBudget
     const aggregator = makeAggregator({
+      budget,
+      isStored: store.has,
       apdexThresholdMs: config.apdexThresholdMs,
       apdexThresholdsMs: config.apdexThresholdsMs,
       maxSeriesPerMinute: config.maxSeriesPerMinute,
@@ -180,11 +210,19 @@ export const AggregatorLive = Layer.effect(
       }
       store.prune(now)
       if (refused > 0) {
-        yield* Metric.update(seriesRefused, refused)
+        yield* Metric.update(minuteLimitRefusals, refused)
         yield* Effect.logWarning(
           `${refused} new series refused: a minute holds at most ${config.maxSeriesPerMinute} (MESHSIGHT_MAX_SERIES_PER_MINUTE)`
         )
       }
+      if (drained.refusedForMemory > 0) {
+        yield* Metric.update(memoryRefusals, drained.refusedForMemory)
+        yield* Effect.logWarning(
+          `${drained.refusedForMemory} new series refused: retained data holds ${mib(budget.used())} of the ` +
+            `${mib(budget.retainedLimitBytes)} the memory budget allows (MESHSIGHT_MEMORY_LIMIT_MB=${config.memoryLimitMb})`
+        )
+      }
+      yield* reportMemory(budget)
       if (drained.overflow > 0) yield* Metric.update(endpointsOverflow, drained.overflow)
       if (drained.overflowed.length > 0) {
         yield* Effect.logWarning(

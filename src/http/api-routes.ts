@@ -8,6 +8,7 @@ import { decodeCursor } from "../error-logs/error-log.ts"
 import { ErrorLogStore } from "../error-logs/error-log-store.ts"
 import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
 import type { Status, TimeRange } from "../query/api-model.ts"
+import { MAX_PAGE_ITEMS, type PageRequest } from "../query/page.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
 import { proxyHealth, proxyInstance, proxyRelation } from "../query/proxy-query.ts"
 import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
@@ -30,6 +31,20 @@ const RangeParams = Schema.Struct({
   end: Schema.optionalKey(EpochMs),
   namespace: Schema.optionalKey(Name)
 })
+
+/** A page of a list (src/query/page.ts): `limit` from 1 to MAX_PAGE_ITEMS (the default), `cursor` from the last page. */
+const PageParams = Schema.Struct({
+  limit: Schema.optionalKey(
+    Schema.String.check(Schema.isPattern(/^\d{1,7}$/, { message: "expected a whole number of items" })).pipe(
+      Schema.decodeTo(Schema.Finite.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: MAX_PAGE_ITEMS })), {
+        decode: SchemaGetter.transform((s: string) => Number(s)),
+        encode: SchemaGetter.transform((n: number) => String(n))
+      })
+    )
+  ),
+  cursor: Schema.optionalKey(Name)
+})
+const pageOf = (p: typeof PageParams.Type): PageRequest => ({ limit: p.limit ?? MAX_PAGE_ITEMS, cursor: p.cursor })
 
 const SeriesParams = Schema.Union([
   Schema.Struct({ scope: Schema.Literal("service"), service: Name }),
@@ -107,13 +122,15 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
   const logs = yield* ErrorLogStore
   const withRange = Effect.flatMap(params(RangeParams), (p) => Effect.map(rangeFrom(p), (range) => ({ range, namespace: p.namespace })))
   const serviceAndRange = Effect.all([params(ServiceParam), withRange])
+  const page = Effect.map(params(PageParams), pageOf)
+  const servicePage = Effect.all([params(ServiceParam), withRange, page])
 
-  yield* router.add("GET", "/api/services", respond(Effect.map(withRange, (r) => query.services(r.range, r.namespace))))
-  yield* router.add("GET", "/api/topology", respond(Effect.map(withRange, (r) => query.topology(r.range, r.namespace))))
-  yield* router.add("GET", "/api/instance-topology", respond(Effect.map(withRange, (r) => query.instanceTopology(r.range, r.namespace))))
-  yield* router.add("GET", "/api/services/:service/instances", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.instances(p.service, r.range), p.service))))
-  yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.endpoints(p.service, r.range), p.service))))
-  yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => found(query.serviceTopology(p.service, r.range), p.service))))
+  yield* router.add("GET", "/api/services", respond(Effect.flatMap(Effect.all([withRange, page]), ([r, pg]) => query.services(r.range, r.namespace, pg))))
+  yield* router.add("GET", "/api/topology", respond(Effect.flatMap(withRange, (r) => query.topology(r.range, r.namespace))))
+  yield* router.add("GET", "/api/instance-topology", respond(Effect.flatMap(withRange, (r) => query.instanceTopology(r.range, r.namespace))))
+  yield* router.add("GET", "/api/services/:service/instances", respond(Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.instances(p.service, r.range, pg), (v) => found(v, p.service)))))
+  yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.endpoints(p.service, r.range, pg), (v) => found(v, p.service)))))
+  yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => Effect.flatMap(query.serviceTopology(p.service, r.range), (v) => found(v, p.service)))))
   const grpc = yield* GrpcServer
   const config = yield* AppConfig
   const status: Status = { grpcPort: grpc.port, alsPort: grpc.alsPort, retentionMinutes: config.retentionMinutes }
@@ -121,7 +138,7 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
   yield* router.add("GET", "/api/series", respond(Effect.gen(function*() {
     const selector: SeriesSelector = yield* params(SeriesParams)
     const { range } = yield* withRange
-    return query.series(selector, range)
+    return yield* query.series(selector, range)
   })))
 
   // Envoy MetricsService data (src/query/proxy-model.ts).

@@ -13,6 +13,8 @@ import { IdentityResolver, type StreamResolver } from "../identity/identity-reso
 import { printable } from "../log-text.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
 import { WireError } from "../protocol/wire-reader.ts"
+import { jsonWeight, MemoryBudget } from "../memory/budget.ts"
+import { takeTruncations } from "../util/bounded-string.ts"
 import {
   entriesReceived,
   entriesSkipped,
@@ -21,16 +23,17 @@ import {
   messageDecodeFailures,
   messagesReceived,
   recordsDropped,
-  recordsProduced
+  recordsProduced,
+  stringsTruncated
 } from "../telemetry.ts"
-import { type StreamBroken, StreamRejected } from "./stream-errors.ts"
+import { type StreamBroken, StreamRefused, StreamRejected } from "./stream-errors.ts"
 
 export interface AlsPipelineShape {
   /** Consumes one stream of raw StreamAccessLogsMessage bytes; `peer` names the client in logs. */
   readonly run: (
     messages: Stream.Stream<Uint8Array, StreamBroken>,
     peer: string
-  ) => Effect.Effect<StreamSummary, StreamRejected | StreamBroken>
+  ) => Effect.Effect<StreamSummary, StreamRejected | StreamRefused | StreamBroken>
 }
 
 export interface StreamSummary {
@@ -50,6 +53,8 @@ interface StreamState {
   messages: number
   entries: number
   skippedEntries: number
+  /** What the stream's node is estimated to retain, counted in the budget's "streams" part until the stream ends. */
+  retainedBytes: number
 }
 
 /** Per-batch tallies, reported to the counters once per batch of messages. */
@@ -63,6 +68,7 @@ interface Tally {
   server: number
   tooOld: number
   future: number
+  truncated: number
   misses: AnalysisMisses
   warnings: Array<string>
 }
@@ -77,6 +83,7 @@ const newTally = (): Tally => ({
   server: 0,
   tooOld: 0,
   future: 0,
+  truncated: 0,
   misses: { local: 0, source: 0, destination: 0 },
   warnings: []
 })
@@ -103,6 +110,7 @@ const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tall
   [serverRecords, (t) => t.server],
   [tooOldRecords, (t) => t.tooOld],
   [futureRecords, (t) => t.future],
+  [stringsTruncated, (t) => t.truncated],
   [localMisses, (t) => t.misses.local],
   [sourceMisses, (t) => t.misses.source],
   [destinationMisses, (t) => t.misses.destination]
@@ -116,6 +124,14 @@ const report = (t: Tally, context: Context.Context<never>) => {
   }
 }
 
+/**
+ * The most a stream's node (id, cluster, metadata) may be estimated to retain: Istio's node metadata is a few KiB
+ * (labels, annotations, platform metadata); 256 KiB is generous, and 60 streams with 15 MiB ids are refused.
+ */
+export const MAX_NODE_BYTES = 256 * 1024
+/** A stream's own objects (state, resolver, fiber, grpc-js call), estimated. */
+const STREAM_BYTES = 4096
+
 /** A node id for a log line: quoted and escaped (it is client input), and cut short if long. */
 const quoteNodeId = (id: string) => JSON.stringify(id.length > 200 ? `${id.slice(0, 200)}…` : id)
 
@@ -127,11 +143,13 @@ export const AlsPipelineLive = Layer.effect(
     const endpointNames = yield* EndpointNaming
     const errorLogs = yield* ErrorLogs
     const meshExport = yield* MeshExport
+    const budget = yield* MemoryBudget
+    const streamMeter = budget.meter("streams")
     // The counters are updated synchronously from the batch loop, with the context captured here.
     const context = yield* Effect.context<never>()
 
     /** Handles one message synchronously; returns the rejection that ends the stream, if any. */
-    const handle = (state: StreamState, bytes: Uint8Array, nowMs: number, tally: Tally, peer: string) => {
+    const handle = (state: StreamState, bytes: Uint8Array, nowMs: number, tally: Tally, peer: string): StreamRejected | StreamRefused | undefined => {
       let message: AlsMessage
       try {
         message = decodeAlsMessage(bytes)
@@ -152,6 +170,21 @@ export const AlsPipelineLive = Layer.effect(
           })
         }
         const node = message.identifier.node
+        const retained = STREAM_BYTES + 2 * (node.id.length + node.cluster.length) + jsonWeight(node.metadata, MAX_NODE_BYTES)
+        if (retained > MAX_NODE_BYTES) {
+          return new StreamRefused({
+            reason: "identifier_too_large",
+            detail: `the node (id, cluster, metadata) would keep about ${retained} bytes; meshsight keeps at most ${MAX_NODE_BYTES} per stream`
+          })
+        }
+        if (budget.full()) {
+          return new StreamRefused({
+            reason: "memory",
+            detail: "meshsight's memory budget is spent (MESHSIGHT_MEMORY_LIMIT_MB): reconnect later or to another replica"
+          })
+        }
+        state.retainedBytes = retained
+        streamMeter.bytes += retained
         state.nodeId = node.id
         if (proxyRole(node.id) === undefined) {
           // Only Istio's sidecar~, router~ and waypoint~ proxies say which side an entry describes; SkyWalking gives
@@ -207,20 +240,32 @@ export const AlsPipelineLive = Layer.effect(
 
     const run = (messages: Stream.Stream<Uint8Array, StreamBroken>, peer: string) =>
       Effect.gen(function*() {
-        const state: StreamState = { nodeId: undefined, node: undefined, resolver: undefined, messages: 0, entries: 0, skippedEntries: 0 }
+        const state: StreamState = {
+          nodeId: undefined,
+          node: undefined,
+          resolver: undefined,
+          messages: 0,
+          entries: 0,
+          skippedEntries: 0,
+          retainedBytes: 0
+        }
         yield* Stream.runForEachArray(messages, (batch) =>
           Effect.gen(function*() {
             const now = yield* Clock.currentTimeMillis
             const tally = newTally()
-            let rejection: StreamRejected | undefined
+            let rejection: StreamRejected | StreamRefused | undefined
             for (let i = 0; i < batch.length && rejection === undefined; i++) {
               rejection = handle(state, batch[i], now, tally, peer)
             }
+            tally.truncated = takeTruncations()
             report(tally, context)
             // A warning quotes what the proxy sent (its node id, the codec's reason): escaped, one line each.
             for (const warning of tally.warnings) yield* Effect.logWarning(printable(warning))
             if (rejection !== undefined) return yield* rejection
-          }))
+          })).pipe(
+          // However the stream ends, its node no longer counts against the budget.
+          Effect.ensuring(Effect.sync(() => (streamMeter.bytes -= state.retainedBytes)))
+        )
         if (state.nodeId === undefined) {
           return yield* new StreamRejected({
             reason: "empty_stream",

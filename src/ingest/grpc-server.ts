@@ -164,6 +164,10 @@ export const GrpcServerLive = Layer.effect(
           fail(grpc.status.INVALID_ARGUMENT, failure.detail)
           yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
           yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${failure.reason}): ${printable(failure.detail)}`)
+        } else if (failure?._tag === "StreamRefused") {
+          fail(grpc.status.RESOURCE_EXHAUSTED, failure.detail)
+          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
+          yield* Effect.logWarning(`${kind.label} stream from ${peer} refused (${failure.reason}): ${printable(failure.detail)}`)
         } else if (failure?._tag === "StreamBroken") {
           fail(grpc.status.CANCELLED, failure.detail)
           yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "broken" }), 1)

@@ -12,3 +12,10 @@ export class StreamRejected extends Schema.TaggedError<StreamRejected>()("Stream
 export class StreamBroken extends Schema.TaggedError<StreamBroken>()("StreamBroken", {
   detail: Schema.String
 }) {}
+
+/** meshsight will not take the stream on (its identifier is too large, or memory is short): RESOURCE_EXHAUSTED. */
+export class StreamRefused extends Schema.TaggedError<StreamRefused>()("StreamRefused", {
+  /** A short label for the error counter: identifier_too_large, memory. */
+  reason: Schema.String,
+  detail: Schema.String
+}) {}

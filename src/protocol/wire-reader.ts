@@ -2,6 +2,7 @@
 // objects, instead of materialising Envoy's full messages (see proto/ for the trimmed definitions it follows).
 
 import { FNV_PRIME } from "../util/fnv1a.ts"
+import { countTruncation, MAX_STRING_BYTES, TRUNCATION_MARK } from "../util/bounded-string.ts"
 
 export class WireError extends Error {
   override readonly name = "WireError"
@@ -135,6 +136,7 @@ export class WireReader {
     const end = start + len
     this.pos = end
     const buf = this.buf
+    if (len > MAX_STRING_BYTES) return this.truncated(start, end)
     // Access logs repeat the same short ASCII strings (IPs, cluster names, paths, SPIFFE ids) entry after entry:
     // hand out the interned copy instead of a new string each time.
     if (len <= INTERN_MAX_LENGTH) {
@@ -157,6 +159,18 @@ export class WireReader {
     }
     try {
       return decoder.decode(buf.subarray(start, end))
+    } catch {
+      throw new WireError("string is not valid UTF-8")
+    }
+  }
+
+  /** The first MAX_STRING_BYTES of [start, end) (cut before a UTF-8 continuation byte) and the mark; counted. */
+  private truncated(start: number, end: number): string {
+    let cut = start + MAX_STRING_BYTES
+    while (cut > start && (this.buf[cut] & 0xc0) === 0x80) cut--
+    countTruncation()
+    try {
+      return decoder.decode(this.buf.subarray(start, cut)) + TRUNCATION_MARK
     } catch {
       throw new WireError("string is not valid UTF-8")
     }

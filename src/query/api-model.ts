@@ -69,17 +69,33 @@ export const ServiceItem = Schema.Struct({
 })
 export type ServiceItem = typeof ServiceItem.Type
 
-/** GET /api/services?start=&end=&namespace= */
-export const ServiceList = Schema.Struct({ range: TimeRange, services: Schema.Array(ServiceItem) })
+/**
+ * The cursor of a list's next page (`cursor=` on the next request, with the same range and `limit`); null on the
+ * last page. Lists are ordered by name, in UTF-16 code units (src/query/page.ts).
+ */
+export const NextCursor = Schema.NullOr(Schema.String)
+
+/** GET /api/services?start=&end=&namespace=&limit=&cursor= */
+export const ServiceList = Schema.Struct({ range: TimeRange, services: Schema.Array(ServiceItem), nextCursor: NextCursor })
 export type ServiceList = typeof ServiceList.Type
 
 export const NamedMetrics = Schema.Struct({ name: Schema.String, metrics: MetricSummary })
 export type NamedMetrics = typeof NamedMetrics.Type
 
-/** GET /api/services/:service/instances and /endpoints */
-export const InstanceList = Schema.Struct({ range: TimeRange, service: Schema.String, instances: Schema.Array(NamedMetrics) })
+/** GET /api/services/:service/instances and /endpoints (?start=&end=&limit=&cursor=) */
+export const InstanceList = Schema.Struct({
+  range: TimeRange,
+  service: Schema.String,
+  instances: Schema.Array(NamedMetrics),
+  nextCursor: NextCursor
+})
 export type InstanceList = typeof InstanceList.Type
-export const EndpointList = Schema.Struct({ range: TimeRange, service: Schema.String, endpoints: Schema.Array(NamedMetrics) })
+export const EndpointList = Schema.Struct({
+  range: TimeRange,
+  service: Schema.String,
+  endpoints: Schema.Array(NamedMetrics),
+  nextCursor: NextCursor
+})
 export type EndpointList = typeof EndpointList.Type
 
 /** A relation seen from the client side, the server side, or both (null where that side reported nothing). */
@@ -91,8 +107,16 @@ export const Edge = Schema.Struct({
 })
 export type Edge = typeof Edge.Type
 
-/** GET /api/topology?start=&end=&namespace= ; GET /api/services/:service/topology gives its neighbourhood. */
-export const Topology = Schema.Struct({ range: TimeRange, nodes: Schema.Array(ServiceItem), edges: Schema.Array(Edge) })
+/**
+ * GET /api/topology?start=&end=&namespace= ; GET /api/services/:service/topology gives its neighbourhood.
+ * At most MAX_TOPOLOGY_ITEMS (5000) nodes and as many edges, the first by name; `truncated` when there were more.
+ */
+export const Topology = Schema.Struct({
+  range: TimeRange,
+  nodes: Schema.Array(ServiceItem),
+  edges: Schema.Array(Edge),
+  truncated: Schema.Boolean
+})
 export type Topology = typeof Topology.Type
 
 /** An instance (a pod, a VM) as a node of the instance-level topology; metrics are its server side (null when it only called). */

@@ -4,6 +4,7 @@ import type { Entity } from "../aggregation/entity.ts"
 import { endpointKey, instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../aggregation/entity.ts"
 import { SeriesStats } from "../aggregation/series-stats.ts"
 import { MetricStore, MINUTE_MS, type Series as StoredSeries } from "../store/metric-store.ts"
+import { breathe, compareNames, FIRST_PAGE, type PageRequest, PageWindow, SLICE } from "./page.ts"
 import type {
   Edge,
   EndpointList,
@@ -38,46 +39,100 @@ export type SeriesSelector =
   }
 
 export interface QueryServiceShape {
-  readonly services: (range: TimeRange, namespace?: string) => ServiceList
+  /** One page of the services (FIRST_PAGE by default). */
+  readonly services: (range: TimeRange, namespace?: string, page?: PageRequest) => Effect.Effect<ServiceList>
   /** `undefined` when the store holds nothing about the service at all. */
-  readonly instances: (service: string, range: TimeRange) => InstanceList | undefined
-  readonly endpoints: (service: string, range: TimeRange) => EndpointList | undefined
-  readonly topology: (range: TimeRange, namespace?: string) => Topology
-  readonly serviceTopology: (service: string, range: TimeRange) => Topology | undefined
-  readonly instanceTopology: (range: TimeRange, namespace?: string) => InstanceTopology
-  readonly series: (selector: SeriesSelector, range: TimeRange) => Series
+  readonly instances: (service: string, range: TimeRange, page?: PageRequest) => Effect.Effect<InstanceList | undefined>
+  readonly endpoints: (service: string, range: TimeRange, page?: PageRequest) => Effect.Effect<EndpointList | undefined>
+  readonly topology: (range: TimeRange, namespace?: string) => Effect.Effect<Topology>
+  readonly serviceTopology: (service: string, range: TimeRange) => Effect.Effect<Topology | undefined>
+  readonly instanceTopology: (range: TimeRange, namespace?: string) => Effect.Effect<InstanceTopology>
+  readonly series: (selector: SeriesSelector, range: TimeRange) => Effect.Effect<Series>
 }
 
 export class QueryService extends Context.Service<QueryService, QueryServiceShape>()("meshsight/QueryService") {}
 
-interface Merged {
-  readonly entity: Entity
+/** A series merged over the minutes of a range, with how many of those minutes had calls or connections. */
+interface Totals {
   readonly stats: SeriesStats
   readonly activity: Activity
 }
 
-const summaryOf = (m: Merged) => rangeSummary(m.stats, m.activity)
+interface Merged extends Totals {
+  readonly entity: Entity
+}
 
-const byName = <T extends { readonly name: string }>(a: T, b: T) => a.name.localeCompare(b.name)
+const summaryOf = (m: Totals) => rangeSummary(m.stats, m.activity)
+const newTotals = (hasApdex: boolean): Totals => ({ stats: new SeriesStats(hasApdex), activity: { callMinutes: 0, tcpMinutes: 0 } })
+const mergeMinute = (into: Totals, minute: SeriesStats) => {
+  into.stats.merge(minute)
+  addMinute(into.activity, minute)
+}
 
+const byName = <T extends { readonly name: string }>(a: T, b: T) => compareNames(a.name, b.name)
+
+/**
+ * A topology holds at most this many nodes and edges each (the first by name); `truncated` says when it was cut.
+ * The lists are paged instead; a graph is drawn whole or not at all.
+ */
+export const MAX_TOPOLOGY_ITEMS = 5000
+
+/**
+ * Queries walk the store in slices of SLICE series and let the event loop run between them (page.ts), so that the
+ * largest query delays ingest and /healthz by a slice, not by its whole run.
+ */
 export const makeQueryService = (store: typeof MetricStore.Service): QueryServiceShape => {
+  /** Calls `visit` with every series of the range, yielding to the event loop every SLICE series. */
+  const forEachSeries = (range: TimeRange, visit: (key: string, s: StoredSeries) => void) =>
+    Effect.gen(function*() {
+      let n = 0
+      for (const [, bucket] of store.read(range.start, range.end)) {
+        for (const [key, s] of bucket) {
+          visit(key, s)
+          if (++n === SLICE) {
+            n = 0
+            yield* breathe
+          }
+        }
+      }
+    })
+
   /** Every series of the range that `accept` keeps, merged across minutes. */
-  const collect = (range: TimeRange, accept: (e: Entity) => boolean): Map<string, Merged> => {
-    const out = new Map<string, Merged>()
-    for (const [, bucket] of store.read(range.start, range.end)) {
-      for (const [key, s] of bucket) {
-        if (!accept(s.entity)) continue
+  const collect = (range: TimeRange, accept: (e: Entity) => boolean): Effect.Effect<Map<string, Merged>> =>
+    Effect.suspend(() => {
+      const out = new Map<string, Merged>()
+      const add = (key: string, s: StoredSeries) => {
+        if (!accept(s.entity)) return
         let m = out.get(key)
         if (m === undefined) {
-          m = { entity: s.entity, stats: new SeriesStats(s.stats.hasApdex), activity: { callMinutes: 0, tcpMinutes: 0 } }
+          m = { entity: s.entity, ...newTotals(s.stats.hasApdex) }
           out.set(key, m)
         }
-        m.stats.merge(s.stats)
-        addMinute(m.activity, s.stats)
+        mergeMinute(m, s.stats)
       }
-    }
-    return out
-  }
+      return Effect.as(forEachSeries(range, add), out)
+    })
+
+  /** The series of `keys` over the range, merged across minutes (a page's worth: looked up, not walked). */
+  const mergedByKey = (range: TimeRange, keys: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      const out = keys.map((): Totals | undefined => undefined)
+      let n = 0
+      for (const [, bucket] of store.read(range.start, range.end)) {
+        for (let i = 0; i < keys.length; i++) {
+          const s = bucket.get(keys[i])
+          if (s !== undefined) {
+            mergeMinute((out[i] ??= newTotals(s.stats.hasApdex)), s.stats)
+          }
+        }
+        n += keys.length
+        if (n >= SLICE) {
+          n = 0
+          yield* breathe
+        }
+      }
+      return out
+    })
 
   const mentions = (e: Entity, service: string) =>
     e.scope === "serviceRelation" || e.scope === "instanceRelation"
@@ -86,14 +141,43 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
 
   /** Whether anything in the whole retention window names the service. */
   const isKnown = (service: string) =>
-    store.read(0, Number.MAX_SAFE_INTEGER).some(([, bucket]) => {
-      if (bucket.has(serviceKey(service))) return true
-      for (const s of bucket.values()) if (mentions(s.entity, service)) return true
-      return false
+    Effect.gen(function*() {
+      const own = serviceKey(service)
+      if (store.read(0, Number.MAX_SAFE_INTEGER).some(([, bucket]) => bucket.has(own))) return true
+      let known = false
+      yield* forEachSeries({ start: 0, end: Number.MAX_SAFE_INTEGER }, (_, s) => {
+        if (!known && mentions(s.entity, service)) known = true
+      })
+      return known
     })
 
-  const namedMetrics = (merged: Map<string, Merged>, name: (e: Entity) => string): Array<NamedMetrics> =>
-    [...merged.values()].map((m) => ({ name: name(m.entity), metrics: summaryOf(m) })).sort(byName)
+  /** One page of a service's instances or endpoints: names picked in one walk, metrics merged for the page only. */
+  const namedPage = (
+    service: string,
+    range: TimeRange,
+    page: PageRequest,
+    nameOf: (e: Entity) => string | undefined,
+    keyOf: (name: string) => string
+  ) =>
+    Effect.gen(function*() {
+      const window = new PageWindow<true>(page)
+      let any = false
+      yield* forEachSeries(range, (_, s) => {
+        const name = nameOf(s.entity)
+        if (name === undefined) return
+        any = true
+        window.offer(name, () => true)
+      })
+      if (!any && !(yield* isKnown(service))) return undefined
+      const { entries, nextCursor } = window.result(page.limit)
+      const stats = yield* mergedByKey(range, entries.map(([name]) => keyOf(name)))
+      const items: Array<NamedMetrics> = []
+      entries.forEach(([name], i) => {
+        const st = stats[i]
+        if (st !== undefined) items.push({ name, metrics: summaryOf(st) })
+      })
+      return { items, nextCursor }
+    })
 
   /** Nodes and edges from the services and relations of a range: the services `keepNode` picks and both ends of every edge kept. */
   const graph = (
@@ -124,67 +208,81 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       const existing = nodes.get(e.service)
       if (existing) existing.metrics = summaryOf(m)
     }
+    const allNodes = [...nodes].map(([name, n]) => ({ name, namespace: n.namespace, metrics: n.metrics })).sort(byName)
+    const allEdges = [...edges.values()].sort((a, b) => compareNames(a.source, b.source) || compareNames(a.target, b.target))
+    const truncated = allNodes.length > MAX_TOPOLOGY_ITEMS || allEdges.length > MAX_TOPOLOGY_ITEMS
     return {
       range,
-      nodes: [...nodes].map(([name, n]) => ({ name, namespace: n.namespace, metrics: n.metrics })).sort(byName),
-      edges: [...edges.values()].sort((a, b) => a.source.localeCompare(b.source) || a.target.localeCompare(b.target))
+      nodes: allNodes.slice(0, MAX_TOPOLOGY_ITEMS),
+      edges: allEdges.slice(0, MAX_TOPOLOGY_ITEMS),
+      truncated
     }
   }
 
   return {
-    services: (range, namespace) => {
-      const merged = collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation")
-      const items = new Map<string, ServiceItem>()
-      const add = (name: string, ns: string, metrics: MetricSummary | null) => {
-        if (namespace !== undefined && ns !== namespace) return
-        const prior = items.get(name)
-        if (prior === undefined || (prior.metrics === null && metrics !== null)) items.set(name, { name, namespace: ns, metrics })
-      }
-      for (const m of merged.values()) {
-        const e = m.entity
-        if (e.scope === "service") add(e.service, e.namespace, summaryOf(m))
-        else if (e.scope === "serviceRelation") {
-          add(e.source, e.sourceNamespace, null)
-          add(e.target, e.targetNamespace, null)
+    services: (range, namespace, page = FIRST_PAGE) =>
+      Effect.gen(function*() {
+        // A service listed from a relation's end only has no metrics; its own series, where there is one, names
+        // its namespace.
+        const window = new PageWindow<{ namespace: string; own: boolean }>(page)
+        const add = (name: string, ns: string, own: boolean) => {
+          if (namespace !== undefined && ns !== namespace) return
+          const item = window.offer(name, () => ({ namespace: ns, own }))
+          if (item !== undefined && own && !item.own) {
+            item.namespace = ns
+            item.own = true
+          }
         }
-      }
-      return { range, services: [...items.values()].sort(byName) }
-    },
-    instances: (service, range) => {
-      const merged = collect(range, (e) => e.scope === "instance" && e.service === service)
-      if (merged.size === 0 && !isKnown(service)) return undefined
-      const instances = namedMetrics(merged, (e) => (e.scope === "instance" ? e.instance : ""))
-      return { range, service, instances }
-    },
-    endpoints: (service, range) => {
-      const merged = collect(range, (e) => e.scope === "endpoint" && e.service === service)
-      if (merged.size === 0 && !isKnown(service)) return undefined
-      const endpoints = namedMetrics(merged, (e) => (e.scope === "endpoint" ? e.endpoint : ""))
-      return { range, service, endpoints }
-    },
-    topology: (range, namespace) => {
-      const merged = collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation")
-      if (namespace === undefined) return graph(range, merged, () => true, () => true)
-      const inNamespace = new Set<string>()
-      for (const m of merged.values()) {
-        const e = m.entity
-        if (e.scope === "service" && e.namespace === namespace) inNamespace.add(e.service)
-        if (e.scope === "serviceRelation") {
-          if (e.sourceNamespace === namespace) inNamespace.add(e.source)
-          if (e.targetNamespace === namespace) inNamespace.add(e.target)
+        yield* forEachSeries(range, (_, s) => {
+          const e = s.entity
+          if (e.scope === "service") add(e.service, e.namespace, true)
+          else if (e.scope === "serviceRelation") {
+            add(e.source, e.sourceNamespace, false)
+            add(e.target, e.targetNamespace, false)
+          }
+        })
+        const { entries, nextCursor } = window.result(page.limit)
+        const stats = yield* mergedByKey(range, entries.map(([name]) => serviceKey(name)))
+        const services: Array<ServiceItem> = entries.map(([name, item], i) => {
+          const st = stats[i]
+          return { name, namespace: item.namespace, metrics: item.own && st !== undefined ? summaryOf(st) : null }
+        })
+        return { range, services, nextCursor }
+      }),
+    instances: (service, range, page = FIRST_PAGE) =>
+      Effect.map(
+        namedPage(service, range, page, (e) => (e.scope === "instance" && e.service === service ? e.instance : undefined), (name) => instanceKey(service, name)),
+        (found) => (found === undefined ? undefined : { range, service, instances: found.items, nextCursor: found.nextCursor })
+      ),
+    endpoints: (service, range, page = FIRST_PAGE) =>
+      Effect.map(
+        namedPage(service, range, page, (e) => (e.scope === "endpoint" && e.service === service ? e.endpoint : undefined), (name) => endpointKey(service, name)),
+        (found) => (found === undefined ? undefined : { range, service, endpoints: found.items, nextCursor: found.nextCursor })
+      ),
+    topology: (range, namespace) =>
+      Effect.map(collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation"), (merged) => {
+        if (namespace === undefined) return graph(range, merged, () => true, () => true)
+        const inNamespace = new Set<string>()
+        for (const m of merged.values()) {
+          const e = m.entity
+          if (e.scope === "service" && e.namespace === namespace) inNamespace.add(e.service)
+          if (e.scope === "serviceRelation") {
+            if (e.sourceNamespace === namespace) inNamespace.add(e.source)
+            if (e.targetNamespace === namespace) inNamespace.add(e.target)
+          }
         }
-      }
-      // Calls that cross into or out of the namespace stay visible, with the outside service at their far end.
-      const keep = (service: string) => inNamespace.has(service)
-      return graph(range, merged, (s, t) => keep(s) || keep(t), keep)
-    },
-    serviceTopology: (service, range) => {
-      const merged = collect(range, (e) => e.scope === "service" || (e.scope === "serviceRelation" && mentions(e, service)))
-      const topology = graph(range, merged, () => true, (name) => name === service)
-      return topology.nodes.length > 0 || isKnown(service) ? topology : undefined
-    },
-    instanceTopology: (range, namespace) => {
-      const merged = collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation")
+        // Calls that cross into or out of the namespace stay visible, with the outside service at their far end.
+        const keep = (service: string) => inNamespace.has(service)
+        return graph(range, merged, (s, t) => keep(s) || keep(t), keep)
+      }),
+    serviceTopology: (service, range) =>
+      Effect.gen(function*() {
+        const merged = yield* collect(range, (e) => e.scope === "service" || (e.scope === "serviceRelation" && mentions(e, service)))
+        const topology = graph(range, merged, () => true, (name) => name === service)
+        return topology.nodes.length > 0 || (yield* isKnown(service)) ? topology : undefined
+      }),
+    instanceTopology: (range, namespace) =>
+      Effect.map(collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation"), (merged) => {
       // An instance relation names services, not namespaces: a service's namespace comes from its own series.
       const namespaceOf = new Map<string, string>()
       for (const m of merged.values()) if (m.entity.scope === "service" || m.entity.scope === "instance") namespaceOf.set(m.entity.service, m.entity.namespace)
@@ -217,21 +315,22 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
           order({ service: a.source, instance: a.sourceInstance }, { service: b.source, instance: b.sourceInstance }) ||
           order({ service: a.target, instance: a.targetInstance }, { service: b.target, instance: b.targetInstance }))
       }
-    },
-    series: (selector, range) => {
-      const key = seriesKey(selector)
-      const byMinute = new Map<number, StoredSeries>()
-      for (const [minute, bucket] of store.read(range.start, range.end)) {
-        const s = bucket.get(key)
-        if (s) byMinute.set(minute, s)
-      }
-      const points = []
-      for (let t = range.start; t < range.end; t += MINUTE_MS) {
-        const s = byMinute.get(t)
-        points.push({ time: t, metrics: s ? rangeSummary(s.stats, oneMinute(s.stats)) : null })
-      }
-      return { range, scope: selector.scope satisfies Scope, points }
-    }
+    }),
+    series: (selector, range) =>
+      Effect.sync(() => {
+        const key = seriesKey(selector)
+        const byMinute = new Map<number, StoredSeries>()
+        for (const [minute, bucket] of store.read(range.start, range.end)) {
+          const s = bucket.get(key)
+          if (s) byMinute.set(minute, s)
+        }
+        const points = []
+        for (let t = range.start; t < range.end; t += MINUTE_MS) {
+          const s = byMinute.get(t)
+          points.push({ time: t, metrics: s ? rangeSummary(s.stats, oneMinute(s.stats)) : null })
+        }
+        return { range, scope: selector.scope satisfies Scope, points }
+      })
   }
 }
 

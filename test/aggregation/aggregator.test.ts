@@ -2,6 +2,7 @@
 // the per-service endpoint cap.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Metric, Scope } from "effect"
+import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
 import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
@@ -39,6 +40,7 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
 const stages = (config: Partial<AppConfigShape> = {}) => {
   const store = MemoryStoreLive
   return Layer.mergeAll(AggregatorLive.pipe(Layer.provide(store)), QueryServiceLive.pipe(Layer.provide(store))).pipe(
+    Layer.provide(MemoryBudgetLive),
     Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10, ...config }))
   )
 }
@@ -52,7 +54,7 @@ const at = <A, E, R>(time: number, body: Effect.Effect<A, E, R>, config: Partial
 
 const range = (start: number, minutes: number) => ({ start, end: start + minutes * MIN })
 const serviceCalls = (query: typeof QueryService.Service, start: number, minutes = 1) =>
-  query.services(range(start, minutes)).services.find((s) => s.name === "cart")?.metrics?.calls ?? 0
+  Effect.map(query.services(range(start, minutes)), (list) => list.services.find((s) => s.name === "cart")?.metrics?.calls ?? 0)
 
 describe("aggregator", () => {
   it.effect("records become queryable at the next flush", () =>
@@ -60,9 +62,9 @@ describe("aggregator", () => {
       const aggregator = yield* Aggregator
       const query = yield* QueryService
       aggregator.record([metric(), metric()], T0 + 10_000)
-      assert.strictEqual(serviceCalls(query, T0), 0)
+      assert.strictEqual((yield* serviceCalls(query, T0)), 0)
       yield* TestClock.adjust("1 second")
-      assert.strictEqual(serviceCalls(query, T0), 2)
+      assert.strictEqual((yield* serviceCalls(query, T0)), 2)
     })))
 
   it.effect("a minute rolls over into the next bucket; a late record still lands in its own minute", () =>
@@ -74,7 +76,7 @@ describe("aggregator", () => {
       aggregator.record([metric({ startTimeMs: T0 + MIN + 5000 })], T0 + 90_000)
       aggregator.record([metric({ startTimeMs: T0 + 20_000 })], T0 + 90_000) // late: the previous minute
       yield* TestClock.adjust("1 second")
-      const series = query.series({ scope: "service", service: "cart" }, range(T0, 3))
+      const series = yield* query.series({ scope: "service", service: "cart" }, range(T0, 3))
       assert.deepStrictEqual(series.points.map((p) => p.metrics?.calls ?? 0), [2, 1, 0])
       assert.deepStrictEqual(series.points.map((p) => p.time), [T0, T0 + MIN, T0 + 2 * MIN])
     })))
@@ -92,9 +94,9 @@ describe("aggregator", () => {
       ], now)
       assert.deepStrictEqual(outcome, { tooOld: 1, future: 1 })
       yield* TestClock.adjust("1 second")
-      assert.strictEqual(serviceCalls(query, now - 10 * MIN, 12), 2)
+      assert.strictEqual((yield* serviceCalls(query, now - 10 * MIN, 12)), 2)
       yield* TestClock.adjust("5 minutes")
-      assert.strictEqual(serviceCalls(query, now - 10 * MIN, 12), 1)
+      assert.strictEqual((yield* serviceCalls(query, now - 10 * MIN, 12)), 1)
     })))
 
   it.effect("service, instance and endpoint metrics come from the server side only; relations from both", () =>
@@ -108,12 +110,12 @@ describe("aggregator", () => {
       ], T0 + 10_000)
       yield* TestClock.adjust("1 second")
       const r = range(T0, 1)
-      assert.strictEqual(serviceCalls(query, T0), 2)
-      assert.deepStrictEqual(query.instances("cart", r)?.instances.map((i) => [i.name, i.metrics.calls]), [["cart-0", 2]])
-      assert.deepStrictEqual(query.endpoints("cart", r)?.endpoints.map((e) => [e.name, e.metrics.calls]), [["GET:/cart", 2]])
-      const edge = query.topology(r).edges[0]
+      assert.strictEqual((yield* serviceCalls(query, T0)), 2)
+      assert.deepStrictEqual((yield* query.instances("cart", r))?.instances.map((i) => [i.name, i.metrics.calls]), [["cart-0", 2]])
+      assert.deepStrictEqual((yield* query.endpoints("cart", r))?.endpoints.map((e) => [e.name, e.metrics.calls]), [["GET:/cart", 2]])
+      const edge = (yield* query.topology(r)).edges[0]
       assert.deepStrictEqual([edge.source, edge.target, edge.client?.calls, edge.client?.respTimeMs, edge.server?.calls], ["frontend", "cart", 1, 120, 1])
-      const instanceRelation = query.series({
+      const instanceRelation = yield* query.series({
         scope: "instanceRelation",
         detectPoint: "server",
         source: "frontend",
@@ -122,7 +124,7 @@ describe("aggregator", () => {
         targetInstance: "cart-0"
       }, r)
       assert.strictEqual(instanceRelation.points[0].metrics?.calls, 1)
-      assert.isUndefined(query.instances("nobody", r))
+      assert.isUndefined(yield* query.instances("nobody", r))
     })))
 
   it.effect("apdex: satisfied ≤ T, tolerating ≤ 4T, failures frustrated; T can be set per service", () =>
@@ -136,7 +138,7 @@ describe("aggregator", () => {
         call("slow", 1500)
       ], T0 + 10_000)
       yield* TestClock.adjust("1 second")
-      const byName = new Map(query.services(range(T0, 1)).services.map((s) => [s.name, s.metrics]))
+      const byName = new Map((yield* query.services(range(T0, 1))).services.map((s) => [s.name, s.metrics]))
       // cart: (1 satisfied + 1 tolerating / 2) / 4 calls; slow has T = 2000 ms
       assert.strictEqual(byName.get("cart")?.apdex, 0.375)
       assert.strictEqual(byName.get("cart")?.sla, 75)
@@ -151,12 +153,22 @@ describe("aggregator", () => {
       // Each record makes up to 5 series (service, instance, endpoint, 2 relations).
       aggregator.record(Array.from({ length: 10 }, (_, i) => metric({ destination: workload(`svc${i}`) })), T0 + 10_000)
       yield* TestClock.adjust("1 second")
-      const services = query.services(range(T0, 1)).services.filter((s) => s.metrics !== null)
+      const services = (yield* query.services(range(T0, 1))).services.filter((s) => s.metrics !== null)
       assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
     }), { maxSeriesPerMinute: 12 }))
 
+  /** Every page of cart's endpoints, following the cursors. */
   const endpointCalls = (query: typeof QueryService.Service, start: number) =>
-    new Map(query.endpoints("cart", range(start, 1))?.endpoints.map((e) => [e.name, e.metrics.calls]))
+    Effect.gen(function*() {
+      const calls = new Map<string, number>()
+      let cursor: string | undefined
+      do {
+        const page = yield* query.endpoints("cart", range(start, 1), { limit: 1000, cursor })
+        for (const e of page?.endpoints ?? []) calls.set(e.name, e.metrics.calls)
+        cursor = page?.nextCursor ?? undefined
+      } while (cursor !== undefined)
+      return calls
+    })
   const overflowCount = Metric.value(endpointsOverflow).pipe(Effect.map((s) => s.count))
 
   it.effect("10 000 distinct ungrouped endpoints stay bounded by the cap (3000 + (other)); every call still counts", () =>
@@ -166,12 +178,12 @@ describe("aggregator", () => {
       const overflowBefore = yield* overflowCount
       aggregator.record(Array.from({ length: 10_000 }, (_, n) => metric({ endpoint: `GET:/items/${n}` })), T0 + 10_000)
       yield* TestClock.adjust("1 second")
-      const calls = endpointCalls(query, T0)
+      const calls = (yield* endpointCalls(query, T0))
       assert.strictEqual(calls.size, 3001)
       assert.strictEqual(calls.get("GET:/items/2999"), 1)
       assert.isFalse(calls.has("GET:/items/3000"))
       assert.strictEqual(calls.get("(other)"), 7000)
-      assert.strictEqual(serviceCalls(query, T0), 10_000)
+      assert.strictEqual((yield* serviceCalls(query, T0)), 10_000)
       assert.strictEqual((yield* overflowCount) - overflowBefore, 7000)
     })))
 
@@ -189,10 +201,10 @@ describe("aggregator", () => {
       ], T0 + MIN + 2000)
       yield* TestClock.adjust("1 second")
       assert.deepStrictEqual(
-        endpointCalls(query, T0),
+        (yield* endpointCalls(query, T0)),
         new Map([["GET:/a", 2], ["GET:/b", 1], ["(other)", 1], ["GET:/items/{id}", 1]])
       )
-      assert.deepStrictEqual(endpointCalls(query, T0 + MIN), new Map([["GET:/c", 1]]))
+      assert.deepStrictEqual((yield* endpointCalls(query, T0 + MIN)), new Map([["GET:/c", 1]]))
     }), { maxEndpointsPerService: 2 }))
 
   it.effect("closing the layer flushes what is pending (shutdown)", () =>
@@ -203,8 +215,8 @@ describe("aggregator", () => {
       const aggregator = context.mapUnsafe.get(Aggregator.key) as typeof Aggregator.Service
       const query = context.mapUnsafe.get(QueryService.key) as typeof QueryService.Service
       aggregator.record([metric()], T0 + 10_000)
-      assert.strictEqual(serviceCalls(query, T0), 0)
+      assert.strictEqual((yield* serviceCalls(query, T0)), 0)
       yield* Scope.close(scope, Exit.void)
-      assert.strictEqual(serviceCalls(query, T0), 1)
+      assert.strictEqual((yield* serviceCalls(query, T0)), 1)
     }))
 })

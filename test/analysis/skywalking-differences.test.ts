@@ -18,6 +18,7 @@ import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, type CallPeers, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
+import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 
 /** SkyWalking's `percentile2(10)`: 10 ms buckets, rank round(n·p/100), the answer is the bucket's lower bound. */
 const skywalkingPercentile = (latencies: ReadonlyArray<number>, p: number): number => {
@@ -93,6 +94,7 @@ describe("TCP bytes", () => {
   })
   const stages = Layer.mergeAll(AggregatorLive, QueryServiceLive).pipe(
     Layer.provide(MemoryStoreLive),
+    Layer.provide(MemoryBudgetLive),
     Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10 }))
   )
 
@@ -104,7 +106,7 @@ describe("TCP bytes", () => {
         const query = yield* QueryService
         aggregator.record([connection(100, 10), connection(300, 30)], T0 + 5000)
         yield* TestClock.adjust(1000)
-        const mysql = query.services({ start: T0, end: T0 + 60_000 }).services.find((s) => s.name === "mysql")
+        const mysql = (yield* query.services({ start: T0, end: T0 + 60_000 })).services.find((s) => s.name === "mysql")
         // SkyWalking's service_throughput_received is longAvg over the connections: 200 and 20.
         expect([mysql?.metrics?.receivedBytes, mysql?.metrics?.sentBytes]).toEqual([400, 40])
       }).pipe(Effect.provide(stages))

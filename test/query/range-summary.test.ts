@@ -5,9 +5,18 @@ import { assert, describe, it } from "@effect/vitest"
 import { instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../../src/aggregation/entity.ts"
 import { SeriesStats } from "../../src/aggregation/series-stats.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
-import { makeQueryService } from "../../src/query/query-service.ts"
+import { Effect } from "effect"
+import { makeQueryService, type QueryServiceShape } from "../../src/query/query-service.ts"
 import { makeMemoryStore, type MinuteBucket } from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
+
+/** The queries run to completion synchronously: these stores are far below a query's slice, so nothing yields. */
+const syncQueries = (q: QueryServiceShape) => ({
+  services: (...a: Parameters<QueryServiceShape["services"]>) => Effect.runSync(q.services(...a)),
+  topology: (...a: Parameters<QueryServiceShape["topology"]>) => Effect.runSync(q.topology(...a)),
+  instanceTopology: (...a: Parameters<QueryServiceShape["instanceTopology"]>) => Effect.runSync(q.instanceTopology(...a)),
+  series: (...a: Parameters<QueryServiceShape["series"]>) => Effect.runSync(q.series(...a))
+})
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
 const MIN = 60_000
@@ -61,7 +70,7 @@ const storeWith = (minutes: ReadonlyArray<readonly [number, ReadonlyArray<MeshMe
     ])
     store.merge(T0 + offset * MIN, bucket)
   }
-  return makeQueryService(store)
+  return syncQueries(makeQueryService(store))
 }
 
 const calls = (n: number, over: Partial<MeshMetric> = {}) => Array.from({ length: n }, () => metric(over))
@@ -143,7 +152,7 @@ describe("a range's figures", () => {
       }]
     ])
     store.merge(T0, bucket)
-    const query = makeQueryService(store)
+    const query = syncQueries(makeQueryService(store))
     const all = query.instanceTopology(RANGE)
     assert.deepStrictEqual(all.nodes.map((n) => [n.service, n.instance, n.namespace, n.metrics?.cpm ?? null]), [
       ["db", "db-0", "data", 6],

@@ -19,11 +19,14 @@ export interface MeshsightProcess {
   readonly stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-/** Starts meshsight and waits until /readyz answers 200 (or the process exits, which rejects with its output). */
-export const spawnMeshsight = async (env: Record<string, string> = {}): Promise<MeshsightProcess> => {
+/**
+ * Starts meshsight and waits until /readyz answers 200 (or the process exits, which rejects with its output).
+ * `nodeFlags` come after npm start's (e.g. `--max-old-space-size`).
+ */
+export const spawnMeshsight = async (env: Record<string, string> = {}, nodeFlags: ReadonlyArray<string> = []): Promise<MeshsightProcess> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
-  const child = spawn(process.execPath, [...serviceNodeFlags, MAIN], {
+  const child = spawn(process.execPath, [...serviceNodeFlags, ...nodeFlags, MAIN], {
     env: {
       ...process.env,
       MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,

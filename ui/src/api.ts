@@ -51,6 +51,13 @@ const getJson = async <T>(path: string): Promise<T> => {
   return body as T
 }
 
+/** Every page of a list (the API pages lists: `nextCursor`), the same range for each; items concatenated by `join`. */
+const getAllPages = async <T extends { readonly nextCursor: string | null }>(path: string, join: (all: T, next: T) => T): Promise<T> => {
+  let all = await getJson<T>(path)
+  while (all.nextCursor !== null) all = join(all, await getJson<T>(`${path}&cursor=${encodeURIComponent(all.nextCursor)}`))
+  return all
+}
+
 const svc = (service: string) => `/api/services/${encodeURIComponent(service)}`
 const q = (params: Record<string, string>) => new URLSearchParams(params).toString()
 
@@ -59,8 +66,10 @@ export const api = {
   topology: (minutes: number) => getJson<Topology>(`/api/topology?${rangeQuery(minutes)}`),
   instanceTopology: (minutes: number) => getJson<InstanceTopology>(`/api/instance-topology?${rangeQuery(minutes)}`),
   serviceTopology: (service: string, minutes: number) => getJson<Topology>(`${svc(service)}/topology?${rangeQuery(minutes)}`),
-  instances: (service: string, minutes: number) => getJson<InstanceList>(`${svc(service)}/instances?${rangeQuery(minutes)}`),
-  endpoints: (service: string, minutes: number) => getJson<EndpointList>(`${svc(service)}/endpoints?${rangeQuery(minutes)}`),
+  instances: (service: string, minutes: number) =>
+    getAllPages<InstanceList>(`${svc(service)}/instances?${rangeQuery(minutes)}`, (all, next) => ({ ...next, instances: [...all.instances, ...next.instances] })),
+  endpoints: (service: string, minutes: number) =>
+    getAllPages<EndpointList>(`${svc(service)}/endpoints?${rangeQuery(minutes)}`, (all, next) => ({ ...next, endpoints: [...all.endpoints, ...next.endpoints] })),
   serviceSeries: (service: string, minutes: number) =>
     getJson<Series>(`/api/series?${q({ scope: "service", service })}&${rangeQuery(minutes)}`),
   instanceSeries: (service: string, instance: string, minutes: number) =>

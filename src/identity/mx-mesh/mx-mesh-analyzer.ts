@@ -7,7 +7,9 @@ import type { ReportingNode } from "../../domain/node.ts"
 import { AppConfig } from "../../config.ts"
 import { decodeStruct } from "../../protocol/struct-codec.ts"
 import { peerDecodeFailures } from "../../telemetry.ts"
+import { MemoryBudget, type MemoryMeter, PEER_CACHE_SHARE } from "../../memory/budget.ts"
 import { BoundedMemo } from "../../util/bounded-memo.ts"
+import { boundString, MAX_NAME_CHARS } from "../../util/bounded-string.ts"
 import { fnv1aBytes } from "../../util/fnv1a.ts"
 import { WireReader } from "../../protocol/wire-reader.ts"
 import type { Analyzer } from "../identity-resolver.ts"
@@ -21,6 +23,22 @@ const DOWNSTREAM_KEYS = new Set(["downstream_peer", "wasm.downstream_peer"])
 
 /** Peer values repeat for every call between the same two pods: decode each distinct value once. */
 const PEER_CACHE_LIMIT = 20_000
+
+/**
+ * What a cached peer retains besides its raw bytes: the copy's ArrayBuffer and view, the entry and its list, the
+ * identity and its label object, the Map slot: ~470 bytes (measured with --expose-gc over 200 k entries with short
+ * names). The decoded names and labels come from the value and take up to twice its length again (UTF-16).
+ */
+const PEER_ENTRY_BYTES = 500
+const peerWeight = (_hash: number, peers: ReadonlyArray<CachedPeer>) => peers.reduce((sum, p) => sum + PEER_ENTRY_BYTES + 3 * p.bytes.length, 0)
+
+/** The peer cache's byte bound when none is given (no budget: 64 MiB). */
+const DEFAULT_PEER_CACHE: PeerCacheBound = { maxBytes: 64 * 1024 * 1024 }
+
+export interface PeerCacheBound {
+  readonly maxBytes: number
+  readonly meter?: MemoryMeter
+}
 
 /** What SkyWalking's FieldsHelper writes for a metadata field a rule needs but the metadata lacks. */
 export const MISSING_FIELD = "-"
@@ -48,10 +66,11 @@ export const identityFromMetadata = (metadata: JsonObject, naming: Naming): Work
   const service = naming.service(metadata)
   if (service === undefined) return undefined
   const instance = naming.instance(metadata) ?? MISSING_FIELD
+  // Names end up in series keys: bounded (the wire reader bounds each field, a rule may join several).
   const { NAMESPACE, LABELS, WORKLOAD_NAME, CLUSTER_ID } = decoded.value
   return {
-    service,
-    instance,
+    service: boundString(service, MAX_NAME_CHARS),
+    instance: boundString(instance, MAX_NAME_CHARS),
     namespace: NAMESPACE ?? "",
     labels: LABELS ?? {},
     // For the Istio-standard labels (src/export/): only set when the metadata has them.
@@ -85,11 +104,11 @@ interface CachedPeer {
 }
 
 /** `onPeerFailure` is told of each distinct peer value that could not be decoded or named (treated as unknown). */
-export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): Analyzer => {
+export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void, cacheBound: PeerCacheBound = DEFAULT_PEER_CACHE): Analyzer => {
   // Keyed by a hash of the raw bytes and checked byte for byte: no per-entry key string (hashing the value as a
   // latin1 string was the analyzer's main cost).
-  // Bounded by distinct hashes (a collision shares a slot's list).
-  const cache = new BoundedMemo<number, Array<CachedPeer>>(PEER_CACHE_LIMIT)
+  // Bounded by distinct hashes (a collision shares a slot's list) and by bytes: each entry copies the raw value.
+  const cache = new BoundedMemo<number, Array<CachedPeer>>(PEER_CACHE_LIMIT, { ...cacheBound, weigh: peerWeight })
 
   const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
     const flat = object.key.charCodeAt(0) === 119 /* w: the `wasm.*` keys */
@@ -111,7 +130,10 @@ export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): A
     if (identity === undefined) onPeerFailure()
     const entry: CachedPeer = { bytes: value.slice(), flat, identity }
     if (candidates === undefined) cache.set(hash, [entry])
-    else candidates.push(entry)
+    else {
+      candidates.push(entry)
+      cache.grew(PEER_ENTRY_BYTES + 3 * value.length)
+    }
     return identity
   }
 
@@ -144,5 +166,11 @@ export const mxMeshAnalyzer = Effect.gen(function*() {
   const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
   // The hot path is synchronous: count straight into the metric with the context captured here.
   const context = yield* Effect.context<never>()
-  return makeMxMeshAnalyzer(naming, () => peerDecodeFailures.updateUnsafe(1, context))
+  // Optional, so that analyzer registries need nothing more than the configuration (tests build them alone).
+  const budget = yield* Effect.serviceOption(MemoryBudget)
+  const bound = Option.match(budget, {
+    onNone: () => DEFAULT_PEER_CACHE,
+    onSome: (b) => ({ maxBytes: b.limitBytes * PEER_CACHE_SHARE, meter: b.meter("peers") })
+  })
+  return makeMxMeshAnalyzer(naming, () => peerDecodeFailures.updateUnsafe(1, context), bound)
 })
