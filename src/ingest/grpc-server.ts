@@ -2,9 +2,8 @@
 // health service. Each ALS or MetricsService call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
 // connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
-import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
-import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
+import { Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
 import { listenFailure } from "../listen-failure.ts"
 import { printable } from "../log-text.ts"
@@ -13,6 +12,8 @@ import { watchTokenFile } from "../security/tokens.ts"
 import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
 import { AlsPipeline, type AlsPipelineShape } from "./als-pipeline.ts"
 import { callGuards } from "./call-guards.ts"
+import { serverTuning, widenFlowControlWindows } from "./grpc-tuning.ts"
+import { streamStatus } from "./stream-status.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import { MetricsPipeline } from "./metrics-pipeline.ts"
 import {
@@ -54,44 +55,6 @@ const resetAfterEnd = (call: grpc.ServerReadableStream<Buffer, Buffer>) =>
     Effect.promise(() => new Promise((resolve) => setTimeout(resolve, RESET_GRACE_MS))),
     () => call.cancelled ? Effect.fail(new StreamBroken({ detail: "the client reset the stream before ending it" })) : Effect.void
   )
-
-/**
- * HTTP/2 receive windows. Node's defaults (64 KiB per stream and per connection) let a sender have less than one
- * 100-entry ALS message (~75 KiB) in flight on the whole connection, so sender and receiver take turns waiting
- * for WINDOW_UPDATEs: measured, a no-op grpc-js server receives half as fast with them (bench/, docs/performance.md).
- * A stream's unread backlog stays bounded by its window: backpressure still holds, a window's worth later.
- */
-const STREAM_WINDOW_BYTES = 1024 * 1024
-const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024
-
-/**
- * grpc-js has no server option for flow-control windows, so set them on the HTTP/2 server it creates: the stream
- * window in its settings, the connection window on each session. Leaves the server as it is if grpc-js's internals
- * have changed shape (then only throughput suffers).
- */
-export const widenFlowControlWindows = (server: grpc.Server): void => {
-  const internals = server as unknown as {
-    commonServerOptions?: { settings?: Record<string, unknown> }
-    createHttp2Server?: (credentials: unknown) => { on: (event: "session", f: (session: Http2Session) => void) => void }
-  }
-  const common = internals.commonServerOptions
-  const create = internals.createHttp2Server
-  if (common === undefined || typeof create !== "function") return
-  common.settings = { ...common.settings, initialWindowSize: STREAM_WINDOW_BYTES }
-  internals.createHttp2Server = function(credentials) {
-    const http2Server = create.call(this, credentials)
-    http2Server.on("session", (session) => {
-      // Thrown inside grpc-js's server it would take the process down; a session left with the default window
-      // only receives more slowly.
-      try {
-        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES)
-      } catch {
-        // keep the default window
-      }
-    })
-    return http2Server
-  }
-}
 
 /** What a kind of client stream (ALS, MetricsService) is called in logs and counted under. */
 interface StreamKind {
@@ -159,29 +122,20 @@ export const GrpcServerLive = Layer.effect(
           yield* Effect.logDebug(`${kind.label} stream from ${printable(exit.value.node)} (${peer}) closed after ${exit.value.messages} messages`)
           return
         }
-        const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
-        if (failure?._tag === "StreamRejected") {
-          fail(grpc.status.INVALID_ARGUMENT, failure.detail)
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
-          yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${failure.reason}): ${printable(failure.detail)}`)
-        } else if (failure?._tag === "StreamRefused") {
-          fail(grpc.status.RESOURCE_EXHAUSTED, failure.detail)
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
-          yield* Effect.logWarning(`${kind.label} stream from ${peer} refused (${failure.reason}): ${printable(failure.detail)}`)
-        } else if (failure?._tag === "StreamBroken") {
-          fail(grpc.status.CANCELLED, failure.detail)
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "broken" }), 1)
+        const end = streamStatus(exit.cause)
+        if (end.outcome === "shutdown") return yield* Effect.interrupt
+        fail(end.code, end.details)
+        yield* Metric.update(Metric.withAttributes(kind.failed, { reason: end.reason }), 1)
+        if (end.outcome === "rejected" || end.outcome === "refused") {
+          yield* Effect.logWarning(`${kind.label} stream from ${peer} ${end.outcome} (${end.reason}): ${printable(end.details)}`)
+        } else if (end.outcome === "broken") {
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
           // handler only a cancelled call, so that case lands here too.
           yield* Effect.logWarning(
-            `${kind.label} stream from ${peer} broke off: ${printable(failure.detail)} (the proxy went away or reset the stream, or sent a message` +
+            `${kind.label} stream from ${peer} broke off: ${printable(end.details)} (the proxy went away or reset the stream, or sent a message` +
               ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
-        } else if (Cause.hasInterrupts(exit.cause)) {
-          return yield* Effect.interrupt
         } else {
-          fail(grpc.status.INTERNAL, "meshsight could not process the stream")
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "internal" }), 1)
           yield* Effect.logError(`${kind.label} stream from ${peer} failed`, exit.cause)
         }
       }).pipe(
@@ -204,14 +158,7 @@ export const GrpcServerLive = Layer.effect(
           Effect.logWarning(`gRPC call from ${printable(peer)} refused: ${reason === "unauthenticated" ? "no valid bearer token (MESHSIGHT_ALS_TOKEN_FILE)" : `MESHSIGHT_GRPC_MAX_STREAMS=${config.grpcMaxStreams} calls already open`}`)
         ))
     })
-    const options = {
-      interceptors: [guards],
-      "grpc.max_concurrent_streams": config.grpcMaxStreamsPerConnection,
-      "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
-      // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
-      "grpc.keepalive_time_ms": 60_000,
-      "grpc.keepalive_permit_without_calls": 1
-    }
+    const options = { interceptors: [guards], ...serverTuning(config) }
     const main = new grpc.Server(options)
     const dedicated = config.alsGrpcPort !== 0 ? new grpc.Server(options) : undefined
     const alsServer = dedicated ?? main

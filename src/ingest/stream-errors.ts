@@ -1,10 +1,17 @@
-// How an ALS stream can end badly. Each carries the gRPC status the stream is answered with.
+// How a client stream (ALS, MetricsService) can end badly; ./stream-status.ts maps each to a gRPC status.
 import { Schema } from "effect"
+
+/** Why a stream was rejected: the label of the streams-failed counter. */
+export const RejectionReason = Schema.Literals(["malformed_message", "missing_identifier", "empty_stream"])
+export type RejectionReason = typeof RejectionReason.Type
+
+/** Why a stream was refused. */
+export const RefusalReason = Schema.Literals(["identifier_too_large", "memory"])
+export type RefusalReason = typeof RefusalReason.Type
 
 /** The client sent something meshsight cannot read: the stream ends with INVALID_ARGUMENT. */
 export class StreamRejected extends Schema.TaggedError<StreamRejected>()("StreamRejected", {
-  /** A short label for the error counter: malformed_message, missing_identifier, empty_stream. */
-  reason: Schema.String,
+  reason: RejectionReason,
   detail: Schema.String
 }) {}
 
@@ -15,7 +22,6 @@ export class StreamBroken extends Schema.TaggedError<StreamBroken>()("StreamBrok
 
 /** meshsight will not take the stream on (its identifier is too large, or memory is short): RESOURCE_EXHAUSTED. */
 export class StreamRefused extends Schema.TaggedError<StreamRefused>()("StreamRefused", {
-  /** A short label for the error counter: identifier_too_large, memory. */
-  reason: Schema.String,
+  reason: RefusalReason,
   detail: Schema.String
 }) {}
