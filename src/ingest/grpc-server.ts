@@ -11,10 +11,10 @@ import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
 import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
-import { AlsPipeline, type AlsPipelineShape } from "./als-pipeline.ts"
+import { AlsPipeline, type AlsPipelineShape } from "../pipeline/als-pipeline.ts"
 import { callGuards } from "./call-guards.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
-import { MetricsPipeline } from "./metrics-pipeline.ts"
+import { MetricsPipeline } from "../pipeline/metrics-pipeline.ts"
 import {
   accessLogService,
   ALS_SERVICE_NAMES,

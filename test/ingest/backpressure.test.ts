@@ -3,9 +3,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { AppConfigWith } from "../../src/config.ts"
-import { AlsPipeline } from "../../src/ingest/als-pipeline.ts"
+import { AlsPipeline } from "../../src/pipeline/als-pipeline.ts"
 import { GrpcServer, GrpcServerLive } from "../../src/ingest/grpc-server.ts"
-import { MetricsPipeline } from "../../src/ingest/metrics-pipeline.ts"
+import { MetricsPipeline } from "../../src/pipeline/metrics-pipeline.ts"
 import { openAlsStream } from "../support/als-client.ts"
 
 const MESSAGE = new Uint8Array(64 * 1024)

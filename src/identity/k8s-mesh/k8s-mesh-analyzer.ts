@@ -29,7 +29,7 @@ import {
 /** Pods, Services, EndpointSlices, ServiceEntries: each listed once (or found missing) makes the analyzer ready. */
 const KINDS = 4
 
-// Built once: `withAttributes` per batch showed in profiles (see ingest/als-pipeline.ts).
+// Built once: `withAttributes` per batch showed in profiles (see pipeline/als-pipeline.ts).
 const internalBySide = {
   local: Metric.withAttributes(unresolvableAddresses, { side: "local", reason: "envoy_internal" }),
   source: Metric.withAttributes(unresolvableAddresses, { side: "source", reason: "envoy_internal" }),

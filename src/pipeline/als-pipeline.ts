@@ -10,7 +10,7 @@ import { parseNode, proxyRole, type ReportingNode } from "../domain/node.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { printable } from "../log-text.ts"
 import { decodeAlsMessage } from "../protocol/als-codec.ts"
-import { WireError } from "../protocol/wire-reader.ts"
+import { WireError } from "../util/wire-reader.ts"
 import {
   entriesReceived,
   entriesSkipped,
@@ -21,7 +21,7 @@ import {
   recordsDropped,
   recordsProduced
 } from "../telemetry.ts"
-import { type StreamBroken, StreamRejected } from "./stream-errors.ts"
+import { type StreamBroken, StreamRejected } from "../ingest/stream-errors.ts"
 
 export interface AlsPipelineShape {
   /** Consumes one stream of raw StreamAccessLogsMessage bytes; `peer` names the client in logs. */

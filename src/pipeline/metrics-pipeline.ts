@@ -6,12 +6,12 @@ import { AppConfig } from "../config.ts"
 import type { MetricsMessage } from "../domain/metric-family.ts"
 import { identityFromMetadata, mxNaming } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeMetricsMessage } from "../protocol/metrics-codec.ts"
-import { WireError } from "../protocol/wire-reader.ts"
+import { WireError } from "../util/wire-reader.ts"
 import { type ProxyIdentity, ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 import { metricFamiliesReceived, metricsMessagesReceived, metricsSkipped, proxyInstancesStored } from "../telemetry.ts"
 import { printable } from "../log-text.ts"
 import type { AlsPipelineShape } from "./als-pipeline.ts"
-import { type StreamBroken, StreamRejected } from "./stream-errors.ts"
+import { type StreamBroken, StreamRejected } from "../ingest/stream-errors.ts"
 
 /** The same shape as the ALS pipeline: the gRPC server runs both kinds of stream alike. */
 export class MetricsPipeline extends Context.Service<MetricsPipeline, AlsPipelineShape>()("meshsight/MetricsPipeline") {}
