@@ -7,7 +7,7 @@ import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf } from "../store/me
 import { endpointsOverflow, seriesRefused, seriesStored } from "../telemetry.ts"
 import { makeEndpointCap, OTHER_ENDPOINT } from "./endpoint-cap.ts"
 import { type Entity, makeKeyMemo } from "./entity.ts"
-import { SeriesStats } from "./series-stats.ts"
+import { SeriesStats } from "../domain/series-stats.ts"
 
 /** Envoy's clock may run a little ahead of ours: a record up to this far in the future still counts. */
 const FUTURE_TOLERANCE_MS = MINUTE_MS

@@ -2,7 +2,7 @@
 import { Context, Effect, Layer } from "effect"
 import type { Entity } from "../aggregation/entity.ts"
 import { endpointKey, instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../aggregation/entity.ts"
-import { SeriesStats } from "../aggregation/series-stats.ts"
+import { SeriesStats } from "../domain/series-stats.ts"
 import { MetricStore, MINUTE_MS, type Series as StoredSeries } from "../store/metric-store.ts"
 import type {
   Edge,

@@ -2,7 +2,7 @@
 // stores implement the same service.
 import { Context, Effect, Layer } from "effect"
 import type { Entity } from "../aggregation/entity.ts"
-import type { SeriesStats } from "../aggregation/series-stats.ts"
+import type { SeriesStats } from "../domain/series-stats.ts"
 import { AppConfig } from "../config.ts"
 
 export interface Series {

@@ -1,5 +1,5 @@
 // Everything kept for one entity in one minute. Every field adds up, so two SeriesStats merge exactly.
-import type { MeshMetric } from "../domain/mesh-metric.ts"
+import type { MeshMetric } from "./mesh-metric.ts"
 import type { MetricSummary } from "../query/api-model.ts"
 import { LatencyHistogram } from "./latency-histogram.ts"
 
