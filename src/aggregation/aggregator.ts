@@ -3,11 +3,13 @@
 import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { AppConfig } from "../config.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
-import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf } from "../store/metric-store.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
+import type { Entity, MinuteBucket } from "../domain/series.ts"
+import { SeriesStats } from "../domain/series-stats.ts"
+import { MetricStore } from "../store/metric-store.ts"
 import { endpointsOverflow, seriesRefused, seriesStored } from "../telemetry.ts"
 import { makeEndpointCap, OTHER_ENDPOINT } from "./endpoint-cap.ts"
-import { type Entity, makeKeyMemo } from "./entity.ts"
-import { SeriesStats } from "../domain/series-stats.ts"
+import { makeKeyMemo } from "./entity.ts"
 
 /** Envoy's clock may run a little ahead of ours: a record up to this far in the future still counts. */
 const FUTURE_TOLERANCE_MS = MINUTE_MS

@@ -1,6 +1,6 @@
 // Everything kept for one entity in one minute. Every field adds up, so two SeriesStats merge exactly.
 import type { MeshMetric } from "./mesh-metric.ts"
-import type { MetricSummary } from "../query/api-model.ts"
+import type { MetricSummary } from "./metric-summary.ts"
 import { LatencyHistogram } from "./latency-histogram.ts"
 
 const PERCENTILES = [50, 75, 90, 95, 99] as const

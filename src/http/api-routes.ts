@@ -2,7 +2,7 @@
 // bad one is answered 400 with the reason, an unknown service 404.
 import { Clock, Effect, Schema, SchemaGetter } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { TimeRange } from "../query/api-model.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
 import { proxyHealth, proxyInstance, proxyRelation } from "../query/proxy-query.ts"

@@ -7,7 +7,7 @@ import { Context, Effect, Layer } from "effect"
 import { AppConfig } from "../config.ts"
 import type { MetricFamily } from "../domain/metric-family.ts"
 import { mxNaming } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
-import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import { makeClusterNamer } from "./cluster-name.ts"
 import { CLUSTER_METRICS, type ClusterStat, extractRuleSamples, INSTANCE_METRICS, type ServerStat } from "./envoy-rules.ts"
 

@@ -1,19 +1,9 @@
 // The store stage: minute buckets of aggregated series. The in-memory implementation below is the default; other
 // stores implement the same service.
 import { Context, Effect, Layer } from "effect"
-import type { Entity } from "../aggregation/entity.ts"
-import type { SeriesStats } from "../domain/series-stats.ts"
 import { AppConfig } from "../config.ts"
-
-export interface Series {
-  readonly entity: Entity
-  readonly stats: SeriesStats
-}
-
-export type MinuteBucket = Map<string, Series>
-
-export const MINUTE_MS = 60_000
-export const minuteOf = (epochMs: number): number => Math.floor(epochMs / MINUTE_MS) * MINUTE_MS
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
+import type { MinuteBucket, Series } from "../domain/series.ts"
 
 export interface MetricStoreShape {
   /**
