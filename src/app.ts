@@ -1,4 +1,4 @@
-// The pipeline's stages composed as Layers: ingest → decode/identify/analyze (AlsPipeline) → aggregate → store
+// The pipeline's stages composed as Layers: ingest → (pipeline/: decode → identify → analyze) → aggregate → store
 // → query / HTTP. Swapping a stage means passing another Layer here; `main.ts` picks the analyzers.
 import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"

@@ -11,10 +11,8 @@ import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
 import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
-import { AlsPipeline, type AlsPipelineShape } from "../pipeline/als-pipeline.ts"
 import { callGuards } from "./call-guards.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
-import { MetricsPipeline } from "../pipeline/metrics-pipeline.ts"
 import {
   accessLogService,
   ALS_SERVICE_NAMES,
@@ -25,6 +23,7 @@ import {
   metricsService
 } from "./service-definitions.ts"
 import { StreamBroken } from "./stream-errors.ts"
+import { AlsStreamHandler, MetricsStreamHandler, type StreamHandlerShape } from "./stream-handler.ts"
 
 export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBindError", {
   address: Schema.String,
@@ -96,7 +95,7 @@ export const widenFlowControlWindows = (server: grpc.Server): void => {
 /** What a kind of client stream (ALS, MetricsService) is called in logs and counted under. */
 interface StreamKind {
   readonly label: string
-  readonly pipeline: AlsPipelineShape
+  readonly pipeline: StreamHandlerShape
   readonly opened: Metric.Metric<number, unknown>
   readonly active: Metric.Metric<number, unknown>
   readonly failed: Metric.Metric<number, unknown>
@@ -118,10 +117,10 @@ export const GrpcServerLive = Layer.effect(
   GrpcServer,
   Effect.gen(function*() {
     const config = yield* AppConfig
-    const als: StreamKind = { label: "ALS", pipeline: yield* AlsPipeline, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
+    const als: StreamKind = { label: "ALS", pipeline: yield* AlsStreamHandler, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
     const metrics: StreamKind = {
       label: "MetricsService",
-      pipeline: yield* MetricsPipeline,
+      pipeline: yield* MetricsStreamHandler,
       opened: metricsStreamsOpened,
       active: metricsStreamsActive,
       failed: metricsStreamsFailed

@@ -3,9 +3,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { AppConfigWith } from "../../src/config.ts"
-import { AlsPipeline } from "../../src/pipeline/als-pipeline.ts"
 import { GrpcServer, GrpcServerLive } from "../../src/ingest/grpc-server.ts"
-import { MetricsPipeline } from "../../src/pipeline/metrics-pipeline.ts"
+import { AlsStreamHandler, MetricsStreamHandler } from "../../src/ingest/stream-handler.ts"
 import { openAlsStream } from "../support/als-client.ts"
 
 const MESSAGE = new Uint8Array(64 * 1024)
@@ -21,7 +20,7 @@ const slow = {
     )
 }
 const server = GrpcServerLive.pipe(
-  Layer.provide([Layer.succeed(AlsPipeline, slow), Layer.succeed(MetricsPipeline, slow), AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0 })])
+  Layer.provide([Layer.succeed(AlsStreamHandler, slow), Layer.succeed(MetricsStreamHandler, slow), AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0 })])
 )
 
 describe("backpressure", () => {
