@@ -4,7 +4,7 @@ import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
 import { EndpointNamingLive } from "./analysis/endpoint-names.ts"
 import { HttpServerLive } from "./http/http-server.ts"
-import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
+import { type AnalyzerLayers, chainLayer } from "./identity/chain.ts"
 import { AlsPipelineLive } from "./pipeline/als-pipeline.ts"
 import { GrpcServerLive } from "./ingest/grpc-server.ts"
 import { MetricsPipelineLive } from "./pipeline/metrics-pipeline.ts"
@@ -12,10 +12,11 @@ import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
 import { MemoryStoreLive } from "./store/metric-store.ts"
 
-export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
+/** The app with the given analyzers' Layers (`main-analyzers.ts` picks them from the configuration). */
+export const makeAppLayer = (analyzers: AnalyzerLayers) => {
   const store = MemoryStoreLive
   const aggregator = AggregatorLive.pipe(Layer.provide(store))
-  const identity = chainLayer(analyzers)
+  const identity = chainLayer.pipe(Layer.provide(analyzers))
   const proxyMetrics = ProxyMetricStoreLive
   const grpc = GrpcServerLive.pipe(Layer.provide([
     AlsPipelineLive.pipe(Layer.provide([identity, aggregator, EndpointNamingLive])),

@@ -3,7 +3,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"
 import { AppConfig, loadConfig } from "./config.ts"
-import { preloadAnalyzers } from "./main-analyzers.ts"
+import { analyzerLayers } from "./main-analyzers.ts"
 
 /** Errors that stop start-up with a one-line explanation rather than a stack trace. */
 const STARTUP_ERRORS = new Set([
@@ -24,7 +24,7 @@ const program = Effect.gen(function*() {
     Layer.succeed(References.MinimumLogLevel, config.logLevel)
   )
   yield* Effect.forEach(config.warnings, (warning) => Effect.logWarning(warning)).pipe(Effect.provide(logging))
-  const analyzers = yield* Effect.promise(() => preloadAnalyzers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
+  const analyzers = yield* Effect.promise(() => analyzerLayers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
   yield* Layer.launch(makeAppLayer(analyzers).pipe(Layer.provide(Layer.succeed(AppConfig, config)))).pipe(
     Effect.provide(logging)
   )

@@ -3,7 +3,7 @@
 // by the entry first. The cluster is mirrored by list/watch of Pods, Services, EndpointSlices and ServiceEntries,
 // each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
-import { Clock, type Duration, Effect, Metric, Schedule } from "effect"
+import { Clock, type Duration, Effect, Layer, Metric, Schedule } from "effect"
 import type { AccessLog, Address } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
@@ -15,6 +15,7 @@ import { compileTemplate } from "../name-template.ts"
 import { ClusterIndex } from "./cluster-index.ts"
 import type { ResourceStore } from "./resource-store.ts"
 import { ServiceEntryIndex } from "./service-entries.ts"
+import { K8sMesh } from "./k8s-mesh.ts"
 import { kubeClients, loadKubeConfig } from "./kube-client.ts"
 import { projectEndpointSlice, projectPod, projectService, projectServiceEntry } from "./projection.ts"
 import {
@@ -124,4 +125,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
   })
 
 /** The analyzer with credentials found the standard way (see ./kube-client.ts). */
-export const k8sMeshAnalyzer = Effect.flatMap(loadKubeConfig, (kc: KubeConfig) => makeK8sMeshAnalyzer(kubeClients(kc)))
+export const make = Effect.flatMap(loadKubeConfig, (kc: KubeConfig) => makeK8sMeshAnalyzer(kubeClients(kc)))
+
+/** The analyzer for the life of the Layer: its watches stop when the Layer's scope closes. */
+export const layer = Layer.effect(K8sMesh, make)

@@ -1,6 +1,6 @@
 // mx-mesh: identities from Istio's metadata exchange, with no Kubernetes access. The local workload comes from
 // the reporting node's metadata; peers from the filter state Istio's metadata-exchange filter logs per entry.
-import { Effect, Option } from "effect"
+import { Context, Effect, Layer, Option } from "effect"
 import type { AccessLog, FilterStateObject, JsonObject } from "../../domain/access-log.ts"
 import type { EntrySides, WorkloadIdentity } from "../../domain/identity.ts"
 import type { ReportingNode } from "../../domain/node.ts"
@@ -129,11 +129,15 @@ export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void): A
   }
 }
 
+export class MxMesh extends Context.Service<MxMesh, Analyzer>()("meshsight/MxMesh") {}
+
 /** The mx-mesh analyzer with the naming rules from the configuration. */
-export const mxMeshAnalyzer = Effect.gen(function*() {
+export const make = Effect.gen(function*() {
   const config = yield* AppConfig
   const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
   // The hot path is synchronous: count straight into the metric with the context captured here.
   const context = yield* Effect.context<never>()
   return makeMxMeshAnalyzer(naming, () => peerDecodeFailures.updateUnsafe(1, context))
 })
+
+export const layer = Layer.effect(MxMesh, make)
