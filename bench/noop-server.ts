@@ -2,7 +2,7 @@
 // receives, with meshsight's HTTP/2 flow-control windows (`--default-windows`: Node's). Prints its port, then
 // serves until killed.
 import * as grpc from "@grpc/grpc-js"
-import { widenFlowControlWindows } from "../src/ingest/grpc-server.ts"
+import { widenFlowControlWindows } from "../src/ingest/grpc-tuning.ts"
 import { accessLogService, EMPTY_RESPONSE } from "../src/ingest/service-definitions.ts"
 
 let bytes = 0

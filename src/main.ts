@@ -4,18 +4,7 @@ import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"
 import { AppConfig, loadConfig } from "./config.ts"
 import { analyzerLayers } from "./main-analyzers.ts"
-
-/** Errors that stop start-up with a one-line explanation rather than a stack trace. */
-const STARTUP_ERRORS = new Set([
-  "InvalidSetting",
-  "InvalidGroupingFile",
-  "UnknownAnalyzer",
-  "GrpcBindError",
-  "HttpBindError",
-  "ServeError",
-  "K8sCredentialsError",
-  "UnusableFile"
-])
+import { isStartupError } from "./startup-errors.ts"
 
 const program = Effect.gen(function*() {
   const config = yield* loadConfig
@@ -31,8 +20,8 @@ const program = Effect.gen(function*() {
 }).pipe(
   Effect.tapCause((cause) =>
     Effect.sync(() => {
-      const failure = cause.reasons.find(Cause.isFailReason)?.error as { _tag?: string; message?: string } | undefined
-      if (failure?._tag !== undefined && STARTUP_ERRORS.has(failure._tag)) console.error(`meshsight: ${failure.message}`)
+      const failure = cause.reasons.find(Cause.isFailReason)?.error
+      if (isStartupError(failure)) console.error(`meshsight: ${failure.message}`)
       else if (!Cause.hasInterruptsOnly(cause)) console.error(`meshsight stopped on an unexpected error:\n${Cause.pretty(cause)}`)
     })
   )

@@ -2,7 +2,6 @@
 // health service. Each ALS or MetricsService call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
 // connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
-import type { Http2Session } from "node:http2"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { AppConfig } from "../config.ts"
@@ -12,6 +11,7 @@ import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
 import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
 import { callGuards } from "./call-guards.ts"
+import { serverTuning, widenFlowControlWindows } from "./grpc-tuning.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import {
   accessLogService,
@@ -24,6 +24,7 @@ import {
 } from "./service-definitions.ts"
 import { StreamBroken } from "./stream-errors.ts"
 import { AlsStreamHandler, MetricsStreamHandler, type StreamHandlerShape } from "./stream-handler.ts"
+import { streamStatus, type StreamStatus } from "./stream-status.ts"
 
 export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBindError", {
   address: Schema.String,
@@ -53,44 +54,6 @@ const resetAfterEnd = (call: grpc.ServerReadableStream<Buffer, Buffer>) =>
     Effect.promise(() => new Promise((resolve) => setTimeout(resolve, RESET_GRACE_MS))),
     () => call.cancelled ? Effect.fail(new StreamBroken({ detail: "the client reset the stream before ending it" })) : Effect.void
   )
-
-/**
- * HTTP/2 receive windows. Node's defaults (64 KiB per stream and per connection) let a sender have less than one
- * 100-entry ALS message (~75 KiB) in flight on the whole connection, so sender and receiver take turns waiting
- * for WINDOW_UPDATEs: measured, a no-op grpc-js server receives half as fast with them (bench/, docs/performance.md).
- * A stream's unread backlog stays bounded by its window: backpressure still holds, a window's worth later.
- */
-const STREAM_WINDOW_BYTES = 1024 * 1024
-const CONNECTION_WINDOW_BYTES = 8 * 1024 * 1024
-
-/**
- * grpc-js has no server option for flow-control windows, so set them on the HTTP/2 server it creates: the stream
- * window in its settings, the connection window on each session. Leaves the server as it is if grpc-js's internals
- * have changed shape (then only throughput suffers).
- */
-export const widenFlowControlWindows = (server: grpc.Server): void => {
-  const internals = server as unknown as {
-    commonServerOptions?: { settings?: Record<string, unknown> }
-    createHttp2Server?: (credentials: unknown) => { on: (event: "session", f: (session: Http2Session) => void) => void }
-  }
-  const common = internals.commonServerOptions
-  const create = internals.createHttp2Server
-  if (common === undefined || typeof create !== "function") return
-  common.settings = { ...common.settings, initialWindowSize: STREAM_WINDOW_BYTES }
-  internals.createHttp2Server = function(credentials) {
-    const http2Server = create.call(this, credentials)
-    http2Server.on("session", (session) => {
-      // Thrown inside grpc-js's server it would take the process down; a session left with the default window
-      // only receives more slowly.
-      try {
-        session.setLocalWindowSize(CONNECTION_WINDOW_BYTES)
-      } catch {
-        // keep the default window
-      }
-    })
-    return http2Server
-  }
-}
 
 /** What a kind of client stream (ALS, MetricsService) is called in logs and counted under. */
 interface StreamKind {
@@ -140,7 +103,7 @@ export const GrpcServerLive = Layer.effect(
         if (err) callback(err, null)
         else callback(null, EMPTY_RESPONSE)
       }
-      const fail = (code: grpc.status, details: string) => answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
+      const fail = ({ code, details }: StreamStatus) => answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
       // grpc-js signals a client that went away with 'cancelled' and leaves the readable open: end it as an error
       // so the stream's fiber finishes.
       call.on("cancelled", () => call.destroy(new Error("the client cancelled the stream")))
@@ -158,30 +121,26 @@ export const GrpcServerLive = Layer.effect(
           yield* Effect.logDebug(`${kind.label} stream from ${printable(exit.value.node)} (${peer}) closed after ${exit.value.messages} messages`)
           return
         }
-        const failure = exit.cause.reasons.find(Cause.isFailReason)?.error
-        if (failure?._tag === "StreamRejected") {
-          fail(grpc.status.INVALID_ARGUMENT, failure.detail)
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: failure.reason }), 1)
-          yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${failure.reason}): ${printable(failure.detail)}`)
-        } else if (failure?._tag === "StreamBroken") {
-          fail(grpc.status.CANCELLED, failure.detail)
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "broken" }), 1)
+        const status = streamStatus(exit.cause)
+        // An interrupted stream is answered below, once the fiber is interrupted.
+        if (status.reason === undefined) return yield* Effect.interrupt
+        fail(status)
+        yield* Metric.update(Metric.withAttributes(kind.failed, { reason: status.reason }), 1)
+        if (status.reason === "broken") {
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
           // handler only a cancelled call, so that case lands here too.
           yield* Effect.logWarning(
-            `${kind.label} stream from ${peer} broke off: ${printable(failure.detail)} (the proxy went away or reset the stream, or sent a message` +
+            `${kind.label} stream from ${peer} broke off: ${printable(status.details)} (the proxy went away or reset the stream, or sent a message` +
               ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
-        } else if (Cause.hasInterrupts(exit.cause)) {
-          return yield* Effect.interrupt
-        } else {
-          fail(grpc.status.INTERNAL, "meshsight could not process the stream")
-          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "internal" }), 1)
+        } else if (status.reason === "internal") {
           yield* Effect.logError(`${kind.label} stream from ${peer} failed`, exit.cause)
+        } else {
+          yield* Effect.logWarning(`${kind.label} stream from ${peer} rejected (${status.reason}): ${printable(status.details)}`)
         }
       }).pipe(
         // Interrupting the fiber does not finish the call: tell the proxy to reconnect (to another replica).
-        Effect.onInterrupt(() => Effect.sync(() => fail(grpc.status.UNAVAILABLE, "meshsight is shutting down")))
+        Effect.onInterrupt(() => Effect.sync(() => fail(streamStatus(Cause.interrupt()))))
       )
     }
 
@@ -199,14 +158,7 @@ export const GrpcServerLive = Layer.effect(
           Effect.logWarning(`gRPC call from ${printable(peer)} refused: ${reason === "unauthenticated" ? "no valid bearer token (MESHSIGHT_ALS_TOKEN_FILE)" : `MESHSIGHT_GRPC_MAX_STREAMS=${config.grpcMaxStreams} calls already open`}`)
         ))
     })
-    const options = {
-      interceptors: [guards],
-      "grpc.max_concurrent_streams": config.grpcMaxStreamsPerConnection,
-      "grpc.max_receive_message_length": config.grpcMaxMessageBytes,
-      // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
-      "grpc.keepalive_time_ms": 60_000,
-      "grpc.keepalive_permit_without_calls": 1
-    }
+    const options = { interceptors: [guards], ...serverTuning(config) }
     const main = new grpc.Server(options)
     const dedicated = config.alsGrpcPort !== 0 ? new grpc.Server(options) : undefined
     const alsServer = dedicated ?? main

@@ -1,10 +1,13 @@
-// How an ALS stream can end badly. Each carries the gRPC status the stream is answered with.
+// How a client stream (ALS, MetricsService) can end badly.
 import { Schema } from "effect"
+
+/** Why a stream was rejected; the label of the streams-failed counter. */
+export const RejectionReason = Schema.Literals(["malformed_message", "missing_identifier", "empty_stream"])
+export type RejectionReason = typeof RejectionReason.Type
 
 /** The client sent something meshsight cannot read: the stream ends with INVALID_ARGUMENT. */
 export class StreamRejected extends Schema.TaggedError<StreamRejected>()("StreamRejected", {
-  /** A short label for the error counter: malformed_message, missing_identifier, empty_stream. */
-  reason: Schema.String,
+  reason: RejectionReason,
   detail: Schema.String
 }) {}
 

@@ -12,7 +12,7 @@
 //   7  pipeline/ (composes protocol → identity → analysis → aggregation per stream; implements ingest's handlers)
 //   8  query/
 //   9  http/
-//  10  composition: app.ts, main.ts, main-analyzers.ts, healthcheck.ts, config.ts
+//  10  composition: app.ts, main.ts, main-analyzers.ts, healthcheck.ts, startup-errors.ts, config.ts
 // Modules of the same rank import each other only within their own folder (ingest/ and security/ are both 1, but
 // ingest/ may not import security/ by rank alone — see ALLOWED). Until every stage reads its settings through its
 // own Config (issue 11 item 4), stages reach config.ts for the AppConfig service: listed in ALLOWED below.
@@ -45,7 +45,8 @@ const RANKS: ReadonlyArray<readonly [string, number, string?]> = [
   ["main.ts", 10, "composition"],
   ["main-analyzers.ts", 10, "composition"],
   ["healthcheck.ts", 10, "composition"],
-  ["config.ts", 10, "composition"]
+  ["config.ts", 10, "composition"],
+  ["startup-errors.ts", 10, "composition"]
 ]
 
 /** Imports the ranks forbid but the code needs for now, each with its reason. */

@@ -4,17 +4,9 @@ import { existsSync } from "node:fs"
 import { homedir } from "node:os"
 import { delimiter, join } from "node:path"
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, Watch } from "@kubernetes/client-node"
-import { Config, Effect, Option, Schema } from "effect"
+import { Config, Effect, Option } from "effect"
+import { K8sCredentialsError } from "./k8s-mesh.ts"
 import type { ListPage, ResourceClient, ResourceName } from "./resource-sync.ts"
-
-/** Start-up stops with this one line when there is no way to reach the API server. */
-export class K8sCredentialsError extends Schema.TaggedError<K8sCredentialsError>()("K8sCredentialsError", {
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `k8s-mesh cannot reach the Kubernetes API: ${this.reason}`
-  }
-}
 
 /** Where a pod's service account token is mounted (Kubernetes' in-cluster configuration). */
 export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
