@@ -1,5 +1,8 @@
-// meshsight's settings, read from the environment once at start-up and validated with Schema. Each setting has a
-// meshsight name and, where SkyWalking has one, SkyWalking's name as an alias so existing deployments carry over.
+// meshsight's settings, read once at start-up: each an Effect `Config` validated with Schema, the whole read with
+// `Config.all`. A setting has a meshsight name and, where SkyWalking has one, SkyWalking's name as an alias so
+// existing deployments carry over. The first name that is set decides: an invalid value stops start-up with one
+// line (a ConfigError whose cause, a ConfigProvider.SourceError, carries it) and is never replaced by an alias's
+// value or the default.
 import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
 
@@ -75,15 +78,8 @@ export interface AppConfigShape {
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
 
 /** Start-up stops with this: one line naming the variable and what is wrong with its value. */
-export class InvalidSetting extends Schema.TaggedError<InvalidSetting>()("InvalidSetting", {
-  variable: Schema.String,
-  value: Schema.String,
-  expected: Schema.String
-}) {
-  override get message(): string {
-    return `invalid ${this.variable}=${JSON.stringify(this.value)}: expected ${this.expected}`
-  }
-}
+const invalid = (variable: string, value: string, expected: string): Config.Config<never> =>
+  Config.fail(new ConfigProvider.SourceError({ message: `invalid ${variable}=${JSON.stringify(value)}: expected ${expected}` }))
 
 interface Setting<A> {
   /** The meshsight name first, then accepted aliases. */
@@ -299,11 +295,23 @@ const SETTINGS = {
 /** Every variable name some setting reads. */
 const IMPLEMENTED = new Set(Object.values(SETTINGS).flatMap((s) => s.names))
 
-/** Names of the variables under `path` (`["SW"]`: every `SW_*`); the environment provider splits names at `_`. */
-const variablesUnder = (provider: ConfigProvider.ConfigProvider, path: ReadonlyArray<string>): Effect.Effect<Array<string>> =>
+/**
+ * Names of the `SW_*` variables set. The environment provider splits names at `_` (`SW_STORAGE` is under `SW`,
+ * `STORAGE`); a provider made from a plain object keeps them whole.
+ */
+const variablesUnder = (provider: ConfigProvider.ConfigProvider, path: ReadonlyArray<string> = []): Effect.Effect<Array<string>> =>
   Effect.gen(function*() {
     const node = yield* provider.load(path).pipe(Effect.orElseSucceed(() => undefined))
     if (node === undefined || node._tag === "Array") return []
+    if (path.length === 0) {
+      if (node._tag !== "Record") return []
+      const names: Array<string> = []
+      for (const key of node.keys) {
+        if (key.startsWith("SW_")) names.push(key)
+        else if (key === "SW") names.push(...(yield* variablesUnder(provider, ["SW"])))
+      }
+      return names
+    }
     if (node._tag === "Value") return [path.join("_")]
     const names = node.value === undefined ? [] : [path.join("_")]
     for (const key of node.keys) names.push(...(yield* variablesUnder(provider, [...path, key])))
@@ -335,86 +343,63 @@ const PAIRS: ReadonlyArray<readonly [keyof typeof SETTINGS, keyof typeof SETTING
   ["httpTlsKeyFile", "httpTlsCertFile", "the HTTP TLS certificate and key are set together"]
 ]
 
-/** The first of a setting's names that is set wins; unset → the default. */
-const read = <A>(s: Setting<A>): Effect.Effect<A, InvalidSetting> =>
-  Effect.gen(function*() {
-    for (const name of s.names) {
-      const raw = yield* Config.option(Config.String(name)).pipe(Effect.orElseSucceed(() => Option.none<string>()))
-      if (Option.isNone(raw)) continue
-      const decoded = Schema.decodeUnknownOption(s.schema)(raw.value)
-      if (Option.isNone(decoded)) {
-        return yield* new InvalidSetting({ variable: name, value: raw.value, expected: s.expected })
-      }
-      const problem = s.validate?.(decoded.value)
-      if (problem !== undefined) {
-        return yield* new InvalidSetting({ variable: name, value: raw.value, expected: `${s.expected} (${problem})` })
-      }
-      return decoded.value
-    }
-    return s.default
-  })
+/** A value set under `name`, decoded and checked. */
+const decodeAs = <A>(s: Setting<A>, name: string, raw: string): Config.Config<A> => {
+  const decoded = Schema.decodeUnknownOption(s.schema)(raw)
+  if (Option.isNone(decoded)) return invalid(name, raw, s.expected)
+  const problem = s.validate?.(decoded.value)
+  return problem === undefined ? Config.succeed(decoded.value) : invalid(name, raw, `${s.expected} (${problem})`)
+}
 
-export const loadConfig: Effect.Effect<AppConfigShape, InvalidSetting> = Effect.gen(function*() {
-  const grpc = yield* read(SETTINGS.grpc)
-  const httpAnalyzers = yield* read(SETTINGS.httpAnalyzers)
-  const tcpAnalyzers = yield* read(SETTINGS.tcpAnalyzers)
-  const skyWalkingVariables = yield* variablesUnder(yield* ConfigProvider.ConfigProvider, ["SW"])
+/** The setting as a Config: the first of its names that is set wins; none set → the default. */
+const asConfig = <A>(s: Setting<A>): Config.Config<A> =>
+  s.names.reduceRight<Config.Config<A>>(
+    (later, name) =>
+      Config.option(Config.String(name)).pipe(
+        Config.flatMap(Option.match({ onNone: () => later, onSome: (raw) => decodeAs(s, name, raw) }))
+      ),
+    Config.succeed(s.default)
+  )
+
+type Settings = { readonly [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K] extends Setting<infer A> ? A : never }
+
+/** Every setting, read with `Config.all`, then the settings that only make sense together. */
+const settings: Config.Config<Settings> = Config.all(
+  Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, asConfig(s as Setting<unknown>)])) as {
+    readonly [K in keyof typeof SETTINGS]: Config.Config<Settings[K]>
+  }
+).pipe(
+  Config.flatMap((s) => {
+    for (const [set, partner, why] of PAIRS) {
+      if (s[set] !== "" && s[partner] === "") {
+        return invalid(SETTINGS[set].names[0]!, String(s[set]), `${SETTINGS[partner].names[0]} too: ${why}`)
+      }
+    }
+    return Config.succeed(s)
+  })
+)
+
+/** The settings with the start-up warnings (SkyWalking settings meshsight does not act on). */
+export const loadConfig: Effect.Effect<AppConfigShape, Config.ConfigError> = Effect.gen(function*() {
+  const { grpc, httpAnalyzers, tcpAnalyzers, endpointGroupingFile, ...rest } = yield* settings
+  const skyWalkingVariables = yield* variablesUnder(yield* ConfigProvider.ConfigProvider)
   return {
+    ...rest,
     grpcHost: grpc.host === "" ? "0.0.0.0" : grpc.host,
     grpcPort: grpc.port,
-    alsGrpcHost: yield* read(SETTINGS.alsGrpcHost),
-    alsGrpcPort: yield* read(SETTINGS.alsGrpcPort),
-    grpcMaxMessageBytes: yield* read(SETTINGS.grpcMaxMessageBytes),
-    httpHost: yield* read(SETTINGS.httpHost),
-    httpPort: yield* read(SETTINGS.httpPort),
     httpAnalyzers: httpAnalyzers.filter(isRunnable),
     tcpAnalyzers: tcpAnalyzers.filter(isRunnable),
-    mxServiceNameRule: yield* read(SETTINGS.mxServiceNameRule),
-    mxInstanceNameRule: yield* read(SETTINGS.mxInstanceNameRule),
-    k8sServiceNameRule: yield* read(SETTINGS.k8sServiceNameRule),
-    k8sInstanceNameRule: yield* read(SETTINGS.k8sInstanceNameRule),
-    istioServiceNameRule: yield* read(SETTINGS.istioServiceNameRule),
-    retentionMinutes: yield* read(SETTINGS.retentionMinutes),
-    maxSeriesPerMinute: yield* read(SETTINGS.maxSeriesPerMinute),
-    flushIntervalMs: yield* read(SETTINGS.flushIntervalMs),
-    apdexThresholdMs: yield* read(SETTINGS.apdexThresholdMs),
-    apdexThresholdsMs: yield* read(SETTINGS.apdexThresholdsMs),
-    logLevel: yield* read(SETTINGS.logLevel),
-    logFormat: yield* read(SETTINGS.logFormat),
-    acceptMetricsService: yield* read(SETTINGS.acceptMetricsService),
-    proxyMaxInstances: yield* read(SETTINGS.proxyMaxInstances),
-    proxyMaxClusterPairs: yield* read(SETTINGS.proxyMaxClusterPairs),
-    endpointGroupingFile: (yield* read(SETTINGS.endpointGroupingFile)) || undefined,
-    maxEndpointsPerService: yield* read(SETTINGS.maxEndpointsPerService),
-    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers]),
-    ...yield* securitySettings
+    endpointGroupingFile: endpointGroupingFile || undefined,
+    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers])
   }
 })
 
-const securitySettings = Effect.gen(function*() {
-  const s = {
-    grpcTlsCertFile: yield* read(SETTINGS.grpcTlsCertFile),
-    grpcTlsKeyFile: yield* read(SETTINGS.grpcTlsKeyFile),
-    grpcTlsClientCaFile: yield* read(SETTINGS.grpcTlsClientCaFile),
-    httpTlsCertFile: yield* read(SETTINGS.httpTlsCertFile),
-    httpTlsKeyFile: yield* read(SETTINGS.httpTlsKeyFile),
-    apiTokenFile: yield* read(SETTINGS.apiTokenFile),
-    alsTokenFile: yield* read(SETTINGS.alsTokenFile),
-    fileReloadIntervalMs: yield* read(SETTINGS.fileReloadIntervalMs),
-    httpAllowedHosts: yield* read(SETTINGS.httpAllowedHosts),
-    grpcMaxStreamsPerConnection: yield* read(SETTINGS.grpcMaxStreamsPerConnection),
-    grpcMaxStreams: yield* read(SETTINGS.grpcMaxStreams)
-  }
-  for (const [set, partner, why] of PAIRS) {
-    if (s[set as keyof typeof s] !== "" && s[partner as keyof typeof s] === "") {
-      return yield* new InvalidSetting({ variable: SETTINGS[set].names[0]!, value: String(s[set as keyof typeof s]), expected: `${SETTINGS[partner].names[0]} too: ${why}` })
-    }
-  }
-  return s
-})
+/** The settings from the ConfigProvider in context (the environment, unless another is provided). */
+export const layer = Layer.effect(AppConfig, loadConfig)
 
-export const AppConfigLive = Layer.effect(AppConfig, loadConfig)
+/** Variables meshsight reads, by name. */
+export type Variables = { readonly [name: `MESHSIGHT_${string}` | `SW_${string}` | `${"K8S" | "ISTIO"}_${string}`]: string }
 
-/** For tests and embedding: the defaults with some settings replaced. */
-export const AppConfigWith = (overrides: Partial<AppConfigShape>) =>
-  Layer.effect(AppConfig, Effect.map(loadConfig, (c) => ({ ...c, ...overrides })))
+/** The settings from a plain object of variables, for tests and embedding: never the process environment. */
+export const layerFromVariables = (variables: Variables) =>
+  layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))

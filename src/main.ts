@@ -4,7 +4,7 @@ import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"
 import { AppConfig, loadConfig } from "./config.ts"
 import { analyzerLayers } from "./main-analyzers.ts"
-import { isStartupError } from "./startup-errors.ts"
+import { isStartupError, startupMessage } from "./startup-errors.ts"
 
 const program = Effect.gen(function*() {
   const config = yield* loadConfig
@@ -21,7 +21,7 @@ const program = Effect.gen(function*() {
   Effect.tapCause((cause) =>
     Effect.sync(() => {
       const failure = cause.reasons.find(Cause.isFailReason)?.error
-      if (isStartupError(failure)) console.error(`meshsight: ${failure.message}`)
+      if (isStartupError(failure)) console.error(`meshsight: ${startupMessage(failure)}`)
       else if (!Cause.hasInterruptsOnly(cause)) console.error(`meshsight stopped on an unexpected error:\n${Cause.pretty(cause)}`)
     })
   )

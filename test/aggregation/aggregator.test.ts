@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
-import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables, type Variables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
 import { endpointsOverflow } from "../../src/telemetry.ts"
@@ -36,10 +36,10 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
   ...over
 })
 
-const stages = (config: Partial<AppConfigShape> = {}) => {
+const stages = (config: Variables = {}) => {
   const store = MemoryStoreLive
   return Layer.mergeAll(AggregatorLive.pipe(Layer.provide(store)), QueryServiceLive.pipe(Layer.provide(store))).pipe(
-    Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10, ...config }))
+    Layer.provide(layerFromVariables({ MESHSIGHT_FLUSH_INTERVAL_MS: "1000", MESHSIGHT_RETENTION_MINUTES: "10", ...config }))
   )
 }
 
@@ -47,7 +47,7 @@ const stages = (config: Partial<AppConfigShape> = {}) => {
  * Sets the virtual clock before the stages start: TestClock runs due sleeps one by one, so moving it years ahead
  * under a running flush loop would replay every beat in between.
  */
-const at = <A, E, R>(time: number, body: Effect.Effect<A, E, R>, config: Partial<AppConfigShape> = {}) =>
+const at = <A, E, R>(time: number, body: Effect.Effect<A, E, R>, config: Variables = {}) =>
   Effect.andThen(TestClock.setTime(time), Effect.provide(body, stages(config)))
 
 const range = (start: number, minutes: number) => ({ start, end: start + minutes * MIN })
@@ -142,7 +142,7 @@ describe("aggregator", () => {
       assert.strictEqual(byName.get("cart")?.sla, 75)
       assert.deepStrictEqual(byName.get("cart")?.statusCodes, { "200": 3, "503": 1 })
       assert.strictEqual(byName.get("slow")?.apdex, 1)
-    }), { apdexThresholdMs: 500, apdexThresholdsMs: { slow: 2000 } }))
+    }), { MESHSIGHT_APDEX_THRESHOLD_MS: "500", MESHSIGHT_APDEX_THRESHOLDS: "slow=2000" }))
 
   it.effect("a minute holds at most the configured number of series; the rest are refused", () =>
     at(T0 + 10_000, Effect.gen(function*() {
@@ -153,7 +153,7 @@ describe("aggregator", () => {
       yield* TestClock.adjust("1 second")
       const services = query.services(range(T0, 1)).services.filter((s) => s.metrics !== null)
       assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
-    }), { maxSeriesPerMinute: 12 }))
+    }), { MESHSIGHT_MAX_SERIES_PER_MINUTE: "12" }))
 
   const endpointCalls = (query: typeof QueryService.Service, start: number) =>
     new Map(query.endpoints("cart", range(start, 1))?.endpoints.map((e) => [e.name, e.metrics.calls]))
@@ -193,7 +193,7 @@ describe("aggregator", () => {
         new Map([["GET:/a", 2], ["GET:/b", 1], ["(other)", 1], ["GET:/items/{id}", 1]])
       )
       assert.deepStrictEqual(endpointCalls(query, T0 + MIN), new Map([["GET:/c", 1]]))
-    }), { maxEndpointsPerService: 2 }))
+    }), { MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "2" }))
 
   it.effect("closing the layer flushes what is pending (shutdown)", () =>
     Effect.gen(function*() {

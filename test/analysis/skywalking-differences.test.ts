@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
-import { AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
 import { MemoryStoreLive } from "../../src/store/metric-store.ts"
@@ -93,7 +93,7 @@ describe("TCP bytes", () => {
   })
   const stages = Layer.mergeAll(AggregatorLive, QueryServiceLive).pipe(
     Layer.provide(MemoryStoreLive),
-    Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10 }))
+    Layer.provide(layerFromVariables({ MESHSIGHT_FLUSH_INTERVAL_MS: "1000", MESHSIGHT_RETENTION_MINUTES: "10" }))
   )
 
   it.effect("a minute's TCP bytes are the sum over its connections, where SkyWalking averages them", () =>

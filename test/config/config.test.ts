@@ -3,20 +3,23 @@ import { assert, describe, it } from "@effect/vitest"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ConfigProvider, Effect, Exit } from "effect"
-import { DEFAULT_MX_SERVICE_NAME_RULE, InvalidSetting, loadConfig } from "../../src/config.ts"
+import { Config, ConfigProvider, Effect, Exit } from "effect"
+import { DEFAULT_MX_SERVICE_NAME_RULE, loadConfig } from "../../src/config.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../support/meshsight-process.ts"
 
-const load = (env: Record<string, string>) =>
-  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+const load = (variables: Record<string, string>) =>
+  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))
 
 const refusal = (env: Record<string, string>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(load(env))
     assert.isTrue(Exit.isFailure(exit))
     const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
-    assert.instanceOf(error, InvalidSetting)
-    return (error as InvalidSetting).message
+    assert.instanceOf(error, Config.ConfigError)
+    // The line is the cause's (a SourceError), which main.ts prints.
+    const cause = (error as Config.ConfigError).cause
+    assert.instanceOf(cause, ConfigProvider.SourceError)
+    return cause.message
   })
 
 describe("configuration", () => {
@@ -77,6 +80,14 @@ describe("configuration", () => {
       assert.match(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" }), /one of Trace, Debug, Info, Warn, Error \(any case\)$/)
       // A template is compiled at start-up, so a typo stops it then rather than naming every service wrong.
       assert.match(yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" }), /^invalid MESHSIGHT_MX_SERVICE_NAME_RULE=.*expected a name template \(/)
+    }))
+
+  it.effect("an invalid value is never replaced by an alias's value or the default", () =>
+    Effect.gen(function*() {
+      assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:x", SW_RECEIVER_GRPC_PORT: "11900" }), /^invalid MESHSIGHT_GRPC_ADDRESS="localhost:x"/)
+      assert.match(yield* refusal({ SW_RECEIVER_GRPC_PORT: "eleven", SW_CORE_GRPC_PORT: "11900" }), /^invalid SW_RECEIVER_GRPC_PORT="eleven"/)
+      // An empty value counts as unset, as SkyWalking's empty defaults do: the next name decides.
+      assert.strictEqual((yield* load({ MESHSIGHT_GRPC_ADDRESS: "", SW_CORE_GRPC_PORT: "11900" })).grpcPort, 11900)
     }))
 })
 

@@ -4,7 +4,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables, type Variables } from "../../src/config.ts"
 import { MetricsStreamHandler } from "../../src/ingest/stream-handler.ts"
 import { MetricsPipelineLive } from "../../src/pipeline/metrics-pipeline.ts"
 import { ProxyMetricStore, ProxyMetricStoreLive } from "../../src/proxy-metrics/proxy-metric-store.ts"
@@ -16,8 +16,8 @@ import { bookinfo, type SimPod } from "../../sim/topology.ts"
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0)
 const MIN = 60_000
 
-const layer = (config: Partial<AppConfigShape> = {}) =>
-  MetricsPipelineLive.pipe(Layer.provideMerge(ProxyMetricStoreLive), Layer.provide(AppConfigWith(config)))
+const layer = (config: Variables = {}) =>
+  MetricsPipelineLive.pipe(Layer.provideMerge(ProxyMetricStoreLive), Layer.provide(layerFromVariables(config)))
 
 /** One stream of a proxy's flushes, `everyMs` apart in virtual time; the identifier on the first. */
 const stream = (pod: SimPod, flushes: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>, everyMs: number) =>
@@ -111,7 +111,7 @@ describe("simulated proxies in virtual time", () => {
       yield* pipeline.run(stream(b, [heap], MIN), "test")
       assert.strictEqual(store.instance(`${a.service}.default`, a.name), undefined)
       assert.strictEqual(store.instanceCount(), 1)
-    }).pipe(Effect.provide(layer({ retentionMinutes: 3 }))))
+    }).pipe(Effect.provide(layer({ MESHSIGHT_RETENTION_MINUTES: "3" }))))
 
   it.effect("instances and (instance, cluster) pairs past their limits are refused", () =>
     Effect.gen(function*() {
@@ -126,5 +126,5 @@ describe("simulated proxies in virtual time", () => {
       assert.strictEqual(store.instanceCount(), 1)
       const view = proxyInstance(store, `${a.service}.default`, a.name, range)!
       assert.deepStrictEqual(view.clusters.map((c) => c.clusterName), ["ratings.default", "reviews.default"])
-    }).pipe(Effect.provide(layer({ proxyMaxInstances: 1, proxyMaxClusterPairs: 2 }))))
+    }).pipe(Effect.provide(layer({ MESHSIGHT_PROXY_MAX_INSTANCES: "1", MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS: "2" }))))
 })

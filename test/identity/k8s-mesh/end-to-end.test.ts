@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { AppConfigWith } from "../../../src/config.ts"
+import { layerFromVariables } from "../../../src/config.ts"
 import { emptySides } from "../../../src/domain/identity.ts"
 import { parseNode } from "../../../src/domain/node.ts"
 import { chainLayer } from "../../../src/identity/chain.ts"
@@ -65,7 +65,7 @@ describe("k8s-mesh end to end", () => {
         yield* TestClock.setTime(FIXTURE_NOW)
         const app = yield* startMeshsight({
           analyzers: analyzerLayers(api),
-          config: { httpAnalyzers: analyzers, tcpAnalyzers: analyzers, k8sServiceNameRule: SERVICE_NAME_RULE }
+          config: { MESHSIGHT_HTTP_ANALYZERS: analyzers.join(","), MESHSIGHT_TCP_ANALYZERS: analyzers.join(","), MESHSIGHT_K8S_SERVICE_NAME_RULE: SERVICE_NAME_RULE }
         })
         yield* waitReady(app.url)
         for (const name of ALS_FIXTURES) yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)]))
@@ -83,7 +83,7 @@ describe("k8s-mesh end to end", () => {
     Effect.gen(function*() {
       const api = yield* fixtureClusterApi
       yield* Effect.promise(() => api.stop()) // the API server is not reachable yet
-      const app = yield* startMeshsight({ analyzers: analyzerLayers(api), config: { httpAnalyzers: ["k8s-mesh"], tcpAnalyzers: ["mx-mesh"] } })
+      const app = yield* startMeshsight({ analyzers: analyzerLayers(api), config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" } })
       yield* Effect.sleep("200 millis")
       assert.strictEqual(yield* readyz(app.url), 503)
       yield* Effect.promise(() => api.start(api.port))
@@ -118,9 +118,13 @@ describe("k8s-mesh in the analyzer chain", () => {
         Effect.gen(function*() {
           const api = yield* fakeApi
           putWorkload(api, "a-0", "10.0.0.1", { namespace: "ns" })
-          const config = { httpAnalyzers: kind === "http" ? order : ["mx-mesh"], tcpAnalyzers: kind === "tcp" ? order : ["mx-mesh"], k8sServiceNameRule: SERVICE_NAME_RULE }
+          const config = {
+            MESHSIGHT_HTTP_ANALYZERS: kind === "http" ? order.join(",") : "mx-mesh",
+            MESHSIGHT_TCP_ANALYZERS: kind === "tcp" ? order.join(",") : "mx-mesh",
+            MESHSIGHT_K8S_SERVICE_NAME_RULE: SERVICE_NAME_RULE
+          }
           // Built in the test's Scope: the watches live as long as the resolver is used.
-          const built = yield* Layer.build(chainLayer.pipe(Layer.provide(analyzerLayers(api)), Layer.provide(AppConfigWith(config))))
+          const built = yield* Layer.build(chainLayer.pipe(Layer.provide(analyzerLayers(api)), Layer.provide(layerFromVariables(config))))
           const resolver = yield* IdentityResolver.pipe(Effect.provide(built))
           assert.deepStrictEqual(resolver[kind], order)
           for (let i = 0; i < 500 && !resolver.isReady(); i++) yield* Effect.sleep("10 millis")
