@@ -10,11 +10,11 @@ import { GrpcServerLive } from "./ingest/grpc-server.ts"
 import { MetricsPipelineLive } from "./pipeline/metrics-pipeline.ts"
 import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
-import { MemoryStoreLive } from "./store/metric-store.ts"
+import * as MemoryStore from "./store/metric-store.ts"
 
 /** The app with the given analyzers' Layers (`main-analyzers.ts` picks them from the configuration). */
 export const makeAppLayer = (analyzers: AnalyzerLayers) => {
-  const store = MemoryStoreLive
+  const store = MemoryStore.layerConfig
   const aggregator = AggregatorLive.pipe(Layer.provide(store))
   const identity = chainLayer.pipe(Layer.provide(analyzers))
   const proxyMetrics = ProxyMetricStoreLive

@@ -3,8 +3,10 @@
 // existing deployments carry over. The first name that is set decides: an invalid value stops start-up with one
 // line (a ConfigError whose cause, a ConfigProvider.SourceError, carries it) and is never replaced by an alias's
 // value or the default.
-import { Config, ConfigProvider, Context, Effect, Layer, Option, Schema, SchemaGetter } from "effect"
+import { Config, ConfigProvider, Context, Effect, Layer, Schema, SchemaGetter } from "effect"
 import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
+import { maxSeriesPerMinute, retentionMinutes } from "./store/metric-store.ts"
+import { Bool, Int, invalid, NonEmpty, setting, settingsConfig, Trimmed } from "./util/setting.ts"
 
 export const KNOWN_ANALYZERS = ["mx-mesh", "k8s-mesh"] as const
 /** SkyWalking's analyzers that meshsight accepts in the lists but does not run yet (one start-up warning). */
@@ -77,22 +79,6 @@ export interface AppConfigShape {
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
 
-/** Start-up stops with this: one line naming the variable and what is wrong with its value. */
-const invalid = (variable: string, value: string, expected: string): Config.Config<never> =>
-  Config.fail(new ConfigProvider.SourceError({ message: `invalid ${variable}=${JSON.stringify(value)}: expected ${expected}` }))
-
-interface Setting<A> {
-  /** The meshsight name first, then accepted aliases. */
-  readonly names: ReadonlyArray<string>
-  readonly schema: Schema.Codec<A, string>
-  readonly expected: string
-  readonly default: A
-  /** A further check after decoding: the problem, or undefined when the value is fine. */
-  readonly validate?: (value: A) => string | undefined
-}
-
-const setting = <A>(s: Setting<A>) => s
-
 /** A name template that compiles (src/identity/name-template.ts). */
 const template = (names: ReadonlyArray<string>, defaultRule: string) =>
   setting({
@@ -110,10 +96,6 @@ const template = (names: ReadonlyArray<string>, defaultRule: string) =>
     }
   })
 
-const Int = (minimum: number, maximum: number) =>
-  Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum, maximum }))
-const Trimmed = Schema.Trim
-const NonEmpty = Schema.Trim.check(Schema.isMinLength(1))
 const analyzerList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.Literals(LISTED_ANALYZERS)).check(Schema.isMinLength(1)), {
     // Typed as the literals here; the target schema checks each name right after.
@@ -154,14 +136,6 @@ const thresholdMap = Schema.Trim.pipe(
     encode: SchemaGetter.transform((r: Readonly<Record<string, number>>) =>
       Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
     )
-  })
-)
-
-/** `true` / `false`, any case (SkyWalking's boolean settings). */
-const Bool = Schema.Trim.check(Schema.isPattern(/^(true|false)$/i)).pipe(
-  Schema.decodeTo(Schema.Boolean, {
-    decode: SchemaGetter.transform((s: string) => s.toLowerCase() === "true"),
-    encode: SchemaGetter.transform((b: boolean) => String(b))
   })
 )
 
@@ -219,8 +193,8 @@ const SETTINGS = {
   k8sServiceNameRule: template(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE),
   k8sInstanceNameRule: template(["MESHSIGHT_K8S_INSTANCE_NAME_RULE"], DEFAULT_K8S_INSTANCE_NAME_RULE),
   istioServiceNameRule: template(["MESHSIGHT_ISTIO_SERVICE_NAME_RULE", "ISTIO_SERVICE_NAME_RULE"], DEFAULT_ISTIO_SERVICE_NAME_RULE),
-  retentionMinutes: setting({ names: ["MESHSIGHT_RETENTION_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 120 }),
-  maxSeriesPerMinute: setting({ names: ["MESHSIGHT_MAX_SERIES_PER_MINUTE"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 500_000 }),
+  retentionMinutes,
+  maxSeriesPerMinute,
   flushIntervalMs: setting({ names: ["MESHSIGHT_FLUSH_INTERVAL_MS"], schema: Int(10, 60_000), expected: "milliseconds from 10 to 60000", default: 1000 }),
   apdexThresholdMs: setting({ names: ["MESHSIGHT_APDEX_THRESHOLD_MS"], schema: Int(1, 3_600_000), expected: "milliseconds from 1 to 3600000", default: 500 }),
   apdexThresholdsMs: setting({
@@ -343,32 +317,8 @@ const PAIRS: ReadonlyArray<readonly [keyof typeof SETTINGS, keyof typeof SETTING
   ["httpTlsKeyFile", "httpTlsCertFile", "the HTTP TLS certificate and key are set together"]
 ]
 
-/** A value set under `name`, decoded and checked. */
-const decodeAs = <A>(s: Setting<A>, name: string, raw: string): Config.Config<A> => {
-  const decoded = Schema.decodeUnknownOption(s.schema)(raw)
-  if (Option.isNone(decoded)) return invalid(name, raw, s.expected)
-  const problem = s.validate?.(decoded.value)
-  return problem === undefined ? Config.succeed(decoded.value) : invalid(name, raw, `${s.expected} (${problem})`)
-}
-
-/** The setting as a Config: the first of its names that is set wins; none set → the default. */
-const asConfig = <A>(s: Setting<A>): Config.Config<A> =>
-  s.names.reduceRight<Config.Config<A>>(
-    (later, name) =>
-      Config.option(Config.String(name)).pipe(
-        Config.flatMap(Option.match({ onNone: () => later, onSome: (raw) => decodeAs(s, name, raw) }))
-      ),
-    Config.succeed(s.default)
-  )
-
-type Settings = { readonly [K in keyof typeof SETTINGS]: (typeof SETTINGS)[K] extends Setting<infer A> ? A : never }
-
 /** Every setting, read with `Config.all`, then the settings that only make sense together. */
-const settings: Config.Config<Settings> = Config.all(
-  Object.fromEntries(Object.entries(SETTINGS).map(([key, s]) => [key, asConfig(s as Setting<unknown>)])) as {
-    readonly [K in keyof typeof SETTINGS]: Config.Config<Settings[K]>
-  }
-).pipe(
+const settings = settingsConfig(SETTINGS).pipe(
   Config.flatMap((s) => {
     for (const [set, partner, why] of PAIRS) {
       if (s[set] !== "" && s[partner] === "") {
@@ -400,6 +350,9 @@ export const layer = Layer.effect(AppConfig, loadConfig)
 /** Variables meshsight reads, by name. */
 export type Variables = { readonly [name: `MESHSIGHT_${string}` | `SW_${string}` | `${"K8S" | "ISTIO"}_${string}`]: string }
 
-/** The settings from a plain object of variables, for tests and embedding: never the process environment. */
+/**
+ * The settings from a plain object of variables, for tests and embedding: never the process environment. Provides
+ * AppConfig and the ConfigProvider itself, which the stages' `layerConfig`s read.
+ */
 export const layerFromVariables = (variables: Variables) =>
-  layer.pipe(Layer.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))
+  layer.pipe(Layer.provideMerge(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))

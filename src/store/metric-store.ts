@@ -1,9 +1,9 @@
 // The store stage: minute buckets of aggregated series. The in-memory implementation below is the default; other
 // stores implement the same service.
 import { Context, Effect, Layer } from "effect"
-import { AppConfig } from "../config.ts"
 import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { MinuteBucket, Series } from "../domain/series.ts"
+import { Int, setting, settingsConfig } from "../util/setting.ts"
 
 export interface MetricStoreShape {
   /**
@@ -60,10 +60,21 @@ export const makeMemoryStore = (retentionMinutes: number, maxSeriesPerMinute: nu
   }
 }
 
-export const MemoryStoreLive = Layer.effect(
+export const retentionMinutes = setting({
+  names: ["MESHSIGHT_RETENTION_MINUTES"],
+  schema: Int(1, 7 * 24 * 60),
+  expected: "whole minutes from 1 to 10080",
+  default: 120
+})
+/** Also the aggregator's: it refuses new series past this before they reach the store. */
+export const maxSeriesPerMinute = setting({
+  names: ["MESHSIGHT_MAX_SERIES_PER_MINUTE"],
+  schema: Int(1, 100_000_000),
+  expected: "a positive whole number",
+  default: 500_000
+})
+
+export const layerConfig = Layer.effect(
   MetricStore,
-  Effect.gen(function*() {
-    const config = yield* AppConfig
-    return makeMemoryStore(config.retentionMinutes, config.maxSeriesPerMinute)
-  })
+  Effect.map(settingsConfig({ retentionMinutes, maxSeriesPerMinute }), (s) => makeMemoryStore(s.retentionMinutes, s.maxSeriesPerMinute))
 )

@@ -8,7 +8,7 @@ import { layerFromVariables, type Variables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
 import { endpointsOverflow } from "../../src/telemetry.ts"
-import { MemoryStoreLive } from "../../src/store/metric-store.ts"
+import * as MemoryStore from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
@@ -37,7 +37,7 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
 })
 
 const stages = (config: Variables = {}) => {
-  const store = MemoryStoreLive
+  const store = MemoryStore.layerConfig
   return Layer.mergeAll(AggregatorLive.pipe(Layer.provide(store)), QueryServiceLive.pipe(Layer.provide(store))).pipe(
     Layer.provide(layerFromVariables({ MESHSIGHT_FLUSH_INTERVAL_MS: "1000", MESHSIGHT_RETENTION_MINUTES: "10", ...config }))
   )

@@ -7,7 +7,7 @@ import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
 import { layerFromVariables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
-import { MemoryStoreLive } from "../../src/store/metric-store.ts"
+import * as MemoryStore from "../../src/store/metric-store.ts"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
 import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
@@ -92,7 +92,7 @@ describe("TCP bytes", () => {
     endpointGrouped: false
   })
   const stages = Layer.mergeAll(AggregatorLive, QueryServiceLive).pipe(
-    Layer.provide(MemoryStoreLive),
+    Layer.provide(MemoryStore.layerConfig),
     Layer.provide(layerFromVariables({ MESHSIGHT_FLUSH_INTERVAL_MS: "1000", MESHSIGHT_RETENTION_MINUTES: "10" }))
   )
 
