@@ -4,7 +4,11 @@
 // line (a ConfigError whose cause, a ConfigProvider.SourceError, carries it) and is never replaced by an alias's
 // value or the default.
 import { Config, ConfigProvider, Context, Effect, Layer, Schema, SchemaGetter } from "effect"
-import { compileTemplate, TemplateSyntaxError } from "./identity/name-template.ts"
+import { istioServiceNameRule, k8sInstanceNameRule, k8sServiceNameRule } from "./identity/k8s-mesh/k8s-mesh.ts"
+import { mxInstanceNameRule, mxServiceNameRule } from "./identity/mx-mesh/mx-mesh-analyzer.ts"
+import { apdexThresholdMs, apdexThresholdsMs, flushIntervalMs, maxEndpointsPerService } from "./aggregation/aggregator.ts"
+import { endpointGroupingFile } from "./analysis/endpoint-names.ts"
+import { proxyMaxClusterPairs, proxyMaxInstances } from "./proxy-metrics/proxy-metric-store.ts"
 import { maxSeriesPerMinute, retentionMinutes } from "./store/metric-store.ts"
 import { Bool, Int, invalid, NonEmpty, setting, settingsConfig, Trimmed } from "./util/setting.ts"
 
@@ -16,15 +20,6 @@ type Analyzer = (typeof KNOWN_ANALYZERS)[number]
 type ListedAnalyzer = (typeof LISTED_ANALYZERS)[number]
 
 export const LOG_LEVELS = ["Trace", "Debug", "Info", "Warn", "Error"] as const
-
-export const DEFAULT_MX_SERVICE_NAME_RULE =
-  '${LABELS."service.istio.io/canonical-name",LABELS."app.kubernetes.io/name",LABELS.app,LABELS."k8s-app",SERVICE}.${NAMESPACE}'
-export const DEFAULT_MX_INSTANCE_NAME_RULE = "${NAME}"
-export const DEFAULT_K8S_SERVICE_NAME_RULE =
-  "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}"
-export const DEFAULT_K8S_INSTANCE_NAME_RULE = "${pod.metadata.name}.${pod.metadata.namespace}"
-/** The entry's first host; SkyWalking's default is `${serviceEntry.metadata.name}.${serviceEntry.metadata.namespace}`. */
-export const DEFAULT_ISTIO_SERVICE_NAME_RULE = "${serviceEntry.spec.hosts.0}"
 
 export interface AppConfigShape {
   readonly grpcHost: string
@@ -79,23 +74,6 @@ export interface AppConfigShape {
 
 export class AppConfig extends Context.Service<AppConfig, AppConfigShape>()("meshsight/AppConfig") {}
 
-/** A name template that compiles (src/identity/name-template.ts). */
-const template = (names: ReadonlyArray<string>, defaultRule: string) =>
-  setting({
-    names,
-    schema: NonEmpty,
-    expected: "a name template",
-    default: defaultRule,
-    validate: (rule) => {
-      try {
-        compileTemplate(rule)
-        return undefined
-      } catch (e) {
-        return e instanceof TemplateSyntaxError ? e.message : String(e)
-      }
-    }
-  })
-
 const analyzerList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.Literals(LISTED_ANALYZERS)).check(Schema.isMinLength(1)), {
     // Typed as the literals here; the target schema checks each name right after.
@@ -123,22 +101,6 @@ const analyzers = (names: ReadonlyArray<string>) =>
     default: ["mx-mesh"],
     validate: (xs) => (xs.some(isRunnable) ? undefined : `at least one of ${KNOWN_ANALYZERS.join(", ")}`)
   })
-const thresholdMap = Schema.Trim.pipe(
-  Schema.decodeTo(Schema.Record(Schema.String, Schema.Finite.check(Schema.isGreaterThan(0))), {
-    decode: SchemaGetter.transform((s: string) =>
-      Object.fromEntries(
-        s.split(",").filter((x) => x.trim() !== "").map((pair) => {
-          const eq = pair.lastIndexOf("=")
-          return [pair.slice(0, eq).trim(), eq > 0 ? Number(pair.slice(eq + 1)) : Number.NaN]
-        })
-      )
-    ),
-    encode: SchemaGetter.transform((r: Readonly<Record<string, number>>) =>
-      Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
-    )
-  })
-)
-
 /** A file path; empty (SkyWalking's default for its TLS paths) means unset. */
 const filePath = (names: ReadonlyArray<string>) => setting({ names, schema: Trimmed, expected: "a file path", default: "" })
 const hostList = Schema.Trim.pipe(
@@ -188,21 +150,16 @@ const SETTINGS = {
   httpPort: setting({ names: ["MESHSIGHT_HTTP_PORT"], schema: Int(0, 65535), expected: "a port number (0-65535)", default: 12800 }),
   httpAnalyzers: analyzers(["MESHSIGHT_HTTP_ANALYZERS", "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"]),
   tcpAnalyzers: analyzers(["MESHSIGHT_TCP_ANALYZERS", "SW_ENVOY_METRIC_ALS_TCP_ANALYSIS"]),
-  mxServiceNameRule: template(["MESHSIGHT_MX_SERVICE_NAME_RULE"], DEFAULT_MX_SERVICE_NAME_RULE),
-  mxInstanceNameRule: template(["MESHSIGHT_MX_INSTANCE_NAME_RULE"], DEFAULT_MX_INSTANCE_NAME_RULE),
-  k8sServiceNameRule: template(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE),
-  k8sInstanceNameRule: template(["MESHSIGHT_K8S_INSTANCE_NAME_RULE"], DEFAULT_K8S_INSTANCE_NAME_RULE),
-  istioServiceNameRule: template(["MESHSIGHT_ISTIO_SERVICE_NAME_RULE", "ISTIO_SERVICE_NAME_RULE"], DEFAULT_ISTIO_SERVICE_NAME_RULE),
+  mxServiceNameRule,
+  mxInstanceNameRule,
+  k8sServiceNameRule,
+  k8sInstanceNameRule,
+  istioServiceNameRule,
   retentionMinutes,
   maxSeriesPerMinute,
-  flushIntervalMs: setting({ names: ["MESHSIGHT_FLUSH_INTERVAL_MS"], schema: Int(10, 60_000), expected: "milliseconds from 10 to 60000", default: 1000 }),
-  apdexThresholdMs: setting({ names: ["MESHSIGHT_APDEX_THRESHOLD_MS"], schema: Int(1, 3_600_000), expected: "milliseconds from 1 to 3600000", default: 500 }),
-  apdexThresholdsMs: setting({
-    names: ["MESHSIGHT_APDEX_THRESHOLDS"],
-    schema: thresholdMap,
-    expected: "comma-separated SERVICE=MILLISECONDS pairs",
-    default: {}
-  }),
+  flushIntervalMs,
+  apdexThresholdMs,
+  apdexThresholdsMs,
   // SkyWalking sets its log level in log4j2.xml, not in the environment: no alias.
   logLevel: setting({
     names: ["MESHSIGHT_LOG_LEVEL"],
@@ -222,15 +179,10 @@ const SETTINGS = {
     expected: "true or false",
     default: true
   }),
-  proxyMaxInstances: setting({ names: ["MESHSIGHT_PROXY_MAX_INSTANCES"], schema: Int(1, 10_000_000), expected: "a positive whole number", default: 10_000 }),
-  proxyMaxClusterPairs: setting({ names: ["MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 50_000 }),
-  endpointGroupingFile: setting({ names: ["MESHSIGHT_ENDPOINT_GROUPING_FILE"], schema: NonEmpty, expected: "a file path", default: "" }),
-  maxEndpointsPerService: setting({
-    names: ["MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE", "SW_CORE_MAX_HTTP_URIS_NUMBER_PER_SVR"],
-    schema: Int(1, 10_000_000),
-    expected: "a positive whole number",
-    default: 3000
-  }),
+  proxyMaxInstances,
+  proxyMaxClusterPairs,
+  endpointGroupingFile,
+  maxEndpointsPerService,
   // TLS: meshsight serves TLS when a certificate and key are set (SkyWalking's SW_*_SSL_ENABLED is not needed). Its
   // receiver-sharing-server's trusted-CAs path turns on client-certificate checks, as it does in SkyWalking.
   grpcTlsCertFile: filePath(["MESHSIGHT_GRPC_TLS_CERT_FILE", "SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH", "SW_CORE_GRPC_SSL_CERT_CHAIN_PATH"]),

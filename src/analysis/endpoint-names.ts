@@ -1,10 +1,10 @@
 // Endpoint names: `METHOD:path` without the query string, the path grouped by its service's rules
 // (endpoint-rules.ts). Named once per (service, method, path) and memoised: the analyze step runs per entry.
 import { Context, Effect, Layer } from "effect"
-import { AppConfig } from "../config.ts"
 import type { HttpAccessLog } from "../domain/access-log.ts"
 import { type GroupingRules, groupPath, InvalidGroupingFile, NO_RULES, readGroupingRules, type ServiceRules } from "./endpoint-rules.ts"
 import { BoundedMemo } from "../util/bounded-memo.ts"
+import { NonEmpty, setting, settingConfig } from "../util/setting.ts"
 
 export interface EndpointName {
   readonly name: string
@@ -54,12 +54,20 @@ export const makeEndpointNamer = (rules: GroupingRules): EndpointNamer => {
 
 export class EndpointNaming extends Context.Service<EndpointNaming, EndpointNamer>()("meshsight/EndpointNaming") {}
 
+/** SkyWalking's endpoint-name-grouping.yml format (./endpoint-rules.ts); unset: no grouping. */
+export const endpointGroupingFile = setting({
+  names: ["MESHSIGHT_ENDPOINT_GROUPING_FILE"],
+  schema: NonEmpty,
+  expected: "a file path",
+  default: ""
+})
+
 /** The rules from MESHSIGHT_ENDPOINT_GROUPING_FILE, read once at start-up: a bad file stops start-up. */
 export const EndpointNamingLive = Layer.effect(
   EndpointNaming,
   Effect.gen(function*() {
-    const { endpointGroupingFile: file } = yield* AppConfig
-    if (file === undefined) return makeEndpointNamer(NO_RULES)
+    const file = yield* settingConfig(endpointGroupingFile)
+    if (file === "") return makeEndpointNamer(NO_RULES)
     const rules = yield* Effect.try({
       try: () => readGroupingRules(file),
       catch: (e) => (e instanceof InvalidGroupingFile ? e : new InvalidGroupingFile({ file, reason: String(e) }))

@@ -2,9 +2,8 @@
 // aggregate and store (ProxyMetricStore), a whole message at a time. The stream's first message must carry the
 // identifier; a stream whose node names no service or instance is read to its end but contributes nothing.
 import { Effect, Layer, Metric } from "effect"
-import { AppConfig } from "../config.ts"
 import type { MetricsMessage } from "../domain/metric-family.ts"
-import { identityFromMetadata, mxNaming } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
+import { identityFromMetadata, namingConfig } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import { MetricsStreamHandler } from "../ingest/stream-handler.ts"
 import { decodeMetricsMessage } from "../protocol/metrics-codec.ts"
 import { type ProxyIdentity, ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
@@ -55,10 +54,9 @@ const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tall
 export const MetricsPipelineLive = Layer.effect(
   MetricsStreamHandler,
   Effect.gen(function*() {
-    const config = yield* AppConfig
     const store = yield* ProxyMetricStore
     // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).
-    const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
+    const naming = yield* namingConfig
     const context = yield* Effect.context<never>()
 
     return streamRunner<MetricsMessage, StreamState, Tally>({

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Config, ConfigProvider, Effect, Exit } from "effect"
-import { DEFAULT_MX_SERVICE_NAME_RULE, loadConfig } from "../../src/config.ts"
+import { loadConfig } from "../../src/config.ts"
+import { DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../support/meshsight-process.ts"
 
 const load = (variables: Record<string, string>) =>

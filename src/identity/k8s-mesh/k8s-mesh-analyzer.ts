@@ -8,14 +8,14 @@ import type { AccessLog, Address } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
 import type { ReportingNode } from "../../domain/node.ts"
-import { AppConfig } from "../../config.ts"
 import { unresolvableAddresses } from "../../telemetry.ts"
+import { settingsConfig } from "../../util/setting.ts"
 import type { Analyzer } from "../identity-resolver.ts"
 import { compileTemplate } from "../name-template.ts"
 import { ClusterIndex } from "./cluster-index.ts"
 import type { ResourceStore } from "./resource-store.ts"
 import { ServiceEntryIndex } from "./service-entries.ts"
-import { K8sMesh } from "./k8s-mesh.ts"
+import { istioServiceNameRule, K8sMesh, k8sInstanceNameRule, k8sServiceNameRule } from "./k8s-mesh.ts"
 import { kubeClients, loadKubeConfig } from "./kube-client.ts"
 import { projectEndpointSlice, projectPod, projectService, projectServiceEntry } from "./projection.ts"
 import {
@@ -47,7 +47,7 @@ export interface K8sMeshOptions {
 /** The analyzer over given clients (the real ones, or stubs): starts the watches in the current Scope. */
 export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient>, options: K8sMeshOptions = {}) =>
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ k8sServiceNameRule, k8sInstanceNameRule, istioServiceNameRule })
     const clock = yield* Clock.Clock
     const index = new ClusterIndex(
       { service: compileTemplate(config.k8sServiceNameRule), instance: compileTemplate(config.k8sInstanceNameRule) },
