@@ -2,8 +2,7 @@
 // Layer it exports. A module is imported only when its analyzer is configured: k8s-mesh brings
 // @kubernetes/client-node, ~60 MiB of resident memory that a mesh using only mx-mesh should not pay for.
 import { Effect, Layer } from "effect"
-import { AppConfig } from "./config.ts"
-import type { AnalyzerLayers } from "./identity/chain.ts"
+import { type AnalyzerLayers, analyzerLists } from "./identity/chain.ts"
 
 const modules: Readonly<Record<string, () => Promise<AnalyzerLayers>>> = {
   "mx-mesh": () => import("./identity/mx-mesh/mx-mesh-analyzer.ts").then((m) => m.layer),
@@ -20,7 +19,7 @@ export const analyzerLayers = async (names: Iterable<string>): Promise<AnalyzerL
   return layers.reduce((all, layer) => Layer.merge(all, layer), Layer.empty as AnalyzerLayers)
 }
 
-/** The configured analyzers' Layers, for an app built from a configuration Layer (tests, embedding). */
+/** The configured analyzers' Layers, read from the ConfigProvider in context (tests, embedding). */
 export const configuredAnalyzers: AnalyzerLayers = Layer.unwrap(
-  Effect.flatMap(AppConfig, (config) => Effect.promise(() => analyzerLayers([...config.httpAnalyzers, ...config.tcpAnalyzers])))
+  Effect.flatMap(analyzerLists, (lists) => Effect.promise(() => analyzerLayers([...lists.http, ...lists.tcp])))
 )

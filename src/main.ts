@@ -2,7 +2,7 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"
-import { AppConfig, loadConfig } from "./config.ts"
+import { loadConfig } from "./config.ts"
 import { analyzerLayers } from "./main-analyzers.ts"
 import { isStartupError, startupMessage } from "./startup-errors.ts"
 
@@ -14,7 +14,8 @@ const program = Effect.gen(function*() {
   )
   yield* Effect.forEach(config.warnings, (warning) => Effect.logWarning(warning)).pipe(Effect.provide(logging))
   const analyzers = yield* Effect.promise(() => analyzerLayers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
-  yield* Layer.launch(makeAppLayer(analyzers).pipe(Layer.provide(Layer.succeed(AppConfig, config)))).pipe(
+  // The stages read their own settings from the same (default: environment) ConfigProvider; all were checked above.
+  yield* Layer.launch(makeAppLayer(analyzers)).pipe(
     Effect.provide(logging)
   )
 }).pipe(

@@ -4,13 +4,24 @@
 import * as grpc from "@grpc/grpc-js"
 import { NodeStream } from "@effect/platform-node"
 import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
-import { AppConfig } from "../config.ts"
 import { listenFailure } from "../listen-failure.ts"
 import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
 import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import { settingsConfig } from "../util/setting.ts"
 import { callGuards } from "./call-guards.ts"
+import {
+  acceptMetricsService,
+  alsGrpcHost,
+  alsGrpcPort,
+  alsTokenFile,
+  grpcAddress,
+  grpcHostOf,
+  grpcMaxMessageBytes,
+  grpcMaxStreams,
+  grpcMaxStreamsPerConnection
+} from "./grpc-settings.ts"
 import { serverTuning, widenFlowControlWindows } from "./grpc-tuning.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import {
@@ -79,7 +90,16 @@ const bind = (server: grpc.Server, host: string, port: number, credentials: grpc
 export const GrpcServerLive = Layer.effect(
   GrpcServer,
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const settings = yield* settingsConfig({
+      grpcAddress,
+      alsGrpcHost,
+      alsGrpcPort,
+      grpcMaxMessageBytes,
+      acceptMetricsService,
+      grpcMaxStreamsPerConnection,
+      grpcMaxStreams
+    })
+    const config = { ...settings, grpcHost: grpcHostOf(settings.grpcAddress), grpcPort: settings.grpcAddress.port }
     const als: StreamKind = { label: "ALS", pipeline: yield* AlsStreamHandler, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
     const metrics: StreamKind = {
       label: "MetricsService",
@@ -91,8 +111,8 @@ export const GrpcServerLive = Layer.effect(
     const handlers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(handlers)()
 
-    const credentials = yield* grpcServerCredentials(config)
-    const tokens = yield* watchTokenFile("MESHSIGHT_ALS_TOKEN_FILE", config.alsTokenFile, config.fileReloadIntervalMs)
+    const credentials = yield* grpcServerCredentials
+    const tokens = yield* watchTokenFile(alsTokenFile)
 
     const handleStream = (kind: StreamKind, call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const peer = printable(call.getPeer())

@@ -60,3 +60,6 @@ export const Bool = Schema.Trim.check(Schema.isPattern(/^(true|false)$/i)).pipe(
     encode: SchemaGetter.transform((b: boolean) => String(b))
   })
 )
+
+/** A file path; empty (SkyWalking's default for its TLS paths) means unset. */
+export const filePath = (names: ReadonlyArray<string>) => setting({ names, schema: Trimmed, expected: "a file path", default: "" })
