@@ -5,6 +5,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Config, ConfigProvider, Effect, Exit } from "effect"
 import { loadConfig } from "../../src/config.ts"
+import * as MemoryStore from "../../src/store/metric-store.ts"
 import { DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../support/meshsight-process.ts"
 
@@ -292,4 +293,16 @@ describe("start-up, as a process", () => {
       assert.strictEqual(await running.stop(), 0)
     }
   })
+})
+
+describe("a stage reads its own settings", () => {
+  const provided = (variables: Record<string, string>) => Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables)))
+
+  it.effect("the store's layerConfig takes its retention from the ConfigProvider, and refuses a bad one in one line", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.MetricStore.pipe(Effect.provide(MemoryStore.layerConfig), provided({ MESHSIGHT_RETENTION_MINUTES: "3" }))
+      assert.strictEqual(store.retentionStart(10 * 60_000), 8 * 60_000)
+      const error = yield* Effect.flip(MemoryStore.MetricStore.pipe(Effect.provide(MemoryStore.layerConfig), provided({ MESHSIGHT_RETENTION_MINUTES: "0" })))
+      assert.strictEqual(error.cause.message, 'invalid MESHSIGHT_RETENTION_MINUTES="0": expected whole minutes from 1 to 10080')
+    }))
 })
