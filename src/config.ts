@@ -109,7 +109,7 @@ export type AppConfigShape =
   }
 
 /** Every variable name some setting reads. */
-const IMPLEMENTED = new Set(Object.values(SETTINGS).flatMap((s) => s.names))
+export const VARIABLE_NAMES: ReadonlySet<string> = new Set(Object.values(SETTINGS).flatMap((s) => s.names))
 
 /**
  * Names of the `SW_*` variables set. The environment provider splits names at `_` (`SW_STORAGE` is under `SW`,
@@ -175,7 +175,7 @@ export const loadConfig: Effect.Effect<AppConfigShape, Config.ConfigError> = Eff
     httpAnalyzers: runnable(httpAnalyzers),
     tcpAnalyzers: runnable(tcpAnalyzers),
     endpointGroupingFile: endpointGroupingFile || undefined,
-    warnings: warningsFor(skyWalkingVariables.filter((name) => !IMPLEMENTED.has(name)), [httpAnalyzers, tcpAnalyzers])
+    warnings: warningsFor(skyWalkingVariables.filter((name) => !VARIABLE_NAMES.has(name)), [httpAnalyzers, tcpAnalyzers])
   }
 })
 
