@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
 import { Effect, Exit, Scope } from "effect"
-import { AppConfigWith } from "../src/config.ts"
+import { layerFromVariables } from "../src/config.ts"
 import type { AccessLog } from "../src/domain/access-log.ts"
 import { emptySides } from "../src/domain/identity.ts"
 import { parseNode } from "../src/domain/node.ts"
@@ -99,7 +99,7 @@ const measure = async (port: number, pods: number) => {
   const before = settledMemory()
   const started = performance.now()
   const analyzer = await Effect.runPromise(
-    makeK8sMeshAnalyzer(clients).pipe(Effect.provide(AppConfigWith({ logLevel: "Error" })), Scope.provide(scope))
+    makeK8sMeshAnalyzer(clients).pipe(Effect.provide(layerFromVariables({ MESHSIGHT_LOG_LEVEL: "Error" })), Scope.provide(scope))
   )
   while (!analyzer.isReady()) await new Promise((r) => setTimeout(r, 20))
   const syncMs = performance.now() - started

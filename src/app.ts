@@ -1,26 +1,27 @@
-// The pipeline's stages composed as Layers: ingest → decode/identify/analyze (AlsPipeline) → aggregate → store
-// → query / HTTP, and the Istio-standard export beside the aggregator. Swapping a stage means passing another
-// Layer here; `main.ts` picks the analyzers.
+// The pipeline's stages composed as Layers: ingest → (pipeline/: decode → identify → analyze) → aggregate → store
+// → query / HTTP, with the Istio-standard export and the error logs beside the aggregator and the memory budget
+// under them all. Swapping a stage means passing another Layer here; `main.ts` picks the analyzers.
 import { Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
 import { EndpointNamingLive } from "./analysis/endpoint-names.ts"
 import { ErrorLogsLive, ErrorLogStoreLive } from "./error-logs/error-logs.ts"
 import { MeshExportLive } from "./export/mesh-export.ts"
 import { HttpServerLive } from "./http/http-server.ts"
-import { type AnalyzerRegistry, chainLayer } from "./identity/chain.ts"
-import { AlsPipelineLive } from "./ingest/als-pipeline.ts"
+import { type AnalyzerLayers, chainLayer } from "./identity/chain.ts"
+import { AlsPipelineLive } from "./pipeline/als-pipeline.ts"
 import { GrpcServerLive } from "./ingest/grpc-server.ts"
-import { MetricsPipelineLive } from "./ingest/metrics-pipeline.ts"
+import { MetricsPipelineLive } from "./pipeline/metrics-pipeline.ts"
 import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
 import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
-import { MemoryStoreLive } from "./store/metric-store.ts"
+import * as MemoryStore from "./store/metric-store.ts"
 
-export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
+/** The app with the given analyzers' Layers (`main-analyzers.ts` picks them from the configuration). */
+export const makeAppLayer = (analyzers: AnalyzerLayers) => {
   const budget = MemoryBudgetLive
-  const store = MemoryStoreLive.pipe(Layer.provide(budget))
+  const store = MemoryStore.layerConfig.pipe(Layer.provide(budget))
   const aggregator = AggregatorLive.pipe(Layer.provide([store, budget]))
-  const identity = chainLayer(analyzers).pipe(Layer.provide(budget))
+  const identity = chainLayer.pipe(Layer.provide(analyzers), Layer.provide(budget))
   const proxyMetrics = ProxyMetricStoreLive
   const endpointNaming = EndpointNamingLive.pipe(Layer.provide(budget))
   const logStore = ErrorLogStoreLive
@@ -29,7 +30,7 @@ export const makeAppLayer = (analyzers: AnalyzerRegistry) => {
   const meshExport = MeshExportLive
   const grpc = GrpcServerLive.pipe(Layer.provide([
     AlsPipelineLive.pipe(Layer.provide([identity, aggregator, endpointNaming, errorLogs, meshExport, budget])),
-    MetricsPipelineLive.pipe(Layer.provide(proxyMetrics))
+    MetricsPipelineLive.pipe(Layer.provide([proxyMetrics, budget]))
   ]))
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the

@@ -2,9 +2,9 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"
-import { AppConfig, loadConfig } from "./config.ts"
-import { preloadAnalyzers } from "./main-analyzers.ts"
-import { isStartupError } from "./startup-errors.ts"
+import { loadConfig } from "./config.ts"
+import { analyzerLayers } from "./main-analyzers.ts"
+import { isStartupError, startupMessage } from "./startup-errors.ts"
 
 const program = Effect.gen(function*() {
   const config = yield* loadConfig
@@ -13,15 +13,16 @@ const program = Effect.gen(function*() {
     Layer.succeed(References.MinimumLogLevel, config.logLevel)
   )
   yield* Effect.forEach(config.warnings, (warning) => Effect.logWarning(warning)).pipe(Effect.provide(logging))
-  const analyzers = yield* Effect.promise(() => preloadAnalyzers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
-  yield* Layer.launch(makeAppLayer(analyzers).pipe(Layer.provide(Layer.succeed(AppConfig, config)))).pipe(
+  const analyzers = yield* Effect.promise(() => analyzerLayers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
+  // The stages read their own settings from the same (default: environment) ConfigProvider; all were checked above.
+  yield* Layer.launch(makeAppLayer(analyzers)).pipe(
     Effect.provide(logging)
   )
 }).pipe(
   Effect.tapCause((cause) =>
     Effect.sync(() => {
       const failure = cause.reasons.find(Cause.isFailReason)?.error
-      if (isStartupError(failure)) console.error(`meshsight: ${failure.message}`)
+      if (isStartupError(failure)) console.error(`meshsight: ${startupMessage(failure)}`)
       else if (!Cause.hasInterruptsOnly(cause)) console.error(`meshsight stopped on an unexpected error:\n${Cause.pretty(cause)}`)
     })
   )

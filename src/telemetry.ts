@@ -69,7 +69,7 @@ export const endpointsOverflow = Metric.counter("meshsight_endpoints_overflow_to
 })
 export const seriesStored = Metric.gauge("meshsight_store_series", { description: "Series held in the store" })
 
-// Envoy MetricsService (src/ingest/metrics-pipeline.ts, src/proxy-metrics/).
+// Envoy MetricsService (src/pipeline/metrics-pipeline.ts, src/proxy-metrics/).
 export const metricsStreamsOpened = Metric.counter("meshsight_metrics_streams_total", {
   description: "Envoy MetricsService gRPC streams opened",
   incremental: true

@@ -1,15 +1,17 @@
 // The aggregate stage: records → per-minute series (docs/design.md §5). Records accumulate in memory and merge into
 // the store every flush interval (and once more at shutdown), so a call is queryable within about a second.
-import { Clock, Context, Effect, Layer, Metric } from "effect"
-import { AppConfig } from "../config.ts"
+import { Clock, Context, Effect, Layer, Metric, Schema, SchemaGetter } from "effect"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
-import { MINUTE_MS, MetricStore, type MinuteBucket, minuteOf, seriesWeight } from "../store/metric-store.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
+import type { Entity, MinuteBucket } from "../domain/series.ts"
+import { SeriesStats } from "../domain/series-stats.ts"
+import { maxSeriesPerMinute, MetricStore, seriesWeight } from "../store/metric-store.ts"
 import { MemoryBudget, type MemoryBudgetShape, unlimitedBudget } from "../memory/budget.ts"
 import { reportMemory } from "../memory/report.ts"
 import { endpointsOverflow, seriesRefused, seriesStored } from "../telemetry.ts"
+import { Int, setting, settingsConfig } from "../util/setting.ts"
 import { makeEndpointCap, OTHER_ENDPOINT } from "./endpoint-cap.ts"
-import { type Entity, makeKeyMemo } from "./entity.ts"
-import { SeriesStats } from "./series-stats.ts"
+import { makeKeyMemo } from "./entity.ts"
 
 /** Envoy's clock may run a little ahead of ours: a record up to this far in the future still counts. */
 const FUTURE_TOLERANCE_MS = MINUTE_MS
@@ -183,11 +185,52 @@ export const makeAggregator = (options: AggregatorOptions) => {
 const minuteLimitRefusals = Metric.withAttributes(seriesRefused, { reason: "minute_limit" })
 const memoryRefusals = Metric.withAttributes(seriesRefused, { reason: "memory" })
 const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))} MiB`
+export const flushIntervalMs = setting({
+  names: ["MESHSIGHT_FLUSH_INTERVAL_MS"],
+  schema: Int(10, 60_000),
+  expected: "milliseconds from 10 to 60000",
+  default: 1000
+})
+export const apdexThresholdMs = setting({
+  names: ["MESHSIGHT_APDEX_THRESHOLD_MS"],
+  schema: Int(1, 3_600_000),
+  expected: "milliseconds from 1 to 3600000",
+  default: 500
+})
+/** `SERVICE=MILLISECONDS,…` */
+const thresholdMap = Schema.Trim.pipe(
+  Schema.decodeTo(Schema.Record(Schema.String, Schema.Finite.check(Schema.isGreaterThan(0))), {
+    decode: SchemaGetter.transform((s: string) =>
+      Object.fromEntries(
+        s.split(",").filter((x) => x.trim() !== "").map((pair) => {
+          const eq = pair.lastIndexOf("=")
+          return [pair.slice(0, eq).trim(), eq > 0 ? Number(pair.slice(eq + 1)) : Number.NaN]
+        })
+      )
+    ),
+    encode: SchemaGetter.transform((r: Readonly<Record<string, number>>) =>
+      Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
+    )
+  })
+)
+
+export const apdexThresholdsMs = setting({
+  names: ["MESHSIGHT_APDEX_THRESHOLDS"],
+  schema: thresholdMap,
+  expected: "comma-separated SERVICE=MILLISECONDS pairs",
+  default: {} as Readonly<Record<string, number>>
+})
+export const maxEndpointsPerService = setting({
+  names: ["MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE", "SW_CORE_MAX_HTTP_URIS_NUMBER_PER_SVR"],
+  schema: Int(1, 10_000_000),
+  expected: "a positive whole number",
+  default: 3000
+})
 
 export const AggregatorLive = Layer.effect(
   Aggregator,
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ flushIntervalMs, apdexThresholdMs, apdexThresholdsMs, maxSeriesPerMinute, maxEndpointsPerService })
     const store = yield* MetricStore
     const budget = yield* MemoryBudget
     const aggregator = makeAggregator({
@@ -219,7 +262,7 @@ export const AggregatorLive = Layer.effect(
         yield* Metric.update(memoryRefusals, drained.refusedForMemory)
         yield* Effect.logWarning(
           `${drained.refusedForMemory} new series refused: retained data holds ${mib(budget.used())} of the ` +
-            `${mib(budget.retainedLimitBytes)} the memory budget allows (MESHSIGHT_MEMORY_LIMIT_MB=${config.memoryLimitMb})`
+            `${mib(budget.retainedLimitBytes)} the ${mib(budget.limitBytes)} memory budget allows (MESHSIGHT_MEMORY_LIMIT_MB)`
         )
       }
       yield* reportMemory(budget)

@@ -1,28 +1,7 @@
-// The entities metrics are kept for (docs/design.md §5) and their series keys: cheap strings, built once per record.
+// Series keys of the entities metrics are kept for (src/domain/series.ts): cheap strings, built once per record.
 import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { DetectPoint } from "../domain/mesh-metric.ts"
 import { BoundedMemo } from "../util/bounded-memo.ts"
-
-export type Entity =
-  | { readonly scope: "service"; readonly service: string; readonly namespace: string }
-  | { readonly scope: "instance"; readonly service: string; readonly namespace: string; readonly instance: string }
-  | { readonly scope: "endpoint"; readonly service: string; readonly namespace: string; readonly endpoint: string }
-  | {
-    readonly scope: "serviceRelation"
-    readonly detectPoint: DetectPoint
-    readonly source: string
-    readonly sourceNamespace: string
-    readonly target: string
-    readonly targetNamespace: string
-  }
-  | {
-    readonly scope: "instanceRelation"
-    readonly detectPoint: DetectPoint
-    readonly source: string
-    readonly sourceInstance: string
-    readonly target: string
-    readonly targetInstance: string
-  }
 
 const SEP = "\u0000"
 

@@ -1,11 +1,11 @@
 // Endpoint names: `METHOD:path` without the query string, the path grouped by its service's rules
 // (endpoint-rules.ts). Named once per (service, method, path) and memoised: the analyze step runs per entry.
 import { Context, Effect, Layer } from "effect"
-import { AppConfig } from "../config.ts"
 import type { HttpAccessLog } from "../domain/access-log.ts"
 import { type GroupingRules, groupPath, InvalidGroupingFile, NO_RULES, readGroupingRules, type ServiceRules } from "./endpoint-rules.ts"
 import { ENDPOINT_MEMO_SHARE, MemoryBudget, type MemoryMeter } from "../memory/budget.ts"
 import { BoundedMemo } from "../util/bounded-memo.ts"
+import { NonEmpty, setting, settingConfig } from "../util/setting.ts"
 
 export interface EndpointName {
   readonly name: string
@@ -72,15 +72,23 @@ export const makeEndpointNamer = (rules: GroupingRules, bound: MemoBound = DEFAU
 
 export class EndpointNaming extends Context.Service<EndpointNaming, EndpointNamer>()("meshsight/EndpointNaming") {}
 
+/** SkyWalking's endpoint-name-grouping.yml format (./endpoint-rules.ts); unset: no grouping. */
+export const endpointGroupingFile = setting({
+  names: ["MESHSIGHT_ENDPOINT_GROUPING_FILE"],
+  schema: NonEmpty,
+  expected: "a file path",
+  default: ""
+})
+
 /** The rules from MESHSIGHT_ENDPOINT_GROUPING_FILE, read once at start-up: a bad file stops start-up. */
 export const EndpointNamingLive = Layer.effect(
   EndpointNaming,
   Effect.gen(function*() {
-    const { endpointGroupingFile: file } = yield* AppConfig
+    const file = yield* settingConfig(endpointGroupingFile)
     const budget = yield* MemoryBudget
     // The methods' memos share the budget's share: a handful of methods see most traffic.
     const bound = { maxBytes: (budget.limitBytes * ENDPOINT_MEMO_SHARE) / 4, meter: budget.meter("memo") }
-    if (file === undefined) return makeEndpointNamer(NO_RULES, bound)
+    if (file === "") return makeEndpointNamer(NO_RULES, bound)
     const rules = yield* Effect.try({
       try: () => readGroupingRules(file),
       catch: (e) => (e instanceof InvalidGroupingFile ? e : new InvalidGroupingFile({ file, reason: String(e) }))

@@ -3,7 +3,9 @@
 // SkyWalking's envoy-als rule samples them, and go to the configured store. Batch-shaped: one call per message.
 import { Context, Effect, Layer, Metric } from "effect"
 import { EndpointNaming, type EndpointNamer } from "../analysis/endpoint-names.ts"
-import { AppConfig } from "../config.ts"
+import { httpAnalyzers, tcpAnalyzers } from "../identity/chain.ts"
+import { settingConfig, settingsConfig } from "../util/setting.ts"
+import { errorLogRatePerMinute, logsPostgresUrl } from "./settings.ts"
 import type { AccessLog } from "../domain/access-log.ts"
 import type { EntrySides } from "../domain/identity.ts"
 import type { ReportingNode } from "../domain/node.ts"
@@ -73,7 +75,7 @@ export const persistenceWanted = (analyzers: ReadonlyArray<string>): boolean => 
 export const ErrorLogsLive = Layer.effect(
   ErrorLogs,
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ httpAnalyzers, tcpAnalyzers, errorLogRatePerMinute })
     const store = yield* ErrorLogStore
     const names = yield* EndpointNaming
     const context = yield* Effect.context<never>()
@@ -100,7 +102,7 @@ export const ErrorLogsLive = Layer.effect(
 /** PostgreSQL when MESHSIGHT_LOGS_POSTGRES_URL is set, else the embedded memory store. */
 export const ErrorLogStoreLive = Layer.unwrap(
   Effect.gen(function*() {
-    const config = yield* AppConfig
-    return config.logsPostgresUrl === "" ? MemoryLogStoreLive : PostgresLogStoreLive
+    const url = yield* settingConfig(logsPostgresUrl)
+    return url === "" ? MemoryLogStoreLive : PostgresLogStoreLive
   })
 )

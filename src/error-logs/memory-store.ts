@@ -1,8 +1,10 @@
 // The embedded error-log store: bounded per service and in all, oldest evicted first, and kept no longer than the
 // metrics (MESHSIGHT_RETENTION_MINUTES). What a replica holds is what its own proxies reported.
 import { Effect, Layer } from "effect"
-import { AppConfig } from "../config.ts"
-import { MINUTE_MS } from "../store/metric-store.ts"
+import { retentionMinutes } from "../store/metric-store.ts"
+import { settingsConfig } from "../util/setting.ts"
+import { errorLogsMax, errorLogsPerService } from "./settings.ts"
+import { MINUTE_MS } from "../domain/minute.ts"
 import { type ErrorLog, type LogQuery, matches, pageOf } from "./error-log.ts"
 import { ErrorLogStore, type ErrorLogStoreShape, type NewErrorLog } from "./error-log-store.ts"
 
@@ -121,7 +123,7 @@ export const makeMemoryLogStore = (options: MemoryLogStoreOptions): ErrorLogStor
 export const MemoryLogStoreLive = Layer.effect(
   ErrorLogStore,
   Effect.gen(function*() {
-    const c = yield* AppConfig
+    const c = yield* settingsConfig({ errorLogsPerService, errorLogsMax, retentionMinutes })
     return makeMemoryLogStore({ perService: c.errorLogsPerService, total: c.errorLogsMax, retentionMinutes: c.retentionMinutes })
   })
 )

@@ -7,7 +7,8 @@ import { PgClient } from "@effect/sql-pg"
 import { Array as Arr, Cause, Clock, Duration, Effect, Layer, Metric, Redacted, Schedule, Semaphore } from "effect"
 import { Reactivity } from "effect/reactivity"
 import type { SqlError } from "effect/sql/SqlError"
-import { AppConfig } from "../config.ts"
+import { settingsConfig } from "../util/setting.ts"
+import { logsPostgresUrl, logsRetentionHours } from "./settings.ts"
 import { errorLogsDropped } from "../telemetry.ts"
 import { type ErrorLog, type LogQuery, pageOf } from "./error-log.ts"
 import { ErrorLogStore, type ErrorLogStoreShape, LogsUnavailable, type NewErrorLog } from "./error-log-store.ts"
@@ -243,7 +244,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
 export const PostgresLogStoreLive = Layer.effect(
   ErrorLogStore,
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ logsPostgresUrl, logsRetentionHours })
     return yield* makePostgresLogStore({ url: config.logsPostgresUrl, retentionHours: config.logsRetentionHours })
   })
 )

@@ -1,6 +1,6 @@
 // SkyWalking's `rateLimit { rpm N }` sampler: each key may pass N times per minute, and the counts start over every
 // minute (SkyWalking resets them on a one-minute timer; meshsight at each minute of the clock, so TestClock drives it).
-import { minuteOf } from "../store/metric-store.ts"
+import { minuteOf } from "../domain/minute.ts"
 
 /** Keys one minute may track; a flood of distinct keys (made-up response codes) past this is refused, not tracked. */
 export const MAX_KEYS_PER_MINUTE = 100_000

@@ -2,7 +2,8 @@
 // Prometheus (scraped at /metrics/mesh) and for remote write. Swappable as a Layer (src/app.ts);
 // MESHSIGHT_MESH_METRICS=false leaves only a no-op.
 import { Clock, Context, Effect, Layer, Metric } from "effect"
-import { AppConfig, type AppConfigShape } from "../config.ts"
+import { type SettingValues, settingsConfig } from "../util/setting.ts"
+import * as settings from "./settings.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
 import { meshSeries, meshSeriesEvicted, meshSeriesRefused } from "../telemetry.ts"
 import { renderExposition } from "./exposition.ts"
@@ -24,7 +25,7 @@ export class MeshExport extends Context.Service<MeshExport, MeshExportShape>()("
 const HOUSEKEEPING_MS = 5_000
 
 /** Authorization and extra headers for every remote-write request. */
-export const remoteWriteHeaders = (c: AppConfigShape): Record<string, string> => ({
+export const remoteWriteHeaders = (c: SettingValues<typeof exportSettings>): Record<string, string> => ({
   ...(c.remoteWriteUsername !== ""
     ? { authorization: `Basic ${Buffer.from(`${c.remoteWriteUsername}:${c.remoteWritePassword}`).toString("base64")}` }
     : c.remoteWriteBearerToken !== ""
@@ -35,8 +36,23 @@ export const remoteWriteHeaders = (c: AppConfigShape): Record<string, string> =>
 
 export const MeshExportDisabled = Layer.succeed(MeshExport, { enabled: false, record: () => {}, scrape: () => "" })
 
+const exportSettings = {
+  meshMetricsEnabled: settings.meshMetricsEnabled,
+  meshMetricsIdleMinutes: settings.meshMetricsIdleMinutes,
+  meshMetricsMaxSeries: settings.meshMetricsMaxSeries,
+  remoteWriteUrls: settings.remoteWriteUrls,
+  remoteWriteIntervalMs: settings.remoteWriteIntervalMs,
+  remoteWriteTimeoutMs: settings.remoteWriteTimeoutMs,
+  remoteWriteQueueSamples: settings.remoteWriteQueueSamples,
+  remoteWriteUsername: settings.remoteWriteUsername,
+  remoteWritePassword: settings.remoteWritePassword,
+  remoteWriteBearerToken: settings.remoteWriteBearerToken,
+  remoteWriteHeaders: settings.remoteWriteHeaders,
+  replica: settings.replica
+}
+
 export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
-  const config = yield* AppConfig
+  const config = yield* settingsConfig(exportSettings)
   if (!config.meshMetricsEnabled) return MeshExportDisabled
   return Layer.effect(
     MeshExport,

@@ -2,13 +2,14 @@
 // bad one is answered 400 with the reason, an unknown service 404.
 import { Clock, Effect, Schema, SchemaGetter } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
-import { AppConfig } from "../config.ts"
 import { GrpcServer } from "../ingest/grpc-server.ts"
 import { decodeCursor } from "../error-logs/error-log.ts"
 import { ErrorLogStore } from "../error-logs/error-log-store.ts"
-import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { Status, TimeRange } from "../query/api-model.ts"
 import { MAX_PAGE_ITEMS, type PageRequest } from "../query/page.ts"
+import { retentionMinutes } from "../store/metric-store.ts"
+import { settingConfig } from "../util/setting.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
 import { proxyHealth, proxyInstance, proxyRelation } from "../query/proxy-query.ts"
 import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
@@ -132,8 +133,7 @@ export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
   yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.endpoints(p.service, r.range, pg), (v) => found(v, p.service)))))
   yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => Effect.flatMap(query.serviceTopology(p.service, r.range), (v) => found(v, p.service)))))
   const grpc = yield* GrpcServer
-  const config = yield* AppConfig
-  const status: Status = { grpcPort: grpc.port, alsPort: grpc.alsPort, retentionMinutes: config.retentionMinutes }
+  const status: Status = { grpcPort: grpc.port, alsPort: grpc.alsPort, retentionMinutes: yield* settingConfig(retentionMinutes) }
   yield* router.add("GET", "/api/status", respond(Effect.succeed(status)))
   yield* router.add("GET", "/api/series", respond(Effect.gen(function*() {
     const selector: SeriesSelector = yield* params(SeriesParams)

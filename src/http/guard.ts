@@ -6,10 +6,10 @@
 //   the API, which needs it.
 // - /healthz and /readyz skip both: kubelet probes send the pod IP as Host and no token.
 // - nosniff, no framing (clickjacking) and a Content-Security-Policy that lets the UI load only its own files.
-import { Effect } from "effect"
+import { Effect, Schema, SchemaGetter } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import { AppConfig } from "../config.ts"
 import { bearerToken, watchTokenFile } from "../security/tokens.ts"
+import { filePath, setting, settingConfig } from "../util/setting.ts"
 
 const OPEN_PATHS = new Set(["/healthz", "/readyz"])
 
@@ -41,11 +41,26 @@ export const hostName = (host: string): string => host.trim().toLowerCase().repl
 const problem = (status: number, error: string, headers: Record<string, string> = {}) =>
   HttpServerResponse.jsonUnsafe({ error }, { status, headers: { ...SECURITY_HEADERS, ...headers } })
 
+/** Bearer tokens the API asks for; "" asks for none. */
+export const apiTokenFile = filePath(["MESHSIGHT_API_TOKEN_FILE"])
+
+/** Host header names the HTTP server answers for; empty: any. */
+export const httpAllowedHosts = setting({
+  names: ["MESHSIGHT_HTTP_ALLOWED_HOSTS"],
+  schema: Schema.Trim.pipe(
+    Schema.decodeTo(Schema.Array(Schema.String), {
+      decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim().toLowerCase()).filter((x) => x !== "")),
+      encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
+    })
+  ),
+  expected: "a comma-separated list of host names",
+  default: [] as ReadonlyArray<string>
+})
+
 export const HttpGuard = HttpRouter.middleware(
   Effect.gen(function*() {
-    const config = yield* AppConfig
-    const tokens = yield* watchTokenFile("MESHSIGHT_API_TOKEN_FILE", config.apiTokenFile, config.fileReloadIntervalMs)
-    const allowed = new Set(config.httpAllowedHosts.map(hostName))
+    const tokens = yield* watchTokenFile(apiTokenFile)
+    const allowed = new Set((yield* settingConfig(httpAllowedHosts)).map(hostName))
     return (handler) =>
       Effect.gen(function*() {
         const request = yield* HttpServerRequest.HttpServerRequest

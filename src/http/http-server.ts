@@ -4,9 +4,9 @@ import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import { createServer as createHttpsServer } from "node:https"
-import { AppConfig } from "../config.ts"
 import { listenFailure } from "../listen-failure.ts"
-import { httpTlsFiles, secureContextOptions } from "../security/tls.ts"
+import { httpTlsCertFile, httpTlsFiles, secureContextOptions } from "../security/tls.ts"
+import { Int, NonEmpty, setting, settingConfig, settingsConfig } from "../util/setting.ts"
 import { ApiRoutes } from "./api-routes.ts"
 import { HttpGuard, NotFoundRoute } from "./guard.ts"
 import { HealthRoutes } from "./health-routes.ts"
@@ -24,20 +24,23 @@ export class HttpBindError extends Schema.TaggedError<HttpBindError>()("HttpBind
 
 export const HttpRoutes = Layer.mergeAll(ApiRoutes, HealthRoutes, UiRoutes, MetricsRoutes, NotFoundRoute, HttpGuard)
 
+export const httpHost = setting({ names: ["MESHSIGHT_HTTP_HOST"], schema: NonEmpty, expected: "a host name or address", default: "0.0.0.0" })
+export const httpPort = setting({ names: ["MESHSIGHT_HTTP_PORT"], schema: Int(0, 65535), expected: "a port number (0-65535)", default: 12800 })
+
 /** The start-up line, naming the scheme (the platform's own line always says http://). */
 const logListening = Layer.effectDiscard(Effect.gen(function*() {
-  const config = yield* AppConfig
+  const tls = yield* settingConfig(httpTlsCertFile)
   // formatAddress writes `http://host:port` for any TCP address.
   const where = HttpServer.formatAddress((yield* HttpServer.HttpServer).address).replace(/^http:\/\//, "")
-  yield* Effect.logInfo(`HTTP listening on ${config.httpTlsCertFile === "" ? "http" : "https"}://${where}: web UI, /api, /metrics, /metrics/mesh, /healthz, /readyz`)
+  yield* Effect.logInfo(`HTTP listening on ${tls === "" ? "http" : "https"}://${where}: web UI, /api, /metrics, /metrics/mesh, /healthz, /readyz`)
 }))
 
 /** Also exposes `HttpServer` (its bound address). */
 export const HttpServerLive = Layer.merge(HttpRouter.serve(HttpRoutes, { disableLogger: true, disableListenLog: true }), logListening).pipe(
   Layer.provideMerge(Layer.unwrap(Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ httpHost, httpPort })
     const options = { host: config.httpHost, port: config.httpPort, gracefulShutdownTimeout: "5 seconds" } as const
-    const tls = yield* httpTlsFiles(config)
+    const tls = yield* httpTlsFiles
     const address = config.httpHost.includes(":") ? `[${config.httpHost}]:${config.httpPort}` : `${config.httpHost}:${config.httpPort}`
     const server = tls === undefined
       ? NodeHttpServer.layer(createServer, options)

@@ -6,6 +6,8 @@
 // back (k8s-mesh: to the Service's name). `TemplateOptions` switch on the behaviour of SkyWalking's FieldsHelper,
 // which mx-mesh's metadata rules follow.
 
+import { NonEmpty, setting } from "../util/setting.ts"
+
 export type TemplateVars = { readonly [k: string]: unknown }
 export type NameTemplate = (vars: TemplateVars) => string | undefined
 
@@ -175,3 +177,20 @@ export const compileTemplate = (template: string, options: TemplateOptions = {})
     return hasPlaceholder && !found ? undefined : out.join("")
   }
 }
+
+/** A setting holding a name template: a template that does not compile stops start-up, naming the variable. */
+export const templateSetting = (names: ReadonlyArray<string>, defaultRule: string) =>
+  setting({
+    names,
+    schema: NonEmpty,
+    expected: "a name template",
+    default: defaultRule,
+    validate: (rule) => {
+      try {
+        compileTemplate(rule)
+        return undefined
+      } catch (e) {
+        return e instanceof TemplateSyntaxError ? e.message : String(e)
+      }
+    }
+  })

@@ -3,19 +3,28 @@
 // connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
 import { NodeStream } from "@effect/platform-node"
-import { Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
-import { AppConfig } from "../config.ts"
+import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
 import { listenFailure } from "../listen-failure.ts"
 import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
 import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
-import { AlsPipeline, type AlsPipelineShape } from "./als-pipeline.ts"
+import { settingsConfig } from "../util/setting.ts"
 import { callGuards } from "./call-guards.ts"
+import {
+  acceptMetricsService,
+  alsGrpcHost,
+  alsGrpcPort,
+  alsTokenFile,
+  grpcAddress,
+  grpcHostOf,
+  grpcMaxMessageBytes,
+  grpcMaxStreams,
+  grpcMaxStreamsPerConnection
+} from "./grpc-settings.ts"
 import { serverTuning, widenFlowControlWindows } from "./grpc-tuning.ts"
-import { streamStatus } from "./stream-status.ts"
+import { streamStatus, type StreamEnd } from "./stream-status.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
-import { MetricsPipeline } from "./metrics-pipeline.ts"
 import {
   accessLogService,
   ALS_SERVICE_NAMES,
@@ -26,6 +35,7 @@ import {
   metricsService
 } from "./service-definitions.ts"
 import { StreamBroken } from "./stream-errors.ts"
+import { AlsStreamHandler, MetricsStreamHandler, type StreamHandlerShape } from "./stream-handler.ts"
 
 export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBindError", {
   address: Schema.String,
@@ -59,7 +69,7 @@ const resetAfterEnd = (call: grpc.ServerReadableStream<Buffer, Buffer>) =>
 /** What a kind of client stream (ALS, MetricsService) is called in logs and counted under. */
 interface StreamKind {
   readonly label: string
-  readonly pipeline: AlsPipelineShape
+  readonly pipeline: StreamHandlerShape
   readonly opened: Metric.Metric<number, unknown>
   readonly active: Metric.Metric<number, unknown>
   readonly failed: Metric.Metric<number, unknown>
@@ -80,11 +90,20 @@ const bind = (server: grpc.Server, host: string, port: number, credentials: grpc
 export const GrpcServerLive = Layer.effect(
   GrpcServer,
   Effect.gen(function*() {
-    const config = yield* AppConfig
-    const als: StreamKind = { label: "ALS", pipeline: yield* AlsPipeline, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
+    const settings = yield* settingsConfig({
+      grpcAddress,
+      alsGrpcHost,
+      alsGrpcPort,
+      grpcMaxMessageBytes,
+      acceptMetricsService,
+      grpcMaxStreamsPerConnection,
+      grpcMaxStreams
+    })
+    const config = { ...settings, grpcHost: grpcHostOf(settings.grpcAddress), grpcPort: settings.grpcAddress.port }
+    const als: StreamKind = { label: "ALS", pipeline: yield* AlsStreamHandler, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
     const metrics: StreamKind = {
       label: "MetricsService",
-      pipeline: yield* MetricsPipeline,
+      pipeline: yield* MetricsStreamHandler,
       opened: metricsStreamsOpened,
       active: metricsStreamsActive,
       failed: metricsStreamsFailed
@@ -92,8 +111,8 @@ export const GrpcServerLive = Layer.effect(
     const handlers = yield* FiberSet.make()
     const runFork = yield* FiberSet.runtime(handlers)()
 
-    const credentials = yield* grpcServerCredentials(config)
-    const tokens = yield* watchTokenFile("MESHSIGHT_ALS_TOKEN_FILE", config.alsTokenFile, config.fileReloadIntervalMs)
+    const credentials = yield* grpcServerCredentials
+    const tokens = yield* watchTokenFile(alsTokenFile)
 
     const handleStream = (kind: StreamKind, call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       const peer = printable(call.getPeer())
@@ -104,7 +123,7 @@ export const GrpcServerLive = Layer.effect(
         if (err) callback(err, null)
         else callback(null, EMPTY_RESPONSE)
       }
-      const fail = (code: grpc.status, details: string) => answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
+      const fail = ({ code, details }: StreamEnd) => answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
       // grpc-js signals a client that went away with 'cancelled' and leaves the readable open: end it as an error
       // so the stream's fiber finishes.
       call.on("cancelled", () => call.destroy(new Error("the client cancelled the stream")))
@@ -123,8 +142,9 @@ export const GrpcServerLive = Layer.effect(
           return
         }
         const end = streamStatus(exit.cause)
+        // An interrupted stream is answered below, once the fiber is interrupted.
         if (end.outcome === "shutdown") return yield* Effect.interrupt
-        fail(end.code, end.details)
+        fail(end)
         yield* Metric.update(Metric.withAttributes(kind.failed, { reason: end.reason }), 1)
         if (end.outcome === "rejected" || end.outcome === "refused") {
           yield* Effect.logWarning(`${kind.label} stream from ${peer} ${end.outcome} (${end.reason}): ${printable(end.details)}`)
@@ -140,7 +160,7 @@ export const GrpcServerLive = Layer.effect(
         }
       }).pipe(
         // Interrupting the fiber does not finish the call: tell the proxy to reconnect (to another replica).
-        Effect.onInterrupt(() => Effect.sync(() => fail(grpc.status.UNAVAILABLE, "meshsight is shutting down")))
+        Effect.onInterrupt(() => Effect.sync(() => fail(streamStatus(Cause.interrupt()))))
       )
     }
 

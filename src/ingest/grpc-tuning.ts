@@ -1,21 +1,8 @@
-// grpc-js tuning for Envoy's long-lived client streams, in one place: the server options and the HTTP/2
-// flow-control windows grpc-js has no option for.
+// How meshsight tunes grpc-js for Envoy's long-lived client streams: HTTP/2 flow-control windows, keepalive, the
+// message size limit and the streams a connection may open. Everything here is a transport setting; none of it
+// changes what a message means.
 import type * as grpc from "@grpc/grpc-js"
 import type { Http2Session } from "node:http2"
-
-export interface TuningSettings {
-  readonly grpcMaxStreamsPerConnection: number
-  readonly grpcMaxMessageBytes: number
-}
-
-/** The grpc-js server options: stream and message limits, and keepalive. */
-export const serverTuning = (settings: TuningSettings): grpc.ServerOptions => ({
-  "grpc.max_concurrent_streams": settings.grpcMaxStreamsPerConnection,
-  "grpc.max_receive_message_length": settings.grpcMaxMessageBytes,
-  // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
-  "grpc.keepalive_time_ms": 60_000,
-  "grpc.keepalive_permit_without_calls": 1
-})
 
 /**
  * HTTP/2 receive windows. Node's defaults (64 KiB per stream and per connection) let a sender have less than one
@@ -55,3 +42,16 @@ export const widenFlowControlWindows = (server: grpc.Server): void => {
   }
 }
 
+export interface TuningSettings {
+  readonly grpcMaxStreamsPerConnection: number
+  readonly grpcMaxMessageBytes: number
+}
+
+/** grpc-js server options (the `interceptors` aside). */
+export const serverTuning = (settings: TuningSettings): grpc.ServerOptions => ({
+  "grpc.max_concurrent_streams": settings.grpcMaxStreamsPerConnection,
+  "grpc.max_receive_message_length": settings.grpcMaxMessageBytes,
+  // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
+  "grpc.keepalive_time_ms": 60_000,
+  "grpc.keepalive_permit_without_calls": 1
+})

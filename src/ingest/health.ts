@@ -1,7 +1,7 @@
 // The standard gRPC health protocol (proto/grpc/health/v1/health.proto), so load balancers and Kubernetes gRPC
 // probes can check meshsight's gRPC port.
 import * as grpc from "@grpc/grpc-js"
-import { WireReader } from "../protocol/wire-reader.ts"
+import { WireReader } from "../util/wire-reader.ts"
 
 /** HealthCheckResponse.ServingStatus */
 export const ServingStatus = { UNKNOWN: 0, SERVING: 1, NOT_SERVING: 2, SERVICE_UNKNOWN: 3 } as const

@@ -12,7 +12,9 @@
 //   little under V8's real sizes, RSS stays within 1.5× the budget (test/memory/memory-budget.test.ts).
 import { getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer } from "effect"
-import { AppConfig } from "../config.ts"
+import type { MemoryMeter } from "../util/bounded-memo.ts"
+import { Int, setting, settingConfig } from "../util/setting.ts"
+import { defaultMemoryLimitMb } from "./container-limit.ts"
 import type { JsonValue } from "../domain/access-log.ts"
 
 export const MIB = 1024 * 1024
@@ -20,10 +22,7 @@ export const MIB = 1024 * 1024
 export const MEMORY_PARTS = ["series", "memo", "peers", "streams"] as const
 export type MemoryPart = (typeof MEMORY_PARTS)[number]
 
-/** A running estimate of one part's bytes; owners add and subtract as they retain and let go. */
-export interface MemoryMeter {
-  bytes: number
-}
+export type { MemoryMeter }
 
 /**
  * What meshsight takes before it retains anything: ~110 MiB RSS measured idle (Node 24, npm start's flags, the
@@ -70,22 +69,29 @@ export const heapLimitMb = (budgetMb: number): number => budgetMb
 
 export class MemoryBudget extends Context.Service<MemoryBudget, MemoryBudgetShape>()("meshsight/MemoryBudget") {}
 
-export const MemoryBudgetLive = Layer.effect(
-  MemoryBudget,
-  Effect.map(AppConfig, (config) => makeMemoryBudget(config.memoryLimitMb * MIB))
-)
+/** 0 (unset): the container's memory limit when there is one, else 1024 MiB (./container-limit.ts). */
+export const memoryLimitMb = setting({
+  names: ["MESHSIGHT_MEMORY_LIMIT_MB"],
+  schema: Int(64, 1_048_576),
+  expected: "whole MiB from 64 to 1048576",
+  default: 0
+})
+
+const budgetMb = Effect.map(settingConfig(memoryLimitMb), (mb) => mb || defaultMemoryLimitMb())
+
+export const MemoryBudgetLive = Layer.effect(MemoryBudget, Effect.map(budgetMb, (mb) => makeMemoryBudget(mb * MIB)))
 
 /** Logs the budget against V8's heap limit; built last (src/app.ts), so a failed start-up says only why. */
 export const MemoryBudgetLog = Layer.effectDiscard(Effect.gen(function*() {
-  const { memoryLimitMb } = yield* AppConfig
+  const limitMb = yield* budgetMb
   const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
-  yield* Effect.logInfo(`memory budget ${memoryLimitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
+  yield* Effect.logInfo(`memory budget ${limitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
   // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
   // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
-  if (heapMb > memoryLimitMb * 1.25) {
+  if (heapMb > limitMb * 1.25) {
     yield* Effect.logWarning(
-      `V8's heap limit (${heapMb} MiB) is above the memory budget (${memoryLimitMb} MiB): start node with ` +
-        `--max-old-space-size=${heapLimitMb(memoryLimitMb)} (or NODE_OPTIONS) so the process stays within it`
+      `V8's heap limit (${heapMb} MiB) is above the memory budget (${limitMb} MiB): start node with ` +
+        `--max-old-space-size=${heapLimitMb(limitMb)} (or NODE_OPTIONS) so the process stays within it`
     )
   }
 }))

@@ -16,7 +16,7 @@ import {
   type TlsInfo
 } from "../domain/access-log.ts"
 import { readStruct } from "./struct-codec.ts"
-import { expectWireType, WireError, WireReader, WireType } from "./wire-reader.ts"
+import { expectWireType, WireError, WireReader, WireType } from "../util/wire-reader.ts"
 
 const { Varint, Bytes } = WireType
 

@@ -10,7 +10,7 @@ import {
   type PromMetric
 } from "../domain/metric-family.ts"
 import { readNode } from "./als-codec.ts"
-import { expectWireType, WireError, WireReader, WireType } from "./wire-reader.ts"
+import { expectWireType, WireError, WireReader, WireType } from "../util/wire-reader.ts"
 
 const { Varint, Fixed64, Bytes } = WireType
 

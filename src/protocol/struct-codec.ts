@@ -1,6 +1,6 @@
 // google.protobuf.Struct / Value / ListValue → plain JSON values.
 import type { JsonObject, JsonValue } from "../domain/access-log.ts"
-import { expectWireType, WireError, WireReader, WireType } from "./wire-reader.ts"
+import { expectWireType, WireError, WireReader, WireType } from "../util/wire-reader.ts"
 
 const MAX_DEPTH = 32
 

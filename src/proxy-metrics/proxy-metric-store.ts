@@ -4,10 +4,11 @@
 // never yields a negative increase. Memory is bounded by the retention window, a number of instances and a
 // number of (instance, cluster_name) pairs; what does not fit is refused and counted.
 import { Context, Effect, Layer } from "effect"
-import { AppConfig } from "../config.ts"
 import type { MetricFamily } from "../domain/metric-family.ts"
-import { mxNaming } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
-import { MINUTE_MS, minuteOf } from "../store/metric-store.ts"
+import { namingConfig } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
+import { retentionMinutes } from "../store/metric-store.ts"
+import { Int, setting, settingsConfig } from "../util/setting.ts"
 import { makeClusterNamer } from "./cluster-name.ts"
 import { CLUSTER_METRICS, type ClusterStat, extractRuleSamples, INSTANCE_METRICS, type ServerStat } from "./envoy-rules.ts"
 
@@ -200,12 +201,25 @@ export const makeProxyMetricStore = (
   }
 }
 
+export const proxyMaxInstances = setting({
+  names: ["MESHSIGHT_PROXY_MAX_INSTANCES"],
+  schema: Int(1, 10_000_000),
+  expected: "a positive whole number",
+  default: 10_000
+})
+export const proxyMaxClusterPairs = setting({
+  names: ["MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS"],
+  schema: Int(1, 100_000_000),
+  expected: "a positive whole number",
+  default: 50_000
+})
+
 export const ProxyMetricStoreLive = Layer.effect(
   ProxyMetricStore,
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ retentionMinutes, proxyMaxInstances, proxyMaxClusterPairs })
     // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).
-    const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
+    const naming = yield* namingConfig
     return makeProxyMetricStore(
       { retentionMinutes: config.retentionMinutes, maxInstances: config.proxyMaxInstances, maxClusterPairs: config.proxyMaxClusterPairs },
       makeClusterNamer(naming)

@@ -1,9 +1,10 @@
 // The query stage: store → API views (src/query/api-model.ts). Ranges are [start, end) in whole minutes.
 import { Context, Effect, Layer } from "effect"
-import type { Entity } from "../aggregation/entity.ts"
 import { endpointKey, instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../aggregation/entity.ts"
-import { SeriesStats } from "../aggregation/series-stats.ts"
-import { MetricStore, MINUTE_MS, type Series as StoredSeries } from "../store/metric-store.ts"
+import { MINUTE_MS } from "../domain/minute.ts"
+import type { Entity, Series as StoredSeries } from "../domain/series.ts"
+import { SeriesStats } from "../domain/series-stats.ts"
+import { MetricStore } from "../store/metric-store.ts"
 import { breathe, compareNames, FIRST_PAGE, type PageRequest, PageWindow, SLICE } from "./page.ts"
 import type {
   Edge,

@@ -2,7 +2,7 @@
 // by the minutes of the range that have data, not by the range's length: 20 calls in one minute of a 15-minute
 // range read 20 calls/min, the value the per-minute chart shows for that minute. SkyWalking's `*_cpm` divides a
 // downsampled bucket by its length; a UI range over mostly empty minutes then reads as a fraction of the traffic.
-import type { SeriesStats } from "../aggregation/series-stats.ts"
+import type { SeriesStats } from "../domain/series-stats.ts"
 import type { MetricSummary } from "./api-model.ts"
 
 const PERCENTILES = [50, 75, 90, 95, 99] as const

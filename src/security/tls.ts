@@ -3,8 +3,25 @@
 import * as grpc from "@grpc/grpc-js"
 import { Effect } from "effect"
 import { createSecureContext, type SecureContextOptions } from "node:tls"
-import type { AppConfigShape } from "../config.ts"
-import { watchFiles, type WatchedFiles } from "./watched-files.ts"
+import { filePath, settingConfig, settingsConfig } from "../util/setting.ts"
+import { fileReloadIntervalMs, watchFiles, type WatchedFiles } from "./watched-files.ts"
+
+// meshsight serves TLS when a certificate and key are set (SkyWalking's SW_*_SSL_ENABLED is not needed). Its
+// receiver-sharing-server's trusted-CAs path turns on client-certificate checks, as it does in SkyWalking.
+export const grpcTlsCertFile = filePath(["MESHSIGHT_GRPC_TLS_CERT_FILE", "SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH", "SW_CORE_GRPC_SSL_CERT_CHAIN_PATH"])
+export const grpcTlsKeyFile = filePath(["MESHSIGHT_GRPC_TLS_KEY_FILE", "SW_RECEIVER_GRPC_SSL_KEY_PATH", "SW_CORE_GRPC_SSL_KEY_PATH"])
+export const grpcTlsClientCaFile = filePath(["MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE", "SW_RECEIVER_GRPC_SSL_TRUSTED_CAS_PATH"])
+export const httpTlsCertFile = filePath(["MESHSIGHT_HTTP_TLS_CERT_FILE"])
+export const httpTlsKeyFile = filePath(["MESHSIGHT_HTTP_TLS_KEY_FILE"])
+
+/** The certificate and key are set together; a client CA needs the gRPC port to serve TLS (checked at start-up). */
+export const TLS_PAIRS = [
+  [grpcTlsCertFile, grpcTlsKeyFile, "the gRPC TLS certificate and key are set together"],
+  [grpcTlsKeyFile, grpcTlsCertFile, "the gRPC TLS certificate and key are set together"],
+  [grpcTlsClientCaFile, grpcTlsCertFile, "client certificates need the gRPC port to serve TLS (MESHSIGHT_GRPC_TLS_CERT_FILE)"],
+  [httpTlsCertFile, httpTlsKeyFile, "the HTTP TLS certificate and key are set together"],
+  [httpTlsKeyFile, httpTlsCertFile, "the HTTP TLS certificate and key are set together"]
+] as const
 
 export interface PemFiles {
   readonly cert: Buffer
@@ -21,12 +38,9 @@ const parsePem = (contents: ReadonlyArray<Buffer>): PemFiles => {
   return files
 }
 
-const watchPem = (config: AppConfigShape, cert: [string, string], key: [string, string], ca?: [string, string]) =>
-  watchFiles(
-    [cert, key, ...(ca ? [ca] : [])].map(([variable, path]) => ({ variable, path })),
-    config.fileReloadIntervalMs,
-    parsePem
-  )
+const watchPem = (cert: [string, string], key: [string, string], ca?: [string, string]) =>
+  Effect.flatMap(settingConfig(fileReloadIntervalMs), (intervalMs) =>
+    watchFiles([cert, key, ...(ca ? [ca] : [])].map(([variable, path]) => ({ variable, path })), intervalMs, parsePem))
 
 /**
  * grpc-js's certificate-provider interface over watched files: grpc-js calls setSecureContext on its HTTP/2 server
@@ -60,27 +74,26 @@ const certificateProvider = (files: WatchedFiles<PemFiles>): grpc.experimental.C
  * The gRPC port's credentials: plaintext when no certificate is configured; TLS otherwise; with a client CA, a
  * client certificate signed by it is required (mTLS). One provider serves every server that binds with it.
  */
-export const grpcServerCredentials = (config: AppConfigShape) =>
-  Effect.gen(function*() {
-    if (config.grpcTlsCertFile === "") return () => grpc.ServerCredentials.createInsecure()
-    const files = yield* watchPem(
-      config,
-      ["MESHSIGHT_GRPC_TLS_CERT_FILE", config.grpcTlsCertFile],
-      ["MESHSIGHT_GRPC_TLS_KEY_FILE", config.grpcTlsKeyFile],
-      config.grpcTlsClientCaFile === "" ? undefined : ["MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE", config.grpcTlsClientCaFile]
-    )
-    const provider = certificateProvider(files)
-    const mutual = config.grpcTlsClientCaFile !== ""
-    // grpc-js 1.14 hands its first argument to the identity slot (its parameter names say otherwise): passing the
-    // same provider for both keeps that detail from mattering.
-    return () => grpc.experimental.createCertificateProviderServerCredentials(provider, mutual ? provider : null, mutual)
-  })
+export const grpcServerCredentials = Effect.gen(function*() {
+  const config = yield* settingsConfig({ grpcTlsCertFile, grpcTlsKeyFile, grpcTlsClientCaFile })
+  if (config.grpcTlsCertFile === "") return () => grpc.ServerCredentials.createInsecure()
+  const files = yield* watchPem(
+    ["MESHSIGHT_GRPC_TLS_CERT_FILE", config.grpcTlsCertFile],
+    ["MESHSIGHT_GRPC_TLS_KEY_FILE", config.grpcTlsKeyFile],
+    config.grpcTlsClientCaFile === "" ? undefined : ["MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE", config.grpcTlsClientCaFile]
+  )
+  const provider = certificateProvider(files)
+  const mutual = config.grpcTlsClientCaFile !== ""
+  // grpc-js 1.14 hands its first argument to the identity slot (its parameter names say otherwise): passing the
+  // same provider for both keeps that detail from mattering.
+  return () => grpc.experimental.createCertificateProviderServerCredentials(provider, mutual ? provider : null, mutual)
+})
 
 /** The HTTP port's certificate and key, kept current; undefined for plain HTTP. */
-export const httpTlsFiles = (config: AppConfigShape) =>
-  Effect.gen(function*() {
-    if (config.httpTlsCertFile === "") return undefined
-    return yield* watchPem(config, ["MESHSIGHT_HTTP_TLS_CERT_FILE", config.httpTlsCertFile], ["MESHSIGHT_HTTP_TLS_KEY_FILE", config.httpTlsKeyFile])
-  })
+export const httpTlsFiles = Effect.gen(function*() {
+  const config = yield* settingsConfig({ httpTlsCertFile, httpTlsKeyFile })
+  if (config.httpTlsCertFile === "") return undefined
+  return yield* watchPem(["MESHSIGHT_HTTP_TLS_CERT_FILE", config.httpTlsCertFile], ["MESHSIGHT_HTTP_TLS_KEY_FILE", config.httpTlsKeyFile])
+})
 
 export const secureContextOptions = (files: PemFiles): SecureContextOptions => ({ cert: files.cert, key: files.key })

@@ -4,7 +4,8 @@
 // every known token is compared, so the time taken says nothing about which or how much of one matched.
 import { Effect } from "effect"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { watchFiles } from "./watched-files.ts"
+import { type Setting, settingsConfig } from "../util/setting.ts"
+import { fileReloadIntervalMs, watchFiles } from "./watched-files.ts"
 
 const digest = (token: string): Buffer => createHash("sha256").update(token, "utf8").digest()
 
@@ -33,9 +34,10 @@ export const bearerToken = (authorization: string | undefined): string | undefin
 }
 
 /** The token file's tokens, kept current; undefined when the setting is not configured (no token required). */
-export const watchTokenFile = (variable: string, path: string, intervalMs: number) =>
-  path === ""
-    ? Effect.succeed(undefined)
-    : Effect.map(watchFiles([{ variable, path }], intervalMs, ([text]) => parseTokens(text!.toString("utf8"))), (files) => ({
-      accepts: (presented: string) => files.current().accepts(presented)
-    } satisfies TokenSet))
+export const watchTokenFile = (file: Setting<string>) =>
+  Effect.gen(function*() {
+    const { path, intervalMs } = yield* settingsConfig({ path: file, intervalMs: fileReloadIntervalMs })
+    if (path === "") return undefined
+    const files = yield* watchFiles([{ variable: file.names[0]!, path }], intervalMs, ([text]) => parseTokens(text!.toString("utf8")))
+    return { accepts: (presented: string) => files.current().accepts(presented) } satisfies TokenSet
+  })

@@ -6,6 +6,15 @@ import { Effect, Schema } from "effect"
 import { readFileSync } from "node:fs"
 import { readFile } from "node:fs/promises"
 import { printable } from "../log-text.ts"
+import { Int, setting } from "../util/setting.ts"
+
+/** How often certificate and token files are checked for changes. */
+export const fileReloadIntervalMs = setting({
+  names: ["MESHSIGHT_FILE_RELOAD_INTERVAL_MS"],
+  schema: Int(50, 3_600_000),
+  expected: "milliseconds from 50 to 3600000",
+  default: 10_000
+})
 
 /** Start-up stops with this: a configured file that cannot be read or used. */
 export class UnusableFile extends Schema.TaggedError<UnusableFile>()("UnusableFile", {

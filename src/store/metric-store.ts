@@ -1,17 +1,10 @@
 // The store stage: minute buckets of aggregated series. The in-memory implementation below is the default; other
 // stores implement the same service.
 import { Context, Effect, Layer } from "effect"
-import type { Entity } from "../aggregation/entity.ts"
-import type { SeriesStats } from "../aggregation/series-stats.ts"
-import { AppConfig } from "../config.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
+import type { MinuteBucket, Series } from "../domain/series.ts"
+import { Int, setting, settingsConfig } from "../util/setting.ts"
 import { MemoryBudget, type MemoryMeter } from "../memory/budget.ts"
-
-export interface Series {
-  readonly entity: Entity
-  readonly stats: SeriesStats
-}
-
-export type MinuteBucket = Map<string, Series>
 
 /**
  * What a series retains, estimated: ~645 bytes were measured per endpoint series with a 20-character key (its
@@ -20,9 +13,6 @@ export type MinuteBucket = Map<string, Series>
  */
 export const SERIES_BYTES = 700
 export const seriesWeight = (key: string): number => SERIES_BYTES + 4 * key.length
-
-export const MINUTE_MS = 60_000
-export const minuteOf = (epochMs: number): number => Math.floor(epochMs / MINUTE_MS) * MINUTE_MS
 
 export interface MetricStoreShape {
   /**
@@ -89,11 +79,25 @@ export const makeMemoryStore = (retentionMinutes: number, maxSeriesPerMinute: nu
   }
 }
 
-export const MemoryStoreLive = Layer.effect(
+export const retentionMinutes = setting({
+  names: ["MESHSIGHT_RETENTION_MINUTES"],
+  schema: Int(1, 7 * 24 * 60),
+  expected: "whole minutes from 1 to 10080",
+  default: 120
+})
+/** Also the aggregator's: it refuses new series past this before they reach the store. */
+export const maxSeriesPerMinute = setting({
+  names: ["MESHSIGHT_MAX_SERIES_PER_MINUTE"],
+  schema: Int(1, 100_000_000),
+  expected: "a positive whole number",
+  default: 500_000
+})
+
+export const layerConfig = Layer.effect(
   MetricStore,
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const s = yield* settingsConfig({ retentionMinutes, maxSeriesPerMinute })
     const budget = yield* MemoryBudget
-    return makeMemoryStore(config.retentionMinutes, config.maxSeriesPerMinute, budget.meter("series"))
+    return makeMemoryStore(s.retentionMinutes, s.maxSeriesPerMinute, budget.meter("series"))
   })
 )

@@ -1,13 +1,17 @@
 // Memo tables whose keys come from traffic (paths, peers, addresses) must not grow without bound: this one starts
 // over when it is full. Rebuilding an entry is cheap by design, so forgetting everything at once costs a burst of
 // recomputation and no bookkeeping per hit (no LRU list on the hot path).
-import type { MemoryMeter } from "../memory/budget.ts"
 
 /** Bounds by bytes besides entries: `weigh` estimates what an entry retains; `meter` is told of the table's bytes. */
 export interface ByteBound<K, V> {
   readonly maxBytes: number
   readonly weigh: (key: K, value: V) => number
   readonly meter?: MemoryMeter
+}
+
+/** A running estimate of retained bytes (src/memory/budget.ts keeps one per part); owners add and subtract. */
+export interface MemoryMeter {
+  bytes: number
 }
 
 export class BoundedMemo<K, V> {

@@ -5,11 +5,11 @@ import { Effect, Exit, Layer, Metric, Scope } from "effect"
 import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
-import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables, type Variables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
 import { endpointsOverflow } from "../../src/telemetry.ts"
-import { MemoryStoreLive } from "../../src/store/metric-store.ts"
+import * as MemoryStore from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
@@ -37,11 +37,11 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
   ...over
 })
 
-const stages = (config: Partial<AppConfigShape> = {}) => {
-  const store = MemoryStoreLive
+const stages = (config: Variables = {}) => {
+  const store = MemoryStore.layerConfig
   return Layer.mergeAll(AggregatorLive.pipe(Layer.provide(store)), QueryServiceLive.pipe(Layer.provide(store))).pipe(
     Layer.provide(MemoryBudgetLive),
-    Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10, ...config }))
+    Layer.provide(layerFromVariables({ MESHSIGHT_FLUSH_INTERVAL_MS: "1000", MESHSIGHT_RETENTION_MINUTES: "10", ...config }))
   )
 }
 
@@ -49,7 +49,7 @@ const stages = (config: Partial<AppConfigShape> = {}) => {
  * Sets the virtual clock before the stages start: TestClock runs due sleeps one by one, so moving it years ahead
  * under a running flush loop would replay every beat in between.
  */
-const at = <A, E, R>(time: number, body: Effect.Effect<A, E, R>, config: Partial<AppConfigShape> = {}) =>
+const at = <A, E, R>(time: number, body: Effect.Effect<A, E, R>, config: Variables = {}) =>
   Effect.andThen(TestClock.setTime(time), Effect.provide(body, stages(config)))
 
 const range = (start: number, minutes: number) => ({ start, end: start + minutes * MIN })
@@ -144,7 +144,7 @@ describe("aggregator", () => {
       assert.strictEqual(byName.get("cart")?.sla, 75)
       assert.deepStrictEqual(byName.get("cart")?.statusCodes, { "200": 3, "503": 1 })
       assert.strictEqual(byName.get("slow")?.apdex, 1)
-    }), { apdexThresholdMs: 500, apdexThresholdsMs: { slow: 2000 } }))
+    }), { MESHSIGHT_APDEX_THRESHOLD_MS: "500", MESHSIGHT_APDEX_THRESHOLDS: "slow=2000" }))
 
   it.effect("a minute holds at most the configured number of series; the rest are refused", () =>
     at(T0 + 10_000, Effect.gen(function*() {
@@ -155,7 +155,7 @@ describe("aggregator", () => {
       yield* TestClock.adjust("1 second")
       const services = (yield* query.services(range(T0, 1))).services.filter((s) => s.metrics !== null)
       assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
-    }), { maxSeriesPerMinute: 12 }))
+    }), { MESHSIGHT_MAX_SERIES_PER_MINUTE: "12" }))
 
   /** Every page of cart's endpoints, following the cursors. */
   const endpointCalls = (query: typeof QueryService.Service, start: number) =>
@@ -205,7 +205,7 @@ describe("aggregator", () => {
         new Map([["GET:/a", 2], ["GET:/b", 1], ["(other)", 1], ["GET:/items/{id}", 1]])
       )
       assert.deepStrictEqual((yield* endpointCalls(query, T0 + MIN)), new Map([["GET:/c", 1]]))
-    }), { maxEndpointsPerService: 2 }))
+    }), { MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "2" }))
 
   it.effect("closing the layer flushes what is pending (shutdown)", () =>
     Effect.gen(function*() {

@@ -4,14 +4,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { Aggregator, AggregatorLive } from "../../src/aggregation/aggregator.ts"
-import { AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts"
-import { MemoryStoreLive } from "../../src/store/metric-store.ts"
+import * as MemoryStore from "../../src/store/metric-store.ts"
 import { analyze, type AnalysisMisses } from "../../src/analysis/analyze.ts"
 import { makeEndpointNamer } from "../../src/analysis/endpoint-names.ts"
 import { NO_RULES } from "../../src/analysis/endpoint-rules.ts"
-import { LatencyHistogram } from "../../src/aggregation/latency-histogram.ts"
+import { LatencyHistogram } from "../../src/domain/latency-histogram.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
@@ -93,9 +93,9 @@ describe("TCP bytes", () => {
     endpointGrouped: false
   })
   const stages = Layer.mergeAll(AggregatorLive, QueryServiceLive).pipe(
-    Layer.provide(MemoryStoreLive),
+    Layer.provide(MemoryStore.layerConfig),
     Layer.provide(MemoryBudgetLive),
-    Layer.provide(AppConfigWith({ flushIntervalMs: 1000, retentionMinutes: 10 }))
+    Layer.provide(layerFromVariables({ MESHSIGHT_FLUSH_INTERVAL_MS: "1000", MESHSIGHT_RETENTION_MINUTES: "10" }))
   )
 
   it.effect("a minute's TCP bytes are the sum over its connections, where SkyWalking averages them", () =>

@@ -3,20 +3,26 @@ import { assert, describe, it } from "@effect/vitest"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { ConfigProvider, Effect, Exit } from "effect"
-import { DEFAULT_MX_SERVICE_NAME_RULE, InvalidSetting, loadConfig } from "../../src/config.ts"
+import { Config, ConfigProvider, Effect, Exit, Layer } from "effect"
+import { loadConfig } from "../../src/config.ts"
+import * as MemoryStore from "../../src/store/metric-store.ts"
+import { DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../support/meshsight-process.ts"
+import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 
-const load = (env: Record<string, string>) =>
-  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+const load = (variables: Record<string, string>) =>
+  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))
 
 const refusal = (env: Record<string, string>) =>
   Effect.gen(function*() {
     const exit = yield* Effect.exit(load(env))
     assert.isTrue(Exit.isFailure(exit))
     const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
-    assert.instanceOf(error, InvalidSetting)
-    return (error as InvalidSetting).message
+    assert.instanceOf(error, Config.ConfigError)
+    // The line is the cause's (a SourceError), which main.ts prints.
+    const cause = (error as Config.ConfigError).cause
+    assert.instanceOf(cause, ConfigProvider.SourceError)
+    return cause.message
   })
 
 describe("configuration", () => {
@@ -96,6 +102,14 @@ describe("configuration", () => {
       assert.match(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" }), /one of Trace, Debug, Info, Warn, Error \(any case\)$/)
       // A template is compiled at start-up, so a typo stops it then rather than naming every service wrong.
       assert.match(yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" }), /^invalid MESHSIGHT_MX_SERVICE_NAME_RULE=.*expected a name template \(/)
+    }))
+
+  it.effect("an invalid value is never replaced by an alias's value or the default", () =>
+    Effect.gen(function*() {
+      assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:x", SW_RECEIVER_GRPC_PORT: "11900" }), /^invalid MESHSIGHT_GRPC_ADDRESS="localhost:x"/)
+      assert.match(yield* refusal({ SW_RECEIVER_GRPC_PORT: "eleven", SW_CORE_GRPC_PORT: "11900" }), /^invalid SW_RECEIVER_GRPC_PORT="eleven"/)
+      // An empty value counts as unset, as SkyWalking's empty defaults do: the next name decides.
+      assert.strictEqual((yield* load({ MESHSIGHT_GRPC_ADDRESS: "", SW_CORE_GRPC_PORT: "11900" })).grpcPort, 11900)
     }))
 })
 
@@ -297,4 +311,16 @@ describe("start-up, as a process", () => {
       assert.strictEqual(await running.stop(), 0)
     }
   })
+})
+
+describe("a stage reads its own settings", () => {
+  const provided = (variables: Record<string, string>) => Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables)))
+
+  it.effect("the store's layerConfig takes its retention from the ConfigProvider, and refuses a bad one in one line", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.MetricStore.pipe(Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))), provided({ MESHSIGHT_RETENTION_MINUTES: "3" }))
+      assert.strictEqual(store.retentionStart(10 * 60_000), 8 * 60_000)
+      const error = yield* Effect.flip(MemoryStore.MetricStore.pipe(Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))), provided({ MESHSIGHT_RETENTION_MINUTES: "0" })))
+      assert.strictEqual(error.cause.message, 'invalid MESHSIGHT_RETENTION_MINUTES="0": expected whole minutes from 1 to 10080')
+    }))
 })

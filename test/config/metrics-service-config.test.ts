@@ -1,10 +1,11 @@
 // The MetricsService settings: on by default, SkyWalking's SW_ENVOY_METRIC_SERVICE as an alias, a one-line refusal
 // for anything but true/false, and the proxy limits.
 import { assert, describe, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit } from "effect"
-import { InvalidSetting, loadConfig } from "../../src/config.ts"
+import { Config, ConfigProvider, Effect, Exit } from "effect"
+import { loadConfig } from "../../src/config.ts"
 
-const load = (env: Record<string, string>) => loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+const load = (variables: Record<string, string>) =>
+  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))
 
 describe("MetricsService settings", () => {
   it.effect("accepted by default, with limits on proxies and (proxy, cluster) pairs", () =>
@@ -25,8 +26,8 @@ describe("MetricsService settings", () => {
       for (const [variable, value] of [["SW_ENVOY_METRIC_SERVICE", "yes"], ["MESHSIGHT_PROXY_MAX_INSTANCES", "0"]] as const) {
         const exit = yield* Effect.exit(load({ [variable]: value }))
         const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
-        assert.instanceOf(error, InvalidSetting)
-        assert.match((error as InvalidSetting).message, new RegExp(`^invalid ${variable}="${value}": expected`))
+        assert.instanceOf(error, Config.ConfigError)
+        assert.match((error as Config.ConfigError).cause.message, new RegExp(`^invalid ${variable}="${value}": expected`))
       }
     }))
 })

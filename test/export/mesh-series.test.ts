@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
-import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables, type Variables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { MeshExport, MeshExportLive } from "../../src/export/mesh-export.ts"
 import { makeMeshSeries } from "../../src/export/mesh-series.ts"
@@ -40,17 +40,17 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
   ...over
 })
 
-const withExport = <A, E>(config: Partial<AppConfigShape>, body: Effect.Effect<A, E, MeshExport>) =>
+const withExport = <A, E>(variables: Variables, body: Effect.Effect<A, E, MeshExport>) =>
   Effect.andThen(
     TestClock.setTime(T0),
-    Effect.provide(body, MeshExportLive.pipe(Layer.provide(AppConfigWith(config))))
+    Effect.provide(body, MeshExportLive.pipe(Layer.provide(layerFromVariables(variables))))
   )
 
 const requestsIn = (text: string) => sumOf(parseExposition(text), "istio_requests_total")
 
 describe("mesh series", () => {
   it.effect("a label set idle for MESHSIGHT_MESH_METRICS_IDLE_MINUTES is dropped and counted; an active one stays", () =>
-    withExport({ meshMetricsIdleMinutes: 10 }, Effect.gen(function*() {
+    withExport({ MESHSIGHT_MESH_METRICS_IDLE_MINUTES: "10" }, Effect.gen(function*() {
       const mesh = yield* MeshExport
       mesh.record([metric(), metric({ responseCode: 503 })], T0)
       yield* TestClock.adjust(6 * MIN)
@@ -65,7 +65,7 @@ describe("mesh series", () => {
     })))
 
   it.effect("new label sets past MESHSIGHT_MESH_METRICS_MAX_SERIES are refused and counted; known ones still count", () =>
-    withExport({ meshMetricsMaxSeries: 2 }, Effect.gen(function*() {
+    withExport({ MESHSIGHT_MESH_METRICS_MAX_SERIES: "2" }, Effect.gen(function*() {
       const mesh = yield* MeshExport
       const before = metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total")
       mesh.record([metric({ responseCode: 200 }), metric({ responseCode: 404 }), metric({ responseCode: 500 }), metric({ responseCode: 200 })], T0)

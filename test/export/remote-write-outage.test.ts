@@ -86,7 +86,7 @@ describe("a remote-write endpoint that never answers", () => {
     await new Promise<void>((r) => hanging.listen(0, "127.0.0.1", r))
     const port = (hanging.address() as { port: number }).port
     const app = await startMeshsightAsync({
-      config: { flushIntervalMs: 100, remoteWriteUrls: [`http://127.0.0.1:${port}/api/v1/write`], remoteWriteIntervalMs: 200, remoteWriteTimeoutMs: 300 }
+      config: { MESHSIGHT_FLUSH_INTERVAL_MS: "100", MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200", MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS: "300"}
     })
     try {
       const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 2, seed: 3, entriesPerMessage: 10, flushIntervalMs: 100 })
@@ -121,7 +121,7 @@ describe("a remote-write endpoint that refuses with 400", () => {
     await new Promise<void>((r) => refusing.listen(0, "127.0.0.1", r))
     const port = (refusing.address() as { port: number }).port
     const app = await startMeshsightAsync({
-      config: { remoteWriteUrls: [`http://127.0.0.1:${port}/api/v1/write`], remoteWriteIntervalMs: 200 }
+      config: { MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200"}
     })
     try {
       const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 1, seed: 4, entriesPerMessage: 10, flushIntervalMs: 100 })
@@ -158,7 +158,7 @@ describe("remote write at shutdown", () => {
     const port = (capture.address() as { port: number }).port
     // An interval far past the test: only the shutdown snapshot can carry the calls.
     const app = await startMeshsightAsync({
-      config: { remoteWriteUrls: [`http://127.0.0.1:${port}/api/v1/write`], remoteWriteIntervalMs: 600_000 }
+      config: { MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "600000"}
     })
     try {
       const sent = await startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 1, seed: 6, entriesPerMessage: 10, flushIntervalMs: 100 }).done

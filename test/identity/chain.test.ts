@@ -1,11 +1,13 @@
-// The analyzer chain: configured order, per-side fallback, separate HTTP and TCP lists, clear start-up errors.
+// The analyzer chain: configured order, per-side fallback, separate HTTP and TCP lists, a clear error for a missing Layer.
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
-import { AppConfigWith } from "../../src/config.ts"
+import { layerFromVariables } from "../../src/config.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
 import { chainLayer, makeChain } from "../../src/identity/chain.ts"
 import { IdentityResolver } from "../../src/identity/identity-resolver.ts"
+import { K8sMesh } from "../../src/identity/k8s-mesh/k8s-mesh.ts"
+import { MxMesh } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, outboundHttpEntry, outboundTcpEntry, type Workload } from "../../sim/istio-entries.ts"
@@ -46,25 +48,31 @@ describe("analyzer chain", () => {
     assert.deepStrictEqual(resolve(chain, "tcp"), ["a-from-second", "b-from-second"])
   })
 
-  it.effect("builds the configured analyzers once each, in order", () =>
+  it.effect("takes the configured analyzers from the Layers provided, each built once, in order", () =>
     Effect.gen(function*() {
       let builds = 0
-      const registry = {
-        "mx-mesh": Effect.sync(() => (builds++, localOnly)),
-        "k8s-mesh": Effect.sync(() => (builds++, both))
-      }
+      // The analyzers' own services, provided by Layers of the test's: no registry to go through.
+      const analyzers = Layer.merge(
+        Layer.effect(MxMesh, Effect.sync(() => (builds++, localOnly))),
+        Layer.effect(K8sMesh, Effect.sync(() => (builds++, both)))
+      )
       const resolver = yield* IdentityResolver.pipe(
-        Effect.provide(chainLayer(registry).pipe(Layer.provide(AppConfigWith({ httpAnalyzers: ["k8s-mesh", "mx-mesh"], tcpAnalyzers: ["mx-mesh"] }))))
+        Effect.provide(chainLayer.pipe(
+          Layer.provide(analyzers),
+          Layer.provide(layerFromVariables({ MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh,mx-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }))
+        ))
       )
       assert.deepStrictEqual([resolver.http, resolver.tcp, builds], [["second", "first"], ["first"], 2])
     }))
 
-  it.effect("refuses an analyzer this build does not have, naming the ones it has", () =>
+  it.effect("names a configured analyzer whose Layer is missing", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(IdentityResolver.pipe(
-        Effect.provide(chainLayer({ "mx-mesh": Effect.succeed(localOnly) }).pipe(Layer.provide(AppConfigWith({ httpAnalyzers: ["k8s-mesh"] }))))
+        Effect.provide(chainLayer.pipe(
+          Layer.provide(Layer.succeed(MxMesh, localOnly)),
+          Layer.provide(layerFromVariables({ MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,k8s-mesh" }))
+        ))
       ))
-      assert.isTrue(Exit.isFailure(exit))
-      assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "unknown analyzer k8s-mesh: this build has mx-mesh")
+      assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "analyzer k8s-mesh is configured but no Layer provides it")
     }))
 })

@@ -1,7 +1,7 @@
 // mx-mesh: identities from Istio's node metadata and the peer metadata in filter state, in all three shapes —
 // Istio ≥ 1.24's lowercase Struct, older Istio's FlatNode, and node metadata — named alike by the same rules.
 import { describe, expect, it } from "vitest"
-import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/config.ts"
+import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import type { JsonObject } from "../../src/domain/access-log.ts"
 import { emptySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
-import { DEFAULT_K8S_SERVICE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/config.ts"
+import { DEFAULT_K8S_SERVICE_NAME_RULE } from "../../src/identity/k8s-mesh/k8s-mesh.ts"
+import { DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { compileTemplate, TemplateSyntaxError } from "../../src/identity/name-template.ts"
 
 describe("name templates", () => {

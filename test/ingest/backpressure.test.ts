@@ -2,10 +2,9 @@
 // control stops the client, and nothing piles up in between.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
-import { AppConfigWith } from "../../src/config.ts"
-import { AlsPipeline } from "../../src/ingest/als-pipeline.ts"
+import { layerFromVariables } from "../../src/config.ts"
 import { GrpcServer, GrpcServerLive } from "../../src/ingest/grpc-server.ts"
-import { MetricsPipeline } from "../../src/ingest/metrics-pipeline.ts"
+import { AlsStreamHandler, MetricsStreamHandler } from "../../src/ingest/stream-handler.ts"
 import { openAlsStream } from "../support/als-client.ts"
 
 const MESSAGE = new Uint8Array(64 * 1024)
@@ -21,7 +20,7 @@ const slow = {
     )
 }
 const server = GrpcServerLive.pipe(
-  Layer.provide([Layer.succeed(AlsPipeline, slow), Layer.succeed(MetricsPipeline, slow), AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0 })])
+  Layer.provide([Layer.succeed(AlsStreamHandler, slow), Layer.succeed(MetricsStreamHandler, slow), layerFromVariables({ MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0" })])
 )
 
 describe("backpressure", () => {

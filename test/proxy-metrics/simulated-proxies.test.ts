@@ -4,19 +4,21 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
-import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
-import { MetricsPipeline, MetricsPipelineLive } from "../../src/ingest/metrics-pipeline.ts"
+import { layerFromVariables, type Variables } from "../../src/config.ts"
+import { MetricsStreamHandler } from "../../src/ingest/stream-handler.ts"
+import { MetricsPipelineLive } from "../../src/pipeline/metrics-pipeline.ts"
 import { ProxyMetricStore, ProxyMetricStoreLive } from "../../src/proxy-metrics/proxy-metric-store.ts"
 import { proxyInstance, proxyRelation } from "../../src/query/proxy-query.ts"
 import { counterFamily, encodeMetricsMessage, gaugeFamily, makeProxyStats } from "../../sim/proxy-stats.ts"
 import { seededRandom } from "../../sim/random.ts"
 import { bookinfo, type SimPod } from "../../sim/topology.ts"
+import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0)
 const MIN = 60_000
 
-const layer = (config: Partial<AppConfigShape> = {}) =>
-  MetricsPipelineLive.pipe(Layer.provideMerge(ProxyMetricStoreLive), Layer.provide(AppConfigWith(config)))
+const layer = (config: Variables = {}) =>
+  MetricsPipelineLive.pipe(Layer.provideMerge(ProxyMetricStoreLive), Layer.provide(MemoryBudgetLive), Layer.provide(layerFromVariables(config)))
 
 /** One stream of a proxy's flushes, `everyMs` apart in virtual time; the identifier on the first. */
 const stream = (pod: SimPod, flushes: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>, everyMs: number) =>
@@ -39,7 +41,7 @@ describe("simulated proxies in virtual time", () => {
       const topology = bookinfo({ instances: 1 })
       const stats = makeProxyStats(topology, seededRandom(3), 0.2)
       const pod = topology.pods.find((p) => p.service === "productpage")!
-      const pipeline = yield* MetricsPipeline
+      const pipeline = yield* MetricsStreamHandler
       const store = yield* ProxyMetricStore
       // Ten minutes of 5 s flushes; the proxy restarts after four (a new stream, its counters from 0 again).
       const flushesOver = (minutes: number, from: number) =>
@@ -67,7 +69,7 @@ describe("simulated proxies in virtual time", () => {
       yield* TestClock.setTime(T0)
       const pod = productpage
       const total = (v: number) => [counterFamily("cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_total", v, 0)]
-      yield* (yield* MetricsPipeline).run(stream(pod, [total(100), total(130), total(7), total(10)], MIN), "test")
+      yield* (yield* MetricsStreamHandler).run(stream(pod, [total(100), total(130), total(7), total(10)], MIN), "test")
       const view = proxyInstance(yield* ProxyMetricStore, `${pod.service}.default`, pod.name, range)!
       // First sight: no baseline (0); +30; restart → 7; +3.
       assert.deepStrictEqual(series(view.clusters[0].metrics, "envoy_cluster_up_rq_incr").map((p) => p.value), [0, 30, 7, 3])
@@ -84,7 +86,7 @@ describe("simulated proxies in virtual time", () => {
         gaugeFamily("cluster.outbound|53||kube-dns.kube-system.svc.cluster.local.membership_healthy", 2, 0),
         gaugeFamily("cluster.outbound|53||kube-dns.kube-system.svc.cluster.local.upstream_cx_active", 1, 0)
       ]
-      yield* (yield* MetricsPipeline).run(stream(pod, [flush(300, 1, 2), flush(500, 4, 0), flush(200, 1, 1)], 10_000), "test")
+      yield* (yield* MetricsStreamHandler).run(stream(pod, [flush(300, 1, 2), flush(500, 4, 0), flush(200, 1, 1)], 10_000), "test")
       const view = proxyInstance(yield* ProxyMetricStore, `${pod.service}.default`, pod.name, range)!
       const latest = (metrics: typeof view.metrics, name: string) => metrics.find((m) => m.name === name)!.latest
       assert.strictEqual(latest(view.metrics, "envoy_heap_memory_used"), 200)
@@ -101,7 +103,7 @@ describe("simulated proxies in virtual time", () => {
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
       const [a, b] = [productpage, details]
-      const pipeline = yield* MetricsPipeline
+      const pipeline = yield* MetricsStreamHandler
       const store = yield* ProxyMetricStore
       const heap = [gaugeFamily("server.memory_heap_size", 1, 0)]
       yield* pipeline.run(stream(a, [heap, heap, heap], MIN), "test")
@@ -110,13 +112,13 @@ describe("simulated proxies in virtual time", () => {
       yield* pipeline.run(stream(b, [heap], MIN), "test")
       assert.strictEqual(store.instance(`${a.service}.default`, a.name), undefined)
       assert.strictEqual(store.instanceCount(), 1)
-    }).pipe(Effect.provide(layer({ retentionMinutes: 3 }))))
+    }).pipe(Effect.provide(layer({ MESHSIGHT_RETENTION_MINUTES: "3" }))))
 
   it.effect("instances and (instance, cluster) pairs past their limits are refused", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(T0)
       const [a, b] = [productpage, details]
-      const pipeline = yield* MetricsPipeline
+      const pipeline = yield* MetricsStreamHandler
       const store = yield* ProxyMetricStore
       const clusters = ["reviews", "ratings", "details"].map((s) =>
         gaugeFamily(`cluster.outbound|9080||${s}.default.svc.cluster.local.upstream_cx_active`, 1, 0))
@@ -125,5 +127,5 @@ describe("simulated proxies in virtual time", () => {
       assert.strictEqual(store.instanceCount(), 1)
       const view = proxyInstance(store, `${a.service}.default`, a.name, range)!
       assert.deepStrictEqual(view.clusters.map((c) => c.clusterName), ["ratings.default", "reviews.default"])
-    }).pipe(Effect.provide(layer({ proxyMaxInstances: 1, proxyMaxClusterPairs: 2 }))))
+    }).pipe(Effect.provide(layer({ MESHSIGHT_PROXY_MAX_INSTANCES: "1", MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS: "2" }))))
 })

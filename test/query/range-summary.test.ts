@@ -3,11 +3,12 @@
 // ratios weigh every call of the range. And the instance-level topology.
 import { assert, describe, it } from "@effect/vitest"
 import { instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../../src/aggregation/entity.ts"
-import { SeriesStats } from "../../src/aggregation/series-stats.ts"
+import { SeriesStats } from "../../src/domain/series-stats.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { Effect } from "effect"
 import { makeQueryService, type QueryServiceShape } from "../../src/query/query-service.ts"
-import { makeMemoryStore, type MinuteBucket } from "../../src/store/metric-store.ts"
+import type { MinuteBucket } from "../../src/domain/series.ts"
+import { makeMemoryStore } from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
 
 /** The queries run to completion synchronously: these stores are far below a query's slice, so nothing yields. */

@@ -44,7 +44,7 @@ describe("gRPC call guards", () => {
   it("with MESHSIGHT_ALS_TOKEN_FILE, ALS calls without the bearer token are UNAUTHENTICATED and counted; health stays open", async () => {
     const tokenFile = join(dir, "als-tokens")
     writeFileSync(tokenFile, "envoy-secret\n")
-    const app = await startMeshsightAsync({ config: { alsTokenFile: tokenFile } })
+    const app = await startMeshsightAsync({ config: { MESHSIGHT_ALS_TOKEN_FILE: tokenFile } })
     try {
       const [refusedBefore, streamsBefore] = [await counter(app.url, UNAUTHENTICATED), await counter(app.url, STREAMS)]
       assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", { token: "envoy-secret" }), OK)
@@ -66,7 +66,7 @@ describe("gRPC call guards", () => {
   })
 
   it("beyond MESHSIGHT_GRPC_MAX_STREAMS calls open at once, a new one is RESOURCE_EXHAUSTED (counted) until one ends", async () => {
-    const app = await startMeshsightAsync({ config: { grpcMaxStreams: 2 } })
+    const app = await startMeshsightAsync({ config: { MESHSIGHT_GRPC_MAX_STREAMS: "2" } })
     try {
       const refusedBefore = await counter(app.url, TOO_MANY)
       const first = openAlsStream(app.alsPort)
@@ -92,7 +92,7 @@ describe("gRPC call guards", () => {
   })
 
   it("one connection gets at most MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION streams at once (HTTP/2 SETTINGS); more wait", async () => {
-    const app = await startMeshsightAsync({ config: { grpcMaxStreamsPerConnection: 1 } })
+    const app = await startMeshsightAsync({ config: { MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION: "1" } })
     try {
       const streamsBefore = await counter(app.url, STREAMS)
       const first = openAlsStream(app.alsPort)

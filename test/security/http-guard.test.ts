@@ -32,7 +32,7 @@ describe("HTTP guard", () => {
     tokenFile = join(dir, "tokens")
     writeFileSync(tokenFile, "# readers\nalpha-token\n\n  beta-token  \n")
     app = await startMeshsightAsync({
-      config: { apiTokenFile: tokenFile, fileReloadIntervalMs: 50, httpAllowedHosts: ["meshsight.example", "127.0.0.1", "localhost"] }
+      config: { MESHSIGHT_API_TOKEN_FILE: tokenFile, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50", MESHSIGHT_HTTP_ALLOWED_HOSTS: "meshsight.example,127.0.0.1,localhost" }
     })
   })
   afterAll(async () => {

@@ -63,7 +63,7 @@ describe("TLS", () => {
     const first = pki.server()
     const cert = pki.write("grpc.crt", first.cert)
     const key = pki.write("grpc.key", first.key)
-    const app = await startMeshsightAsync({ config: { grpcTlsCertFile: cert, grpcTlsKeyFile: key, fileReloadIntervalMs: 50 } })
+    const app = await startMeshsightAsync({ config: { MESHSIGHT_GRPC_TLS_CERT_FILE: cert, MESHSIGHT_GRPC_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" } })
     try {
       assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki)), { code: grpc.status.OK, details: "" })
       const plain = await sendAlsMessages(app.alsPort, [message()])
@@ -87,9 +87,9 @@ describe("TLS", () => {
     const server = pki.server()
     const app = await startMeshsightAsync({
       config: {
-        grpcTlsCertFile: pki.write("mtls.crt", server.cert),
-        grpcTlsKeyFile: pki.write("mtls.key", server.key),
-        grpcTlsClientCaFile: pki.write("clients-ca.crt", pki.ca.cert)
+        MESHSIGHT_GRPC_TLS_CERT_FILE: pki.write("mtls.crt", server.cert),
+        MESHSIGHT_GRPC_TLS_KEY_FILE: pki.write("mtls.key", server.key),
+        MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE: pki.write("clients-ca.crt", pki.ca.cert)
       }
     })
     try {
@@ -105,7 +105,7 @@ describe("TLS", () => {
     const first = pki.server()
     const cert = pki.write("http.crt", first.cert)
     const key = pki.write("http.key", first.key)
-    const app = await startMeshsightAsync({ config: { httpTlsCertFile: cert, httpTlsKeyFile: key, fileReloadIntervalMs: 50 } })
+    const app = await startMeshsightAsync({ config: { MESHSIGHT_HTTP_TLS_CERT_FILE: cert, MESHSIGHT_HTTP_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" } })
     const https = `https://localhost:${app.httpPort}`
     try {
       const answer = await httpsGet(`${https}/api/services`, pki)
@@ -123,7 +123,7 @@ describe("TLS", () => {
   })
 
   it("start-up stops with one line when a certificate file cannot be used", async () => {
-    const app = startMeshsightAsync({ config: { grpcTlsCertFile: "/nonexistent/tls.crt", grpcTlsKeyFile: "/nonexistent/tls.key" } })
+    const app = startMeshsightAsync({ config: { MESHSIGHT_GRPC_TLS_CERT_FILE: "/nonexistent/tls.crt", MESHSIGHT_GRPC_TLS_KEY_FILE: "/nonexistent/tls.key" } })
     const error = await app.then(() => undefined, (e: unknown) => e)
     assert.match(String((error as Error)?.message), /cannot use MESHSIGHT_GRPC_TLS_CERT_FILE=\/nonexistent\/tls.crt: ENOENT/)
   })

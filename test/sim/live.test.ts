@@ -26,7 +26,7 @@ const clientSideCalls = (topology: any): number =>
 
 /** Runs a short burst and returns the topology once meshsight has stored every call the simulator sent. */
 const burst = async (peerFormat: "mixed" | "struct" | "flatbuffer") => {
-  const app = await startMeshsightAsync({ config: { flushIntervalMs: 100 } })
+  const app = await startMeshsightAsync({ config: { MESHSIGHT_FLUSH_INTERVAL_MS: "100" } })
   stopMeshsight = app.stop
   const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 200, durationS: 1.5, seed: 11, entriesPerMessage: 10, flushIntervalMs: 200, statsFlushIntervalMs: 300, ...(peerFormat === "mixed" ? {} : { peerFormat }) })
   const sent: SimulatorProgress = await simulator.done

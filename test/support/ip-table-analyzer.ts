@@ -1,9 +1,10 @@
 // An identity analyzer backed by a fixed IP → workload table: the stand-in for a Kubernetes cluster that
 // SkyWalking's own envoy-receiver tests use too. Looks up the same addresses k8s-mesh does.
-import { Effect } from "effect"
+import { Layer } from "effect"
 import { entryAddresses } from "../../src/domain/addresses.ts"
 import type { WorkloadIdentity } from "../../src/domain/identity.ts"
 import type { Analyzer } from "../../src/identity/identity-resolver.ts"
+import { K8sMesh } from "../../src/identity/k8s-mesh/k8s-mesh.ts"
 
 export const workload = (service: string, namespace = "default", instance = `${service}-0`): WorkloadIdentity => ({
   service,
@@ -36,4 +37,5 @@ export const FIXTURE_CLUSTER: Readonly<Record<string, WorkloadIdentity>> = {
   "10.44.2.55": workload("review")
 }
 
-export const fixtureClusterRegistry = { "k8s-mesh": Effect.succeed(ipTableAnalyzer("k8s-mesh", FIXTURE_CLUSTER)) }
+/** The fixtures' cluster in place of the real k8s-mesh: a Layer of the k8s-mesh service. */
+export const fixtureClusterK8sMesh = Layer.succeed(K8sMesh, ipTableAnalyzer("k8s-mesh", FIXTURE_CLUSTER))

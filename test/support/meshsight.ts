@@ -2,16 +2,16 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer } from "effect/http"
 import { makeAppLayer } from "../../src/app.ts"
-import { type AppConfigShape, AppConfigWith } from "../../src/config.ts"
-import type { AnalyzerRegistry } from "../../src/identity/chain.ts"
+import { layerFromVariables, type Variables } from "../../src/config.ts"
+import type { AnalyzerLayers } from "../../src/identity/chain.ts"
 import { GrpcServer } from "../../src/ingest/grpc-server.ts"
-import { analyzers as mainAnalyzers } from "../../src/main-analyzers.ts"
+import { configuredAnalyzers } from "../../src/main-analyzers.ts"
 
 export interface MeshsightOptions {
-  /** Settings to override; the rest are the embedded defaults. gRPC and HTTP default to 127.0.0.1 port 0. */
-  readonly config?: Partial<AppConfigShape>
-  /** The analyzers by name (default: the ones `src/main.ts` registers). */
-  readonly analyzers?: AnalyzerRegistry
+  /** Settings as variables (MESHSIGHT_*, SW_*); the rest are the defaults. gRPC and HTTP default to 127.0.0.1 port 0. */
+  readonly config?: Variables
+  /** The analyzers' Layers (default: those of the configured analyzers, as `src/main.ts` picks them). */
+  readonly analyzers?: AnalyzerLayers
 }
 
 export interface RunningMeshsight {
@@ -24,11 +24,11 @@ export interface RunningMeshsight {
 }
 
 const testConfig = (options: MeshsightOptions) =>
-  AppConfigWith({ grpcHost: "127.0.0.1", grpcPort: 0, httpHost: "127.0.0.1", httpPort: 0, ...options.config })
+  layerFromVariables({ MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0", MESHSIGHT_HTTP_HOST: "127.0.0.1", MESHSIGHT_HTTP_PORT: "0", ...options.config })
 
 /** The app's layer with test defaults, exposing every stage's service. */
 export const meshsightLayer = (options: MeshsightOptions = {}) =>
-  makeAppLayer(options.analyzers ?? mainAnalyzers).pipe(Layer.provideMerge(testConfig(options)))
+  makeAppLayer(options.analyzers ?? configuredAnalyzers).pipe(Layer.provideMerge(testConfig(options)))
 
 const describeRunning = Effect.gen(function*() {
   const grpc = yield* GrpcServer

@@ -6,7 +6,7 @@ import { TestClock } from "effect/testing"
 import { sendAlsMessages } from "./als-client.ts"
 import { ALS_FIXTURES, fixtureBytes } from "./fixtures.ts"
 import { getJson } from "./http-json.ts"
-import { fixtureClusterRegistry } from "./ip-table-analyzer.ts"
+import { fixtureClusterK8sMesh } from "./ip-table-analyzer.ts"
 import { startMeshsight } from "./meshsight.ts"
 
 /** The fixtures' minute (2019-04-13 03:59 UTC) and a moment just after it, as the virtual "now". */
@@ -18,7 +18,7 @@ export const replayFixtures = (version: "v2" | "v3" = "v3") =>
   Effect.gen(function*() {
     // Virtual time starts before the app does, so its flush loop runs from there (see test/aggregation).
     yield* TestClock.setTime(FIXTURE_NOW)
-    const app = yield* startMeshsight({ analyzers: fixtureClusterRegistry, config: { httpAnalyzers: ["k8s-mesh"], tcpAnalyzers: ["k8s-mesh"] } })
+    const app = yield* startMeshsight({ analyzers: fixtureClusterK8sMesh, config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "k8s-mesh" } })
     for (const name of ALS_FIXTURES) {
       const status = yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)], version))
       assert.deepStrictEqual(status, { code: 0, details: "" }, name)

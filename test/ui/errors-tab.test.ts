@@ -25,7 +25,7 @@ describe("the Errors tab", () => {
   beforeAll(async () => {
     await ensureUiBuilt()
     ;[app, browser] = await Promise.all([
-      startMeshsightAsync({ config: { httpAnalyzers: ["mx-mesh", "persistence"] } }),
+      startMeshsightAsync({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence"} }),
       launchBrowser()
     ])
     await sendMeshTraffic(app.alsPort, [

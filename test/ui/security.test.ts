@@ -33,7 +33,7 @@ describe("web UI security", () => {
     dir = mkdtempSync(join(tmpdir(), "meshsight-ui-token-"))
     writeFileSync(join(dir, "tokens"), `# UI users\n${TOKEN}\n`)
     await ensureUiBuilt()
-    ;[app, browser] = await Promise.all([startMeshsightAsync({ config: { apiTokenFile: join(dir, "tokens") } }), launchBrowser()])
+    ;[app, browser] = await Promise.all([startMeshsightAsync({ config: { MESHSIGHT_API_TOKEN_FILE: join(dir, "tokens") } }), launchBrowser()])
     await sendMeshTraffic(app.alsPort, [{ from: "frontend.shop", to: "cart.shop", count: 10, latencyMs: 20 }])
     for (let i = 0; ; i++) {
       const res = await fetch(`${app.url}/api/topology`, { headers: { authorization: `Bearer ${TOKEN}` } })

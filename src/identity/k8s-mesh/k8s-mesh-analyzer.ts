@@ -3,18 +3,19 @@
 // by the entry first. The cluster is mirrored by list/watch of Pods, Services, EndpointSlices and ServiceEntries,
 // each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
-import { Clock, type Duration, Effect, Metric, Schedule } from "effect"
+import { Clock, type Duration, Effect, Layer, Metric, Schedule } from "effect"
 import type { AccessLog, Address } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
 import type { ReportingNode } from "../../domain/node.ts"
-import { AppConfig } from "../../config.ts"
 import { unresolvableAddresses } from "../../telemetry.ts"
+import { settingsConfig } from "../../util/setting.ts"
 import type { Analyzer } from "../identity-resolver.ts"
 import { compileTemplate } from "../name-template.ts"
 import { ClusterIndex } from "./cluster-index.ts"
 import type { ResourceStore } from "./resource-store.ts"
 import { ServiceEntryIndex } from "./service-entries.ts"
+import { istioServiceNameRule, K8sMesh, k8sInstanceNameRule, k8sServiceNameRule } from "./k8s-mesh.ts"
 import { kubeClients, loadKubeConfig } from "./kube-client.ts"
 import { projectEndpointSlice, projectPod, projectService, projectServiceEntry } from "./projection.ts"
 import {
@@ -29,7 +30,7 @@ import {
 /** Pods, Services, EndpointSlices, ServiceEntries: each listed once (or found missing) makes the analyzer ready. */
 const KINDS = 4
 
-// Built once: `withAttributes` per batch showed in profiles (see ingest/als-pipeline.ts).
+// Built once: `withAttributes` per batch showed in profiles (see pipeline/als-pipeline.ts).
 const internalBySide = {
   local: Metric.withAttributes(unresolvableAddresses, { side: "local", reason: "envoy_internal" }),
   source: Metric.withAttributes(unresolvableAddresses, { side: "source", reason: "envoy_internal" }),
@@ -46,7 +47,7 @@ export interface K8sMeshOptions {
 /** The analyzer over given clients (the real ones, or stubs): starts the watches in the current Scope. */
 export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient>, options: K8sMeshOptions = {}) =>
   Effect.gen(function*() {
-    const config = yield* AppConfig
+    const config = yield* settingsConfig({ k8sServiceNameRule, k8sInstanceNameRule, istioServiceNameRule })
     const clock = yield* Clock.Clock
     const index = new ClusterIndex(
       { service: compileTemplate(config.k8sServiceNameRule), instance: compileTemplate(config.k8sInstanceNameRule) },
@@ -124,4 +125,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
   })
 
 /** The analyzer with credentials found the standard way (see ./kube-client.ts). */
-export const k8sMeshAnalyzer = Effect.flatMap(loadKubeConfig, (kc: KubeConfig) => makeK8sMeshAnalyzer(kubeClients(kc)))
+export const make = Effect.flatMap(loadKubeConfig, (kc: KubeConfig) => makeK8sMeshAnalyzer(kubeClients(kc)))
+
+/** The analyzer for the life of the Layer: its watches stop when the Layer's scope closes. */
+export const layer = Layer.effect(K8sMesh, make)

@@ -5,11 +5,8 @@ import { homedir } from "node:os"
 import { delimiter, join } from "node:path"
 import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, Watch } from "@kubernetes/client-node"
 import { Config, Effect, Option } from "effect"
+import { K8sCredentialsError } from "./k8s-mesh.ts"
 import type { ListPage, ResourceClient, ResourceName } from "./resource-sync.ts"
-import { K8sCredentialsError } from "./credentials-error.ts"
-
-export { K8sCredentialsError }
-
 
 /** Where a pod's service account token is mounted (Kubernetes' in-cluster configuration). */
 export const SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"

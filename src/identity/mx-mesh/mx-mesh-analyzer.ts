@@ -1,19 +1,19 @@
 // mx-mesh: identities from Istio's metadata exchange, with no Kubernetes access. The local workload comes from
 // the reporting node's metadata; peers from the filter state Istio's metadata-exchange filter logs per entry.
-import { Effect, Option } from "effect"
+import { Config, Context, Effect, Layer, Option } from "effect"
 import type { AccessLog, FilterStateObject, JsonObject } from "../../domain/access-log.ts"
 import type { EntrySides, WorkloadIdentity } from "../../domain/identity.ts"
 import type { ReportingNode } from "../../domain/node.ts"
-import { AppConfig } from "../../config.ts"
 import { decodeStruct } from "../../protocol/struct-codec.ts"
 import { peerDecodeFailures } from "../../telemetry.ts"
 import { MemoryBudget, type MemoryMeter, PEER_CACHE_SHARE } from "../../memory/budget.ts"
 import { BoundedMemo } from "../../util/bounded-memo.ts"
 import { boundString, MAX_NAME_CHARS } from "../../util/bounded-string.ts"
 import { fnv1aBytes } from "../../util/fnv1a.ts"
-import { WireReader } from "../../protocol/wire-reader.ts"
+import { settingsConfig } from "../../util/setting.ts"
+import { WireReader } from "../../util/wire-reader.ts"
 import type { Analyzer } from "../identity-resolver.ts"
-import { compileTemplate, type Naming, type TemplateOptions } from "../name-template.ts"
+import { compileTemplate, type Naming, type TemplateOptions, templateSetting } from "../name-template.ts"
 import { decodeFlatNode } from "./flat-node.ts"
 import { decodeIstioMetadata, peerStructToNodeKeys } from "./istio-metadata.ts"
 
@@ -49,11 +49,23 @@ export const MISSING_FIELD = "-"
  */
 const MX_TEMPLATE_OPTIONS: TemplateOptions = { ignoreKeyCase: true, missing: MISSING_FIELD }
 
+export const DEFAULT_MX_SERVICE_NAME_RULE =
+  '${LABELS."service.istio.io/canonical-name",LABELS."app.kubernetes.io/name",LABELS.app,LABELS."k8s-app",SERVICE}.${NAMESPACE}'
+export const DEFAULT_MX_INSTANCE_NAME_RULE = "${NAME}"
+/** mx-mesh's naming rules, also the MetricsService's (src/pipeline/metrics-pipeline.ts, src/proxy-metrics/). */
+export const mxServiceNameRule = templateSetting(["MESHSIGHT_MX_SERVICE_NAME_RULE"], DEFAULT_MX_SERVICE_NAME_RULE)
+export const mxInstanceNameRule = templateSetting(["MESHSIGHT_MX_INSTANCE_NAME_RULE"], DEFAULT_MX_INSTANCE_NAME_RULE)
+
 /** mx-mesh's naming rules (SkyWalking's `metadata-service-mapping.yaml` serviceName and serviceInstanceName). */
 export const mxNaming = (serviceRule: string, instanceRule: string): Naming => ({
   service: compileTemplate(serviceRule, MX_TEMPLATE_OPTIONS),
   instance: compileTemplate(instanceRule, MX_TEMPLATE_OPTIONS)
 })
+
+/** mx-mesh's naming from its settings. */
+export const namingConfig = settingsConfig({ mxServiceNameRule, mxInstanceNameRule }).pipe(
+  Config.map((rules) => mxNaming(rules.mxServiceNameRule, rules.mxInstanceNameRule))
+)
 
 /**
  * Metadata whose known keys do not fit Istio's types, or in which the service rule finds no field at all, names
@@ -160,10 +172,11 @@ export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void, ca
   }
 }
 
+export class MxMesh extends Context.Service<MxMesh, Analyzer>()("meshsight/MxMesh") {}
+
 /** The mx-mesh analyzer with the naming rules from the configuration. */
-export const mxMeshAnalyzer = Effect.gen(function*() {
-  const config = yield* AppConfig
-  const naming = mxNaming(config.mxServiceNameRule, config.mxInstanceNameRule)
+export const make = Effect.gen(function*() {
+  const naming = yield* namingConfig
   // The hot path is synchronous: count straight into the metric with the context captured here.
   const context = yield* Effect.context<never>()
   // Optional, so that analyzer registries need nothing more than the configuration (tests build them alone).
@@ -174,3 +187,5 @@ export const mxMeshAnalyzer = Effect.gen(function*() {
   })
   return makeMxMeshAnalyzer(naming, () => peerDecodeFailures.updateUnsafe(1, context), bound)
 })
+
+export const layer = Layer.effect(MxMesh, make)

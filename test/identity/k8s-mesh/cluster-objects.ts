@@ -4,7 +4,7 @@ import { Effect, Schedule } from "effect"
 import type { AccessLog } from "../../../src/domain/access-log.ts"
 import { emptySides, type WorkloadIdentity } from "../../../src/domain/identity.ts"
 import { parseNode } from "../../../src/domain/node.ts"
-import { AppConfigWith, type AppConfigShape } from "../../../src/config.ts"
+import { layerFromVariables, type Variables } from "../../../src/config.ts"
 import type { Analyzer } from "../../../src/identity/identity-resolver.ts"
 import { type K8sMeshOptions, makeK8sMeshAnalyzer } from "../../../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
 import { kubeClients } from "../../../src/identity/k8s-mesh/kube-client.ts"
@@ -83,9 +83,9 @@ export const putWorkload = (api: FakeKubeApi, name: string, ip: string, spec: Po
 export const fastRetry = Schedule.spaced("20 millis")
 
 /** The k8s-mesh analyzer against the fake server, with the given settings, in the current Scope. */
-export const startK8sMesh = (api: FakeKubeApi, config: Partial<AppConfigShape> = {}, options: K8sMeshOptions = {}) =>
+export const startK8sMesh = (api: FakeKubeApi, config: Variables = {}, options: K8sMeshOptions = {}) =>
   makeK8sMeshAnalyzer(kubeClients(api.kubeConfig()), { retrySchedule: fastRetry, ...options }).pipe(
-    Effect.provide(AppConfigWith({ k8sServiceNameRule: "${service.metadata.name}", ...config }))
+    Effect.provide(layerFromVariables({ MESHSIGHT_K8S_SERVICE_NAME_RULE: "${service.metadata.name}", ...config }))
   )
 
 const inboundNode = parseNode({ id: "sidecar~10.9.9.9~reporter-0.default~default.svc.cluster.local", cluster: "", metadata: {} })

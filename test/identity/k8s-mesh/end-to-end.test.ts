@@ -5,15 +5,15 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
-import { AppConfigWith } from "../../../src/config.ts"
+import { layerFromVariables } from "../../../src/config.ts"
 import { emptySides } from "../../../src/domain/identity.ts"
 import { parseNode } from "../../../src/domain/node.ts"
-import type { AnalyzerRegistry } from "../../../src/identity/chain.ts"
 import { chainLayer } from "../../../src/identity/chain.ts"
 import { IdentityResolver } from "../../../src/identity/identity-resolver.ts"
+import { K8sMesh } from "../../../src/identity/k8s-mesh/k8s-mesh.ts"
 import { makeK8sMeshAnalyzer } from "../../../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
 import { kubeClients } from "../../../src/identity/k8s-mesh/kube-client.ts"
-import { mxMeshAnalyzer } from "../../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
+import * as MxMeshAnalyzer from "../../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeAlsMessage } from "../../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../../sim/envoy-protos.ts"
 import { alsMessageJson, outboundHttpEntry, outboundTcpEntry, type Workload } from "../../../sim/istio-entries.ts"
@@ -38,10 +38,9 @@ const fixtureClusterApi = Effect.gen(function*() {
   return api
 })
 
-const registry = (api: FakeKubeApi): AnalyzerRegistry => ({
-  "mx-mesh": mxMeshAnalyzer,
-  "k8s-mesh": makeK8sMeshAnalyzer(kubeClients(api.kubeConfig()))
-})
+/** Both analyzers, k8s-mesh watching the fake API server. */
+const analyzerLayers = (api: FakeKubeApi) =>
+  Layer.merge(MxMeshAnalyzer.layer, Layer.effect(K8sMesh, makeK8sMeshAnalyzer(kubeClients(api.kubeConfig()))))
 
 /** Real time, while the test's clock is virtual: the watches talk to a real server. */
 const realSleep = (ms: number) => Effect.promise(() => new Promise((r) => setTimeout(r, ms)))
@@ -65,8 +64,8 @@ describe("k8s-mesh end to end", () => {
         const api = yield* fixtureClusterApi
         yield* TestClock.setTime(FIXTURE_NOW)
         const app = yield* startMeshsight({
-          analyzers: registry(api),
-          config: { httpAnalyzers: analyzers, tcpAnalyzers: analyzers, k8sServiceNameRule: SERVICE_NAME_RULE }
+          analyzers: analyzerLayers(api),
+          config: { MESHSIGHT_HTTP_ANALYZERS: analyzers.join(","), MESHSIGHT_TCP_ANALYZERS: analyzers.join(","), MESHSIGHT_K8S_SERVICE_NAME_RULE: SERVICE_NAME_RULE }
         })
         yield* waitReady(app.url)
         for (const name of ALS_FIXTURES) yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)]))
@@ -84,7 +83,7 @@ describe("k8s-mesh end to end", () => {
     Effect.gen(function*() {
       const api = yield* fixtureClusterApi
       yield* Effect.promise(() => api.stop()) // the API server is not reachable yet
-      const app = yield* startMeshsight({ analyzers: registry(api), config: { httpAnalyzers: ["k8s-mesh"], tcpAnalyzers: ["mx-mesh"] } })
+      const app = yield* startMeshsight({ analyzers: analyzerLayers(api), config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" } })
       yield* Effect.sleep("200 millis")
       assert.strictEqual(yield* readyz(app.url), 503)
       yield* Effect.promise(() => api.start(api.port))
@@ -119,9 +118,13 @@ describe("k8s-mesh in the analyzer chain", () => {
         Effect.gen(function*() {
           const api = yield* fakeApi
           putWorkload(api, "a-0", "10.0.0.1", { namespace: "ns" })
-          const config = { httpAnalyzers: kind === "http" ? order : ["mx-mesh"], tcpAnalyzers: kind === "tcp" ? order : ["mx-mesh"], k8sServiceNameRule: SERVICE_NAME_RULE }
+          const config = {
+            MESHSIGHT_HTTP_ANALYZERS: kind === "http" ? order.join(",") : "mx-mesh",
+            MESHSIGHT_TCP_ANALYZERS: kind === "tcp" ? order.join(",") : "mx-mesh",
+            MESHSIGHT_K8S_SERVICE_NAME_RULE: SERVICE_NAME_RULE
+          }
           // Built in the test's Scope: the watches live as long as the resolver is used.
-          const built = yield* Layer.build(chainLayer(registry(api)).pipe(Layer.provide(AppConfigWith(config))))
+          const built = yield* Layer.build(chainLayer.pipe(Layer.provide(analyzerLayers(api)), Layer.provide(layerFromVariables(config))))
           const resolver = yield* IdentityResolver.pipe(Effect.provide(built))
           assert.deepStrictEqual(resolver[kind], order)
           for (let i = 0; i < 500 && !resolver.isReady(); i++) yield* Effect.sleep("10 millis")

@@ -33,7 +33,7 @@ describe("k8s-mesh scenarios", () => {
       const api = yield* fakeApi
       putWorkload(api, "reviews-1", "10.0.0.1", { labels: { app: "reviews", "service.istio.io/canonical-name": "reviews-canon" } })
       putWorkload(api, "ratings-1", "10.0.0.2", { labels: { app: "ratings" } })
-      const k8s = yield* startK8sMesh(api, { k8sServiceNameRule: "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}" })
+      const k8s = yield* startK8sMesh(api, { MESHSIGHT_K8S_SERVICE_NAME_RULE: "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}" })
       yield* eventually(() => k8s.isReady(), (ready) => ready)
       assert.strictEqual(serviceOf(k8s, "10.0.0.1"), "reviews-canon.default")
       assert.strictEqual(serviceOf(k8s, "10.0.0.2"), "ratings")

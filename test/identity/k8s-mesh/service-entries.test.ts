@@ -114,7 +114,7 @@ describe("k8s-mesh ServiceEntries", () => {
     Effect.gen(function*() {
       const api = yield* fakeApi
       api.put("serviceentries", serviceEntry("db", { namespace: "data", resolution: "STATIC", addresses: ["192.0.2.10"] }))
-      const k8s = yield* startK8sMesh(api, { istioServiceNameRule: "${serviceEntry.metadata.name}.${serviceEntry.metadata.namespace}" })
+      const k8s = yield* startK8sMesh(api, { MESHSIGHT_ISTIO_SERVICE_NAME_RULE: "${serviceEntry.metadata.name}.${serviceEntry.metadata.namespace}" })
       yield* eventually(() => serviceOf(k8s, "192.0.2.10"), (s) => s === "db.data")
     }))
 

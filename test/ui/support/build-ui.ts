@@ -7,7 +7,7 @@ import { build } from "vite"
 import { defaultUiDir } from "../../../src/http/ui-routes.ts"
 
 const ROOT = join(import.meta.dirname, "..", "..", "..")
-const SOURCES = [join(ROOT, "ui"), join(ROOT, "src", "query", "api-model.ts")]
+const SOURCES = [join(ROOT, "ui"), join(ROOT, "src", "query", "api-model.ts"), join(ROOT, "src", "domain", "metric-summary.ts")]
 const LOCK = join(ROOT, "dist", ".ui-build.lock")
 const STALE_LOCK_MS = 120_000
 

@@ -1,5 +1,5 @@
 // Everything kept for one entity in one minute. Every field adds up, so two SeriesStats merge exactly.
-import type { MeshMetric } from "../domain/mesh-metric.ts"
+import type { MeshMetric } from "./mesh-metric.ts"
 import { LatencyHistogram } from "./latency-histogram.ts"
 
 const addCount = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n)

@@ -1,8 +1,8 @@
 // A minimal protobuf wire-format reader. meshsight decodes only the fields it uses, straight into its domain
 // objects, instead of materialising Envoy's full messages (see proto/ for the trimmed definitions it follows).
 
-import { FNV_PRIME } from "../util/fnv1a.ts"
-import { countTruncation, MAX_STRING_BYTES, TRUNCATION_MARK } from "../util/bounded-string.ts"
+import { countTruncation, MAX_STRING_BYTES, TRUNCATION_MARK } from "./bounded-string.ts"
+import { FNV_PRIME } from "./fnv1a.ts"
 
 export class WireError extends Error {
   override readonly name = "WireError"

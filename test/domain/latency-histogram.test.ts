@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { bucketOf, bucketValue, LatencyHistogram, MAX_DURATION_MS } from "../../src/aggregation/latency-histogram.ts"
+import { bucketOf, bucketValue, LatencyHistogram, MAX_DURATION_MS } from "../../src/domain/latency-histogram.ts"
 
 /** Exact nearest-rank percentile of a sample. */
 const exact = (values: ReadonlyArray<number>, p: number) => {
