@@ -12,6 +12,8 @@ import {
   remoteWriteSamplesSent
 } from "../telemetry.ts"
 import { FAMILIES, histogramObserved, LE_TEXTS } from "./exposition.ts"
+import { BoundedMemo } from "../util/bounded-memo.ts"
+import type { LabelPair } from "./istio-labels.ts"
 import type { MeshSeries } from "./mesh-series.ts"
 import type { GaugeFamily } from "./proxy-series.ts"
 import { compressBody, encodeLabel, encodeLabels, ProtoWriter, REMOTE_WRITE_HEADERS, writeTimeSeries } from "./write-request.ts"
@@ -31,6 +33,12 @@ const nameLabel = (name: string): Uint8Array => {
   return b
 }
 const LE_LABELS = LE_TEXTS.map((le) => encodeLabel("le", le))
+/** The proxies' label pairs (service, instance, cluster_name, …) repeat every snapshot: each is encoded once. */
+const pairLabels = new BoundedMemo<string, Uint8Array>(200_000)
+const pairLabel = ([name, value]: LabelPair): Uint8Array => {
+  const key = `${name}=${value}`
+  return pairLabels.get(key) ?? pairLabels.set(key, encodeLabel(name, value))
+}
 
 /** A series' labels encoded once, split where `le` sorts in. */
 interface EncodedLabels {
@@ -104,7 +112,7 @@ export const snapshotBatches = (
   for (const g of gauges) {
     const name = nameLabel(g.name)
     for (const { pairs, value } of g.samples) {
-      writeTimeSeries(w, [name, encodeLabels(pairs)], [[value, nowMs]])
+      writeTimeSeries(w, [name, ...pairs.map(pairLabel)], [[value, nowMs]])
       samples++
       if (++timeseries >= TIMESERIES_PER_REQUEST) cut()
     }
