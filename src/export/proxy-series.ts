@@ -30,11 +30,12 @@ export interface GaugeFamily {
 const byName = ([a]: LabelPair, [b]: LabelPair) => (a < b ? -1 : a > b ? 1 : 0)
 const sorted = (pairs: Array<LabelPair>) => pairs.sort(byName)
 
-/** The minute a metric of this pick reads: the newest one for a last value, the newest whole one otherwise. */
+/** An instance's newest minute held, and its newest whole one (before the minute now running). */
 interface Newest {
   readonly current: InstanceMinute | undefined
   readonly whole: InstanceMinute | undefined
 }
+/** The minute a metric of this pick reads: the newest one for a last value, the newest whole one otherwise. */
 const minuteFor = (n: Newest, pick: Pick) => (pick === "last" ? n.current : n.whole)
 
 const newestOf = (state: InstanceState, oldest: number, thisMinute: number): Newest => {
