@@ -26,8 +26,9 @@ export const makeAppLayer = (analyzers: AnalyzerLayers) => {
   const endpointNaming = EndpointNamingLive.pipe(Layer.provide(budget))
   const logStore = ErrorLogStoreLive
   const errorLogs = ErrorLogsLive.pipe(Layer.provide([logStore, endpointNaming]))
-  // The Istio-standard export sees the same records as the aggregator (built once, shared with /metrics/mesh).
-  const meshExport = MeshExportLive
+  // The Istio-standard export sees the same records as the aggregator (built once, shared with /metrics/mesh) and
+  // reads the proxies' MetricsService data when scraped.
+  const meshExport = MeshExportLive.pipe(Layer.provide(proxyMetrics))
   const grpc = GrpcServerLive.pipe(Layer.provide([
     AlsPipelineLive.pipe(Layer.provide([identity, aggregator, endpointNaming, errorLogs, meshExport, budget])),
     MetricsPipelineLive.pipe(Layer.provide([proxyMetrics, budget]))

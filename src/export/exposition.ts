@@ -1,5 +1,7 @@
 // /metrics/mesh: the Istio-standard series in Prometheus' text format 0.0.4, or OpenMetrics 1.0 when the scraper
-// asks for it. No timestamps (as Envoy's own endpoint): the scrape time is the sample time.
+// asks for it, and after them the proxies' SkyWalking-named gauges (proxy-series.ts). No timestamps (as Envoy's
+// own endpoint): the scrape time is the sample time.
+import { escapeLabelValue } from "./istio-labels.ts"
 import {
   HISTOGRAM_SLOTS,
   HTTP_DURATION,
@@ -13,6 +15,7 @@ import {
   TCP_RECEIVED,
   TCP_SENT
 } from "./mesh-series.ts"
+import type { GaugeFamily } from "./proxy-series.ts"
 
 export const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -47,7 +50,7 @@ export const histogramObserved = (s: MeshSeries, at: number) => s.values[at + HI
 /** Wants OpenMetrics when the Accept header names it (Prometheus ≥ 2.5 does by default). */
 export const wantsOpenMetrics = (accept: string | undefined) => accept !== undefined && accept.includes("application/openmetrics-text")
 
-export const renderExposition = (series: Iterable<MeshSeries>, openMetrics: boolean): string => {
+export const renderExposition = (series: Iterable<MeshSeries>, openMetrics: boolean, gauges: ReadonlyArray<GaugeFamily> = []): string => {
   const all = [...series]
   const out: Array<string> = []
   for (const f of FAMILIES) {
@@ -68,6 +71,12 @@ export const renderExposition = (series: Iterable<MeshSeries>, openMetrics: bool
         out.push(`${f.name}_bucket{${labels},le="${LE_TEXTS[b]}"} ${cumulative}\n`)
       }
       out.push(`${f.name}_sum{${labels}} ${v[f.at + LE_TEXTS.length]}\n${f.name}_count{${labels}} ${cumulative}\n`)
+    }
+  }
+  for (const g of gauges) {
+    out.push(`# HELP ${g.name} ${g.help}.\n# TYPE ${g.name} gauge\n`)
+    for (const { pairs, value } of g.samples) {
+      out.push(`${g.name}{${pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(",")}} ${value}\n`)
     }
   }
   if (openMetrics) out.push("# EOF\n")

@@ -1,13 +1,16 @@
 // The Istio-standard export stage: the same records the aggregator gets, as Istio's standard metrics for
-// Prometheus (scraped at /metrics/mesh) and for remote write. Swappable as a Layer (src/app.ts);
+// Prometheus (scraped at /metrics/mesh) and for remote write, and beside them the proxies' MetricsService data
+// (read from ProxyMetricStore at scrape and snapshot time). Swappable as a Layer (src/app.ts);
 // MESHSIGHT_MESH_METRICS=false leaves only a no-op.
 import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { type SettingValues, settingsConfig } from "../util/setting.ts"
 import * as settings from "./settings.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
+import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 import { meshSeries, meshSeriesEvicted, meshSeriesRefused } from "../telemetry.ts"
 import { renderExposition } from "./exposition.ts"
 import { makeMeshSeries } from "./mesh-series.ts"
+import { proxyGauges } from "./proxy-series.ts"
 import { makeEndpoint, snapshotBatches } from "./remote-write.ts"
 
 export interface MeshExportShape {
@@ -15,8 +18,8 @@ export interface MeshExportShape {
   readonly enabled: boolean
   /** Adds one ALS message's records; synchronous, called from the ingest batch loop. */
   readonly record: (metrics: ReadonlyArray<MeshMetric>, nowMs: number) => void
-  /** The exposition text of every series, cumulative since start. */
-  readonly scrape: (openMetrics: boolean) => string
+  /** The exposition text of every series (cumulative since start), then the proxies' gauges now. */
+  readonly scrape: (openMetrics: boolean) => Effect.Effect<string>
 }
 
 export class MeshExport extends Context.Service<MeshExport, MeshExportShape>()("meshsight/MeshExport") {}
@@ -34,7 +37,7 @@ export const remoteWriteHeaders = (c: SettingValues<typeof exportSettings>): Rec
   ...c.remoteWriteHeaders
 })
 
-export const MeshExportDisabled = Layer.succeed(MeshExport, { enabled: false, record: () => {}, scrape: () => "" })
+export const MeshExportDisabled = Layer.succeed(MeshExport, { enabled: false, record: () => {}, scrape: () => Effect.succeed("") })
 
 const exportSettings = {
   meshMetricsEnabled: settings.meshMetricsEnabled,
@@ -57,11 +60,10 @@ export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
   return Layer.effect(
     MeshExport,
     Effect.gen(function*() {
-      const registry = makeMeshSeries({
-        maxSeries: config.meshMetricsMaxSeries,
-        idleMs: config.meshMetricsIdleMinutes * 60_000,
-        extraPairs: config.remoteWriteUrls.length > 0 ? [["meshsight_replica", config.replica]] : []
-      })
+      const proxies = yield* ProxyMetricStore
+      const idleMs = config.meshMetricsIdleMinutes * 60_000
+      const extraPairs = config.remoteWriteUrls.length > 0 ? [["meshsight_replica", config.replica] as const] : []
+      const registry = makeMeshSeries({ maxSeries: config.meshMetricsMaxSeries, idleMs, extraPairs })
       let refusedReported = 0
       let refusedWarned = false
       const housekeeping = Effect.gen(function*() {
@@ -96,7 +98,9 @@ export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
           )
         )
         const tick = Effect.gen(function*() {
-          const batches = snapshotBatches(registry.series(), yield* Clock.currentTimeMillis, config.remoteWriteIntervalMs, registry.lastEvictionMs())
+          const now = yield* Clock.currentTimeMillis
+          const gauges = proxyGauges(proxies, now, idleMs, extraPairs)
+          const batches = snapshotBatches(registry.series(), now, config.remoteWriteIntervalMs, registry.lastEvictionMs(), gauges)
           for (const e of endpoints) yield* e.enqueue(batches)
         })
         // At shutdown (finalizers run in reverse: after the fibers below have stopped), one last snapshot, so the
@@ -122,7 +126,8 @@ export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
         record: (metrics, nowMs) => {
           if (metrics.length > 0) registry.record(metrics, nowMs)
         },
-        scrape: (openMetrics) => renderExposition(registry.series(), openMetrics)
+        scrape: (openMetrics) =>
+          Effect.map(Clock.currentTimeMillis, (now) => renderExposition(registry.series(), openMetrics, proxyGauges(proxies, now, idleMs)))
       } satisfies MeshExportShape
     })
   )

@@ -12,7 +12,10 @@ import {
   remoteWriteSamplesSent
 } from "../telemetry.ts"
 import { FAMILIES, histogramObserved, LE_TEXTS } from "./exposition.ts"
+import { BoundedMemo } from "../util/bounded-memo.ts"
+import type { LabelPair } from "./istio-labels.ts"
 import type { MeshSeries } from "./mesh-series.ts"
+import type { GaugeFamily } from "./proxy-series.ts"
 import { compressBody, encodeLabel, encodeLabels, ProtoWriter, REMOTE_WRITE_HEADERS, writeTimeSeries } from "./write-request.ts"
 
 export interface WriteBatch {
@@ -30,6 +33,12 @@ const nameLabel = (name: string): Uint8Array => {
   return b
 }
 const LE_LABELS = LE_TEXTS.map((le) => encodeLabel("le", le))
+/** The proxies' label pairs (service, instance, cluster_name, …) repeat every snapshot: each is encoded once. */
+const pairLabels = new BoundedMemo<string, Uint8Array>(200_000)
+const pairLabel = ([name, value]: LabelPair): Uint8Array => {
+  const key = `${name}=${value}`
+  return pairLabels.get(key) ?? pairLabels.set(key, encodeLabel(name, value))
+}
 
 /** A series' labels encoded once, split where `le` sorts in. */
 interface EncodedLabels {
@@ -52,13 +61,14 @@ const labelsOf = (s: MeshSeries): EncodedLabels => {
  * The series at `nowMs` as WriteRequest bodies. A series sent for the first time also gets a zero sample one
  * interval earlier, so that `increase()` and `rate()` count its first increments (DESIGN.md §9) — but never at or
  * before `lastEvictionMs`: a label set evicted and back again has samples up to then, and the TSDB refuses older
- * ones.
+ * ones. The proxies' `gauges` follow, one sample each (a gauge needs no zero before it).
  */
 export const snapshotBatches = (
   series: Iterable<MeshSeries>,
   nowMs: number,
   intervalMs: number,
-  lastEvictionMs = Number.NEGATIVE_INFINITY
+  lastEvictionMs = Number.NEGATIVE_INFINITY,
+  gauges: ReadonlyArray<GaugeFamily> = []
 ): Array<WriteBatch> => {
   const batches: Array<WriteBatch> = []
   const w = new ProtoWriter()
@@ -98,6 +108,14 @@ export const snapshotBatches = (
       put(`${f.name}_count`, cumulative)
     }
     if (timeseries >= TIMESERIES_PER_REQUEST) cut()
+  }
+  for (const g of gauges) {
+    const name = nameLabel(g.name)
+    for (const { pairs, value } of g.samples) {
+      writeTimeSeries(w, [name, ...pairs.map(pairLabel)], [[value, nowMs]])
+      samples++
+      if (++timeseries >= TIMESERIES_PER_REQUEST) cut()
+    }
   }
   cut()
   return batches

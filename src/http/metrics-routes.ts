@@ -1,5 +1,5 @@
 // Prometheus endpoints: /metrics (meshsight's own counters and the process metrics) and /metrics/mesh (the
-// Istio-standard mesh metrics, in OpenMetrics when the scraper asks for it).
+// Istio-standard mesh metrics and the proxies' MetricsService gauges, in OpenMetrics when the scraper asks for it).
 import { Effect } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { PrometheusMetrics } from "effect/observability"
@@ -19,7 +19,7 @@ export const MetricsRoutes = HttpRouter.use(Effect.fn(function*(router) {
     }
     const request = yield* HttpServerRequest.HttpServerRequest
     const openMetrics = wantsOpenMetrics(request.headers["accept"])
-    return HttpServerResponse.text(meshExport.scrape(openMetrics), {
+    return HttpServerResponse.text(yield* meshExport.scrape(openMetrics), {
       contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE
     })
   }))

@@ -10,7 +10,7 @@ import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import { retentionMinutes } from "../store/metric-store.ts"
 import { Int, setting, settingsConfig } from "../util/setting.ts"
 import { makeClusterNamer } from "./cluster-name.ts"
-import { CLUSTER_METRICS, type ClusterStat, extractRuleSamples, INSTANCE_METRICS, type ServerStat } from "./envoy-rules.ts"
+import { CLUSTER_METRICS, type ClusterStat, extractRuleSamples, INSTANCE_METRICS, type Pick, type ServerStat } from "./envoy-rules.ts"
 
 export interface ProxyIdentity {
   readonly service: string
@@ -22,6 +22,10 @@ export const SERVER_STATS: ReadonlyArray<ServerStat> = [...new Set(INSTANCE_METR
 export const CLUSTER_STATS: ReadonlyArray<ClusterStat> = CLUSTER_METRICS.map((m) => m.stat)
 const SERVER_INDEX = new Map(SERVER_STATS.map((s, i) => [s, i]))
 const CLUSTER_INDEX = new Map(CLUSTER_STATS.map((s, i) => [s, i]))
+/** Where an INSTANCE_METRICS entry's value is in `InstanceMinute.server`. */
+export const serverSlot = (source: ServerStat, pick: Pick) => SERVER_INDEX.get(source)! * 2 + (pick === "max" ? 1 : 0)
+/** By CLUSTER_METRICS index: where the metric's value is in `ClusterMinute.values`. */
+export const CLUSTER_SLOT: ReadonlyArray<number> = CLUSTER_METRICS.map((m) => CLUSTER_INDEX.get(m.stat)!)
 
 export interface ClusterMinute {
   readonly outbound: boolean
@@ -60,6 +64,8 @@ export interface ProxyMetricStoreShape {
   readonly instance: (service: string, instance: string) => InstanceState | undefined
   /** The instances of a service that reported proxy metrics, in name order. */
   readonly instancesOf: (service: string) => ReadonlyArray<InstanceState>
+  /** Every instance held, in no particular order. */
+  readonly allInstances: () => Iterable<InstanceState>
   /** Oldest minute still held. */
   readonly retentionStart: (nowMs: number) => number
   readonly instanceCount: () => number
@@ -196,6 +202,9 @@ export const makeProxyMetricStore = (
     instance: (service, instance) => services.get(service)?.get(instance),
     instancesOf: (service) =>
       [...(services.get(service)?.values() ?? [])].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0)),
+    allInstances: function*() {
+      for (const byInstance of services.values()) yield* byInstance.values()
+    },
     retentionStart,
     instanceCount: () => instances
   }

@@ -1,12 +1,13 @@
 // The query step for Envoy MetricsService data: ProxyMetricStore's minutes → the API shapes in proxy-model.ts,
 // with SkyWalking's metric names (the tables in src/proxy-metrics/envoy-rules.ts).
-import { CLUSTER_METRICS, INSTANCE_METRICS, type Pick } from "../proxy-metrics/envoy-rules.ts"
+import { CLUSTER_METRICS, INSTANCE_METRICS } from "../proxy-metrics/envoy-rules.ts"
 import {
+  CLUSTER_SLOT,
   CLUSTER_STATS,
   type InstanceMinute,
   type InstanceState,
   type ProxyMetricStoreShape,
-  SERVER_STATS
+  serverSlot
 } from "../proxy-metrics/proxy-metric-store.ts"
 import type { TimeRange } from "./api-model.ts"
 import type { ProxyCluster, ProxyHealthList, ProxyInstance, ProxyMetric, ProxyRelation } from "./proxy-model.ts"
@@ -26,8 +27,6 @@ const metric = (name: string, minutes: ReadonlyArray<number>, value: (i: number)
   return { name, latest: series.at(-1)?.value ?? null, series }
 }
 
-const serverSlot = (source: string, pick: Pick) => SERVER_STATS.indexOf(source as never) * 2 + (pick === "max" ? 1 : 0)
-const CLUSTER_SLOT = CLUSTER_METRICS.map((m) => CLUSTER_STATS.indexOf(m.stat))
 const MEMBERSHIP_SLOT = CLUSTER_STATS.indexOf("membership_healthy")
 const HEAP_SLOT = serverSlot("server.memory_heap_size", "last")
 

@@ -9,7 +9,8 @@
 //   5  store/ — ranked before aggregation, which writes into it: the store depends only on domain/ (minute,
 //      Series, SeriesStats), so the aggregator uses its MetricStore service as a sink without a cycle, and no
 //      interface has to be duplicated into domain/ just to invert that one edge.
-//   6  aggregation/, proxy-metrics/, export/, error-logs/ (each fed what analysis or a stream yields)
+//   6  aggregation/, proxy-metrics/, error-logs/ (each fed what analysis or a stream yields)
+//   6.5 export/ (fed the same records as the aggregator; reads the proxy-metrics store when scraped)
 //   7  pipeline/ (composes protocol → identity → analysis → aggregation per stream; implements ingest's handlers)
 //   8  query/
 //   9  http/
@@ -39,7 +40,7 @@ const RANKS: ReadonlyArray<readonly [string, number, string?]> = [
   ["store/", 5],
   ["aggregation/", 6],
   ["proxy-metrics/", 6],
-  ["export/", 6],
+  ["export/", 6.5],
   ["error-logs/", 6],
   ["pipeline/", 7],
   ["query/", 8],

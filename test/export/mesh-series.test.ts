@@ -1,12 +1,19 @@
 // The export's series in virtual time: idle label sets are evicted as Istio's stat eviction does, the label-set
-// bound refuses and counts, and the snapshot remote write sends carries a zero sample the first time.
+// bound refuses and counts, the snapshot remote write sends carries a zero sample the first time, and the
+// proxies' MetricsService gauges come from the right minute and leave with their silent proxy.
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { layerFromVariables, type Variables } from "../../src/config.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
 import { MeshExport, MeshExportLive } from "../../src/export/mesh-export.ts"
+import { MetricsStreamHandler as MetricsPipeline } from "../../src/ingest/stream-handler.ts"
+import { MemoryBudgetLive } from "../../src/memory/budget.ts"
+import { MetricsPipelineLive } from "../../src/pipeline/metrics-pipeline.ts"
+import { ProxyMetricStoreLive } from "../../src/proxy-metrics/proxy-metric-store.ts"
+import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/proxy-stats.ts"
+import { bookinfo } from "../../sim/topology.ts"
 import { makeMeshSeries } from "../../src/export/mesh-series.ts"
 import { snapshotBatches, WriteQueue, outcomeOfStatus, retryDelayMs } from "../../src/export/remote-write.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
@@ -40,10 +47,17 @@ const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
   ...over
 })
 
-const withExport = <A, E>(variables: Variables, body: Effect.Effect<A, E, MeshExport>) =>
+const withExport = <A, E>(variables: Variables, body: Effect.Effect<A, E, MeshExport | MetricsPipeline>) =>
   Effect.andThen(
     TestClock.setTime(T0),
-    Effect.provide(body, MeshExportLive.pipe(Layer.provide(layerFromVariables(variables))))
+    Effect.provide(
+      body,
+      Layer.mergeAll(MeshExportLive, MetricsPipelineLive).pipe(
+        Layer.provide(ProxyMetricStoreLive),
+        Layer.provide(MemoryBudgetLive),
+        Layer.provide(layerFromVariables(variables))
+      )
+    )
   )
 
 const requestsIn = (text: string) => sumOf(parseExposition(text), "istio_requests_total")
@@ -55,10 +69,10 @@ describe("mesh series", () => {
       mesh.record([metric(), metric({ responseCode: 503 })], T0)
       yield* TestClock.adjust(6 * MIN)
       mesh.record([metric()], T0 + 6 * MIN)
-      assert.strictEqual(requestsIn(mesh.scrape(false)), 3)
+      assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
       yield* TestClock.adjust(5 * MIN)
       // The 503 series was last updated 11 minutes ago; the 200 one 5 minutes ago.
-      const text = mesh.scrape(false)
+      const text = yield* mesh.scrape(false)
       assert.deepStrictEqual(parseExposition(text).filter((s) => s.name === "istio_requests_total").map((s) => [s.labels.response_code, s.value]), [["200", 2]])
       const own = yield* PrometheusMetrics.format()
       assert.isAtLeast(metricValue(own, "meshsight_mesh_series_evicted_total"), 1)
@@ -69,9 +83,50 @@ describe("mesh series", () => {
       const mesh = yield* MeshExport
       const before = metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total")
       mesh.record([metric({ responseCode: 200 }), metric({ responseCode: 404 }), metric({ responseCode: 500 }), metric({ responseCode: 200 })], T0)
-      assert.strictEqual(requestsIn(mesh.scrape(false)), 3)
+      assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
       yield* TestClock.adjust("5 seconds")
       assert.strictEqual(metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total") - before, 1)
+    })))
+})
+
+const productpage = bookinfo({ instances: 1 }).pods.find((p) => p.service === "productpage")!
+const REVIEWS = "cluster.outbound|9080||reviews.default.svc.cluster.local"
+
+/** One flush of productpage's proxy, arriving at `atMs` (virtual time). */
+const flush = (atMs: number, heap: number, requests: number) =>
+  Effect.gen(function*() {
+    yield* TestClock.setTime(atMs)
+    const families = [gaugeFamily("server.memory_heap_size", heap, atMs), counterFamily(`${REVIEWS}.upstream_rq_total`, requests, atMs)]
+    yield* (yield* MetricsPipeline).run(Stream.make(encodeMetricsMessage(families, { workload: productpage })), "test")
+  })
+
+/** The `envoy_*` samples of a scrape as "name{labels} value" lines. */
+const proxyLines = (text: string) => text.split("\n").filter((l) => l.startsWith("envoy_"))
+
+describe("the proxies' gauges", () => {
+  it.effect("a last value from the newest minute, a max or increase from the newest whole one; a silent proxy leaves after the idle minutes", () =>
+    withExport({ MESHSIGHT_MESH_METRICS_IDLE_MINUTES: "2" }, Effect.gen(function*() {
+      const mesh = yield* MeshExport
+      const own = `instance="${productpage.name}",service="productpage.default"`
+      yield* flush(T0 + 20_000, 100, 10)
+      // Minute 0 is still running: only its last values, no max or increase yet.
+      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [`envoy_heap_memory_used{${own}} 100`])
+      yield* flush(T0 + 40_000, 300, 25)
+      yield* flush(T0 + MIN + 20_000, 200, 45)
+      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [
+        `envoy_heap_memory_used{${own}} 200`, // minute 1's last value
+        `envoy_heap_memory_max_used{${own}} 300`, // minute 0's max
+        `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 15`, // minute 0: 10 → 25 (the first value is the baseline)
+        `envoy_sr_cluster_up_rq_incr{destination_service="reviews.default",source_service="productpage.default"} 15`
+      ])
+      yield* TestClock.setTime(T0 + 2 * MIN + 10_000)
+      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)).slice(1, 3), [
+        `envoy_heap_memory_max_used{${own}} 200`,
+        `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 20`
+      ])
+      // Silent since T0 + 1:20: gone two minutes later, though the store keeps its minutes for the retention.
+      yield* TestClock.setTime(T0 + 3 * MIN + 21_000)
+      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(true)), [])
     })))
 })
 

@@ -1,5 +1,5 @@
 // Runs the whole meshsight app in-process for tests: real gRPC and HTTP servers on ephemeral loopback ports.
-import { Effect, Exit, Layer, Scope } from "effect"
+import { Clock, Effect, Exit, Layer, Scope } from "effect"
 import { HttpServer } from "effect/http"
 import { makeAppLayer } from "../../src/app.ts"
 import { layerFromVariables, type Variables } from "../../src/config.ts"
@@ -12,6 +12,29 @@ export interface MeshsightOptions {
   readonly config?: Variables
   /** The analyzers' Layers (default: those of the configured analyzers, as `src/main.ts` picks them). */
   readonly analyzers?: AnalyzerLayers
+  /** The app's clock (default: the real one); see `shiftableClock`. */
+  readonly clock?: Clock.Clock
+}
+
+/**
+ * The real clock, moved to a chosen time on demand (it keeps running from there; sleeps are real): for
+ * minute-based logic in a running app whose sockets and timers are real, where TestClock would stop them.
+ */
+export const shiftableClock = () => {
+  const real = Clock.Clock.defaultValue()
+  let offsetMs = 0
+  const millis = () => real.currentTimeMillisUnsafe() + offsetMs
+  const nanos = () => real.currentTimeNanosUnsafe() + BigInt(offsetMs) * 1_000_000n
+  const clock: Clock.Clock = {
+    currentTimeMillisUnsafe: millis,
+    currentTimeMillis: Effect.sync(millis),
+    currentTimeNanosUnsafe: nanos,
+    currentTimeNanos: Effect.sync(nanos),
+    monotonicTimeNanosUnsafe: () => real.monotonicTimeNanosUnsafe(),
+    monotonicTimeNanos: real.monotonicTimeNanos,
+    sleep: (duration) => real.sleep(duration)
+  }
+  return { clock, setTime: (ms: number) => void (offsetMs = ms - real.currentTimeMillisUnsafe()), now: millis }
 }
 
 export interface RunningMeshsight {
@@ -27,8 +50,10 @@ const testConfig = (options: MeshsightOptions) =>
   layerFromVariables({ MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0", MESHSIGHT_HTTP_HOST: "127.0.0.1", MESHSIGHT_HTTP_PORT: "0", ...options.config })
 
 /** The app's layer with test defaults, exposing every stage's service. */
-export const meshsightLayer = (options: MeshsightOptions = {}) =>
-  makeAppLayer(options.analyzers ?? configuredAnalyzers).pipe(Layer.provideMerge(testConfig(options)))
+export const meshsightLayer = (options: MeshsightOptions = {}) => {
+  const app = makeAppLayer(options.analyzers ?? configuredAnalyzers).pipe(Layer.provideMerge(testConfig(options)))
+  return options.clock === undefined ? app : app.pipe(Layer.provide(Layer.succeed(Clock.Clock, options.clock)))
+}
 
 const describeRunning = Effect.gen(function*() {
   const grpc = yield* GrpcServer
