@@ -55,7 +55,7 @@ const startWithTraffic = (analyzers: ReadonlyArray<string>) =>
   Effect.gen(function*() {
     at = 0
     yield* TestClock.setTime(NOW)
-    const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: String(analyzers), MESHSIGHT_TCP_ANALYZERS: String(analyzers), MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: String(RATE)} })
+    const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: String(analyzers), MESHSIGHT_TCP_ANALYZERS: String(analyzers), MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: String(RATE) } })
     yield* send(app.alsPort, productpage, "http", productpageEntries())
     yield* send(app.alsPort, reviews, "http", reviewsEntries())
     yield* send(app.alsPort, reviews, "tcp", [
@@ -119,7 +119,7 @@ describe("GET /api/logs", () => {
   it.effect("1 MiB paths and headers over gRPC come back cut to their bounds", () =>
     Effect.gen(function*() {
       yield* TestClock.setTime(NOW)
-      const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence"} })
+      const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence" } })
       const mib = "x".repeat(1 << 20)
       const status = yield* send(app.alsPort, productpage, "http", [
         outboundHttpEntry(call(mib, { code: 500, path: `/${mib}`, authority: mib, userAgent: mib, requestHeaders: { traceparent: `00-${mib}-01` } }), toReviews)

@@ -44,7 +44,8 @@ const replica = async (retentionHours = 72) => {
       MESHSIGHT_TCP_ANALYZERS: "mx-mesh,persistence",
       MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "1000000",
       MESHSIGHT_LOGS_POSTGRES_URL: String(pg.url),
-      MESHSIGHT_LOGS_RETENTION_HOURS: String(retentionHours)}
+      MESHSIGHT_LOGS_RETENTION_HOURS: String(retentionHours)
+    }
   })
   await waitFor("the schema", () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready), (ready) => ready)
   await waitFor("the version", () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version), (v) => v === MIGRATIONS.length)
@@ -140,7 +141,7 @@ describe("error logs in PostgreSQL", () => {
     pg.stop()
     let app: Awaited<ReturnType<typeof startMeshsightAsync>> | undefined
     try {
-      app = await startMeshsightAsync({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence", MESHSIGHT_LOGS_POSTGRES_URL: String(pg.url)} })
+      app = await startMeshsightAsync({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence", MESHSIGHT_LOGS_POSTGRES_URL: String(pg.url) } })
       expect(await sendAlsMessages(app.alsPort, [failures(productpage, ["late-1"])])).toEqual({ code: 0, details: "" })
       expect((await getJson(app.url, "/api/logs")).status).toBe(503)
       expect((await fetch(`${app.url}/readyz`)).status).toBe(200)

@@ -235,7 +235,7 @@ describe("Istio-standard metrics at /metrics/mesh", () => {
 
 describe("MESHSIGHT_MESH_METRICS=false", () => {
   it("turns /metrics/mesh off", async () => {
-    const off = await startMeshsightAsync({ config: { MESHSIGHT_MESH_METRICS: "false"} })
+    const off = await startMeshsightAsync({ config: { MESHSIGHT_MESH_METRICS: "false" } })
     try {
       expect((await fetch(`${off.url}/metrics/mesh`)).status).toBe(404)
     } finally {

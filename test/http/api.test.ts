@@ -96,7 +96,7 @@ describe("query API", () => {
   it.effect("GET /api/status names the bound gRPC port, the ALS port and the retention, for the UI's first-run page", () =>
     Effect.gen(function*() {
       const alsPort = yield* Effect.promise(() => freePort())
-      const app = yield* startMeshsight({ config: { MESHSIGHT_ALS_GRPC_HOST: "127.0.0.1", MESHSIGHT_ALS_GRPC_PORT: String(alsPort), MESHSIGHT_RETENTION_MINUTES: "90"} })
+      const app = yield* startMeshsight({ config: { MESHSIGHT_ALS_GRPC_HOST: "127.0.0.1", MESHSIGHT_ALS_GRPC_PORT: String(alsPort), MESHSIGHT_RETENTION_MINUTES: "90" } })
       const { status, body } = yield* api(app.url, "/api/status")
       assert.strictEqual(status, 200)
       assert.deepStrictEqual(body, { grpcPort: app.grpcPort, alsPort, retentionMinutes: 90 })

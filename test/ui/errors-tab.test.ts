@@ -25,7 +25,7 @@ describe("the Errors tab", () => {
   beforeAll(async () => {
     await ensureUiBuilt()
     ;[app, browser] = await Promise.all([
-      startMeshsightAsync({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence"} }),
+      startMeshsightAsync({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence" } }),
       launchBrowser()
     ])
     await sendMeshTraffic(app.alsPort, [
@@ -38,7 +38,8 @@ describe("the Errors tab", () => {
       await sleep(100)
     }
     page = await openPage(browser, app.url)
-    await waitForState(page, "ready")
+    // The first render of the topology can take a while when other browser tests share the machine.
+    await waitForState(page, "ready", 45_000)
   })
   afterAll(async () => {
     await browser?.close()

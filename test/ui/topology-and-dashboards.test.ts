@@ -331,7 +331,7 @@ describe("web UI", () => {
 
   it("explains an empty meshsight with its real ALS port, and an unreachable API", async () => {
     const alsPort = await freePort()
-    const empty = await startMeshsightAsync({ config: { MESHSIGHT_ALS_GRPC_HOST: "127.0.0.1", MESHSIGHT_ALS_GRPC_PORT: String(alsPort)} })
+    const empty = await startMeshsightAsync({ config: { MESHSIGHT_ALS_GRPC_HOST: "127.0.0.1", MESHSIGHT_ALS_GRPC_PORT: String(alsPort) } })
     let stopped = false
     try {
       const emptyPage = await openPage(browser, empty.url)
