@@ -11,31 +11,13 @@ import { QueryService, QueryServiceLive } from "../../src/query/query-service.ts
 import { endpointsOverflow } from "../../src/telemetry.ts"
 import * as MemoryStore from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
+import { meshMetric } from "../support/mesh-metric.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
 const MIN = 60_000
 
-const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
-  role: "sidecar",
-  detectPoint: "server",
-  source: workload("frontend"),
-  destination: workload("cart"),
-  endpoint: "GET:/cart",
-  endpointGrouped: false,
-  startTimeMs: T0 + 1000,
-  endTimeMs: T0 + 1100,
-  latencyMs: 100,
-  responseCode: 200,
-  success: true,
-  protocol: "HTTP",
-  tlsMode: "mTLS",
-  internalErrorCode: "",
-  receivedBytes: 0,
-  sentBytes: 0,
-  sidecarInternalReqLatencyNs: 1000,
-  sidecarInternalRespLatencyNs: 2000,
-  ...over
-})
+const metric = (over: Partial<MeshMetric> = {}): MeshMetric =>
+  meshMetric({ startTimeMs: T0 + 1000, sidecarInternalReqLatencyNs: 1000, sidecarInternalRespLatencyNs: 2000, ...over })
 
 const stages = (config: Variables = {}) => {
   const store = MemoryStore.layerConfig

@@ -21,31 +21,12 @@ import { parseExposition, sumOf } from "../support/exposition.ts"
 import { metricValue } from "../support/meshsight-process.ts"
 import { uncompressSync } from "snappy"
 import { decodeWriteRequest } from "../support/write-request.ts"
+import { meshMetric } from "../support/mesh-metric.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
 const MIN = 60_000
 
-const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
-  role: "sidecar",
-  detectPoint: "server",
-  source: workload("frontend"),
-  destination: workload("cart"),
-  endpoint: "GET:/cart",
-  startTimeMs: T0,
-  endTimeMs: T0 + 100,
-  latencyMs: 100,
-  responseCode: 200,
-  success: true,
-  protocol: "HTTP",
-  tlsMode: "mTLS",
-  internalErrorCode: "",
-  receivedBytes: 0,
-  sentBytes: 0,
-  sidecarInternalReqLatencyNs: undefined,
-  sidecarInternalRespLatencyNs: undefined,
-  endpointGrouped: false,
-  ...over
-})
+const metric = (over: Partial<MeshMetric> = {}): MeshMetric => meshMetric({ startTimeMs: T0, ...over })
 
 const withExport = <A, E>(variables: Variables, body: Effect.Effect<A, E, MeshExport | MetricsPipeline>) =>
   Effect.andThen(

@@ -12,6 +12,7 @@ import { makeMemoryStore } from "../../src/store/metric-store.ts"
 import { MINUTE_MS } from "../../src/domain/minute.ts"
 import { BoundedMemo } from "../../src/util/bounded-memo.ts"
 import { MAX_STRING_BYTES, takeTruncations, TRUNCATION_MARK } from "../../src/util/bounded-string.ts"
+import { meshMetric } from "../support/mesh-metric.ts"
 
 describe("BoundedMemo with a weigher", () => {
   it("starts over when the bytes would pass the bound, keeps the meter in step, and does not keep a value heavier than the bound", () => {
@@ -69,26 +70,8 @@ const varint = (n: number) => {
 }
 
 const T0 = 1_700_000_040_000 - (1_700_000_040_000 % MINUTE_MS)
-const call = (path: string, service = "cart", startTimeMs = T0): MeshMetric => ({
-  role: "sidecar",
-  detectPoint: "server",
-  source: undefined,
-  destination: { service, namespace: "shop", instance: `${service}-0`, labels: {} },
-  endpoint: `GET:${path}`,
-  endpointGrouped: false,
-  startTimeMs,
-  endTimeMs: startTimeMs + 5,
-  latencyMs: 5,
-  responseCode: 200,
-  success: true,
-  protocol: "HTTP",
-  tlsMode: "mTLS",
-  internalErrorCode: "",
-  receivedBytes: 0,
-  sentBytes: 0,
-  sidecarInternalReqLatencyNs: undefined,
-  sidecarInternalRespLatencyNs: undefined
-})
+const call = (path: string, service = "cart", startTimeMs = T0): MeshMetric =>
+  meshMetric({ startTimeMs, source: undefined, destination: { service, namespace: "shop", instance: `${service}-0`, labels: {} }, endpoint: `GET:${path}`, latencyMs: 5 })
 
 describe("series under the budget", () => {
   it("new series are refused once retained bytes reach the limit, across minutes; series already stored still count", () => {

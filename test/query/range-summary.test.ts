@@ -10,6 +10,7 @@ import { makeQueryService, type QueryServiceShape } from "../../src/query/query-
 import type { MinuteBucket } from "../../src/domain/series.ts"
 import { makeMemoryStore } from "../../src/store/metric-store.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
+import { meshMetric } from "../support/mesh-metric.ts"
 
 /** The queries run to completion synchronously: these stores are far below a query's slice, so nothing yields. */
 const syncQueries = (q: QueryServiceShape) => ({
@@ -23,27 +24,8 @@ const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
 const MIN = 60_000
 const RANGE = { start: T0, end: T0 + 15 * MIN }
 
-const metric = (over: Partial<MeshMetric> = {}): MeshMetric => ({
-  role: "sidecar",
-  detectPoint: "server",
-  source: workload("frontend"),
-  destination: workload("db"),
-  endpoint: "GET:/",
-  startTimeMs: T0,
-  endTimeMs: T0 + 10,
-  latencyMs: 10,
-  responseCode: 200,
-  success: true,
-  protocol: "HTTP",
-  tlsMode: "mTLS",
-  internalErrorCode: "",
-  receivedBytes: 0,
-  sentBytes: 0,
-  sidecarInternalReqLatencyNs: undefined,
-  sidecarInternalRespLatencyNs: undefined,
-  endpointGrouped: false,
-  ...over
-})
+const metric = (over: Partial<MeshMetric> = {}): MeshMetric =>
+  meshMetric({ startTimeMs: T0, destination: workload("db"), endpoint: "GET:/", latencyMs: 10, ...over })
 
 const service = { scope: "service", service: "db", namespace: "default" } as const
 const relation = {
