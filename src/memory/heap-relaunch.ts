@@ -1,0 +1,33 @@
+// V8 sizes its heap from the machine, not from the memory budget (a 24 GiB host gives ~4 GiB): garbage could pile
+// up far past the budget between collections. So before anything else is loaded, a process whose heap limit is
+// well above the budget starts itself again in place (process.execve: same PID, same streams and signals) with
+// `--max-old-space-size` set from the budget. An explicit --max-old-space-size (in the command or NODE_OPTIONS)
+// is left alone, and so is a budget that does not parse: the configuration's own check reports that one.
+import { getHeapStatistics } from "node:v8"
+import { defaultMemoryLimitMb } from "./container-limit.ts"
+
+const MIB = 1024 * 1024
+
+/** The flags to start again with, or undefined when the process may go on as it is. */
+export const heapRelaunchFlags = (
+  env: NodeJS.ProcessEnv,
+  execArgv: ReadonlyArray<string>,
+  heapLimitBytes: number,
+  defaultBudgetMb: () => number = defaultMemoryLimitMb
+): Array<string> | undefined => {
+  const explicit = [...execArgv, ...(env.NODE_OPTIONS ?? "").split(/\s+/)].some((f) => f.startsWith("--max-old-space-size"))
+  if (explicit) return undefined
+  const raw = env.MESHSIGHT_MEMORY_LIMIT_MB?.trim()
+  if (raw !== undefined && raw !== "" && !/^\d+$/.test(raw)) return undefined
+  const budgetMb = raw !== undefined && raw !== "" ? Number(raw) : defaultBudgetMb()
+  if (budgetMb < 64 || heapLimitBytes <= 1.25 * budgetMb * MIB) return undefined
+  return [...execArgv, `--max-old-space-size=${budgetMb}`]
+}
+
+export const relaunchWithHeapLimit = (): void => {
+  if (typeof process.execve !== "function") return
+  const flags = heapRelaunchFlags(process.env, process.execArgv, getHeapStatistics().heap_size_limit)
+  if (flags !== undefined) process.execve(process.execPath, [process.execPath, ...flags, ...process.argv.slice(1)], process.env)
+}
+
+relaunchWithHeapLimit()

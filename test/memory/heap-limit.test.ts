@@ -1,0 +1,35 @@
+// V8's heap follows the memory budget: a process whose heap limit is far above the budget starts itself again
+// with --max-old-space-size from it, unless the operator chose one.
+import { describe, expect, it } from "vitest"
+import { heapRelaunchFlags } from "../../src/memory/heap-relaunch.ts"
+import { spawnMeshsight } from "../support/meshsight-process.ts"
+
+const MIB = 1024 * 1024
+const machineHeap = 4288 * MIB
+const oneGiB = () => 1024
+
+describe("the heap limit follows the memory budget", () => {
+  it("starts again with the budget as old space when V8's limit is well above it", () => {
+    expect(heapRelaunchFlags({}, ["--max-semi-space-size=8"], machineHeap, oneGiB)).toEqual(["--max-semi-space-size=8", "--max-old-space-size=1024"])
+    expect(heapRelaunchFlags({ MESHSIGHT_MEMORY_LIMIT_MB: " 256 " }, [], machineHeap, oneGiB)).toEqual(["--max-old-space-size=256"])
+  })
+
+  it("leaves an explicit limit, a fitting heap and a budget the configuration will refuse alone", () => {
+    expect(heapRelaunchFlags({}, ["--max-old-space-size=2048"], machineHeap, oneGiB)).toBeUndefined()
+    expect(heapRelaunchFlags({ NODE_OPTIONS: "--max-old-space-size=512" }, [], machineHeap, oneGiB)).toBeUndefined()
+    expect(heapRelaunchFlags({}, [], 1100 * MIB, oneGiB)).toBeUndefined()
+    expect(heapRelaunchFlags({ MESHSIGHT_MEMORY_LIMIT_MB: "lots" }, [], machineHeap, oneGiB)).toBeUndefined()
+  })
+
+  it("a real start with a 256 MiB budget runs under a heap limit that fits it, with no warning", async () => {
+    const app = await spawnMeshsight({ MESHSIGHT_MEMORY_LIMIT_MB: "256" })
+    try {
+      const line = /memory budget 256 MiB \(MESHSIGHT_MEMORY_LIMIT_MB\); V8 heap limit (\d+) MiB/.exec(app.output())
+      expect(line, app.output()).not.toBeNull()
+      expect(Number(line![1])).toBeLessThanOrEqual(1.25 * 256)
+      expect(app.output()).not.toContain("is above the memory budget")
+    } finally {
+      await app.stop()
+    }
+  })
+})
