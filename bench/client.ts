@@ -32,9 +32,10 @@ const runStream = (pool: ReadonlyArray<Buffer>, perStream: number) =>
 // Connect before timing, so that the figure is about streaming, not about the TCP and HTTP/2 handshake.
 await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())))
 const usable = pools.filter((p) => p.length > 1)
-const plan = streams === 0
-  ? usable.map((pool) => ({ pool, messages: pool.length }))
-  : Array.from({ length: streams }, (_, i) => ({ pool: usable[i % usable.length], messages: perStream }))
+const plan =
+  streams === 0
+    ? usable.map((pool) => ({ pool, messages: pool.length }))
+    : Array.from({ length: streams }, (_, i) => ({ pool: usable[i % usable.length], messages: perStream }))
 const started = process.hrtime.bigint()
 await Promise.all(plan.map((s) => runStream(s.pool, s.messages)))
 const seconds = Number(process.hrtime.bigint() - started) / 1e9

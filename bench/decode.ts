@@ -17,7 +17,9 @@ const rate = (decode: (m: Uint8Array) => unknown) => {
   return (rounds * messages.length * ENTRIES_PER_MESSAGE) / seconds
 }
 
-console.log(JSON.stringify({
-  protobufjs: rate((m) => StreamAccessLogsMessage.decode(m)),
-  meshsight: rate(decodeAlsMessage)
-}))
+console.log(
+  JSON.stringify({
+    protobufjs: rate((m) => StreamAccessLogsMessage.decode(m)),
+    meshsight: rate(decodeAlsMessage)
+  })
+)

@@ -21,13 +21,18 @@ const pod = (app: string, ip: string): Workload => ({ name: `${app}-0`, namespac
 const client = pod("productpage", "10.0.0.1")
 const server = pod("reviews", "10.0.0.2")
 const startMs = Date.now()
-const message: AlsMessage = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson(
-  {
-    http: Array.from({ length: calls }, (_, n) =>
-      inboundHttpEntry({ startMs, durationMs: 10, path: `/items/${n}` }, { client, server, port: 9080, host: "reviews" }))
-  },
-  { workload: server, role: "sidecar" }
-)))
+const message: AlsMessage = decodeAlsMessage(
+  encodeAlsMessageJson(
+    alsMessageJson(
+      {
+        http: Array.from({ length: calls }, (_, n) =>
+          inboundHttpEntry({ startMs, durationMs: 10, path: `/items/${n}` }, { client, server, port: 9080, host: "reviews" })
+        )
+      },
+      { workload: server, role: "sidecar" }
+    )
+  )
+)
 const node = parseNode(message.identifier!.node)
 const identity = (service: string): WorkloadIdentity => ({ service, instance: `${service}-0`, namespace: "default", labels: {} })
 // One identity object per workload, as the analyzers hand out (the aggregator memoises series keys per object).
@@ -59,10 +64,16 @@ const measure = (label: string, maxEndpointsPerService: number, rules = NO_RULES
   const held = heapUsed()
   store = aggregator = names = undefined
   const released = heapUsed()
-  console.log(`${label.padEnd(30)} ${String(series).padStart(6)} series  ${((held - released) / 1024 / 1024).toFixed(2).padStart(6)} MiB heap (after GC)`)
+  console.log(
+    `${label.padEnd(30)} ${String(series).padStart(6)} series  ${((held - released) / 1024 / 1024).toFixed(2).padStart(6)} MiB heap (after GC)`
+  )
 }
 
 console.log(`${calls} calls to reviews.default, each to a distinct /items/<n>; node ${process.version}`)
 measure("no cap", 100_000_000)
 measure("default cap (3000 + (other))", 3000)
-measure("grouping rule /items/{id}", 3000, parseGroupingRules("inline", "grouping:\n  - service-name: reviews.default\n    rules:\n      - /items/{id}\n"))
+measure(
+  "grouping rule /items/{id}",
+  3000,
+  parseGroupingRules("inline", "grouping:\n  - service-name: reviews.default\n    rules:\n      - /items/{id}\n")
+)

@@ -36,18 +36,44 @@ const realisticPod = (i: number) => {
       namespace,
       uid: `0b6f3c2e-${i.toString(16).padStart(4, "0")}-4a1b-9c8d-${(i * 7919).toString(16).padStart(12, "0")}`,
       creationTimestamp: "2026-01-01T00:00:00Z",
-      labels: { app, version: "v1", "pod-template-hash": "7d9f8b6c5d", "security.istio.io/tlsMode": "istio", "service.istio.io/canonical-name": app, "service.istio.io/canonical-revision": "v1" },
+      labels: {
+        app,
+        version: "v1",
+        "pod-template-hash": "7d9f8b6c5d",
+        "security.istio.io/tlsMode": "istio",
+        "service.istio.io/canonical-name": app,
+        "service.istio.io/canonical-revision": "v1"
+      },
       annotations: {
         "istio.io/rev": "default",
         "kubectl.kubernetes.io/default-container": app,
-        "sidecar.istio.io/status": '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}'
+        "sidecar.istio.io/status":
+          '{"initContainers":["istio-init"],"containers":["istio-proxy"],"volumes":["workload-socket","credential-socket","workload-certs","istio-envoy","istio-data","istio-podinfo","istio-token","istiod-ca-cert"],"imagePullSecrets":null,"revision":"default"}'
       },
-      ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: `${app}-7d9f8b6c5d`, uid: "5e0c1b7a-1111-2222-3333-444455556666", controller: true, blockOwnerDeletion: true }]
+      ownerReferences: [
+        {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          name: `${app}-7d9f8b6c5d`,
+          uid: "5e0c1b7a-1111-2222-3333-444455556666",
+          controller: true,
+          blockOwnerDeletion: true
+        }
+      ]
     },
     spec: {
       containers: [
-        { name: app, image: `registry.example.com/${app}:1.0.0`, ports: [{ containerPort: 9080, protocol: "TCP" }], resources: { requests: { cpu: "100m", memory: "128Mi" } } },
-        { name: "istio-proxy", image: "docker.io/istio/proxyv2:1.26.0", args: ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--proxyLogLevel=warning"] }
+        {
+          name: app,
+          image: `registry.example.com/${app}:1.0.0`,
+          ports: [{ containerPort: 9080, protocol: "TCP" }],
+          resources: { requests: { cpu: "100m", memory: "128Mi" } }
+        },
+        {
+          name: "istio-proxy",
+          image: "docker.io/istio/proxyv2:1.26.0",
+          args: ["proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--proxyLogLevel=warning"]
+        }
       ],
       nodeName: `node-${i % 50}`,
       serviceAccountName: app
@@ -66,7 +92,16 @@ const realisticPod = (i: number) => {
         { type: "PodScheduled", status: "True", lastTransitionTime: "2026-01-01T00:00:00Z" }
       ],
       containerStatuses: [
-        { name: app, ready: true, restartCount: 0, image: `registry.example.com/${app}:1.0.0`, imageID: `registry.example.com/${app}@sha256:${"ab".repeat(32)}`, containerID: `containerd://${"cd".repeat(32)}`, started: true, state: { running: { startedAt: "2026-01-01T00:00:03Z" } } }
+        {
+          name: app,
+          ready: true,
+          restartCount: 0,
+          image: `registry.example.com/${app}:1.0.0`,
+          imageID: `registry.example.com/${app}@sha256:${"ab".repeat(32)}`,
+          containerID: `containerd://${"cd".repeat(32)}`,
+          started: true,
+          state: { running: { startedAt: "2026-01-01T00:00:03Z" } }
+        }
       ]
     }
   }
@@ -79,8 +114,16 @@ const serveCluster = async (pods: number) => {
     const { namespace } = members[0].metadata
     const app = members[0].metadata.labels.app
     for (const p of members) api.put("pods", p)
-    api.put("services", { apiVersion: "v1", kind: "Service", metadata: { name: app, namespace, labels: { app } }, spec: { selector: { app }, ports: [{ port: 9080 }] } })
-    api.put("endpointslices", endpointSlice(app, Object.fromEntries(members.map((p) => [p.metadata.name, p.status.podIP])), { namespace, name: `${app}-x1y2z` }))
+    api.put("services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: app, namespace, labels: { app } },
+      spec: { selector: { app }, ports: [{ port: 9080 }] }
+    })
+    api.put(
+      "endpointslices",
+      endpointSlice(app, Object.fromEntries(members.map((p) => [p.metadata.name, p.status.podIP])), { namespace, name: `${app}-x1y2z` })
+    )
   }
   process.send!({ port: api.port })
 }
@@ -107,10 +150,19 @@ const measure = async (port: number, pods: number) => {
   // Resolve every IP once, as traffic would: each pod's identity is built and cached.
   const node = parseNode({ id: "sidecar~10.255.0.1~x-0.ns~ns.svc.cluster.local", cluster: "", metadata: {} })
   const resolver = analyzer.forStream(node)
-  const entries = Array.from({ length: pods }, (_, i) => ({
-    kind: "http",
-    common: { downstreamRemoteAddress: { ip: ipOf(i), port: 1 }, upstreamCluster: "inbound|80||", startTimeMs: Date.now(), filterState: [] }
-  }) as unknown as AccessLog)
+  const entries = Array.from(
+    { length: pods },
+    (_, i) =>
+      ({
+        kind: "http",
+        common: {
+          downstreamRemoteAddress: { ip: ipOf(i), port: 1 },
+          upstreamCluster: "inbound|80||",
+          startTimeMs: Date.now(),
+          filterState: []
+        }
+      }) as unknown as AccessLog
+  )
   const sides = entries.map(() => emptySides())
   const lookupStart = performance.now()
   resolver.fill(entries, sides)
@@ -134,7 +186,10 @@ const measure = async (port: number, pods: number) => {
 }
 
 const child = <A>(args: ReadonlyArray<string>, nodeFlags: ReadonlyArray<string> = []) => {
-  const proc = fork(import.meta.filename, [...args], { execArgv: [...process.execArgv, ...nodeFlags], stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  const proc = fork(import.meta.filename, [...args], {
+    execArgv: [...process.execArgv, ...nodeFlags],
+    stdio: ["ignore", "inherit", "inherit", "ipc"]
+  })
   const message = new Promise<A>((resolve, reject) => {
     proc.once("message", (m) => resolve(m as A))
     proc.once("exit", (code) => reject(new Error(`${args.join(" ")} exited with ${code}`)))
@@ -158,11 +213,21 @@ const main = async () => {
   // cost of one more pod.
   const [mid, large] = results.slice(-2)
   const marginal = (key: string) => Math.round((large[key] * large.pods - mid[key] * mid.pods) / (large.pods - mid.pods))
-  const marginalPerPod = { from: mid.pods, to: large.pods, heapBytesSynced: marginal("heapBytesPerPodSynced"), heapBytes: marginal("heapBytesPerPod"), heapTotalBytes: marginal("heapTotalBytesPerPod"), rssBytes: marginal("rssBytesPerPod") }
+  const marginalPerPod = {
+    from: mid.pods,
+    to: large.pods,
+    heapBytesSynced: marginal("heapBytesPerPodSynced"),
+    heapBytes: marginal("heapBytesPerPod"),
+    heapTotalBytes: marginal("heapTotalBytesPerPod"),
+    rssBytes: marginal("rssBytesPerPod")
+  }
   console.log("marginal cost of one more pod:", marginalPerPod)
   const node = process.version
   const cpu = execFileSync("sh", ["-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"]).toString().trim()
-  writeFileSync(new URL("k8s-results.json", import.meta.url), `${JSON.stringify({ node, nodeFlags: serviceNodeFlags, cpu, podsPerService: PODS_PER_SERVICE, results, marginalPerPod }, null, 2)}\n`)
+  writeFileSync(
+    new URL("k8s-results.json", import.meta.url),
+    `${JSON.stringify({ node, nodeFlags: serviceNodeFlags, cpu, podsPerService: PODS_PER_SERVICE, results, marginalPerPod }, null, 2)}\n`
+  )
   console.log("written to bench/k8s-results.json")
 }
 

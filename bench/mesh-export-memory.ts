@@ -18,7 +18,12 @@ const identity = (i: number): WorkloadIdentity => ({
   service: `svc-${i}.ns-${i % 20}`,
   instance: `svc-${i}-7f9c8d5b4-x${i}`,
   namespace: `ns-${i % 20}`,
-  labels: { app: `svc-${i}`, version: `v${i % 3}`, "service.istio.io/canonical-name": `svc-${i}`, "service.istio.io/canonical-revision": `v${i % 3}` },
+  labels: {
+    app: `svc-${i}`,
+    version: `v${i % 3}`,
+    "service.istio.io/canonical-name": `svc-${i}`,
+    "service.istio.io/canonical-revision": `v${i % 3}`
+  },
   workload: `svc-${i}-v${i % 3}`,
   cluster: "Kubernetes"
 })
@@ -71,10 +76,25 @@ const records = (labelSets: number): Array<MeshMetric> => {
     const dst = Math.floor(n / 200) % 200
     const code = codes[Math.floor(n / 40_000) % codes.length]
     out.push({
-      role: "sidecar", detectPoint: "client", source: ids[src], destination: ids[dst], endpoint: "GET:/", startTimeMs: 0,
-      endTimeMs: 0, latencyMs: 1 + (n % 700), responseCode: code, success: code < 400, protocol: "HTTP", tlsMode: "NONE",
-      internalErrorCode: "", receivedBytes: 0, sentBytes: 0, sidecarInternalReqLatencyNs: undefined,
-      sidecarInternalRespLatencyNs: undefined, endpointGrouped: false, entry: entries[dst]
+      role: "sidecar",
+      detectPoint: "client",
+      source: ids[src],
+      destination: ids[dst],
+      endpoint: "GET:/",
+      startTimeMs: 0,
+      endTimeMs: 0,
+      latencyMs: 1 + (n % 700),
+      responseCode: code,
+      success: code < 400,
+      protocol: "HTTP",
+      tlsMode: "NONE",
+      internalErrorCode: "",
+      receivedBytes: 0,
+      sentBytes: 0,
+      sidecarInternalReqLatencyNs: undefined,
+      sidecarInternalRespLatencyNs: undefined,
+      endpointGrouped: false,
+      entry: entries[dst]
     })
   }
   return out
@@ -109,24 +129,30 @@ const [om, scrapeOpenMetricsMs] = timed(() => renderExposition(small.series(), t
 snapshotBatches(small.series(), 0, 15_000) // warm-up (and the first-time zero samples)
 const [batches, remoteWriteEncodeMs] = timed(() => snapshotBatches(small.series(), 15_000, 15_000))
 
-console.log(JSON.stringify({
-  labelSets: registry.size(),
-  prometheusSeries: registry.size() * SERIES_PER_LABEL_SET,
-  heapBytesPerLabelSet: Math.round((heapAfter - heapBefore) / registry.size()),
-  heapBytesPerPrometheusSeries: Math.round((heapAfter - heapBefore) / registry.size() / SERIES_PER_LABEL_SET),
-  recordNsPerRecordNewSeries: Math.round((firstRecordMs * 1e6) / batch.length),
-  recordNsPerRecordExistingSeries: Math.round((againMs * 1e6) / batch.length),
-  scrape: {
-    prometheusSeries: small.size() * SERIES_PER_LABEL_SET,
-    textMs: Math.round(scrapeMs),
-    textMiB: +(text.length / 2 ** 20).toFixed(1),
-    openMetricsMs: Math.round(scrapeOpenMetricsMs),
-    openMetricsMiB: +(om.length / 2 ** 20).toFixed(1)
-  },
-  remoteWrite: {
-    samples: batches.reduce((n, b) => n + b.samples, 0),
-    requests: batches.length,
-    encodeAndCompressMs: Math.round(remoteWriteEncodeMs),
-    compressedMiB: +(batches.reduce((n, b) => n + b.body.length, 0) / 2 ** 20).toFixed(2)
-  }
-}, null, 2))
+console.log(
+  JSON.stringify(
+    {
+      labelSets: registry.size(),
+      prometheusSeries: registry.size() * SERIES_PER_LABEL_SET,
+      heapBytesPerLabelSet: Math.round((heapAfter - heapBefore) / registry.size()),
+      heapBytesPerPrometheusSeries: Math.round((heapAfter - heapBefore) / registry.size() / SERIES_PER_LABEL_SET),
+      recordNsPerRecordNewSeries: Math.round((firstRecordMs * 1e6) / batch.length),
+      recordNsPerRecordExistingSeries: Math.round((againMs * 1e6) / batch.length),
+      scrape: {
+        prometheusSeries: small.size() * SERIES_PER_LABEL_SET,
+        textMs: Math.round(scrapeMs),
+        textMiB: +(text.length / 2 ** 20).toFixed(1),
+        openMetricsMs: Math.round(scrapeOpenMetricsMs),
+        openMetricsMiB: +(om.length / 2 ** 20).toFixed(1)
+      },
+      remoteWrite: {
+        samples: batches.reduce((n, b) => n + b.samples, 0),
+        requests: batches.length,
+        encodeAndCompressMs: Math.round(remoteWriteEncodeMs),
+        compressedMiB: +(batches.reduce((n, b) => n + b.body.length, 0) / 2 ** 20).toFixed(2)
+      }
+    },
+    null,
+    2
+  )
+)

@@ -4,7 +4,12 @@
 import { renderExposition } from "../src/export/exposition.ts"
 import { proxyGauges } from "../src/export/proxy-series.ts"
 import { snapshotBatches } from "../src/export/remote-write.ts"
-import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE, identityFromMetadata, mxNaming } from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
+import {
+  DEFAULT_MX_INSTANCE_NAME_RULE,
+  DEFAULT_MX_SERVICE_NAME_RULE,
+  identityFromMetadata,
+  mxNaming
+} from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeMetricsMessage } from "../src/protocol/metrics-codec.ts"
 import { makeClusterNamer } from "../src/proxy-metrics/cluster-name.ts"
 import { makeProxyMetricStore } from "../src/proxy-metrics/proxy-metric-store.ts"

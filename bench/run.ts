@@ -31,7 +31,15 @@ const manySeries: Workload = quick
   ? { seed: 2, startMs: Date.now(), messages: 1_500, topology: { instances: 10, extraServices: 50, ids: 2_500 } }
   : { seed: 2, startMs: Date.now(), messages: 6_000, topology: { instances: 10, extraServices: 50, ids: 2_500 } }
 
-const TARGETS = { entriesPerSecond: 500_000, ofTransport: 0.4, rssMb: 200, queryableMs: 2_000, liveSeries: 100_000, exportCost: 0.1, scrapeMs: 1_000 }
+const TARGETS = {
+  entriesPerSecond: 500_000,
+  ofTransport: 0.4,
+  rssMb: 200,
+  queryableMs: 2_000,
+  liveSeries: 100_000,
+  exportCost: 0.1,
+  scrapeMs: 1_000
+}
 
 const client = (target: string, streams: number, perStream: number, w: Workload) =>
   outputOf(spawnPinned(1, [here("./client.ts"), target, String(streams), String(perStream), encodeWorkload(w)])).then(
@@ -60,7 +68,9 @@ const rate = async (target: string, pid: number, streams: number): Promise<Rate>
 const decodeRates = async () => {
   let best = { protobufjs: 0, meshsight: 0 }
   for (let i = 0; i < REPEATS; i++) {
-    const run = JSON.parse(await outputOf(spawnPinned(0, [here("./decode.ts"), encodeWorkload(workload), quick ? "10" : "30"]))) as typeof best
+    const run = JSON.parse(
+      await outputOf(spawnPinned(0, [here("./decode.ts"), encodeWorkload(workload), quick ? "10" : "30"]))
+    ) as typeof best
     best = { protobufjs: Math.max(best.protobufjs, run.protobufjs), meshsight: Math.max(best.meshsight, run.meshsight) }
   }
   return best
@@ -82,10 +92,18 @@ const metricsService = async () => {
   let best = { familiesPerSecond: 0, familiesPerCoreSecond: 0, cpuNsPerFamily: Number.NaN, familiesPerMessage: 0 }
   for (let i = 0; i < REPEATS; i++) {
     const cpuBefore = cpuSecondsOf(meshsight.pid)
-    const out = await outputOf(spawnPinned(1, [here("./metrics-client.ts"), meshsight.target, String(METRICS_STREAMS), String(quick ? 20 : 60)]))
+    const out = await outputOf(
+      spawnPinned(1, [here("./metrics-client.ts"), meshsight.target, String(METRICS_STREAMS), String(quick ? 20 : 60)])
+    )
     const { families, messages, seconds } = JSON.parse(out) as { families: number; messages: number; seconds: number }
     const cpuNsPerFamily = ((cpuSecondsOf(meshsight.pid) - cpuBefore) / families) * 1e9
-    if (families / seconds > best.familiesPerSecond) best = { familiesPerSecond: families / seconds, familiesPerCoreSecond: 1e9 / cpuNsPerFamily, cpuNsPerFamily, familiesPerMessage: families / messages }
+    if (families / seconds > best.familiesPerSecond)
+      best = {
+        familiesPerSecond: families / seconds,
+        familiesPerCoreSecond: 1e9 / cpuNsPerFamily,
+        cpuNsPerFamily,
+        familiesPerMessage: families / messages
+      }
   }
   const instances = await meshsight.metric("meshsight_proxy_instances")
   await meshsight.stop()
@@ -137,7 +155,10 @@ const exportCost = async () => {
     await new Promise((res) => setTimeout(res, 5_500)) // a housekeeping beat for the gauges, some writes
     const own = await (await fetch(`${meshsight.url}/metrics`)).text()
     // Summed over the endpoint label.
-    const samplesSent = own.split("\n").filter((l) => l.startsWith("meshsight_remote_write_samples_sent_total{")).reduce((n, l) => n + Number(l.split(" ").pop()), 0)
+    const samplesSent = own
+      .split("\n")
+      .filter((l) => l.startsWith("meshsight_remote_write_samples_sent_total{"))
+      .reduce((n, l) => n + Number(l.split(" ").pop()), 0)
     out[name] = { ...r, meshSeries: await meshsight.metric("meshsight_mesh_series"), samplesSent }
     await meshsight.stop()
   }
@@ -175,7 +196,9 @@ const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math
 const k = (n: number) => `${Math.round(n / 1000)} k`
 const verdict = (met: boolean, what: string) => `${met ? "met" : "MISSED"}: ${what}`
 
-console.log(`meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} messages of ${ENTRIES_PER_MESSAGE} entries per run, best of ${REPEATS}; ${pinning}; meshsight runs as node ${serviceNodeFlags.join(" ")} dist/main.js`)
+console.log(
+  `meshsight bench${quick ? " (quick)" : ""}: ${MESSAGES_PER_RUN} messages of ${ENTRIES_PER_MESSAGE} entries per run, best of ${REPEATS}; ${pinning}; meshsight runs as node ${serviceNodeFlags.join(" ")} dist/main.js`
+)
 const loadBefore = loadavg()[0]
 const buildErrors = buildServer()
 if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchmarking what it emitted:\n${buildErrors}`)
@@ -213,7 +236,9 @@ for (const r of rows) {
       `${r.ofTransport.toFixed(2)} | ${r.ofProtobufjs.toFixed(2)} | ${Math.round(r.nsPerEntry)} |`
   )
 }
-console.log(`\ndecode only (one core, in-process): protobufjs ${k(decode.protobufjs)} entries/s, meshsight's decoder ${k(decode.meshsight)} entries/s`)
+console.log(
+  `\ndecode only (one core, in-process): protobufjs ${k(decode.protobufjs)} entries/s, meshsight's decoder ${k(decode.meshsight)} entries/s`
+)
 console.log(`meshsight RSS: ${e2e.idleRssMb.toFixed(0)} MiB idle, peak ${e2e.memory.peakRssMb.toFixed(0)} MiB over the runs above`)
 console.log(`with ${series.series} live series: RSS ${series.rssMb.toFixed(0)} MiB (peak ${series.peakRssMb.toFixed(0)} MiB)`)
 if (seriesV8Defaults) {
@@ -233,21 +258,49 @@ console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.
 const slowest = Math.min(...rows.map((r) => r.meshsight))
 const perEntry = rows.map((r) => r.meshsightCpuNsPerEntry)
 const targets = [
-  verdict(slowest >= TARGETS.entriesPerSecond, `end to end ≥ ${k(TARGETS.entriesPerSecond)} entries/s at every stream count (slowest ${k(slowest)})`),
+  verdict(
+    slowest >= TARGETS.entriesPerSecond,
+    `end to end ≥ ${k(TARGETS.entriesPerSecond)} entries/s at every stream count (slowest ${k(slowest)})`
+  ),
   verdict(slowest >= decode.protobufjs, `faster than protobufjs decoding alone (${k(decode.protobufjs)})`),
-  verdict(rows.every((r) => r.ofTransport >= TARGETS.ofTransport), `≥ ${TARGETS.ofTransport}× the no-op transport (lowest ${Math.min(...rows.map((r) => r.ofTransport)).toFixed(2)}×)`),
-  verdict(Math.max(...perEntry) <= 1.25 * Math.min(...perEntry), `CPU per entry flat from 1 to 1000 streams (${perEntry.map((n) => Math.round(n)).join(" / ")} ns)`),
-  verdict(series.series >= TARGETS.liveSeries && series.peakRssMb <= TARGETS.rssMb, `RSS ≤ ${TARGETS.rssMb} MiB with ${k(TARGETS.liveSeries)} live series (${k(series.series)} series, peak ${series.peakRssMb.toFixed(0)} MiB)`),
-  verdict(exportShare("remoteWrite") <= TARGETS.exportCost, `Istio-standard export with remote write costs ≤ ${100 * TARGETS.exportCost} % of end-to-end throughput (${(100 * exportShare("remoteWrite")).toFixed(1)} %)`),
-  verdict(exportMemory.scrape.textMs <= TARGETS.scrapeMs, `a /metrics/mesh scrape of 100 k series within ${TARGETS.scrapeMs} ms (${exportMemory.scrape.textMs} ms CPU)`),
-  verdict(Math.max(...e2e.delays) <= TARGETS.queryableMs, `ingest to queryable ≤ ${TARGETS.queryableMs} ms (max ${Math.max(...e2e.delays).toFixed(0)} ms)`)
+  verdict(
+    rows.every((r) => r.ofTransport >= TARGETS.ofTransport),
+    `≥ ${TARGETS.ofTransport}× the no-op transport (lowest ${Math.min(...rows.map((r) => r.ofTransport)).toFixed(2)}×)`
+  ),
+  verdict(
+    Math.max(...perEntry) <= 1.25 * Math.min(...perEntry),
+    `CPU per entry flat from 1 to 1000 streams (${perEntry.map((n) => Math.round(n)).join(" / ")} ns)`
+  ),
+  verdict(
+    series.series >= TARGETS.liveSeries && series.peakRssMb <= TARGETS.rssMb,
+    `RSS ≤ ${TARGETS.rssMb} MiB with ${k(TARGETS.liveSeries)} live series (${k(series.series)} series, peak ${series.peakRssMb.toFixed(0)} MiB)`
+  ),
+  verdict(
+    exportShare("remoteWrite") <= TARGETS.exportCost,
+    `Istio-standard export with remote write costs ≤ ${100 * TARGETS.exportCost} % of end-to-end throughput (${(100 * exportShare("remoteWrite")).toFixed(1)} %)`
+  ),
+  verdict(
+    exportMemory.scrape.textMs <= TARGETS.scrapeMs,
+    `a /metrics/mesh scrape of 100 k series within ${TARGETS.scrapeMs} ms (${exportMemory.scrape.textMs} ms CPU)`
+  ),
+  verdict(
+    Math.max(...e2e.delays) <= TARGETS.queryableMs,
+    `ingest to queryable ≤ ${TARGETS.queryableMs} ms (max ${Math.max(...e2e.delays).toFixed(0)} ms)`
+  )
 ]
 console.log(`\ntargets\n${targets.map((t) => `  ${t}`).join("\n")}`)
 
 const results = {
   date: new Date().toISOString(),
   quick,
-  machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, meshsightNodeFlags: serviceNodeFlags, pinning, loadAverage: { before: loadBefore, after: loadAfter } },
+  machine: {
+    cpus: cpus().length,
+    model: cpus()[0]?.model,
+    node: process.version,
+    meshsightNodeFlags: serviceNodeFlags,
+    pinning,
+    loadAverage: { before: loadBefore, after: loadAfter }
+  },
   messagesPerRun: MESSAGES_PER_RUN,
   repeats: REPEATS,
   entriesPerMessage: ENTRIES_PER_MESSAGE,
@@ -258,9 +311,14 @@ const results = {
   liveSeries: series,
   liveSeriesV8Defaults: seriesV8Defaults === undefined ? null : { nodeFlags: V8_DEFAULTS, ...seriesV8Defaults },
   metricsService: metrics,
-  istioExport: { streams: EXPORT_STREAMS, rates: exportRates, costOfThroughput: { on: exportShare("on"), remoteWrite: exportShare("remoteWrite") }, inProcess: exportMemory },
+  istioExport: {
+    streams: EXPORT_STREAMS,
+    rates: exportRates,
+    costOfThroughput: { on: exportShare("on"), remoteWrite: exportShare("remoteWrite") },
+    inProcess: exportMemory
+  },
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }
-writeFileSync(here("./results.json"), JSON.stringify(results, null, 2) + "\n")
+writeFileSync(here("./results.json"), `${JSON.stringify(results, null, 2)}\n`)
 console.log("\nwritten to bench/results.json")

@@ -28,7 +28,13 @@ const perStream = streams.map((s) => {
   return { node, resolver: chain.forStream(node), bytes: s.messages, decoded: s.messages.map(decodeAlsMessage) }
 })
 const messages = perStream.flatMap((s) => s.bytes)
-const aggregator = makeAggregator({ apdexThresholdMs: 500, apdexThresholdsMs: {}, maxSeriesPerMinute: 500_000, maxEndpointsPerService: 3000, retentionStart: () => 0 })
+const aggregator = makeAggregator({
+  apdexThresholdMs: 500,
+  apdexThresholdsMs: {},
+  maxSeriesPerMinute: 500_000,
+  maxEndpointsPerService: 3000,
+  retentionStart: () => 0
+})
 const misses = { local: 0, source: 0, destination: 0 }
 const names = makeEndpointNamer(NO_RULES)
 const meshSeries = makeMeshSeries({ maxSeries: 100_000, idleMs: 600_000 })
@@ -38,12 +44,16 @@ const sidesOf = (m: AlsMessage) => {
   for (let i = 0; i < sides.length; i++) sides[i] = emptySides()
   return sides
 }
-const identified = perStream.map((s) => s.decoded.map((m) => {
-  const sides = sidesOf(m)
-  s.resolver.fill(m.entries, sides)
-  return sides
-}))
-const records: Array<Array<MeshMetric>> = perStream.flatMap((s, i) => s.decoded.map((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names)))
+const identified = perStream.map((s) =>
+  s.decoded.map((m) => {
+    const sides = sidesOf(m)
+    s.resolver.fill(m.entries, sides)
+    return sides
+  })
+)
+const records: Array<Array<MeshMetric>> = perStream.flatMap((s, i) =>
+  s.decoded.map((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names))
+)
 
 const time = (name: string, body: () => void) => {
   body() // warm-up
@@ -55,16 +65,31 @@ const time = (name: string, body: () => void) => {
     best = Math.min(best, Number(process.hrtime.bigint() - started))
   }
   const entries = messages.length * ENTRIES_PER_MESSAGE
-  console.log(`${name.padEnd(22)} ${(best / entries).toFixed(0).padStart(6)} ns/entry  ${Math.round(entries / best * 1e6).toString().padStart(6)} k entries/s`)
+  console.log(
+    `${name.padEnd(22)} ${(best / entries).toFixed(0).padStart(6)} ns/entry  ${Math.round((entries / best) * 1e6)
+      .toString()
+      .padStart(6)} k entries/s`
+  )
 }
 
-console.log(`${messages.length} messages, ${(messages.reduce((n, m) => n + m.length, 0) / messages.length / 1024).toFixed(1)} KiB each on average; best of ${rounds}`)
-time("protobufjs decode", () => { for (const m of messages) StreamAccessLogsMessage.decode(m) })
-time("decode", () => { for (const m of messages) decodeAlsMessage(m) })
+console.log(
+  `${messages.length} messages, ${(messages.reduce((n, m) => n + m.length, 0) / messages.length / 1024).toFixed(1)} KiB each on average; best of ${rounds}`
+)
+time("protobufjs decode", () => {
+  for (const m of messages) StreamAccessLogsMessage.decode(m)
+})
+time("decode", () => {
+  for (const m of messages) decodeAlsMessage(m)
+})
 time("identify", () => perStream.forEach((s) => s.decoded.forEach((m) => s.resolver.fill(m.entries, sidesOf(m)))))
 time("analyze", () => perStream.forEach((s, i) => s.decoded.forEach((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names))))
-time("aggregate", () => { for (const r of records) aggregator.record(r, Date.now()); aggregator.drain(0) })
-time("istio export", () => { for (const r of records) meshSeries.record(r, Date.now()) })
+time("aggregate", () => {
+  for (const r of records) aggregator.record(r, Date.now())
+  aggregator.drain(0)
+})
+time("istio export", () => {
+  for (const r of records) meshSeries.record(r, Date.now())
+})
 time("all stages", () => {
   for (const s of perStream) {
     for (const bytes of s.bytes) {

@@ -34,10 +34,13 @@ const option = (name: keyof typeof values, fallback?: number): number | undefine
 }
 
 const newestIn = (dir: string): number =>
-  Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((e) => {
-    const path = join(dir, e.name)
-    return e.isDirectory() ? newestIn(path) : statSync(path).mtimeMs
-  }))
+  Math.max(
+    0,
+    ...readdirSync(dir, { withFileTypes: true }).map((e) => {
+      const path = join(dir, e.name)
+      return e.isDirectory() ? newestIn(path) : statSync(path).mtimeMs
+    })
+  )
 
 /** Builds the server when dist/ is missing or older than src/; tsc still emits on type errors, so dist/ then runs as built. */
 const buildIfNeeded = () => {
@@ -59,7 +62,6 @@ const canListen = (port: number): Promise<boolean> =>
     server.once("error", () => resolve(false))
     server.listen(port, "0.0.0.0", () => server.close(() => resolve(true)))
   })
-
 
 /** The requested port, else the default if it is free, else any free port (and say so). */
 const choosePort = async (requested: number | undefined, fallback: number, what: string): Promise<number> => {
@@ -115,7 +117,14 @@ try {
 }
 
 const topology = bookinfo()
-const simulator = startSimulator({ target: `127.0.0.1:${grpcPort}`, rate, seed: option("seed", 1)!, entriesPerMessage: 20, topology, ...(durationS === undefined ? {} : { durationS }) })
+const simulator = startSimulator({
+  target: `127.0.0.1:${grpcPort}`,
+  rate,
+  seed: option("seed", 1)!,
+  entriesPerMessage: 20,
+  topology,
+  ...(durationS === undefined ? {} : { durationS })
+})
 
 console.log(`
 meshsight is running: gRPC ALS on :${grpcPort}, HTTP on :${httpPort}.

@@ -27,10 +27,14 @@ export const serviceNodeFlags: ReadonlyArray<string> = (() => {
  */
 export const buildServer = (): string | undefined => {
   try {
-    execFileSync(process.execPath, [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"], {
-      cwd: ROOT,
-      stdio: "pipe"
-    })
+    execFileSync(
+      process.execPath,
+      [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"],
+      {
+        cwd: ROOT,
+        stdio: "pipe"
+      }
+    )
     return undefined
   } catch (e) {
     if (!existsSync(SERVER_MAIN)) throw e
@@ -44,9 +48,15 @@ export const buildServer = (): string | undefined => {
  */
 export const waitUntilReady = async (url: string, child: ChildProcess, output: () => string = () => "", timeoutMs = 20_000) => {
   const failure = (what: string) => new Error([what, output()].filter((s) => s !== "").join(":\n"))
-  for (const deadline = Date.now() + timeoutMs; ;) {
+  for (const deadline = Date.now() + timeoutMs; ; ) {
     if (child.exitCode !== null) throw failure(`meshsight exited with ${child.exitCode} during start-up`)
-    if (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) return
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false
+      )
+    )
+      return
     if (Date.now() > deadline) {
       child.kill("SIGKILL")
       throw failure(`meshsight did not become ready within ${timeoutMs / 1000} s`)

@@ -35,7 +35,10 @@ const simulator = startSimulator({
   entriesPerMessage: Math.max(1, number("batch", values.batch)),
   ...(peers === "mixed" ? {} : { peerFormat: peers }),
   ...(values.duration === undefined ? {} : { durationS: number("duration", values.duration) }),
-  topology: bookinfo({ instances: number("instances", values.instances), extraServices: number("extra-services", values["extra-services"]) })
+  topology: bookinfo({
+    instances: number("instances", values.instances),
+    extraServices: number("extra-services", values["extra-services"])
+  })
 })
 console.log(`sim: bookinfo traffic → ${values.target} at ${values.rate} requests/s`)
 const report = setInterval(() => console.log(`sim: ${formatProgress(simulator.progress())}`), 5000)

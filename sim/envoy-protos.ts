@@ -47,9 +47,15 @@ export const StreamAccessLogsMessage = officialRoot.lookupType("envoy.service.ac
 // ---- proto3 JSON mapping → protobufjs objects, for the well-known types protobufjs's fromObject does not map ----
 
 const WRAPPERS = new Set([
-  ".google.protobuf.UInt32Value", ".google.protobuf.Int32Value", ".google.protobuf.UInt64Value",
-  ".google.protobuf.Int64Value", ".google.protobuf.BoolValue", ".google.protobuf.StringValue",
-  ".google.protobuf.BytesValue", ".google.protobuf.DoubleValue", ".google.protobuf.FloatValue"
+  ".google.protobuf.UInt32Value",
+  ".google.protobuf.Int32Value",
+  ".google.protobuf.UInt64Value",
+  ".google.protobuf.Int64Value",
+  ".google.protobuf.BoolValue",
+  ".google.protobuf.StringValue",
+  ".google.protobuf.BytesValue",
+  ".google.protobuf.DoubleValue",
+  ".google.protobuf.FloatValue"
 ])
 
 /** "1.5s" → { seconds, nanos } */
@@ -138,9 +144,8 @@ const convertAny = (any: Record<string, unknown>): { type_url: string; value: Ui
   if (cached) return cached
   const typeUrl = String(any["@type"])
   const inner = officialRoot.lookupType(typeUrl.slice(typeUrl.lastIndexOf("/") + 1))
-  const payload = WRAPPERS.has(inner.fullName) || inner.fullName === ".google.protobuf.Struct"
-    ? convertWellKnown(inner, any)
-    : convert(inner, any)
+  const payload =
+    WRAPPERS.has(inner.fullName) || inner.fullName === ".google.protobuf.Struct" ? convertWellKnown(inner, any) : convert(inner, any)
   const encoded = { type_url: typeUrl, value: inner.encode(inner.fromObject(payload)).finish() }
   encodedAnys.set(any, encoded)
   return encoded

@@ -245,7 +245,10 @@ export interface TcpCall {
 }
 
 const tcpJson = (call: TcpCall, s: Sides): Record<string, unknown> => ({
-  commonProperties: commonJson({ startMs: call.startMs, durationMs: call.durationMs, ...(call.responseFlags ? { responseFlags: call.responseFlags } : {}) }, s),
+  commonProperties: commonJson(
+    { startMs: call.startMs, durationMs: call.durationMs, ...(call.responseFlags ? { responseFlags: call.responseFlags } : {}) },
+    s
+  ),
   connectionProperties: { receivedBytes: String(call.receivedBytes), sentBytes: String(call.sentBytes) }
 })
 

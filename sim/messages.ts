@@ -70,7 +70,9 @@ export interface GenerateOptions {
  * carries the proxy's identifier (Istio node metadata); every entry of the pool starts within one second of
  * `startMs`.
  */
-export const generateMessages = (options: GenerateOptions): { readonly streams: ReadonlyArray<GeneratedStream>; readonly entries: number } => {
+export const generateMessages = (
+  options: GenerateOptions
+): { readonly streams: ReadonlyArray<GeneratedStream>; readonly entries: number } => {
   const topology = options.topology ?? bookinfo()
   const random = seededRandom(options.seed)
   const traffic = makeTraffic(topology, random, options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat })

@@ -29,9 +29,10 @@ export const encodeMetricsMessage = (
   node?: { readonly workload: Workload; readonly role?: Role } | { readonly json: Record<string, unknown> }
 ): Uint8Array => {
   const nodeJson = node === undefined ? undefined : "json" in node ? node.json : istioNodeJson(node.workload, node.role)
-  const identifier = nodeJson === undefined
-    ? undefined
-    : { node: { ...nodeJson, metadata: structFromJson((nodeJson.metadata ?? {}) as Record<string, unknown>) } }
+  const identifier =
+    nodeJson === undefined
+      ? undefined
+      : { node: { ...nodeJson, metadata: structFromJson((nodeJson.metadata ?? {}) as Record<string, unknown>) } }
   return StreamMetricsMessage.encode(StreamMetricsMessage.fromObject({ identifier, envoyMetrics: families })).finish()
 }
 
@@ -122,10 +123,12 @@ export const makeProxyStats = (topology: Topology, random: Random, unhealthyChan
         {
           name: `${c.prefix}.upstream_rq_time`,
           type: "HISTOGRAM",
-          metric: [{
-            histogram: { sampleCount: c.rqTotal, sampleSum: c.rqTotal * 12, bucket: [{ cumulativeCount: c.rqTotal, upperBound: 25 }] },
-            timestampMs: nowMs
-          }]
+          metric: [
+            {
+              histogram: { sampleCount: c.rqTotal, sampleSum: c.rqTotal * 12, bucket: [{ cumulativeCount: c.rqTotal, upperBound: 25 }] },
+              timestampMs: nowMs
+            }
+          ]
         }
       )
     }

@@ -2,7 +2,7 @@
 // its batched entries as the simulated requests happen; and its own MetricsService v3 stream, with its stats every
 // stats flush interval (./proxy-stats.ts). A stream that breaks is reopened with the identifier again (what Envoy
 // does; what was in flight is lost, as with Envoy).
-import * as grpc from "@grpc/grpc-js"
+import type * as grpc from "@grpc/grpc-js"
 import { makeAlsClient, makeMetricsClient } from "../src/ingest/service-definitions.ts"
 import type { PeerFormat } from "./istio-entries.ts"
 import { makeBatcher } from "./messages.ts"
@@ -60,7 +60,11 @@ type AlsCall = grpc.ClientWritableStream<Buffer>
 
 export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
   const topology = options.topology ?? bookinfo()
-  const traffic = makeTraffic(topology, seededRandom(options.seed ?? 1), options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat })
+  const traffic = makeTraffic(
+    topology,
+    seededRandom(options.seed ?? 1),
+    options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat }
+  )
   const client = makeAlsClient(options.target)
   const metricsClient = makeMetricsClient(options.target)
   const streams = new Map<SimPod, AlsCall>()
@@ -148,12 +152,15 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
       clearTimeout(deadline)
       batcher.flush()
       // Half-close every stream and wait for meshsight's answers, so that nothing sent is cut off.
-      await Promise.all([...streams.values(), ...metricsStreams.values()].map((call) =>
-        new Promise<void>((resolve) => {
-          call.once("status", () => resolve())
-          call.end()
-        })
-      ))
+      await Promise.all(
+        [...streams.values(), ...metricsStreams.values()].map(
+          (call) =>
+            new Promise<void>((resolve) => {
+              call.once("status", () => resolve())
+              call.end()
+            })
+        )
+      )
       client.close()
       metricsClient.close()
       finish(snapshot())

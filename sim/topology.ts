@@ -141,13 +141,15 @@ export const bookinfo = (options: TopologyOptions = {}): Topology => {
     ...extra.map((service) => httpRoute("productpage", service, ["/api/{id}"], 10, { ids, probability: 0.3 }))
   ]
   const ports = new Map(routes.map((r) => [r.to, r]))
-  const services = [...new Map(pods.map((p) => [`${p.namespace}/${p.service}`, p])).values()].map((p, i): SimService => ({
-    name: p.service,
-    namespace: p.namespace,
-    // Service cluster IPs from the service CIDR 10.96.0.0/16.
-    clusterIp: `10.96.${Math.floor(i / 200)}.${(i % 200) + 10}`,
-    port: p.role === "router" ? 80 : (ports.get(p.service)?.port ?? 9080)
-  }))
+  const services = [...new Map(pods.map((p) => [`${p.namespace}/${p.service}`, p])).values()].map(
+    (p, i): SimService => ({
+      name: p.service,
+      namespace: p.namespace,
+      // Service cluster IPs from the service CIDR 10.96.0.0/16.
+      clusterIp: `10.96.${Math.floor(i / 200)}.${(i % 200) + 10}`,
+      port: p.role === "router" ? 80 : (ports.get(p.service)?.port ?? 9080)
+    })
+  )
   return { pods, services, routes, gateway }
 }
 

@@ -83,14 +83,25 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
   let requests = 0
   const requestIdOf = (n: number) => `00000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`
 
-  const call = (client: SimPod, route: Route, startMs: number, sink: EntrySink, requestId: string): { durationMs: number; calls: number } => {
+  const call = (
+    client: SimPod,
+    route: Route,
+    startMs: number,
+    sink: EntrySink,
+    requestId: string
+  ): { durationMs: number; calls: number } => {
     const server = random.pick(podsByService.get(route.to)!)
     const port = nextPort()
     const host = `${route.to}.${server.namespace}.svc.cluster.local`
     const peers = { client, server, port: route.port, host, serviceIp: services.get(route.to)?.clusterIp ?? "10.96.0.10", ...options }
     if (route.protocol === "tcp") {
       // A short-lived connection (bookinfo's ratings opens one per query).
-      const tcp = { startMs, durationMs: random.logNormal(route.latency.medianMs, route.latency.sigma), receivedBytes: 200 + random.int(2000), sentBytes: 100 + random.int(500) }
+      const tcp = {
+        startMs,
+        durationMs: random.logNormal(route.latency.medianMs, route.latency.sigma),
+        receivedBytes: 200 + random.int(2000),
+        sentBytes: 100 + random.int(500)
+      }
       sink(client, "tcp", outboundTcpEntry(tcp, peers, port))
       sink(server, "tcp", inboundTcpEntry(tcp, peers, port))
       return { durationMs: tcp.durationMs, calls: 1 }
@@ -120,10 +131,16 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
       client,
       "http",
       client.role === "router"
-        ? gatewayHttpEntry(clientCall, client, { workload: server, port: route.port, host, ...options }, { ip: `203.0.113.${1 + random.int(200)}`, port })
+        ? gatewayHttpEntry(
+            clientCall,
+            client,
+            { workload: server, port: route.port, host, ...options },
+            { ip: `203.0.113.${1 + random.int(200)}`, port }
+          )
         : outboundHttpEntry(clientCall, peers, port)
     )
-    if (result.server !== undefined) sink(server, "http", inboundHttpEntry({ ...http, durationMs: serverMs, ...result.server }, peers, port))
+    if (result.server !== undefined)
+      sink(server, "http", inboundHttpEntry({ ...http, durationMs: serverMs, ...result.server }, peers, port))
     return { durationMs, calls }
   }
 
@@ -132,7 +149,8 @@ export const makeTraffic = (topology: Topology, random: Random, options: Traffic
     request: (startMs: number, sink: EntrySink): number => {
       let calls = 0
       const requestId = requestIdOf(++requests)
-      for (const route of routesFrom.get(topology.gateway.service) ?? []) calls += call(topology.gateway, route, startMs, sink, requestId).calls
+      for (const route of routesFrom.get(topology.gateway.service) ?? [])
+        calls += call(topology.gateway, route, startMs, sink, requestId).calls
       return calls
     }
   }

@@ -29,13 +29,17 @@ export const makeAppLayer = (analyzers: AnalyzerLayers) => {
   // The Istio-standard export sees the same records as the aggregator (built once, shared with /metrics/mesh) and
   // reads the proxies' MetricsService data when scraped.
   const meshExport = MeshExportLive.pipe(Layer.provide(proxyMetrics))
-  const grpc = GrpcServerLive.pipe(Layer.provide([
-    AlsPipelineLive.pipe(Layer.provide([identity, aggregator, endpointNaming, errorLogs, meshExport, budget])),
-    MetricsPipelineLive.pipe(Layer.provide([proxyMetrics, budget]))
-  ]))
+  const grpc = GrpcServerLive.pipe(
+    Layer.provide([
+      AlsPipelineLive.pipe(Layer.provide([identity, aggregator, endpointNaming, errorLogs, meshExport, budget])),
+      MetricsPipelineLive.pipe(Layer.provide([proxyMetrics, budget]))
+    ])
+  )
   const query = QueryServiceLive.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
   // aggregator flushes what they left into the store (and the error-log store writes out its queue).
-  const app = HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget)))
+  const app = HttpServerLive.pipe(
+    Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget))
+  )
   return MemoryBudgetLog.pipe(Layer.provideMerge(app))
 }

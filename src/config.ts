@@ -36,9 +36,7 @@ export const LOG_LEVELS = ["Trace", "Debug", "Info", "Warn", "Error"] as const
 /** Log levels in any case (`info`, `INFO`): Effect's names are capitalised. */
 const logLevelSchema = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Literals(LOG_LEVELS), {
-    decode: SchemaGetter.transform((s: string) =>
-      (s.charAt(0).toUpperCase() + s.slice(1).toLowerCase()) as (typeof LOG_LEVELS)[number]
-    ),
+    decode: SchemaGetter.transform((s: string) => (s.charAt(0).toUpperCase() + s.slice(1).toLowerCase()) as (typeof LOG_LEVELS)[number]),
     encode: SchemaGetter.transform((s: string) => s)
   })
 )
@@ -116,18 +114,19 @@ const SETTINGS = {
 }
 
 /** The whole read: every setting, the bare gRPC port's host filled in, the analyzers that run, the warnings. */
-export type AppConfigShape =
-  & Omit<SettingValues<typeof SETTINGS>, "grpcAddress" | "httpAnalyzers" | "tcpAnalyzers" | "endpointGroupingFile">
-  & {
-    readonly grpcHost: string
-    readonly grpcPort: number
-    readonly httpAnalyzers: ReadonlyArray<string>
-    readonly tcpAnalyzers: ReadonlyArray<string>
-    /** undefined: no grouping. */
-    readonly endpointGroupingFile: string | undefined
-    /** Settings accepted but not acted on, each a line for the start-up log. */
-    readonly warnings: ReadonlyArray<string>
-  }
+export type AppConfigShape = Omit<
+  SettingValues<typeof SETTINGS>,
+  "grpcAddress" | "httpAnalyzers" | "tcpAnalyzers" | "endpointGroupingFile"
+> & {
+  readonly grpcHost: string
+  readonly grpcPort: number
+  readonly httpAnalyzers: ReadonlyArray<string>
+  readonly tcpAnalyzers: ReadonlyArray<string>
+  /** undefined: no grouping. */
+  readonly endpointGroupingFile: string | undefined
+  /** Settings accepted but not acted on, each a line for the start-up log. */
+  readonly warnings: ReadonlyArray<string>
+}
 
 /** Every variable name some setting reads. */
 export const VARIABLE_NAMES: ReadonlySet<string> = new Set(Object.values(SETTINGS).flatMap((s) => s.names))
@@ -137,7 +136,7 @@ export const VARIABLE_NAMES: ReadonlySet<string> = new Set(Object.values(SETTING
  * `STORAGE`); a provider made from a plain object keeps them whole.
  */
 const variablesUnder = (provider: ConfigProvider.ConfigProvider, path: ReadonlyArray<string> = []): Effect.Effect<Array<string>> =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const node = yield* provider.load(path).pipe(Effect.orElseSucceed(() => undefined))
     if (node === undefined || node._tag === "Array") return []
     if (path.length === 0) {
@@ -167,7 +166,8 @@ const warningsFor = (unimplemented: ReadonlyArray<string>): Array<string> => {
 /** Every setting, read with `Config.all`, then the settings that only make sense together (src/security/tls.ts). */
 const settings = settingsConfig(SETTINGS).pipe(
   Config.flatMap((s) => {
-    const valueOf = (wanted: Setting<string>) => s[(Object.keys(SETTINGS) as Array<keyof typeof SETTINGS>).find((k) => SETTINGS[k] === wanted)!]
+    const valueOf = (wanted: Setting<string>) =>
+      s[(Object.keys(SETTINGS) as Array<keyof typeof SETTINGS>).find((k) => SETTINGS[k] === wanted)!]
     for (const [set, partner, why] of TLS_PAIRS) {
       if (valueOf(set) !== "" && valueOf(partner) === "") {
         return invalid(set.names[0]!, String(valueOf(set)), `${partner.names[0]} too: ${why}`)
@@ -178,7 +178,7 @@ const settings = settingsConfig(SETTINGS).pipe(
 )
 
 /** The whole configuration, read from the ConfigProvider in context, with the start-up warnings. */
-export const loadConfig: Effect.Effect<AppConfigShape, Config.ConfigError> = Effect.gen(function*() {
+export const loadConfig: Effect.Effect<AppConfigShape, Config.ConfigError> = Effect.gen(function* () {
   const { grpcAddress, httpAnalyzers, tcpAnalyzers, endpointGroupingFile, ...rest } = yield* settings
   const skyWalkingVariables = yield* variablesUnder(yield* ConfigProvider.ConfigProvider)
   // The identity analyzers: `persistence` keeps error logs after them (src/error-logs/ reads the lists itself).

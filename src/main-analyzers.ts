@@ -15,7 +15,7 @@ const modules: Readonly<Record<string, () => Promise<AnalyzerLayers>>> = {
  * this build does not have is left to the chain, which names the ones it has.
  */
 export const analyzerLayers = async (names: Iterable<string>): Promise<AnalyzerLayers> => {
-  const layers = await Promise.all([...new Set(names)].flatMap((name) => modules[name] ? [modules[name]()] : []))
+  const layers = await Promise.all([...new Set(names)].flatMap((name) => (modules[name] ? [modules[name]()] : [])))
   return layers.reduce((all, layer) => Layer.merge(all, layer), Layer.empty as AnalyzerLayers)
 }
 

@@ -9,7 +9,7 @@ import { loadConfig } from "./config.ts"
 import { analyzerLayers } from "./main-analyzers.ts"
 import { isStartupError, startupMessage } from "./startup-errors.ts"
 
-const program = Effect.gen(function*() {
+const program = Effect.gen(function* () {
   const config = yield* loadConfig
   const logging = Layer.mergeAll(
     Logger.layer([config.logFormat === "json" ? Logger.consoleJson : Logger.consolePretty()]),
@@ -18,9 +18,7 @@ const program = Effect.gen(function*() {
   yield* Effect.forEach(config.warnings, (warning) => Effect.logWarning(warning)).pipe(Effect.provide(logging))
   const analyzers = yield* Effect.promise(() => analyzerLayers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
   // The stages read their own settings from the same (default: environment) ConfigProvider; all were checked above.
-  yield* Layer.launch(makeAppLayer(analyzers)).pipe(
-    Effect.provide(logging)
-  )
+  yield* Layer.launch(makeAppLayer(analyzers)).pipe(Effect.provide(logging))
 }).pipe(
   Effect.tapCause((cause) =>
     Effect.sync(() => {

@@ -24,5 +24,4 @@ export type StartupError = InstanceType<(typeof STARTUP_ERRORS)[number]>
 export const isStartupError = (error: unknown): error is StartupError => STARTUP_ERRORS.some((c) => error instanceof c)
 
 /** The line start-up stops with. */
-export const startupMessage = (error: StartupError): string =>
-  error instanceof Config.ConfigError ? error.cause.message : error.message
+export const startupMessage = (error: StartupError): string => (error instanceof Config.ConfigError ? error.cause.message : error.message)

@@ -64,7 +64,8 @@ export const seriesRefused = Metric.counter("meshsight_series_refused_total", {
   incremental: true
 })
 export const endpointsOverflow = Metric.counter("meshsight_endpoints_overflow_total", {
-  description: "Calls counted under a service's (other) endpoint: it already had MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE distinct endpoints that minute",
+  description:
+    "Calls counted under a service's (other) endpoint: it already had MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE distinct endpoints that minute",
   incremental: true
 })
 export const seriesStored = Metric.gauge("meshsight_store_series", { description: "Series held in the store" })

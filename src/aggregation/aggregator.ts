@@ -48,12 +48,24 @@ export interface AggregatorOptions {
 // A new series' entity, from the record that starts it (module-level: no closure per record). Relation builders
 // are only called for records with a source.
 const serviceEntity = ({ destination: d }: MeshMetric): Entity => ({ scope: "service", service: d.service, namespace: d.namespace })
-const instanceEntity = ({ destination: d }: MeshMetric): Entity =>
-  ({ scope: "instance", service: d.service, namespace: d.namespace, instance: d.instance })
-const endpointEntity = ({ destination: d, endpoint }: MeshMetric): Entity =>
-  ({ scope: "endpoint", service: d.service, namespace: d.namespace, endpoint })
-const otherEndpointEntity = ({ destination: d }: MeshMetric): Entity =>
-  ({ scope: "endpoint", service: d.service, namespace: d.namespace, endpoint: OTHER_ENDPOINT })
+const instanceEntity = ({ destination: d }: MeshMetric): Entity => ({
+  scope: "instance",
+  service: d.service,
+  namespace: d.namespace,
+  instance: d.instance
+})
+const endpointEntity = ({ destination: d, endpoint }: MeshMetric): Entity => ({
+  scope: "endpoint",
+  service: d.service,
+  namespace: d.namespace,
+  endpoint
+})
+const otherEndpointEntity = ({ destination: d }: MeshMetric): Entity => ({
+  scope: "endpoint",
+  service: d.service,
+  namespace: d.namespace,
+  endpoint: OTHER_ENDPOINT
+})
 const serviceRelationEntity = ({ source, destination: d, detectPoint }: MeshMetric): Entity => ({
   scope: "serviceRelation",
   detectPoint,
@@ -86,7 +98,14 @@ export const makeAggregator = (options: AggregatorOptions) => {
   const keys = makeKeyMemo()
 
   /** The series of `key` in `bucket`, made (entity and all) when new; `undefined` when the minute holds its limit. */
-  const statsFor = (minute: number, bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
+  const statsFor = (
+    minute: number,
+    bucket: MinuteBucket,
+    key: string,
+    entityOf: (m: MeshMetric) => Entity,
+    m: MeshMetric,
+    hasApdex: boolean
+  ) => {
     const existing = bucket.get(key)
     if (existing !== undefined) return existing.stats
     if (bucket.size >= options.maxSeriesPerMinute) {
@@ -202,14 +221,19 @@ const thresholdMap = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Record(Schema.String, Schema.Finite.check(Schema.isGreaterThan(0))), {
     decode: SchemaGetter.transform((s: string) =>
       Object.fromEntries(
-        s.split(",").filter((x) => x.trim() !== "").map((pair) => {
-          const eq = pair.lastIndexOf("=")
-          return [pair.slice(0, eq).trim(), eq > 0 ? Number(pair.slice(eq + 1)) : Number.NaN]
-        })
+        s
+          .split(",")
+          .filter((x) => x.trim() !== "")
+          .map((pair) => {
+            const eq = pair.lastIndexOf("=")
+            return [pair.slice(0, eq).trim(), eq > 0 ? Number(pair.slice(eq + 1)) : Number.NaN]
+          })
       )
     ),
     encode: SchemaGetter.transform((r: Readonly<Record<string, number>>) =>
-      Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
+      Object.entries(r)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")
     )
   })
 )
@@ -229,8 +253,14 @@ export const maxEndpointsPerService = setting({
 
 export const AggregatorLive = Layer.effect(
   Aggregator,
-  Effect.gen(function*() {
-    const config = yield* settingsConfig({ flushIntervalMs, apdexThresholdMs, apdexThresholdsMs, maxSeriesPerMinute, maxEndpointsPerService })
+  Effect.gen(function* () {
+    const config = yield* settingsConfig({
+      flushIntervalMs,
+      apdexThresholdMs,
+      apdexThresholdsMs,
+      maxSeriesPerMinute,
+      maxEndpointsPerService
+    })
     const store = yield* MetricStore
     const budget = yield* MemoryBudget
     const aggregator = makeAggregator({
@@ -242,7 +272,7 @@ export const AggregatorLive = Layer.effect(
       maxEndpointsPerService: config.maxEndpointsPerService,
       retentionStart: store.retentionStart
     })
-    const flush = Effect.gen(function*() {
+    const flush = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const drained = aggregator.drain(store.retentionStart(now))
       let refused = drained.refused
@@ -279,9 +309,7 @@ export const AggregatorLive = Layer.effect(
     })
     // Flush on a fixed beat (virtual time under TestClock), and once more when the layer closes at shutdown.
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.flushIntervalMs), flush)))
-    yield* Effect.addFinalizer(() =>
-      Effect.flatMap(flush, (moved) => Effect.logInfo(`final flush: ${moved} pending series stored`))
-    )
+    yield* Effect.addFinalizer(() => Effect.flatMap(flush, (moved) => Effect.logInfo(`final flush: ${moved} pending series stored`)))
     return { record: aggregator.record, flush }
   })
 )

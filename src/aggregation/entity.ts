@@ -14,8 +14,7 @@ const key = (...parts: ReadonlyArray<string>) => parts.join(SEP)
 export const serviceKey = (service: string) => key("s", service)
 export const instanceKey = (service: string, instance: string) => key("i", service, instance)
 export const endpointKey = (service: string, endpoint: string) => key("e", service, endpoint)
-export const serviceRelationKey = (detectPoint: DetectPoint, source: string, target: string) =>
-  key("r", detectPoint, source, target)
+export const serviceRelationKey = (detectPoint: DetectPoint, source: string, target: string) => key("r", detectPoint, source, target)
 export const instanceRelationKey = (
   detectPoint: DetectPoint,
   source: string,
@@ -55,7 +54,12 @@ export const makeKeyMemo = () => {
   const of = (id: WorkloadIdentity): IdentityKeys => {
     let k = memo.get(id)
     if (k === undefined) {
-      k = { service: serviceKey(id.service), instance: instanceKey(id.service, id.instance), endpoints: new BoundedMemo(MEMO_LIMIT), pairs: new BoundedMemo(MEMO_LIMIT) }
+      k = {
+        service: serviceKey(id.service),
+        instance: instanceKey(id.service, id.instance),
+        endpoints: new BoundedMemo(MEMO_LIMIT),
+        pairs: new BoundedMemo(MEMO_LIMIT)
+      }
       memo.set(id, k)
     }
     return k
@@ -65,7 +69,9 @@ export const makeKeyMemo = () => {
     /** The relation keys of `src` → `dst`. */
     pair: (src: WorkloadIdentity, dst: WorkloadIdentity): PairKeys => {
       const pairs = of(src).pairs
-      return pairs.get(dst) ?? pairs.set(dst, { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined })
+      return (
+        pairs.get(dst) ?? pairs.set(dst, { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined })
+      )
     },
     /** `keys` are `id`'s. */
     endpoint: (keys: IdentityKeys, id: WorkloadIdentity, endpoint: string) => {

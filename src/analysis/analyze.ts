@@ -62,9 +62,7 @@ const record = (
   // Server side: the whole exchange as the caller saw it. Client side: from the first byte sent upstream to the
   // last byte received from it.
   const startTimeMs = detectPoint === "server" ? start : start + ms(c.timeToFirstUpstreamTxByteNs)
-  const endTimeMs = detectPoint === "server"
-    ? start + ms(c.timeToLastDownstreamTxByteNs)
-    : start + ms(c.timeToLastUpstreamRxByteNs)
+  const endTimeMs = detectPoint === "server" ? start + ms(c.timeToLastDownstreamTxByteNs) : start + ms(c.timeToLastUpstreamRxByteNs)
   const code = e.kind === "http" ? (e.responseCode === 0 ? 200 : e.responseCode) : 0
   // The endpoint is the destination's: grouped by the rules of the service that serves it.
   const endpoint = e.kind === "http" ? names(destination.service, e) : NO_ENDPOINT

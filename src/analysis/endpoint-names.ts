@@ -83,7 +83,7 @@ export const endpointGroupingFile = setting({
 /** The rules from MESHSIGHT_ENDPOINT_GROUPING_FILE, read once at start-up: a bad file stops start-up. */
 export const EndpointNamingLive = Layer.effect(
   EndpointNaming,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const file = yield* settingConfig(endpointGroupingFile)
     const budget = yield* MemoryBudget
     // The methods' memos share the budget's share: a handful of methods see most traffic.

@@ -134,7 +134,7 @@ const addRule = (rules: ServiceRules, item: Node): boolean => {
   let node = rules.templates.get(method)
   if (node === undefined) rules.templates.set(method, (node = newNode()))
   for (const segment of segmentsOf(path)) {
-    if (PLACEHOLDER.test(segment)) node = (node.variable ??= newNode())
+    if (PLACEHOLDER.test(segment)) node = node.variable ??= newNode()
     else if (segment.includes("{") || segment.includes("}")) {
       throw new RuleError(item, `rule ${JSON.stringify(rule)}: a {placeholder} must be a whole path segment`)
     } else {
@@ -163,7 +163,7 @@ export const parseGroupingRules = (file: string, text: string): GroupingRules =>
     const root = doc.contents
     // An empty file (SkyWalking ships one with every line commented out) has no rules.
     if (root === null || (isScalar(root) && root.value === null)) return NO_RULES
-    if (!isMap(root)) throw new RuleError(root, "expected a mapping with the key \"grouping\"")
+    if (!isMap(root)) throw new RuleError(root, 'expected a mapping with the key "grouping"')
     expectKeys(root, ["grouping"], "the file")
     const grouping = root.get("grouping", true)
     if (grouping === undefined || (isScalar(grouping) && grouping.value === null)) return NO_RULES

@@ -22,7 +22,10 @@ export const JsonValue: Schema.Codec<JsonValue> = Schema.Union([
   Schema.Number,
   Schema.String,
   Schema.Array(Schema.suspend(() => JsonValue)),
-  Schema.Record(Schema.String, Schema.suspend(() => JsonValue))
+  Schema.Record(
+    Schema.String,
+    Schema.suspend(() => JsonValue)
+  )
 ])
 export const JsonObject = Schema.Record(Schema.String, JsonValue)
 export type JsonObject = typeof JsonObject.Type

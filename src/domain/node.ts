@@ -18,7 +18,11 @@ export interface ReportingNode {
 }
 
 /** Istio's node id prefixes: `router` is a gateway (reported as role proxy, as SkyWalking does). */
-const ROLES: ReadonlyMap<string, ProxyRole> = new Map([["sidecar", "sidecar"], ["router", "proxy"], ["waypoint", "waypoint"]])
+const ROLES: ReadonlyMap<string, ProxyRole> = new Map([
+  ["sidecar", "sidecar"],
+  ["router", "proxy"],
+  ["waypoint", "waypoint"]
+])
 
 /**
  * The role a node id's prefix names, or `undefined` for any other id (not an Istio proxy, or a role meshsight

@@ -33,8 +33,34 @@ export const RESPONSE_FLAG_NAMES: ReadonlyArray<string> = [
 
 /** Envoy's short codes for the same flags (`%RESPONSE_FLAGS%` in its access log format), in the same order. */
 export const RESPONSE_FLAG_CODES: ReadonlyArray<string> = [
-  "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE",
-  "DC", "URX", "SI", "IH", "DPE", "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DRR"
+  "LH",
+  "UH",
+  "UT",
+  "LR",
+  "UR",
+  "UF",
+  "UC",
+  "UO",
+  "NR",
+  "DI",
+  "FI",
+  "RL",
+  "UAEX",
+  "RLSE",
+  "DC",
+  "URX",
+  "SI",
+  "IH",
+  "DPE",
+  "UMSDR",
+  "RFCF",
+  "NFCF",
+  "DT",
+  "UPE",
+  "NC",
+  "OM",
+  "DF",
+  "DRR"
 ]
 
 /** The first set flag, as SkyWalking's "internal error code"; "" when none is set. */

@@ -9,21 +9,21 @@ export type Entity =
   | { readonly scope: "instance"; readonly service: string; readonly namespace: string; readonly instance: string }
   | { readonly scope: "endpoint"; readonly service: string; readonly namespace: string; readonly endpoint: string }
   | {
-    readonly scope: "serviceRelation"
-    readonly detectPoint: DetectPoint
-    readonly source: string
-    readonly sourceNamespace: string
-    readonly target: string
-    readonly targetNamespace: string
-  }
+      readonly scope: "serviceRelation"
+      readonly detectPoint: DetectPoint
+      readonly source: string
+      readonly sourceNamespace: string
+      readonly target: string
+      readonly targetNamespace: string
+    }
   | {
-    readonly scope: "instanceRelation"
-    readonly detectPoint: DetectPoint
-    readonly source: string
-    readonly sourceInstance: string
-    readonly target: string
-    readonly targetInstance: string
-  }
+      readonly scope: "instanceRelation"
+      readonly detectPoint: DetectPoint
+      readonly source: string
+      readonly sourceInstance: string
+      readonly target: string
+      readonly targetInstance: string
+    }
 
 export interface Series {
   readonly entity: Entity

@@ -118,10 +118,7 @@ export const matches = (log: ErrorLog, q: LogQuery): boolean =>
   (q.end === undefined || log.time < q.end)
 
 /** One page, newest first, from the matching logs in any order; those at or before `q.after` are left out. */
-export const pageOf = (
-  found: ReadonlyArray<{ readonly log: ErrorLog; readonly position: LogPosition }>,
-  q: LogQuery
-): ErrorLogPage => {
+export const pageOf = (found: ReadonlyArray<{ readonly log: ErrorLog; readonly position: LogPosition }>, q: LogQuery): ErrorLogPage => {
   const after = q.after
   const rest = after === undefined ? [...found] : found.filter((f) => newerThan(after, f.position))
   rest.sort((a, b) => (newerThan(a.position, b.position) ? -1 : 1))

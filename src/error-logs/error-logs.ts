@@ -74,7 +74,7 @@ export const persistenceWanted = (analyzers: ReadonlyArray<string>): boolean => 
 /** Needs an ErrorLogStore; collects nothing unless `persistence` is in an analyzer list. */
 export const ErrorLogsLive = Layer.effect(
   ErrorLogs,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* settingsConfig({ httpAnalyzers, tcpAnalyzers, errorLogRatePerMinute })
     const store = yield* ErrorLogStore
     const names = yield* EndpointNaming
@@ -91,17 +91,22 @@ export const ErrorLogsLive = Layer.effect(
       )
     }
     // Counted synchronously from the ingest's batch loop, once per message.
-    return makeCollector(options, store, (o) => {
-      if (o.kept > 0) errorLogsKept.updateUnsafe(o.kept, context)
-      if (o.rateLimited > 0) rateLimitedLogs.updateUnsafe(o.rateLimited, context)
-      if (o.evicted > 0) evictedLogs.updateUnsafe(o.evicted, context)
-    }, names)
+    return makeCollector(
+      options,
+      store,
+      (o) => {
+        if (o.kept > 0) errorLogsKept.updateUnsafe(o.kept, context)
+        if (o.rateLimited > 0) rateLimitedLogs.updateUnsafe(o.rateLimited, context)
+        if (o.evicted > 0) evictedLogs.updateUnsafe(o.evicted, context)
+      },
+      names
+    )
   })
 )
 
 /** PostgreSQL when MESHSIGHT_LOGS_POSTGRES_URL is set, else the embedded memory store. */
 export const ErrorLogStoreLive = Layer.unwrap(
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const url = yield* settingConfig(logsPostgresUrl)
     return url === "" ? MemoryLogStoreLive : PostgresLogStoreLive
   })

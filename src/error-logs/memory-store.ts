@@ -109,7 +109,7 @@ export const makeMemoryLogStore = (options: MemoryLogStoreOptions): ErrorLogStor
     query: (q: LogQuery, nowMs: number) =>
       Effect.sync(() => {
         prune(nowMs)
-        const source = q.service !== undefined ? byService.get(q.service)?.values() ?? [] : all.values()
+        const source = q.service !== undefined ? (byService.get(q.service)?.values() ?? []) : all.values()
         const found: Array<{ readonly log: ErrorLog; readonly position: { time: number; id: number } }> = []
         for (const h of source) {
           if (h.alive && matches(h.log, q)) found.push({ log: h.log, position: { time: h.log.time, id: h.seq } })
@@ -122,7 +122,7 @@ export const makeMemoryLogStore = (options: MemoryLogStoreOptions): ErrorLogStor
 
 export const MemoryLogStoreLive = Layer.effect(
   ErrorLogStore,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const c = yield* settingsConfig({ errorLogsPerService, errorLogsMax, retentionMinutes })
     return makeMemoryLogStore({ perService: c.errorLogsPerService, total: c.errorLogsMax, retentionMinutes: c.retentionMinutes })
   })

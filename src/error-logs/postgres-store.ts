@@ -52,29 +52,34 @@ export type Sql = PgClient.PgClient
 
 /** Brings the schema to the latest version; returns how many steps it applied. */
 export const migrate = (sql: Sql): Effect.Effect<number, SqlError> =>
-  sql.withTransaction(Effect.gen(function*() {
-    yield* sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
-    yield* sql`create table if not exists meshsight_schema_version (version integer not null)`
-    const rows = yield* sql<{ readonly version: number }>`select version from meshsight_schema_version`
-    const from = rows.length === 0 ? 0 : rows[0].version
-    for (const step of MIGRATIONS.slice(from)) yield* sql.unsafe(step)
-    if (rows.length === 0) yield* sql`insert into meshsight_schema_version (version) values (${MIGRATIONS.length})`
-    else yield* sql`update meshsight_schema_version set version = ${MIGRATIONS.length}`
-    return MIGRATIONS.length - from
-  }))
+  sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`
+      yield* sql`create table if not exists meshsight_schema_version (version integer not null)`
+      const rows = yield* sql<{ readonly version: number }>`select version from meshsight_schema_version`
+      const from = rows.length === 0 ? 0 : rows[0].version
+      for (const step of MIGRATIONS.slice(from)) yield* sql.unsafe(step)
+      if (rows.length === 0) yield* sql`insert into meshsight_schema_version (version) values (${MIGRATIONS.length})`
+      else yield* sql`update meshsight_schema_version set version = ${MIGRATIONS.length}`
+      return MIGRATIONS.length - from
+    })
+  )
 
 const insert = (sql: Sql, logs: Arr.NonEmptyReadonlyArray<NewErrorLog>) =>
-  sql`insert into meshsight_error_logs ${
-    sql.insert(Arr.map(logs, (l): Record<string, unknown> => ({
-      time_ms: l.time,
-      service: l.service,
-      instance: l.instance,
-      peer: l.peer,
-      endpoint: l.endpoint,
-      response_code: l.responseCode,
-      log: JSON.stringify(l)
-    })))
-  }`
+  sql`insert into meshsight_error_logs ${sql.insert(
+    Arr.map(
+      logs,
+      (l): Record<string, unknown> => ({
+        time_ms: l.time,
+        service: l.service,
+        instance: l.instance,
+        peer: l.peer,
+        endpoint: l.endpoint,
+        response_code: l.responseCode,
+        log: JSON.stringify(l)
+      })
+    )
+  )}`
 
 /** Deletes rows older than the retention; returns how many. */
 export const deleteExpired = (sql: Sql, nowMs: number, retentionHours: number): Effect.Effect<number, SqlError> =>
@@ -127,7 +132,7 @@ export interface PostgresLogStoreOptions {
 
 /** The store on a client pool; its writer and retention fibers run in the current Scope. */
 export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     // The pool connects on first use, so a database that is away at start-up holds nothing up; it closes with the
     // Scope, after the last flush below.
     const sql = yield* PgClient.make({
@@ -141,7 +146,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
     let migrated = false
     let failing = false
 
-    const ensureSchema = Effect.gen(function*() {
+    const ensureSchema = Effect.gen(function* () {
       if (migrated) return
       const applied = yield* migrate(sql).pipe(Effect.timeout(STATEMENT_TIMEOUT))
       migrated = true
@@ -152,31 +157,33 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
     const writing = yield* Semaphore.make(1)
 
     /** Writes the queue out, a batch at a time; stops at the first failure, leaving the rest queued. */
-    const flush = writing.withPermit(Effect.gen(function*() {
-      yield* ensureSchema
-      for (let batch = queue.slice(0, BATCH_MAX); Arr.isReadonlyArrayNonEmpty(batch); batch = queue.slice(0, BATCH_MAX)) {
-        const written = yield* insert(sql, batch).pipe(
-          Effect.timeout(STATEMENT_TIMEOUT),
-          Effect.as(true),
-          Effect.catch((e) =>
-            e._tag === "SqlError" && isPermanent(e)
-              ? Effect.as(
-                Effect.andThen(
-                  Metric.update(writeFailed, batch.length),
-                  Effect.logWarning(`PostgreSQL refused ${batch.length} error logs, dropped: ${e.message}`)
-                ),
-                true
-              )
-              : Effect.fail(e)
+    const flush = writing.withPermit(
+      Effect.gen(function* () {
+        yield* ensureSchema
+        for (let batch = queue.slice(0, BATCH_MAX); Arr.isReadonlyArrayNonEmpty(batch); batch = queue.slice(0, BATCH_MAX)) {
+          const written = yield* insert(sql, batch).pipe(
+            Effect.timeout(STATEMENT_TIMEOUT),
+            Effect.as(true),
+            Effect.catch((e) =>
+              e._tag === "SqlError" && isPermanent(e)
+                ? Effect.as(
+                    Effect.andThen(
+                      Metric.update(writeFailed, batch.length),
+                      Effect.logWarning(`PostgreSQL refused ${batch.length} error logs, dropped: ${e.message}`)
+                    ),
+                    true
+                  )
+                : Effect.fail(e)
+            )
           )
-        )
-        if (written) queue = queue.slice(batch.length)
-      }
-      if (failing) {
-        failing = false
-        yield* Effect.logInfo("PostgreSQL reachable again: error logs are written")
-      }
-    }))
+          if (written) queue = queue.slice(batch.length)
+        }
+        if (failing) {
+          failing = false
+          yield* Effect.logInfo("PostgreSQL reachable again: error logs are written")
+        }
+      })
+    )
 
     // 1 s, 2 s, 4 s … then every 30 s while the database stays away.
     const retry = Schedule.min([Schedule.exponential("1 second"), Schedule.spaced("30 seconds")])
@@ -184,18 +191,22 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
     const writer = flush.pipe(
       Effect.sandbox,
       Effect.tapError((cause) =>
-        failing ? Effect.void : Effect.sync(() => (failing = true)).pipe(
-          Effect.andThen(Effect.logWarning(
-            `cannot write error logs to PostgreSQL (${describe(Cause.squash(cause))}); retrying, ${queue.length} queued, at most ${QUEUE_MAX}`
-          ))
-        )
+        failing
+          ? Effect.void
+          : Effect.sync(() => (failing = true)).pipe(
+              Effect.andThen(
+                Effect.logWarning(
+                  `cannot write error logs to PostgreSQL (${describe(Cause.squash(cause))}); retrying, ${queue.length} queued, at most ${QUEUE_MAX}`
+                )
+              )
+            )
       ),
       Effect.retry(retry),
       Effect.andThen(Effect.sleep(FLUSH_INTERVAL)),
       Effect.forever
     )
 
-    const expire = Effect.gen(function*() {
+    const expire = Effect.gen(function* () {
       yield* ensureSchema
       const now = yield* Clock.currentTimeMillis
       const n = yield* deleteExpired(sql, now, options.retentionHours).pipe(Effect.timeout(STATEMENT_TIMEOUT))
@@ -210,7 +221,10 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
     yield* Effect.forkScoped(expire)
     // At shutdown, one last try to write what is queued (bounded: a database that is away does not hold it up).
     yield* Effect.addFinalizer(() =>
-      flush.pipe(Effect.timeout("5 seconds"), Effect.catchCause(() => Effect.void))
+      flush.pipe(
+        Effect.timeout("5 seconds"),
+        Effect.catchCause(() => Effect.void)
+      )
     )
 
     const store: ErrorLogStoreShape = {
@@ -243,7 +257,7 @@ export const makePostgresLogStore = (options: PostgresLogStoreOptions) =>
 
 export const PostgresLogStoreLive = Layer.effect(
   ErrorLogStore,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* settingsConfig({ logsPostgresUrl, logsRetentionHours })
     return yield* makePostgresLogStore({ url: config.logsPostgresUrl, retentionHours: config.logsRetentionHours })
   })

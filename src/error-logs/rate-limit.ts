@@ -33,4 +33,3 @@ export const makeRateLimiter = (perMinute: number): RateLimiter => {
     }
   }
 }
-

@@ -32,8 +32,7 @@ export const SHORT_MAX = 256
  * `s` cut to `max` units, as a string of its own: a slice of a megabyte path would be a view that keeps the whole
  * path alive for as long as the log lives.
  */
-export const bounded = (s: string, max: number): string =>
-  s.length <= max ? s : Buffer.from(s.slice(0, max), "utf8").toString("utf8")
+export const bounded = (s: string, max: number): string => (s.length <= max ? s : Buffer.from(s.slice(0, max), "utf8").toString("utf8"))
 
 const flagsOf = (mask: number): ErrorLog["responseFlags"] => {
   const out: Array<ErrorLog["responseFlags"][number]> = []
@@ -106,7 +105,7 @@ export const errorLogOf = (
     traceId: http?.traceId ?? "",
     userAgent: http?.userAgent ?? "",
     tlsMode: tlsModeOf(c.tls),
-    requestBytes: http === undefined ? e.kind === "tcp" ? e.receivedBytes : 0 : http.requestBytes,
-    responseBytes: http === undefined ? e.kind === "tcp" ? e.sentBytes : 0 : http.responseBytes
+    requestBytes: http === undefined ? (e.kind === "tcp" ? e.receivedBytes : 0) : http.requestBytes,
+    responseBytes: http === undefined ? (e.kind === "tcp" ? e.sentBytes : 0) : http.responseBytes
   }
 }

@@ -32,11 +32,35 @@ interface Family {
 
 export const FAMILIES: ReadonlyArray<Family> = [
   { name: "istio_requests", type: "counter", help: "Requests, as Istio's proxies count them", kind: "http", at: HTTP_REQUESTS },
-  { name: "istio_request_duration_milliseconds", type: "histogram", help: "Request duration in milliseconds", kind: "http", at: HTTP_DURATION },
-  { name: "istio_request_bytes", type: "histogram", help: "HTTP request size (headers and body) in bytes", kind: "http", at: HTTP_REQUEST_BYTES },
-  { name: "istio_response_bytes", type: "histogram", help: "HTTP response size (headers and body) in bytes", kind: "http", at: HTTP_RESPONSE_BYTES },
+  {
+    name: "istio_request_duration_milliseconds",
+    type: "histogram",
+    help: "Request duration in milliseconds",
+    kind: "http",
+    at: HTTP_DURATION
+  },
+  {
+    name: "istio_request_bytes",
+    type: "histogram",
+    help: "HTTP request size (headers and body) in bytes",
+    kind: "http",
+    at: HTTP_REQUEST_BYTES
+  },
+  {
+    name: "istio_response_bytes",
+    type: "histogram",
+    help: "HTTP response size (headers and body) in bytes",
+    kind: "http",
+    at: HTTP_RESPONSE_BYTES
+  },
   { name: "istio_tcp_sent_bytes", type: "counter", help: "Bytes sent to the downstream of TCP connections", kind: "tcp", at: TCP_SENT },
-  { name: "istio_tcp_received_bytes", type: "counter", help: "Bytes received from the downstream of TCP connections", kind: "tcp", at: TCP_RECEIVED },
+  {
+    name: "istio_tcp_received_bytes",
+    type: "counter",
+    help: "Bytes received from the downstream of TCP connections",
+    kind: "tcp",
+    at: TCP_RECEIVED
+  },
   { name: "istio_tcp_connections_opened", type: "counter", help: "TCP connections opened", kind: "tcp", at: TCP_OPENED },
   { name: "istio_tcp_connections_closed", type: "counter", help: "TCP connections closed", kind: "tcp", at: TCP_CLOSED }
 ]
@@ -48,7 +72,7 @@ export const LE_TEXTS: ReadonlyArray<string> = [...ISTIO_BUCKETS.map(String), "+
 export const histogramObserved = (s: MeshSeries, at: number) => s.values[at + HISTOGRAM_SLOTS - 1] > 0
 
 /** Wants OpenMetrics when the Accept header names it (Prometheus ≥ 2.5 does by default). */
-export const wantsOpenMetrics = (accept: string | undefined) => accept !== undefined && accept.includes("application/openmetrics-text")
+export const wantsOpenMetrics = (accept: string | undefined) => accept?.includes("application/openmetrics-text") === true
 
 export const renderExposition = (series: Iterable<MeshSeries>, openMetrics: boolean, gauges: ReadonlyArray<GaugeFamily> = []): string => {
   const all = [...series]

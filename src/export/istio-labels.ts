@@ -47,8 +47,9 @@ const first = (labels: Readonly<Record<string, string>>, keys: ReadonlyArray<str
  */
 const workloadPairs = (side: "source" | "destination", id: WorkloadIdentity | undefined): Array<LabelPair> => {
   if (id === undefined || id.instance === "") {
-    return ["workload", "workload_namespace", "app", "version", "canonical_service", "canonical_revision", "cluster"]
-      .map((k) => [`${side}_${k}`, UNKNOWN] as const)
+    return ["workload", "workload_namespace", "app", "version", "canonical_service", "canonical_revision", "cluster"].map(
+      (k) => [`${side}_${k}`, UNKNOWN] as const
+    )
   }
   const l = id.labels
   const workload = id.workload || UNKNOWN
@@ -101,7 +102,11 @@ const SERVICE_HOST = /^([^.]+)\.([^.]+)\.svc(?:\.|$)/
 
 const servicePairs = (host: string, fallbackNamespace: string): Array<LabelPair> => {
   if (host === "") {
-    return [["destination_service", UNKNOWN], ["destination_service_name", UNKNOWN], ["destination_service_namespace", UNKNOWN]]
+    return [
+      ["destination_service", UNKNOWN],
+      ["destination_service_name", UNKNOWN],
+      ["destination_service_namespace", UNKNOWN]
+    ]
   }
   const m = SERVICE_HOST.exec(host)
   return [
@@ -125,13 +130,16 @@ const authorityPart = (namespace: string, authority: string): LabelPart => {
   let inNamespace = byAuthority.get(namespace)
   if (inNamespace === undefined) {
     if (byAuthority.size >= MEMO_LIMIT) byAuthority.clear()
-    byAuthority.set(namespace, (inNamespace = memo((authority) => {
-      // The Host header without its port; a bare Service name is completed with the callee's namespace and the
-      // default cluster domain, as Kubernetes DNS resolves it.
-      const host = authority.startsWith("[") ? authority : authority.replace(/:\d+$/, "")
-      const fqdn = host !== "" && !host.includes(".") && namespace !== "" ? `${host}.${namespace}.svc.cluster.local` : host
-      return labelPart(servicePairs(fqdn, namespace))
-    })))
+    byAuthority.set(
+      namespace,
+      (inNamespace = memo((authority) => {
+        // The Host header without its port; a bare Service name is completed with the callee's namespace and the
+        // default cluster domain, as Kubernetes DNS resolves it.
+        const host = authority.startsWith("[") ? authority : authority.replace(/:\d+$/, "")
+        const fqdn = host !== "" && !host.includes(".") && namespace !== "" ? `${host}.${namespace}.svc.cluster.local` : host
+        return labelPart(servicePairs(fqdn, namespace))
+      }))
+    )
   }
   return inNamespace(authority)
 }
@@ -149,8 +157,34 @@ export const servicePart = (e: AccessLog | undefined, destination: WorkloadIdent
 
 /** Envoy's short response flag codes, in the order of envoy.data.accesslog.v3.ResponseFlags' fields (bit n − 1). */
 const SHORT_FLAGS: ReadonlyArray<string> = [
-  "LH", "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "RL", "UAEX", "RLSE", "DC", "URX", "SI", "IH", "DPE",
-  "UMSDR", "RFCF", "NFCF", "DT", "UPE", "NC", "OM", "DF", "DR"
+  "LH",
+  "UH",
+  "UT",
+  "LR",
+  "UR",
+  "UF",
+  "UC",
+  "UO",
+  "NR",
+  "DI",
+  "FI",
+  "RL",
+  "UAEX",
+  "RLSE",
+  "DC",
+  "URX",
+  "SI",
+  "IH",
+  "DPE",
+  "UMSDR",
+  "RFCF",
+  "NFCF",
+  "DT",
+  "UPE",
+  "NC",
+  "OM",
+  "DF",
+  "DR"
 ]
 
 const flagTexts = new Map<number, string>()
@@ -180,7 +214,13 @@ const principalPairs = (source: string, destination: string): LabelPart => {
   }
   let part = byDestination.get(destination)
   if (part === undefined) {
-    byDestination.set(destination, (part = labelPart([["source_principal", source], ["destination_principal", destination]])))
+    byDestination.set(
+      destination,
+      (part = labelPart([
+        ["source_principal", source],
+        ["destination_principal", destination]
+      ]))
+    )
     principalCount++
   }
   return part

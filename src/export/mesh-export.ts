@@ -32,8 +32,8 @@ export const remoteWriteHeaders = (c: SettingValues<typeof exportSettings>): Rec
   ...(c.remoteWriteUsername !== ""
     ? { authorization: `Basic ${Buffer.from(`${c.remoteWriteUsername}:${c.remoteWritePassword}`).toString("base64")}` }
     : c.remoteWriteBearerToken !== ""
-    ? { authorization: `Bearer ${c.remoteWriteBearerToken}` }
-    : {}),
+      ? { authorization: `Bearer ${c.remoteWriteBearerToken}` }
+      : {}),
   ...c.remoteWriteHeaders
 })
 
@@ -54,81 +54,85 @@ const exportSettings = {
   replica: settings.replica
 }
 
-export const MeshExportLive = Layer.unwrap(Effect.gen(function*() {
-  const config = yield* settingsConfig(exportSettings)
-  if (!config.meshMetricsEnabled) return MeshExportDisabled
-  return Layer.effect(
-    MeshExport,
-    Effect.gen(function*() {
-      const proxies = yield* ProxyMetricStore
-      const idleMs = config.meshMetricsIdleMinutes * 60_000
-      const extraPairs = config.remoteWriteUrls.length > 0 ? [["meshsight_replica", config.replica] as const] : []
-      const registry = makeMeshSeries({ maxSeries: config.meshMetricsMaxSeries, idleMs, extraPairs })
-      let refusedReported = 0
-      let refusedWarned = false
-      const housekeeping = Effect.gen(function*() {
-        const evicted = registry.evictIdle(yield* Clock.currentTimeMillis)
-        if (evicted > 0) yield* Metric.update(meshSeriesEvicted, evicted)
-        const refused = registry.refusedTotal() - refusedReported
-        refusedReported += refused
-        if (refused > 0) {
-          yield* Metric.update(meshSeriesRefused, refused)
-          if (!refusedWarned) {
-            refusedWarned = true
-            yield* Effect.logWarning(
-              `Istio-standard metrics hold ${config.meshMetricsMaxSeries} label sets (MESHSIGHT_MESH_METRICS_MAX_SERIES): records of new ones are refused (counted: meshsight_mesh_series_refused_total)`
-            )
+export const MeshExportLive = Layer.unwrap(
+  Effect.gen(function* () {
+    const config = yield* settingsConfig(exportSettings)
+    if (!config.meshMetricsEnabled) return MeshExportDisabled
+    return Layer.effect(
+      MeshExport,
+      Effect.gen(function* () {
+        const proxies = yield* ProxyMetricStore
+        const idleMs = config.meshMetricsIdleMinutes * 60_000
+        const extraPairs = config.remoteWriteUrls.length > 0 ? [["meshsight_replica", config.replica] as const] : []
+        const registry = makeMeshSeries({ maxSeries: config.meshMetricsMaxSeries, idleMs, extraPairs })
+        let refusedReported = 0
+        let refusedWarned = false
+        const housekeeping = Effect.gen(function* () {
+          const evicted = registry.evictIdle(yield* Clock.currentTimeMillis)
+          if (evicted > 0) yield* Metric.update(meshSeriesEvicted, evicted)
+          const refused = registry.refusedTotal() - refusedReported
+          refusedReported += refused
+          if (refused > 0) {
+            yield* Metric.update(meshSeriesRefused, refused)
+            if (!refusedWarned) {
+              refusedWarned = true
+              yield* Effect.logWarning(
+                `Istio-standard metrics hold ${config.meshMetricsMaxSeries} label sets (MESHSIGHT_MESH_METRICS_MAX_SERIES): records of new ones are refused (counted: meshsight_mesh_series_refused_total)`
+              )
+            }
           }
-        }
-        yield* Metric.update(meshSeries, registry.size())
-      })
-      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(HOUSEKEEPING_MS), housekeeping)))
-
-      if (config.remoteWriteUrls.length > 0) {
-        const headers = remoteWriteHeaders(config)
-        const endpoints = config.remoteWriteUrls.map((url) =>
-          makeEndpoint(
-            {
-              url,
-              headers,
-              timeoutMs: config.remoteWriteTimeoutMs,
-              maxBackoffMs: Math.min(30_000, Math.max(1_000, 2 * config.remoteWriteIntervalMs))
-            },
-            config.remoteWriteQueueSamples
-          )
-        )
-        const tick = Effect.gen(function*() {
-          const now = yield* Clock.currentTimeMillis
-          const gauges = proxyGauges(proxies, now, idleMs, extraPairs)
-          const batches = snapshotBatches(registry.series(), now, config.remoteWriteIntervalMs, registry.lastEvictionMs(), gauges)
-          for (const e of endpoints) yield* e.enqueue(batches)
+          yield* Metric.update(meshSeries, registry.size())
         })
-        // At shutdown (finalizers run in reverse: after the fibers below have stopped), one last snapshot, so the
-        // TSDB gets the final totals; bounded by the request timeout.
-        yield* Effect.addFinalizer(() =>
-          tick.pipe(
-            Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
-            Effect.timeout(config.remoteWriteTimeoutMs),
-            Effect.catch(() => Effect.logWarning("remote write at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"))
-          )
-        )
-        // Snapshots and senders are fibers of their own: a slow or absent TSDB only grows the queues.
-        yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.remoteWriteIntervalMs), tick)))
-        const idlePollMs = Math.min(250, config.remoteWriteIntervalMs / 4)
-        for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(idlePollMs))
-        yield* Effect.logInfo(
-          `remote write every ${config.remoteWriteIntervalMs} ms to ${endpoints.map((e) => e.name).join(", ")} (meshsight_replica="${config.replica}")`
-        )
-      }
+        yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(HOUSEKEEPING_MS), housekeeping)))
 
-      return {
-        enabled: true,
-        record: (metrics, nowMs) => {
-          if (metrics.length > 0) registry.record(metrics, nowMs)
-        },
-        scrape: (openMetrics) =>
-          Effect.map(Clock.currentTimeMillis, (now) => renderExposition(registry.series(), openMetrics, proxyGauges(proxies, now, idleMs)))
-      } satisfies MeshExportShape
-    })
-  )
-}))
+        if (config.remoteWriteUrls.length > 0) {
+          const headers = remoteWriteHeaders(config)
+          const endpoints = config.remoteWriteUrls.map((url) =>
+            makeEndpoint(
+              {
+                url,
+                headers,
+                timeoutMs: config.remoteWriteTimeoutMs,
+                maxBackoffMs: Math.min(30_000, Math.max(1_000, 2 * config.remoteWriteIntervalMs))
+              },
+              config.remoteWriteQueueSamples
+            )
+          )
+          const tick = Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            const gauges = proxyGauges(proxies, now, idleMs, extraPairs)
+            const batches = snapshotBatches(registry.series(), now, config.remoteWriteIntervalMs, registry.lastEvictionMs(), gauges)
+            for (const e of endpoints) yield* e.enqueue(batches)
+          })
+          // At shutdown (finalizers run in reverse: after the fibers below have stopped), one last snapshot, so the
+          // TSDB gets the final totals; bounded by the request timeout.
+          yield* Effect.addFinalizer(() =>
+            tick.pipe(
+              Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
+              Effect.timeout(config.remoteWriteTimeoutMs),
+              Effect.catch(() => Effect.logWarning("remote write at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"))
+            )
+          )
+          // Snapshots and senders are fibers of their own: a slow or absent TSDB only grows the queues.
+          yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.remoteWriteIntervalMs), tick)))
+          const idlePollMs = Math.min(250, config.remoteWriteIntervalMs / 4)
+          for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(idlePollMs))
+          yield* Effect.logInfo(
+            `remote write every ${config.remoteWriteIntervalMs} ms to ${endpoints.map((e) => e.name).join(", ")} (meshsight_replica="${config.replica}")`
+          )
+        }
+
+        return {
+          enabled: true,
+          record: (metrics, nowMs) => {
+            if (metrics.length > 0) registry.record(metrics, nowMs)
+          },
+          scrape: (openMetrics) =>
+            Effect.map(Clock.currentTimeMillis, (now) =>
+              renderExposition(registry.series(), openMetrics, proxyGauges(proxies, now, idleMs))
+            )
+        } satisfies MeshExportShape
+      })
+    )
+  })
+)

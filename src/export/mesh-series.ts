@@ -98,7 +98,8 @@ const tailPart = (protocol: number, code: number, grpc: number | undefined, flag
   if (part === undefined) {
     const name = PROTOCOLS[protocol]
     const pairs: Array<LabelPair> = [["request_protocol", PROTOCOL_LABEL[name]]]
-    if (name !== "TCP") pairs.push(["response_code", String(code)], ["grpc_response_status", grpc === undefined ? "" : grpc < 1022 ? String(grpc) : UNKNOWN])
+    if (name !== "TCP")
+      pairs.push(["response_code", String(code)], ["grpc_response_status", grpc === undefined ? "" : grpc < 1022 ? String(grpc) : UNKNOWN])
     pairs.push(["response_flags", responseFlagsText(flagMask)], ["connection_security_policy", POLICIES[policy]])
     byRest.set(rest, (part = labelPart(pairs)))
   }
@@ -139,7 +140,9 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
   let lastEvictionMs = Number.NEGATIVE_INFINITY
 
   const create = (kind: SeriesKind, labelText: string, parts: ReadonlyArray<LabelPart>, nowMs: number) => {
-    const pairs = parts.flatMap((p) => p.pairs).concat(options.extraPairs ?? [])
+    const pairs = parts
+      .flatMap((p) => p.pairs)
+      .concat(options.extraPairs ?? [])
       .filter(([, v]) => v !== "")
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     const s: MeshSeries = {

@@ -96,15 +96,18 @@ export const proxyGauges = (
     ...CLUSTER_METRICS.map((m, k) => ({ name: `envoy_${m.name}`, help: `${m.help}, per cluster_name`, samples: cluster[k] })),
     ...CLUSTER_METRICS.flatMap((m, k) =>
       m.relation
-        ? [{
-          name: `envoy_sr_${m.name}`,
-          help: `${m.help}, summed over the source service's proxies per outbound cluster`,
-          samples: [...relation[k]].map(([key, value]) => {
-            const [source, destination] = key.split("\0")
-            return { pairs: sorted([["source_service", source], ["destination_service", destination], ...extraPairs]), value }
-          })
-        }]
-        : [])
+        ? [
+            {
+              name: `envoy_sr_${m.name}`,
+              help: `${m.help}, summed over the source service's proxies per outbound cluster`,
+              samples: [...relation[k]].map(([key, value]) => {
+                const [source, destination] = key.split("\0")
+                return { pairs: sorted([["source_service", source], ["destination_service", destination], ...extraPairs]), value }
+              })
+            }
+          ]
+        : []
+    )
   ]
   return families.filter((f) => f.samples.length > 0)
 }

@@ -49,10 +49,13 @@ const encodedLabels = new WeakMap<MeshSeries, EncodedLabels>()
 const labelsOf = (s: MeshSeries): EncodedLabels => {
   let e = encodedLabels.get(s)
   if (e === undefined) {
-    encodedLabels.set(s, (e = {
-      beforeLe: encodeLabels(s.pairs.filter(([k]) => k < "le")),
-      afterLe: encodeLabels(s.pairs.filter(([k]) => k > "le"))
-    }))
+    encodedLabels.set(
+      s,
+      (e = {
+        beforeLe: encodeLabels(s.pairs.filter(([k]) => k < "le")),
+        afterLe: encodeLabels(s.pairs.filter(([k]) => k > "le"))
+      })
+    )
   }
   return e
 }
@@ -87,7 +90,16 @@ export const snapshotBatches = (
     s.announced = true
     const put = (name: string, value: number, le?: Uint8Array) => {
       const pieces = le === undefined ? [nameLabel(name), beforeLe, afterLe] : [nameLabel(name), beforeLe, le, afterLe]
-      writeTimeSeries(w, pieces, fresh ? [[0, zeroAt], [value, nowMs]] : [[value, nowMs]])
+      writeTimeSeries(
+        w,
+        pieces,
+        fresh
+          ? [
+              [0, zeroAt],
+              [value, nowMs]
+            ]
+          : [[value, nowMs]]
+      )
       timeseries++
       samples += fresh ? 2 : 1
     }
@@ -178,8 +190,8 @@ export const outcomeOfStatus = (status: number, body: string): SendOutcome =>
   status >= 200 && status < 300
     ? { _tag: "Sent" }
     : status === 429 || status >= 500
-    ? { _tag: "Retry", reason: `HTTP ${status}: ${body.slice(0, 200)}` }
-    : { _tag: "Rejected", status, reason: `HTTP ${status}: ${body.slice(0, 200)}` }
+      ? { _tag: "Retry", reason: `HTTP ${status}: ${body.slice(0, 200)}` }
+      : { _tag: "Rejected", status, reason: `HTTP ${status}: ${body.slice(0, 200)}` }
 
 export interface EndpointOptions {
   readonly url: string
@@ -211,8 +223,9 @@ const post = (o: EndpointOptions, body: Uint8Array) =>
     },
     catch: (e) => e
   }).pipe(
-    Effect.catch((e): Effect.Effect<SendOutcome> =>
-      Effect.succeed({ _tag: "Retry", reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
+    Effect.catch(
+      (e): Effect.Effect<SendOutcome> =>
+        Effect.succeed({ _tag: "Retry", reason: e instanceof Error ? `${e.name}: ${e.message}` : String(e) })
     )
   )
 
@@ -229,7 +242,7 @@ export const makeEndpoint = (o: EndpointOptions, maxQueueSamples: number) => {
   const rejectedStatuses = new Set<number>()
 
   const enqueue = (batches: ReadonlyArray<WriteBatch>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let lost = 0
       for (const b of batches) lost += queue.push(b)
       if (lost > 0) {
@@ -242,7 +255,7 @@ export const makeEndpoint = (o: EndpointOptions, maxQueueSamples: number) => {
     })
 
   const sendLoop = (idlePollMs: number) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let attempt = 0
       for (;;) {
         const batch = queue.peek()
@@ -281,13 +294,15 @@ export const makeEndpoint = (o: EndpointOptions, maxQueueSamples: number) => {
     })
 
   /** At shutdown: each queued request once, in order, no retries; what is left is counted as dropped. */
-  const sendQueuedOnce = Effect.gen(function*() {
+  const sendQueuedOnce = Effect.gen(function* () {
     for (let batch = queue.shift(); batch !== undefined; batch = queue.shift()) {
       const outcome = yield* post(o, batch.body)
       if (outcome._tag === "Sent") yield* Metric.update(sent, batch.samples)
       else {
         yield* Metric.update(dropped, batch.samples + queue.samples)
-        yield* Effect.logWarning(`remote write to ${attributes.endpoint} at shutdown: ${outcome.reason}; ${batch.samples + queue.samples} samples not sent`)
+        yield* Effect.logWarning(
+          `remote write to ${attributes.endpoint} at shutdown: ${outcome.reason}; ${batch.samples + queue.samples} samples not sent`
+        )
         return
       }
     }

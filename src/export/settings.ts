@@ -5,7 +5,12 @@ import { Bool, Int, NonEmpty, setting, Trimmed } from "../util/setting.ts"
 
 const urlList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/))), {
-    decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "")),
+    decode: SchemaGetter.transform((s: string) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter((x) => x !== "")
+    ),
     encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
   })
 )
@@ -16,14 +21,19 @@ const headerMap = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Record(Schema.String, Schema.String), {
     decode: SchemaGetter.transform((s: string) =>
       Object.fromEntries(
-        s.split(",").filter((x) => x.trim() !== "").map((pair) => {
-          const eq = pair.indexOf("=")
-          return eq > 0 ? [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] : ["", ""]
-        })
+        s
+          .split(",")
+          .filter((x) => x.trim() !== "")
+          .map((pair) => {
+            const eq = pair.indexOf("=")
+            return eq > 0 ? [pair.slice(0, eq).trim(), pair.slice(eq + 1).trim()] : ["", ""]
+          })
       )
     ),
     encode: SchemaGetter.transform((r: Readonly<Record<string, string>>) =>
-      Object.entries(r).map(([k, v]) => `${k}=${v}`).join(",")
+      Object.entries(r)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",")
     )
   })
 )
@@ -34,20 +44,60 @@ export const meshMetricsEnabled = setting({
   expected: "true or false",
   default: true
 })
-export const meshMetricsIdleMinutes = setting({ names: ["MESHSIGHT_MESH_METRICS_IDLE_MINUTES"], schema: Int(1, 7 * 24 * 60), expected: "whole minutes from 1 to 10080", default: 10 })
-export const meshMetricsMaxSeries = setting({ names: ["MESHSIGHT_MESH_METRICS_MAX_SERIES"], schema: Int(1, 100_000_000), expected: "a positive whole number", default: 20_000 })
+export const meshMetricsIdleMinutes = setting({
+  names: ["MESHSIGHT_MESH_METRICS_IDLE_MINUTES"],
+  schema: Int(1, 7 * 24 * 60),
+  expected: "whole minutes from 1 to 10080",
+  default: 10
+})
+export const meshMetricsMaxSeries = setting({
+  names: ["MESHSIGHT_MESH_METRICS_MAX_SERIES"],
+  schema: Int(1, 100_000_000),
+  expected: "a positive whole number",
+  default: 20_000
+})
 export const remoteWriteUrls = setting({
   names: ["MESHSIGHT_REMOTE_WRITE_URL"],
   schema: urlList,
   expected: "comma-separated http:// or https:// URLs",
   default: [] as ReadonlyArray<string>
 })
-export const remoteWriteIntervalMs = setting({ names: ["MESHSIGHT_REMOTE_WRITE_INTERVAL_MS"], schema: Int(100, 3_600_000), expected: "milliseconds from 100 to 3600000", default: 15_000 })
-export const remoteWriteTimeoutMs = setting({ names: ["MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"], schema: Int(100, 600_000), expected: "milliseconds from 100 to 600000", default: 10_000 })
-export const remoteWriteQueueSamples = setting({ names: ["MESHSIGHT_REMOTE_WRITE_QUEUE_SAMPLES"], schema: Int(1, 1_000_000_000), expected: "a positive whole number", default: 10_000_000 })
-export const remoteWriteUsername = setting({ names: ["MESHSIGHT_REMOTE_WRITE_USERNAME"], schema: Trimmed, expected: "a user name", default: "" })
-export const remoteWritePassword = setting({ names: ["MESHSIGHT_REMOTE_WRITE_PASSWORD"], schema: Schema.String, expected: "a password", default: "" })
-export const remoteWriteBearerToken = setting({ names: ["MESHSIGHT_REMOTE_WRITE_BEARER_TOKEN"], schema: Trimmed, expected: "a token", default: "" })
+export const remoteWriteIntervalMs = setting({
+  names: ["MESHSIGHT_REMOTE_WRITE_INTERVAL_MS"],
+  schema: Int(100, 3_600_000),
+  expected: "milliseconds from 100 to 3600000",
+  default: 15_000
+})
+export const remoteWriteTimeoutMs = setting({
+  names: ["MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS"],
+  schema: Int(100, 600_000),
+  expected: "milliseconds from 100 to 600000",
+  default: 10_000
+})
+export const remoteWriteQueueSamples = setting({
+  names: ["MESHSIGHT_REMOTE_WRITE_QUEUE_SAMPLES"],
+  schema: Int(1, 1_000_000_000),
+  expected: "a positive whole number",
+  default: 10_000_000
+})
+export const remoteWriteUsername = setting({
+  names: ["MESHSIGHT_REMOTE_WRITE_USERNAME"],
+  schema: Trimmed,
+  expected: "a user name",
+  default: ""
+})
+export const remoteWritePassword = setting({
+  names: ["MESHSIGHT_REMOTE_WRITE_PASSWORD"],
+  schema: Schema.String,
+  expected: "a password",
+  default: ""
+})
+export const remoteWriteBearerToken = setting({
+  names: ["MESHSIGHT_REMOTE_WRITE_BEARER_TOKEN"],
+  schema: Trimmed,
+  expected: "a token",
+  default: ""
+})
 export const remoteWriteHeaders = setting({
   names: ["MESHSIGHT_REMOTE_WRITE_HEADERS"],
   schema: headerMap,

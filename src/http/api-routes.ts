@@ -18,7 +18,9 @@ const DEFAULT_RANGE_MINUTES = 15
 const MAX_RANGE_MINUTES = 7 * 24 * 60
 
 /** Decimal digits only: Number() would also take " ", "0x10" and "1e3", which no client means as a time. */
-const EpochMs = Schema.String.check(Schema.isPattern(/^\d{1,16}$/, { message: "expected milliseconds since the epoch, in decimal digits" })).pipe(
+const EpochMs = Schema.String.check(
+  Schema.isPattern(/^\d{1,16}$/, { message: "expected milliseconds since the epoch, in decimal digits" })
+).pipe(
   Schema.decodeTo(Schema.Finite.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(0)), {
     decode: SchemaGetter.transform((s: string) => Number(s)),
     encode: SchemaGetter.transform((n: number) => String(n))
@@ -81,7 +83,7 @@ class NotFound extends Schema.TaggedError<NotFound>()("NotFound", { message: Sch
 
 /** [start, end) snapped to whole minutes; by default the last 15 minutes including the current one. */
 const rangeFrom = (p: typeof RangeParams.Type) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     // Compared as given: snapped to minutes, start=61000&end=60500 would become a valid one-minute range.
     if (p.start !== undefined && p.end !== undefined && p.start >= p.end) {
@@ -97,20 +99,21 @@ const rangeFrom = (p: typeof RangeParams.Type) =>
   })
 
 const params = <A, I extends Readonly<Record<string, string | ReadonlyArray<string> | undefined>>>(schema: Schema.Codec<A, I>) =>
-  HttpRouter.schemaParams(schema).pipe(
-    Effect.mapError((e) => new BadRequest({ message: e.message.split("\n").join("; ") }))
-  )
+  HttpRouter.schemaParams(schema).pipe(Effect.mapError((e) => new BadRequest({ message: e.message.split("\n").join("; ") })))
 
 const found = <A>(value: A | undefined, service: string) =>
   value === undefined ? Effect.fail(new NotFound({ message: `unknown service: ${service}` })) : Effect.succeed(value)
 
-const respond = <E extends { readonly _tag: string; readonly message: string }, R>(
-  handler: Effect.Effect<unknown, E, R>
-) =>
+const respond = <E extends { readonly _tag: string; readonly message: string }, R>(handler: Effect.Effect<unknown, E, R>) =>
   handler.pipe(
     Effect.map((body) => HttpServerResponse.jsonUnsafe(body)),
     Effect.catch((e: E) =>
-      Effect.succeed(HttpServerResponse.jsonUnsafe({ error: e.message }, { status: e._tag === "NotFound" ? 404 : e._tag === "LogsUnavailable" ? 503 : 400 }))
+      Effect.succeed(
+        HttpServerResponse.jsonUnsafe(
+          { error: e.message },
+          { status: e._tag === "NotFound" ? 404 : e._tag === "LogsUnavailable" ? 503 : 400 }
+        )
+      )
     )
   )
 
@@ -118,51 +121,108 @@ const ServiceParam = Schema.Struct({ service: Name })
 const InstanceParams = Schema.Struct({ service: Name, instance: Name })
 const RelationParams = Schema.Struct({ source: Name, target: Name })
 
-export const ApiRoutes = HttpRouter.use(Effect.fn(function*(router) {
-  const query = yield* QueryService
-  const logs = yield* ErrorLogStore
-  const withRange = Effect.flatMap(params(RangeParams), (p) => Effect.map(rangeFrom(p), (range) => ({ range, namespace: p.namespace })))
-  const serviceAndRange = Effect.all([params(ServiceParam), withRange])
-  const page = Effect.map(params(PageParams), pageOf)
-  const servicePage = Effect.all([params(ServiceParam), withRange, page])
+export const ApiRoutes = HttpRouter.use(
+  Effect.fn(function* (router) {
+    const query = yield* QueryService
+    const logs = yield* ErrorLogStore
+    const withRange = Effect.flatMap(params(RangeParams), (p) => Effect.map(rangeFrom(p), (range) => ({ range, namespace: p.namespace })))
+    const serviceAndRange = Effect.all([params(ServiceParam), withRange])
+    const page = Effect.map(params(PageParams), pageOf)
+    const servicePage = Effect.all([params(ServiceParam), withRange, page])
 
-  yield* router.add("GET", "/api/services", respond(Effect.flatMap(Effect.all([withRange, page]), ([r, pg]) => query.services(r.range, r.namespace, pg))))
-  yield* router.add("GET", "/api/topology", respond(Effect.flatMap(withRange, (r) => query.topology(r.range, r.namespace))))
-  yield* router.add("GET", "/api/instance-topology", respond(Effect.flatMap(withRange, (r) => query.instanceTopology(r.range, r.namespace))))
-  yield* router.add("GET", "/api/services/:service/instances", respond(Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.instances(p.service, r.range, pg), (v) => found(v, p.service)))))
-  yield* router.add("GET", "/api/services/:service/endpoints", respond(Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.endpoints(p.service, r.range, pg), (v) => found(v, p.service)))))
-  yield* router.add("GET", "/api/services/:service/topology", respond(Effect.flatMap(serviceAndRange, ([p, r]) => Effect.flatMap(query.serviceTopology(p.service, r.range), (v) => found(v, p.service)))))
-  const grpc = yield* GrpcServer
-  const status: Status = { grpcPort: grpc.port, alsPort: grpc.alsPort, retentionMinutes: yield* settingConfig(retentionMinutes) }
-  yield* router.add("GET", "/api/status", respond(Effect.succeed(status)))
-  yield* router.add("GET", "/api/series", respond(Effect.gen(function*() {
-    const selector: SeriesSelector = yield* params(SeriesParams)
-    const { range } = yield* withRange
-    return yield* query.series(selector, range)
-  })))
+    yield* router.add(
+      "GET",
+      "/api/services",
+      respond(Effect.flatMap(Effect.all([withRange, page]), ([r, pg]) => query.services(r.range, r.namespace, pg)))
+    )
+    yield* router.add("GET", "/api/topology", respond(Effect.flatMap(withRange, (r) => query.topology(r.range, r.namespace))))
+    yield* router.add(
+      "GET",
+      "/api/instance-topology",
+      respond(Effect.flatMap(withRange, (r) => query.instanceTopology(r.range, r.namespace)))
+    )
+    yield* router.add(
+      "GET",
+      "/api/services/:service/instances",
+      respond(
+        Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.instances(p.service, r.range, pg), (v) => found(v, p.service)))
+      )
+    )
+    yield* router.add(
+      "GET",
+      "/api/services/:service/endpoints",
+      respond(
+        Effect.flatMap(servicePage, ([p, r, pg]) => Effect.flatMap(query.endpoints(p.service, r.range, pg), (v) => found(v, p.service)))
+      )
+    )
+    yield* router.add(
+      "GET",
+      "/api/services/:service/topology",
+      respond(
+        Effect.flatMap(serviceAndRange, ([p, r]) => Effect.flatMap(query.serviceTopology(p.service, r.range), (v) => found(v, p.service)))
+      )
+    )
+    const grpc = yield* GrpcServer
+    const status: Status = { grpcPort: grpc.port, alsPort: grpc.alsPort, retentionMinutes: yield* settingConfig(retentionMinutes) }
+    yield* router.add("GET", "/api/status", respond(Effect.succeed(status)))
+    yield* router.add(
+      "GET",
+      "/api/series",
+      respond(
+        Effect.gen(function* () {
+          const selector: SeriesSelector = yield* params(SeriesParams)
+          const { range } = yield* withRange
+          return yield* query.series(selector, range)
+        })
+      )
+    )
 
-  // Envoy MetricsService data (src/query/proxy-model.ts).
-  const proxies = yield* ProxyMetricStore
-  yield* router.add("GET", "/api/services/:service/proxies", respond(Effect.map(serviceAndRange, ([p, r]) => proxyHealth(proxies, p.service, r.range))))
-  yield* router.add("GET", "/api/services/:service/instances/:instance/proxy", respond(Effect.gen(function*() {
-    const p = yield* params(InstanceParams)
-    const { range } = yield* withRange
-    const found = proxyInstance(proxies, p.service, p.instance, range)
-    if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from instance ${p.instance} of service ${p.service}` })
-    return found
-  })))
-  yield* router.add("GET", "/api/proxy-relations", respond(Effect.gen(function*() {
-    const p = yield* params(RelationParams)
-    const { range } = yield* withRange
-    const found = proxyRelation(proxies, p.source, p.target, range)
-    if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from ${p.source} to cluster ${p.target}` })
-    return found
-  })))
-  yield* router.add("GET", "/api/logs", respond(Effect.gen(function*() {
-    const { cursor, limit, ...filters } = yield* params(LogParams)
-    const after = cursor === undefined ? undefined : decodeCursor(cursor)
-    if (cursor !== undefined && after === undefined) return yield* new BadRequest({ message: "cursor: not one this API gave" })
-    const now = yield* Clock.currentTimeMillis
-    return yield* logs.query({ ...filters, limit: limit ?? DEFAULT_LOG_LIMIT, after }, now)
-  })))
-}))
+    // Envoy MetricsService data (src/query/proxy-model.ts).
+    const proxies = yield* ProxyMetricStore
+    yield* router.add(
+      "GET",
+      "/api/services/:service/proxies",
+      respond(Effect.map(serviceAndRange, ([p, r]) => proxyHealth(proxies, p.service, r.range)))
+    )
+    yield* router.add(
+      "GET",
+      "/api/services/:service/instances/:instance/proxy",
+      respond(
+        Effect.gen(function* () {
+          const p = yield* params(InstanceParams)
+          const { range } = yield* withRange
+          const found = proxyInstance(proxies, p.service, p.instance, range)
+          if (found === undefined)
+            return yield* new NotFound({ message: `no proxy metrics from instance ${p.instance} of service ${p.service}` })
+          return found
+        })
+      )
+    )
+    yield* router.add(
+      "GET",
+      "/api/proxy-relations",
+      respond(
+        Effect.gen(function* () {
+          const p = yield* params(RelationParams)
+          const { range } = yield* withRange
+          const found = proxyRelation(proxies, p.source, p.target, range)
+          if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from ${p.source} to cluster ${p.target}` })
+          return found
+        })
+      )
+    )
+    yield* router.add(
+      "GET",
+      "/api/logs",
+      respond(
+        Effect.gen(function* () {
+          const { cursor, limit, ...filters } = yield* params(LogParams)
+          const after = cursor === undefined ? undefined : decodeCursor(cursor)
+          if (cursor !== undefined && after === undefined) return yield* new BadRequest({ message: "cursor: not one this API gave" })
+          const now = yield* Clock.currentTimeMillis
+          return yield* logs.query({ ...filters, limit: limit ?? DEFAULT_LOG_LIMIT, after }, now)
+        })
+      )
+    )
+  })
+)

@@ -49,7 +49,12 @@ export const httpAllowedHosts = setting({
   names: ["MESHSIGHT_HTTP_ALLOWED_HOSTS"],
   schema: Schema.Trim.pipe(
     Schema.decodeTo(Schema.Array(Schema.String), {
-      decode: SchemaGetter.transform((s: string) => s.split(",").map((x) => x.trim().toLowerCase()).filter((x) => x !== "")),
+      decode: SchemaGetter.transform((s: string) =>
+        s
+          .split(",")
+          .map((x) => x.trim().toLowerCase())
+          .filter((x) => x !== "")
+      ),
       encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
     })
   ),
@@ -58,11 +63,11 @@ export const httpAllowedHosts = setting({
 })
 
 export const HttpGuard = HttpRouter.middleware(
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const tokens = yield* watchTokenFile(apiTokenFile)
     const allowed = new Set((yield* settingConfig(httpAllowedHosts)).map(hostName))
     return (handler) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const request = yield* HttpServerRequest.HttpServerRequest
         const path = request.url.split("?")[0] ?? ""
         if (!OPEN_PATHS.has(path)) {

@@ -7,20 +7,30 @@ import { OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, wantsOpenMetrics } from ".
 import { MeshExport } from "../export/mesh-export.ts"
 import { processMetricsText } from "./process-metrics.ts"
 
-export const MetricsRoutes = HttpRouter.use(Effect.fn(function*(router) {
-  const meshExport = yield* MeshExport
-  yield* router.add("GET", "/metrics", Effect.gen(function*() {
-    const own = yield* PrometheusMetrics.format()
-    return HttpServerResponse.text(own + processMetricsText(), { contentType: TEXT_CONTENT_TYPE })
-  }))
-  yield* router.add("GET", "/metrics/mesh", Effect.gen(function*() {
-    if (!meshExport.enabled) {
-      return HttpServerResponse.text("the Istio-standard metrics are off (MESHSIGHT_MESH_METRICS=false)\n", { status: 404 })
-    }
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const openMetrics = wantsOpenMetrics(request.headers["accept"])
-    return HttpServerResponse.text(yield* meshExport.scrape(openMetrics), {
-      contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE
-    })
-  }))
-}))
+export const MetricsRoutes = HttpRouter.use(
+  Effect.fn(function* (router) {
+    const meshExport = yield* MeshExport
+    yield* router.add(
+      "GET",
+      "/metrics",
+      Effect.gen(function* () {
+        const own = yield* PrometheusMetrics.format()
+        return HttpServerResponse.text(own + processMetricsText(), { contentType: TEXT_CONTENT_TYPE })
+      })
+    )
+    yield* router.add(
+      "GET",
+      "/metrics/mesh",
+      Effect.gen(function* () {
+        if (!meshExport.enabled) {
+          return HttpServerResponse.text("the Istio-standard metrics are off (MESHSIGHT_MESH_METRICS=false)\n", { status: 404 })
+        }
+        const request = yield* HttpServerRequest.HttpServerRequest
+        const openMetrics = wantsOpenMetrics(request.headers["accept"])
+        return HttpServerResponse.text(yield* meshExport.scrape(openMetrics), {
+          contentType: openMetrics ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE
+        })
+      })
+    )
+  })
+)

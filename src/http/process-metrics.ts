@@ -37,7 +37,12 @@ export const processMetricsText = (): string => {
     metric("nodejs_heap_size_used_bytes", "gauge", "Process heap size used from Node.js in bytes.", mem.heapUsed),
     metric("nodejs_external_memory_bytes", "gauge", "Node.js external memory size in bytes.", mem.external),
     metric("nodejs_heap_size_limit_bytes", "gauge", "The V8 heap size limit in bytes.", heap.heap_size_limit),
-    metric("nodejs_eventloop_lag_p99_seconds", "gauge", "The 99th percentile of the event loop delay since start.", eventLoopDelay.percentile(99) / 1e9),
+    metric(
+      "nodejs_eventloop_lag_p99_seconds",
+      "gauge",
+      "The 99th percentile of the event loop delay since start.",
+      eventLoopDelay.percentile(99) / 1e9
+    ),
     metric("nodejs_eventloop_lag_max_seconds", "gauge", "The longest event loop delay since start.", eventLoopDelay.max / 1e9),
     metric("nodejs_version_info", "gauge", "Node.js version info.", 1, `{version="${process.version}"}`)
   ].join("")

@@ -49,8 +49,11 @@ const fileResponder = (body: Uint8Array, path: string, cacheControl: string) => 
   const headers = { "cache-control": cacheControl, "x-content-type-options": "nosniff", vary: "accept-encoding" }
   const plain = HttpServerResponse.uint8Array(body, { contentType, headers })
   if (!COMPRESSIBLE.has(extname(path))) return Effect.succeed(plain)
-  const gzipped = HttpServerResponse.uint8Array(gzipSync(body, { level: 9 }), { contentType, headers: { ...headers, "content-encoding": "gzip" } })
-  return Effect.gen(function*() {
+  const gzipped = HttpServerResponse.uint8Array(gzipSync(body, { level: 9 }), {
+    contentType,
+    headers: { ...headers, "content-encoding": "gzip" }
+  })
+  return Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     return /\bgzip\b/.test(request.headers["accept-encoding"] ?? "") ? gzipped : plain
   })
@@ -66,23 +69,25 @@ const notBuiltPage = (dir: string) => `<!doctype html>
 
 /** Routes for the UI in `dir`: `/` (index.html) and every built file under its path. */
 export const makeUiRoutes = (dir: string) =>
-  HttpRouter.use(Effect.fn(function*(router) {
-    if (!existsSync(join(dir, "index.html"))) {
-      const page = HttpServerResponse.text(notBuiltPage(dir), {
-        status: 503,
-        contentType: CONTENT_TYPES[".html"],
-        headers: { "cache-control": "no-cache" }
-      })
-      yield* router.add("GET", "/", Effect.succeed(page))
-      return
-    }
-    for (const path of filesUnder(dir)) {
-      const body = readFileSync(join(dir, path))
-      const isIndex = path === "index.html"
-      const respond = fileResponder(body, path, isIndex || !path.startsWith("assets/") ? "no-cache" : IMMUTABLE)
-      yield* router.add("GET", `/${path}`, respond)
-      if (isIndex) yield* router.add("GET", "/", respond)
-    }
-  }))
+  HttpRouter.use(
+    Effect.fn(function* (router) {
+      if (!existsSync(join(dir, "index.html"))) {
+        const page = HttpServerResponse.text(notBuiltPage(dir), {
+          status: 503,
+          contentType: CONTENT_TYPES[".html"],
+          headers: { "cache-control": "no-cache" }
+        })
+        yield* router.add("GET", "/", Effect.succeed(page))
+        return
+      }
+      for (const path of filesUnder(dir)) {
+        const body = readFileSync(join(dir, path))
+        const isIndex = path === "index.html"
+        const respond = fileResponder(body, path, isIndex || !path.startsWith("assets/") ? "no-cache" : IMMUTABLE)
+        yield* router.add("GET", `/${path}`, respond)
+        if (isIndex) yield* router.add("GET", "/", respond)
+      }
+    })
+  )
 
 export const UiRoutes = makeUiRoutes(defaultUiDir())

@@ -31,8 +31,12 @@ const isRunnable = (name: ListedAnalyzer): name is KnownAnalyzer => (KNOWN_ANALY
 const analyzerList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.Literals(LISTED_ANALYZERS)).check(Schema.isMinLength(1)), {
     // Typed as the literals here; the target schema checks each name right after.
-    decode: SchemaGetter.transform((s: string) =>
-      s.split(",").map((x) => x.trim()).filter((x) => x !== "") as Array<ListedAnalyzer>
+    decode: SchemaGetter.transform(
+      (s: string) =>
+        s
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "") as Array<ListedAnalyzer>
     ),
     encode: SchemaGetter.transform((xs: ReadonlyArray<string>) => xs.join(","))
   })
@@ -96,7 +100,7 @@ export class AnalyzerNotProvided extends Schema.TaggedError<AnalyzerNotProvided>
  */
 export const chainLayer = Layer.effect(
   IdentityResolver,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const lists = yield* analyzerLists
     const built = new Map<string, Analyzer>()
     for (const name of new Set([...lists.http, ...lists.tcp])) {
@@ -108,9 +112,7 @@ export const chainLayer = Layer.effect(
       lists.http.map((n) => built.get(n)!),
       lists.tcp.map((n) => built.get(n)!)
     )
-    yield* Effect.logInfo(
-      `identity analyzers active: HTTP [${chain.http.join(", ")}], TCP [${chain.tcp.join(", ")}]`
-    )
+    yield* Effect.logInfo(`identity analyzers active: HTTP [${chain.http.join(", ")}], TCP [${chain.tcp.join(", ")}]`)
     return chain
   })
 )

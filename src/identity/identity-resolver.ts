@@ -30,6 +30,4 @@ export interface IdentityResolverShape {
   readonly isReady: () => boolean
 }
 
-export class IdentityResolver extends Context.Service<IdentityResolver, IdentityResolverShape>()(
-  "meshsight/IdentityResolver"
-) {}
+export class IdentityResolver extends Context.Service<IdentityResolver, IdentityResolverShape>()("meshsight/IdentityResolver") {}

@@ -46,7 +46,11 @@ export const callGuards = (options: CallGuardOptions): grpc.ServerInterceptor =>
               return refuse("unauthenticated", grpc.status.UNAUTHENTICATED, "a valid `authorization: Bearer TOKEN` is required")
             }
             if (open >= options.maxCalls) {
-              return refuse("too_many_streams", grpc.status.RESOURCE_EXHAUSTED, `meshsight has ${open} calls open, its limit (MESHSIGHT_GRPC_MAX_STREAMS)`)
+              return refuse(
+                "too_many_streams",
+                grpc.status.RESOURCE_EXHAUSTED,
+                `meshsight has ${open} calls open, its limit (MESHSIGHT_GRPC_MAX_STREAMS)`
+              )
             }
             open++
             counted = true

@@ -8,7 +8,15 @@ import { listenFailure } from "../listen-failure.ts"
 import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
 import { watchTokenFile } from "../security/tokens.ts"
-import { callsRefused, metricsStreamsActive, metricsStreamsFailed, metricsStreamsOpened, streamsActive, streamsFailed, streamsOpened } from "../telemetry.ts"
+import {
+  callsRefused,
+  metricsStreamsActive,
+  metricsStreamsFailed,
+  metricsStreamsOpened,
+  streamsActive,
+  streamsFailed,
+  streamsOpened
+} from "../telemetry.ts"
 import { settingsConfig } from "../util/setting.ts"
 import { callGuards } from "./call-guards.ts"
 import {
@@ -63,7 +71,7 @@ const resetAfterEnd = (call: grpc.ServerReadableStream<Buffer, Buffer>) =>
   Effect.flatMap(
     // Real time on purpose: this is about the transport, not about the data's clock.
     Effect.promise(() => new Promise((resolve) => setTimeout(resolve, RESET_GRACE_MS))),
-    () => call.cancelled ? Effect.fail(new StreamBroken({ detail: "the client reset the stream before ending it" })) : Effect.void
+    () => (call.cancelled ? Effect.fail(new StreamBroken({ detail: "the client reset the stream before ending it" })) : Effect.void)
   )
 
 /** What a kind of client stream (ALS, MetricsService) is called in logs and counted under. */
@@ -83,13 +91,14 @@ const bind = (server: grpc.Server, host: string, port: number, credentials: grpc
   const address = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`
   return Effect.callback<number, GrpcBindError>((resume) => {
     server.bindAsync(address, credentials, (err, bound) =>
-      resume(err ? Effect.fail(new GrpcBindError({ address, detail: listenFailure(err) })) : Effect.succeed(bound)))
+      resume(err ? Effect.fail(new GrpcBindError({ address, detail: listenFailure(err) })) : Effect.succeed(bound))
+    )
   })
 }
 
 export const GrpcServerLive = Layer.effect(
   GrpcServer,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const settings = yield* settingsConfig({
       grpcAddress,
       alsGrpcHost,
@@ -100,7 +109,13 @@ export const GrpcServerLive = Layer.effect(
       grpcMaxStreams
     })
     const config = { ...settings, grpcHost: grpcHostOf(settings.grpcAddress), grpcPort: settings.grpcAddress.port }
-    const als: StreamKind = { label: "ALS", pipeline: yield* AlsStreamHandler, opened: streamsOpened, active: streamsActive, failed: streamsFailed }
+    const als: StreamKind = {
+      label: "ALS",
+      pipeline: yield* AlsStreamHandler,
+      opened: streamsOpened,
+      active: streamsActive,
+      failed: streamsFailed
+    }
     const metrics: StreamKind = {
       label: "MetricsService",
       pipeline: yield* MetricsStreamHandler,
@@ -123,7 +138,8 @@ export const GrpcServerLive = Layer.effect(
         if (err) callback(err, null)
         else callback(null, EMPTY_RESPONSE)
       }
-      const fail = ({ code, details }: StreamEnd) => answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
+      const fail = ({ code, details }: StreamEnd) =>
+        answer(Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() }))
       // grpc-js signals a client that went away with 'cancelled' and leaves the readable open: end it as an error
       // so the stream's fiber finishes.
       call.on("cancelled", () => call.destroy(new Error("the client cancelled the stream")))
@@ -131,14 +147,16 @@ export const GrpcServerLive = Layer.effect(
         evaluate: () => call,
         onError: (cause) => new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })
       }).pipe(Stream.concat(Stream.fromEffectDrain(resetAfterEnd(call))))
-      return Effect.gen(function*() {
+      return Effect.gen(function* () {
         yield* Metric.update(kind.opened, 1)
         yield* Metric.modify(kind.active, 1)
         const exit = yield* Effect.exit(kind.pipeline.run(messages, peer))
         yield* Metric.modify(kind.active, -1)
         if (Exit.isSuccess(exit)) {
           answer(null)
-          yield* Effect.logDebug(`${kind.label} stream from ${printable(exit.value.node)} (${peer}) closed after ${exit.value.messages} messages`)
+          yield* Effect.logDebug(
+            `${kind.label} stream from ${printable(exit.value.node)} (${peer}) closed after ${exit.value.messages} messages`
+          )
           return
         }
         const end = streamStatus(exit.cause)
@@ -173,10 +191,14 @@ export const GrpcServerLive = Layer.effect(
       tokens,
       maxCalls: config.grpcMaxStreams,
       onRefused: (reason, peer) =>
-        runFork(Effect.andThen(
-          Metric.update(Metric.withAttributes(callsRefused, { reason }), 1),
-          Effect.logWarning(`gRPC call from ${printable(peer)} refused: ${reason === "unauthenticated" ? "no valid bearer token (MESHSIGHT_ALS_TOKEN_FILE)" : `MESHSIGHT_GRPC_MAX_STREAMS=${config.grpcMaxStreams} calls already open`}`)
-        ))
+        runFork(
+          Effect.andThen(
+            Metric.update(Metric.withAttributes(callsRefused, { reason }), 1),
+            Effect.logWarning(
+              `gRPC call from ${printable(peer)} refused: ${reason === "unauthenticated" ? "no valid bearer token (MESHSIGHT_ALS_TOKEN_FILE)" : `MESHSIGHT_GRPC_MAX_STREAMS=${config.grpcMaxStreams} calls already open`}`
+            )
+          )
+        )
     })
     const options = { interceptors: [guards], ...serverTuning(config) }
     const main = new grpc.Server(options)
@@ -207,7 +229,7 @@ export const GrpcServerLive = Layer.effect(
       )
     const servers = dedicated ? [main, dedicated] : [main]
     yield* Effect.addFinalizer(() =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         serving = ServingStatus.NOT_SERVING
         health.stop()
         // Stop the stream fibers first (each finishes the message it is on, then answers UNAVAILABLE), then let

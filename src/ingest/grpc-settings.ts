@@ -21,7 +21,7 @@ export const grpcAddress = setting({
   default: { host: "0.0.0.0", port: 11800 }
 })
 /** The address's host, a bare port meaning all interfaces. */
-export const grpcHostOf = (address: { readonly host: string }) => address.host === "" ? "0.0.0.0" : address.host
+export const grpcHostOf = (address: { readonly host: string }) => (address.host === "" ? "0.0.0.0" : address.host)
 
 export const alsGrpcHost = setting({
   names: ["MESHSIGHT_ALS_GRPC_HOST", "SW_ALS_GRPC_HOST"],

@@ -27,7 +27,7 @@ export const widenFlowControlWindows = (server: grpc.Server): void => {
   const create = internals.createHttp2Server
   if (common === undefined || typeof create !== "function") return
   common.settings = { ...common.settings, initialWindowSize: STREAM_WINDOW_BYTES }
-  internals.createHttp2Server = function(credentials) {
+  internals.createHttp2Server = function (credentials) {
     const http2Server = create.call(this, credentials)
     http2Server.on("session", (session) => {
       // Thrown inside grpc-js's server it would take the process down; a session left with the default window

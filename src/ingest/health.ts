@@ -19,7 +19,7 @@ export const readHealthRequest = (bytes: Uint8Array): string => {
 }
 
 /** HealthCheckResponse: `ServingStatus status = 1` (a varint; the default 0 encodes as nothing). */
-export const encodeHealthResponse = (status: number): Buffer => status === 0 ? Buffer.alloc(0) : Buffer.from([0x08, status])
+export const encodeHealthResponse = (status: number): Buffer => (status === 0 ? Buffer.alloc(0) : Buffer.from([0x08, status]))
 
 /**
  * Check answers at once; Watch sends the status now and again whenever it changes, until the client leaves or
@@ -29,42 +29,42 @@ export const encodeHealthResponse = (status: number): Buffer => status === 0 ? B
 export const makeHealthService = (status: (service: string) => number | undefined) => {
   const watches = new Set<() => void>()
   const handlers = {
-  Check: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-    let service: string
-    try {
-      service = readHealthRequest(call.request)
-    } catch {
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: "malformed HealthCheckRequest" }, null)
-      return
-    }
-    const s = status(service)
-    if (s === undefined) callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${service}` }, null)
-    else callback(null, encodeHealthResponse(s))
-  },
-  Watch: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-    let service: string
-    try {
-      service = readHealthRequest(call.request)
-    } catch {
-      call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "malformed HealthCheckRequest" })
-      return
-    }
-    let last = -1
-    const send = () => {
-      const s = status(service) ?? ServingStatus.SERVICE_UNKNOWN
-      if (s !== last) {
-        last = s
-        call.write(encodeHealthResponse(s))
+    Check: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      let service: string
+      try {
+        service = readHealthRequest(call.request)
+      } catch {
+        callback({ code: grpc.status.INVALID_ARGUMENT, details: "malformed HealthCheckRequest" }, null)
+        return
       }
-    }
-    const finish = () => {
+      const s = status(service)
+      if (s === undefined) callback({ code: grpc.status.NOT_FOUND, details: `unknown service ${service}` }, null)
+      else callback(null, encodeHealthResponse(s))
+    },
+    Watch: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+      let service: string
+      try {
+        service = readHealthRequest(call.request)
+      } catch {
+        call.emit("error", { code: grpc.status.INVALID_ARGUMENT, details: "malformed HealthCheckRequest" })
+        return
+      }
+      let last = -1
+      const send = () => {
+        const s = status(service) ?? ServingStatus.SERVICE_UNKNOWN
+        if (s !== last) {
+          last = s
+          call.write(encodeHealthResponse(s))
+        }
+      }
+      const finish = () => {
+        send()
+        call.end()
+      }
       send()
-      call.end()
+      watches.add(finish)
+      call.on("cancelled", () => watches.delete(finish))
     }
-    send()
-    watches.add(finish)
-    call.on("cancelled", () => watches.delete(finish))
-  }
   }
   return {
     handlers,

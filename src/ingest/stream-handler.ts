@@ -22,6 +22,4 @@ export interface StreamHandlerShape {
 export class AlsStreamHandler extends Context.Service<AlsStreamHandler, StreamHandlerShape>()("meshsight/AlsStreamHandler") {}
 
 /** Envoy's MetricsService streams (StreamMetricsMessage). */
-export class MetricsStreamHandler extends Context.Service<MetricsStreamHandler, StreamHandlerShape>()(
-  "meshsight/MetricsStreamHandler"
-) {}
+export class MetricsStreamHandler extends Context.Service<MetricsStreamHandler, StreamHandlerShape>()("meshsight/MetricsStreamHandler") {}

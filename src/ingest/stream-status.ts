@@ -9,11 +9,11 @@ export type FailureReason = RejectionReason | RefusalReason | "broken" | "intern
 
 export type StreamEnd =
   | {
-    readonly outcome: "rejected" | "refused" | "broken" | "internal"
-    readonly code: grpc.status
-    readonly details: string
-    readonly reason: FailureReason
-  }
+      readonly outcome: "rejected" | "refused" | "broken" | "internal"
+      readonly code: grpc.status
+      readonly details: string
+      readonly reason: FailureReason
+    }
   /** meshsight is shutting down: nothing failed, the proxy reconnects (to another replica). */
   | { readonly outcome: "shutdown"; readonly code: grpc.status; readonly details: string }
 

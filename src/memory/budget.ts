@@ -79,22 +79,27 @@ export const memoryLimitMb = setting({
 
 const budgetMb = Effect.map(settingConfig(memoryLimitMb), (mb) => mb || defaultMemoryLimitMb())
 
-export const MemoryBudgetLive = Layer.effect(MemoryBudget, Effect.map(budgetMb, (mb) => makeMemoryBudget(mb * MIB)))
+export const MemoryBudgetLive = Layer.effect(
+  MemoryBudget,
+  Effect.map(budgetMb, (mb) => makeMemoryBudget(mb * MIB))
+)
 
 /** Logs the budget against V8's heap limit; built last (src/app.ts), so a failed start-up says only why. */
-export const MemoryBudgetLog = Layer.effectDiscard(Effect.gen(function*() {
-  const limitMb = yield* budgetMb
-  const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
-  yield* Effect.logInfo(`memory budget ${limitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
-  // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
-  // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
-  if (heapMb > limitMb * 1.25) {
-    yield* Effect.logWarning(
-      `V8's heap limit (${heapMb} MiB) is above the memory budget (${limitMb} MiB): start node with ` +
-        `--max-old-space-size=${heapLimitMb(limitMb)} (or NODE_OPTIONS) so the process stays within it`
-    )
-  }
-}))
+export const MemoryBudgetLog = Layer.effectDiscard(
+  Effect.gen(function* () {
+    const limitMb = yield* budgetMb
+    const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
+    yield* Effect.logInfo(`memory budget ${limitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
+    // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
+    // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
+    if (heapMb > limitMb * 1.25) {
+      yield* Effect.logWarning(
+        `V8's heap limit (${heapMb} MiB) is above the memory budget (${limitMb} MiB): start node with ` +
+          `--max-old-space-size=${heapLimitMb(limitMb)} (or NODE_OPTIONS) so the process stays within it`
+      )
+    }
+  })
+)
 
 /**
  * Estimated bytes a decoded JSON value retains: two bytes a character, ~40 bytes a string or number slot, ~60 an

@@ -1,6 +1,6 @@
 // One ALS stream, start to end: decode → identify → analyze → aggregate, a whole message at a time
 // (./stream-runner.ts does what every kind of stream shares).
-import { Context, Effect, Layer, Metric } from "effect"
+import { type Context, Effect, Layer, Metric } from "effect"
 import { Aggregator } from "../aggregation/aggregator.ts"
 import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
 import { EndpointNaming } from "../analysis/endpoint-names.ts"
@@ -105,7 +105,7 @@ const quoteNodeId = (id: string) => JSON.stringify(id.length > 200 ? `${id.slice
 
 export const AlsPipelineLive = Layer.effect(
   AlsStreamHandler,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const identity = yield* IdentityResolver
     const aggregator = yield* Aggregator
     const endpointNames = yield* EndpointNaming

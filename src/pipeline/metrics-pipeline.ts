@@ -54,7 +54,7 @@ const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tall
 
 export const MetricsPipelineLive = Layer.effect(
   MetricsStreamHandler,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const store = yield* ProxyMetricStore
     const budget = yield* MemoryBudget
     // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).

@@ -109,10 +109,10 @@ export const streamRunner = <M, S, T extends BatchTally>(work: StreamWork<M, S, 
   }
 
   const run = (messages: Stream.Stream<Uint8Array, StreamBroken>, peer: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const state: RunState<S> = { nodeId: undefined, retainedBytes: 0, stream: undefined, messages: 0, items: 0 }
       yield* Stream.runForEachArray(messages, (batch) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const now = yield* Clock.currentTimeMillis
           const tally = work.newTally()
           let rejection: StreamRejected | StreamRefused | undefined
@@ -123,7 +123,8 @@ export const streamRunner = <M, S, T extends BatchTally>(work: StreamWork<M, S, 
           // A warning quotes what the proxy sent (its node id, the codec's reason): escaped, one line each.
           for (const warning of tally.warnings) yield* Effect.logWarning(printable(warning))
           if (rejection !== undefined) return yield* rejection
-        })).pipe(
+        })
+      ).pipe(
         // However the stream ends, its node no longer counts against the budget.
         Effect.ensuring(Effect.sync(() => (streamMeter.bytes -= state.retainedBytes)))
       )

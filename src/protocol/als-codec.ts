@@ -129,7 +129,16 @@ export const readNode = (r: WireReader): Identifier["node"] => {
 const HTTP_VERSIONS: ReadonlyArray<HttpVersion> = ["unspecified", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"]
 /** envoy.config.core.v3.RequestMethod. */
 const METHODS: ReadonlyArray<string> = [
-  "METHOD_UNSPECIFIED", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"
+  "METHOD_UNSPECIFIED",
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH"
 ]
 
 const GRPC_STATUS = /^\d{1,10}$/
@@ -203,7 +212,11 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
               break
             case 11:
             case 12:
-              expectWireType(w, Varint, t >>> 3 === 11 ? "HTTPRequestProperties.request_headers_bytes" : "HTTPRequestProperties.request_body_bytes")
+              expectWireType(
+                w,
+                Varint,
+                t >>> 3 === 11 ? "HTTPRequestProperties.request_headers_bytes" : "HTTPRequestProperties.request_body_bytes"
+              )
               requestBytes += q.varint()
               break
             case 13:
@@ -231,7 +244,11 @@ const readHttpEntry = (r: WireReader): HttpAccessLog => {
               break
             case 2:
             case 3:
-              expectWireType(w, Varint, t >>> 3 === 2 ? "HTTPResponseProperties.response_headers_bytes" : "HTTPResponseProperties.response_body_bytes")
+              expectWireType(
+                w,
+                Varint,
+                t >>> 3 === 2 ? "HTTPResponseProperties.response_headers_bytes" : "HTTPResponseProperties.response_body_bytes"
+              )
               responseBytes += s.varint()
               break
             case 5: {
@@ -281,7 +298,7 @@ interface TraceHeader {
   readonly traceId: string
 }
 const NO_TRACE: TraceHeader = { rank: 3, traceId: "" }
-const TRACE_HEADERS: Readonly<Record<string, number>> = { "traceparent": 0, "x-b3-traceid": 1, "sw8": 2 }
+const TRACE_HEADERS: Readonly<Record<string, number>> = { traceparent: 0, "x-b3-traceid": 1, sw8: 2 }
 
 /**
  * An entry of `request_headers` (`map<string, string>`: key 1, value 2); only trace headers' values are decoded.

@@ -8,17 +8,67 @@ export type Pick = "last" | "max" | "increase"
 
 /** Per instance (`envoy_` + name), from the proxy's `server.*` stats (`.` → `_` gives the rules' source names). */
 export const INSTANCE_METRICS = [
-  { name: "heap_memory_used", help: "Heap in use (server.memory_heap_size), the minute's last value, bytes", source: "server.memory_heap_size", pick: "last" },
-  { name: "heap_memory_max_used", help: "Heap in use (server.memory_heap_size), the minute's max, bytes", source: "server.memory_heap_size", pick: "max" },
-  { name: "memory_allocated", help: "Memory allocated (server.memory_allocated), the minute's last value, bytes", source: "server.memory_allocated", pick: "last" },
-  { name: "memory_allocated_max", help: "Memory allocated (server.memory_allocated), the minute's max, bytes", source: "server.memory_allocated", pick: "max" },
-  { name: "memory_physical_size", help: "Physical memory (server.memory_physical_size), the minute's last value, bytes", source: "server.memory_physical_size", pick: "last" },
-  { name: "memory_physical_size_max", help: "Physical memory (server.memory_physical_size), the minute's max, bytes", source: "server.memory_physical_size", pick: "max" },
-  { name: "total_connections_used", help: "Connections (server.total_connections), the minute's max", source: "server.total_connections", pick: "max" },
-  { name: "parent_connections_used", help: "Connections of the parent process during a hot restart (server.parent_connections), the minute's max", source: "server.parent_connections", pick: "max" },
-  { name: "worker_threads", help: "Worker threads (server.concurrency), the minute's last value", source: "server.concurrency", pick: "last" },
+  {
+    name: "heap_memory_used",
+    help: "Heap in use (server.memory_heap_size), the minute's last value, bytes",
+    source: "server.memory_heap_size",
+    pick: "last"
+  },
+  {
+    name: "heap_memory_max_used",
+    help: "Heap in use (server.memory_heap_size), the minute's max, bytes",
+    source: "server.memory_heap_size",
+    pick: "max"
+  },
+  {
+    name: "memory_allocated",
+    help: "Memory allocated (server.memory_allocated), the minute's last value, bytes",
+    source: "server.memory_allocated",
+    pick: "last"
+  },
+  {
+    name: "memory_allocated_max",
+    help: "Memory allocated (server.memory_allocated), the minute's max, bytes",
+    source: "server.memory_allocated",
+    pick: "max"
+  },
+  {
+    name: "memory_physical_size",
+    help: "Physical memory (server.memory_physical_size), the minute's last value, bytes",
+    source: "server.memory_physical_size",
+    pick: "last"
+  },
+  {
+    name: "memory_physical_size_max",
+    help: "Physical memory (server.memory_physical_size), the minute's max, bytes",
+    source: "server.memory_physical_size",
+    pick: "max"
+  },
+  {
+    name: "total_connections_used",
+    help: "Connections (server.total_connections), the minute's max",
+    source: "server.total_connections",
+    pick: "max"
+  },
+  {
+    name: "parent_connections_used",
+    help: "Connections of the parent process during a hot restart (server.parent_connections), the minute's max",
+    source: "server.parent_connections",
+    pick: "max"
+  },
+  {
+    name: "worker_threads",
+    help: "Worker threads (server.concurrency), the minute's last value",
+    source: "server.concurrency",
+    pick: "last"
+  },
   { name: "worker_threads_max", help: "Worker threads (server.concurrency), the minute's max", source: "server.concurrency", pick: "max" },
-  { name: "bug_failures", help: "ENVOY_BUG failures (server.envoy_bug_failures), the minute's last value", source: "server.envoy_bug_failures", pick: "last" }
+  {
+    name: "bug_failures",
+    help: "ENVOY_BUG failures (server.envoy_bug_failures), the minute's last value",
+    source: "server.envoy_bug_failures",
+    pick: "last"
+  }
 ] as const satisfies ReadonlyArray<{ name: string; help: string; source: string; pick: Pick }>
 
 /**
@@ -28,14 +78,62 @@ export const INSTANCE_METRICS = [
  * are summed; counters (`increase`) count each family's per-minute increase.
  */
 export const CLUSTER_METRICS = [
-  { name: "cluster_membership_healthy", help: "Healthy hosts of the cluster (membership_healthy), the minute's last value", stat: "membership_healthy", pick: "last", relation: false },
-  { name: "cluster_up_cx_active", help: "Active upstream connections (upstream_cx_active), the minute's last value", stat: "upstream_cx_active", pick: "last", relation: true },
-  { name: "cluster_up_cx_incr", help: "Upstream connections opened in the minute (increase of upstream_cx_total)", stat: "upstream_cx_total", pick: "increase", relation: true },
-  { name: "cluster_up_rq_active", help: "Active upstream requests (upstream_rq_active), the minute's last value", stat: "upstream_rq_active", pick: "last", relation: true },
-  { name: "cluster_up_rq_incr", help: "Upstream requests in the minute (increase of upstream_rq_total)", stat: "upstream_rq_total", pick: "increase", relation: true },
-  { name: "cluster_up_rq_pending_active", help: "Upstream requests waiting for a connection (upstream_rq_pending_active), the minute's last value", stat: "upstream_rq_pending_active", pick: "last", relation: true },
-  { name: "cluster_lb_healthy_panic_incr", help: "Requests load-balanced in panic mode in the minute (increase of lb_healthy_panic)", stat: "lb_healthy_panic", pick: "increase", relation: true },
-  { name: "cluster_up_cx_none_healthy_incr", help: "Connections not made for want of a healthy host in the minute (increase of upstream_cx_none_healthy)", stat: "upstream_cx_none_healthy", pick: "increase", relation: true }
+  {
+    name: "cluster_membership_healthy",
+    help: "Healthy hosts of the cluster (membership_healthy), the minute's last value",
+    stat: "membership_healthy",
+    pick: "last",
+    relation: false
+  },
+  {
+    name: "cluster_up_cx_active",
+    help: "Active upstream connections (upstream_cx_active), the minute's last value",
+    stat: "upstream_cx_active",
+    pick: "last",
+    relation: true
+  },
+  {
+    name: "cluster_up_cx_incr",
+    help: "Upstream connections opened in the minute (increase of upstream_cx_total)",
+    stat: "upstream_cx_total",
+    pick: "increase",
+    relation: true
+  },
+  {
+    name: "cluster_up_rq_active",
+    help: "Active upstream requests (upstream_rq_active), the minute's last value",
+    stat: "upstream_rq_active",
+    pick: "last",
+    relation: true
+  },
+  {
+    name: "cluster_up_rq_incr",
+    help: "Upstream requests in the minute (increase of upstream_rq_total)",
+    stat: "upstream_rq_total",
+    pick: "increase",
+    relation: true
+  },
+  {
+    name: "cluster_up_rq_pending_active",
+    help: "Upstream requests waiting for a connection (upstream_rq_pending_active), the minute's last value",
+    stat: "upstream_rq_pending_active",
+    pick: "last",
+    relation: true
+  },
+  {
+    name: "cluster_lb_healthy_panic_incr",
+    help: "Requests load-balanced in panic mode in the minute (increase of lb_healthy_panic)",
+    stat: "lb_healthy_panic",
+    pick: "increase",
+    relation: true
+  },
+  {
+    name: "cluster_up_cx_none_healthy_incr",
+    help: "Connections not made for want of a healthy host in the minute (increase of upstream_cx_none_healthy)",
+    stat: "upstream_cx_none_healthy",
+    pick: "increase",
+    relation: true
+  }
 ] as const satisfies ReadonlyArray<{ name: string; help: string; stat: string; pick: Pick; relation: boolean }>
 
 export type ServerStat = (typeof INSTANCE_METRICS)[number]["source"]

@@ -79,7 +79,10 @@ export interface ProxyMetricLimits {
   readonly maxClusterPairs: number
 }
 
-const newInstanceMinute = (): InstanceMinute => ({ server: new Float64Array(SERVER_STATS.length * 2).fill(Number.NaN), clusters: new Map() })
+const newInstanceMinute = (): InstanceMinute => ({
+  server: new Float64Array(SERVER_STATS.length * 2).fill(Number.NaN),
+  clusters: new Map()
+})
 
 export const makeProxyMetricStore = (
   limits: ProxyMetricLimits,
@@ -202,7 +205,7 @@ export const makeProxyMetricStore = (
     instance: (service, instance) => services.get(service)?.get(instance),
     instancesOf: (service) =>
       [...(services.get(service)?.values() ?? [])].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0)),
-    allInstances: function*() {
+    allInstances: function* () {
       for (const byInstance of services.values()) yield* byInstance.values()
     },
     retentionStart,
@@ -225,7 +228,7 @@ export const proxyMaxClusterPairs = setting({
 
 export const ProxyMetricStoreLive = Layer.effect(
   ProxyMetricStore,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* settingsConfig({ retentionMinutes, proxyMaxInstances, proxyMaxClusterPairs })
     // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).
     const naming = yield* namingConfig

@@ -30,7 +30,12 @@ const metric = (name: string, minutes: ReadonlyArray<number>, value: (i: number)
 const MEMBERSHIP_SLOT = CLUSTER_STATS.indexOf("membership_healthy")
 const HEAP_SLOT = serverSlot("server.memory_heap_size", "last")
 
-export const proxyInstance = (store: ProxyMetricStoreShape, service: string, instance: string, range: TimeRange): ProxyInstance | undefined => {
+export const proxyInstance = (
+  store: ProxyMetricStoreShape,
+  service: string,
+  instance: string,
+  range: TimeRange
+): ProxyInstance | undefined => {
   const state = store.instance(service, instance)
   if (state === undefined) return undefined
   const minutes = minutesIn(state, range)
@@ -41,17 +46,25 @@ export const proxyInstance = (store: ProxyMetricStoreShape, service: string, ins
   })
   const names = new Map<string, boolean>()
   for (const [, b] of minutes) for (const [name, c] of b.clusters) names.set(name, c.outbound)
-  const clusters: Array<ProxyCluster> = [...names].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([clusterName, outbound]) => ({
-    clusterName,
-    direction: outbound ? "outbound" : "inbound",
-    metrics: CLUSTER_METRICS.map((m, k) =>
-      metric(`envoy_${m.name}`, times, (i) => minutes[i][1].clusters.get(clusterName)?.values[CLUSTER_SLOT[k]] ?? Number.NaN))
-  }))
+  const clusters: Array<ProxyCluster> = [...names]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([clusterName, outbound]) => ({
+      clusterName,
+      direction: outbound ? "outbound" : "inbound",
+      metrics: CLUSTER_METRICS.map((m, k) =>
+        metric(`envoy_${m.name}`, times, (i) => minutes[i][1].clusters.get(clusterName)?.values[CLUSTER_SLOT[k]] ?? Number.NaN)
+      )
+    }))
   return { range, service, instance, lastSeen: state.lastSeenMs, metrics, clusters }
 }
 
 /** `envoy_sr_*`: the outbound cluster `target` of every proxy of `source`, summed per minute. */
-export const proxyRelation = (store: ProxyMetricStoreShape, source: string, target: string, range: TimeRange): ProxyRelation | undefined => {
+export const proxyRelation = (
+  store: ProxyMetricStoreShape,
+  source: string,
+  target: string,
+  range: TimeRange
+): ProxyRelation | undefined => {
   const sums = new Map<number, Float64Array>()
   for (const state of store.instancesOf(source)) {
     for (const [time, b] of minutesIn(state, range)) {
@@ -70,7 +83,8 @@ export const proxyRelation = (store: ProxyMetricStoreShape, source: string, targ
   if (sums.size === 0) return undefined
   const times = [...sums.keys()].sort((a, b) => a - b)
   const metrics = CLUSTER_METRICS.flatMap((m, k) =>
-    m.relation ? [metric(`envoy_sr_${m.name}`, times, (i) => sums.get(times[i])![CLUSTER_SLOT[k]])] : [])
+    m.relation ? [metric(`envoy_sr_${m.name}`, times, (i) => sums.get(times[i])![CLUSTER_SLOT[k]])] : []
+  )
   return { range, source, target, metrics }
 }
 
@@ -83,12 +97,17 @@ export const proxyHealth = (store: ProxyMetricStoreShape, service: string, range
     const [, b] = newest
     const reported = [...b.clusters].filter(([, c]) => !Number.isNaN(c.values[MEMBERSHIP_SLOT]))
     const heap = b.server[HEAP_SLOT]
-    return [{
-      instance: state.instance,
-      lastSeen: state.lastSeenMs,
-      heapMemoryUsed: Number.isNaN(heap) ? null : heap,
-      clusters: reported.length,
-      unhealthyClusters: reported.filter(([, c]) => c.values[MEMBERSHIP_SLOT] === 0).map(([name]) => name).sort()
-    }]
+    return [
+      {
+        instance: state.instance,
+        lastSeen: state.lastSeenMs,
+        heapMemoryUsed: Number.isNaN(heap) ? null : heap,
+        clusters: reported.length,
+        unhealthyClusters: reported
+          .filter(([, c]) => c.values[MEMBERSHIP_SLOT] === 0)
+          .map(([name]) => name)
+          .sort()
+      }
+    ]
   })
 })

@@ -7,7 +7,6 @@ import { SeriesStats } from "../domain/series-stats.ts"
 import { MetricStore } from "../store/metric-store.ts"
 import { breathe, compareNames, FIRST_PAGE, type PageRequest, PageWindow, SLICE } from "./page.ts"
 import type {
-  Edge,
   EndpointList,
   InstanceEdge,
   InstanceList,
@@ -31,13 +30,13 @@ export type SeriesSelector =
   | { readonly scope: "endpoint"; readonly service: string; readonly endpoint: string }
   | { readonly scope: "serviceRelation"; readonly source: string; readonly target: string; readonly detectPoint: "client" | "server" }
   | {
-    readonly scope: "instanceRelation"
-    readonly source: string
-    readonly sourceInstance: string
-    readonly target: string
-    readonly targetInstance: string
-    readonly detectPoint: "client" | "server"
-  }
+      readonly scope: "instanceRelation"
+      readonly source: string
+      readonly sourceInstance: string
+      readonly target: string
+      readonly targetInstance: string
+      readonly detectPoint: "client" | "server"
+    }
 
 export interface QueryServiceShape {
   /** One page of the services (FIRST_PAGE by default). */
@@ -85,7 +84,7 @@ export const MAX_TOPOLOGY_ITEMS = 5000
 export const makeQueryService = (store: typeof MetricStore.Service): QueryServiceShape => {
   /** Calls `visit` with every series of the range, yielding to the event loop every SLICE series. */
   const forEachSeries = (range: TimeRange, visit: (key: string, s: StoredSeries) => void) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let n = 0
       for (const [, bucket] of store.read(range.start, range.end)) {
         for (const [key, s] of bucket) {
@@ -116,7 +115,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
 
   /** The series of `keys` over the range, merged across minutes (a page's worth: looked up, not walked). */
   const mergedByKey = (range: TimeRange, keys: ReadonlyArray<string>) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const out = keys.map((): Totals | undefined => undefined)
       let n = 0
       for (const [, bucket] of store.read(range.start, range.end)) {
@@ -136,13 +135,11 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
     })
 
   const mentions = (e: Entity, service: string) =>
-    e.scope === "serviceRelation" || e.scope === "instanceRelation"
-      ? e.source === service || e.target === service
-      : e.service === service
+    e.scope === "serviceRelation" || e.scope === "instanceRelation" ? e.source === service || e.target === service : e.service === service
 
   /** Whether anything in the whole retention window names the service. */
   const isKnown = (service: string) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const own = serviceKey(service)
       if (store.read(0, Number.MAX_SAFE_INTEGER).some(([, bucket]) => bucket.has(own))) return true
       let known = false
@@ -160,7 +157,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
     nameOf: (e: Entity) => string | undefined,
     keyOf: (name: string) => string
   ) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const window = new PageWindow<true>(page)
       let any = false
       yield* forEachSeries(range, (_, s) => {
@@ -171,7 +168,10 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       })
       if (!any && !(yield* isKnown(service))) return undefined
       const { entries, nextCursor } = window.result(page.limit)
-      const stats = yield* mergedByKey(range, entries.map(([name]) => keyOf(name)))
+      const stats = yield* mergedByKey(
+        range,
+        entries.map(([name]) => keyOf(name))
+      )
       const items: Array<NamedMetrics> = []
       entries.forEach(([name], i) => {
         const st = stats[i]
@@ -222,7 +222,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
 
   return {
     services: (range, namespace, page = FIRST_PAGE) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         // A service listed from a relation's end only has no metrics; its own series, where there is one, names
         // its namespace.
         const window = new PageWindow<{ namespace: string; own: boolean }>(page)
@@ -243,7 +243,10 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
           }
         })
         const { entries, nextCursor } = window.result(page.limit)
-        const stats = yield* mergedByKey(range, entries.map(([name]) => serviceKey(name)))
+        const stats = yield* mergedByKey(
+          range,
+          entries.map(([name]) => serviceKey(name))
+        )
         const services: Array<ServiceItem> = entries.map(([name, item], i) => {
           const st = stats[i]
           return { name, namespace: item.namespace, metrics: item.own && st !== undefined ? summaryOf(st) : null }
@@ -252,71 +255,111 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       }),
     instances: (service, range, page = FIRST_PAGE) =>
       Effect.map(
-        namedPage(service, range, page, (e) => (e.scope === "instance" && e.service === service ? e.instance : undefined), (name) => instanceKey(service, name)),
+        namedPage(
+          service,
+          range,
+          page,
+          (e) => (e.scope === "instance" && e.service === service ? e.instance : undefined),
+          (name) => instanceKey(service, name)
+        ),
         (found) => (found === undefined ? undefined : { range, service, instances: found.items, nextCursor: found.nextCursor })
       ),
     endpoints: (service, range, page = FIRST_PAGE) =>
       Effect.map(
-        namedPage(service, range, page, (e) => (e.scope === "endpoint" && e.service === service ? e.endpoint : undefined), (name) => endpointKey(service, name)),
+        namedPage(
+          service,
+          range,
+          page,
+          (e) => (e.scope === "endpoint" && e.service === service ? e.endpoint : undefined),
+          (name) => endpointKey(service, name)
+        ),
         (found) => (found === undefined ? undefined : { range, service, endpoints: found.items, nextCursor: found.nextCursor })
       ),
     topology: (range, namespace) =>
-      Effect.map(collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation"), (merged) => {
-        if (namespace === undefined) return graph(range, merged, () => true, () => true)
-        const inNamespace = new Set<string>()
-        for (const m of merged.values()) {
-          const e = m.entity
-          if (e.scope === "service" && e.namespace === namespace) inNamespace.add(e.service)
-          if (e.scope === "serviceRelation") {
-            if (e.sourceNamespace === namespace) inNamespace.add(e.source)
-            if (e.targetNamespace === namespace) inNamespace.add(e.target)
+      Effect.map(
+        collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation"),
+        (merged) => {
+          if (namespace === undefined)
+            return graph(
+              range,
+              merged,
+              () => true,
+              () => true
+            )
+          const inNamespace = new Set<string>()
+          for (const m of merged.values()) {
+            const e = m.entity
+            if (e.scope === "service" && e.namespace === namespace) inNamespace.add(e.service)
+            if (e.scope === "serviceRelation") {
+              if (e.sourceNamespace === namespace) inNamespace.add(e.source)
+              if (e.targetNamespace === namespace) inNamespace.add(e.target)
+            }
           }
+          // Calls that cross into or out of the namespace stay visible, with the outside service at their far end.
+          const keep = (service: string) => inNamespace.has(service)
+          return graph(range, merged, (s, t) => keep(s) || keep(t), keep)
         }
-        // Calls that cross into or out of the namespace stay visible, with the outside service at their far end.
-        const keep = (service: string) => inNamespace.has(service)
-        return graph(range, merged, (s, t) => keep(s) || keep(t), keep)
-      }),
+      ),
     serviceTopology: (service, range) =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const merged = yield* collect(range, (e) => e.scope === "service" || (e.scope === "serviceRelation" && mentions(e, service)))
-        const topology = graph(range, merged, () => true, (name) => name === service)
+        const topology = graph(
+          range,
+          merged,
+          () => true,
+          (name) => name === service
+        )
         return topology.nodes.length > 0 || (yield* isKnown(service)) ? topology : undefined
       }),
     instanceTopology: (range, namespace) =>
-      Effect.map(collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation"), (merged) => {
-      // An instance relation names services, not namespaces: a service's namespace comes from its own series.
-      const namespaceOf = new Map<string, string>()
-      for (const m of merged.values()) if (m.entity.scope === "service" || m.entity.scope === "instance") namespaceOf.set(m.entity.service, m.entity.namespace)
-      const ns = (service: string) => namespaceOf.get(service) ?? ""
-      const inside = (service: string) => namespace === undefined || ns(service) === namespace
-      const nodes = new Map<string, InstanceNode>()
-      const node = (service: string, instance: string, metrics: MetricSummary | null) => {
-        const key = `${service}\u0000${instance}`
-        const prior = nodes.get(key)
-        if (prior === undefined || (prior.metrics === null && metrics !== null)) nodes.set(key, { service, instance, namespace: ns(service), metrics })
-      }
-      const edges = new Map<string, { -readonly [K in keyof InstanceEdge]: InstanceEdge[K] }>()
-      for (const m of merged.values()) {
-        const e = m.entity
-        if (e.scope === "instance" && inside(e.service)) node(e.service, e.instance, summaryOf(m))
-        if (e.scope !== "instanceRelation" || !(inside(e.source) || inside(e.target))) continue
-        node(e.source, e.sourceInstance, null)
-        node(e.target, e.targetInstance, null)
-        const key = [e.source, e.sourceInstance, e.target, e.targetInstance].join("\u0000")
-        const edge = edges.get(key) ?? { source: e.source, sourceInstance: e.sourceInstance, target: e.target, targetInstance: e.targetInstance, client: null, server: null }
-        edge[e.detectPoint] = summaryOf(m)
-        edges.set(key, edge)
-      }
-      const order = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
-        a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance)
-      return {
-        range,
-        nodes: [...nodes.values()].sort(order),
-        edges: [...edges.values()].sort((a, b) =>
-          order({ service: a.source, instance: a.sourceInstance }, { service: b.source, instance: b.sourceInstance }) ||
-          order({ service: a.target, instance: a.targetInstance }, { service: b.target, instance: b.targetInstance }))
-      }
-    }),
+      Effect.map(
+        collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation"),
+        (merged) => {
+          // An instance relation names services, not namespaces: a service's namespace comes from its own series.
+          const namespaceOf = new Map<string, string>()
+          for (const m of merged.values())
+            if (m.entity.scope === "service" || m.entity.scope === "instance") namespaceOf.set(m.entity.service, m.entity.namespace)
+          const ns = (service: string) => namespaceOf.get(service) ?? ""
+          const inside = (service: string) => namespace === undefined || ns(service) === namespace
+          const nodes = new Map<string, InstanceNode>()
+          const node = (service: string, instance: string, metrics: MetricSummary | null) => {
+            const key = `${service}\u0000${instance}`
+            const prior = nodes.get(key)
+            if (prior === undefined || (prior.metrics === null && metrics !== null))
+              nodes.set(key, { service, instance, namespace: ns(service), metrics })
+          }
+          const edges = new Map<string, { -readonly [K in keyof InstanceEdge]: InstanceEdge[K] }>()
+          for (const m of merged.values()) {
+            const e = m.entity
+            if (e.scope === "instance" && inside(e.service)) node(e.service, e.instance, summaryOf(m))
+            if (e.scope !== "instanceRelation" || !(inside(e.source) || inside(e.target))) continue
+            node(e.source, e.sourceInstance, null)
+            node(e.target, e.targetInstance, null)
+            const key = [e.source, e.sourceInstance, e.target, e.targetInstance].join("\u0000")
+            const edge = edges.get(key) ?? {
+              source: e.source,
+              sourceInstance: e.sourceInstance,
+              target: e.target,
+              targetInstance: e.targetInstance,
+              client: null,
+              server: null
+            }
+            edge[e.detectPoint] = summaryOf(m)
+            edges.set(key, edge)
+          }
+          const order = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
+            a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance)
+          return {
+            range,
+            nodes: [...nodes.values()].sort(order),
+            edges: [...edges.values()].sort(
+              (a, b) =>
+                order({ service: a.source, instance: a.sourceInstance }, { service: b.source, instance: b.sourceInstance }) ||
+                order({ service: a.target, instance: a.targetInstance }, { service: b.target, instance: b.targetInstance })
+            )
+          }
+        }
+      ),
     series: (selector, range) =>
       Effect.sync(() => {
         const key = seriesKey(selector)

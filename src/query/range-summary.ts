@@ -40,9 +40,7 @@ export const rangeSummary = (stats: SeriesStats, activity: Activity): MetricSumm
     respTimeMs: calls === 0 ? 0 : round2(stats.latencySumMs / calls),
     sla: calls === 0 ? 100 : round2((stats.successes / calls) * 100),
     percentiles: { p50, p75, p90, p95, p99 },
-    apdex: stats.apdex !== undefined && calls > 0
-      ? Math.round(((stats.apdex[0] + stats.apdex[1] / 2) / calls) * 10000) / 10000
-      : null,
+    apdex: stats.apdex !== undefined && calls > 0 ? Math.round(((stats.apdex[0] + stats.apdex[1] / 2) / calls) * 10000) / 10000 : null,
     statusCodes: stats.statusCodeCounts(),
     responseFlags: Object.fromEntries(stats.responseFlags ?? []),
     receivedBytes: tcp?.receivedBytes ?? 0,
@@ -55,7 +53,13 @@ export const rangeSummary = (stats: SeriesStats, activity: Activity): MetricSumm
     sidecarInternalReqLatencyNanos: stats.sidecarReqCount === 0 ? null : Math.round(stats.sidecarReqNsSum / stats.sidecarReqCount),
     sidecarInternalRespLatencyNanos: stats.sidecarRespCount === 0 ? null : Math.round(stats.sidecarRespNsSum / stats.sidecarRespCount),
     protocols: Object.fromEntries(
-      ([["HTTP", stats.httpCalls], ["gRPC", stats.grpcCalls], ["TCP", tcp?.connections ?? 0]] as const).filter(([, n]) => n > 0)
+      (
+        [
+          ["HTTP", stats.httpCalls],
+          ["gRPC", stats.grpcCalls],
+          ["TCP", tcp?.connections ?? 0]
+        ] as const
+      ).filter(([, n]) => n > 0)
     )
   }
 }

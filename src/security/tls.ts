@@ -8,7 +8,11 @@ import { fileReloadIntervalMs, watchFiles, type WatchedFiles } from "./watched-f
 
 // meshsight serves TLS when a certificate and key are set (SkyWalking's SW_*_SSL_ENABLED is not needed). Its
 // receiver-sharing-server's trusted-CAs path turns on client-certificate checks, as it does in SkyWalking.
-export const grpcTlsCertFile = filePath(["MESHSIGHT_GRPC_TLS_CERT_FILE", "SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH", "SW_CORE_GRPC_SSL_CERT_CHAIN_PATH"])
+export const grpcTlsCertFile = filePath([
+  "MESHSIGHT_GRPC_TLS_CERT_FILE",
+  "SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH",
+  "SW_CORE_GRPC_SSL_CERT_CHAIN_PATH"
+])
 export const grpcTlsKeyFile = filePath(["MESHSIGHT_GRPC_TLS_KEY_FILE", "SW_RECEIVER_GRPC_SSL_KEY_PATH", "SW_CORE_GRPC_SSL_KEY_PATH"])
 export const grpcTlsClientCaFile = filePath(["MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE", "SW_RECEIVER_GRPC_SSL_TRUSTED_CAS_PATH"])
 export const httpTlsCertFile = filePath(["MESHSIGHT_HTTP_TLS_CERT_FILE"])
@@ -40,7 +44,12 @@ const parsePem = (contents: ReadonlyArray<Buffer>): PemFiles => {
 
 const watchPem = (cert: [string, string], key: [string, string], ca?: [string, string]) =>
   Effect.flatMap(settingConfig(fileReloadIntervalMs), (intervalMs) =>
-    watchFiles([cert, key, ...(ca ? [ca] : [])].map(([variable, path]) => ({ variable, path })), intervalMs, parsePem))
+    watchFiles(
+      [cert, key, ...(ca ? [ca] : [])].map(([variable, path]) => ({ variable, path })),
+      intervalMs,
+      parsePem
+    )
+  )
 
 /**
  * grpc-js's certificate-provider interface over watched files: grpc-js calls setSecureContext on its HTTP/2 server
@@ -51,7 +60,8 @@ const certificateProvider = (files: WatchedFiles<PemFiles>): grpc.experimental.C
   const ca = new Set<grpc.experimental.CaCertificateUpdateListener>()
   const identity = new Set<grpc.experimental.IdentityCertificateUpdateListener>()
   const tellCa = (l: grpc.experimental.CaCertificateUpdateListener, v: PemFiles) => l(v.ca ? { caCertificate: v.ca } : null)
-  const tellIdentity = (l: grpc.experimental.IdentityCertificateUpdateListener, v: PemFiles) => l({ certificate: v.cert, privateKey: v.key })
+  const tellIdentity = (l: grpc.experimental.IdentityCertificateUpdateListener, v: PemFiles) =>
+    l({ certificate: v.cert, privateKey: v.key })
   files.onChange((v) => {
     ca.forEach((l) => tellCa(l, v))
     identity.forEach((l) => tellIdentity(l, v))
@@ -74,7 +84,7 @@ const certificateProvider = (files: WatchedFiles<PemFiles>): grpc.experimental.C
  * The gRPC port's credentials: plaintext when no certificate is configured; TLS otherwise; with a client CA, a
  * client certificate signed by it is required (mTLS). One provider serves every server that binds with it.
  */
-export const grpcServerCredentials = Effect.gen(function*() {
+export const grpcServerCredentials = Effect.gen(function* () {
   const config = yield* settingsConfig({ grpcTlsCertFile, grpcTlsKeyFile, grpcTlsClientCaFile })
   if (config.grpcTlsCertFile === "") return () => grpc.ServerCredentials.createInsecure()
   const files = yield* watchPem(
@@ -90,7 +100,7 @@ export const grpcServerCredentials = Effect.gen(function*() {
 })
 
 /** The HTTP port's certificate and key, kept current; undefined for plain HTTP. */
-export const httpTlsFiles = Effect.gen(function*() {
+export const httpTlsFiles = Effect.gen(function* () {
   const config = yield* settingsConfig({ httpTlsCertFile, httpTlsKeyFile })
   if (config.httpTlsCertFile === "") return undefined
   return yield* watchPem(["MESHSIGHT_HTTP_TLS_CERT_FILE", config.httpTlsCertFile], ["MESHSIGHT_HTTP_TLS_KEY_FILE", config.httpTlsKeyFile])

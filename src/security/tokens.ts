@@ -15,7 +15,11 @@ export interface TokenSet {
 }
 
 export const parseTokens = (text: string): TokenSet => {
-  const digests = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#")).map(digest)
+  const digests = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map(digest)
   if (digests.length === 0) throw new Error("the file holds no token (one a line; # starts a comment)")
   return {
     accepts: (presented) => {
@@ -35,7 +39,7 @@ export const bearerToken = (authorization: string | undefined): string | undefin
 
 /** The token file's tokens, kept current; undefined when the setting is not configured (no token required). */
 export const watchTokenFile = (file: Setting<string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const { path, intervalMs } = yield* settingsConfig({ path: file, intervalMs: fileReloadIntervalMs })
     if (path === "") return undefined
     const files = yield* watchFiles([{ variable: file.names[0]!, path }], intervalMs, ([text]) => parseTokens(text!.toString("utf8")))

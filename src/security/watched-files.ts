@@ -48,18 +48,15 @@ const sameBytes = (a: ReadonlyArray<Buffer>, b: ReadonlyArray<Buffer>) => a.leng
  * Reads `files` now (failing start-up with UnusableFile when a file cannot be read or `parse` throws), then every
  * `intervalMs` for as long as the scope is open. `parse` gets the files' contents in order and throws on bad ones.
  */
-export const watchFiles = <A>(
-  files: ReadonlyArray<FileSetting>,
-  intervalMs: number,
-  parse: (contents: ReadonlyArray<Buffer>) => A
-) =>
-  Effect.gen(function*() {
+export const watchFiles = <A>(files: ReadonlyArray<FileSetting>, intervalMs: number, parse: (contents: ReadonlyArray<Buffer>) => A) =>
+  Effect.gen(function* () {
     const names = files.map((f) => `${f.variable}=${f.path}`).join(", ")
     const initial = yield* Effect.forEach(files, (f) =>
       Effect.try({
         try: () => readFileSync(f.path),
         catch: (e) => new UnusableFile({ variable: f.variable, path: f.path, detail: errorText(e) })
-      }))
+      })
+    )
     let value = yield* Effect.try({
       try: () => parse(initial),
       catch: (e) => new UnusableFile({ variable: files[0]!.variable, path: files[0]!.path, detail: errorText(e) })
@@ -84,8 +81,9 @@ export const watchFiles = <A>(
       result === undefined
         ? Effect.void
         : result.ok
-        ? Effect.logInfo(`reloaded ${printable(names)}`)
-        : Effect.logWarning(`keeping the previous contents of ${printable(names)}: ${printable(result.detail)}`))
+          ? Effect.logInfo(`reloaded ${printable(names)}`)
+          : Effect.logWarning(`keeping the previous contents of ${printable(names)}: ${printable(result.detail)}`)
+    )
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(intervalMs), poll)))
     return {
       current: () => value,

@@ -34,7 +34,11 @@ export interface MetricStoreShape {
 export class MetricStore extends Context.Service<MetricStore, MetricStoreShape>()("meshsight/MetricStore") {}
 
 /** `meter` holds the estimated bytes of the series kept (the aggregator counts a series in when it makes it). */
-export const makeMemoryStore = (retentionMinutes: number, maxSeriesPerMinute: number, meter: MemoryMeter = { bytes: 0 }): MetricStoreShape => {
+export const makeMemoryStore = (
+  retentionMinutes: number,
+  maxSeriesPerMinute: number,
+  meter: MemoryMeter = { bytes: 0 }
+): MetricStoreShape => {
   const minutes = new Map<number, MinuteBucket>()
   let series = 0
   const retentionStart = (nowMs: number) => minuteOf(nowMs) - (retentionMinutes - 1) * MINUTE_MS
@@ -71,8 +75,7 @@ export const makeMemoryStore = (retentionMinutes: number, maxSeriesPerMinute: nu
         }
       }
     },
-    read: (start, end) =>
-      [...minutes].filter(([minute]) => minute >= start && minute < end).sort((a, b) => a[0] - b[0]),
+    read: (start, end) => [...minutes].filter(([minute]) => minute >= start && minute < end).sort((a, b) => a[0] - b[0]),
     seriesCount: () => series,
     has: (minute, key) => minutes.get(minute)?.has(key) ?? false,
     retentionStart
@@ -95,7 +98,7 @@ export const maxSeriesPerMinute = setting({
 
 export const layerConfig = Layer.effect(
   MetricStore,
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const s = yield* settingsConfig({ retentionMinutes, maxSeriesPerMinute })
     const budget = yield* MemoryBudget
     return makeMemoryStore(s.retentionMinutes, s.maxSeriesPerMinute, budget.meter("series"))

@@ -44,9 +44,7 @@ export type SettingValues<T> = { readonly [K in keyof T]: T[K] extends Setting<i
 
 /** A group of settings read together with `Config.all`. */
 export const settingsConfig = <T extends Readonly<Record<string, Setting<any>>>>(settings: T): Config.Config<SettingValues<T>> =>
-  Config.all(Object.fromEntries(Object.entries(settings).map(([key, s]) => [key, settingConfig(s)]))) as Config.Config<
-    SettingValues<T>
-  >
+  Config.all(Object.fromEntries(Object.entries(settings).map(([key, s]) => [key, settingConfig(s)]))) as Config.Config<SettingValues<T>>
 
 export const Int = (minimum: number, maximum: number) =>
   Schema.FiniteFromString.check(Schema.isInt(), Schema.isBetween({ minimum, maximum }))

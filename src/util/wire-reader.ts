@@ -136,7 +136,7 @@ export class WireReader {
     const end = start + len
     this.pos = end
     const buf = this.buf
-    if (len > MAX_STRING_BYTES) return this.truncated(start, end)
+    if (len > MAX_STRING_BYTES) return this.truncated(start)
     // Access logs repeat the same short ASCII strings (IPs, cluster names, paths, SPIFFE ids) entry after entry:
     // hand out the interned copy instead of a new string each time.
     if (len <= INTERN_MAX_LENGTH) {
@@ -165,7 +165,7 @@ export class WireReader {
   }
 
   /** The first MAX_STRING_BYTES of [start, end) (cut before a UTF-8 continuation byte) and the mark; counted. */
-  private truncated(start: number, end: number): string {
+  private truncated(start: number): string {
     let cut = start + MAX_STRING_BYTES
     while (cut > start && (this.buf[cut] & 0xc0) === 0x80) cut--
     countTruncation()

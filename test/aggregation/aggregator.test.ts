@@ -40,108 +40,161 @@ const serviceCalls = (query: typeof QueryService.Service, start: number, minutes
 
 describe("aggregator", () => {
   it.effect("records become queryable at the next flush", () =>
-    at(T0 + 10_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      aggregator.record([metric(), metric()], T0 + 10_000)
-      assert.strictEqual((yield* serviceCalls(query, T0)), 0)
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual((yield* serviceCalls(query, T0)), 2)
-    })))
+    at(
+      T0 + 10_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        aggregator.record([metric(), metric()], T0 + 10_000)
+        assert.strictEqual(yield* serviceCalls(query, T0), 0)
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual(yield* serviceCalls(query, T0), 2)
+      })
+    )
+  )
 
   it.effect("a minute rolls over into the next bucket; a late record still lands in its own minute", () =>
-    at(T0 + 30_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      aggregator.record([metric()], T0 + 30_000)
-      yield* TestClock.adjust("1 minute")
-      aggregator.record([metric({ startTimeMs: T0 + MIN + 5000 })], T0 + 90_000)
-      aggregator.record([metric({ startTimeMs: T0 + 20_000 })], T0 + 90_000) // late: the previous minute
-      yield* TestClock.adjust("1 second")
-      const series = yield* query.series({ scope: "service", service: "cart" }, range(T0, 3))
-      assert.deepStrictEqual(series.points.map((p) => p.metrics?.calls ?? 0), [2, 1, 0])
-      assert.deepStrictEqual(series.points.map((p) => p.time), [T0, T0 + MIN, T0 + 2 * MIN])
-    })))
+    at(
+      T0 + 30_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        aggregator.record([metric()], T0 + 30_000)
+        yield* TestClock.adjust("1 minute")
+        aggregator.record([metric({ startTimeMs: T0 + MIN + 5000 })], T0 + 90_000)
+        aggregator.record([metric({ startTimeMs: T0 + 20_000 })], T0 + 90_000) // late: the previous minute
+        yield* TestClock.adjust("1 second")
+        const series = yield* query.series({ scope: "service", service: "cart" }, range(T0, 3))
+        assert.deepStrictEqual(
+          series.points.map((p) => p.metrics?.calls ?? 0),
+          [2, 1, 0]
+        )
+        assert.deepStrictEqual(
+          series.points.map((p) => p.time),
+          [T0, T0 + MIN, T0 + 2 * MIN]
+        )
+      })
+    )
+  )
 
   const now = T0 + 20 * MIN
   it.effect("drops records older than the retention window or too far in the future, and prunes old minutes", () =>
-    at(now, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      const outcome = aggregator.record([
-        metric({ startTimeMs: now - 11 * MIN }), // retention is 10 minutes
-        metric({ startTimeMs: now + 3 * MIN }), // beyond a minute of clock skew
-        metric({ startTimeMs: now + 30_000 }), // within it
-        metric({ startTimeMs: now - 9 * MIN })
-      ], now)
-      assert.deepStrictEqual(outcome, { tooOld: 1, future: 1 })
-      yield* TestClock.adjust("1 second")
-      assert.strictEqual((yield* serviceCalls(query, now - 10 * MIN, 12)), 2)
-      yield* TestClock.adjust("5 minutes")
-      assert.strictEqual((yield* serviceCalls(query, now - 10 * MIN, 12)), 1)
-    })))
+    at(
+      now,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        const outcome = aggregator.record(
+          [
+            metric({ startTimeMs: now - 11 * MIN }), // retention is 10 minutes
+            metric({ startTimeMs: now + 3 * MIN }), // beyond a minute of clock skew
+            metric({ startTimeMs: now + 30_000 }), // within it
+            metric({ startTimeMs: now - 9 * MIN })
+          ],
+          now
+        )
+        assert.deepStrictEqual(outcome, { tooOld: 1, future: 1 })
+        yield* TestClock.adjust("1 second")
+        assert.strictEqual(yield* serviceCalls(query, now - 10 * MIN, 12), 2)
+        yield* TestClock.adjust("5 minutes")
+        assert.strictEqual(yield* serviceCalls(query, now - 10 * MIN, 12), 1)
+      })
+    )
+  )
 
   it.effect("service, instance and endpoint metrics come from the server side only; relations from both", () =>
-    at(T0 + 10_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      aggregator.record([
-        metric({ detectPoint: "client", latencyMs: 120 }),
-        metric({ detectPoint: "server", latencyMs: 100 }),
-        metric({ detectPoint: "server", source: undefined })
-      ], T0 + 10_000)
-      yield* TestClock.adjust("1 second")
-      const r = range(T0, 1)
-      assert.strictEqual((yield* serviceCalls(query, T0)), 2)
-      assert.deepStrictEqual((yield* query.instances("cart", r))?.instances.map((i) => [i.name, i.metrics.calls]), [["cart-0", 2]])
-      assert.deepStrictEqual((yield* query.endpoints("cart", r))?.endpoints.map((e) => [e.name, e.metrics.calls]), [["GET:/cart", 2]])
-      const edge = (yield* query.topology(r)).edges[0]
-      assert.deepStrictEqual([edge.source, edge.target, edge.client?.calls, edge.client?.respTimeMs, edge.server?.calls], ["frontend", "cart", 1, 120, 1])
-      const instanceRelation = yield* query.series({
-        scope: "instanceRelation",
-        detectPoint: "server",
-        source: "frontend",
-        sourceInstance: "frontend-0",
-        target: "cart",
-        targetInstance: "cart-0"
-      }, r)
-      assert.strictEqual(instanceRelation.points[0].metrics?.calls, 1)
-      assert.isUndefined(yield* query.instances("nobody", r))
-    })))
+    at(
+      T0 + 10_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        aggregator.record(
+          [
+            metric({ detectPoint: "client", latencyMs: 120 }),
+            metric({ detectPoint: "server", latencyMs: 100 }),
+            metric({ detectPoint: "server", source: undefined })
+          ],
+          T0 + 10_000
+        )
+        yield* TestClock.adjust("1 second")
+        const r = range(T0, 1)
+        assert.strictEqual(yield* serviceCalls(query, T0), 2)
+        assert.deepStrictEqual(
+          (yield* query.instances("cart", r))?.instances.map((i) => [i.name, i.metrics.calls]),
+          [["cart-0", 2]]
+        )
+        assert.deepStrictEqual(
+          (yield* query.endpoints("cart", r))?.endpoints.map((e) => [e.name, e.metrics.calls]),
+          [["GET:/cart", 2]]
+        )
+        const edge = (yield* query.topology(r)).edges[0]
+        assert.deepStrictEqual(
+          [edge.source, edge.target, edge.client?.calls, edge.client?.respTimeMs, edge.server?.calls],
+          ["frontend", "cart", 1, 120, 1]
+        )
+        const instanceRelation = yield* query.series(
+          {
+            scope: "instanceRelation",
+            detectPoint: "server",
+            source: "frontend",
+            sourceInstance: "frontend-0",
+            target: "cart",
+            targetInstance: "cart-0"
+          },
+          r
+        )
+        assert.strictEqual(instanceRelation.points[0].metrics?.calls, 1)
+        assert.isUndefined(yield* query.instances("nobody", r))
+      })
+    )
+  )
 
   it.effect("apdex: satisfied ≤ T, tolerating ≤ 4T, failures frustrated; T can be set per service", () =>
-    at(T0 + 10_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      const call = (service: string, latencyMs: number, success = true) =>
-        metric({ destination: workload(service), latencyMs, success, responseCode: success ? 200 : 503 })
-      aggregator.record([
-        call("cart", 400), call("cart", 1500), call("cart", 2500), call("cart", 10, false),
-        call("slow", 1500)
-      ], T0 + 10_000)
-      yield* TestClock.adjust("1 second")
-      const byName = new Map((yield* query.services(range(T0, 1))).services.map((s) => [s.name, s.metrics]))
-      // cart: (1 satisfied + 1 tolerating / 2) / 4 calls; slow has T = 2000 ms
-      assert.strictEqual(byName.get("cart")?.apdex, 0.375)
-      assert.strictEqual(byName.get("cart")?.sla, 75)
-      assert.deepStrictEqual(byName.get("cart")?.statusCodes, { "200": 3, "503": 1 })
-      assert.strictEqual(byName.get("slow")?.apdex, 1)
-    }), { MESHSIGHT_APDEX_THRESHOLD_MS: "500", MESHSIGHT_APDEX_THRESHOLDS: "slow=2000" }))
+    at(
+      T0 + 10_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        const call = (service: string, latencyMs: number, success = true) =>
+          metric({ destination: workload(service), latencyMs, success, responseCode: success ? 200 : 503 })
+        aggregator.record(
+          [call("cart", 400), call("cart", 1500), call("cart", 2500), call("cart", 10, false), call("slow", 1500)],
+          T0 + 10_000
+        )
+        yield* TestClock.adjust("1 second")
+        const byName = new Map((yield* query.services(range(T0, 1))).services.map((s) => [s.name, s.metrics]))
+        // cart: (1 satisfied + 1 tolerating / 2) / 4 calls; slow has T = 2000 ms
+        assert.strictEqual(byName.get("cart")?.apdex, 0.375)
+        assert.strictEqual(byName.get("cart")?.sla, 75)
+        assert.deepStrictEqual(byName.get("cart")?.statusCodes, { "200": 3, "503": 1 })
+        assert.strictEqual(byName.get("slow")?.apdex, 1)
+      }),
+      { MESHSIGHT_APDEX_THRESHOLD_MS: "500", MESHSIGHT_APDEX_THRESHOLDS: "slow=2000" }
+    )
+  )
 
   it.effect("a minute holds at most the configured number of series; the rest are refused", () =>
-    at(T0 + 10_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      // Each record makes up to 5 series (service, instance, endpoint, 2 relations).
-      aggregator.record(Array.from({ length: 10 }, (_, i) => metric({ destination: workload(`svc${i}`) })), T0 + 10_000)
-      yield* TestClock.adjust("1 second")
-      const services = (yield* query.services(range(T0, 1))).services.filter((s) => s.metrics !== null)
-      assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
-    }), { MESHSIGHT_MAX_SERIES_PER_MINUTE: "12" }))
+    at(
+      T0 + 10_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        // Each record makes up to 5 series (service, instance, endpoint, 2 relations).
+        aggregator.record(
+          Array.from({ length: 10 }, (_, i) => metric({ destination: workload(`svc${i}`) })),
+          T0 + 10_000
+        )
+        yield* TestClock.adjust("1 second")
+        const services = (yield* query.services(range(T0, 1))).services.filter((s) => s.metrics !== null)
+        assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
+      }),
+      { MESHSIGHT_MAX_SERIES_PER_MINUTE: "12" }
+    )
+  )
 
   /** Every page of cart's endpoints, following the cursors. */
   const endpointCalls = (query: typeof QueryService.Service, start: number) =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const calls = new Map<string, number>()
       let cursor: string | undefined
       do {
@@ -154,51 +207,72 @@ describe("aggregator", () => {
   const overflowCount = Metric.value(endpointsOverflow).pipe(Effect.map((s) => s.count))
 
   it.effect("10 000 distinct ungrouped endpoints stay bounded by the cap (3000 + (other)); every call still counts", () =>
-    at(T0 + 10_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      const overflowBefore = yield* overflowCount
-      aggregator.record(Array.from({ length: 10_000 }, (_, n) => metric({ endpoint: `GET:/items/${n}` })), T0 + 10_000)
-      yield* TestClock.adjust("1 second")
-      const calls = (yield* endpointCalls(query, T0))
-      assert.strictEqual(calls.size, 3001)
-      assert.strictEqual(calls.get("GET:/items/2999"), 1)
-      assert.isFalse(calls.has("GET:/items/3000"))
-      assert.strictEqual(calls.get("(other)"), 7000)
-      assert.strictEqual((yield* serviceCalls(query, T0)), 10_000)
-      assert.strictEqual((yield* overflowCount) - overflowBefore, 7000)
-    })))
+    at(
+      T0 + 10_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        const overflowBefore = yield* overflowCount
+        aggregator.record(
+          Array.from({ length: 10_000 }, (_, n) => metric({ endpoint: `GET:/items/${n}` })),
+          T0 + 10_000
+        )
+        yield* TestClock.adjust("1 second")
+        const calls = yield* endpointCalls(query, T0)
+        assert.strictEqual(calls.size, 3001)
+        assert.strictEqual(calls.get("GET:/items/2999"), 1)
+        assert.isFalse(calls.has("GET:/items/3000"))
+        assert.strictEqual(calls.get("(other)"), 7000)
+        assert.strictEqual(yield* serviceCalls(query, T0), 10_000)
+        assert.strictEqual((yield* overflowCount) - overflowBefore, 7000)
+      })
+    )
+  )
 
   it.effect("the cap: an endpoint admitted earlier in the minute keeps its series; grouped names are exempt; each minute starts over", () =>
-    at(T0 + 10_000, Effect.gen(function*() {
-      const aggregator = yield* Aggregator
-      const query = yield* QueryService
-      aggregator.record([metric({ endpoint: "GET:/a" }), metric({ endpoint: "GET:/b" })], T0 + 10_000)
-      yield* TestClock.adjust("1 second") // the pending bucket is flushed: the cap remembers the minute's endpoints
-      aggregator.record([
-        metric({ endpoint: "GET:/a" }),
-        metric({ endpoint: "GET:/c" }),
-        metric({ endpoint: "GET:/items/{id}", endpointGrouped: true }),
-        metric({ endpoint: "GET:/c", startTimeMs: T0 + MIN + 1000 })
-      ], T0 + MIN + 2000)
-      yield* TestClock.adjust("1 second")
-      assert.deepStrictEqual(
-        (yield* endpointCalls(query, T0)),
-        new Map([["GET:/a", 2], ["GET:/b", 1], ["(other)", 1], ["GET:/items/{id}", 1]])
-      )
-      assert.deepStrictEqual((yield* endpointCalls(query, T0 + MIN)), new Map([["GET:/c", 1]]))
-    }), { MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "2" }))
+    at(
+      T0 + 10_000,
+      Effect.gen(function* () {
+        const aggregator = yield* Aggregator
+        const query = yield* QueryService
+        aggregator.record([metric({ endpoint: "GET:/a" }), metric({ endpoint: "GET:/b" })], T0 + 10_000)
+        yield* TestClock.adjust("1 second") // the pending bucket is flushed: the cap remembers the minute's endpoints
+        aggregator.record(
+          [
+            metric({ endpoint: "GET:/a" }),
+            metric({ endpoint: "GET:/c" }),
+            metric({ endpoint: "GET:/items/{id}", endpointGrouped: true }),
+            metric({ endpoint: "GET:/c", startTimeMs: T0 + MIN + 1000 })
+          ],
+          T0 + MIN + 2000
+        )
+        yield* TestClock.adjust("1 second")
+        assert.deepStrictEqual(
+          yield* endpointCalls(query, T0),
+          new Map([
+            ["GET:/a", 2],
+            ["GET:/b", 1],
+            ["(other)", 1],
+            ["GET:/items/{id}", 1]
+          ])
+        )
+        assert.deepStrictEqual(yield* endpointCalls(query, T0 + MIN), new Map([["GET:/c", 1]]))
+      }),
+      { MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "2" }
+    )
+  )
 
   it.effect("closing the layer flushes what is pending (shutdown)", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(T0 + 10_000)
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(stages(), scope)
       const aggregator = context.mapUnsafe.get(Aggregator.key) as typeof Aggregator.Service
       const query = context.mapUnsafe.get(QueryService.key) as typeof QueryService.Service
       aggregator.record([metric()], T0 + 10_000)
-      assert.strictEqual((yield* serviceCalls(query, T0)), 0)
+      assert.strictEqual(yield* serviceCalls(query, T0), 0)
       yield* Scope.close(scope, Exit.void)
-      assert.strictEqual((yield* serviceCalls(query, T0)), 1)
-    }))
+      assert.strictEqual(yield* serviceCalls(query, T0), 1)
+    })
+  )
 })

@@ -30,15 +30,21 @@ const START = Date.UTC(2026, 10, 25, 12, 0, 0)
 
 /** One ALS message of inbound calls to reviews, as its sidecar logs them. */
 const inboundMessage = (calls: ReadonlyArray<Partial<HttpCall>>, startMs: number) =>
-  encodeAlsMessageJson(alsMessageJson(
-    { http: calls.map((c) => inboundHttpEntry({ startMs, durationMs: 10, ...c }, peers)) },
-    { workload: peers.server, role: "sidecar" }
-  ))
+  encodeAlsMessageJson(
+    alsMessageJson(
+      { http: calls.map((c) => inboundHttpEntry({ startMs, durationMs: 10, ...c }, peers)) },
+      { workload: peers.server, role: "sidecar" }
+    )
+  )
 
 /** The server-side endpoint names of inbound calls to `service`, through decode and analyze. */
 const endpointsOf = (rules: GroupingRules, calls: ReadonlyArray<Partial<HttpCall>>, service = "reviews.default") => {
   const message = decodeAlsMessage(inboundMessage(calls, START))
-  const sides: Array<EntrySides> = message.entries.map(() => ({ local: workload(service), downstream: workload("productpage"), upstream: undefined }))
+  const sides: Array<EntrySides> = message.entries.map(() => ({
+    local: workload(service),
+    downstream: workload("productpage"),
+    upstream: undefined
+  }))
   const misses: AnalysisMisses = { local: 0, source: 0, destination: 0 }
   return analyze(parseNode(message.identifier!.node), message.entries, sides, misses, makeEndpointNamer(rules)).map((r) => r.endpoint)
 }
@@ -69,15 +75,17 @@ grouping:
 `)
 
   it("a {name} segment matches one path segment; the method is kept and the query string dropped", () => {
-    expect(endpointsOf(reviews, [
-      { path: "/reviews/123" },
-      { method: "POST", path: "/reviews/abc?x=1" },
-      { path: "/reviews/7/ratings/5" },
-      { path: "/reviews/7/" }, // one trailing slash is ignored, as SkyWalking does
-      { path: "/reviews/1/2" }, // two segments: no rule
-      { path: "/reviews/" }, // the placeholder needs a segment
-      { path: "/reviews/top" } // a literal segment wins over a placeholder
-    ])).toEqual([
+    expect(
+      endpointsOf(reviews, [
+        { path: "/reviews/123" },
+        { method: "POST", path: "/reviews/abc?x=1" },
+        { path: "/reviews/7/ratings/5" },
+        { path: "/reviews/7/" }, // one trailing slash is ignored, as SkyWalking does
+        { path: "/reviews/1/2" }, // two segments: no rule
+        { path: "/reviews/" }, // the placeholder needs a segment
+        { path: "/reviews/top" } // a literal segment wins over a placeholder
+      ])
+    ).toEqual([
       "GET:/reviews/{id}",
       "POST:/reviews/{id}",
       "GET:/reviews/{id}/ratings/{stars}",
@@ -89,12 +97,14 @@ grouping:
   })
 
   it("a METHOD: rule applies to that method only; a regex rule matches the whole path", () => {
-    expect(endpointsOf(reviews, [
-      { method: "POST", path: "/orders/9" },
-      { method: "GET", path: "/orders/9" },
-      { path: "/products/ABC-42" },
-      { path: "/products/ABC-42x" }
-    ])).toEqual(["POST:/orders/{order}", "GET:/orders/9", "GET:/products/{sku}", "GET:/products/ABC-42x"])
+    expect(
+      endpointsOf(reviews, [
+        { method: "POST", path: "/orders/9" },
+        { method: "GET", path: "/orders/9" },
+        { path: "/products/ABC-42" },
+        { path: "/products/ABC-42x" }
+      ])
+    ).toEqual(["POST:/orders/{order}", "GET:/orders/9", "GET:/products/{sku}", "GET:/products/ABC-42x"])
   })
 
   it("rules are per service: another service's paths stay as they are", () => {
@@ -124,26 +134,43 @@ grouping:
   it("the sample file in docs/ loads and groups as its comments say", () => {
     const sample = readGroupingRules(fileURLToPath(new URL("../../docs/endpoint-name-grouping.yml", import.meta.url)))
     expect(sample.skipped).toEqual([])
-    expect(endpointsOf(sample, [
-      { path: "/reviews/0" },
-      { path: "/reviews/123/ratings/4" },
-      { path: "/reviews/top" },
-      { method: "DELETE", path: "/reviews/5/cache" },
-      { path: "/reviews/5/cache" }
-    ])).toEqual(["GET:/reviews/{id}", "GET:/reviews/{id}/ratings/{stars}", "GET:/reviews/top", "DELETE:/reviews/{id}/cache", "GET:/reviews/5/cache"])
+    expect(
+      endpointsOf(sample, [
+        { path: "/reviews/0" },
+        { path: "/reviews/123/ratings/4" },
+        { path: "/reviews/top" },
+        { method: "DELETE", path: "/reviews/5/cache" },
+        { path: "/reviews/5/cache" }
+      ])
+    ).toEqual([
+      "GET:/reviews/{id}",
+      "GET:/reviews/{id}/ratings/{stars}",
+      "GET:/reviews/top",
+      "DELETE:/reviews/{id}/cache",
+      "GET:/reviews/5/cache"
+    ])
     expect(endpointsOf(sample, [{ path: "/products/ABC-1" }], "productpage.default")).toEqual(["GET:/products/{sku}"])
   })
 
   it("a bad file is refused naming the line and the reason", () => {
-    expect(errorOf("grouping:\n  - service-name: a\n    rules: [/x/{id}\n")).toMatch(/^invalid endpoint grouping file grouping\.yml, line \d: not valid YAML: /)
-    expect(errorOf("grouping:\n  - service-name: a\n    rules:\n      - endpoint-name: /x/{id}\n        regex: /x/(\\d+\n"))
-      .toMatch(/^invalid endpoint grouping file grouping\.yml, line 5: regex ".+" does not compile: .*Unterminated group/)
-    expect(errorOf("grouping:\n  - service-name: a\n    rule:\n      - /x/{id}\n"))
-      .toBe('invalid endpoint grouping file grouping.yml, line 3: unknown key "rule" in a grouping entry (expected service-name, rules)')
-    expect(errorOf("grouping:\n  - rules:\n      - /x/{id}\n")).toBe("invalid endpoint grouping file grouping.yml, line 2: service-name must be a non-empty string")
-    expect(errorOf("grouping:\n  service-name: a\n")).toBe("invalid endpoint grouping file grouping.yml, line 2: grouping must be a list of {service-name, rules}")
-    expect(errorOf("grouping:\n  - service-name: a\n    rules:\n      - /x/v{id}\n"))
-      .toBe('invalid endpoint grouping file grouping.yml, line 4: rule "/x/v{id}": a {placeholder} must be a whole path segment')
+    expect(errorOf("grouping:\n  - service-name: a\n    rules: [/x/{id}\n")).toMatch(
+      /^invalid endpoint grouping file grouping\.yml, line \d: not valid YAML: /
+    )
+    expect(errorOf("grouping:\n  - service-name: a\n    rules:\n      - endpoint-name: /x/{id}\n        regex: /x/(\\d+\n")).toMatch(
+      /^invalid endpoint grouping file grouping\.yml, line 5: regex ".+" does not compile: .*Unterminated group/
+    )
+    expect(errorOf("grouping:\n  - service-name: a\n    rule:\n      - /x/{id}\n")).toBe(
+      'invalid endpoint grouping file grouping.yml, line 3: unknown key "rule" in a grouping entry (expected service-name, rules)'
+    )
+    expect(errorOf("grouping:\n  - rules:\n      - /x/{id}\n")).toBe(
+      "invalid endpoint grouping file grouping.yml, line 2: service-name must be a non-empty string"
+    )
+    expect(errorOf("grouping:\n  service-name: a\n")).toBe(
+      "invalid endpoint grouping file grouping.yml, line 2: grouping must be a list of {service-name, rules}"
+    )
+    expect(errorOf("grouping:\n  - service-name: a\n    rules:\n      - /x/v{id}\n")).toBe(
+      'invalid endpoint grouping file grouping.yml, line 4: rule "/x/v{id}": a {placeholder} must be a whole path segment'
+    )
   })
 })
 
@@ -156,7 +183,12 @@ describe("a running meshsight with a grouping file", () => {
     try {
       expect(running.output()).toContain(`endpoint grouping: 1 rules for 1 services from ${file}`)
       const paths = ["/reviews/1", "/reviews/2", "/reviews/3", "/x/1", "/x/2", "/x/3", "/x/4"]
-      const sent = await sendAlsMessages(running.grpcPort, [inboundMessage(paths.map((path) => ({ path })), Date.now())])
+      const sent = await sendAlsMessages(running.grpcPort, [
+        inboundMessage(
+          paths.map((path) => ({ path })),
+          Date.now()
+        )
+      ])
       expect(sent.code).toBe(0)
       let endpoints: Record<string, number> = {}
       for (let tries = 0; tries < 50 && Object.keys(endpoints).length < 4; tries++) {

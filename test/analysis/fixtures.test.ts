@@ -72,34 +72,38 @@ describe("captured Envoy messages", () => {
   it("client sidecar entry: one client-side record productpage → detail", () => {
     const { node, records } = analyzeFixture("envoy-mesh-client-sidecar")
     expect(node.role).toBe("sidecar")
-    expect(records.map(brief)).toEqual([{
-      detectPoint: "client",
-      source: "productpage",
-      destination: "detail",
-      startTimeMs: 1555127993697,
-      endTimeMs: 1555127993705,
-      latencyMs: 8,
-      success: true,
-      endpoint: "GET:/details/0",
-      tlsMode: "NONE"
-    }])
+    expect(records.map(brief)).toEqual([
+      {
+        detectPoint: "client",
+        source: "productpage",
+        destination: "detail",
+        startTimeMs: 1555127993697,
+        endTimeMs: 1555127993705,
+        latencyMs: 8,
+        success: true,
+        endpoint: "GET:/details/0",
+        tlsMode: "NONE"
+      }
+    ])
     expect(records[0].sidecarInternalReqLatencyNs).toBe(2_353_100)
   })
 
   it("server sidecar entry: one server-side record productpage → review", () => {
     const { node, records } = analyzeFixture("envoy-mesh-server-sidecar")
     expect(node.role).toBe("sidecar")
-    expect(records.map(brief)).toEqual([{
-      detectPoint: "server",
-      source: "productpage",
-      destination: "review",
-      startTimeMs: 1555127993712,
-      endTimeMs: 1555127994689,
-      latencyMs: 977,
-      success: true,
-      endpoint: "GET:/reviews/0",
-      tlsMode: "NONE"
-    }])
+    expect(records.map(brief)).toEqual([
+      {
+        detectPoint: "server",
+        source: "productpage",
+        destination: "review",
+        startTimeMs: 1555127993712,
+        endTimeMs: 1555127994689,
+        latencyMs: 977,
+        success: true,
+        endpoint: "GET:/reviews/0",
+        tlsMode: "NONE"
+      }
+    ])
   })
 })
 
@@ -107,7 +111,10 @@ describe("captured Envoy messages, whole output", () => {
   for (const name of ALS_FIXTURES) {
     it(`${name}: every record, every field, as in golden/${name}.records.json`, () => {
       // `entry` is the decoded input the record came from (for the Istio export's labels), not analysis output.
-      expectGolden(`${name}.records.json`, analyzeFixture(name).records.map(({ entry: _entry, ...record }) => record))
+      expectGolden(
+        `${name}.records.json`,
+        analyzeFixture(name).records.map(({ entry: _entry, ...record }) => record)
+      )
     })
   }
 })

@@ -63,7 +63,14 @@ describe("detect point and sides", () => {
     for (const role of ["router", "waypoint"] as const) {
       const gw = pod("ingressgateway", "10.0.0.9")
       const { node, entries } = decode(
-        [gatewayHttpEntry({ startMs: START, durationMs: 10 }, gw, { workload: server, port: 9080, host: peers.host }, { ip: "1.2.3.4", port: 5555 })],
+        [
+          gatewayHttpEntry(
+            { startMs: START, durationMs: 10 },
+            gw,
+            { workload: server, port: 9080, host: peers.host },
+            { ip: "1.2.3.4", port: 5555 }
+          )
+        ],
         "http",
         gw,
         role
@@ -79,7 +86,14 @@ describe("detect point and sides", () => {
   it("a gateway's unknown caller is the service UNKNOWN; a sidecar's unknown caller gives no source", () => {
     const gw = pod("ingressgateway", "10.0.0.9")
     const g = decode(
-      [gatewayHttpEntry({ startMs: START, durationMs: 10 }, gw, { workload: server, port: 9080, host: peers.host }, { ip: "1.2.3.4", port: 5555 })],
+      [
+        gatewayHttpEntry(
+          { startMs: START, durationMs: 10 },
+          gw,
+          { workload: server, port: 9080, host: peers.host },
+          { ip: "1.2.3.4", port: 5555 }
+        )
+      ],
       "http",
       gw,
       "router"
@@ -95,7 +109,10 @@ describe("detect point and sides", () => {
 
   it("an unknown callee drops the client-side record; an unknown local workload drops the entry", () => {
     const { node, entries } = decode([outboundHttpEntry({ startMs: START, durationMs: 10 }, peers)])
-    expect(run(node, entries, [{ ...known(), upstream: undefined }])).toEqual({ records: [], misses: { local: 0, source: 0, destination: 1 } })
+    expect(run(node, entries, [{ ...known(), upstream: undefined }])).toEqual({
+      records: [],
+      misses: { local: 0, source: 0, destination: 1 }
+    })
     expect(run(node, entries, [emptySides()])).toEqual({ records: [], misses: { local: 1, source: 0, destination: 0 } })
   })
 })
@@ -127,7 +144,11 @@ describe("protocol", () => {
   })
 
   it("TCP entries carry received and sent bytes, no endpoint", () => {
-    const { node, entries } = decode([inboundTcpEntry({ startMs: START, durationMs: 5000, receivedBytes: 1234, sentBytes: 99 }, peers)], "tcp", server)
+    const { node, entries } = decode(
+      [inboundTcpEntry({ startMs: START, durationMs: 5000, receivedBytes: 1234, sentBytes: 99 }, peers)],
+      "tcp",
+      server
+    )
     const r = run(node, entries).records[0]
     expect([r.protocol, r.receivedBytes, r.sentBytes, r.endpoint, r.success]).toEqual(["TCP", 1234, 99, "", true])
   })
@@ -139,7 +160,11 @@ describe("endpoint, latency, TLS and flags", () => {
   })
 
   it("an entry with no request has the endpoint /", () => {
-    const { node, entries } = decode([{ ...inboundHttpEntry({ startMs: START, durationMs: 10 }, peers), request: undefined }], "http", server)
+    const { node, entries } = decode(
+      [{ ...inboundHttpEntry({ startMs: START, durationMs: 10 }, peers), request: undefined }],
+      "http",
+      server
+    )
     expect(run(node, entries).records[0].endpoint).toBe("/")
   })
 

@@ -53,7 +53,13 @@ describe("meshsight and SkyWalking on the same entries", () => {
   })
 
   it("sidecar internal latencies use whole durations, not only their nanosecond fraction", () => {
-    const client: Workload = { name: "productpage-0", namespace: "default", ip: "10.0.0.1", labels: { app: "productpage" }, workloadName: "productpage" }
+    const client: Workload = {
+      name: "productpage-0",
+      namespace: "default",
+      ip: "10.0.0.1",
+      labels: { app: "productpage" },
+      workloadName: "productpage"
+    }
     const server: Workload = { ...client, name: "reviews-0", ip: "10.0.0.2", labels: { app: "reviews" }, workloadName: "reviews" }
     const peers: CallPeers = { client, server, port: 9080, host: "reviews.default.svc.cluster.local" }
     const entry = outboundHttpEntry({ startMs: Date.UTC(2026, 10, 25, 12), durationMs: 3000 }, peers) as {
@@ -101,7 +107,7 @@ describe("TCP bytes", () => {
   it.effect("a minute's TCP bytes are the sum over its connections, where SkyWalking averages them", () =>
     Effect.andThen(
       TestClock.setTime(T0 + 5000),
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const aggregator = yield* Aggregator
         const query = yield* QueryService
         aggregator.record([connection(100, 10), connection(300, 30)], T0 + 5000)
@@ -110,5 +116,6 @@ describe("TCP bytes", () => {
         // SkyWalking's service_throughput_received is longAvg over the connections: 200 and 20.
         expect([mysql?.metrics?.receivedBytes, mysql?.metrics?.sentBytes]).toEqual([400, 40])
       }).pipe(Effect.provide(stages))
-    ))
+    )
+  )
 })

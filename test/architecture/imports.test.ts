@@ -65,7 +65,7 @@ interface Stage {
 }
 
 const stageOf = (path: string): Stage | undefined => {
-  const found = RANKS.find(([prefix]) => prefix.endsWith("/") ? path.startsWith(prefix) : path === prefix)
+  const found = RANKS.find(([prefix]) => (prefix.endsWith("/") ? path.startsWith(prefix) : path === prefix))
   return found && { group: found[2] ?? found[0], rank: found[1] }
 }
 
@@ -105,8 +105,7 @@ const violations = (files: ReadonlyMap<string, string>): Array<string> => {
   return found
 }
 
-const sourceTree = (): ReadonlyMap<string, string> =>
-  new Map(sources(SRC).map((file) => [relative(SRC, file), readFileSync(file, "utf8")]))
+const sourceTree = (): ReadonlyMap<string, string> => new Map(sources(SRC).map((file) => [relative(SRC, file), readFileSync(file, "utf8")]))
 
 describe("imports follow the pipeline", () => {
   it("no module imports a later stage", () => {

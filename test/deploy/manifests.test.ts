@@ -32,7 +32,10 @@ describe("deploy/kubernetes (base)", () => {
       capabilities: { drop: ["ALL"] },
       seccompProfile: { type: "RuntimeDefault" }
     })
-    assert.deepStrictEqual(service.spec.ports.map((p: any) => p.port), [11800, 12800])
+    assert.deepStrictEqual(
+      service.spec.ports.map((p: any) => p.port),
+      [11800, 12800]
+    )
   })
 })
 
@@ -55,7 +58,11 @@ describe("deploy/secure (TLS, tokens, NetworkPolicy)", () => {
     for (const name of Object.keys(env)) assert.isTrue(VARIABLE_NAMES.has(name), `${name} is no setting meshsight reads`)
     const mounts = container.volumeMounts.map((m: any) => m.mountPath)
     for (const [name, path] of Object.entries(env)) {
-      if (name.endsWith("_FILE")) assert.isTrue(mounts.some((m: string) => String(path).startsWith(`${m}/`)), name)
+      if (name.endsWith("_FILE"))
+        assert.isTrue(
+          mounts.some((m: string) => String(path).startsWith(`${m}/`)),
+          name
+        )
     }
     assert.strictEqual(container.readinessProbe.httpGet.scheme, "HTTPS")
     assert.strictEqual(container.livenessProbe.httpGet.scheme, "HTTPS")
@@ -69,18 +76,35 @@ describe("deploy/secure (TLS, tokens, NetworkPolicy)", () => {
   it("the NetworkPolicy admits exactly the Service's ports", () => {
     assert.deepStrictEqual(policy.spec.podSelector.matchLabels, service.spec.selector)
     const ports = policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port))
-    assert.sameMembers(ports, service.spec.ports.map((p: any) => p.port))
+    assert.sameMembers(
+      ports,
+      service.spec.ports.map((p: any) => p.port)
+    )
     assert.sameMembers(policy.spec.policyTypes, ["Ingress", "Egress"])
   })
 
   it.skipIf(!hasKubectl)("renders with kustomize (kubectl kustomize) into a Deployment with TLS, tokens and the hardening kept", () => {
     const rendered = loadAllYaml(execFileSync("kubectl", ["kustomize", join(ROOT, "deploy/secure")], { encoding: "utf8" })) as Array<any>
     const kinds = rendered.map((r) => r.kind).sort()
-    assert.includeMembers(kinds, ["Certificate", "ClusterRole", "ClusterRoleBinding", "Deployment", "Namespace", "NetworkPolicy", "Service", "ServiceAccount"])
+    assert.includeMembers(kinds, [
+      "Certificate",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Deployment",
+      "Namespace",
+      "NetworkPolicy",
+      "Service",
+      "ServiceAccount"
+    ])
     const deployment = rendered.find((r) => r.kind === "Deployment")
     const c = deployment.spec.template.spec.containers[0]
     const names = c.env.map((e: any) => e.name)
-    assert.includeMembers(names, ["MESHSIGHT_GRPC_TLS_CERT_FILE", "MESHSIGHT_API_TOKEN_FILE", "MESHSIGHT_ALS_TOKEN_FILE", "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"])
+    assert.includeMembers(names, [
+      "MESHSIGHT_GRPC_TLS_CERT_FILE",
+      "MESHSIGHT_API_TOKEN_FILE",
+      "MESHSIGHT_ALS_TOKEN_FILE",
+      "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"
+    ])
     assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true)
     assert.strictEqual(c.image, `meshsight:${version}`)
   })

@@ -8,16 +8,21 @@ const root = new URL("../../", import.meta.url).pathname
 
 const sourceFiles = (dir: string): Array<string> =>
   readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [])
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []
+  )
 
 const registered = new Set(
   sourceFiles(join(root, "src")).flatMap((file) =>
-    [...readFileSync(file, "utf8").matchAll(/Metric\.(?:counter|gauge|histogram|summary)\(\s*"(meshsight_[a-z_]+)"/g)].map((m) => m[1]!))
+    [...readFileSync(file, "utf8").matchAll(/Metric\.(?:counter|gauge|histogram|summary)\(\s*"(meshsight_[a-z_]+)"/g)].map((m) => m[1]!)
+  )
 )
 
 const readme = readFileSync(join(root, "README.md"), "utf8")
 const section = readme.slice(readme.indexOf("### meshsight's own metrics"))
-const table = section.slice(0, section.indexOf("\n#", 1)).split("\n").filter((line) => line.startsWith("| `"))
+const table = section
+  .slice(0, section.indexOf("\n#", 1))
+  .split("\n")
+  .filter((line) => line.startsWith("| `"))
 const documented = new Set(table.flatMap((row) => [...row.split(" | ")[0]!.matchAll(/`(meshsight_[a-z_]+)/g)].map((m) => m[1]!)))
 
 describe("README's self-metrics table", () => {

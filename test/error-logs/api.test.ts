@@ -4,7 +4,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
-import { alsMessageJson, type CallPeers, type HttpCall, inboundHttpEntry, outboundHttpEntry, outboundTcpEntry, type Workload } from "../../sim/istio-entries.ts"
+import {
+  alsMessageJson,
+  type CallPeers,
+  type HttpCall,
+  inboundHttpEntry,
+  outboundHttpEntry,
+  outboundTcpEntry,
+  type Workload
+} from "../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
 import { metricValue } from "../support/meshsight-process.ts"
 import { startMeshsight } from "../support/meshsight.ts"
@@ -23,7 +31,13 @@ const RATE = 4
 
 let at = 0
 /** Each call 10 ms after the previous one, so newest first is a known order. */
-const call = (requestId: string, c: Partial<HttpCall>): HttpCall => ({ startMs: MINUTE + 1_000 + 10 * at++, durationMs: 5, requestId, path: "/reviews/1", ...c })
+const call = (requestId: string, c: Partial<HttpCall>): HttpCall => ({
+  startMs: MINUTE + 1_000 + 10 * at++,
+  durationMs: 5,
+  requestId,
+  path: "/reviews/1",
+  ...c
+})
 
 const send = (port: number, reporter: Workload, kind: "http" | "tcp", entries: ReadonlyArray<unknown>) =>
   Effect.promise(() => sendAlsMessages(port, [encodeAlsMessageJson(alsMessageJson({ [kind]: entries }, { workload: reporter }))]))
@@ -48,14 +62,29 @@ const tcp = { durationMs: 3, receivedBytes: 100, sentBytes: 50 }
 const EXPECTED_NEWEST_FIRST = [
   // reviews' TCP failure was sent last (start time after every HTTP call)
   "tcp",
-  "in-2", "in-1", "grpc-1", "uf-1", "err-4", "err-3", "err-2", "err-1", "nf-2", "nf-1"
+  "in-2",
+  "in-1",
+  "grpc-1",
+  "uf-1",
+  "err-4",
+  "err-3",
+  "err-2",
+  "err-1",
+  "nf-2",
+  "nf-1"
 ]
 
 const startWithTraffic = (analyzers: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     at = 0
     yield* TestClock.setTime(NOW)
-    const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: String(analyzers), MESHSIGHT_TCP_ANALYZERS: String(analyzers), MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: String(RATE) } })
+    const app = yield* startMeshsight({
+      config: {
+        MESHSIGHT_HTTP_ANALYZERS: String(analyzers),
+        MESHSIGHT_TCP_ANALYZERS: String(analyzers),
+        MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: String(RATE)
+      }
+    })
     yield* send(app.alsPort, productpage, "http", productpageEntries())
     yield* send(app.alsPort, reviews, "http", reviewsEntries())
     yield* send(app.alsPort, reviews, "tcp", [
@@ -69,7 +98,7 @@ const idOf = (l: any) => (l.protocol === "TCP" ? "tcp" : l.requestId)
 
 describe("GET /api/logs", () => {
   it.effect("returns exactly the failed requests, newest first, up to the rate limit per service and code", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const app = yield* startWithTraffic(["mx-mesh", "persistence"])
       const { status, body } = yield* api(app.url, "/api/logs?limit=500")
       assert.strictEqual(status, 200)
@@ -78,15 +107,24 @@ describe("GET /api/logs", () => {
       const uf = body.logs.find((l: any) => l.requestId === "uf-1")
       assert.deepStrictEqual(
         [uf.service, uf.instance, uf.peer, uf.side, uf.responseCode, uf.responseFlags, uf.upstreamHost],
-        ["productpage.default", "productpage-0", "reviews.default", "client", 503, [{ code: "UF", name: "upstream_connection_failure" }], "10.0.0.2:9080"]
+        [
+          "productpage.default",
+          "productpage-0",
+          "reviews.default",
+          "client",
+          503,
+          [{ code: "UF", name: "upstream_connection_failure" }],
+          "10.0.0.2:9080"
+        ]
       )
       const metrics = yield* Effect.promise(() => fetch(`${app.url}/metrics`).then((r) => r.text()))
       assert.strictEqual(metricValue(metrics, "meshsight_error_logs_total"), 11)
       assert.strictEqual(metricValue(metrics, 'meshsight_error_logs_dropped_total{reason="rate_limited"}'), 2)
-    }))
+    })
+  )
 
   it.effect("filters by the reporting service, the peer, instance, endpoint, code and time; pages with a cursor", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const app = yield* startWithTraffic(["mx-mesh", "persistence"])
       const ids = (query: string) => Effect.map(api(app.url, `/api/logs?${query}`), (r) => r.body.logs.map(idOf))
       assert.deepStrictEqual(yield* ids("service=reviews.default"), ["tcp", "in-2", "in-1"])
@@ -114,15 +152,19 @@ describe("GET /api/logs", () => {
         assert.strictEqual(r.status, 400, bad)
         assert.isString(r.body.error)
       }
-    }))
+    })
+  )
 
   it.effect("1 MiB paths and headers over gRPC come back cut to their bounds", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(NOW)
       const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence" } })
       const mib = "x".repeat(1 << 20)
       const status = yield* send(app.alsPort, productpage, "http", [
-        outboundHttpEntry(call(mib, { code: 500, path: `/${mib}`, authority: mib, userAgent: mib, requestHeaders: { traceparent: `00-${mib}-01` } }), toReviews)
+        outboundHttpEntry(
+          call(mib, { code: 500, path: `/${mib}`, authority: mib, userAgent: mib, requestHeaders: { traceparent: `00-${mib}-01` } }),
+          toReviews
+        )
       ])
       assert.deepStrictEqual(status, { code: 0, details: "" })
       const { body } = yield* api(app.url, "/api/logs")
@@ -132,14 +174,16 @@ describe("GET /api/logs", () => {
         [1024, 1024, 256, 256, 256, 253] // the trace id: the 256 bytes kept, less "00-"
       )
       assert.isBelow(JSON.stringify(log).length, 4096)
-    }))
+    })
+  )
 
   it.effect("without persistence in the analyzer lists nothing is kept", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const app = yield* startWithTraffic(["mx-mesh"])
       assert.deepStrictEqual((yield* api(app.url, "/api/logs")).body, { logs: [], cursor: null })
       yield* TestClock.adjust("1 second") // the aggregator's flush beat
       const topology = (yield* api(app.url, `/api/topology?start=${MINUTE}&end=${MINUTE + 60_000}`)).body
       assert.isAbove(topology.edges.length, 0) // the metrics still came through
-    }))
+    })
+  )
 })

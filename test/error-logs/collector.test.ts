@@ -3,7 +3,6 @@
 import { assert, describe, expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
-import type { AccessLog } from "../../src/domain/access-log.ts"
 import type { EntrySides } from "../../src/domain/identity.ts"
 import { parseNode } from "../../src/domain/node.ts"
 import { type CollectOutcome, makeCollector } from "../../src/error-logs/error-logs.ts"
@@ -103,14 +102,24 @@ describe("what a log holds", () => {
   it("both sides, filed under the reporting service, with the peer being the other side", () => {
     const [out] = keptOf("http", [outboundHttpEntry(call({ code: 503 }), peers)])
     expect([out.service, out.instance, out.peer, out.side, out.source?.service, out.destination?.service]).toEqual([
-      "local", "local-0", "callee", "client", "local", "callee"
+      "local",
+      "local-0",
+      "callee",
+      "client",
+      "local",
+      "callee"
     ])
     const { collector, kept } = setup()
     const { node, entries } = decode("http", [inboundHttpEntry(call({ code: 503, mtls: true }), peers)], server)
     collector.collect(node, entries, entries.map(known), START)
     const [inb] = kept(START)
     expect([inb.service, inb.peer, inb.side, inb.source?.service, inb.destination?.service, inb.tlsMode]).toEqual([
-      "local", "caller", "server", "caller", "local", "mTLS"
+      "local",
+      "caller",
+      "server",
+      "caller",
+      "local",
+      "mTLS"
     ])
   })
 
@@ -170,17 +179,20 @@ describe("what a log holds", () => {
 
 describe("the rate limit (SkyWalking's rateLimit rpm, per service and response code or flags)", () => {
   it.effect("at most N per minute for each key; other keys and services have their own; a new minute starts over", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(START)
       const { collector, kept, outcomes } = setup({ rate: 3 })
       const { node, entries } = decode("http", [
         ...Array.from({ length: 5 }, () => outboundHttpEntry(call({ code: 500, path: "/500" }), peers)),
         ...Array.from({ length: 4 }, () => outboundHttpEntry(call({ code: 404, path: "/404" }), peers)),
-        ...Array.from({ length: 4 }, () => outboundHttpEntry(call({ code: 503, path: "/uf", responseFlags: { upstreamConnectionFailure: true } }), peers))
+        ...Array.from({ length: 4 }, () =>
+          outboundHttpEntry(call({ code: 503, path: "/uf", responseFlags: { upstreamConnectionFailure: true } }), peers)
+        )
       ])
-      const sidesOf = (service: string) => entries.map((): EntrySides => ({ local: workload(service), downstream: undefined, upstream: workload("callee") }))
+      const sidesOf = (service: string) =>
+        entries.map((): EntrySides => ({ local: workload(service), downstream: undefined, upstream: workload("callee") }))
       const collect = (service: string) =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           collector.collect(node, entries, sidesOf(service), yield* Clock.currentTimeMillis)
         })
       yield* collect("a")
@@ -188,7 +200,10 @@ describe("the rate limit (SkyWalking's rateLimit rpm, per service and response c
       const now = yield* Clock.currentTimeMillis
       const count = (service: string, path: string) => kept(now).filter((l) => l.service === service && l.path === path).length
       expect([count("a", "/500"), count("a", "/404"), count("a", "/uf"), count("b", "/500")]).toEqual([3, 3, 3, 3])
-      expect(outcomes.map((o) => [o.kept, o.rateLimited])).toEqual([[9, 4], [9, 4]])
+      expect(outcomes.map((o) => [o.kept, o.rateLimited])).toEqual([
+        [9, 4],
+        [9, 4]
+      ])
       // Later in the same minute: all refused.
       yield* TestClock.adjust("59 seconds")
       yield* collect("a")
@@ -197,5 +212,6 @@ describe("the rate limit (SkyWalking's rateLimit rpm, per service and response c
       yield* TestClock.adjust("1 second")
       yield* collect("a")
       assert.deepStrictEqual(outcomes[3], { kept: 9, rateLimited: 4, evicted: 0 })
-    }))
+    })
+  )
 })

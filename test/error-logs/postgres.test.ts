@@ -47,18 +47,31 @@ const replica = async (retentionHours = 72) => {
       MESHSIGHT_LOGS_RETENTION_HOURS: String(retentionHours)
     }
   })
-  await waitFor("the schema", () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready), (ready) => ready)
-  await waitFor("the version", () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version), (v) => v === MIGRATIONS.length)
+  await waitFor(
+    "the schema",
+    () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready),
+    (ready) => ready
+  )
+  await waitFor(
+    "the version",
+    () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version),
+    (v) => v === MIGRATIONS.length
+  )
   return app
 }
 
 const failures = (reporter: Workload, ids: ReadonlyArray<string>, startMs = Date.now()) =>
-  encodeAlsMessageJson(alsMessageJson({
-    http: ids.map((requestId, i) => {
-      const call = { startMs: startMs + i, durationMs: 2, code: 503, requestId, path: `/r/${i}` }
-      return reporter === productpage ? outboundHttpEntry(call, peers) : inboundHttpEntry(call, peers)
-    })
-  }, { workload: reporter }))
+  encodeAlsMessageJson(
+    alsMessageJson(
+      {
+        http: ids.map((requestId, i) => {
+          const call = { startMs: startMs + i, durationMs: 2, code: 503, requestId, path: `/r/${i}` }
+          return reporter === productpage ? outboundHttpEntry(call, peers) : inboundHttpEntry(call, peers)
+        })
+      },
+      { workload: reporter }
+    )
+  )
 
 const waitFor = async <A>(what: string, read: () => Promise<A>, done: (a: A) => boolean, timeoutMs = 60_000): Promise<A> => {
   const until = Date.now() + timeoutMs
@@ -80,9 +93,15 @@ describe("error logs in PostgreSQL", () => {
       expect(await sendAlsMessages(a.alsPort, [failures(productpage, ["a-1", "a-2"])])).toEqual({ code: 0, details: "" })
       expect(await sendAlsMessages(b.alsPort, [failures(reviews, ["b-1"])])).toEqual({ code: 0, details: "" })
       for (const r of [a, b]) {
-        const body = await waitFor("both replicas' logs", () => getJson(r.url, "/api/logs").then((x) => x.body), (x) => x?.logs?.length === 3)
+        const body = await waitFor(
+          "both replicas' logs",
+          () => getJson(r.url, "/api/logs").then((x) => x.body),
+          (x) => x?.logs?.length === 3
+        )
         expect(body.logs.map((l: any) => [l.requestId, l.service]).sort()).toEqual([
-          ["a-1", "productpage.default"], ["a-2", "productpage.default"], ["b-1", "reviews.default"]
+          ["a-1", "productpage.default"],
+          ["a-2", "productpage.default"],
+          ["b-1", "reviews.default"]
         ])
         const peer = (await getJson(r.url, "/api/logs?peer=productpage.default")).body.logs.map((l: any) => l.requestId)
         expect(peer).toEqual(["b-1"])
@@ -92,10 +111,17 @@ describe("error logs in PostgreSQL", () => {
       const rest = (await getJson(a.url, `/api/logs?limit=2&cursor=${paged.cursor}`)).body
       expect([...paged.logs, ...rest.logs].map((l: any) => l.requestId)).toEqual(["b-1", "a-2", "a-1"])
       expect(rest.cursor).toBeNull()
-      expect((await sql<{ version: number }>`select version from meshsight_schema_version`).map((r) => r.version)).toEqual([MIGRATIONS.length])
-      const indexes = (await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'meshsight_error_logs'`).map((r) => r.indexdef)
+      expect((await sql<{ version: number }>`select version from meshsight_schema_version`).map((r) => r.version)).toEqual([
+        MIGRATIONS.length
+      ])
+      const indexes = (await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'meshsight_error_logs'`).map(
+        (r) => r.indexdef
+      )
       for (const column of ["service", "peer", "endpoint", "response_code", "time_ms"]) {
-        expect(indexes.some((d: string) => d.includes(`(${column}`) || d.includes(`, ${column}`)), column).toBe(true)
+        expect(
+          indexes.some((d: string) => d.includes(`(${column}`) || d.includes(`, ${column}`)),
+          column
+        ).toBe(true)
       }
     } finally {
       await a.stop()
@@ -108,14 +134,22 @@ describe("error logs in PostgreSQL", () => {
     let stopped = false
     try {
       const before = await rowCount()
-      const counted = (text: string) =>
-        [metricValue(text, "meshsight_error_logs_total"), metricValue(text, 'meshsight_error_logs_dropped_total{reason="queue_full"}')]
+      const counted = (text: string) => [
+        metricValue(text, "meshsight_error_logs_total"),
+        metricValue(text, 'meshsight_error_logs_dropped_total{reason="queue_full"}')
+      ]
       const [keptBefore, fullBefore] = counted(await fetch(`${a.url}/metrics`).then((r) => r.text()))
       const over = 300
       const total = QUEUE_MAX + over
       // In messages of 500 entries, as a busy proxy would send them.
       const sizes = [...Array.from({ length: Math.floor(total / 500) }, () => 500), total % 500]
-      const messages = sizes.map((n, m) => failures(productpage, Array.from({ length: n }, (_, i) => `o-${m}-${i}`), Date.now() + m * 500))
+      const messages = sizes.map((n, m) =>
+        failures(
+          productpage,
+          Array.from({ length: n }, (_, i) => `o-${m}-${i}`),
+          Date.now() + m * 500
+        )
+      )
       pg.stop()
       stopped = true
       const started = Date.now()
@@ -130,7 +164,9 @@ describe("error logs in PostgreSQL", () => {
       pg.start()
       stopped = false
       await waitFor("the queue written", rowCount, (n) => n === before + QUEUE_MAX, 90_000)
-      console.log(`postgres outage: ${total} failures ingested in ${ingestMs} ms with the database down; ${QUEUE_MAX} written after restart, ${over} counted as queue_full`)
+      console.log(
+        `postgres outage: ${total} failures ingested in ${ingestMs} ms with the database down; ${QUEUE_MAX} written after restart, ${over} counted as queue_full`
+      )
     } finally {
       if (stopped) pg.start()
       await a.stop()
@@ -141,14 +177,20 @@ describe("error logs in PostgreSQL", () => {
     pg.stop()
     let app: Awaited<ReturnType<typeof startMeshsightAsync>> | undefined
     try {
-      app = await startMeshsightAsync({ config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence", MESHSIGHT_LOGS_POSTGRES_URL: String(pg.url) } })
+      app = await startMeshsightAsync({
+        config: { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence", MESHSIGHT_LOGS_POSTGRES_URL: String(pg.url) }
+      })
       expect(await sendAlsMessages(app.alsPort, [failures(productpage, ["late-1"])])).toEqual({ code: 0, details: "" })
       expect((await getJson(app.url, "/api/logs")).status).toBe(503)
       expect((await fetch(`${app.url}/readyz`)).status).toBe(200)
     } finally {
       pg.start()
     }
-    await waitFor("the late log written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n), (n) => n === 1)
+    await waitFor(
+      "the late log written",
+      () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n),
+      (n) => n === 1
+    )
     await app.stop()
   }, 120_000)
 
@@ -157,14 +199,22 @@ describe("error logs in PostgreSQL", () => {
     const threeHoursAgo = Date.now() - 3 * 3_600_000
     try {
       await sendAlsMessages(a.alsPort, [failures(productpage, ["old-1", "old-2"], threeHoursAgo)])
-      await waitFor("the old logs written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 2)
+      await waitFor(
+        "the old logs written",
+        () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n),
+        (n) => n === 2
+      )
     } finally {
       await a.stop()
     }
     // A replica keeping one hour deletes them as it starts (then every few minutes).
     const b = await replica(1)
     try {
-      await waitFor("the old logs deleted", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 0)
+      await waitFor(
+        "the old logs deleted",
+        () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n),
+        (n) => n === 0
+      )
       expect(await rowCount()).toBeGreaterThan(0) // the recent ones stay
     } finally {
       await b.stop()

@@ -41,9 +41,21 @@ const gateway: Workload = {
   labels: { app: "istio-ingressgateway" },
   workloadName: "istio-ingressgateway"
 }
-const waypoint: Workload = { name: "waypoint-abc", namespace: "shop", ip: "10.0.0.3", labels: { app: "waypoint" }, workloadName: "waypoint" }
+const waypoint: Workload = {
+  name: "waypoint-abc",
+  namespace: "shop",
+  ip: "10.0.0.3",
+  labels: { app: "waypoint" },
+  workloadName: "waypoint"
+}
 /** A workload whose label value needs every escape of the text format. */
-const odd: Workload = { ...web, name: "odd-1", ip: "10.0.0.7", workloadName: "odd", labels: { app: 'we"ird\\app\nline ü🙂', version: "v1" } }
+const odd: Workload = {
+  ...web,
+  name: "odd-1",
+  ip: "10.0.0.7",
+  workloadName: "odd",
+  labels: { app: 'we"ird\\app\nline ü🙂', version: "v1" }
+}
 
 const peers = (client: Workload, server: Workload) => ({ client, server, port: 8080, host: "cart.shop.svc.cluster.local" })
 const withSizes = (entry: Record<string, any>) => ({
@@ -66,7 +78,12 @@ beforeAll(async () => {
   const call: HttpCall = { startMs, durationMs: 30, path: "/cart", authority: "cart:8080", mtls: true }
   // web's sidecar: one failed call to cart (UH and UF flags) and one gRPC call.
   await send(web, "sidecar", [
-    withSizes(outboundHttpEntry({ ...call, code: 503, responseFlags: { noHealthyUpstream: true, upstreamConnectionFailure: true } }, peers(web, cart))),
+    withSizes(
+      outboundHttpEntry(
+        { ...call, code: 503, responseFlags: { noHealthyUpstream: true, upstreamConnectionFailure: true } },
+        peers(web, cart)
+      )
+    ),
     outboundHttpEntry({ ...call, protocolVersion: "HTTP2", path: "/shop.Cart/Add", grpcStatus: 14 }, peers(web, cart))
   ])
   // cart's sidecar: two calls from web (mTLS) and one from the odd workload; one TCP connection.
@@ -80,7 +97,12 @@ beforeAll(async () => {
     gatewayHttpEntry(call, gateway, { workload: cart, port: 8080, host: "cart.shop.svc.cluster.local" }, { ip: "203.0.113.9", port: 5555 })
   ])
   await send(waypoint, "waypoint", [
-    gatewayHttpEntry(call, waypoint, { workload: cart, port: 8080, host: "cart.shop.svc.cluster.local" }, { ip: web.ip, port: 41000, workload: web })
+    gatewayHttpEntry(
+      call,
+      waypoint,
+      { workload: cart, port: 8080, host: "cart.shop.svc.cluster.local" },
+      { ip: web.ip, port: 41000, workload: web }
+    )
   ])
   text = await (await fetch(`${app.url}/metrics/mesh`)).text()
 })
@@ -173,8 +195,26 @@ describe("Istio-standard metrics at /metrics/mesh", () => {
     const match = { reporter: "destination", source_workload: "web", request_protocol: "http" }
     const buckets = samplesOf(samples, "istio_request_duration_milliseconds_bucket", match)
     expect(buckets.map((b) => b.labels.le)).toEqual([
-      "0.5", "1", "5", "10", "25", "50", "100", "250", "500", "1000", "2500", "5000", "10000", "30000", "60000", "300000",
-      "600000", "1800000", "3600000", "+Inf"
+      "0.5",
+      "1",
+      "5",
+      "10",
+      "25",
+      "50",
+      "100",
+      "250",
+      "500",
+      "1000",
+      "2500",
+      "5000",
+      "10000",
+      "30000",
+      "60000",
+      "300000",
+      "600000",
+      "1800000",
+      "3600000",
+      "+Inf"
     ])
     const at = (le: string) => buckets.find((b) => b.labels.le === le)!.value
     expect([at("25"), at("50"), at("+Inf")]).toEqual([0, 2, 2])
@@ -212,7 +252,9 @@ describe("Istio-standard metrics at /metrics/mesh", () => {
   })
 
   it("answers in OpenMetrics when the scraper asks for it", async () => {
-    const res = await fetch(`${app.url}/metrics/mesh`, { headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;q=0.5" } })
+    const res = await fetch(`${app.url}/metrics/mesh`, {
+      headers: { accept: "application/openmetrics-text;version=1.0.0,text/plain;q=0.5" }
+    })
     expect(res.headers.get("content-type")).toBe("application/openmetrics-text; version=1.0.0; charset=utf-8")
     const om = await res.text()
     expect(om).toContain("# TYPE istio_requests counter\n")
@@ -225,9 +267,14 @@ describe("Istio-standard metrics at /metrics/mesh", () => {
     const own = parseExposition(await (await fetch(`${app.url}/metrics`)).text())
     const names = new Set(own.map((s) => s.name))
     for (const name of [
-      "meshsight_als_messages_total", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds",
-      "nodejs_heap_size_used_bytes", "nodejs_heap_size_total_bytes"
-    ]) expect(names, name).toContain(name)
+      "meshsight_als_messages_total",
+      "process_cpu_seconds_total",
+      "process_resident_memory_bytes",
+      "process_start_time_seconds",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_heap_size_total_bytes"
+    ])
+      expect(names, name).toContain(name)
     const start = own.find((s) => s.name === "process_start_time_seconds")!.value
     expect(Math.abs(start - Date.now() / 1000)).toBeLessThan(3600)
   })

@@ -16,7 +16,6 @@ import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/prox
 import { bookinfo } from "../../sim/topology.ts"
 import { makeMeshSeries } from "../../src/export/mesh-series.ts"
 import { snapshotBatches, WriteQueue, outcomeOfStatus, retryDelayMs } from "../../src/export/remote-write.ts"
-import { workload } from "../support/ip-table-analyzer.ts"
 import { parseExposition, sumOf } from "../support/exposition.ts"
 import { metricValue } from "../support/meshsight-process.ts"
 import { uncompressSync } from "snappy"
@@ -45,29 +44,45 @@ const requestsIn = (text: string) => sumOf(parseExposition(text), "istio_request
 
 describe("mesh series", () => {
   it.effect("a label set idle for MESHSIGHT_MESH_METRICS_IDLE_MINUTES is dropped and counted; an active one stays", () =>
-    withExport({ MESHSIGHT_MESH_METRICS_IDLE_MINUTES: "10" }, Effect.gen(function*() {
-      const mesh = yield* MeshExport
-      mesh.record([metric(), metric({ responseCode: 503 })], T0)
-      yield* TestClock.adjust(6 * MIN)
-      mesh.record([metric()], T0 + 6 * MIN)
-      assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
-      yield* TestClock.adjust(5 * MIN)
-      // The 503 series was last updated 11 minutes ago; the 200 one 5 minutes ago.
-      const text = yield* mesh.scrape(false)
-      assert.deepStrictEqual(parseExposition(text).filter((s) => s.name === "istio_requests_total").map((s) => [s.labels.response_code, s.value]), [["200", 2]])
-      const own = yield* PrometheusMetrics.format()
-      assert.isAtLeast(metricValue(own, "meshsight_mesh_series_evicted_total"), 1)
-    })))
+    withExport(
+      { MESHSIGHT_MESH_METRICS_IDLE_MINUTES: "10" },
+      Effect.gen(function* () {
+        const mesh = yield* MeshExport
+        mesh.record([metric(), metric({ responseCode: 503 })], T0)
+        yield* TestClock.adjust(6 * MIN)
+        mesh.record([metric()], T0 + 6 * MIN)
+        assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
+        yield* TestClock.adjust(5 * MIN)
+        // The 503 series was last updated 11 minutes ago; the 200 one 5 minutes ago.
+        const text = yield* mesh.scrape(false)
+        assert.deepStrictEqual(
+          parseExposition(text)
+            .filter((s) => s.name === "istio_requests_total")
+            .map((s) => [s.labels.response_code, s.value]),
+          [["200", 2]]
+        )
+        const own = yield* PrometheusMetrics.format()
+        assert.isAtLeast(metricValue(own, "meshsight_mesh_series_evicted_total"), 1)
+      })
+    )
+  )
 
   it.effect("new label sets past MESHSIGHT_MESH_METRICS_MAX_SERIES are refused and counted; known ones still count", () =>
-    withExport({ MESHSIGHT_MESH_METRICS_MAX_SERIES: "2" }, Effect.gen(function*() {
-      const mesh = yield* MeshExport
-      const before = metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total")
-      mesh.record([metric({ responseCode: 200 }), metric({ responseCode: 404 }), metric({ responseCode: 500 }), metric({ responseCode: 200 })], T0)
-      assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
-      yield* TestClock.adjust("5 seconds")
-      assert.strictEqual(metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total") - before, 1)
-    })))
+    withExport(
+      { MESHSIGHT_MESH_METRICS_MAX_SERIES: "2" },
+      Effect.gen(function* () {
+        const mesh = yield* MeshExport
+        const before = metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total")
+        mesh.record(
+          [metric({ responseCode: 200 }), metric({ responseCode: 404 }), metric({ responseCode: 500 }), metric({ responseCode: 200 })],
+          T0
+        )
+        assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
+        yield* TestClock.adjust("5 seconds")
+        assert.strictEqual(metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total") - before, 1)
+      })
+    )
+  )
 })
 
 const productpage = bookinfo({ instances: 1 }).pods.find((p) => p.service === "productpage")!
@@ -75,7 +90,7 @@ const REVIEWS = "cluster.outbound|9080||reviews.default.svc.cluster.local"
 
 /** One flush of productpage's proxy, arriving at `atMs` (virtual time). */
 const flush = (atMs: number, heap: number, requests: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     yield* TestClock.setTime(atMs)
     const families = [gaugeFamily("server.memory_heap_size", heap, atMs), counterFamily(`${REVIEWS}.upstream_rq_total`, requests, atMs)]
     yield* (yield* MetricsPipeline).run(Stream.make(encodeMetricsMessage(families, { workload: productpage })), "test")
@@ -85,30 +100,36 @@ const flush = (atMs: number, heap: number, requests: number) =>
 const proxyLines = (text: string) => text.split("\n").filter((l) => l.startsWith("envoy_"))
 
 describe("the proxies' gauges", () => {
-  it.effect("a last value from the newest minute, a max or increase from the newest whole one; a silent proxy leaves after the idle minutes", () =>
-    withExport({ MESHSIGHT_MESH_METRICS_IDLE_MINUTES: "2" }, Effect.gen(function*() {
-      const mesh = yield* MeshExport
-      const own = `instance="${productpage.name}",service="productpage.default"`
-      yield* flush(T0 + 20_000, 100, 10)
-      // Minute 0 is still running: only its last values, no max or increase yet.
-      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [`envoy_heap_memory_used{${own}} 100`])
-      yield* flush(T0 + 40_000, 300, 25)
-      yield* flush(T0 + MIN + 20_000, 200, 45)
-      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [
-        `envoy_heap_memory_used{${own}} 200`, // minute 1's last value
-        `envoy_heap_memory_max_used{${own}} 300`, // minute 0's max
-        `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 15`, // minute 0: 10 → 25 (the first value is the baseline)
-        `envoy_sr_cluster_up_rq_incr{destination_service="reviews.default",source_service="productpage.default"} 15`
-      ])
-      yield* TestClock.setTime(T0 + 2 * MIN + 10_000)
-      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)).slice(1, 3), [
-        `envoy_heap_memory_max_used{${own}} 200`,
-        `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 20`
-      ])
-      // Silent since T0 + 1:20: gone two minutes later, though the store keeps its minutes for the retention.
-      yield* TestClock.setTime(T0 + 3 * MIN + 21_000)
-      assert.deepStrictEqual(proxyLines(yield* mesh.scrape(true)), [])
-    })))
+  it.effect(
+    "a last value from the newest minute, a max or increase from the newest whole one; a silent proxy leaves after the idle minutes",
+    () =>
+      withExport(
+        { MESHSIGHT_MESH_METRICS_IDLE_MINUTES: "2" },
+        Effect.gen(function* () {
+          const mesh = yield* MeshExport
+          const own = `instance="${productpage.name}",service="productpage.default"`
+          yield* flush(T0 + 20_000, 100, 10)
+          // Minute 0 is still running: only its last values, no max or increase yet.
+          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [`envoy_heap_memory_used{${own}} 100`])
+          yield* flush(T0 + 40_000, 300, 25)
+          yield* flush(T0 + MIN + 20_000, 200, 45)
+          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [
+            `envoy_heap_memory_used{${own}} 200`, // minute 1's last value
+            `envoy_heap_memory_max_used{${own}} 300`, // minute 0's max
+            `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 15`, // minute 0: 10 → 25 (the first value is the baseline)
+            `envoy_sr_cluster_up_rq_incr{destination_service="reviews.default",source_service="productpage.default"} 15`
+          ])
+          yield* TestClock.setTime(T0 + 2 * MIN + 10_000)
+          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)).slice(1, 3), [
+            `envoy_heap_memory_max_used{${own}} 200`,
+            `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 20`
+          ])
+          // Silent since T0 + 1:20: gone two minutes later, though the store keeps its minutes for the retention.
+          yield* TestClock.setTime(T0 + 3 * MIN + 21_000)
+          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(true)), [])
+        })
+      )
+  )
 })
 
 describe("remote-write snapshot", () => {
@@ -124,10 +145,16 @@ describe("remote-write snapshot", () => {
     assert.strictEqual(requests.labels.meshsight_replica, "r1")
     assert.strictEqual(requests.labels.reporter, "destination")
     assert.notProperty(requests.labels, "grpc_response_status") // empty values are left out
-    assert.deepStrictEqual(requests.samples, [[0, T0], [2, T0 + 15_000]])
-    const le = (v: string) => decoded.find((ts) => ts.labels.__name__ === "istio_request_duration_milliseconds_bucket" && ts.labels.le === v)!
+    assert.deepStrictEqual(requests.samples, [
+      [0, T0],
+      [2, T0 + 15_000]
+    ])
+    const le = (v: string) =>
+      decoded.find((ts) => ts.labels.__name__ === "istio_request_duration_milliseconds_bucket" && ts.labels.le === v)!
     assert.deepStrictEqual([le("50").samples[1][0], le("100").samples[1][0], le("+Inf").samples[1][0]], [0, 2, 2])
-    assert.deepStrictEqual(decodeWriteRequest(second.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!.samples, [[2, T0 + 30_000]])
+    assert.deepStrictEqual(decodeWriteRequest(second.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!.samples, [
+      [2, T0 + 30_000]
+    ])
     // 1 counter + 22 duration-histogram series (no sizes on these records): two samples each first, one after.
     assert.strictEqual(first.samples, 46)
     assert.strictEqual(second.samples, 23)
@@ -145,7 +172,10 @@ describe("remote-write snapshot", () => {
     // The old series' samples run up to the eviction; a zero one interval back would be older than those.
     const [again] = snapshotBatches(registry.series(), T0 + 2 * MIN + 5_000, 15_000, registry.lastEvictionMs())
     const requests = decodeWriteRequest(again.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!
-    assert.deepStrictEqual(requests.samples, [[0, T0 + 2 * MIN + 1], [1, T0 + 2 * MIN + 5_000]])
+    assert.deepStrictEqual(requests.samples, [
+      [0, T0 + 2 * MIN + 1],
+      [1, T0 + 2 * MIN + 5_000]
+    ])
     registry.record([metric({ responseCode: 418 })], T0 + 2 * MIN)
     const [sameMs] = snapshotBatches(registry.series(), T0 + 2 * MIN, 15_000, registry.lastEvictionMs())
     // At the eviction's own millisecond there is no earlier time left: the new series is sent without a zero.
@@ -172,7 +202,10 @@ describe("remote-write queue and retries", () => {
     assert.strictEqual(outcomeOfStatus(429, "slow down")._tag, "Retry")
     assert.strictEqual(outcomeOfStatus(400, "out of order sample")._tag, "Rejected")
     assert.strictEqual(outcomeOfStatus(401, "")._tag, "Rejected")
-    assert.deepStrictEqual([0, 1, 2, 3].map((n) => retryDelayMs(n, 10_000, 1)), [250, 500, 1000, 2000])
+    assert.deepStrictEqual(
+      [0, 1, 2, 3].map((n) => retryDelayMs(n, 10_000, 1)),
+      [250, 500, 1000, 2000]
+    )
     assert.strictEqual(retryDelayMs(3, 10_000, 0), 1000)
     assert.strictEqual(retryDelayMs(30, 10_000, 1), 10_000)
   })

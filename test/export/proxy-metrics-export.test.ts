@@ -43,7 +43,10 @@ beforeAll(async () => {
   })
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r))
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/api/v1/write`
-  app = await startMeshsightAsync({ clock: clock.clock, config: { MESHSIGHT_REMOTE_WRITE_URL: url, MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200", MESHSIGHT_REPLICA: "r1" } })
+  app = await startMeshsightAsync({
+    clock: clock.clock,
+    config: { MESHSIGHT_REMOTE_WRITE_URL: url, MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200", MESHSIGHT_REPLICA: "r1" }
+  })
 
   // Minute 0 (12:00): two productpage proxies flush twice.
   clock.setTime(T0 + 1000)
@@ -135,7 +138,7 @@ describe("the proxies' MetricsService data at /metrics/mesh", () => {
 describe("the proxies' MetricsService data over remote write", () => {
   it("every snapshot carries them, with meshsight_replica and sorted labels", async () => {
     let series: Array<DecodedSeries> = []
-    for (const deadline = Date.now() + 10_000; ;) {
+    for (const deadline = Date.now() + 10_000; ; ) {
       const newest = bodies.at(-1)
       series = newest === undefined ? [] : decodeWriteRequest(newest)
       if (series.some((s) => s.labels.__name__ === "envoy_sr_cluster_up_rq_incr")) break

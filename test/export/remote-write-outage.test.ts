@@ -41,7 +41,14 @@ describe("remote write through a TSDB outage", () => {
       MESHSIGHT_REMOTE_WRITE_QUEUE_SAMPLES: "4000",
       MESHSIGHT_REPLICA: "outage"
     })
-    const simulator = startSimulator({ target: `127.0.0.1:${meshsight.grpcPort}`, rate: 60, durationS: 12, seed: 5, entriesPerMessage: 10, flushIntervalMs: 200 })
+    const simulator = startSimulator({
+      target: `127.0.0.1:${meshsight.grpcPort}`,
+      rate: 60,
+      durationS: 12,
+      seed: 5,
+      entriesPerMessage: 10,
+      flushIntervalMs: 200
+    })
 
     await sleep(2500)
     await victoria.stop()
@@ -55,7 +62,7 @@ describe("remote write through a TSDB outage", () => {
 
     const sent = await simulator.done
     expect(sent.droppedMessages).toBe(0)
-    for (const deadline = Date.now() + 10_000; ;) {
+    for (const deadline = Date.now() + 10_000; ; ) {
       const t = (await getJson(meshsight.url, "/api/topology")).body
       if (clientSideCalls(t) === sent.calls) break
       if (Date.now() > deadline) throw new Error(`meshsight counted ${clientSideCalls(t)} of ${sent.calls} calls`)
@@ -64,8 +71,8 @@ describe("remote write through a TSDB outage", () => {
 
     const total = await meshRequests()
     const inTsdb = async (expr: string) => Number((await victoria!.query(expr))[0]?.value[1] ?? -1)
-    for (const deadline = Date.now() + 15_000; ;) {
-      if (await inTsdb(`sum(istio_requests_total{meshsight_replica="outage"})`) === total) break
+    for (const deadline = Date.now() + 15_000; ; ) {
+      if ((await inTsdb(`sum(istio_requests_total{meshsight_replica="outage"})`)) === total) break
       if (Date.now() > deadline) throw new Error(`VictoriaMetrics never reached ${total}:\n${victoria.log().slice(-2000)}`)
       await sleep(250)
     }
@@ -86,14 +93,29 @@ describe("a remote-write endpoint that never answers", () => {
     await new Promise<void>((r) => hanging.listen(0, "127.0.0.1", r))
     const port = (hanging.address() as { port: number }).port
     const app = await startMeshsightAsync({
-      config: { MESHSIGHT_FLUSH_INTERVAL_MS: "100", MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200", MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS: "300"}
+      config: {
+        MESHSIGHT_FLUSH_INTERVAL_MS: "100",
+        MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]),
+        MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200",
+        MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS: "300"
+      }
     })
     try {
-      const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 2, seed: 3, entriesPerMessage: 10, flushIntervalMs: 100 })
+      const simulator = startSimulator({
+        target: `127.0.0.1:${app.alsPort}`,
+        rate: 50,
+        durationS: 2,
+        seed: 3,
+        entriesPerMessage: 10,
+        flushIntervalMs: 100
+      })
       const sent = await simulator.done
       expect(sent.droppedMessages).toBe(0)
       await sleep(300)
-      const metrics = (path: string) => fetch(`${app.url}${path}`).then((r) => r.text()).then(parseExposition)
+      const metrics = (path: string) =>
+        fetch(`${app.url}${path}`)
+          .then((r) => r.text())
+          .then(parseExposition)
       const t = (await getJson(app.url, "/api/topology")).body
       expect(clientSideCalls(t)).toBe(sent.calls)
       expect(sumOf(await metrics("/metrics/mesh"), "istio_requests_total")).toBeGreaterThan(0)
@@ -121,10 +143,17 @@ describe("a remote-write endpoint that refuses with 400", () => {
     await new Promise<void>((r) => refusing.listen(0, "127.0.0.1", r))
     const port = (refusing.address() as { port: number }).port
     const app = await startMeshsightAsync({
-      config: { MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200"}
+      config: { MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "200" }
     })
     try {
-      const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 1, seed: 4, entriesPerMessage: 10, flushIntervalMs: 100 })
+      const simulator = startSimulator({
+        target: `127.0.0.1:${app.alsPort}`,
+        rate: 50,
+        durationS: 1,
+        seed: 4,
+        entriesPerMessage: 10,
+        flushIntervalMs: 100
+      })
       await simulator.done
       await sleep(1500)
       const self = parseExposition(await (await fetch(`${app.url}/metrics`)).text())
@@ -158,10 +187,20 @@ describe("remote write at shutdown", () => {
     const port = (capture.address() as { port: number }).port
     // An interval far past the test: only the shutdown snapshot can carry the calls.
     const app = await startMeshsightAsync({
-      config: { MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]), MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "600000"}
+      config: {
+        MESHSIGHT_REMOTE_WRITE_URL: String([`http://127.0.0.1:${port}/api/v1/write`]),
+        MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "600000"
+      }
     })
     try {
-      const sent = await startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 50, durationS: 1, seed: 6, entriesPerMessage: 10, flushIntervalMs: 100 }).done
+      const sent = await startSimulator({
+        target: `127.0.0.1:${app.alsPort}`,
+        rate: 50,
+        durationS: 1,
+        seed: 6,
+        entriesPerMessage: 10,
+        flushIntervalMs: 100
+      }).done
       expect(sent.requests).toBeGreaterThan(10)
       const total = sumOf(parseExposition(await (await fetch(`${app.url}/metrics/mesh`)).text()), "istio_requests_total")
       expect(bodies).toEqual([])

@@ -40,7 +40,13 @@ const clientSideCalls = (t: any): number =>
   t.edges.reduce((n: number, e: any) => n + (e.client?.calls ?? 0) + (e.client?.protocols.TCP ?? 0), 0)
 
 /** Kiali's graph groups by these (plus the cluster labels); the edge key of this test. */
-const EDGE = ["source_canonical_service", "source_workload_namespace", "destination_canonical_service", "destination_service_namespace", "response_code"]
+const EDGE = [
+  "source_canonical_service",
+  "source_workload_namespace",
+  "destination_canonical_service",
+  "destination_service_namespace",
+  "response_code"
+]
 const edgeKey = (labels: Record<string, string>, by: ReadonlyArray<string>) => by.map((k) => labels[k] ?? "").join("|")
 
 /** meshsight's own totals from /metrics/mesh, summed by `by`. */
@@ -62,8 +68,7 @@ const byKey = (rows: Array<{ metric: Record<string, string>; value: [number, str
  * at all at the time of the last sample. So the query runs at the newest time every remote-written series has a
  * sample for: then it is exact.
  */
-const lastCommonSampleTime = async (tsdb: Tsdb, selector: string) =>
-  Number((await tsdb.query(`min(timestamp(${selector}))`))[0].value[1])
+const lastCommonSampleTime = async (tsdb: Tsdb, selector: string) => Number((await tsdb.query(`min(timestamp(${selector}))`))[0].value[1])
 
 beforeAll(async () => {
   const promPort = await freePort()
@@ -78,22 +83,35 @@ beforeAll(async () => {
   prometheus = await startPrometheus([{ job: "mesh", target: `127.0.0.1:${meshsight.httpPort}`, path: "/metrics/mesh" }], promPort)
   victoria = await startVictoriaMetrics(vmPort)
 
-  const simulator = startSimulator({ target: `127.0.0.1:${meshsight.grpcPort}`, rate: 200, durationS: 1.5, seed: 11, entriesPerMessage: 10, flushIntervalMs: 200 })
+  const simulator = startSimulator({
+    target: `127.0.0.1:${meshsight.grpcPort}`,
+    rate: 200,
+    durationS: 1.5,
+    seed: 11,
+    entriesPerMessage: 10,
+    flushIntervalMs: 200
+  })
   const oddCall = inboundHttpEntry(
     { startMs: Date.now(), durationMs: 12, authority: "sink:80", mtls: true },
     { client: odd, server: oddTarget, port: 80, host: "sink.default.svc.cluster.local" }
   )
-  expect((await sendAlsMessages(meshsight.grpcPort, [encodeAlsMessageJson(alsMessageJson({ http: [oddCall] }, { workload: oddTarget }))])).code).toBe(0)
+  expect(
+    (await sendAlsMessages(meshsight.grpcPort, [encodeAlsMessageJson(alsMessageJson({ http: [oddCall] }, { workload: oddTarget }))])).code
+  ).toBe(0)
   sent = await simulator.done
   // Every call the simulator delivered is counted (on a loaded machine it may drop messages, as Envoy does when
   // its stream is congested: the comparisons below are with what meshsight counted, so they hold either way).
   let previous = -1
-  topology = await until("meshsight's counts settle", async () => (await getJson(meshsight.url, "/api/topology")).body, (t) => {
-    const calls = clientSideCalls(t)
-    const settled = calls === previous && calls > 0
-    previous = calls
-    return settled || (calls === sent.calls && sent.droppedMessages === 0)
-  })
+  topology = await until(
+    "meshsight's counts settle",
+    async () => (await getJson(meshsight.url, "/api/topology")).body,
+    (t) => {
+      const calls = clientSideCalls(t)
+      const settled = calls === previous && calls > 0
+      previous = calls
+      return settled || (calls === sent.calls && sent.droppedMessages === 0)
+    }
+  )
   exposition = parseExposition(await (await fetch(`${meshsight.url}/metrics/mesh`)).text())
   const total = expected("istio_requests_total", {}, [])[""]
   // Converged: the last scrape and the last remote writes hold the final totals.
@@ -102,7 +120,11 @@ beforeAll(async () => {
     [prometheus, `istio_requests_total{meshsight_replica="${REPLICA}"}`],
     [victoria, `istio_requests_total{meshsight_replica="${REPLICA}"}`]
   ] as const) {
-    await until(`${selector} in ${tsdb.url}`, async () => Number((await tsdb.query(`sum(${selector})`))[0]?.value[1] ?? -1), (n) => n === total)
+    await until(
+      `${selector} in ${tsdb.url}`,
+      async () => Number((await tsdb.query(`sum(${selector})`))[0]?.value[1] ?? -1),
+      (n) => n === total
+    )
   }
 }, 90_000)
 
@@ -120,7 +142,10 @@ describe("Istio-standard metrics in Prometheus and VictoriaMetrics", () => {
     const named = (canonical: string, ns: string) => `${canonical}.${ns}`
     const seen = { destination: 0, source: 0 }
     for (const e of topology.edges) {
-      for (const [reporter, side] of [["destination", "server"], ["source", "client"]] as const) {
+      for (const [reporter, side] of [
+        ["destination", "server"],
+        ["source", "client"]
+      ] as const) {
         const calls = e[side]?.calls ?? 0
         const fromExport = exposition
           .filter((s) => s.name === "istio_requests_total" && s.labels.reporter === reporter)
@@ -144,22 +169,34 @@ describe("Istio-standard metrics in Prometheus and VictoriaMetrics", () => {
     const scraped = byKey(await prometheus.query(`${by} (istio_requests_total{job="mesh", reporter="destination"})`), EDGE)
     expect(scraped).toEqual(want)
     const at = await lastCommonSampleTime(prometheus, `istio_requests_total{${REMOTE}}`)
-    const written = byKey(await prometheus.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="destination"}[10m]))`, at), EDGE)
+    const written = byKey(
+      await prometheus.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="destination"}[10m]))`, at),
+      EDGE
+    )
     expect(written).toEqual(want)
     const inVictoria = byKey(await victoria.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="destination"}[10m]))`), EDGE)
     expect(inVictoria).toEqual(want)
     // reporter="source" too: the calls only the caller saw, and the gateway's outbound hop.
     const wantSource = expected("istio_requests_total", { reporter: "source" }, EDGE)
-    expect(byKey(await prometheus.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="source"}[10m]))`, at), EDGE)).toEqual(wantSource)
-    expect(byKey(await victoria.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="source"}[10m]))`), EDGE)).toEqual(wantSource)
+    expect(byKey(await prometheus.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="source"}[10m]))`, at), EDGE)).toEqual(
+      wantSource
+    )
+    expect(byKey(await victoria.query(`${by} (increase(istio_requests_total{${REMOTE}, reporter="source"}[10m]))`), EDGE)).toEqual(
+      wantSource
+    )
   })
 
   it("histogram_quantile over the duration buckets agrees between scrape, Prometheus and VictoriaMetrics", async () => {
-    const q = (selector: string) =>
-      `histogram_quantile(0.9, sum by (le, destination_canonical_service) (${selector}))`
-    const scraped = byKey(await prometheus.query(q(`istio_request_duration_milliseconds_bucket{job="mesh", reporter="destination"}`)), ["destination_canonical_service"])
-    const written = byKey(await prometheus.query(q(`istio_request_duration_milliseconds_bucket{${REMOTE}, reporter="destination"}`)), ["destination_canonical_service"])
-    const inVictoria = byKey(await victoria.query(q(`istio_request_duration_milliseconds_bucket{${REMOTE}, reporter="destination"}`)), ["destination_canonical_service"])
+    const q = (selector: string) => `histogram_quantile(0.9, sum by (le, destination_canonical_service) (${selector}))`
+    const scraped = byKey(await prometheus.query(q(`istio_request_duration_milliseconds_bucket{job="mesh", reporter="destination"}`)), [
+      "destination_canonical_service"
+    ])
+    const written = byKey(await prometheus.query(q(`istio_request_duration_milliseconds_bucket{${REMOTE}, reporter="destination"}`)), [
+      "destination_canonical_service"
+    ])
+    const inVictoria = byKey(await victoria.query(q(`istio_request_duration_milliseconds_bucket{${REMOTE}, reporter="destination"}`)), [
+      "destination_canonical_service"
+    ])
     expect(Object.keys(scraped).sort()).toEqual(["details", "productpage", "ratings", "reviews", "sink"])
     for (const v of Object.values(scraped)) expect(v).toBeGreaterThan(0)
     expect(written).toEqual(scraped)
@@ -174,7 +211,8 @@ describe("Istio-standard metrics in Prometheus and VictoriaMetrics", () => {
     expect(edge.client.sentBytes).toBeGreaterThan(0)
     const at = await lastCommonSampleTime(prometheus, `istio_tcp_sent_bytes_total{${REMOTE}}`)
     const sum = (tsdb: Tsdb, metric: string, time?: number) =>
-      tsdb.query(`sum(increase(${metric}{${REMOTE}, reporter="source", destination_canonical_service="mysql"}[10m]))`, time)
+      tsdb
+        .query(`sum(increase(${metric}{${REMOTE}, reporter="source", destination_canonical_service="mysql"}[10m]))`, time)
         .then((r) => Number(r[0].value[1]))
     expect(Math.round(await sum(prometheus, "istio_tcp_sent_bytes_total", at))).toBe(edge.client.sentBytes)
     expect(Math.round(await sum(prometheus, "istio_tcp_received_bytes_total", at))).toBe(edge.client.receivedBytes)
@@ -184,17 +222,28 @@ describe("Istio-standard metrics in Prometheus and VictoriaMetrics", () => {
 
   it("the mTLS label: every sidecar-to-sidecar call in the simulation is mutual_tls on the destination side", async () => {
     const all = Number((await prometheus.query(`sum(istio_requests_total{job="mesh", reporter="destination"})`))[0].value[1])
-    const mtls = Number((await prometheus.query(`sum(istio_requests_total{job="mesh", reporter="destination", connection_security_policy="mutual_tls"})`))[0].value[1])
+    const mtls = Number(
+      (await prometheus.query(`sum(istio_requests_total{job="mesh", reporter="destination", connection_security_policy="mutual_tls"})`))[0]
+        .value[1]
+    )
     expect(mtls).toBe(all)
-    const unknown = await prometheus.query(`sum(istio_requests_total{job="mesh", reporter="source", connection_security_policy!="unknown"})`)
+    const unknown = await prometheus.query(
+      `sum(istio_requests_total{job="mesh", reporter="source", connection_security_policy!="unknown"})`
+    )
     expect(unknown).toEqual([])
   })
 
   it("label values with quotes, backslashes, newlines and UTF-8 arrive intact through scrape and remote write", async () => {
-    for (const [tsdb, selector] of [[prometheus, `job="mesh"`], [prometheus, REMOTE], [victoria, REMOTE]] as const) {
+    for (const [tsdb, selector] of [
+      [prometheus, `job="mesh"`],
+      [prometheus, REMOTE],
+      [victoria, REMOTE]
+    ] as const) {
       const rows = await tsdb.query(`istio_requests_total{${selector}, source_app=${JSON.stringify(ODD_APP)}}`)
-      expect(rows.map((r) => [r.metric.source_app, r.metric.destination_app, Number(r.value[1])]), `${tsdb.url} ${selector}`)
-        .toEqual([[ODD_APP, "sink", 1]])
+      expect(
+        rows.map((r) => [r.metric.source_app, r.metric.destination_app, Number(r.value[1])]),
+        `${tsdb.url} ${selector}`
+      ).toEqual([[ODD_APP, "sink", 1]])
     }
   })
 

@@ -29,7 +29,10 @@ describe("API time parameters", () => {
   it("start must be before end as given, not only after snapping to minutes", async () => {
     const now = Date.now()
     const minute = now - (now % 60_000)
-    assert.deepStrictEqual(await answer(`start=${minute + 1000}&end=${minute + 500}`), [400, `start (${minute + 1000}) must be before end (${minute + 500})`])
+    assert.deepStrictEqual(await answer(`start=${minute + 1000}&end=${minute + 500}`), [
+      400,
+      `start (${minute + 1000}) must be before end (${minute + 500})`
+    ])
     assert.deepStrictEqual(await answer(`start=${minute}&end=${minute}`), [400, `start (${minute}) must be before end (${minute})`])
     assert.strictEqual((await fetch(`${app.url}/api/topology?start=${minute - 60_000}&end=${minute}`)).status, 200)
     assert.strictEqual((await fetch(`${app.url}/api/topology?start=${minute + 500}&end=${minute + 1000}`)).status, 200)

@@ -55,11 +55,11 @@ beforeAll(async () => {
   )
   const port = await freePort()
   prometheusUrl = `http://127.0.0.1:${port}`
-  prometheus = spawn(PROMETHEUS, [
-    `--config.file=${config}`,
-    `--storage.tsdb.path=${join(dataDir, "data")}`,
-    `--web.listen-address=127.0.0.1:${port}`
-  ], { stdio: ["ignore", "pipe", "pipe"] })
+  prometheus = spawn(
+    PROMETHEUS,
+    [`--config.file=${config}`, `--storage.tsdb.path=${join(dataDir, "data")}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdio: ["ignore", "pipe", "pipe"] }
+  )
   prometheus.stdout!.on("data", (d) => (prometheusLog += d))
   prometheus.stderr!.on("data", (d) => (prometheusLog += d))
 })
@@ -92,7 +92,10 @@ describe("/metrics scraped by Prometheus", () => {
     assert.strictEqual(await stored("meshsight_als_messages_total"), metricValue(exposition, "meshsight_als_messages_total"))
     assert.strictEqual(await stored("meshsight_als_streams_total"), ALS_FIXTURES.length + 1)
     const failures = await promQuery("meshsight_als_stream_errors_total")
-    assert.deepStrictEqual(failures.map((f) => [f.metric.reason, Number(f.value[1])]), [["malformed_message", 1]])
+    assert.deepStrictEqual(
+      failures.map((f) => [f.metric.reason, Number(f.value[1])]),
+      [["malformed_message", 1]]
+    )
     assert.strictEqual(await stored("meshsight_als_streams_active"), 0)
   })
 })

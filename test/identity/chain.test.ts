@@ -18,12 +18,16 @@ const b: Workload = { ...a, name: "b-0", ip: "10.0.0.2", labels: { app: "b" }, w
 const peers = { client: a, server: b, port: 80, host: "b.ns.svc.cluster.local" }
 
 const message = (kind: "http" | "tcp") =>
-  decodeAlsMessage(encodeAlsMessageJson(alsMessageJson(
-    kind === "http"
-      ? { http: [outboundHttpEntry({ startMs: 0, durationMs: 1 }, peers)] }
-      : { tcp: [outboundTcpEntry({ startMs: 0, durationMs: 1, receivedBytes: 1, sentBytes: 1 }, peers)] },
-    { workload: a }
-  )))
+  decodeAlsMessage(
+    encodeAlsMessageJson(
+      alsMessageJson(
+        kind === "http"
+          ? { http: [outboundHttpEntry({ startMs: 0, durationMs: 1 }, peers)] }
+          : { tcp: [outboundTcpEntry({ startMs: 0, durationMs: 1, receivedBytes: 1, sentBytes: 1 }, peers)] },
+        { workload: a }
+      )
+    )
+  )
 
 // The first analyzer knows only the local pod, the second knows both: each side is filled by the first that can.
 const localOnly = ipTableAnalyzer("first", { "10.0.0.1": workload("a-from-first") })
@@ -49,30 +53,44 @@ describe("analyzer chain", () => {
   })
 
   it.effect("takes the configured analyzers from the Layers provided, each built once, in order", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let builds = 0
       // The analyzers' own services, provided by Layers of the test's: no registry to go through.
       const analyzers = Layer.merge(
-        Layer.effect(MxMesh, Effect.sync(() => (builds++, localOnly))),
-        Layer.effect(K8sMesh, Effect.sync(() => (builds++, both)))
+        Layer.effect(
+          MxMesh,
+          Effect.sync(() => (builds++, localOnly))
+        ),
+        Layer.effect(
+          K8sMesh,
+          Effect.sync(() => (builds++, both))
+        )
       )
       const resolver = yield* IdentityResolver.pipe(
-        Effect.provide(chainLayer.pipe(
-          Layer.provide(analyzers),
-          Layer.provide(layerFromVariables({ MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh,mx-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }))
-        ))
+        Effect.provide(
+          chainLayer.pipe(
+            Layer.provide(analyzers),
+            Layer.provide(layerFromVariables({ MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh,mx-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }))
+          )
+        )
       )
       assert.deepStrictEqual([resolver.http, resolver.tcp, builds], [["second", "first"], ["first"], 2])
-    }))
+    })
+  )
 
   it.effect("names a configured analyzer whose Layer is missing", () =>
-    Effect.gen(function*() {
-      const exit = yield* Effect.exit(IdentityResolver.pipe(
-        Effect.provide(chainLayer.pipe(
-          Layer.provide(Layer.succeed(MxMesh, localOnly)),
-          Layer.provide(layerFromVariables({ MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,k8s-mesh" }))
-        ))
-      ))
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        IdentityResolver.pipe(
+          Effect.provide(
+            chainLayer.pipe(
+              Layer.provide(Layer.succeed(MxMesh, localOnly)),
+              Layer.provide(layerFromVariables({ MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,k8s-mesh" }))
+            )
+          )
+        )
+      )
       assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "analyzer k8s-mesh is configured but no Layer provides it")
-    }))
+    })
+  )
 })

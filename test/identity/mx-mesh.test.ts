@@ -52,26 +52,42 @@ const resolve = (entries: ReadonlyArray<Record<string, unknown>>, reporter: Work
   const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: entries }, { workload: reporter })))
   const stats = { peerDecodeFailures: 0 }
   const sides = message.entries.map(() => emptySides())
-  makeMxMeshAnalyzer(rules, () => stats.peerDecodeFailures++).forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
+  makeMxMeshAnalyzer(rules, () => stats.peerDecodeFailures++)
+    .forStream(parseNode(message.identifier!.node))
+    .fill(message.entries, sides)
   return { sides, stats }
 }
 
 const call = { startMs: Date.UTC(2026, 0, 1), durationMs: 5 }
 // WORKLOAD_NAME and CLUSTER_ID fill the optional fields the Istio-standard labels use.
-const reviewsIdentity = { service: "reviews.bookinfo", instance: reviews.name, namespace: "bookinfo", labels: reviews.labels, workload: reviews.workloadName, cluster: reviews.clusterId ?? "Kubernetes" }
+const reviewsIdentity = {
+  service: "reviews.bookinfo",
+  instance: reviews.name,
+  namespace: "bookinfo",
+  labels: reviews.labels,
+  workload: reviews.workloadName,
+  cluster: reviews.clusterId ?? "Kubernetes"
+}
 
 describe("mx-mesh", () => {
   it("names a peer alike from Istio ≥ 1.24's Struct, older Istio's FlatNode and node metadata", () => {
-    const { sides, stats } = resolve([
-      withUpstream({ upstream_peer: peerFilterState(reviews) }),
-      withUpstream({ "wasm.upstream_peer": legacyPeerFilterState(reviews) })
-    ], productpage)
+    const { sides, stats } = resolve(
+      [withUpstream({ upstream_peer: peerFilterState(reviews) }), withUpstream({ "wasm.upstream_peer": legacyPeerFilterState(reviews) })],
+      productpage
+    )
     const asLocal = resolve([inboundHttpEntry(call, peers)], reviews).sides[0].local
     // service = canonical name . namespace, instance = pod name, labels = Istio's workload labels.
     expect(sides[0].upstream).toEqual(reviewsIdentity)
     expect(sides[1].upstream).toEqual(reviewsIdentity)
     expect(asLocal).toEqual(reviewsIdentity)
-    expect(sides[0].local).toEqual({ service: "productpage.bookinfo", instance: productpage.name, namespace: "bookinfo", labels: productpage.labels, workload: productpage.workloadName, cluster: productpage.clusterId ?? "Kubernetes" })
+    expect(sides[0].local).toEqual({
+      service: "productpage.bookinfo",
+      instance: productpage.name,
+      namespace: "bookinfo",
+      labels: productpage.labels,
+      workload: productpage.workloadName,
+      cluster: productpage.clusterId ?? "Kubernetes"
+    })
     expect(stats.peerDecodeFailures).toBe(0)
   })
 
@@ -82,7 +98,12 @@ describe("mx-mesh", () => {
       service: "productpage.bookinfo",
       instance: productpage.name,
       namespace: "bookinfo",
-      labels: { app: "productpage", "service.istio.io/canonical-name": "productpage", "service.istio.io/canonical-revision": "v1", version: "v1" },
+      labels: {
+        app: "productpage",
+        "service.istio.io/canonical-name": "productpage",
+        "service.istio.io/canonical-revision": "v1",
+        version: "v1"
+      },
       workload: productpage.workloadName,
       cluster: productpage.clusterId ?? "Kubernetes"
     })
@@ -103,16 +124,25 @@ describe("mx-mesh", () => {
       WORKLOAD_NAME: "reviews-v2",
       OWNER: "kubernetes://apis/apps/v1/namespaces/bookinfo/deployments/reviews-v2",
       IDENTITY: "spiffe://cluster.local/ns/bookinfo/sa/default",
-      LABELS: { "service.istio.io/canonical-name": "reviews", "service.istio.io/canonical-revision": "v2", app: "reviews-app", version: "v2" }
+      LABELS: {
+        "service.istio.io/canonical-name": "reviews",
+        "service.istio.io/canonical-revision": "v2",
+        app: "reviews-app",
+        version: "v2"
+      }
     })
   })
 
   it("lets custom rules name any key, in any case: the ≥ 1.24 peer's own lowercase keys or the node-metadata ones", () => {
     const rules = mxNaming("${workload,WORKLOAD_NAME}@${Cluster_Id}", "${name}/${labels.team,LABELS.version}")
-    const { sides } = resolve([
-      withUpstream({ upstream_peer: { "@type": STRUCT, value: { ...istioPeerMetadata(reviews), labels: { team: "books" } } } }),
-      withUpstream({ "wasm.upstream_peer": legacyPeerFilterState(reviews) })
-    ], productpage, rules)
+    const { sides } = resolve(
+      [
+        withUpstream({ upstream_peer: { "@type": STRUCT, value: { ...istioPeerMetadata(reviews), labels: { team: "books" } } } }),
+        withUpstream({ "wasm.upstream_peer": legacyPeerFilterState(reviews) })
+      ],
+      productpage,
+      rules
+    )
     expect(sides[0].upstream).toMatchObject({ service: "reviews-v2@Kubernetes", instance: `${reviews.name}/books` })
     expect(sides[1].upstream).toMatchObject({ service: "reviews-v2@Kubernetes", instance: `${reviews.name}/v2` })
     // The local workload (node metadata) through the same rules.
@@ -122,13 +152,16 @@ describe("mx-mesh", () => {
   it("writes - for a field the metadata lacks, as SkyWalking does, and names nobody when the service rule finds nothing", () => {
     const { namespace: _namespace, ...noNamespace } = istioPeerMetadata(reviews)
     const { name: _name, ...noName } = istioPeerMetadata(reviews)
-    const { sides, stats } = resolve([
-      withUpstream({ upstream_peer: { "@type": STRUCT, value: noNamespace } }),
-      withUpstream({ upstream_peer: { "@type": STRUCT, value: noName } }),
-      // SkyWalking takes a `-` value for a missing one and tries the next candidate (app).
-      withUpstream({ upstream_peer: { "@type": STRUCT, value: { ...istioPeerMetadata(reviews), service: "-" } } }),
-      withUpstream({ upstream_peer: { "@type": STRUCT, value: { name: "pod-0", type: "pod" } } })
-    ], productpage)
+    const { sides, stats } = resolve(
+      [
+        withUpstream({ upstream_peer: { "@type": STRUCT, value: noNamespace } }),
+        withUpstream({ upstream_peer: { "@type": STRUCT, value: noName } }),
+        // SkyWalking takes a `-` value for a missing one and tries the next candidate (app).
+        withUpstream({ upstream_peer: { "@type": STRUCT, value: { ...istioPeerMetadata(reviews), service: "-" } } }),
+        withUpstream({ upstream_peer: { "@type": STRUCT, value: { name: "pod-0", type: "pod" } } })
+      ],
+      productpage
+    )
     expect(sides[0].upstream).toMatchObject({ service: "reviews.-", instance: reviews.name, namespace: "" })
     expect(sides[1].upstream).toMatchObject({ service: "reviews.bookinfo", instance: "-" })
     expect(sides[2].upstream?.service).toBe("reviews-app.bookinfo")
@@ -137,11 +170,20 @@ describe("mx-mesh", () => {
   })
 
   it("treats an undecodable or mistyped peer as unknown and counts it, without affecting other entries", () => {
-    const broken = withUpstream({ upstream_peer: { "@type": "type.googleapis.com/google.protobuf.BytesValue", value: Buffer.from([0x0a, 0xff]).toString("base64") } })
-    const brokenFlat = withUpstream({ "wasm.upstream_peer": { "@type": "type.googleapis.com/google.protobuf.BytesValue", value: Buffer.from([0x0a, 0x02, 1, 2]).toString("base64") } })
+    const broken = withUpstream({
+      upstream_peer: { "@type": "type.googleapis.com/google.protobuf.BytesValue", value: Buffer.from([0x0a, 0xff]).toString("base64") }
+    })
+    const brokenFlat = withUpstream({
+      "wasm.upstream_peer": {
+        "@type": "type.googleapis.com/google.protobuf.BytesValue",
+        value: Buffer.from([0x0a, 0x02, 1, 2]).toString("base64")
+      }
+    })
     // Istio's metadata keys hold text; labels that are not text do not fit, whichever shape sends them.
     const mistyped = withUpstream({ upstream_peer: { "@type": STRUCT, value: { NAME: "x", NAMESPACE: "y", LABELS: { app: 3 } } } })
-    const mistypedLower = withUpstream({ upstream_peer: { "@type": STRUCT, value: { ...istioPeerMetadata(reviews), labels: { team: 3 } } } })
+    const mistypedLower = withUpstream({
+      upstream_peer: { "@type": STRUCT, value: { ...istioPeerMetadata(reviews), labels: { team: 3 } } }
+    })
     const { sides, stats } = resolve([broken, brokenFlat, mistyped, mistypedLower, outboundHttpEntry(call, peers)], productpage)
     expect(sides.map((s) => s.upstream?.service)).toEqual([undefined, undefined, undefined, undefined, "reviews.bookinfo"])
     expect(stats.peerDecodeFailures).toBe(4)
@@ -151,19 +193,30 @@ describe("mx-mesh", () => {
     const { sides, stats } = resolve([outboundHttpEntry(call, peers), outboundHttpEntry(call, peers)], productpage)
     expect(sides[0].upstream).toBe(sides[1].upstream)
     expect(stats.peerDecodeFailures).toBe(0)
-    const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: [outboundHttpEntry(call, peers)] }, { workload: productpage })))
+    const message = decodeAlsMessage(
+      encodeAlsMessageJson(alsMessageJson({ http: [outboundHttpEntry(call, peers)] }, { workload: productpage }))
+    )
     const preset = { local: undefined, downstream: undefined, upstream: { service: "already", instance: "i", namespace: "n", labels: {} } }
-    makeMxMeshAnalyzer(naming, () => stats.peerDecodeFailures++).forStream(parseNode(message.identifier!.node)).fill(message.entries, [preset])
+    makeMxMeshAnalyzer(naming, () => stats.peerDecodeFailures++)
+      .forStream(parseNode(message.identifier!.node))
+      .fill(message.entries, [preset])
     expect(preset.upstream.service).toBe("already")
   })
 
   it("leaves the local workload unknown for proxies without Istio's workload metadata", () => {
-    const message = decodeAlsMessage(encodeAlsMessageJson({
-      identifier: { node: { id: "sidecar~10.0.0.1~x.default~default.svc.cluster.local", metadata: { istio: "sidecar" } }, logName: "als" },
-      httpLogs: { logEntry: [outboundHttpEntry(call, peers)] }
-    }))
+    const message = decodeAlsMessage(
+      encodeAlsMessageJson({
+        identifier: {
+          node: { id: "sidecar~10.0.0.1~x.default~default.svc.cluster.local", metadata: { istio: "sidecar" } },
+          logName: "als"
+        },
+        httpLogs: { logEntry: [outboundHttpEntry(call, peers)] }
+      })
+    )
     const sides = [emptySides()]
-    makeMxMeshAnalyzer(naming, () => {}).forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
+    makeMxMeshAnalyzer(naming, () => {})
+      .forStream(parseNode(message.identifier!.node))
+      .fill(message.entries, sides)
     expect(sides[0].local).toBeUndefined()
     expect(sides[0].upstream?.service).toBe("reviews.bookinfo")
   })

@@ -20,40 +20,49 @@ const slow = {
     )
 }
 const server = GrpcServerLive.pipe(
-  Layer.provide([Layer.succeed(AlsStreamHandler, slow), Layer.succeed(MetricsStreamHandler, slow), layerFromVariables({ MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0" })])
+  Layer.provide([
+    Layer.succeed(AlsStreamHandler, slow),
+    Layer.succeed(MetricsStreamHandler, slow),
+    layerFromVariables({ MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0" })
+  ])
 )
 
 describe("backpressure", () => {
-  it.live.each(["als", "metrics"] as const)("%s: a slow consumer keeps the unprocessed backlog bounded while the client keeps trying to write", (service) =>
-    Effect.gen(function*() {
-      processed = 0
-      const { port } = yield* GrpcServer
-      const stream = openAlsStream(port, "v3", { service })
-      let written = 0
-      let stop = false
-      const writer = (async () => {
-        while (!stop) {
-          await stream.write(MESSAGE)
-          written++
-          // Let timers run between writes, as any real client does.
-          await new Promise((resolve) => setImmediate(resolve))
+  it.live.each(["als", "metrics"] as const)(
+    "%s: a slow consumer keeps the unprocessed backlog bounded while the client keeps trying to write",
+    (service) =>
+      Effect.gen(function* () {
+        processed = 0
+        const { port } = yield* GrpcServer
+        const stream = openAlsStream(port, "v3", { service })
+        let written = 0
+        let stop = false
+        const writer = (async () => {
+          while (!stop) {
+            await stream.write(MESSAGE)
+            written++
+            // Let timers run between writes, as any real client does.
+            await new Promise((resolve) => setImmediate(resolve))
+          }
+        })()
+        const samples: Array<number> = []
+        for (let i = 0; i < 10; i++) {
+          yield* Effect.sleep("200 millis")
+          samples.push(written - processed)
         }
-      })()
-      const samples: Array<number> = []
-      for (let i = 0; i < 10; i++) {
-        yield* Effect.sleep("200 millis")
-        samples.push(written - processed)
-      }
-      stop = true
-      stream.cancel()
-      yield* Effect.promise(() => writer.catch(() => {}))
-      stream.close()
-      const backlog = Math.max(...samples)
-      console.log(`backpressure: ${written} messages written, ${processed} processed in 2 s; largest backlog ${backlog} (${(backlog * 64) / 1024} MiB)`)
-      // Without backpressure the client would push hundreds of MiB in 2 s over loopback; with it, the backlog
-      // is what the grpc-js buffers and the HTTP/2 windows hold.
-      assert.isAbove(processed, 20)
-      assert.isBelow(backlog, 160)
-      assert.isBelow(written, processed + 160)
-    }).pipe(Effect.provide(server)))
+        stop = true
+        stream.cancel()
+        yield* Effect.promise(() => writer.catch(() => {}))
+        stream.close()
+        const backlog = Math.max(...samples)
+        console.log(
+          `backpressure: ${written} messages written, ${processed} processed in 2 s; largest backlog ${backlog} (${(backlog * 64) / 1024} MiB)`
+        )
+        // Without backpressure the client would push hundreds of MiB in 2 s over loopback; with it, the backlog
+        // is what the grpc-js buffers and the HTTP/2 windows hold.
+        assert.isAbove(processed, 20)
+        assert.isBelow(backlog, 160)
+        assert.isBelow(written, processed + 160)
+      }).pipe(Effect.provide(server))
+  )
 })

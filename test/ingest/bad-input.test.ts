@@ -15,7 +15,8 @@ const client: Workload = { name: "web-0", namespace: "shop", ip: "10.2.0.1", lab
 const server: Workload = { name: "cart-0", namespace: "shop", ip: "10.2.0.2", labels: { app: "cart" }, workloadName: "cart" }
 const peers = { client, server, port: 8080, host: "cart.shop.svc.cluster.local" }
 const entry = () => inboundHttpEntry({ startMs: Date.now(), durationMs: 7 }, peers)
-const message = (withNode: boolean) => encodeAlsMessageJson(alsMessageJson({ http: [entry()] }, withNode ? { workload: server } : undefined))
+const message = (withNode: boolean) =>
+  encodeAlsMessageJson(alsMessageJson({ http: [entry()] }, withNode ? { workload: server } : undefined))
 
 const Message = officialRoot.lookupType("envoy.service.accesslog.v3.StreamAccessLogsMessage")
 const Identifier = officialRoot.lookupType("envoy.service.accesslog.v3.StreamAccessLogsMessage.Identifier")
@@ -38,12 +39,20 @@ const identifierBytes = () => {
 /** A message whose middle entry sends `start_time` (a Timestamp message) as a varint. */
 const messageWithMistypedEntry = () => {
   const good = encodeEntry()
-  const bad = protobuf.Writer.create().uint32((1 << 3) | 2).fork().uint32((5 << 3) | 0).uint64(1700000000).ldelim().finish()
+  const bad = protobuf.Writer.create()
+    .uint32((1 << 3) | 2)
+    .fork()
+    .uint32((5 << 3) | 0)
+    .uint64(1700000000)
+    .ldelim()
+    .finish()
   const entries = protobuf.Writer.create()
   for (const e of [good, bad, good]) entries.uint32((1 << 3) | 2).bytes(e)
   return protobuf.Writer.create()
-    .uint32((1 << 3) | 2).bytes(identifierBytes())
-    .uint32((2 << 3) | 2).bytes(entries.finish())
+    .uint32((1 << 3) | 2)
+    .bytes(identifierBytes())
+    .uint32((2 << 3) | 2)
+    .bytes(entries.finish())
     .finish()
 }
 

@@ -7,10 +7,29 @@ import { encodeHealthResponse, readHealthRequest } from "../../src/ingest/health
 import { meshsightLayer } from "../support/meshsight.ts"
 
 const raw = (b: Buffer) => b
-const HealthClient = grpc.makeGenericClientConstructor({
-  Check: { path: "/grpc.health.v1.Health/Check", requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw },
-  Watch: { path: "/grpc.health.v1.Health/Watch", requestStream: false, responseStream: true, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw }
-}, "Health")
+const HealthClient = grpc.makeGenericClientConstructor(
+  {
+    Check: {
+      path: "/grpc.health.v1.Health/Check",
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw
+    },
+    Watch: {
+      path: "/grpc.health.v1.Health/Watch",
+      requestStream: false,
+      responseStream: true,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw
+    }
+  },
+  "Health"
+)
 
 /** HealthCheckRequest { service = 1 } */
 const request = (service: string) => Buffer.concat([Buffer.from([0x0a, service.length]), Buffer.from(service)])
@@ -19,12 +38,15 @@ const statusOf = (b: Buffer) => (b.length === 0 ? 0 : b[1])
 
 describe("gRPC health", () => {
   it("request and response codecs", () => {
-    assert.strictEqual(readHealthRequest(request("envoy.service.accesslog.v3.AccessLogService")), "envoy.service.accesslog.v3.AccessLogService")
+    assert.strictEqual(
+      readHealthRequest(request("envoy.service.accesslog.v3.AccessLogService")),
+      "envoy.service.accesslog.v3.AccessLogService"
+    )
     assert.deepStrictEqual([...encodeHealthResponse(1)], [0x08, 1])
   })
 
   it.live("Check answers SERVING for the server and its services, NOT_FOUND otherwise; Watch ends NOT_SERVING at shutdown", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const scope = yield* Scope.make()
       const context = yield* Layer.buildWithScope(meshsightLayer(), scope)
       const port = context.mapUnsafe.get(GrpcServer.key) as { port: number }
@@ -32,7 +54,8 @@ describe("gRPC health", () => {
       const check = (service: string) =>
         Effect.callback<{ code: number; status?: number }>((resume) => {
           client.Check(request(service), (err: grpc.ServiceError | null, res: Buffer) =>
-            resume(Effect.succeed(err ? { code: err.code } : { code: 0, status: statusOf(res) })))
+            resume(Effect.succeed(err ? { code: err.code } : { code: 0, status: statusOf(res) }))
+          )
         })
       assert.deepStrictEqual(yield* check(""), { code: 0, status: 1 })
       assert.deepStrictEqual(yield* check("envoy.service.accesslog.v3.AccessLogService"), { code: 0, status: 1 })
@@ -48,5 +71,6 @@ describe("gRPC health", () => {
       yield* Effect.promise(() => ended)
       client.close()
       assert.deepStrictEqual(seen, [1, 2]) // SERVING, then NOT_SERVING
-    }))
+    })
+  )
 })

@@ -32,14 +32,19 @@ let alsPort: number
 beforeAll(async () => {
   alsPort = await freePort()
   // MetricsService is served where ALS is: here the dedicated ALS listener.
-  app = await spawnMeshsight({ MESHSIGHT_ALS_GRPC_PORT: String(alsPort), MESHSIGHT_ALS_GRPC_HOST: "127.0.0.1", MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: "65536" })
+  app = await spawnMeshsight({
+    MESHSIGHT_ALS_GRPC_PORT: String(alsPort),
+    MESHSIGHT_ALS_GRPC_HOST: "127.0.0.1",
+    MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: "65536"
+  })
 })
 afterAll(async () => {
   await app?.stop()
 })
 
 const metrics = async () => (await fetch(`${app.url}/metrics`)).text()
-const send = (messages: ReadonlyArray<Uint8Array>, version: "v2" | "v3" = "v3") => sendAlsMessages(alsPort, messages, version, { service: "metrics" })
+const send = (messages: ReadonlyArray<Uint8Array>, version: "v2" | "v3" = "v3") =>
+  sendAlsMessages(alsPort, messages, version, { service: "metrics" })
 
 describe("Envoy MetricsService", () => {
   it("the captured message: SkyWalking's instance metrics once the node names its workload", async () => {
@@ -134,11 +139,19 @@ describe("Envoy MetricsService", () => {
     expect(oversized.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
 
     // A family of a type the client model does not define (7) is skipped; the families beside it count.
-    const unknownType = protobuf.Writer.create().uint32((1 << 3) | 2).string("server.memory_heap_size").uint32((3 << 3) | 0).uint32(7).finish()
+    const unknownType = protobuf.Writer.create()
+      .uint32((1 << 3) | 2)
+      .string("server.memory_heap_size")
+      .uint32((3 << 3) | 0)
+      .uint32(7)
+      .finish()
     // Concatenated encodings merge: the repeated envoy_metrics (2) gets the odd family appended.
     const mixed = Buffer.concat([
       encodeMetricsMessage([gaugeFamily("server.concurrency", 4, 0)], { workload: gateway }),
-      protobuf.Writer.create().uint32((2 << 3) | 2).bytes(unknownType).finish()
+      protobuf.Writer.create()
+        .uint32((2 << 3) | 2)
+        .bytes(unknownType)
+        .finish()
     ])
     expect(await send([mixed])).toEqual({ code: grpc.status.OK, details: "" })
 

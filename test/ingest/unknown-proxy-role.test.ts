@@ -14,7 +14,9 @@ import { type MeshsightProcess, metricValue, spawnMeshsight } from "../support/m
 const client: Workload = { name: "web-0", namespace: "shop", ip: "10.2.0.1", labels: { app: "web" }, workloadName: "web" }
 const server: Workload = { name: "cart-0", namespace: "shop", ip: "10.2.0.2", labels: { app: "cart" }, workloadName: "cart" }
 const entries = (n: number) =>
-  Array.from({ length: n }, () => inboundHttpEntry({ startMs: Date.now(), durationMs: 7 }, { client, server, port: 8080, host: "cart.shop.svc.cluster.local" }))
+  Array.from({ length: n }, () =>
+    inboundHttpEntry({ startMs: Date.now(), durationMs: 7 }, { client, server, port: 8080, host: "cart.shop.svc.cluster.local" })
+  )
 
 /** A stream's messages from a proxy whose node id is `id` (Istio's workload metadata otherwise). */
 const fromNode = (id: string, ...sizes: ReadonlyArray<number>) =>
@@ -37,7 +39,13 @@ afterAll(async () => {
 describe("a node id with no proxy role", () => {
   it("is any id whose prefix before the first ~ is not sidecar, router or waypoint", () => {
     expect(["sidecar~1~p.ns~ns", "router~1~g.ns~ns", "waypoint~1~w.ns~ns"].map(proxyRole)).toEqual(["sidecar", "proxy", "waypoint"])
-    expect(["sidecar", "Sidecar~1~p.ns~ns", "ztunnel~1~z.ns~ns", "", "~sidecar~"].map(proxyRole)).toEqual([undefined, undefined, undefined, undefined, undefined])
+    expect(["sidecar", "Sidecar~1~p.ns~ns", "ztunnel~1~z.ns~ns", "", "~sidecar~"].map(proxyRole)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined
+    ])
     expect(() => parseNode({ id: "front-proxy", cluster: "", metadata: {} })).toThrow(UnknownProxyRole)
   })
 
@@ -46,8 +54,9 @@ describe("a node id with no proxy role", () => {
     await sidecar.write(encodeAlsMessageJson(alsMessageJson({ http: entries(2) }, { workload: server })))
 
     // ztunnel's and a plain Envoy's ids, and one with a quote and a line break (client input in a log line).
-    expect(await sendAlsMessages(app.grpcPort, fromNode("ztunnel~10.2.0.9~ztunnel-x.istio-system~istio-system.svc.cluster.local", 2, 3)))
-      .toEqual({ code: grpc.status.OK, details: "" })
+    expect(
+      await sendAlsMessages(app.grpcPort, fromNode("ztunnel~10.2.0.9~ztunnel-x.istio-system~istio-system.svc.cluster.local", 2, 3))
+    ).toEqual({ code: grpc.status.OK, details: "" })
     expect(await sendAlsMessages(app.grpcPort, fromNode("front-proxy", 1))).toEqual({ code: grpc.status.OK, details: "" })
     expect(await sendAlsMessages(app.grpcPort, fromNode('evil"\nsidecar~', 1))).toEqual({ code: grpc.status.OK, details: "" })
 

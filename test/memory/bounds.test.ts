@@ -41,7 +41,11 @@ describe("the default budget", () => {
     }
     expect(containerMemoryLimitMb(read)).toBe(256)
     expect(containerMemoryLimitMb(() => "max")).toBeUndefined()
-    expect(containerMemoryLimitMb(() => { throw new Error("ENOENT") })).toBeUndefined()
+    expect(
+      containerMemoryLimitMb(() => {
+        throw new Error("ENOENT")
+      })
+    ).toBeUndefined()
   })
 })
 
@@ -71,20 +75,35 @@ const varint = (n: number) => {
 
 const T0 = 1_700_000_040_000 - (1_700_000_040_000 % MINUTE_MS)
 const call = (path: string, service = "cart", startTimeMs = T0): MeshMetric =>
-  meshMetric({ startTimeMs, source: undefined, destination: { service, namespace: "shop", instance: `${service}-0`, labels: {} }, endpoint: `GET:${path}`, latencyMs: 5 })
+  meshMetric({
+    startTimeMs,
+    source: undefined,
+    destination: { service, namespace: "shop", instance: `${service}-0`, labels: {} },
+    endpoint: `GET:${path}`,
+    latencyMs: 5
+  })
 
 describe("series under the budget", () => {
   it("new series are refused once retained bytes reach the limit, across minutes; series already stored still count", () => {
     const budget = makeMemoryBudget(120 * MIB + 2 * 1024 * 1024) // 8 MiB floor for retained data
     const store = makeMemoryStore(120, 1_000_000, budget.meter("series"))
     const aggregator = makeAggregator({
-      apdexThresholdMs: 500, apdexThresholdsMs: {}, maxSeriesPerMinute: 1_000_000, maxEndpointsPerService: 1_000_000,
-      retentionStart: () => 0, budget, isStored: store.has
+      apdexThresholdMs: 500,
+      apdexThresholdsMs: {},
+      maxSeriesPerMinute: 1_000_000,
+      maxEndpointsPerService: 1_000_000,
+      retentionStart: () => 0,
+      budget,
+      isStored: store.has
     })
     aggregator.record([call("/kept")], T0)
     for (const [minute, bucket] of aggregator.drain(0).buckets) store.merge(minute, bucket)
     // ~800 bytes a series: 8 MiB hold about 10 000; offer 30 000 over 100 minutes.
-    for (let m = 0; m < 100; m++) aggregator.record(Array.from({ length: 300 }, (_, i) => call(`/p${i}`, "cart", T0 + m * MINUTE_MS)), T0 + 100 * MINUTE_MS)
+    for (let m = 0; m < 100; m++)
+      aggregator.record(
+        Array.from({ length: 300 }, (_, i) => call(`/p${i}`, "cart", T0 + m * MINUTE_MS)),
+        T0 + 100 * MINUTE_MS
+      )
     aggregator.record([call("/kept")], T0)
     const drained = aggregator.drain(0)
     expect(drained.refusedForMemory).toBeGreaterThan(15_000)
@@ -100,9 +119,19 @@ describe("series under the budget", () => {
 describe("paged lists", () => {
   it("following the cursors yields every endpoint once, in order, and pages hold at most `limit`", async () => {
     const store = makeMemoryStore(120, 1_000_000)
-    const aggregator = makeAggregator({ apdexThresholdMs: 500, apdexThresholdsMs: {}, maxSeriesPerMinute: 1_000_000, maxEndpointsPerService: 1_000_000, retentionStart: () => 0 })
+    const aggregator = makeAggregator({
+      apdexThresholdMs: 500,
+      apdexThresholdsMs: {},
+      maxSeriesPerMinute: 1_000_000,
+      maxEndpointsPerService: 1_000_000,
+      retentionStart: () => 0
+    })
     // The same 2 500 endpoints in two minutes, and another service's.
-    for (const minute of [T0, T0 + MINUTE_MS]) aggregator.record(Array.from({ length: 2500 }, (_, i) => call(`/p${i}`, "cart", minute)), T0)
+    for (const minute of [T0, T0 + MINUTE_MS])
+      aggregator.record(
+        Array.from({ length: 2500 }, (_, i) => call(`/p${i}`, "cart", minute)),
+        T0
+      )
     aggregator.record([call("/other", "web")], T0)
     for (const [minute, bucket] of aggregator.drain(0).buckets) store.merge(minute, bucket)
     const query = makeQueryService(store)

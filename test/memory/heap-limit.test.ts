@@ -10,7 +10,10 @@ const oneGiB = () => 1024
 
 describe("the heap limit follows the memory budget", () => {
   it("starts again with the budget as old space when V8's limit is well above it", () => {
-    expect(heapRelaunchFlags({}, ["--max-semi-space-size=8"], machineHeap, oneGiB)).toEqual(["--max-semi-space-size=8", "--max-old-space-size=1024"])
+    expect(heapRelaunchFlags({}, ["--max-semi-space-size=8"], machineHeap, oneGiB)).toEqual([
+      "--max-semi-space-size=8",
+      "--max-old-space-size=1024"
+    ])
     expect(heapRelaunchFlags({ MESHSIGHT_MEMORY_LIMIT_MB: " 256 " }, [], machineHeap, oneGiB)).toEqual(["--max-old-space-size=256"])
   })
 

@@ -29,10 +29,19 @@ const web = workload("web")
 
 /** A message of inbound entries at `server` (the stream's node when `withNode`). */
 const inbound = (server: Workload, calls: ReadonlyArray<{ startMs: number; path?: string; client?: Workload }>, withNode: boolean) =>
-  encodeAlsMessageJson(alsMessageJson(
-    { http: calls.map((c) => inboundHttpEntry({ startMs: c.startMs, durationMs: 5, path: c.path ?? "/" }, { client: c.client ?? web, server, port: 8080, host: "x.shop.svc.cluster.local" })) },
-    withNode ? { workload: server } : undefined
-  ))
+  encodeAlsMessageJson(
+    alsMessageJson(
+      {
+        http: calls.map((c) =>
+          inboundHttpEntry(
+            { startMs: c.startMs, durationMs: 5, path: c.path ?? "/" },
+            { client: c.client ?? web, server, port: 8080, host: "x.shop.svc.cluster.local" }
+          )
+        )
+      },
+      withNode ? { workload: server } : undefined
+    )
+  )
 
 /** Peak resident set size of a process (VmHWM), MiB. */
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024
@@ -58,7 +67,13 @@ describe("memory budget", () => {
     steadySent = 1
     steadyDone = (async () => {
       while (steadyRunning) {
-        await stream.write(inbound(steady, Array.from({ length: 10 }, () => ({ startMs: steadyMinute + 2000 })), false))
+        await stream.write(
+          inbound(
+            steady,
+            Array.from({ length: 10 }, () => ({ startMs: steadyMinute + 2000 })),
+            false
+          )
+        )
         steadySent += 10
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
@@ -79,7 +94,12 @@ describe("memory budget", () => {
     // Two entries a message: Envoy flushes its ALS buffer at 16 KiB (buffer_size_bytes), so a proxy sends a 1 MiB
     // entry nearly alone; 8 MiB messages would measure grpc-js's read-ahead (16 messages a stream) instead.
     const messages = Array.from({ length: 80 }, (_, m) =>
-      inbound(workload("paths"), Array.from({ length: 2 }, (_, i) => ({ startMs: Date.now(), path: `/${m}-${i}/${big}` })), m === 0))
+      inbound(
+        workload("paths"),
+        Array.from({ length: 2 }, (_, i) => ({ startMs: Date.now(), path: `/${m}-${i}/${big}` })),
+        m === 0
+      )
+    )
     const status = await sendAlsMessages(ms.grpcPort, messages)
     expect(status.code).toBe(grpc.status.OK)
     const text = await scrape(ms.url)
@@ -95,7 +115,12 @@ describe("memory budget", () => {
     const big = "w".repeat(MIB)
     const server = workload("peered")
     const messages = Array.from({ length: 100 }, (_, m) =>
-      inbound(server, Array.from({ length: 2 }, (_, i) => ({ startMs: Date.now(), client: workload("web", `${m}-${i}-${big}`) })), m === 0))
+      inbound(
+        server,
+        Array.from({ length: 2 }, (_, i) => ({ startMs: Date.now(), client: workload("web", `${m}-${i}-${big}`) })),
+        m === 0
+      )
+    )
     const status = await sendAlsMessages(ms.grpcPort, messages)
     expect(status.code).toBe(grpc.status.OK)
     const text = await scrape(ms.url)
@@ -108,7 +133,11 @@ describe("memory budget", () => {
   it("streams with a 15 MiB node are cut and kept; a node whose metadata would keep more than 256 KiB is refused with RESOURCE_EXHAUSTED", async () => {
     // The name is in the node id and in its metadata: 2 × 7.5 MiB, a 15 MiB node (gRPC admits 16 MiB messages).
     const hugeId = workload("huge", `${"n".repeat(7.5 * MIB)}`)
-    const manyKeys = workload("keys", "keys-0", Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`label-${i}`, "v".repeat(100)])))
+    const manyKeys = workload(
+      "keys",
+      "keys-0",
+      Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`label-${i}`, "v".repeat(100)]))
+    )
     const idle = Array.from({ length: 6 }, () => openAlsStream(ms.grpcPort))
     const refused = Array.from({ length: 6 }, () => openAlsStream(ms.grpcPort))
     const hugeMessage = inbound(hugeId, [{ startMs: Date.now() }], true)
@@ -137,7 +166,13 @@ describe("memory budget", () => {
     for (let minute = 1; minute <= 118; minute++) {
       for (let m = 0; m < 10; m++) {
         const startMs = minuteOf(now) - minute * MINUTE_MS + 1000
-        messages.push(inbound(server, Array.from({ length: 100 }, (_, i) => ({ startMs, path: `/item/${minute}/${m}/${i}` })), messages.length === 0))
+        messages.push(
+          inbound(
+            server,
+            Array.from({ length: 100 }, (_, i) => ({ startMs, path: `/item/${minute}/${m}/${i}` })),
+            messages.length === 0
+          )
+        )
       }
     }
     const status = await sendAlsMessages(ms.grpcPort, messages)
@@ -145,7 +180,10 @@ describe("memory budget", () => {
     await new Promise((resolve) => setTimeout(resolve, 500))
     const text = await scrape(ms.url)
     expect(metricValue(text, 'meshsight_series_refused_total{reason="memory"}')).toBeGreaterThan(0)
-    const used = ["series", "memo", "peers", "streams"].reduce((sum, part) => sum + metricValue(text, `meshsight_memory_used_bytes{part="${part}"}`), 0)
+    const used = ["series", "memo", "peers", "streams"].reduce(
+      (sum, part) => sum + metricValue(text, `meshsight_memory_used_bytes{part="${part}"}`),
+      0
+    )
     expect(metricValue(text, "meshsight_memory_budget_bytes")).toBe(BUDGET_MB * MIB)
     // Refused at the retained limit; at most a few series admitted by a batch past it come on top.
     expect(used).toBeLessThanOrEqual(1.05 * ((BUDGET_MB - BASE_MB) / 2) * MIB)

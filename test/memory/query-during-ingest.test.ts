@@ -15,15 +15,35 @@ const ENDPOINTS = 100_000
 const workload = (app: string): Workload => ({ name: `${app}-0`, namespace: "shop", ip: "10.9.0.2", labels: { app }, workloadName: app })
 const web = workload("web")
 const inbound = (server: Workload, calls: ReadonlyArray<{ startMs: number; path?: string }>, withNode: boolean) =>
-  encodeAlsMessageJson(alsMessageJson(
-    { http: calls.map((c) => inboundHttpEntry({ startMs: c.startMs, durationMs: 5, path: c.path ?? "/" }, { client: web, server, port: 8080, host: "x.shop.svc.cluster.local" })) },
-    withNode ? { workload: server } : undefined
-  ))
+  encodeAlsMessageJson(
+    alsMessageJson(
+      {
+        http: calls.map((c) =>
+          inboundHttpEntry(
+            { startMs: c.startMs, durationMs: 5, path: c.path ?? "/" },
+            { client: web, server, port: 8080, host: "x.shop.svc.cluster.local" }
+          )
+        )
+      },
+      withNode ? { workload: server } : undefined
+    )
+  )
 
 const raw = (b: Buffer) => b
-const HealthClient = grpc.makeGenericClientConstructor({
-  Check: { path: "/grpc.health.v1.Health/Check", requestStream: false, responseStream: false, requestSerialize: raw, requestDeserialize: raw, responseSerialize: raw, responseDeserialize: raw }
-}, "Health")
+const HealthClient = grpc.makeGenericClientConstructor(
+  {
+    Check: {
+      path: "/grpc.health.v1.Health/Check",
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw
+    }
+  },
+  "Health"
+)
 
 const p99 = (samples: ReadonlyArray<number>) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length * 0.99)]
 
@@ -49,7 +69,12 @@ describe("queries during ingest", () => {
     ms = await spawnMeshsight({ MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: String(ENDPOINTS * 2), MESHSIGHT_FLUSH_INTERVAL_MS: "200" })
     const big = workload("big")
     const messages = Array.from({ length: ENDPOINTS / 100 }, (_, m) =>
-      inbound(big, Array.from({ length: 100 }, (_, i) => ({ startMs: minute + 1000, path: `/item/${m}/${i}` })), m === 0))
+      inbound(
+        big,
+        Array.from({ length: 100 }, (_, i) => ({ startMs: minute + 1000, path: `/item/${m}/${i}` })),
+        m === 0
+      )
+    )
     expect((await sendAlsMessages(ms.grpcPort, messages)).code).toBe(grpc.status.OK)
     await new Promise((resolve) => setTimeout(resolve, 500))
   }, 180_000)
@@ -66,12 +91,21 @@ describe("queries during ingest", () => {
     await stream.write(inbound(steady, [{ startMs: minute + 2000 }], true))
     let steadySent = 1
     const probes = [
-      sample(() => fetch(`${ms.url}/healthz`).then((r) => r.text()), () => running),
-      sample(() => new Promise((resolve) => health.Check(Buffer.alloc(0), resolve)), () => running),
-      sample(async () => {
-        await stream.write(inbound(steady, [{ startMs: minute + 2000 }], false))
-        steadySent++
-      }, () => running)
+      sample(
+        () => fetch(`${ms.url}/healthz`).then((r) => r.text()),
+        () => running
+      ),
+      sample(
+        () => new Promise((resolve) => health.Check(Buffer.alloc(0), resolve)),
+        () => running
+      ),
+      sample(
+        async () => {
+          await stream.write(inbound(steady, [{ startMs: minute + 2000 }], false))
+          steadySent++
+        },
+        () => running
+      )
     ]
     // The largest queries, one after another: the first pages of the endpoints (each walks every series), then
     // the services and the topology.
@@ -79,7 +113,10 @@ describe("queries during ingest", () => {
     let seen = 0
     const started = performance.now()
     for (let page = 0; page < 10; page++) {
-      const { status, body } = await getJson(ms.url, `/api/services/big.shop/endpoints?${range}&limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`)
+      const { status, body } = await getJson(
+        ms.url,
+        `/api/services/big.shop/endpoints?${range}&limit=1000${cursor === null ? "" : `&cursor=${encodeURIComponent(cursor)}`}`
+      )
       expect(status).toBe(200)
       expect(body.endpoints.length).toBe(1000)
       seen += body.endpoints.length
@@ -95,7 +132,8 @@ describe("queries during ingest", () => {
     expect(await stream.end()).toEqual({ code: grpc.status.OK, details: "" })
     stream.close()
     expect(seen).toBe(10_000)
-    const report = `queries ${Math.round(queryMs)} ms; p99 /healthz ${p99(healthz).toFixed(1)} ms (${healthz.length} samples), ` +
+    const report =
+      `queries ${Math.round(queryMs)} ms; p99 /healthz ${p99(healthz).toFixed(1)} ms (${healthz.length} samples), ` +
       `gRPC health ${p99(grpcHealth).toFixed(1)} ms, ALS write ${p99(ingest).toFixed(1)} ms`
     console.log(report)
     expect(p99(healthz), report).toBeLessThan(100)

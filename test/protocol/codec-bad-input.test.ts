@@ -130,7 +130,12 @@ const WRONG: Record<number, ReadonlyArray<(n: number) => Uint8Array>> = {
  */
 const mistypedFields = (type: protobuf.Type, onPath: ReadonlyArray<protobuf.Type> = []): Array<Mistyped> =>
   type.fieldsArray.flatMap((f) => {
-    const here = { where: `${type.name}.${f.name}`, field: f.name, message: type.name, variants: WRONG[wireTypeOf(f)].map((bad) => bad(f.id)) }
+    const here = {
+      where: `${type.name}.${f.name}`,
+      field: f.name,
+      message: type.name,
+      variants: WRONG[wireTypeOf(f)].map((bad) => bad(f.id))
+    }
     const child = f.resolvedType
     if (!(child instanceof protobuf.Type) || onPath.includes(child)) return [here]
     const wrap = f.map
@@ -140,8 +145,7 @@ const mistypedFields = (type: protobuf.Type, onPath: ReadonlyArray<protobuf.Type
   })
 
 /** One case per field: a type reached along several paths (Duration, Address) is tested along the first. */
-const firstPerField = (cases: Array<Mistyped>): Array<Mistyped> =>
-  cases.filter((c, i) => cases.findIndex((d) => d.where === c.where) === i)
+const firstPerField = (cases: Array<Mistyped>): Array<Mistyped> => cases.filter((c, i) => cases.findIndex((d) => d.where === c.where) === i)
 
 const ours = loadOurProtos(true) // snake_case names, as the decoder's reasons spell them
 
@@ -198,27 +202,34 @@ describe("the decoder under bad input", () => {
 
   it("random garbage of every length: a typed error or a message", () => {
     const rng = makeRng(0xbad_0004)
-    decodeAll(Array.from({ length: 3_000 }, () => rng.bytes(rng.int(0, 300))), 5_000)
+    decodeAll(
+      Array.from({ length: 3_000 }, () => rng.bytes(rng.int(0, 300))),
+      5_000
+    )
   })
 
   const entryCases = (entryType: string, logs: 2 | 3) =>
     firstPerField(mistypedFields(ours.lookupType(entryType))).map((c) => [c.where, logs, c] as const)
 
-  it.each([
-    ...entryCases("envoy.data.accesslog.v3.HTTPAccessLogEntry", 2),
-    ...entryCases("envoy.data.accesslog.v3.TCPAccessLogEntry", 3)
-  ])("entry field %s with a wrong wire type: that entry alone rejected, naming it", (_, logs, c) => {
-    for (const bytes of c.variants) {
-      const reason = expectOnlyEntryAffected(bytes, logs)
-      expect(reason).toMatch(/wire type \d, expected \d/)
-      // The reason names the field, or the message for ResponseFlags' 27 booleans (all read alike).
-      expect([c.field, c.message].some((name) => reason!.includes(name)), reason).toBe(true)
+  it.each([...entryCases("envoy.data.accesslog.v3.HTTPAccessLogEntry", 2), ...entryCases("envoy.data.accesslog.v3.TCPAccessLogEntry", 3)])(
+    "entry field %s with a wrong wire type: that entry alone rejected, naming it",
+    (_, logs, c) => {
+      for (const bytes of c.variants) {
+        const reason = expectOnlyEntryAffected(bytes, logs)
+        expect(reason).toMatch(/wire type \d, expected \d/)
+        // The reason names the field, or the message for ResponseFlags' 27 booleans (all read alike).
+        expect(
+          [c.field, c.message].some((name) => reason!.includes(name)),
+          reason
+        ).toBe(true)
+      }
     }
-  })
+  )
 
   it.each(
-    firstPerField(mistypedFields(ours.lookupType("envoy.service.accesslog.v3.StreamAccessLogsMessage.Identifier")))
-      .map((c) => [c.where, c] as const)
+    firstPerField(mistypedFields(ours.lookupType("envoy.service.accesslog.v3.StreamAccessLogsMessage.Identifier"))).map(
+      (c) => [c.where, c] as const
+    )
   )("identifier field %s with a wrong wire type: the message fails with a WireError naming it", (_, c) => {
     for (const bytes of c.variants) {
       const outcome = decode(concat(lenField(1, bytes), withEntries(GOOD.slice(0, 1))))

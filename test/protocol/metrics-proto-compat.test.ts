@@ -33,10 +33,14 @@ const ours: protobuf.Root = (() => {
 })()
 
 /** The official v2 file, parsed but not resolved (the package lacks the envoy/api/v2/core protos it imports). */
-const officialV2 = protobuf.parse(readFileSync(join(ENVOY_API, "envoy/service/metrics/v2/metrics_service.proto"), "utf8"), { keepCase: false }).root
+const officialV2 = protobuf.parse(readFileSync(join(ENVOY_API, "envoy/service/metrics/v2/metrics_service.proto"), "utf8"), {
+  keepCase: false
+}).root
 
 const serviceTypes = (version: "v2" | "v3") =>
-  ["StreamMetricsMessage", "StreamMetricsMessage.Identifier", "StreamMetricsResponse"].map((n) => ours.lookupType(`envoy.service.metrics.${version}.${n}`))
+  ["StreamMetricsMessage", "StreamMetricsMessage.Identifier", "StreamMetricsResponse"].map((n) =>
+    ours.lookupType(`envoy.service.metrics.${version}.${n}`)
+  )
 
 const lastPart = (t: string) => t.slice(t.lastIndexOf(".") + 1)
 const shape = (f: protobuf.Field) => ({ name: f.name, id: f.id, type: lastPart(f.type), repeated: f.repeated })
@@ -79,13 +83,16 @@ describe("schema: proto/ against Envoy's official metrics service protos", () =>
   })
 
   it("the trimmed protos define exactly the fields the codec reads", () => {
-    const prometheus = (ours.lookup("io.prometheus.client") as protobuf.Namespace).nestedArray
-      .filter((t): t is protobuf.Type => t instanceof protobuf.Type)
+    const prometheus = (ours.lookup("io.prometheus.client") as protobuf.Namespace).nestedArray.filter(
+      (t): t is protobuf.Type => t instanceof protobuf.Type
+    )
     const types = [...serviceTypes("v3"), ...prometheus]
-    const defined = Object.fromEntries(types.map((t) => [
-      t.fullName.replace(/^\.envoy\.service\.metrics\.v3\.|^\.io\.prometheus\.client\./, ""),
-      t.fieldsArray.map((f) => f.id).sort((a, b) => a - b)
-    ]))
+    const defined = Object.fromEntries(
+      types.map((t) => [
+        t.fullName.replace(/^\.envoy\.service\.metrics\.v3\.|^\.io\.prometheus\.client\./, ""),
+        t.fieldsArray.map((f) => f.id).sort((a, b) => a - b)
+      ])
+    )
     expect(defined).toEqual(CODEC_READS)
   })
 })
@@ -99,9 +106,16 @@ const expected = (bytes: Uint8Array) => {
   const d: Decoded = decodeOfficialAs(Message, bytes)
   const typeName = (t: number | undefined) => METRIC_TYPES[t ?? 0]
   return {
-    identifier: d.identifier === undefined
-      ? undefined
-      : { node: { id: d.identifier.node?.id ?? "", cluster: d.identifier.node?.cluster ?? "", metadata: jsonOfStruct(d.identifier.node?.metadata) } },
+    identifier:
+      d.identifier === undefined
+        ? undefined
+        : {
+            node: {
+              id: d.identifier.node?.id ?? "",
+              cluster: d.identifier.node?.cluster ?? "",
+              metadata: jsonOfStruct(d.identifier.node?.metadata)
+            }
+          },
     families: (d.envoyMetrics ?? []).map((f: Decoded) => {
       const type = typeName(f.type)
       return {
@@ -113,12 +127,18 @@ const expected = (bytes: Uint8Array) => {
           return {
             labels: (m.label ?? []).map((l: Decoded) => ({ name: l.name ?? "", value: l.value ?? "" })),
             value: member === undefined ? Number.NaN : (member.value ?? 0),
-            distribution: dist === undefined ? undefined : {
-              sampleCount: dist.sampleCount ?? 0,
-              sampleSum: dist.sampleSum ?? 0,
-              buckets: (dist.bucket ?? []).map((b: Decoded) => ({ cumulativeCount: b.cumulativeCount ?? 0, upperBound: b.upperBound ?? 0 })),
-              quantiles: (dist.quantile ?? []).map((q: Decoded) => ({ quantile: q.quantile ?? 0, value: q.value ?? 0 }))
-            },
+            distribution:
+              dist === undefined
+                ? undefined
+                : {
+                    sampleCount: dist.sampleCount ?? 0,
+                    sampleSum: dist.sampleSum ?? 0,
+                    buckets: (dist.bucket ?? []).map((b: Decoded) => ({
+                      cumulativeCount: b.cumulativeCount ?? 0,
+                      upperBound: b.upperBound ?? 0
+                    })),
+                    quantiles: (dist.quantile ?? []).map((q: Decoded) => ({ quantile: q.quantile ?? 0, value: q.value ?? 0 }))
+                  },
             timestampMs: m.timestampMs ?? 0
           }
         })
@@ -130,23 +150,32 @@ const expected = (bytes: Uint8Array) => {
 
 const maybe = <A>(rng: Rng, f: () => A, p = 0.7): A | undefined => (rng.chance(p) ? f() : undefined)
 const many = <A>(rng: Rng, max: number, f: () => A): Array<A> => Array.from({ length: rng.int(0, max) }, f)
-const double = (rng: Rng) => rng.pick([0, 1, -1.5, 3145728, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, rng.next() * 1e6])
+const double = (rng: Rng) =>
+  rng.pick([0, 1, -1.5, 3145728, 2 ** 60, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, rng.next() * 1e6])
 
 const randomMetric = (rng: Rng): Record<string, unknown> => ({
   label: maybe(rng, () => many(rng, 3, () => ({ name: maybe(rng, () => rng.string(8)), value: maybe(rng, () => rng.string(12)) }))),
   gauge: maybe(rng, () => ({ value: maybe(rng, () => double(rng)) }), 0.4),
   counter: maybe(rng, () => ({ value: maybe(rng, () => double(rng)) }), 0.4),
   untyped: maybe(rng, () => ({ value: maybe(rng, () => double(rng)) }), 0.3),
-  summary: maybe(rng, () => ({
-    sampleCount: rng.int(0, 1e6),
-    sampleSum: double(rng),
-    quantile: many(rng, 3, () => ({ quantile: maybe(rng, () => rng.pick([0.5, 0.9, 0.99])), value: maybe(rng, () => double(rng)) }))
-  }), 0.3),
-  histogram: maybe(rng, () => ({
-    sampleCount: maybe(rng, () => rng.int(0, 1e6)),
-    sampleSum: maybe(rng, () => double(rng)),
-    bucket: many(rng, 4, () => ({ cumulativeCount: maybe(rng, () => rng.int(0, 1e6)), upperBound: maybe(rng, () => double(rng)) }))
-  }), 0.3),
+  summary: maybe(
+    rng,
+    () => ({
+      sampleCount: rng.int(0, 1e6),
+      sampleSum: double(rng),
+      quantile: many(rng, 3, () => ({ quantile: maybe(rng, () => rng.pick([0.5, 0.9, 0.99])), value: maybe(rng, () => double(rng)) }))
+    }),
+    0.3
+  ),
+  histogram: maybe(
+    rng,
+    () => ({
+      sampleCount: maybe(rng, () => rng.int(0, 1e6)),
+      sampleSum: maybe(rng, () => double(rng)),
+      bucket: many(rng, 4, () => ({ cumulativeCount: maybe(rng, () => rng.int(0, 1e6)), upperBound: maybe(rng, () => double(rng)) }))
+    }),
+    0.3
+  ),
   timestampMs: maybe(rng, () => 1_700_000_000_000 + rng.int(0, 1e9))
 })
 
@@ -197,9 +226,26 @@ describe("values: the codec decodes what the official protos encode", () => {
 
   it("a family of an unknown type, or malformed inside, is rejected alone", () => {
     const good = Message.encode(Message.fromObject({ envoyMetrics: [{ name: "a", type: 1, metric: [{ gauge: { value: 2 } }] }] })).finish()
-    const unknownType = protobuf.Writer.create().uint32((2 << 3) | 2).fork().uint32((1 << 3) | 2).string("b").uint32(3 << 3).uint32(9).ldelim().finish()
+    const unknownType = protobuf.Writer.create()
+      .uint32((2 << 3) | 2)
+      .fork()
+      .uint32((1 << 3) | 2)
+      .string("b")
+      .uint32(3 << 3)
+      .uint32(9)
+      .ldelim()
+      .finish()
     // Metric.gauge sent as a varint.
-    const mistyped = protobuf.Writer.create().uint32((2 << 3) | 2).fork().uint32((4 << 3) | 2).fork().uint32(2 << 3).uint32(1).ldelim().ldelim().finish()
+    const mistyped = protobuf.Writer.create()
+      .uint32((2 << 3) | 2)
+      .fork()
+      .uint32((4 << 3) | 2)
+      .fork()
+      .uint32(2 << 3)
+      .uint32(1)
+      .ldelim()
+      .ldelim()
+      .finish()
     const message = decodeMetricsMessage(Buffer.concat([good, unknownType, mistyped, good]))
     expect(message.families.map((f) => f.name)).toEqual(["a", "a"])
     expect(message.rejected).toEqual([

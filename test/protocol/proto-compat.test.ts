@@ -28,15 +28,12 @@ import {
 } from "./support/official.ts"
 import { makeRng } from "./support/prng.ts"
 import { loadOurProtos, wireTypeOf } from "./support/protos.ts"
-import { identifier, node, randomAlsMessage, struct } from "./support/random-messages.ts"
+import { identifier, node, randomAlsMessage } from "./support/random-messages.ts"
 import { concat, lenField, stringField } from "./support/wire.ts"
 
 // ---- loading the protos ----
 
-const ENVOY_API = join(
-  dirname(createRequire(import.meta.url).resolve("@grpc/grpc-js-xds/package.json")),
-  "deps/envoy-api"
-)
+const ENVOY_API = join(dirname(createRequire(import.meta.url).resolve("@grpc/grpc-js-xds/package.json")), "deps/envoy-api")
 
 const ours = loadOurProtos(false)
 
@@ -53,10 +50,7 @@ const officialV2: protobuf.Root = (() => {
 })()
 
 const typesIn = (ns: protobuf.NamespaceBase): Array<protobuf.Type> =>
-  ns.nestedArray.flatMap((n) => [
-    ...(n instanceof protobuf.Type ? [n] : []),
-    ...(n instanceof protobuf.Namespace ? typesIn(n) : [])
-  ])
+  ns.nestedArray.flatMap((n) => [...(n instanceof protobuf.Type ? [n] : []), ...(n instanceof protobuf.Namespace ? typesIn(n) : [])])
 
 /** meshsight's own envoy.* messages (google.protobuf.* are the bundled standard types on both sides). */
 const ourEnvoyTypes = typesIn(ours).filter((t) => t.fullName.startsWith(".envoy."))
@@ -83,26 +77,26 @@ const asV3 = (typeName: string): string =>
  * the trimmed protos must define exactly these.
  */
 const CODEC_READS: Record<string, ReadonlyArray<number>> = {
-  "StreamAccessLogsResponse": [], // the service's reply, empty
-  "StreamAccessLogsMessage": [1, 2, 3],
+  StreamAccessLogsResponse: [], // the service's reply, empty
+  StreamAccessLogsMessage: [1, 2, 3],
   "StreamAccessLogsMessage.Identifier": [1, 2],
   "StreamAccessLogsMessage.HTTPAccessLogEntries": [1],
   "StreamAccessLogsMessage.TCPAccessLogEntries": [1],
-  "Node": [1, 2, 3],
-  "HTTPAccessLogEntry": [1, 2, 3, 4],
-  "TCPAccessLogEntry": [1, 2],
-  "ConnectionProperties": [1, 2],
-  "AccessLogCommon": [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 21],
-  "ResponseFlags": Array.from({ length: 28 }, (_, i) => i + 1),
+  Node: [1, 2, 3],
+  HTTPAccessLogEntry: [1, 2, 3, 4],
+  TCPAccessLogEntry: [1, 2],
+  ConnectionProperties: [1, 2],
+  AccessLogCommon: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 21],
+  ResponseFlags: Array.from({ length: 28 }, (_, i) => i + 1),
   "ResponseFlags.Unauthorized": [],
-  "TLSProperties": [4, 5],
+  TLSProperties: [4, 5],
   "TLSProperties.CertificateProperties": [1, 2],
   "TLSProperties.CertificateProperties.SubjectAltName": [1],
-  "HTTPRequestProperties": [1, 2, 3, 5, 6, 9, 11, 12, 13],
-  "HTTPResponseProperties": [1, 2, 3, 5, 6],
-  "Address": [1, 3],
-  "SocketAddress": [2, 3],
-  "EnvoyInternalAddress": [1, 2]
+  HTTPRequestProperties: [1, 2, 3, 5, 6, 9, 11, 12, 13],
+  HTTPResponseProperties: [1, 2, 3, 5, 6],
+  Address: [1, 3],
+  SocketAddress: [2, 3],
+  EnvoyInternalAddress: [1, 2]
 }
 
 /** The name CODEC_READS uses: the type's name inside its package. */
@@ -278,9 +272,10 @@ describe("values: the codec decodes what the official protos encode", () => {
     for (let i = 0; i < 400; i++) {
       const json = randomAlsMessage(rng)
       // Half plain protobufjs encodings, half with unknown fields of every wire type spliced in.
-      const bytes = i % 2 === 0
-        ? StreamAccessLogsMessage.encode(StreamAccessLogsMessage.fromObject(json)).finish()
-        : encodeNoisy(StreamAccessLogsMessage, json, rng)
+      const bytes =
+        i % 2 === 0
+          ? StreamAccessLogsMessage.encode(StreamAccessLogsMessage.fromObject(json)).finish()
+          : encodeNoisy(StreamAccessLogsMessage, json, rng)
       const message = expectSameDecoding(bytes)
       expect(message.rejected).toEqual([])
       entries += message.entries.length
@@ -322,9 +317,18 @@ describe("values: the codec decodes what the official protos encode", () => {
       const bytes = StreamAccessLogsMessage.encode(StreamAccessLogsMessage.fromObject({ httpLogs: { logEntry: [entry] } })).finish()
       return (expectSameDecoding(bytes).entries[0] as { grpcStatus?: number }).grpcStatus
     }
-    expect(["0", "14", "007", "", " ", " 1", "1e1", "0x1", "-1", "abc"].map(status)).toEqual(
-      [0, 14, 7, undefined, undefined, undefined, undefined, undefined, undefined, undefined]
-    )
+    expect(["0", "14", "007", "", " ", " 1", "1e1", "0x1", "-1", "abc"].map(status)).toEqual([
+      0,
+      14,
+      7,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined
+    ])
   })
 
   it("negative durations, pre-1970 start times and 64-bit counters keep their exact values", () => {
@@ -334,9 +338,11 @@ describe("values: the codec decodes what the official protos encode", () => {
       timeToFirstUpstreamTxByte: { seconds: 0, nanos: -7 },
       timeToLastUpstreamTxByte: { seconds: -9_007_199, nanos: -254_740_991 } // −(2^53 − 1) ns
     }
-    const bytes = StreamAccessLogsMessage.encode(StreamAccessLogsMessage.fromObject({
-      tcpLogs: { logEntry: [{ commonProperties: common, connectionProperties: { receivedBytes: 2 ** 53 - 1, sentBytes: 2 ** 32 } }] }
-    })).finish()
+    const bytes = StreamAccessLogsMessage.encode(
+      StreamAccessLogsMessage.fromObject({
+        tcpLogs: { logEntry: [{ commonProperties: common, connectionProperties: { receivedBytes: 2 ** 53 - 1, sentBytes: 2 ** 32 } }] }
+      })
+    ).finish()
     const [entry] = expectSameDecoding(bytes).entries
     expect(entry.common).toMatchObject({
       startTimeMs: -999.999999,

@@ -18,7 +18,11 @@ const T0 = Date.UTC(2026, 10, 30, 10, 0, 0)
 const MIN = 60_000
 
 const layer = (config: Variables = {}) =>
-  MetricsPipelineLive.pipe(Layer.provideMerge(ProxyMetricStoreLive), Layer.provide(MemoryBudgetLive), Layer.provide(layerFromVariables(config)))
+  MetricsPipelineLive.pipe(
+    Layer.provideMerge(ProxyMetricStoreLive),
+    Layer.provide(MemoryBudgetLive),
+    Layer.provide(layerFromVariables(config))
+  )
 
 /** One stream of a proxy's flushes, `everyMs` apart in virtual time; the identifier on the first. */
 const stream = (pod: SimPod, flushes: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>, everyMs: number) =>
@@ -36,7 +40,7 @@ const [productpage, details] = ["productpage", "details"].map((s) => bookinfo({ 
 
 describe("simulated proxies in virtual time", () => {
   it.effect("per-minute increases are never negative across a proxy restart", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(T0)
       const topology = bookinfo({ instances: 1 })
       const stats = makeProxyStats(topology, seededRandom(3), 0.2)
@@ -52,7 +56,12 @@ describe("simulated proxies in virtual time", () => {
 
       const view = proxyInstance(store, "productpage.default", pod.name, range)!
       const reviews = view.clusters.find((c) => c.clusterName === "reviews.default")!
-      for (const name of ["envoy_cluster_up_rq_incr", "envoy_cluster_up_cx_incr", "envoy_cluster_lb_healthy_panic_incr", "envoy_cluster_up_cx_none_healthy_incr"]) {
+      for (const name of [
+        "envoy_cluster_up_rq_incr",
+        "envoy_cluster_up_cx_incr",
+        "envoy_cluster_lb_healthy_panic_incr",
+        "envoy_cluster_up_cx_none_healthy_incr"
+      ]) {
         const points = series(reviews.metrics, name)
         assert.isAtLeast(points.length, 10, name)
         for (const p of points) assert.isAtLeast(p.value, 0, `${name} at ${new Date(p.time).toISOString()}`)
@@ -62,21 +71,26 @@ describe("simulated proxies in virtual time", () => {
       // The relation sums the one productpage proxy: the same increases.
       const relation = proxyRelation(store, "productpage.default", "reviews.default", range)!
       assert.deepStrictEqual(series(relation.metrics, "envoy_sr_cluster_up_rq_incr"), series(reviews.metrics, "envoy_cluster_up_rq_incr"))
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer()))
+  )
 
   it.effect("a counter that drops is a restart: the increase is its new value, never the difference", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(T0)
       const pod = productpage
       const total = (v: number) => [counterFamily("cluster.outbound|9080||reviews.default.svc.cluster.local.upstream_rq_total", v, 0)]
       yield* (yield* MetricsStreamHandler).run(stream(pod, [total(100), total(130), total(7), total(10)], MIN), "test")
       const view = proxyInstance(yield* ProxyMetricStore, `${pod.service}.default`, pod.name, range)!
       // First sight: no baseline (0); +30; restart → 7; +3.
-      assert.deepStrictEqual(series(view.clusters[0].metrics, "envoy_cluster_up_rq_incr").map((p) => p.value), [0, 30, 7, 3])
-    }).pipe(Effect.provide(layer())))
+      assert.deepStrictEqual(
+        series(view.clusters[0].metrics, "envoy_cluster_up_rq_incr").map((p) => p.value),
+        [0, 30, 7, 3]
+      )
+    }).pipe(Effect.provide(layer()))
+  )
 
   it.effect("gauges keep the minute's last value and max; families of one cluster are summed; kube-system is left out of membership", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(T0)
       const pod = productpage
       const flush = (heap: number, v1: number, v2: number) => [
@@ -97,10 +111,11 @@ describe("simulated proxies in virtual time", () => {
       assert.strictEqual(dns.clusterName, "kube-dns.kube-system")
       assert.strictEqual(latest(dns.metrics, "envoy_cluster_membership_healthy"), null)
       assert.strictEqual(latest(dns.metrics, "envoy_cluster_up_cx_active"), 1)
-    }).pipe(Effect.provide(layer())))
+    }).pipe(Effect.provide(layer()))
+  )
 
   it.effect("minutes past the retention window leave, and an instance with none left goes", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(T0)
       const [a, b] = [productpage, details]
       const pipeline = yield* MetricsStreamHandler
@@ -112,20 +127,26 @@ describe("simulated proxies in virtual time", () => {
       yield* pipeline.run(stream(b, [heap], MIN), "test")
       assert.strictEqual(store.instance(`${a.service}.default`, a.name), undefined)
       assert.strictEqual(store.instanceCount(), 1)
-    }).pipe(Effect.provide(layer({ MESHSIGHT_RETENTION_MINUTES: "3" }))))
+    }).pipe(Effect.provide(layer({ MESHSIGHT_RETENTION_MINUTES: "3" })))
+  )
 
   it.effect("instances and (instance, cluster) pairs past their limits are refused", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       yield* TestClock.setTime(T0)
       const [a, b] = [productpage, details]
       const pipeline = yield* MetricsStreamHandler
       const store = yield* ProxyMetricStore
       const clusters = ["reviews", "ratings", "details"].map((s) =>
-        gaugeFamily(`cluster.outbound|9080||${s}.default.svc.cluster.local.upstream_cx_active`, 1, 0))
+        gaugeFamily(`cluster.outbound|9080||${s}.default.svc.cluster.local.upstream_cx_active`, 1, 0)
+      )
       yield* pipeline.run(stream(a, [clusters], MIN), "test")
       yield* pipeline.run(stream(b, [clusters], MIN), "test")
       assert.strictEqual(store.instanceCount(), 1)
       const view = proxyInstance(store, `${a.service}.default`, a.name, range)!
-      assert.deepStrictEqual(view.clusters.map((c) => c.clusterName), ["ratings.default", "reviews.default"])
-    }).pipe(Effect.provide(layer({ MESHSIGHT_PROXY_MAX_INSTANCES: "1", MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS: "2" }))))
+      assert.deepStrictEqual(
+        view.clusters.map((c) => c.clusterName),
+        ["ratings.default", "reviews.default"]
+      )
+    }).pipe(Effect.provide(layer({ MESHSIGHT_PROXY_MAX_INSTANCES: "1", MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS: "2" })))
+  )
 })

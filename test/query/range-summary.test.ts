@@ -71,7 +71,11 @@ describe("a range's figures", () => {
   })
 
   it("a range's cpm is the mean of the series' per-minute points that have calls", () => {
-    const query = storeWith([[3, calls(10)], [4, calls(30)], [9, calls(50)]])
+    const query = storeWith([
+      [3, calls(10)],
+      [4, calls(30)],
+      [9, calls(50)]
+    ])
     const points = query.series({ scope: "service", service: "db" }, RANGE).points
     const perMinute = points.flatMap((p) => (p.metrics ? [p.metrics.cpm] : []))
     assert.deepStrictEqual(perMinute, [10, 30, 50])
@@ -83,7 +87,10 @@ describe("a range's figures", () => {
   })
 
   it("success rate and latency weigh every call of the range; a minute without calls adds nothing", () => {
-    const query = storeWith([[0, calls(9, { latencyMs: 10 })], [1, [...calls(1, { latencyMs: 110, success: false, responseCode: 503 })]]])
+    const query = storeWith([
+      [0, calls(9, { latencyMs: 10 })],
+      [1, [...calls(1, { latencyMs: 110, success: false, responseCode: 503 })]]
+    ])
     const m = query.services(RANGE).services[0]!.metrics!
     assert.strictEqual(m.sla, 90)
     assert.strictEqual(m.respTimeMs, 20)
@@ -92,7 +99,11 @@ describe("a range's figures", () => {
 
   it("TCP: totals, connections and per-minute rates over the minutes with TCP data, apart from calls", () => {
     const tcp = (received: number, sent: number) => metric({ protocol: "TCP", receivedBytes: received, sentBytes: sent, latencyMs: 60_000 })
-    const query = storeWith([[2, [tcp(1000, 100), tcp(3000, 300)]], [5, [tcp(2000, 200)]], [6, calls(4)]])
+    const query = storeWith([
+      [2, [tcp(1000, 100), tcp(3000, 300)]],
+      [5, [tcp(2000, 200)]],
+      [6, calls(4)]
+    ])
     const m = query.topology(RANGE).edges[0]!.server!
     assert.strictEqual(m.connections, 3)
     assert.strictEqual(m.tcpMinutes, 2)
@@ -103,7 +114,8 @@ describe("a range's figures", () => {
     // The calls of minute 6 are HTTP: their rate is over their own minute, untouched by the TCP minutes.
     assert.strictEqual(m.calls, 4)
     assert.strictEqual(m.cpm, 4)
-    const point = query.series({ scope: "serviceRelation", source: "frontend", target: "db", detectPoint: "server" }, RANGE)
+    const point = query
+      .series({ scope: "serviceRelation", source: "frontend", target: "db", detectPoint: "server" }, RANGE)
       .points.find((p) => p.time === T0 + 2 * MIN)!.metrics!
     assert.deepStrictEqual([point.receivedBytesPerMin, point.connectionsPerMin, point.cpm], [4000, 2, 0])
   })
@@ -124,31 +136,63 @@ describe("a range's figures", () => {
     const bucket: MinuteBucket = new Map([
       [serviceKey("db"), { entity: { scope: "service", service: "db", namespace: "data" }, stats: stats(6) }],
       [instanceKey("db", "db-0"), { entity: { scope: "instance", service: "db", namespace: "data", instance: "db-0" }, stats: stats(6) }],
-      [instanceKey("web", "web-0"), { entity: { scope: "instance", service: "web", namespace: "front", instance: "web-0" }, stats: stats(2) }],
-      [instanceRelationKey("server", "web", "web-0", "db", "db-0"), {
-        entity: { scope: "instanceRelation", detectPoint: "server", source: "web", sourceInstance: "web-0", target: "db", targetInstance: "db-0" },
-        stats: stats(6)
-      }],
-      [instanceRelationKey("client", "web", "web-1", "db", "db-0"), {
-        entity: { scope: "instanceRelation", detectPoint: "client", source: "web", sourceInstance: "web-1", target: "db", targetInstance: "db-0" },
-        stats: stats(3)
-      }]
+      [
+        instanceKey("web", "web-0"),
+        { entity: { scope: "instance", service: "web", namespace: "front", instance: "web-0" }, stats: stats(2) }
+      ],
+      [
+        instanceRelationKey("server", "web", "web-0", "db", "db-0"),
+        {
+          entity: {
+            scope: "instanceRelation",
+            detectPoint: "server",
+            source: "web",
+            sourceInstance: "web-0",
+            target: "db",
+            targetInstance: "db-0"
+          },
+          stats: stats(6)
+        }
+      ],
+      [
+        instanceRelationKey("client", "web", "web-1", "db", "db-0"),
+        {
+          entity: {
+            scope: "instanceRelation",
+            detectPoint: "client",
+            source: "web",
+            sourceInstance: "web-1",
+            target: "db",
+            targetInstance: "db-0"
+          },
+          stats: stats(3)
+        }
+      ]
     ])
     store.merge(T0, bucket)
     const query = syncQueries(makeQueryService(store))
     const all = query.instanceTopology(RANGE)
-    assert.deepStrictEqual(all.nodes.map((n) => [n.service, n.instance, n.namespace, n.metrics?.cpm ?? null]), [
-      ["db", "db-0", "data", 6],
-      ["web", "web-0", "front", 2],
-      ["web", "web-1", "front", null]
-    ])
-    assert.deepStrictEqual(all.edges.map((e) => [e.sourceInstance, e.targetInstance, e.client?.calls ?? null, e.server?.calls ?? null]), [
-      ["web-0", "db-0", null, 6],
-      ["web-1", "db-0", 3, null]
-    ])
+    assert.deepStrictEqual(
+      all.nodes.map((n) => [n.service, n.instance, n.namespace, n.metrics?.cpm ?? null]),
+      [
+        ["db", "db-0", "data", 6],
+        ["web", "web-0", "front", 2],
+        ["web", "web-1", "front", null]
+      ]
+    )
+    assert.deepStrictEqual(
+      all.edges.map((e) => [e.sourceInstance, e.targetInstance, e.client?.calls ?? null, e.server?.calls ?? null]),
+      [
+        ["web-0", "db-0", null, 6],
+        ["web-1", "db-0", 3, null]
+      ]
+    )
     // The data namespace: its instance, and the callers at the far end of its calls.
     const data = query.instanceTopology(RANGE, "data")
-    assert.deepStrictEqual(data.nodes.map((n) => n.instance), ["db-0", "web-0", "web-1"])
+    assert.deepStrictEqual(
+      data.nodes.map((n) => n.instance),
+      ["db-0", "web-0", "web-1"]
+    )
     assert.strictEqual(data.edges.length, 2)
     assert.deepStrictEqual(query.instanceTopology(RANGE, "nowhere"), { range: RANGE, nodes: [], edges: [] })
   })

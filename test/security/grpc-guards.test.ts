@@ -15,17 +15,20 @@ import { meshMessages } from "../ui/support/mesh-traffic.ts"
 const message = () => meshMessages([{ from: "a.default", to: "b.default", count: 1, latencyMs: 3 }])[0]!
 const OK = { code: grpc.status.OK, details: "" }
 
-const HealthClient = grpc.makeGenericClientConstructor({
-  Check: {
-    path: "/grpc.health.v1.Health/Check",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: (b: Buffer) => b,
-    requestDeserialize: (b: Buffer) => b,
-    responseSerialize: (b: Buffer) => b,
-    responseDeserialize: (b: Buffer) => b
-  }
-}, "Health")
+const HealthClient = grpc.makeGenericClientConstructor(
+  {
+    Check: {
+      path: "/grpc.health.v1.Health/Check",
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: (b: Buffer) => b,
+      requestDeserialize: (b: Buffer) => b,
+      responseSerialize: (b: Buffer) => b,
+      responseDeserialize: (b: Buffer) => b
+    }
+  },
+  "Health"
+)
 
 const metrics = async (url: string) => (await fetch(`${url}/metrics`)).text()
 /** Metrics live for the process, across the apps these tests start: compare before and after. */
@@ -52,12 +55,17 @@ describe("gRPC call guards", () => {
       const missing = await sendAlsMessages(app.alsPort, [message()])
       assert.strictEqual(missing.code, grpc.status.UNAUTHENTICATED)
       assert.include(missing.details, "Bearer")
-      assert.strictEqual((await sendAlsMessages(app.alsPort, [message()], "v3", { token: "envoy-secre" })).code, grpc.status.UNAUTHENTICATED)
-      assert.strictEqual(await counter(app.url, UNAUTHENTICATED) - refusedBefore, 2)
-      assert.strictEqual(await counter(app.url, STREAMS) - streamsBefore, 2)
+      assert.strictEqual(
+        (await sendAlsMessages(app.alsPort, [message()], "v3", { token: "envoy-secre" })).code,
+        grpc.status.UNAUTHENTICATED
+      )
+      assert.strictEqual((await counter(app.url, UNAUTHENTICATED)) - refusedBefore, 2)
+      assert.strictEqual((await counter(app.url, STREAMS)) - streamsBefore, 2)
 
       const health = new HealthClient(`127.0.0.1:${app.grpcPort}`, grpc.credentials.createInsecure()) as any
-      const code = await new Promise<number>((resolve) => health.Check(Buffer.alloc(0), (err: grpc.ServiceError | null) => resolve(err?.code ?? 0)))
+      const code = await new Promise<number>((resolve) =>
+        health.Check(Buffer.alloc(0), (err: grpc.ServiceError | null) => resolve(err?.code ?? 0))
+      )
       health.close()
       assert.strictEqual(code, grpc.status.OK)
     } finally {
@@ -85,7 +93,7 @@ describe("gRPC call guards", () => {
       await sleep(100)
       assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()]), OK)
       assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()]), OK)
-      assert.strictEqual(await counter(app.url, TOO_MANY) - refusedBefore, 1)
+      assert.strictEqual((await counter(app.url, TOO_MANY)) - refusedBefore, 1)
     } finally {
       await app.stop()
     }
@@ -108,7 +116,7 @@ describe("gRPC call guards", () => {
       assert.deepStrictEqual(await second.end(), OK)
       first.close()
       second.close()
-      assert.strictEqual(await counter(app.url, STREAMS) - streamsBefore, 2)
+      assert.strictEqual((await counter(app.url, STREAMS)) - streamsBefore, 2)
     } finally {
       await app.stop()
     }

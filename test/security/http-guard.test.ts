@@ -32,7 +32,11 @@ describe("HTTP guard", () => {
     tokenFile = join(dir, "tokens")
     writeFileSync(tokenFile, "# readers\nalpha-token\n\n  beta-token  \n")
     app = await startMeshsightAsync({
-      config: { MESHSIGHT_API_TOKEN_FILE: tokenFile, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50", MESHSIGHT_HTTP_ALLOWED_HOSTS: "meshsight.example,127.0.0.1,localhost" }
+      config: {
+        MESHSIGHT_API_TOKEN_FILE: tokenFile,
+        MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50",
+        MESHSIGHT_HTTP_ALLOWED_HOSTS: "meshsight.example,127.0.0.1,localhost"
+      }
     })
   })
   afterAll(async () => {
@@ -90,7 +94,12 @@ describe("HTTP guard", () => {
   })
 
   it("every answer carries nosniff, no-framing and the Content-Security-Policy", async () => {
-    for (const [path, headers] of [["/", {}], ["/api/services", bearer("alpha-token")], ["/api/services", {}], ["/nope", {}]] as const) {
+    for (const [path, headers] of [
+      ["/", {}],
+      ["/api/services", bearer("alpha-token")],
+      ["/api/services", {}],
+      ["/nope", {}]
+    ] as const) {
       const res = await get(app.httpPort, path, headers)
       assert.strictEqual(res.headers["x-content-type-options"], "nosniff", path)
       assert.strictEqual(res.headers["x-frame-options"], "DENY", path)

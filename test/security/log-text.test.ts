@@ -31,9 +31,15 @@ describe("log text", () => {
         await sleep(50)
       }
       const lines = running.output().split("\n")
-      assert.isFalse(lines.some((l) => l.startsWith(FORGED)), running.output())
+      assert.isFalse(
+        lines.some((l) => l.startsWith(FORGED)),
+        running.output()
+      )
       assert.isFalse(running.output().includes("\u001b[2J"))
-      assert.isTrue(lines.some((l) => l.includes(`ALS stream from evil\\n${FORGED}\\u001b[2J`)), running.output())
+      assert.isTrue(
+        lines.some((l) => l.includes(`ALS stream from evil\\n${FORGED}\\u001b[2J`)),
+        running.output()
+      )
     } finally {
       await running.stop()
     }

@@ -15,10 +15,21 @@ const message = () => meshMessages([{ from: "productpage.default", to: "reviews.
 /** The certificate the server at `port` presents to a new connection (its SHA-256 fingerprint). */
 const presentedFingerprint = (port: number, pki: TestPki, client?: Pem) =>
   new Promise<string>((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, servername: "localhost", ca: pki.ca.cert, ALPNProtocols: ["h2", "http/1.1"], cert: client?.cert, key: client?.key }, () => {
-      resolve(socket.getPeerCertificate().fingerprint256)
-      socket.destroy()
-    })
+    const socket = connect(
+      {
+        host: "127.0.0.1",
+        port,
+        servername: "localhost",
+        ca: pki.ca.cert,
+        ALPNProtocols: ["h2", "http/1.1"],
+        cert: client?.cert,
+        key: client?.key
+      },
+      () => {
+        resolve(socket.getPeerCertificate().fingerprint256)
+        socket.destroy()
+      }
+    )
     socket.on("error", reject)
   })
 
@@ -34,7 +45,11 @@ const httpsGet = (url: string, pki: TestPki) =>
   })
 
 const tls = (pki: TestPki, client?: Pem): AlsConnection => ({
-  credentials: grpc.credentials.createSsl(Buffer.from(pki.ca.cert), client ? Buffer.from(client.key) : null, client ? Buffer.from(client.cert) : null)
+  credentials: grpc.credentials.createSsl(
+    Buffer.from(pki.ca.cert),
+    client ? Buffer.from(client.key) : null,
+    client ? Buffer.from(client.cert) : null
+  )
 })
 
 /** Writes a new certificate and key over the served ones, key first, as a rotation that is seen half-way. */
@@ -63,7 +78,9 @@ describe("TLS", () => {
     const first = pki.server()
     const cert = pki.write("grpc.crt", first.cert)
     const key = pki.write("grpc.key", first.key)
-    const app = await startMeshsightAsync({ config: { MESHSIGHT_GRPC_TLS_CERT_FILE: cert, MESHSIGHT_GRPC_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" } })
+    const app = await startMeshsightAsync({
+      config: { MESHSIGHT_GRPC_TLS_CERT_FILE: cert, MESHSIGHT_GRPC_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" }
+    })
     try {
       assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki)), { code: grpc.status.OK, details: "" })
       const plain = await sendAlsMessages(app.alsPort, [message()])
@@ -93,7 +110,10 @@ describe("TLS", () => {
       }
     })
     try {
-      assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki, pki.client())), { code: grpc.status.OK, details: "" })
+      assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki, pki.client())), {
+        code: grpc.status.OK,
+        details: ""
+      })
       assert.strictEqual((await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki))).code, grpc.status.UNAVAILABLE)
       assert.strictEqual((await sendAlsMessages(app.alsPort, [message()])).code, grpc.status.UNAVAILABLE)
     } finally {
@@ -105,13 +125,18 @@ describe("TLS", () => {
     const first = pki.server()
     const cert = pki.write("http.crt", first.cert)
     const key = pki.write("http.key", first.key)
-    const app = await startMeshsightAsync({ config: { MESHSIGHT_HTTP_TLS_CERT_FILE: cert, MESHSIGHT_HTTP_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" } })
+    const app = await startMeshsightAsync({
+      config: { MESHSIGHT_HTTP_TLS_CERT_FILE: cert, MESHSIGHT_HTTP_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" }
+    })
     const https = `https://localhost:${app.httpPort}`
     try {
       const answer = await httpsGet(`${https}/api/services`, pki)
       assert.strictEqual(answer.status, 200)
       assert.deepStrictEqual(JSON.parse(answer.body).services, [])
-      const plain = await fetch(`${app.url}/healthz`).then((r) => r.status, (e: Error) => e.name)
+      const plain = await fetch(`${app.url}/healthz`).then(
+        (r) => r.status,
+        (e: Error) => e.name
+      )
       assert.notStrictEqual(plain, 200)
       assert.strictEqual(await presentedFingerprint(app.httpPort, pki), first.fingerprint256)
       const next = rotate(pki, cert, key)
@@ -123,8 +148,13 @@ describe("TLS", () => {
   })
 
   it("start-up stops with one line when a certificate file cannot be used", async () => {
-    const app = startMeshsightAsync({ config: { MESHSIGHT_GRPC_TLS_CERT_FILE: "/nonexistent/tls.crt", MESHSIGHT_GRPC_TLS_KEY_FILE: "/nonexistent/tls.key" } })
-    const error = await app.then(() => undefined, (e: unknown) => e)
+    const app = startMeshsightAsync({
+      config: { MESHSIGHT_GRPC_TLS_CERT_FILE: "/nonexistent/tls.crt", MESHSIGHT_GRPC_TLS_KEY_FILE: "/nonexistent/tls.key" }
+    })
+    const error = await app.then(
+      () => undefined,
+      (e: unknown) => e
+    )
     assert.match(String((error as Error)?.message), /cannot use MESHSIGHT_GRPC_TLS_CERT_FILE=\/nonexistent\/tls.crt: ENOENT/)
   })
 })

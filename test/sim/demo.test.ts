@@ -18,7 +18,7 @@ it("prints the URL, serves the simulated topology there, and stops cleanly on SI
   child.stderr.on("data", (d) => (output += d))
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
   const waitFor = async (pattern: RegExp) => {
-    for (const deadline = Date.now() + 20_000; !pattern.test(output);) {
+    for (const deadline = Date.now() + 20_000; !pattern.test(output); ) {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no ${pattern} in the demo's output:\n${output}`)
       await new Promise((r) => setTimeout(r, 100))
     }
@@ -34,7 +34,7 @@ it("prints the URL, serves the simulated topology there, and stops cleanly on SI
     expect(topology.edges.map((e: any) => `${e.source} → ${e.target}`)).toContain("istio-ingressgateway.istio-system → productpage.default")
     // The simulated mesh fails some calls, and the demo keeps them as error logs (the UI's Errors tabs).
     let logs: ReadonlyArray<any> = []
-    for (const deadline = Date.now() + 15_000; logs.length === 0 && Date.now() < deadline;) {
+    for (const deadline = Date.now() + 15_000; logs.length === 0 && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 250))
       logs = (await getJson(`http://127.0.0.1:${httpPort}`, "/api/logs")).body.logs
     }

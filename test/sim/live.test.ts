@@ -28,9 +28,18 @@ const clientSideCalls = (topology: any): number =>
 const burst = async (peerFormat: "mixed" | "struct" | "flatbuffer") => {
   const app = await startMeshsightAsync({ config: { MESHSIGHT_FLUSH_INTERVAL_MS: "100" } })
   stopMeshsight = app.stop
-  const simulator = startSimulator({ target: `127.0.0.1:${app.alsPort}`, rate: 200, durationS: 1.5, seed: 11, entriesPerMessage: 10, flushIntervalMs: 200, statsFlushIntervalMs: 300, ...(peerFormat === "mixed" ? {} : { peerFormat }) })
+  const simulator = startSimulator({
+    target: `127.0.0.1:${app.alsPort}`,
+    rate: 200,
+    durationS: 1.5,
+    seed: 11,
+    entriesPerMessage: 10,
+    flushIntervalMs: 200,
+    statsFlushIntervalMs: 300,
+    ...(peerFormat === "mixed" ? {} : { peerFormat })
+  })
   const sent: SimulatorProgress = await simulator.done
-  for (const deadline = Date.now() + 5000; ;) {
+  for (const deadline = Date.now() + 5000; ; ) {
     const topology = (await getJson(app.url, "/api/topology")).body
     if (clientSideCalls(topology) === sent.calls || Date.now() > deadline) return { url: app.url, topology, sent }
     await new Promise((r) => setTimeout(r, 100))
@@ -45,8 +54,13 @@ describe("the simulator against meshsight", () => {
       expect(sent.requests).toBeGreaterThan(200)
       expect(sent.droppedMessages).toBe(0)
       expect(topology.nodes.map((n: any) => n.name).sort()).toEqual([
-        "UNKNOWN", "details.default", "istio-ingressgateway.istio-system", "mysql.default", "productpage.default",
-        "ratings.default", "reviews.default"
+        "UNKNOWN",
+        "details.default",
+        "istio-ingressgateway.istio-system",
+        "mysql.default",
+        "productpage.default",
+        "ratings.default",
+        "reviews.default"
       ])
       expect(topology.edges.map((e: any) => `${e.source} → ${e.target}`).sort()).toEqual(EDGES)
       const edge = (source: string, target: string) => topology.edges.find((e: any) => e.source === source && e.target === target)
@@ -66,7 +80,11 @@ describe("the simulator against meshsight", () => {
       expect(tcp.server.receivedBytes).toBeGreaterThan(0)
       expect(tcp.client.sentBytes).toBe(tcp.server.sentBytes)
 
-      for (const [source, target] of [["productpage.default", "details.default"], ["productpage.default", "reviews.default"], ["reviews.default", "ratings.default"]]) {
+      for (const [source, target] of [
+        ["productpage.default", "details.default"],
+        ["productpage.default", "reviews.default"],
+        ["reviews.default", "ratings.default"]
+      ]) {
         const e = edge(source, target)
         expect(e.client.calls, `${source} → ${target}`).toBeGreaterThan(0)
         expect(e.server.calls, `${source} → ${target}`).toBeGreaterThan(0)

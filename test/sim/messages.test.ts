@@ -18,14 +18,17 @@ const generate = (seed: number, peerFormat?: "struct" | "flatbuffer") =>
 
 const decode = (bytes: Uint8Array): any => StreamAccessLogsMessage.toObject(StreamAccessLogsMessage.decode(bytes), TO_OBJECT)
 const anyStruct = (any: any): any => {
-  const value = (s: any): unknown =>
-    s.stringValue ?? (s.structValue ? fields(s.structValue) : s.numberValue ?? s.boolValue)
+  const value = (s: any): unknown => s.stringValue ?? (s.structValue ? fields(s.structValue) : (s.numberValue ?? s.boolValue))
   const fields = (st: any) => Object.fromEntries(Object.entries(st.fields ?? {}).map(([k, v]) => [k, value(v)]))
   return fields(Struct.toObject(Struct.decode(any.value)))
 }
 const flatNode = (any: any) => decodeFlatNode((BytesValue.decode(any.value) as any).value)
 const entriesOf = (streams: ReadonlyArray<GeneratedStream>) =>
-  streams.flatMap((s) => s.messages.map(decode).flatMap((m) => [...(m.httpLogs?.logEntry ?? []), ...(m.tcpLogs?.logEntry ?? [])].map((e: any) => ({ pod: s.pod, entry: e }))))
+  streams.flatMap((s) =>
+    s.messages
+      .map(decode)
+      .flatMap((m) => [...(m.httpLogs?.logEntry ?? []), ...(m.tcpLogs?.logEntry ?? [])].map((e: any) => ({ pod: s.pod, entry: e })))
+  )
 
 describe("generateMessages", () => {
   it("gives the same bytes for the same seed and different bytes for another", () => {
@@ -52,7 +55,12 @@ describe("generateMessages", () => {
       const metadata = first.identifier.node.metadata
       const text = (k: string) => metadata.fields[k].stringValue
       expect([text("NAME"), text("NAMESPACE"), text("WORKLOAD_NAME"), text("INSTANCE_IPS"), text("CLUSTER_ID"), text("MESH_ID")]).toEqual([
-        pod.name, pod.namespace, pod.workloadName, pod.ip, "Kubernetes", "cluster.local"
+        pod.name,
+        pod.namespace,
+        pod.workloadName,
+        pod.ip,
+        "Kubernetes",
+        "cluster.local"
       ])
       expect(text("OWNER")).toBe(`kubernetes://apis/apps/v1/namespaces/${pod.namespace}/deployments/${pod.workloadName}`)
       expect(metadata.fields.LABELS.structValue.fields["service.istio.io/canonical-name"].stringValue).toBe(pod.service)
@@ -74,7 +82,9 @@ describe("generateMessages", () => {
     for (const { pod, entry } of outbound) {
       const common = entry.commonProperties
       const callee = podByIp.get(common.upstreamRemoteAddress.socketAddress.address)!
-      expect(common.upstreamCluster).toBe(`outbound|${common.upstreamRemoteAddress.socketAddress.portValue}||${callee.service}.${callee.namespace}.svc.cluster.local`)
+      expect(common.upstreamCluster).toBe(
+        `outbound|${common.upstreamRemoteAddress.socketAddress.portValue}||${callee.service}.${callee.namespace}.svc.cluster.local`
+      )
       if (peerFormatOf(pod) === "flatbuffer") {
         expect(Object.keys(common.filterStateObjects)).toEqual(["wasm.upstream_peer"])
         expect(flatNode(common.filterStateObjects["wasm.upstream_peer"]).NAME).toBe(callee.name)
@@ -105,10 +115,16 @@ describe("generateMessages", () => {
       expect(common.downstreamLocalAddress.socketAddress.address).toBe(pod.ip)
       const caller = podByIp.get(common.downstreamRemoteAddress.socketAddress.address)!
       const state = common.filterStateObjects
-      expect(peerFormatOf(pod) === "flatbuffer" ? flatNode(state["wasm.downstream_peer"]).NAME : anyStruct(state.downstream_peer).name).toBe(caller.name)
+      expect(
+        peerFormatOf(pod) === "flatbuffer" ? flatNode(state["wasm.downstream_peer"]).NAME : anyStruct(state.downstream_peer).name
+      ).toBe(caller.name)
       if (entry.request) {
-        expect(common.tlsProperties.localCertificateProperties.subjectAltName[0].uri).toBe(`spiffe://cluster.local/ns/${pod.namespace}/sa/${pod.serviceAccount}`)
-        expect(common.tlsProperties.peerCertificateProperties.subjectAltName[0].uri).toBe(`spiffe://cluster.local/ns/${caller.namespace}/sa/${caller.serviceAccount}`)
+        expect(common.tlsProperties.localCertificateProperties.subjectAltName[0].uri).toBe(
+          `spiffe://cluster.local/ns/${pod.namespace}/sa/${pod.serviceAccount}`
+        )
+        expect(common.tlsProperties.peerCertificateProperties.subjectAltName[0].uri).toBe(
+          `spiffe://cluster.local/ns/${caller.namespace}/sa/${caller.serviceAccount}`
+        )
       }
     }
   })
@@ -126,7 +142,10 @@ describe("generateMessages", () => {
     expect(flags.length).toBeGreaterThan(0)
     const seconds = (d: any) => (d?.seconds ?? 0) + (d?.nanos ?? 0) / 1e9
     const median = (version: string) => {
-      const xs = inboundHttp.filter((e) => e.pod.service === "reviews" && e.pod.version === version).map((e) => seconds(e.entry.commonProperties.timeToLastDownstreamTxByte)).sort((a, b) => a - b)
+      const xs = inboundHttp
+        .filter((e) => e.pod.service === "reviews" && e.pod.version === version)
+        .map((e) => seconds(e.entry.commonProperties.timeToLastDownstreamTxByte))
+        .sort((a, b) => a - b)
       return xs[xs.length >> 1]
     }
     expect(median("v3")).toBeGreaterThan(median("v1") * 1.5)
@@ -135,14 +154,18 @@ describe("generateMessages", () => {
   it("mixes the peer formats as a mesh mid-upgrade: details-v1's and reviews-v2's proxies still run Istio 1.22", () => {
     const entries = entriesOf(generate(2).streams)
     const keys = (pods: ReadonlyArray<string>) =>
-      new Set(entries.filter((e) => pods.includes(e.pod.workloadName)).flatMap((e) => Object.keys(e.entry.commonProperties.filterStateObjects ?? {})))
+      new Set(
+        entries
+          .filter((e) => pods.includes(e.pod.workloadName))
+          .flatMap((e) => Object.keys(e.entry.commonProperties.filterStateObjects ?? {}))
+      )
     expect(keys(["details-v1", "reviews-v2"])).toEqual(new Set(["wasm.upstream_peer", "wasm.downstream_peer"]))
     expect(keys(["istio-ingressgateway-latest", "productpage-v1", "reviews-v1", "reviews-v3", "ratings-v1", "mysql-v1"])).toEqual(
       new Set(["upstream_peer", "downstream_peer"])
     )
-    expect(entries.filter((e) => e.pod.workloadName === "reviews-v2").map((e) => e.entry.commonProperties.upstreamCluster.split("|")[0])).toEqual(
-      expect.arrayContaining(["inbound", "outbound"])
-    )
+    expect(
+      entries.filter((e) => e.pod.workloadName === "reviews-v2").map((e) => e.entry.commonProperties.upstreamCluster.split("|")[0])
+    ).toEqual(expect.arrayContaining(["inbound", "outbound"]))
   })
 
   it("logs peers as older Istio's FlatBuffer under wasm.* keys when asked", () => {
@@ -152,7 +175,9 @@ describe("generateMessages", () => {
     expect(Object.keys(state)).toEqual(["wasm.upstream_peer"])
     expect(state["wasm.upstream_peer"].type_url).toBe("type.googleapis.com/google.protobuf.BytesValue")
     const peer = flatNode(state["wasm.upstream_peer"])
-    const callee = clusterObjects(bookinfo()).pods.find((p) => p.ip === outbound.entry.commonProperties.upstreamRemoteAddress.socketAddress.address)!
+    const callee = clusterObjects(bookinfo()).pods.find(
+      (p) => p.ip === outbound.entry.commonProperties.upstreamRemoteAddress.socketAddress.address
+    )!
     expect([peer.NAME, peer.NAMESPACE, peer.WORKLOAD_NAME]).toEqual([callee.name, callee.namespace, callee.deployment])
   })
 })
@@ -167,8 +192,14 @@ describe("clusterObjects", () => {
       expect(cluster.nodes.find((n) => n.name === pod.nodeName)?.ip).toBe(pod.hostIp)
     }
     expect(cluster.services.map((s) => `${s.namespace}/${s.name}`)).toEqual([
-      "istio-system/istio-ingressgateway", "default/productpage", "default/details", "default/reviews", "default/ratings",
-      "default/mysql", "default/extra-0", "default/extra-1"
+      "istio-system/istio-ingressgateway",
+      "default/productpage",
+      "default/details",
+      "default/reviews",
+      "default/ratings",
+      "default/mysql",
+      "default/extra-0",
+      "default/extra-1"
     ])
     const reviews = cluster.services.find((s) => s.name === "reviews")!
     expect(reviews.endpoints.length).toBe(9) // v1, v2, v3 × 3

@@ -37,12 +37,14 @@ export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", connect
   const target = `127.0.0.1:${port}`
   let settle: (s: CallStatus) => void = () => {}
   const status = new Promise<CallStatus>((resolve) => (settle = resolve))
-  const done = (err: grpc.ServiceError | null) => settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" })
+  const done = (err: grpc.ServiceError | null) =>
+    settle(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: "" })
   const metadata = new grpc.Metadata()
   if (connection.token !== undefined) metadata.set("authorization", `Bearer ${connection.token}`)
-  const [client, call] = connection.service === "metrics"
-    ? ((c) => [c, c.StreamMetrics(metadata, done)] as const)(makeMetricsClient(target, version, options, connection.credentials))
-    : ((c) => [c, c.StreamAccessLogs(metadata, done)] as const)(makeAlsClient(target, version, options, connection.credentials))
+  const [client, call] =
+    connection.service === "metrics"
+      ? ((c) => [c, c.StreamMetrics(metadata, done)] as const)(makeMetricsClient(target, version, options, connection.credentials))
+      : ((c) => [c, c.StreamAccessLogs(metadata, done)] as const)(makeAlsClient(target, version, options, connection.credentials))
   const ended = status.then(() => {})
   return {
     // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.

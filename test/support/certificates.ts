@@ -41,7 +41,24 @@ export const makeTestPki = (): TestPki => {
     newKey(base)
     openssl(dir, "req", "-new", "-key", `${base}.key`, "-subj", `/CN=${cn}`, "-out", `${base}.csr`)
     writeFileSync(join(dir, `${base}.ext`), extensions)
-    openssl(dir, "x509", "-req", "-in", `${base}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", `${base}.ext`, "-out", `${base}.crt`)
+    openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${base}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-extfile",
+      `${base}.ext`,
+      "-out",
+      `${base}.crt`
+    )
     return read(base)
   }
   return {

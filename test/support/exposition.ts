@@ -8,13 +8,16 @@ export interface Sample {
 const unescape = (v: string) => v.replace(/\\(.)/g, (_, c: string) => (c === "n" ? "\n" : c))
 
 export const parseExposition = (text: string): Array<Sample> =>
-  text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((line) => {
-    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
-    if (m === null) throw new Error(`not a sample line: ${line}`)
-    const labels: Record<string, string> = {}
-    for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = unescape(l[2])
-    return { name: m[1], labels, value: Number(m[3]) }
-  })
+  text
+    .split("\n")
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((line) => {
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+      if (m === null) throw new Error(`not a sample line: ${line}`)
+      const labels: Record<string, string> = {}
+      for (const l of (m[2] ?? "").matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]] = unescape(l[2])
+      return { name: m[1], labels, value: Number(m[3]) }
+    })
 
 /** The samples of `name` whose labels include `match`. */
 export const samplesOf = (samples: ReadonlyArray<Sample>, name: string, match: Record<string, string> = {}) =>

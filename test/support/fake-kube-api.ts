@@ -158,7 +158,14 @@ export class FakeKubeApi {
   }
 
   private sendGone(res: ServerResponse): void {
-    const status = { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Expired", code: 410, message: "too old resource version" }
+    const status = {
+      kind: "Status",
+      apiVersion: "v1",
+      status: "Failure",
+      reason: "Expired",
+      code: 410,
+      message: "too old resource version"
+    }
     res.end(`${JSON.stringify({ type: "ERROR", object: status })}\n`)
     for (const w of this.watchers) if (w.res === res) this.watchers.delete(w)
   }
@@ -185,12 +192,14 @@ export class FakeKubeApi {
     const more = limit > 0 && offset + limit < all.length
     const [apiVersion, kind] = LIST_KINDS[resource]
     res.writeHead(200, { "content-type": "application/json" })
-    res.end(JSON.stringify({
-      apiVersion,
-      kind,
-      metadata: { resourceVersion: listRv, ...(more ? { continue: `${listRv}:${offset + limit}` } : {}) },
-      items
-    }))
+    res.end(
+      JSON.stringify({
+        apiVersion,
+        kind,
+        metadata: { resourceVersion: listRv, ...(more ? { continue: `${listRv}:${offset + limit}` } : {}) },
+        items
+      })
+    )
   }
 
   private watch(resource: FakeResource, url: URL, res: ServerResponse): void {

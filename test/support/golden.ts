@@ -13,7 +13,11 @@ const stable = (value: unknown): unknown => {
   if (value === undefined) return null
   if (Array.isArray(value)) return value.map(stable)
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, stable((value as Record<string, unknown>)[k])]))
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, stable((value as Record<string, unknown>)[k])])
+    )
   }
   return value
 }

@@ -23,7 +23,10 @@ export interface MeshsightProcess {
  * Starts meshsight and waits until /readyz answers 200 (or the process exits, which rejects with its output).
  * `nodeFlags` come after npm start's (e.g. `--max-old-space-size`).
  */
-export const spawnMeshsight = async (env: Record<string, string> = {}, nodeFlags: ReadonlyArray<string> = []): Promise<MeshsightProcess> => {
+export const spawnMeshsight = async (
+  env: Record<string, string> = {},
+  nodeFlags: ReadonlyArray<string> = []
+): Promise<MeshsightProcess> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
   const child = spawn(process.execPath, [...serviceNodeFlags, ...nodeFlags, MAIN], {
@@ -58,7 +61,10 @@ export const spawnMeshsight = async (env: Record<string, string> = {}, nodeFlags
 /** Runs meshsight to its exit (for start-up failures); resolves with the exit code and output. */
 export const runMeshsightToExit = (env: Record<string, string>): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [...serviceNodeFlags, MAIN], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [...serviceNodeFlags, MAIN], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     child.stdout.on("data", (d) => (output += d))
     child.stderr.on("data", (d) => (output += d))

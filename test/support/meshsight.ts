@@ -47,7 +47,12 @@ export interface RunningMeshsight {
 }
 
 const testConfig = (options: MeshsightOptions) =>
-  layerFromVariables({ MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0", MESHSIGHT_HTTP_HOST: "127.0.0.1", MESHSIGHT_HTTP_PORT: "0", ...options.config })
+  layerFromVariables({
+    MESHSIGHT_GRPC_ADDRESS: "127.0.0.1:0",
+    MESHSIGHT_HTTP_HOST: "127.0.0.1",
+    MESHSIGHT_HTTP_PORT: "0",
+    ...options.config
+  })
 
 /** The app's layer with test defaults, exposing every stage's service. */
 export const meshsightLayer = (options: MeshsightOptions = {}) => {
@@ -55,7 +60,7 @@ export const meshsightLayer = (options: MeshsightOptions = {}) => {
   return options.clock === undefined ? app : app.pipe(Layer.provide(Layer.succeed(Clock.Clock, options.clock)))
 }
 
-const describeRunning = Effect.gen(function*() {
+const describeRunning = Effect.gen(function* () {
   const grpc = yield* GrpcServer
   const http = yield* HttpServer.HttpServer
   const address = http.address
@@ -65,7 +70,7 @@ const describeRunning = Effect.gen(function*() {
 
 /** Starts meshsight in the current Scope (it stops when the scope closes: a clean shutdown, as on SIGTERM). */
 export const startMeshsight = (options: MeshsightOptions = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const context = yield* Layer.build(meshsightLayer(options))
     return yield* describeRunning.pipe(Effect.provide(context))
   })
@@ -78,5 +83,3 @@ export const startMeshsightAsync = async (
   const running = await Effect.runPromise(startMeshsight(options).pipe(Scope.provide(scope)))
   return { ...running, stop: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
 }
-
-

@@ -15,10 +15,13 @@ export const FIXTURE_NOW = FIXTURE_MINUTE + 90_000
 export const FIXTURE_RANGE = `start=${FIXTURE_MINUTE}&end=${FIXTURE_MINUTE + 60_000}`
 
 export const replayFixtures = (version: "v2" | "v3" = "v3") =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     // Virtual time starts before the app does, so its flush loop runs from there (see test/aggregation).
     yield* TestClock.setTime(FIXTURE_NOW)
-    const app = yield* startMeshsight({ analyzers: fixtureClusterK8sMesh, config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "k8s-mesh" } })
+    const app = yield* startMeshsight({
+      analyzers: fixtureClusterK8sMesh,
+      config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "k8s-mesh" }
+    })
     for (const name of ALS_FIXTURES) {
       const status = yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)], version))
       assert.deepStrictEqual(status, { code: 0, details: "" }, name)

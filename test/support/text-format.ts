@@ -47,7 +47,11 @@ const parseMessage = (tokens: Array<string>, at: { i: number }, close: string | 
 }
 
 const scalar = (token: string): TextValue =>
-  token.startsWith('"') ? JSON.parse(token) as string : /^[-+]?(\d|\.\d|inf|nan)/i.test(token) ? Number(token.replace(/^([-+]?)inf(inity)?$/i, "$1Infinity")) : { text: token }
+  token.startsWith('"')
+    ? (JSON.parse(token) as string)
+    : /^[-+]?(\d|\.\d|inf|nan)/i.test(token)
+      ? Number(token.replace(/^([-+]?)inf(inity)?$/i, "$1Infinity"))
+      : { text: token }
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())
 

@@ -25,7 +25,10 @@ export interface Tsdb {
 const waitHealthy = async (url: string, log: () => string) => {
   const deadline = Date.now() + 20_000
   for (;;) {
-    const ok = await fetch(url).then((r) => r.ok, () => false)
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false
+    )
     if (ok) return
     if (Date.now() > deadline) throw new Error(`${url} did not come up:\n${log()}`)
     await new Promise((r) => setTimeout(r, 100))

@@ -21,7 +21,10 @@ export interface DecodedSeries {
 }
 
 export const decodeWriteRequest = (body: Uint8Array): Array<DecodedSeries> => {
-  const m = WriteRequest.toObject(WriteRequest.decode(new Uint8Array(uncompressSync(Buffer.from(body)) as Buffer)), { longs: Number, defaults: true }) as {
+  const m = WriteRequest.toObject(WriteRequest.decode(new Uint8Array(uncompressSync(Buffer.from(body)) as Buffer)), {
+    longs: Number,
+    defaults: true
+  }) as {
     timeseries: Array<{ labels: Array<{ name: string; value: string }>; samples: Array<{ value: number; timestamp: number }> }>
   }
   return m.timeseries.map((ts) => ({

@@ -10,7 +10,9 @@ import { ensureUiBuilt } from "./support/build-ui.ts"
 import { sendMeshTraffic } from "./support/mesh-traffic.ts"
 
 const rowsOf = (page: Page) =>
-  page.$$eval('#errors-panel [data-table="error-logs"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)))
+  page.$$eval('#errors-panel [data-table="error-logs"] tbody tr', (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
+  )
 
 const goto = async (page: Page, hash: string) => {
   await page.evaluate((h) => (location.hash = h), hash)
@@ -53,15 +55,19 @@ describe("the Errors tab", () => {
     await page.waitForSelector('#errors-panel [data-table="error-logs"] tbody tr')
     assert.isFalse(await page.isVisible("#overview-panel"))
     const rows = await rowsOf(page)
-    assert.deepStrictEqual(rows.map((r) => [r[1], r[2], r[3], r[4]]), Array(3).fill(["server", "cart.shop", "GET /charge", "503"]))
+    assert.deepStrictEqual(
+      rows.map((r) => [r[1], r[2], r[3], r[4]]),
+      Array(3).fill(["server", "cart.shop", "GET /charge", "503"])
+    )
     await page.click('#errors-panel [data-table="error-logs"] tbody tr')
     await page.waitForSelector("#error-log-drawer:not([hidden])")
     const details = await page.$$eval("#error-log-drawer dt", (dts) =>
-      Object.fromEntries(dts.map((dt) => [dt.textContent!.trim(), dt.nextElementSibling!.textContent])))
+      Object.fromEntries(dts.map((dt) => [dt.textContent!.trim(), dt.nextElementSibling!.textContent]))
+    )
     assert.strictEqual(details["Response code"], "503")
     assert.strictEqual(details["Reported by"], "billing.payments (billing-v1-0), sidecar, server side")
-    assert.strictEqual(details["Source"], "cart.shop (cart-v1-0)")
-    assert.strictEqual(details["TLS"], "NONE")
+    assert.strictEqual(details.Source, "cart.shop (cart-v1-0)")
+    assert.strictEqual(details.TLS, "NONE")
     await screenshot(page, "errors-drawer")
     await page.click("#close-drawer")
     assert.isFalse(await page.isVisible("#error-log-drawer"))

@@ -16,7 +16,13 @@ describe("grouped layout", () => {
     assert.strictEqual(positions.size, nodes.length)
     const boxes = [...new Set(nodes.map((n) => n.group))].map((g) => {
       const ps = nodes.filter((n) => n.group === g).map((n) => positions.get(n.name)!)
-      return { g, minX: Math.min(...ps.map((p) => p.x)), maxX: Math.max(...ps.map((p) => p.x)), minY: Math.min(...ps.map((p) => p.y)), maxY: Math.max(...ps.map((p) => p.y)) }
+      return {
+        g,
+        minX: Math.min(...ps.map((p) => p.x)),
+        maxX: Math.max(...ps.map((p) => p.x)),
+        minY: Math.min(...ps.map((p) => p.y)),
+        maxY: Math.max(...ps.map((p) => p.y))
+      }
     })
     for (const a of boxes) {
       for (const b of boxes) {
@@ -29,8 +35,17 @@ describe("grouped layout", () => {
   })
 
   it("places a caller left of the services it calls within its namespace, and is deterministic", () => {
-    const nodes = [{ name: "gw", group: "a" }, { name: "api", group: "a" }, { name: "db", group: "a" }, { name: "other", group: "b" }]
-    const edges = [{ source: "gw", target: "api" }, { source: "api", target: "db" }, { source: "db", target: "other" }]
+    const nodes = [
+      { name: "gw", group: "a" },
+      { name: "api", group: "a" },
+      { name: "db", group: "a" },
+      { name: "other", group: "b" }
+    ]
+    const edges = [
+      { source: "gw", target: "api" },
+      { source: "api", target: "db" },
+      { source: "db", target: "other" }
+    ]
     const positions = groupedLayout(nodes, edges)
     assert.isBelow(positions.get("gw")!.x, positions.get("api")!.x)
     assert.isBelow(positions.get("api")!.x, positions.get("db")!.x)
@@ -38,7 +53,10 @@ describe("grouped layout", () => {
   })
 
   it("places a group that calls another before it, whatever their names", () => {
-    const nodes = [{ name: "db", group: "a-data" }, { name: "web", group: "z-front" }]
+    const nodes = [
+      { name: "db", group: "a-data" },
+      { name: "web", group: "z-front" }
+    ]
     const positions = groupedLayout(nodes, [{ source: "web", target: "db" }])
     assert.isBelow(positions.get("web")!.x, positions.get("db")!.x)
   })

@@ -59,7 +59,10 @@ const frameTimes = async (page: Page, act: () => Promise<void>): Promise<FrameSt
     w.__recording = false
     return w.__frames
   })
-  const intervals = stamps.slice(1).map((t, i) => t - stamps[i]!).sort((a, b) => a - b)
+  const intervals = stamps
+    .slice(1)
+    .map((t, i) => t - stamps[i]!)
+    .sort((a, b) => a - b)
   return {
     frames: intervals.length,
     p95Ms: intervals[Math.floor(intervals.length * 0.95)] ?? Infinity,
@@ -96,7 +99,9 @@ describe("web UI with 300 services and 1 000 relations", () => {
     assert.strictEqual(graph.nodes.length, SERVICES)
     assert.strictEqual(graph.edges.length, RELATIONS)
     const renderMs = await page.evaluate(() => window.__meshsight.timings.graphRenderMs!)
-    console.log(`300 services / 1000 relations: page load to drawn graph ${loadMs.toFixed(0)} ms, graph update + layout + first frame ${renderMs.toFixed(0)} ms, of which layout ${(await page.evaluate(() => window.__meshsight.timings.layoutMs!)).toFixed(0)} ms`)
+    console.log(
+      `300 services / 1000 relations: page load to drawn graph ${loadMs.toFixed(0)} ms, graph update + layout + first frame ${renderMs.toFixed(0)} ms, of which layout ${(await page.evaluate(() => window.__meshsight.timings.layoutMs!)).toFixed(0)} ms`
+    )
     assert.isBelow(renderMs, 8_000)
     // The canvas's content is on the page as text too.
     assert.strictEqual(await page.locator('[data-table="graph-services"] tbody tr').count(), SERVICES)
@@ -107,7 +112,9 @@ describe("web UI with 300 services and 1 000 relations", () => {
   it("is readable at the first view: namespace titles and the busiest services labelled at 10 px or more, more labels as you zoom", async () => {
     const graph = await page.evaluate(() => window.__meshsight.graph())
     const shown = graph.nodes.filter((n) => n.labelShown)
-    console.log(`default zoom ${graph.zoom.toFixed(2)}: ${shown.length} service labels drawn, ${Math.min(...shown.map((n) => n.labelPx)).toFixed(1)}-${Math.max(...shown.map((n) => n.labelPx)).toFixed(1)} px; namespace titles ${graph.boxes.map((n) => n.labelPx.toFixed(1)).join(", ")} px`)
+    console.log(
+      `default zoom ${graph.zoom.toFixed(2)}: ${shown.length} service labels drawn, ${Math.min(...shown.map((n) => n.labelPx)).toFixed(1)}-${Math.max(...shown.map((n) => n.labelPx)).toFixed(1)} px; namespace titles ${graph.boxes.map((n) => n.labelPx.toFixed(1)).join(", ")} px`
+    )
     assert.strictEqual(graph.boxes.length, 6)
     for (const ns of graph.boxes) assert.isAtLeast(ns.labelPx, 12, ns.id)
     assert.isAtLeast(shown.length, 20)
@@ -143,7 +150,9 @@ describe("web UI with 300 services and 1 000 relations", () => {
       await page.mouse.up()
       await sleep(100)
     })
-    console.log(`zoom: ${zoom.frames} frames, p95 ${zoom.p95Ms.toFixed(1)} ms, max ${zoom.maxMs.toFixed(1)} ms; pan: ${pan.frames} frames, p95 ${pan.p95Ms.toFixed(1)} ms, max ${pan.maxMs.toFixed(1)} ms`)
+    console.log(
+      `zoom: ${zoom.frames} frames, p95 ${zoom.p95Ms.toFixed(1)} ms, max ${zoom.maxMs.toFixed(1)} ms; pan: ${pan.frames} frames, p95 ${pan.p95Ms.toFixed(1)} ms, max ${pan.maxMs.toFixed(1)} ms`
+    )
     assert.isBelow(zoom.p95Ms, 250)
     assert.isBelow(pan.p95Ms, 250)
   })
@@ -154,7 +163,10 @@ describe("web UI with 300 services and 1 000 relations", () => {
     const searchMs = await page.evaluate(() => window.__meshsight.timings.searchMs!)
     const graph = await page.evaluate(() => window.__meshsight.graph())
     assert.deepStrictEqual(
-      graph.nodes.filter((n) => !n.dimmed).map((n) => n.id).sort(),
+      graph.nodes
+        .filter((n) => !n.dimmed)
+        .map((n) => n.id)
+        .sort(),
       Array.from({ length: 10 }, (_, i) => `svc-04${i}.ns-${(40 + i) % 6}`)
     )
     console.log(`search filter applied and drawn in ${searchMs.toFixed(1)} ms`)

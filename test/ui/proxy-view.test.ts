@@ -43,11 +43,12 @@ describe("proxy views", () => {
       { from: "frontend.shop", to: "cart.shop", count: 10, latencyMs: 20, serverPod: 1 }
     ])
     const pod = workload("cart.shop", 0)
-    const status = await sendAlsMessages(app.alsPort, [
-      encodeMetricsMessage(flush(30, 100), { workload: pod }),
-      encodeMetricsMessage(flush(42, 160)),
-      encodeMetricsMessage(flush(36, 220))
-    ], "v3", { service: "metrics" })
+    const status = await sendAlsMessages(
+      app.alsPort,
+      [encodeMetricsMessage(flush(30, 100), { workload: pod }), encodeMetricsMessage(flush(42, 160)), encodeMetricsMessage(flush(36, 220))],
+      "v3",
+      { service: "metrics" }
+    )
     assert.strictEqual(status.code, 0)
     page = await openPage(browser, app.url)
   })
@@ -61,7 +62,8 @@ describe("proxy views", () => {
     await page.waitForFunction(() => document.querySelectorAll('[data-table="instances"] tbody tr').length === 2)
     await waitForState(page, "ready")
     const rows = await page.$$eval('[data-table="instances"] tbody tr', (trs) =>
-      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)))
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
+    )
     const byName = Object.fromEntries(rows.map((r) => [r[0], r.at(-1)]))
     assert.deepStrictEqual(byName, {
       "cart-v1-0": "1 of 2 clusters without healthy hosts · heap 36 MiB",
@@ -77,7 +79,9 @@ describe("proxy views", () => {
     await page.evaluate(() => (location.hash = "#/service/cart.shop/instance/cart-v1-0"))
     await page.waitForFunction(() => document.querySelector("#instance-name")?.textContent === "cart-v1-0")
     await waitForState(page, "ready")
-    const cards = await page.$$eval(".proxy-cards .card", (cs) => Object.fromEntries(cs.map((c) => [c.querySelector("dt")!.textContent, c.querySelector("dd")!.textContent])))
+    const cards = await page.$$eval(".proxy-cards .card", (cs) =>
+      Object.fromEntries(cs.map((c) => [c.querySelector("dt")!.textContent, c.querySelector("dd")!.textContent]))
+    )
     assert.deepStrictEqual(cards, {
       "Heap used": "36 MiB",
       "Heap max (minute)": "42 MiB",
@@ -87,7 +91,8 @@ describe("proxy views", () => {
       "Unhealthy clusters": "1 of 2"
     })
     const clusters = await page.$$eval('[data-table="proxy-clusters"] tbody tr', (trs) =>
-      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)))
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
+    )
     // Requests / min: 160 − 100 + 220 − 160 (the first flush only sets the baseline).
     assert.deepStrictEqual(clusters, [
       ["billing.payments", "outbound", "2", "3", "—", "120", "0", "—"],
@@ -97,8 +102,17 @@ describe("proxy views", () => {
     const charts = await page.evaluate(() => window.__meshsight.charts)
     // The proxy's charts follow the access logs' ones.
     const proxyCharts = charts.slice(-3)
-    assert.deepStrictEqual(proxyCharts.map((c) => c.title), ["Heap memory (MiB)", "Connections", "Healthy upstream hosts (all clusters)"])
-    assert.deepStrictEqual(proxyCharts[0]!.series.map((x) => ({ label: x.label, points: x.points })), [{ label: "used", points: 1 }, { label: "max", points: 1 }])
+    assert.deepStrictEqual(
+      proxyCharts.map((c) => c.title),
+      ["Heap memory (MiB)", "Connections", "Healthy upstream hosts (all clusters)"]
+    )
+    assert.deepStrictEqual(
+      proxyCharts[0]!.series.map((x) => ({ label: x.label, points: x.points })),
+      [
+        { label: "used", points: 1 },
+        { label: "max", points: 1 }
+      ]
+    )
     await screenshot(page, "proxy-instance-view")
   })
 })

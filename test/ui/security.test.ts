@@ -33,7 +33,10 @@ describe("web UI security", () => {
     dir = mkdtempSync(join(tmpdir(), "meshsight-ui-token-"))
     writeFileSync(join(dir, "tokens"), `# UI users\n${TOKEN}\n`)
     await ensureUiBuilt()
-    ;[app, browser] = await Promise.all([startMeshsightAsync({ config: { MESHSIGHT_API_TOKEN_FILE: join(dir, "tokens") } }), launchBrowser()])
+    ;[app, browser] = await Promise.all([
+      startMeshsightAsync({ config: { MESHSIGHT_API_TOKEN_FILE: join(dir, "tokens") } }),
+      launchBrowser()
+    ])
     await sendMeshTraffic(app.alsPort, [{ from: "frontend.shop", to: "cart.shop", count: 10, latencyMs: 20 }])
     for (let i = 0; ; i++) {
       const res = await fetch(`${app.url}/api/topology`, { headers: { authorization: `Bearer ${TOKEN}` } })
@@ -59,12 +62,18 @@ describe("web UI security", () => {
     await page.fill("#api-token", TOKEN)
     await page.click("form[data-message=unauthorized] button")
     await waitForState(page, "ready")
-    assert.sameMembers((await page.evaluate(() => window.__meshsight.graph())).nodes.map((n) => n.id), ["frontend.shop", "cart.shop"])
+    assert.sameMembers(
+      (await page.evaluate(() => window.__meshsight.graph())).nodes.map((n) => n.id),
+      ["frontend.shop", "cart.shop"]
+    )
     await screenshot(page, "security-token-accepted")
     await page.reload()
     await waitForState(page, "ready")
     // 401s are logged by Chromium as failed resources; anything else (a CSP violation, a script error) is a failure.
-    assert.deepStrictEqual(problems.filter((p) => !p.includes("401")), [])
+    assert.deepStrictEqual(
+      problems.filter((p) => !p.includes("401")),
+      []
+    )
     await page.close()
   })
 
@@ -86,7 +95,10 @@ describe("web UI security", () => {
     await waitForState(page, "not-found")
     assert.include(await page.textContent("[data-message=not-found]"), "%E0%A4%A")
     await screenshot(page, "security-malformed-url")
-    assert.deepStrictEqual(problems.filter((p) => !p.includes("401") && !p.includes("404")), [])
+    assert.deepStrictEqual(
+      problems.filter((p) => !p.includes("401") && !p.includes("404")),
+      []
+    )
     await page.close()
   })
 })

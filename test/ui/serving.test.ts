@@ -29,12 +29,18 @@ describe("serving the web UI", () => {
   it("serves the hashed assets index.html names as immutable, with their types, gzipped when accepted", async () => {
     const html = await (await get(`${app.url}/`)).text()
     const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]!)
-    assert.sameMembers(assets.map((a) => a.replace(/-[\w-]{8}\./, ".")), ["/assets/index.js", "/assets/index.css"])
+    assert.sameMembers(
+      assets.map((a) => a.replace(/-[\w-]{8}\./, ".")),
+      ["/assets/index.js", "/assets/index.css"]
+    )
     for (const asset of assets) {
       const plain = await get(`${app.url}${asset}`)
       assert.strictEqual(plain.status, 200, asset)
       assert.strictEqual(plain.headers.get("cache-control"), "public, max-age=31536000, immutable")
-      assert.strictEqual(plain.headers.get("content-type"), asset.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8")
+      assert.strictEqual(
+        plain.headers.get("content-type"),
+        asset.endsWith(".js") ? "text/javascript; charset=utf-8" : "text/css; charset=utf-8"
+      )
       const body = new Uint8Array(await plain.arrayBuffer())
       // node's fetch decodes gzip itself; the raw bytes are checked through the content-length.
       const gzipped = await get(`${app.url}${asset}`, "gzip, deflate, br")

@@ -26,8 +26,22 @@ const DEMO_LIKE: ReadonlyArray<Call> = [
   { from: "productpage.bookinfo", to: "reviews.bookinfo", count: 90, latencyMs: 25, agoMs: 30_000 },
   { from: "productpage.bookinfo", to: "reviews.bookinfo", count: 30, latencyMs: 35, agoMs: 90_000 },
   { from: "productpage.bookinfo", to: "reviews.bookinfo", count: 60, latencyMs: 45, agoMs: 150_000 },
-  { from: "reviews.bookinfo", to: "mysql.bookinfo", count: 12, latencyMs: 40_000, agoMs: 30_000, tcp: { receivedBytes: 1_200, sentBytes: 48_000 } },
-  { from: "reviews.bookinfo", to: "mysql.bookinfo", count: 4, latencyMs: 40_000, agoMs: 90_000, tcp: { receivedBytes: 1_200, sentBytes: 48_000 } }
+  {
+    from: "reviews.bookinfo",
+    to: "mysql.bookinfo",
+    count: 12,
+    latencyMs: 40_000,
+    agoMs: 30_000,
+    tcp: { receivedBytes: 1_200, sentBytes: 48_000 }
+  },
+  {
+    from: "reviews.bookinfo",
+    to: "mysql.bookinfo",
+    count: 4,
+    latencyMs: 40_000,
+    agoMs: 90_000,
+    tcp: { receivedBytes: 1_200, sentBytes: 48_000 }
+  }
 ]
 /** Seen 40 minutes ago only: outside the default 15 minutes. */
 const OLD: ReadonlyArray<Call> = [{ from: "legacy.shop", to: "archive.shop", count: 5, latencyMs: 10, agoMs: 40 * 60_000 }]
@@ -82,7 +96,14 @@ describe("web UI", () => {
     await waitForState(page, "ready")
     const graph = await graphOf(page)
     assert.deepStrictEqual(ids(graph), [
-      "billing.payments", "cart.shop", "catalog.shop", "db.storage", "frontend.shop", "mysql.bookinfo", "productpage.bookinfo", "reviews.bookinfo"
+      "billing.payments",
+      "cart.shop",
+      "catalog.shop",
+      "db.storage",
+      "frontend.shop",
+      "mysql.bookinfo",
+      "productpage.bookinfo",
+      "reviews.bookinfo"
     ])
     assert.deepStrictEqual(graph.boxes.map((n) => n.id).sort(), ["bookinfo", "payments", "shop", "storage"])
     assert.deepStrictEqual(graph.edges.map((e) => `${e.source}->${e.target}`).sort(), [
@@ -136,7 +157,8 @@ describe("web UI", () => {
         assert.isTrue(n.labelShown && n.labelPx >= 10, `${n.id}'s label at ${size.width} px: ${n.labelPx} px`)
       }
       // The arrows' labels too: "unreadable at 1000 px" was round one's complaint.
-      for (const e of drawn.edges) assert.isTrue(e.labelShown && e.labelPx >= 10, `${e.source}->${e.target} at ${size.width} px: ${e.labelPx} px`)
+      for (const e of drawn.edges)
+        assert.isTrue(e.labelShown && e.labelPx >= 10, `${e.source}->${e.target} at ${size.width} px: ${e.labelPx} px`)
     }
     await page.setViewportSize({ width: 1400, height: 900 })
     await page.waitForTimeout(400)
@@ -161,17 +183,23 @@ describe("web UI", () => {
     await nextRender(page, () => page.selectOption("#level", "instance"))
     assert.include(page.url(), "level=instance")
     const graph = await graphOf(page)
-    const cart = graph.nodes.filter((n) => n.id.startsWith("cart.shop/")).map((n) => n.name).sort()
+    const cart = graph.nodes
+      .filter((n) => n.id.startsWith("cart.shop/"))
+      .map((n) => n.name)
+      .sort()
     assert.deepStrictEqual(cart, ["cart-v1-0", "cart-v1-1"])
-    assert.includeMembers(graph.boxes.map((b) => b.id), ["cart.shop", "frontend.shop", "mysql.bookinfo"])
-    assert.includeMembers(graph.edges.map((e) => `${e.source}->${e.target}`), [
-      "frontend.shop/frontend-v1-0->cart.shop/cart-v1-0",
-      "frontend.shop/frontend-v1-0->cart.shop/cart-v1-1"
-    ])
+    assert.includeMembers(
+      graph.boxes.map((b) => b.id),
+      ["cart.shop", "frontend.shop", "mysql.bookinfo"]
+    )
+    assert.includeMembers(
+      graph.edges.map((e) => `${e.source}->${e.target}`),
+      ["frontend.shop/frontend-v1-0->cart.shop/cart-v1-0", "frontend.shop/frontend-v1-0->cart.shop/cart-v1-1"]
+    )
     const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances
     const cart1 = graph.nodes.find((n) => n.id === "cart.shop/cart-v1-1")!
     assert.strictEqual(cart1.cpm, api.find((i: { name: string }) => i.name === "cart-v1-1").metrics.cpm)
-    assert.match(await page.textContent("#graph-summary") ?? "", /^\d+ instances · \d+ relations$/)
+    assert.match((await page.textContent("#graph-summary")) ?? "", /^\d+ instances · \d+ relations$/)
     await screenshotWidths(page, "topology-instances")
     const drawn = (await graphOf(page)).nodes.find((n) => n.id === "cart.shop/cart-v1-1")! // where it is after the resizes
     await page.mouse.click(drawn.x, drawn.y)
@@ -192,15 +220,24 @@ describe("web UI", () => {
   it("filters by namespace; the search dims the rest and names its matches", async () => {
     await nextRender(page, () => page.selectOption("#namespace", "payments"))
     const payments = await graphOf(page)
-    assert.deepStrictEqual(payments.nodes.map((n) => [n.id, n.outside]).sort(), [["billing.payments", false], ["cart.shop", true]])
+    assert.deepStrictEqual(payments.nodes.map((n) => [n.id, n.outside]).sort(), [
+      ["billing.payments", false],
+      ["cart.shop", true]
+    ])
     await nextRender(page, () => page.selectOption("#namespace", ""))
     await page.fill("#search", "cat")
     const searched = await graphOf(page)
-    assert.deepStrictEqual(searched.nodes.filter((n) => !n.dimmed).map((n) => n.id), ["catalog.shop"])
-    assert.deepStrictEqual(searched.edges.filter((e) => !e.dimmed).map((e) => e.source + "->" + e.target).sort(), [
-      "catalog.shop->db.storage",
-      "frontend.shop->catalog.shop"
-    ])
+    assert.deepStrictEqual(
+      searched.nodes.filter((n) => !n.dimmed).map((n) => n.id),
+      ["catalog.shop"]
+    )
+    assert.deepStrictEqual(
+      searched.edges
+        .filter((e) => !e.dimmed)
+        .map((e) => `${e.source}->${e.target}`)
+        .sort(),
+      ["catalog.shop->db.storage", "frontend.shop->catalog.shop"]
+    )
     assert.strictEqual(await page.textContent("#search-results"), "1 match: catalog.shop")
     await page.fill("#search", "")
     assert.isTrue((await graphOf(page)).nodes.every((n) => !n.dimmed))
@@ -229,7 +266,10 @@ describe("web UI", () => {
     assert.strictEqual(await card(page, "Calls / min"), fmtCpm(api.cpm))
     assert.strictEqual(await card(page, "Success rate"), fmtPct(api.sla))
     const shown = await charts(page)
-    assert.deepStrictEqual(shown.map((c) => c.title), ["Calls per minute", "Latency", "Success rate", "Apdex"])
+    assert.deepStrictEqual(
+      shown.map((c) => c.title),
+      ["Calls per minute", "Latency", "Success rate", "Apdex"]
+    )
     const cpm = shown[0]!.series[0]!
     assert.closeTo(meanOfPoints(cpm.values), api.cpm, 0.01)
     assert.strictEqual(cpm.rangeValue, fmtCpm(api.cpm))
@@ -264,7 +304,9 @@ describe("web UI", () => {
     await nextRender(page, () => page.click('[data-table="instances"] a:text-is("cart-v1-0")'))
     assert.match(page.url(), /#\/service\/cart\.shop\/instance\/cart-v1-0$/)
     assert.strictEqual(await page.textContent("#instance-name"), "cart-v1-0")
-    const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances.find((i: { name: string }) => i.name === "cart-v1-0").metrics
+    const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances.find(
+      (i: { name: string }) => i.name === "cart-v1-0"
+    ).metrics
     assert.strictEqual(await card(page, "Calls / min"), fmtCpm(api.cpm))
     assert.deepStrictEqual((await charts(page)).map((c) => c.title).slice(0, 3), ["Calls per minute", "Latency", "Success rate"])
     assert.isTrue(await page.isVisible('[data-message="proxy-metrics"]'))
@@ -278,7 +320,10 @@ describe("web UI", () => {
     assert.strictEqual(await card(page, "Connections"), "16")
     assert.isNull(await page.$('[data-signal="Calls / min"]'))
     const shown = await charts(page)
-    assert.deepStrictEqual(shown.map((c) => c.title), ["TCP bytes per second", "TCP connections per minute"])
+    assert.deepStrictEqual(
+      shown.map((c) => c.title),
+      ["TCP bytes per second", "TCP connections per minute"]
+    )
     assert.closeTo(meanOfPoints(shown[0]!.series[0]!.values), api.receivedBytesPerMin / 60, 0.01)
     await screenshotWidths(page, "tcp-service")
   })
@@ -297,7 +342,10 @@ describe("web UI", () => {
     const codes = await page.locator('[data-table="statusCodes-server"] tbody td:nth-child(1)').allTextContents()
     assert.deepStrictEqual(codes.sort(), ["200", "503"])
     const shown = await charts(page)
-    assert.deepStrictEqual(shown[0]!.series.map((s) => s.label), ["client cpm", "server cpm"])
+    assert.deepStrictEqual(
+      shown[0]!.series.map((s) => s.label),
+      ["client cpm", "server cpm"]
+    )
     await screenshotWidths(page, "relation")
 
     await goto(page, "#/relation/reviews.bookinfo/mysql.bookinfo")
@@ -305,7 +353,10 @@ describe("web UI", () => {
     assert.strictEqual(received.length, 2)
     for (const cell of received) assert.match(cell, /B\/s$/)
     assert.deepStrictEqual(await row("Connections"), ["16", "16"])
-    assert.deepStrictEqual((await charts(page)).map((c) => c.title), ["TCP bytes per second", "TCP connections per minute"])
+    assert.deepStrictEqual(
+      (await charts(page)).map((c) => c.title),
+      ["TCP bytes per second", "TCP connections per minute"]
+    )
     await screenshotWidths(page, "tcp-relation")
   })
 

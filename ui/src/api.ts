@@ -2,7 +2,16 @@
 import type { EndpointList, InstanceList, InstanceTopology, Series, Status, Topology } from "../../src/query/api-model.ts"
 import type { ProxyHealthList, ProxyInstance } from "../../src/query/proxy-model.ts"
 
-export type { Edge, InstanceTopology, MetricSummary, NamedMetrics, Series, ServiceItem, Status, Topology } from "../../src/query/api-model.ts"
+export type {
+  Edge,
+  InstanceTopology,
+  MetricSummary,
+  NamedMetrics,
+  Series,
+  ServiceItem,
+  Status,
+  Topology
+} from "../../src/query/api-model.ts"
 export type { ProxyCluster, ProxyHealthList, ProxyInstance, ProxyMetric } from "../../src/query/proxy-model.ts"
 
 /**
@@ -44,7 +53,7 @@ const getJson = async <T>(path: string): Promise<T> => {
     apiToken.clear()
     throw new ApiError("unauthorized", token === null ? "meshsight asks for an API token" : "the API token was not accepted")
   }
-  const body = await response.json().catch(() => undefined) as { error?: string } | undefined
+  const body = (await response.json().catch(() => undefined)) as { error?: string } | undefined
   if (response.status === 404) throw new ApiError("not-found", body?.error ?? "not found")
   if (response.status === 400) throw new ApiError("bad-request", body?.error ?? "bad request")
   if (!response.ok || body === undefined) throw new ApiError("unreachable", `meshsight's API answered ${response.status}`)
@@ -67,9 +76,15 @@ export const api = {
   instanceTopology: (minutes: number) => getJson<InstanceTopology>(`/api/instance-topology?${rangeQuery(minutes)}`),
   serviceTopology: (service: string, minutes: number) => getJson<Topology>(`${svc(service)}/topology?${rangeQuery(minutes)}`),
   instances: (service: string, minutes: number) =>
-    getAllPages<InstanceList>(`${svc(service)}/instances?${rangeQuery(minutes)}`, (all, next) => ({ ...next, instances: [...all.instances, ...next.instances] })),
+    getAllPages<InstanceList>(`${svc(service)}/instances?${rangeQuery(minutes)}`, (all, next) => ({
+      ...next,
+      instances: [...all.instances, ...next.instances]
+    })),
   endpoints: (service: string, minutes: number) =>
-    getAllPages<EndpointList>(`${svc(service)}/endpoints?${rangeQuery(minutes)}`, (all, next) => ({ ...next, endpoints: [...all.endpoints, ...next.endpoints] })),
+    getAllPages<EndpointList>(`${svc(service)}/endpoints?${rangeQuery(minutes)}`, (all, next) => ({
+      ...next,
+      endpoints: [...all.endpoints, ...next.endpoints]
+    })),
   serviceSeries: (service: string, minutes: number) =>
     getJson<Series>(`/api/series?${q({ scope: "service", service })}&${rangeQuery(minutes)}`),
   instanceSeries: (service: string, instance: string, minutes: number) =>

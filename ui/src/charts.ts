@@ -36,9 +36,14 @@ export const lineChart = (
 ) => {
   const when = h("span", { class: "legend-when" }, "range")
   const valueCells = series.map((s) => h("span", { class: "legend-value" }, s.rangeValue))
-  const legend = h("div", { class: "chart-legend", "aria-live": "off" },
+  const legend = h(
+    "div",
+    { class: "chart-legend", "aria-live": "off" },
     when,
-    ...series.map((s, i) => h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${s.color}` }), `${s.label} `, valueCells[i]!)))
+    ...series.map((s, i) =>
+      h("span", { class: "legend-item" }, h("span", { class: "swatch", style: `background:${s.color}` }), `${s.label} `, valueCells[i]!)
+    )
+  )
   const figure = h("figure", { class: "chart", "data-title": title }, h("figcaption", {}, title))
   parent.append(figure)
   const width = Math.max(280, figure.clientWidth - 16)
@@ -51,20 +56,31 @@ export const lineChart = (
       valueCells[i]!.textContent = at === undefined ? s.rangeValue : v === null || v === undefined ? "—" : options.format(v)
     })
   }
-  new uPlot({
-    width,
-    height: CHART_HEIGHT,
-    series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { size: 4 } }))],
-    axes: [{}, { size: 64, values: (_u: uPlot, ticks: Array<number>) => ticks.map(options.format) }],
-    // Latency, rates and bytes start at zero: a flat line at 20 ms must not look like a cliff.
-    scales: { y: { range: (_u: uPlot, _min: number, max: number) => options.yRange ? [...options.yRange] : [0, max > 0 ? max * 1.1 : 1] } },
-    legend: { show: false },
-    cursor: { drag: { x: false, y: false } },
-    hooks: { setCursor: [(u: uPlot) => showAt(u.cursor.idx)] }
-  }, data, figure)
+  new uPlot(
+    {
+      width,
+      height: CHART_HEIGHT,
+      series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 2, spanGaps: false, points: { size: 4 } }))],
+      axes: [{}, { size: 64, values: (_u: uPlot, ticks: Array<number>) => ticks.map(options.format) }],
+      // Latency, rates and bytes start at zero: a flat line at 20 ms must not look like a cliff.
+      scales: {
+        y: { range: (_u: uPlot, _min: number, max: number) => (options.yRange ? [...options.yRange] : [0, max > 0 ? max * 1.1 : 1]) }
+      },
+      legend: { show: false },
+      cursor: { drag: { x: false, y: false } },
+      hooks: { setCursor: [(u: uPlot) => showAt(u.cursor.idx)] }
+    },
+    data,
+    figure
+  )
   figure.append(legend)
   hook.charts.push({
     title,
-    series: series.map((s) => ({ label: s.label, points: s.values.filter((v) => v !== null).length, values: s.values, rangeValue: s.rangeValue }))
+    series: series.map((s) => ({
+      label: s.label,
+      points: s.values.filter((v) => v !== null).length,
+      values: s.values,
+      rangeValue: s.rangeValue
+    }))
   })
 }

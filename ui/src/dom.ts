@@ -2,7 +2,11 @@
 type Child = Node | string | number | null | undefined | false | ReadonlyArray<Child>
 type Attrs = Readonly<Record<string, string | number | boolean | EventListener | undefined>>
 
-export const h = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: ReadonlyArray<Child>): HTMLElementTagNameMap[K] => {
+export const h = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: ReadonlyArray<Child>
+): HTMLElementTagNameMap[K] => {
   const el = document.createElement(tag)
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue

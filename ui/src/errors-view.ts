@@ -22,14 +22,19 @@ const fetchPage = async (filter: LogFilter, minutes: number, cursor?: string): P
   if (filter.peer !== undefined) params.set("peer", filter.peer)
   if (cursor !== undefined) params.set("cursor", cursor)
   const response = await fetch(`/api/logs?${params}&${rangeQuery(minutes)}`, { cache: "no-store" })
-  const body = await response.json().catch(() => ({})) as Partial<ErrorLogPage> & { error?: string }
+  const body = (await response.json().catch(() => ({}))) as Partial<ErrorLogPage> & { error?: string }
   if (!response.ok || body.logs === undefined) throw new Error(body.error ?? `the logs API answered ${response.status}`)
   return { logs: body.logs, cursor: body.cursor ?? null }
 }
 
 const codeOf = (l: ErrorLog) =>
-  [l.responseCode ?? "", l.grpcStatus !== null && l.grpcStatus !== 0 ? `grpc ${l.grpcStatus}` : "", l.responseFlags.map((f) => f.code).join(",")]
-    .filter((x) => x !== "").join(" ")
+  [
+    l.responseCode ?? "",
+    l.grpcStatus !== null && l.grpcStatus !== 0 ? `grpc ${l.grpcStatus}` : "",
+    l.responseFlags.map((f) => f.code).join(",")
+  ]
+    .filter((x) => x !== "")
+    .join(" ")
 
 const TIMINGS: ReadonlyArray<readonly [keyof ErrorLog["timings"], string]> = [
   ["requestReceivedMs", "request received"],
@@ -69,7 +74,12 @@ const showLog = (l: ErrorLog | undefined) => {
     ["Bytes (request / response)", `${l.requestBytes} / ${l.responseBytes}`]
   ]
   drawer.replaceChildren(
-    h("div", { class: "drawer-head" }, h("h3", {}, "Failed request"), h("button", { type: "button", id: "close-drawer", onclick: () => showLog(undefined) }, "Close")),
+    h(
+      "div",
+      { class: "drawer-head" },
+      h("h3", {}, "Failed request"),
+      h("button", { type: "button", id: "close-drawer", onclick: () => showLog(undefined) }, "Close")
+    ),
     h("dl", { "data-log-id": l.id }, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v === null || v === "" ? "—" : String(v))]))
   )
 }
@@ -79,19 +89,27 @@ const logTable = (logs: ReadonlyArray<ErrorLog>, byId: Map<string, ErrorLog>) =>
   const add = (more: ReadonlyArray<ErrorLog>) => {
     for (const l of more) {
       byId.set(l.id, l)
-      body.append(h("tr", { "data-log-id": l.id, class: "clickable", onclick: () => showLog(l) },
-        h("td", {}, fmtClock(l.time)),
-        h("td", {}, l.side),
-        h("td", {}, l.peer ?? "—"),
-        h("td", { class: "path", title: l.path }, l.protocol === "TCP" ? "TCP" : `${l.method} ${l.path}`),
-        h("td", {}, codeOf(l)),
-        h("td", {}, `${l.latencyMs} ms`)))
+      body.append(
+        h(
+          "tr",
+          { "data-log-id": l.id, class: "clickable", onclick: () => showLog(l) },
+          h("td", {}, fmtClock(l.time)),
+          h("td", {}, l.side),
+          h("td", {}, l.peer ?? "—"),
+          h("td", { class: "path", title: l.path }, l.protocol === "TCP" ? "TCP" : `${l.method} ${l.path}`),
+          h("td", {}, codeOf(l)),
+          h("td", {}, `${l.latencyMs} ms`)
+        )
+      )
     }
   }
   add(logs)
-  const table = h("table", { class: "data", "data-table": "error-logs" },
+  const table = h(
+    "table",
+    { class: "data", "data-table": "error-logs" },
     h("thead", {}, h("tr", {}, ...["Time", "Side", "Peer", "Request", "Code / flags", "Latency"].map((t) => h("th", { scope: "col" }, t)))),
-    body)
+    body
+  )
   return { table, add }
 }
 
@@ -114,12 +132,17 @@ const fillErrors = async (panel: HTMLElement, filters: ReadonlyArray<LogFilter>,
   })
   panel.replaceChildren(
     logs.length === 0
-      ? h("p", { class: "muted", "data-message": "no-errors" },
-        "No failed requests kept in this range. Error logs are kept when the analyzer lists include ",
-        h("code", {}, "persistence"), ".")
+      ? h(
+          "p",
+          { class: "muted", "data-message": "no-errors" },
+          "No failed requests kept in this range. Error logs are kept when the analyzer lists include ",
+          h("code", {}, "persistence"),
+          "."
+        )
       : table,
     more,
-    drawer)
+    drawer
+  )
   showLog(openLogId === undefined ? undefined : byId.get(openLogId))
 }
 
@@ -143,7 +166,10 @@ export const addErrorsTab = (root: HTMLElement, filters: ReadonlyArray<LogFilter
     errorsTab.setAttribute("aria-selected", String(showErrors))
     if (showErrors) {
       fillErrors(errors, filters, minutes).catch((e: unknown) =>
-        errors.replaceChildren(h("p", { class: "state-message", "data-message": "errors-unavailable" }, e instanceof Error ? e.message : String(e))))
+        errors.replaceChildren(
+          h("p", { class: "state-message", "data-message": "errors-unavailable" }, e instanceof Error ? e.message : String(e))
+        )
+      )
     }
   }
   overviewTab.addEventListener("click", () => choose(false))

@@ -8,7 +8,8 @@ export const fmtMs = (n: number | undefined) => (n === undefined ? NONE : n >= 1
 export const fmtPct = (n: number | undefined) => (n === undefined ? NONE : `${trim(n, 2)} %`)
 export const fmtRatio = (n: number | null | undefined) => (n === null || n === undefined ? NONE : trim(n, 3))
 export const fmtCount = (n: number | undefined) => (n === undefined ? NONE : trim(n, 0))
-export const fmtMiB = (bytes: number | null | undefined) => (bytes === null || bytes === undefined ? NONE : `${trim(bytes / 1048576, 1)} MiB`)
+export const fmtMiB = (bytes: number | null | undefined) =>
+  bytes === null || bytes === undefined ? NONE : `${trim(bytes / 1048576, 1)} MiB`
 export const fmtClock = (ms: number) => new Date(ms).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" })
 
 const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB"] as const
@@ -26,4 +27,5 @@ export const fmtBytes = (n: number | undefined) => {
 }
 /** A per-minute byte count as bytes per second. */
 export const fmtBytesPerSec = (perMinute: number | undefined) => (perMinute === undefined ? NONE : `${fmtBytes(perMinute / 60)}/s`)
-export const fmtNs = (n: number | null | undefined) => (n === null || n === undefined ? NONE : n >= 1e6 ? fmtMs(n / 1e6) : `${trim(n / 1000, 1)} µs`)
+export const fmtNs = (n: number | null | undefined) =>
+  n === null || n === undefined ? NONE : n >= 1e6 ? fmtMs(n / 1e6) : `${trim(n / 1000, 1)} µs`

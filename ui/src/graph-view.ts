@@ -62,7 +62,11 @@ const BOX_PREFIX = "box:"
 
 const edgeId = (source: string, target: string) => `${source}\u2192${target}`
 const nodeSize = (m: MetricSummary | null) =>
-  hasCalls(m) ? Math.min(72, 22 + 12 * Math.log10(1 + m.cpm)) : hasTcp(m) ? Math.min(72, 22 + 8 * Math.log10(1 + tcpBytesPerMin(m) / 60_000)) : 22
+  hasCalls(m)
+    ? Math.min(72, 22 + 12 * Math.log10(1 + m.cpm))
+    : hasTcp(m)
+      ? Math.min(72, 22 + 8 * Math.log10(1 + tcpBytesPerMin(m) / 60_000))
+      : 22
 const edgeWidth = (m: MetricSummary | null) =>
   hasCalls(m) ? Math.min(8, 1 + Math.log10(1 + m.cpm)) : hasTcp(m) ? Math.min(8, 1 + Math.log10(1 + tcpBytesPerMin(m) / 60_000)) : 1
 
@@ -71,7 +75,9 @@ export const edgeLabel = (m: MetricSummary | null) =>
   [
     hasCalls(m) ? `${fmtCpm(m.cpm)} cpm · ${fmtMs(m.respTimeMs)} · ${fmtPct(100 - m.sla)} err` : "",
     hasTcp(m) ? `${fmtBytesPerSec(tcpBytesPerMin(m))} · ${fmtCpm(m.connectionsPerMin)} conn/min` : ""
-  ].filter((s) => s !== "").join("\n")
+  ]
+    .filter((s) => s !== "")
+    .join("\n")
 
 /** A service's headline: calls per minute, or TCP bytes per second for a TCP-only service. */
 export const nodeFigure = (m: MetricSummary | null) =>
@@ -185,7 +191,11 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
   })
   const services = () => cy.nodes(":childless")
   const selectionOf = (el: cytoscape.SingularElementArgument): Selection | undefined =>
-    el.isEdge() ? { kind: "edge", source: el.data("source"), target: el.data("target") } : el.isParent() ? undefined : { kind: "node", id: el.id() }
+    el.isEdge()
+      ? { kind: "edge", source: el.data("source"), target: el.data("target") }
+      : el.isParent()
+        ? undefined
+        : { kind: "node", id: el.id() }
   let query = ""
   let labelAll = false
   let farZoom = 0
@@ -205,7 +215,12 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     const edges = el.isEdge() ? el : el.connectedEdges()
     // A selected element keeps its arrows labelled when the pointer leaves.
     const keep = cy.$(":selected")
-    edges.filter((e) => on || !(keep.contains(e) || keep.edgesWith(e.connectedNodes()).nonempty() || e.connectedNodes().some((n) => keep.contains(n)))).toggleClass("labelled", on)
+    edges
+      .filter(
+        (e) =>
+          on || !(keep.contains(e) || keep.edgesWith(e.connectedNodes()).nonempty() || e.connectedNodes().some((n) => keep.contains(n)))
+      )
+      .toggleClass("labelled", on)
   }
   cy.on("mouseover", "node:childless, edge", (e) => labelAround(e.target, true))
   cy.on("mouseout", "node:childless, edge", (e) => labelAround(e.target, false))
@@ -334,9 +349,12 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     const changed = before.size !== nodeIds.size || [...nodeIds].some((id) => !before.has(id))
     cy.batch(() => {
       const keep = new Set([...nodeIds, ...[...boxes].map((b) => BOX_PREFIX + b), ...model.edges.map((e) => edgeId(e.source, e.target))])
-      cy.elements().filter((el) => !keep.has(el.id())).remove()
+      cy.elements()
+        .filter((el) => !keep.has(el.id()))
+        .remove()
       for (const b of boxes) {
-        if (cy.getElementById(BOX_PREFIX + b).empty()) cy.add({ group: "nodes", data: { id: BOX_PREFIX + b, label: b, farFont: 15 }, selectable: false })
+        if (cy.getElementById(BOX_PREFIX + b).empty())
+          cy.add({ group: "nodes", data: { id: BOX_PREFIX + b, label: b, farFont: 15 }, selectable: false })
       }
       for (const n of model.nodes) {
         const data = nodeData(n, thresholds)
@@ -363,7 +381,10 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     flow(labelAll)
     if (changed) {
       const start = performance.now()
-      const positions = groupedLayout(model.nodes.map((n) => ({ name: n.id, group: n.box })), model.edges)
+      const positions = groupedLayout(
+        model.nodes.map((n) => ({ name: n.id, group: n.box })),
+        model.edges
+      )
       // Services (or instances) only: a box takes its place and size from what it holds.
       cy.batch(() => services().positions((n) => positions.get(n.id()) ?? { x: 0, y: 0 }))
       fitAll()
@@ -383,14 +404,18 @@ export const createGraph = (container: HTMLElement, onSelect: (s: Selection | un
     const matches = query === "" ? cy.collection() : nodes.filter((n) => n.id().toLowerCase().includes(query))
     const matched = new Set(matches.map((n) => n.id()))
     cy.batch(() => {
-      const dimmed = query === ""
-        ? cy.collection()
-        : nodes.difference(matches).union(cy.edges().filter((e) => !matched.has(e.data("source")) && !matched.has(e.data("target"))))
+      const dimmed =
+        query === ""
+          ? cy.collection()
+          : nodes.difference(matches).union(cy.edges().filter((e) => !matched.has(e.data("source")) && !matched.has(e.data("target"))))
       // One call per class and direction: cytoscape's per-call overhead dominates on 1 300 elements.
       cy.elements(".dim").difference(dimmed).removeClass("dim")
       dimmed.filter((el) => !el.hasClass("dim")).addClass("dim")
       cy.nodes(".match").difference(matches).removeClass("match")
-      matches.filter((n) => !n.hasClass("match")).addClass("match").toggleClass("far", farNow)
+      matches
+        .filter((n) => !n.hasClass("match"))
+        .addClass("match")
+        .toggleClass("far", farNow)
     })
     return [...matched].sort()
   }

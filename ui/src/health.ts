@@ -20,7 +20,12 @@ export const loadThresholds = (): Thresholds => {
   try {
     const saved = JSON.parse(localStorage.getItem(STORAGE_KEY) ?? "{}") as Partial<Record<keyof Thresholds, unknown>>
     const pick = (k: keyof Thresholds) => (typeof saved[k] === "number" && Number.isFinite(saved[k]) ? saved[k] : DEFAULT_THRESHOLDS[k])
-    return { slaWarn: pick("slaWarn"), slaCrit: pick("slaCrit"), latencyWarnMs: pick("latencyWarnMs"), latencyCritMs: pick("latencyCritMs") }
+    return {
+      slaWarn: pick("slaWarn"),
+      slaCrit: pick("slaCrit"),
+      latencyWarnMs: pick("latencyWarnMs"),
+      latencyCritMs: pick("latencyCritMs")
+    }
   } catch {
     return DEFAULT_THRESHOLDS // unreadable storage or JSON: the defaults
   }

@@ -51,7 +51,11 @@ export const layeredLayout = (
   const positions = new Map<string, Point>()
   let x = 0
   for (const column of columns.filter((c) => c !== undefined)) {
-    const placedCallers = (n: string) => callers.get(n)!.filter((c) => row.has(c)).map((c) => row.get(c)!)
+    const placedCallers = (n: string) =>
+      callers
+        .get(n)!
+        .filter((c) => row.has(c))
+        .map((c) => row.get(c)!)
     const barycenter = (n: string) => {
       const rows = placedCallers(n)
       return rows.length === 0 ? Infinity : rows.reduce((a, b) => a + b, 0) / rows.length

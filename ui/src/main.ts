@@ -22,7 +22,11 @@ let thresholds = loadThresholds()
 let current: { view: View; params: ViewParams } | undefined
 let timer: ReturnType<typeof setTimeout> | undefined
 
-const rangeSelect = h("select", { id: "range", "aria-label": "Time range" }, ...RANGES.map((r) => h("option", { value: r.minutes }, r.label)))
+const rangeSelect = h(
+  "select",
+  { id: "range", "aria-label": "Time range" },
+  ...RANGES.map((r) => h("option", { value: r.minutes }, r.label))
+)
 const autoRefresh = h("input", { type: "checkbox", id: "auto-refresh", checked: true })
 const refreshButton = h("button", { type: "button", id: "refresh" }, "Refresh")
 const updated = h("span", { class: "muted", id: "updated" })
@@ -39,7 +43,8 @@ const THRESHOLD_FIELDS: ReadonlyArray<{ readonly key: keyof Thresholds; readonly
 const renderThresholds = () => {
   thresholdsPanel.replaceChildren(
     ...THRESHOLD_FIELDS.map((f) =>
-      h("label", {}, f.label, h("input", { type: "number", name: f.key, min: 0, step: "any", value: thresholds[f.key] }))),
+      h("label", {}, f.label, h("input", { type: "number", name: f.key, min: 0, step: "any", value: thresholds[f.key] }))
+    ),
     h("button", { type: "button", onclick: () => applyThresholds(DEFAULT_THRESHOLDS) }, "Defaults")
   )
 }
@@ -81,17 +86,24 @@ const refresh = async () => {
   } catch (e) {
     if (shown !== current) return
     if (e instanceof ApiError && e.kind === "unauthorized") {
-      root.replaceChildren(tokenForm(e.message, (token) => {
-        apiToken.set(token)
-        navigate()
-      }))
+      root.replaceChildren(
+        tokenForm(e.message, (token) => {
+          apiToken.set(token)
+          navigate()
+        })
+      )
       showBanner(undefined)
       setState("unauthorized")
       // Not refreshed on the timer: that would redraw the form under the user's typing.
       waitForToken = true
     } else if (e instanceof ApiError && e.kind === "not-found") {
       const { route } = parseHash(location.hash)
-      root.replaceChildren(unknownServiceMessage(route.view === "service" || route.view === "instance" ? route.service : route.view === "relation" ? route.source : "", hrefFor({ view: "topology" }, shown.params)))
+      root.replaceChildren(
+        unknownServiceMessage(
+          route.view === "service" || route.view === "instance" ? route.service : route.view === "relation" ? route.source : "",
+          hrefFor({ view: "topology" }, shown.params)
+        )
+      )
       showBanner(undefined)
       setState("not-found")
     } else {
@@ -109,10 +121,10 @@ const viewFor = (route: Route, ctx: ViewContext): View =>
   route.view === "service"
     ? serviceView(ctx, route.service)
     : route.view === "instance"
-    ? instanceView(ctx, route.service, route.instance)
-    : route.view === "relation"
-    ? relationView(ctx, route.source, route.target)
-    : topologyView(ctx)
+      ? instanceView(ctx, route.service, route.instance)
+      : route.view === "relation"
+        ? relationView(ctx, route.source, route.target)
+        : topologyView(ctx)
 
 const navigate = () => {
   const { route, params } = parseHash(location.hash)

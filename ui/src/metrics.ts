@@ -47,26 +47,50 @@ export const TCP_SIGNALS: ReadonlyArray<Signal> = [
 
 /** Sidecar internal latencies: the time Envoy itself spent on a request and on its response. */
 export const SIDECAR_SIGNALS: ReadonlyArray<Signal> = [
-  { label: "Sidecar request latency", value: (m) => fmtNs(m.sidecarInternalReqLatencyNanos), means: () => "mean time the proxy held a request" },
-  { label: "Sidecar response latency", value: (m) => fmtNs(m.sidecarInternalRespLatencyNanos), means: () => "mean time the proxy held a response" }
+  {
+    label: "Sidecar request latency",
+    value: (m) => fmtNs(m.sidecarInternalReqLatencyNanos),
+    means: () => "mean time the proxy held a request"
+  },
+  {
+    label: "Sidecar response latency",
+    value: (m) => fmtNs(m.sidecarInternalRespLatencyNanos),
+    means: () => "mean time the proxy held a response"
+  }
 ]
 
 /** The signals that apply to a summary: requests, TCP, or both. */
-export const signalsOf = (m: MetricSummary): ReadonlyArray<Signal> => [...(hasCalls(m) ? HTTP_SIGNALS : []), ...(hasTcp(m) ? TCP_SIGNALS : [])]
+export const signalsOf = (m: MetricSummary): ReadonlyArray<Signal> => [
+  ...(hasCalls(m) ? HTTP_SIGNALS : []),
+  ...(hasTcp(m) ? TCP_SIGNALS : [])
+]
 
 export const signalCards = (m: MetricSummary) =>
-  h("dl", { class: "cards" }, ...signalsOf(m).map((s) => {
-    const means = s.means?.(m)
-    return h("div", { class: "card", "data-signal": s.label, title: means },
-      h("dt", {}, s.label), h("dd", {}, s.value(m)), means ? h("span", { class: "card-means" }, means) : null)
-  }))
+  h(
+    "dl",
+    { class: "cards" },
+    ...signalsOf(m).map((s) => {
+      const means = s.means?.(m)
+      return h(
+        "div",
+        { class: "card", "data-signal": s.label, title: means },
+        h("dt", {}, s.label),
+        h("dd", {}, s.value(m)),
+        means ? h("span", { class: "card-means" }, means) : null
+      )
+    })
+  )
 
 /** Counts by key (status codes, response flags), most frequent first. */
 export const countRows = (counts: Readonly<Record<string, number>>, of: number) =>
   Object.entries(counts).map(([code, count]) => ({ code, count, share: (count / Math.max(1, of)) * 100 }))
 
 /** Columns for instances and endpoints; `tcp` adds the TCP columns. */
-export const namedMetricColumns = (nameTitle: string, name: (r: NamedMetrics) => Node | string, tcp: boolean): ReadonlyArray<Column<NamedMetrics>> => [
+export const namedMetricColumns = (
+  nameTitle: string,
+  name: (r: NamedMetrics) => Node | string,
+  tcp: boolean
+): ReadonlyArray<Column<NamedMetrics>> => [
   { title: nameTitle, cell: name, sortBy: (r) => r.name },
   { title: "Calls / min", cell: (r) => (hasCalls(r.metrics) ? fmtCpm(r.metrics.cpm) : "—"), sortBy: (r) => r.metrics.cpm },
   { title: "Avg latency", cell: (r) => (hasCalls(r.metrics) ? fmtMs(r.metrics.respTimeMs) : "—"), sortBy: (r) => r.metrics.respTimeMs },
@@ -74,10 +98,22 @@ export const namedMetricColumns = (nameTitle: string, name: (r: NamedMetrics) =>
   { title: "Success rate", cell: (r) => (hasCalls(r.metrics) ? fmtPct(r.metrics.sla) : "—"), sortBy: (r) => r.metrics.sla },
   ...(tcp
     ? [
-      { title: "TCP in", cell: (r: NamedMetrics) => fmtBytesPerSec(r.metrics.receivedBytesPerMin), sortBy: (r: NamedMetrics) => r.metrics.receivedBytesPerMin },
-      { title: "TCP out", cell: (r: NamedMetrics) => fmtBytesPerSec(r.metrics.sentBytesPerMin), sortBy: (r: NamedMetrics) => r.metrics.sentBytesPerMin },
-      { title: "Conn / min", cell: (r: NamedMetrics) => fmtCpm(r.metrics.connectionsPerMin), sortBy: (r: NamedMetrics) => r.metrics.connectionsPerMin }
-    ]
+        {
+          title: "TCP in",
+          cell: (r: NamedMetrics) => fmtBytesPerSec(r.metrics.receivedBytesPerMin),
+          sortBy: (r: NamedMetrics) => r.metrics.receivedBytesPerMin
+        },
+        {
+          title: "TCP out",
+          cell: (r: NamedMetrics) => fmtBytesPerSec(r.metrics.sentBytesPerMin),
+          sortBy: (r: NamedMetrics) => r.metrics.sentBytesPerMin
+        },
+        {
+          title: "Conn / min",
+          cell: (r: NamedMetrics) => fmtCpm(r.metrics.connectionsPerMin),
+          sortBy: (r: NamedMetrics) => r.metrics.connectionsPerMin
+        }
+      ]
     : [])
 ]
 
@@ -103,26 +139,76 @@ export const signalCharts = (parent: HTMLElement, sides: ReadonlyArray<ChartSide
   if (sides.some((s) => s.series.points.some((p) => hasCalls(p.metrics)))) {
     const per = (label: string, pick: (m: MetricSummary) => number | null, whole: (m: MetricSummary) => string): Array<ChartSeries> =>
       sides.map((s, i) => ({ label: named(label, i), color: color(i), values: callValues(s.series, pick), rangeValue: range(s, whole) }))
-    lineChart(parent, "Calls per minute", times, per("cpm", (m) => m.cpm, (m) => fmtCpm(m.cpm)), { format: fmtCpm })
+    lineChart(
+      parent,
+      "Calls per minute",
+      times,
+      per(
+        "cpm",
+        (m) => m.cpm,
+        (m) => fmtCpm(m.cpm)
+      ),
+      { format: fmtCpm }
+    )
     const percentile = (k: "p50" | "p90" | "p99") => (m: MetricSummary) => m.percentiles[k]
-    const latency: Array<ChartSeries> = sides.length > 1
-      ? per("avg", (m) => m.respTimeMs, (m) => fmtMs(m.respTimeMs))
-      : [
-        { label: "avg", pick: (m: MetricSummary) => m.respTimeMs },
-        { label: "p50", pick: percentile("p50") },
-        { label: "p90", pick: percentile("p90") },
-        { label: "p99", pick: percentile("p99") }
-      ].map((k, i) => ({ label: k.label, color: color(i), values: callValues(sides[0]!.series, k.pick), rangeValue: range(sides[0]!, (m) => fmtMs(k.pick(m))) }))
+    const latency: Array<ChartSeries> =
+      sides.length > 1
+        ? per(
+            "avg",
+            (m) => m.respTimeMs,
+            (m) => fmtMs(m.respTimeMs)
+          )
+        : [
+            { label: "avg", pick: (m: MetricSummary) => m.respTimeMs },
+            { label: "p50", pick: percentile("p50") },
+            { label: "p90", pick: percentile("p90") },
+            { label: "p99", pick: percentile("p99") }
+          ].map((k, i) => ({
+            label: k.label,
+            color: color(i),
+            values: callValues(sides[0]!.series, k.pick),
+            rangeValue: range(sides[0]!, (m) => fmtMs(k.pick(m)))
+          }))
     lineChart(parent, "Latency", times, latency, { format: fmtMs })
-    lineChart(parent, "Success rate", times, per("success", (m) => m.sla, (m) => fmtPct(m.sla)), { format: fmtPct, yRange: [0, 100] })
+    lineChart(
+      parent,
+      "Success rate",
+      times,
+      per(
+        "success",
+        (m) => m.sla,
+        (m) => fmtPct(m.sla)
+      ),
+      { format: fmtPct, yRange: [0, 100] }
+    )
     if (sides.some((s) => s.series.points.some((p) => p.metrics?.apdex !== null && p.metrics?.apdex !== undefined))) {
-      lineChart(parent, "Apdex", times, per("apdex", (m) => m.apdex, (m) => fmtRatio(m.apdex)), { format: (v) => fmtRatio(v), yRange: [0, 1] })
+      lineChart(
+        parent,
+        "Apdex",
+        times,
+        per(
+          "apdex",
+          (m) => m.apdex,
+          (m) => fmtRatio(m.apdex)
+        ),
+        { format: (v) => fmtRatio(v), yRange: [0, 1] }
+      )
     }
   }
   if (sides.some((s) => s.series.points.some((p) => hasTcp(p.metrics)))) {
     const bytes: Array<ChartSeries> = sides.flatMap((s, i) => [
-      { label: named("received", i), color: color(2 * i), values: tcpValues(s.series, (m) => m.receivedBytesPerMin / 60), rangeValue: range(s, (m) => fmtBytesPerSec(m.receivedBytesPerMin)) },
-      { label: named("sent", i), color: color(2 * i + 1), values: tcpValues(s.series, (m) => m.sentBytesPerMin / 60), rangeValue: range(s, (m) => fmtBytesPerSec(m.sentBytesPerMin)) }
+      {
+        label: named("received", i),
+        color: color(2 * i),
+        values: tcpValues(s.series, (m) => m.receivedBytesPerMin / 60),
+        rangeValue: range(s, (m) => fmtBytesPerSec(m.receivedBytesPerMin))
+      },
+      {
+        label: named("sent", i),
+        color: color(2 * i + 1),
+        values: tcpValues(s.series, (m) => m.sentBytesPerMin / 60),
+        rangeValue: range(s, (m) => fmtBytesPerSec(m.sentBytesPerMin))
+      }
     ])
     lineChart(parent, "TCP bytes per second", times, bytes, { format: bytesPerSec })
     const connections = sides.map((s, i) => ({

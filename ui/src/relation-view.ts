@@ -36,26 +36,69 @@ export const relationView = (ctx: ViewContext, source: string, target: string): 
       edge === undefined
         ? []
         : (["client", "server"] as const).flatMap((side) => {
-          const m = edge[side]
-          return m && Object.keys(m[kind]).length > 0
-            ? [section(`${title}, ${side} side`, countTable(`${kind}-${side}`, title === "Status codes" ? "Status" : "Flag", m[kind], m.calls + (kind === "responseFlags" ? m.connections : 0)))]
-            : []
-        })
+            const m = edge[side]
+            return m && Object.keys(m[kind]).length > 0
+              ? [
+                  section(
+                    `${title}, ${side} side`,
+                    countTable(
+                      `${kind}-${side}`,
+                      title === "Status codes" ? "Status" : "Flag",
+                      m[kind],
+                      m.calls + (kind === "responseFlags" ? m.connections : 0)
+                    )
+                  )
+                ]
+              : []
+          })
     ctx.root.replaceChildren(
-      h("div", { class: "title" },
+      h(
+        "div",
+        { class: "title" },
         h("a", { href: ctx.link({ view: "topology" }) }, "← Topology"),
-        h("h2", { id: "relation-name" }, serviceLink(source), " → ", serviceLink(target))),
+        h("h2", { id: "relation-name" }, serviceLink(source), " → ", serviceLink(target))
+      ),
       edge
-        ? h("table", { class: "data relation", "data-table": "relation" },
-          h("thead", {}, h("tr", {}, h("th", {}, ""), h("th", { scope: "col" }, SIDE_TITLE.client), h("th", { scope: "col" }, SIDE_TITLE.server))),
-          h("tbody", {}, ...signals.map((s) => h("tr", {}, h("th", { scope: "row", title: s.means?.(edge.server ?? edge.client!) }, s.label), sideCell(edge.client, s.value), sideCell(edge.server, s.value)))))
+        ? h(
+            "table",
+            { class: "data relation", "data-table": "relation" },
+            h(
+              "thead",
+              {},
+              h("tr", {}, h("th", {}, ""), h("th", { scope: "col" }, SIDE_TITLE.client), h("th", { scope: "col" }, SIDE_TITLE.server))
+            ),
+            h(
+              "tbody",
+              {},
+              ...signals.map((s) =>
+                h(
+                  "tr",
+                  {},
+                  h("th", { scope: "row", title: s.means?.(edge.server ?? edge.client!) }, s.label),
+                  sideCell(edge.client, s.value),
+                  sideCell(edge.server, s.value)
+                )
+              )
+            )
+          )
         : h("p", { class: "state-message", "data-message": "no-calls" }, `No calls from ${source} to ${target} in this time range.`),
       charts,
       h("div", { class: "grid" }, ...counts("statusCodes", "Status codes"), ...counts("responseFlags", "Response flags"))
     )
-    if (edge) signalCharts(charts, [{ label: "client", series: client, summary: edge.client }, { label: "server", series: server, summary: edge.server }])
+    if (edge)
+      signalCharts(charts, [
+        { label: "client", series: client, summary: edge.client },
+        { label: "server", series: server, summary: edge.server }
+      ])
     // The client's proxy files its logs under the source, the server's under the target.
-    addErrorsTab(ctx.root, [{ service: source, peer: target }, { service: target, peer: source }], range)
+    addErrorsTab(
+      ctx.root,
+      [
+        { service: source, peer: target },
+        { service: target, peer: source }
+      ],
+      range
+    )
     return edge ? "ready" : "empty"
   }
 

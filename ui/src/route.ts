@@ -42,7 +42,10 @@ export const parseHash = (hash: string): { route: Route; params: ViewParams } =>
     ns: search.get("ns") ?? "",
     level: search.get("level") === "instance" ? "instance" : "service"
   }
-  const parts = path.split("/").filter((p) => p !== "").map(decodeSegment)
+  const parts = path
+    .split("/")
+    .filter((p) => p !== "")
+    .map(decodeSegment)
   if (parts[0] === "service" && parts.length === 2) return { route: { view: "service", service: parts[1]! }, params }
   if (parts[0] === "service" && parts[2] === "instance" && parts.length === 4) {
     return { route: { view: "instance", service: parts[1]!, instance: parts[3]! }, params }
@@ -52,13 +55,14 @@ export const parseHash = (hash: string): { route: Route; params: ViewParams } =>
 }
 
 export const hrefFor = (route: Route, params: ViewParams): string => {
-  const path = route.view === "topology"
-    ? "/"
-    : route.view === "service"
-    ? `/service/${encodeURIComponent(route.service)}`
-    : route.view === "instance"
-    ? `/service/${encodeURIComponent(route.service)}/instance/${encodeURIComponent(route.instance)}`
-    : `/relation/${encodeURIComponent(route.source)}/${encodeURIComponent(route.target)}`
+  const path =
+    route.view === "topology"
+      ? "/"
+      : route.view === "service"
+        ? `/service/${encodeURIComponent(route.service)}`
+        : route.view === "instance"
+          ? `/service/${encodeURIComponent(route.service)}/instance/${encodeURIComponent(route.instance)}`
+          : `/relation/${encodeURIComponent(route.source)}/${encodeURIComponent(route.target)}`
   const query = new URLSearchParams()
   if (params.range !== DEFAULT_RANGE) query.set("range", String(params.range))
   if (params.ns !== "") query.set("ns", params.ns)

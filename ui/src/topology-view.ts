@@ -24,7 +24,15 @@ export const filterNamespace = (m: GraphModel, ns: string): GraphModel => {
 
 /** Services in namespace boxes. */
 const serviceModel = (t: Topology): GraphModel => ({
-  nodes: t.nodes.map((n) => ({ id: n.name, name: n.name, box: n.namespace, namespace: n.namespace, service: n.name, metrics: n.metrics, outside: false })),
+  nodes: t.nodes.map((n) => ({
+    id: n.name,
+    name: n.name,
+    box: n.namespace,
+    namespace: n.namespace,
+    service: n.name,
+    metrics: n.metrics,
+    outside: false
+  })),
   edges: t.edges.map((e) => ({ ...e, sourceService: e.source, targetService: e.target }))
 })
 
@@ -52,17 +60,36 @@ const instanceModel = (t: InstanceTopology): GraphModel => ({
 })
 
 const legend = () =>
-  h("ul", { class: "legend" }, ...(["healthy", "warning", "critical", "unknown"] as const).map((k) =>
-    h("li", {}, h("span", { class: "swatch", style: `background:${HEALTH_COLORS[k]}` }), k === "unknown" ? "no request data (callers only, TCP)" : k)))
+  h(
+    "ul",
+    { class: "legend" },
+    ...(["healthy", "warning", "critical", "unknown"] as const).map((k) =>
+      h(
+        "li",
+        {},
+        h("span", { class: "swatch", style: `background:${HEALTH_COLORS[k]}` }),
+        k === "unknown" ? "no request data (callers only, TCP)" : k
+      )
+    )
+  )
 
 /** Key figures of a summary as a definition list (requests and TCP). */
 const figures = (m: MetricSummary | null) => {
   const rows: Array<[string, string]> = []
   if (hasCalls(m)) {
-    rows.push(["Calls / min", fmtCpm(m.cpm)], ["Avg latency", fmtMs(m.respTimeMs)], ["p99", fmtMs(m.percentiles.p99)], ["Success rate", fmtPct(m.sla)])
+    rows.push(
+      ["Calls / min", fmtCpm(m.cpm)],
+      ["Avg latency", fmtMs(m.respTimeMs)],
+      ["p99", fmtMs(m.percentiles.p99)],
+      ["Success rate", fmtPct(m.sla)]
+    )
   }
   if (hasTcp(m)) {
-    rows.push(["TCP received", fmtBytesPerSec(m.receivedBytesPerMin)], ["TCP sent", fmtBytesPerSec(m.sentBytesPerMin)], ["Connections / min", fmtCpm(m.connectionsPerMin)])
+    rows.push(
+      ["TCP received", fmtBytesPerSec(m.receivedBytesPerMin)],
+      ["TCP sent", fmtBytesPerSec(m.sentBytesPerMin)],
+      ["Connections / min", fmtCpm(m.connectionsPerMin)]
+    )
   }
   return rows.length === 0
     ? h("p", { class: "muted" }, "No server-side traffic: it only calls others.")
@@ -78,12 +105,23 @@ export const topologyView = (ctx: ViewContext): View => {
   const namespaceSelect = h("select", { "aria-label": "Namespace", id: "namespace" }, h("option", { value: "" }, "All namespaces"))
   namespaceSelect.addEventListener("change", () => (location.hash = ctx.link({ view: "topology" }, { ns: namespaceSelect.value })))
   const instances = ctx.params.level === "instance"
-  const levelSelect = h("select", { "aria-label": "Level", id: "level" },
+  const levelSelect = h(
+    "select",
+    { "aria-label": "Level", id: "level" },
     h("option", { value: "service", selected: !instances }, "Services"),
-    h("option", { value: "instance", selected: instances }, "Instances"))
-  levelSelect.addEventListener("change", () =>
-    (location.hash = ctx.link({ view: "topology" }, { level: levelSelect.value === "instance" ? "instance" : "service" })))
-  const searchBox = h("input", { type: "search", id: "search", placeholder: instances ? "Search instances" : "Search services", "aria-label": instances ? "Search instances" : "Search services", "aria-describedby": "search-results" })
+    h("option", { value: "instance", selected: instances }, "Instances")
+  )
+  levelSelect.addEventListener(
+    "change",
+    () => (location.hash = ctx.link({ view: "topology" }, { level: levelSelect.value === "instance" ? "instance" : "service" }))
+  )
+  const searchBox = h("input", {
+    type: "search",
+    id: "search",
+    placeholder: instances ? "Search instances" : "Search services",
+    "aria-label": instances ? "Search instances" : "Search services",
+    "aria-describedby": "search-results"
+  })
   const searchResults = h("span", { id: "search-results", class: "muted", "aria-live": "polite" })
   const summary = h("span", { class: "muted", id: "graph-summary" })
   const fitButton = h("button", { type: "button", id: "fit", title: "Show the whole graph" }, "Fit")
@@ -96,7 +134,18 @@ export const topologyView = (ctx: ViewContext): View => {
   const stage = h("div", { class: "stage" }, graphBox, panel)
   const empty = h("div", { hidden: true })
   ctx.root.replaceChildren(
-    h("div", { class: "subbar" }, namespaceSelect, levelSelect, searchBox, searchResults, summary, h("span", { class: "zoom-buttons" }, zoomOut, fitButton, zoomIn), listToggle, legend()),
+    h(
+      "div",
+      { class: "subbar" },
+      namespaceSelect,
+      levelSelect,
+      searchBox,
+      searchResults,
+      summary,
+      h("span", { class: "zoom-buttons" }, zoomOut, fitButton, zoomIn),
+      listToggle,
+      legend()
+    ),
     stage,
     textList,
     empty
@@ -108,7 +157,12 @@ export const topologyView = (ctx: ViewContext): View => {
   const runSearch = () => {
     const matches = graph?.search(searchBox.value) ?? []
     const q = searchBox.value.trim()
-    searchResults.textContent = q === "" ? "" : matches.length === 0 ? `Nothing matches “${q}”` : `${matches.length} match${matches.length === 1 ? "" : "es"}: ${names(matches, 8)}`
+    searchResults.textContent =
+      q === ""
+        ? ""
+        : matches.length === 0
+          ? `Nothing matches “${q}”`
+          : `${matches.length} match${matches.length === 1 ? "" : "es"}: ${names(matches, 8)}`
     searchResults.dataset.matches = JSON.stringify(matches)
   }
   searchBox.addEventListener("input", () => {
@@ -140,24 +194,45 @@ export const topologyView = (ctx: ViewContext): View => {
       const calls = model.edges.filter((e) => e.source === n.id).length
       const callers = model.edges.filter((e) => e.target === n.id).length
       const what = instances ? "instance" : "service"
-      panel.replaceChildren(close,
+      panel.replaceChildren(
+        close,
         h("h2", {}, n.name),
-        h("p", { class: "muted" },
-          `${instances ? `instance of ${n.service} · ` : ""}namespace ${n.namespace} · ${healthOf(n.metrics, ctx.thresholds())} · ${plural(callers, "caller")} · calls ${plural(calls, what)}`),
+        h(
+          "p",
+          { class: "muted" },
+          `${instances ? `instance of ${n.service} · ` : ""}namespace ${n.namespace} · ${healthOf(n.metrics, ctx.thresholds())} · ${plural(callers, "caller")} · calls ${plural(calls, what)}`
+        ),
         figures(n.metrics),
-        h("p", { class: "links" },
+        h(
+          "p",
+          { class: "links" },
           instances
-            ? [h("a", { href: ctx.link({ view: "instance", service: n.service, instance: n.name }), class: "button" }, "Open proxy view"), " ", serviceLink(n.service)]
-            : h("a", { href: ctx.link({ view: "service", service: n.name }), class: "button" }, "Open dashboard")))
+            ? [
+                h("a", { href: ctx.link({ view: "instance", service: n.service, instance: n.name }), class: "button" }, "Open proxy view"),
+                " ",
+                serviceLink(n.service)
+              ]
+            : h("a", { href: ctx.link({ view: "service", service: n.name }), class: "button" }, "Open dashboard")
+        )
+      )
     } else {
       const e = model.edges.find((x) => x.source === s.source && x.target === s.target)
       if (!e) return panel.replaceChildren()
-      panel.replaceChildren(close,
+      panel.replaceChildren(
+        close,
         h("h2", {}, nameOf(e.source), " → ", nameOf(e.target)),
-        h("p", { class: "muted" }, instances ? [serviceLink(e.sourceService), " → ", serviceLink(e.targetService), " · "] : null, healthOf(edgeMetrics(e), ctx.thresholds())),
-        h("h3", {}, "Server side"), figures(e.server),
-        h("h3", {}, "Client side"), figures(e.client),
-        h("p", {}, relationLink(e, instances ? "Open the services' relation" : "Open relation")))
+        h(
+          "p",
+          { class: "muted" },
+          instances ? [serviceLink(e.sourceService), " → ", serviceLink(e.targetService), " · "] : null,
+          healthOf(edgeMetrics(e), ctx.thresholds())
+        ),
+        h("h3", {}, "Server side"),
+        figures(e.server),
+        h("h3", {}, "Client side"),
+        figures(e.client),
+        h("p", {}, relationLink(e, instances ? "Open the services' relation" : "Open relation"))
+      )
     }
   }
 
@@ -165,14 +240,56 @@ export const topologyView = (ctx: ViewContext): View => {
     const health = (m: MetricSummary | null) => healthOf(m, ctx.thresholds())
     textList.replaceChildren(
       h("h2", {}, "Services"),
-      h("table", { class: "data", "data-table": "graph-services" },
-        h("thead", {}, h("tr", {}, ...[instances ? "Instance" : "Service", instances ? "Service" : "Namespace", "Health", "Traffic"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, ...model.nodes.map((n) => h("tr", {}, h("td", {}, nodeLink(n)), h("td", {}, n.box), h("td", {}, health(n.metrics)), h("td", {}, nodeFigure(n.metrics) || "—"))))),
+      h(
+        "table",
+        { class: "data", "data-table": "graph-services" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ...[instances ? "Instance" : "Service", instances ? "Service" : "Namespace", "Health", "Traffic"].map((t) =>
+              h("th", { scope: "col" }, t)
+            )
+          )
+        ),
+        h(
+          "tbody",
+          {},
+          ...model.nodes.map((n) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, nodeLink(n)),
+              h("td", {}, n.box),
+              h("td", {}, health(n.metrics)),
+              h("td", {}, nodeFigure(n.metrics) || "—")
+            )
+          )
+        )
+      ),
       h("h2", {}, "Relations"),
-      h("table", { class: "data", "data-table": "graph-relations" },
+      h(
+        "table",
+        { class: "data", "data-table": "graph-relations" },
         h("thead", {}, h("tr", {}, ...["From", "To", "Health", "Traffic"].map((t) => h("th", { scope: "col" }, t)))),
-        h("tbody", {}, ...model.edges.map((e) =>
-          h("tr", {}, h("td", {}, nameOf(e.source)), h("td", {}, nameOf(e.target)), h("td", {}, health(edgeMetrics(e))), h("td", {}, relationLink(e, edgeLabel(edgeMetrics(e)).replace("\n", " · ") || "—")))))))
+        h(
+          "tbody",
+          {},
+          ...model.edges.map((e) =>
+            h(
+              "tr",
+              {},
+              h("td", {}, nameOf(e.source)),
+              h("td", {}, nameOf(e.target)),
+              h("td", {}, health(edgeMetrics(e))),
+              h("td", {}, relationLink(e, edgeLabel(edgeMetrics(e)).replace("\n", " · ") || "—"))
+            )
+          )
+        )
+      )
+    )
   }
 
   const showNamespaces = (t: GraphModel) => {
@@ -199,15 +316,22 @@ export const topologyView = (ctx: ViewContext): View => {
     renderText()
     if (isEmpty) return "empty"
     const start = performance.now()
-    graph ??= createGraph(graphBox, (s) => {
-      selection = s
-      showPanel()
-    }, (s) => {
-      const n = s.kind === "node" ? model.nodes.find((x) => x.id === s.id) : undefined
-      const e = s.kind === "edge" ? model.edges.find((x) => x.source === s.source && x.target === s.target) : undefined
-      if (n) location.hash = instances ? ctx.link({ view: "instance", service: n.service, instance: n.name }) : ctx.link({ view: "service", service: n.service })
-      if (e) location.hash = ctx.link({ view: "relation", source: e.sourceService, target: e.targetService })
-    })
+    graph ??= createGraph(
+      graphBox,
+      (s) => {
+        selection = s
+        showPanel()
+      },
+      (s) => {
+        const n = s.kind === "node" ? model.nodes.find((x) => x.id === s.id) : undefined
+        const e = s.kind === "edge" ? model.edges.find((x) => x.source === s.source && x.target === s.target) : undefined
+        if (n)
+          location.hash = instances
+            ? ctx.link({ view: "instance", service: n.service, instance: n.name })
+            : ctx.link({ view: "service", service: n.service })
+        if (e) location.hash = ctx.link({ view: "relation", source: e.sourceService, target: e.targetService })
+      }
+    )
     hook.graph = graph.snapshot
     graph.update(model, ctx.thresholds())
     runSearch()

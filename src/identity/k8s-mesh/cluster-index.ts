@@ -25,7 +25,6 @@ interface PodRecord extends Tenure, Member {
   generation: number
 }
 
-
 const sameIdentity = (a: WorkloadIdentity | null, b: WorkloadIdentity | null | undefined): boolean =>
   a === null || b == null
     ? a === b
@@ -65,7 +64,7 @@ export class ClusterIndex {
   /** The workload that held `ip` at `atMs`, or undefined (unknown IPs, node IPs, pods with no Service). */
   lookup(ip: string, atMs: number): WorkloadIdentity | undefined {
     const holder = this.tenures.holderAt(ip, atMs)
-    return holder === undefined ? undefined : this.identityOf(holder) ?? undefined
+    return holder === undefined ? undefined : (this.identityOf(holder) ?? undefined)
   }
 
   readonly podStore: ResourceStore<PodView> = {

@@ -64,5 +64,4 @@ export const inPrefix = (ip: IpBytes, prefix: IpPrefix): boolean => {
  * The form Envoy and the API server print (RFC 5952 for IPv6: lowercase, longest zero run as `::`), so that a
  * ServiceEntry's `fd00:0:0::1` and a log's `fd00::1` meet in one map key. Non-IPs come back as they are.
  */
-export const canonicalIp = (text: string): string =>
-  isIPv6(text) ? new URL(`http://[${text}]`).hostname.slice(1, -1) : text
+export const canonicalIp = (text: string): string => (isIPv6(text) ? new URL(`http://[${text}]`).hostname.slice(1, -1) : text)

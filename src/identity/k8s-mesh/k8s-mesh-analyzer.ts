@@ -3,7 +3,7 @@
 // by the entry first. The cluster is mirrored by list/watch of Pods, Services, EndpointSlices and ServiceEntries,
 // each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
-import { Clock, type Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { Clock, type Duration, Effect, Layer, Metric, type Schedule } from "effect"
 import type { AccessLog, Address } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
@@ -46,7 +46,7 @@ export interface K8sMeshOptions {
 
 /** The analyzer over given clients (the real ones, or stubs): starts the watches in the current Scope. */
 export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient>, options: K8sMeshOptions = {}) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const config = yield* settingsConfig({ k8sServiceNameRule, k8sInstanceNameRule, istioServiceNameRule })
     const clock = yield* Clock.Clock
     const index = new ClusterIndex(

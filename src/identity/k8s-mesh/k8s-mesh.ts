@@ -16,12 +16,17 @@ export class K8sCredentialsError extends Schema.TaggedError<K8sCredentialsError>
   }
 }
 
-export const DEFAULT_K8S_SERVICE_NAME_RULE =
-  "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}"
+export const DEFAULT_K8S_SERVICE_NAME_RULE = "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}"
 export const DEFAULT_K8S_INSTANCE_NAME_RULE = "${pod.metadata.name}.${pod.metadata.namespace}"
 /** The entry's first host; SkyWalking's default is `${serviceEntry.metadata.name}.${serviceEntry.metadata.namespace}`. */
 export const DEFAULT_ISTIO_SERVICE_NAME_RULE = "${serviceEntry.spec.hosts.0}"
 
-export const k8sServiceNameRule = templateSetting(["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"], DEFAULT_K8S_SERVICE_NAME_RULE)
+export const k8sServiceNameRule = templateSetting(
+  ["MESHSIGHT_K8S_SERVICE_NAME_RULE", "K8S_SERVICE_NAME_RULE"],
+  DEFAULT_K8S_SERVICE_NAME_RULE
+)
 export const k8sInstanceNameRule = templateSetting(["MESHSIGHT_K8S_INSTANCE_NAME_RULE"], DEFAULT_K8S_INSTANCE_NAME_RULE)
-export const istioServiceNameRule = templateSetting(["MESHSIGHT_ISTIO_SERVICE_NAME_RULE", "ISTIO_SERVICE_NAME_RULE"], DEFAULT_ISTIO_SERVICE_NAME_RULE)
+export const istioServiceNameRule = templateSetting(
+  ["MESHSIGHT_ISTIO_SERVICE_NAME_RULE", "ISTIO_SERVICE_NAME_RULE"],
+  DEFAULT_ISTIO_SERVICE_NAME_RULE
+)

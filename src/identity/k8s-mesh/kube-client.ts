@@ -22,7 +22,7 @@ const optionalEnv = (name: string) =>
  * In a pod: its service account (KUBERNETES_SERVICE_HOST and the mounted token). Elsewhere: the files in
  * KUBECONFIG, else ~/.kube/config. Unlike client-node's loadFromDefault, never falls back to localhost:8080.
  */
-export const loadKubeConfig: Effect.Effect<KubeConfig, K8sCredentialsError> = Effect.gen(function*() {
+export const loadKubeConfig: Effect.Effect<KubeConfig, K8sCredentialsError> = Effect.gen(function* () {
   const serviceHost = yield* optionalEnv("KUBERNETES_SERVICE_HOST")
   const kubeconfig = yield* optionalEnv("KUBECONFIG")
   const home = join((yield* optionalEnv("HOME")) ?? homedir(), ".kube", "config")
@@ -94,18 +94,22 @@ export const kubeClients = (kc: KubeConfig): Record<ResourceName, ResourceClient
     pods: client("pods", (c) => core.listPodForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })),
     services: client("services", (c) => core.listServiceForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })),
     endpointslices: client("endpointslices", (c) =>
-      discovery.listEndpointSliceForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })),
+      discovery.listEndpointSliceForAllNamespaces({ limit: PAGE_SIZE, ...(c && { _continue: c }) })
+    ),
     // A CRD: the client has no typed model, the list comes back as plain JSON (with `metadata.continue`).
     serviceentries: client("serviceentries", (c) =>
-      custom.listClusterCustomObject({
-        group: "networking.istio.io",
-        version: "v1",
-        plural: "serviceentries",
-        limit: PAGE_SIZE,
-        ...(c && { _continue: c })
-      }).then((list: { items?: Array<unknown>; metadata?: { resourceVersion?: string; continue?: string } }) => ({
-        items: list.items ?? [],
-        metadata: { resourceVersion: list.metadata?.resourceVersion, _continue: list.metadata?.continue }
-      })))
+      custom
+        .listClusterCustomObject({
+          group: "networking.istio.io",
+          version: "v1",
+          plural: "serviceentries",
+          limit: PAGE_SIZE,
+          ...(c && { _continue: c })
+        })
+        .then((list: { items?: Array<unknown>; metadata?: { resourceVersion?: string; continue?: string } }) => ({
+          items: list.items ?? [],
+          metadata: { resourceVersion: list.metadata?.resourceVersion, _continue: list.metadata?.continue }
+        }))
+    )
   }
 }

@@ -4,7 +4,7 @@
 // resourceVersion seen; `410 Gone` (the version was compacted away) lists again; errors back off (capped,
 // jittered). While that happens the index keeps serving the last good state: a relist replaces it only once
 // every page has arrived.
-import { Duration, Effect, Metric, Schedule, Schema } from "effect"
+import { type Duration, Effect, Metric, Schedule, Schema } from "effect"
 import type { ResourceStore } from "./resource-store.ts"
 
 export type ResourceName = "pods" | "services" | "endpointslices" | "serviceentries"
@@ -115,7 +115,11 @@ const watchUntilEnd = <V>(sync: ResourceSync<V>, state: SyncState, resourceVersi
     let progressed = false
     let settled = false
     let request: Promise<AbortController> | undefined
-    const abort = () => void request?.then((c) => c.abort(), () => undefined)
+    const abort = () =>
+      void request?.then(
+        (c) => c.abort(),
+        () => undefined
+      )
     const fail = (reason: string) => Effect.fail(new K8sWatchError({ resource: sync.resource, phase: "watch", reason }))
     const finish = (outcome: Effect.Effect<WatchEnd, K8sWatchError>) => {
       if (settled) return
@@ -162,7 +166,7 @@ const watchUntilEnd = <V>(sync: ResourceSync<V>, state: SyncState, resourceVersi
  * held in `syncOnce`'s generator they would stay alive for the whole watch (~0.4 KB per pod).
  */
 const listInto = <V>(sync: ResourceSync<V>, state: SyncState) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const listed = yield* listAll(sync)
     if (listed === "missing") {
       sync.store.replaceAll([]) // the CRD was removed, or never there
@@ -185,7 +189,7 @@ const listInto = <V>(sync: ResourceSync<V>, state: SyncState) =>
 
 /** List if needed, then watch until the watch ends. */
 const syncOnce = <V>(sync: ResourceSync<V>, state: SyncState) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const from = state.resourceVersion ?? (yield* listInto(sync, state))
     if (from === undefined) return yield* Effect.sleep(sync.optional?.recheck ?? MISSING_KIND_RECHECK)
     const end = yield* watchUntilEnd(sync, state, from)
@@ -201,10 +205,7 @@ const syncOnce = <V>(sync: ResourceSync<V>, state: SyncState) =>
  * Runs forever (until interrupted): never fails, never dies on the API server's account. A pass that made
  * progress ends normally and the next starts at once; a pass that failed is retried on `schedule`.
  */
-export const superviseResource = <V>(
-  sync: ResourceSync<V>,
-  schedule: Schedule.Schedule<unknown, unknown> = watchRetrySchedule()
-) => {
+export const superviseResource = <V>(sync: ResourceSync<V>, schedule: Schedule.Schedule<unknown, unknown> = watchRetrySchedule()) => {
   const state: SyncState = { resourceVersion: undefined, missing: false }
   return syncOnce(sync, state).pipe(
     Effect.tapError((error) =>

@@ -1,14 +1,7 @@
 // Which Service a pod belongs to: the EndpointSlices that list it (by targetRef), else the selector of a Service
 // that has no slices. Slices and pods are watched separately, so memberships of pods not indexed (yet, or any
 // more) wait here for them.
-import {
-  type EndpointSliceView,
-  type Labels,
-  listOf,
-  objectKey,
-  type OneOrMore,
-  type ServiceView
-} from "./projection.ts"
+import { type EndpointSliceView, type Labels, listOf, objectKey, type OneOrMore, type ServiceView } from "./projection.ts"
 import { replaceKeyed, type ResourceStore } from "./resource-store.ts"
 
 /** What membership reads and writes of an indexed pod. */
@@ -27,8 +20,7 @@ export interface ServiceRecord {
   readonly vars: { readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Labels } }
 }
 
-const withKey = (keys: OneOrMore | undefined, key: string): OneOrMore =>
-  keys === undefined ? key : [...listOf(keys), key]
+const withKey = (keys: OneOrMore | undefined, key: string): OneOrMore => (keys === undefined ? key : [...listOf(keys), key])
 
 /** Without one occurrence of `key` (a pod is listed once per slice). */
 const withoutKey = (keys: OneOrMore | undefined, key: string): OneOrMore | undefined => {

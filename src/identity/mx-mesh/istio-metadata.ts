@@ -60,7 +60,12 @@ export const peerStructToNodeKeys = (peer: JsonObject): JsonObject => {
   }
   if (out.LABELS === undefined) {
     const labels: Record<string, JsonValue> = isObject(peer.labels) ? { ...peer.labels } : {}
-    for (const [label, key] of [[CANONICAL_NAME, "service"], [CANONICAL_REVISION, "revision"], ["app", "app"], ["version", "version"]]) {
+    for (const [label, key] of [
+      [CANONICAL_NAME, "service"],
+      [CANONICAL_REVISION, "revision"],
+      ["app", "app"],
+      ["version", "version"]
+    ]) {
       if (peer[key] !== undefined) labels[label] = peer[key]
     }
     if (Object.keys(labels).length > 0) out.LABELS = labels

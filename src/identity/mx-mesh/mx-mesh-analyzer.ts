@@ -30,7 +30,8 @@ const PEER_CACHE_LIMIT = 20_000
  * names). The decoded names and labels come from the value and take up to twice its length again (UTF-16).
  */
 const PEER_ENTRY_BYTES = 500
-const peerWeight = (_hash: number, peers: ReadonlyArray<CachedPeer>) => peers.reduce((sum, p) => sum + PEER_ENTRY_BYTES + 3 * p.bytes.length, 0)
+const peerWeight = (_hash: number, peers: ReadonlyArray<CachedPeer>) =>
+  peers.reduce((sum, p) => sum + PEER_ENTRY_BYTES + 3 * p.bytes.length, 0)
 
 /** The peer cache's byte bound when none is given (no budget: 64 MiB). */
 const DEFAULT_PEER_CACHE: PeerCacheBound = { maxBytes: 64 * 1024 * 1024 }
@@ -107,7 +108,6 @@ const unwrapBytesValue = (bytes: Uint8Array): Uint8Array => {
 const peerMetadata = (object: FilterStateObject, flat: boolean): JsonObject =>
   flat ? decodeFlatNode(unwrapBytesValue(object.value)) : peerStructToNodeKeys(decodeStruct(object.value))
 
-
 interface CachedPeer {
   /** A copy: the message's buffer is not kept alive by the cache. */
   readonly bytes: Uint8Array
@@ -116,7 +116,11 @@ interface CachedPeer {
 }
 
 /** `onPeerFailure` is told of each distinct peer value that could not be decoded or named (treated as unknown). */
-export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void, cacheBound: PeerCacheBound = DEFAULT_PEER_CACHE): Analyzer => {
+export const makeMxMeshAnalyzer = (
+  naming: Naming,
+  onPeerFailure: () => void,
+  cacheBound: PeerCacheBound = DEFAULT_PEER_CACHE
+): Analyzer => {
   // Keyed by a hash of the raw bytes and checked byte for byte: no per-entry key string (hashing the value as a
   // latin1 string was the analyzer's main cost).
   // Bounded by distinct hashes (a collision shares a slot's list) and by bytes: each entry copies the raw value.
@@ -175,7 +179,7 @@ export const makeMxMeshAnalyzer = (naming: Naming, onPeerFailure: () => void, ca
 export class MxMesh extends Context.Service<MxMesh, Analyzer>()("meshsight/MxMesh") {}
 
 /** The mx-mesh analyzer with the naming rules from the configuration. */
-export const make = Effect.gen(function*() {
+export const make = Effect.gen(function* () {
   const naming = yield* namingConfig
   // The hot path is synchronous: count straight into the metric with the context captured here.
   const context = yield* Effect.context<never>()

@@ -32,7 +32,7 @@ export const pod = (name: string, spec: PodSpec = {}) => {
       uid: spec.uid ?? `uid-${name}`,
       labels: spec.labels ?? { app: name.split("-")[0] },
       creationTimestamp: "2019-04-12T23:59:00Z",
-      annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{\"a big\":\"annotation k8s-mesh drops\"}" }
+      annotations: { "kubectl.kubernetes.io/last-applied-configuration": '{"a big":"annotation k8s-mesh drops"}' }
     },
     spec: { hostNetwork: spec.hostNetwork ?? false, containers: [{ name: "app", image: "app:1" }] },
     status: {
@@ -103,11 +103,12 @@ export const whoWas = (analyzer: Analyzer, ip: string, atMs = Date.now()): Workl
 
 /** Polls (real time) until `check` holds; fails with the last value seen. */
 export const eventually = <A>(read: () => A, check: (a: A) => boolean, timeoutMs = 5_000) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const deadline = Date.now() + timeoutMs
     let value = read()
     while (!check(value)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`))
+      if (Date.now() > deadline)
+        return yield* Effect.die(new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(value)}`))
       yield* Effect.sleep("10 millis")
       value = read()
     }

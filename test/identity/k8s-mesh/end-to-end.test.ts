@@ -26,15 +26,19 @@ import { startMeshsight } from "../../support/meshsight.ts"
 import { FIXTURE_NOW, FIXTURE_RANGE } from "../../support/replayed-fixtures.ts"
 import { putWorkload } from "./cluster-objects.ts"
 
-const fakeApi = Effect.acquireRelease(Effect.promise(() => new FakeKubeApi().start()), (api) => Effect.promise(() => api.stop()))
+const fakeApi = Effect.acquireRelease(
+  Effect.promise(() => new FakeKubeApi().start()),
+  (api) => Effect.promise(() => api.stop())
+)
 
 /** SkyWalking's test registry names the fixtures' pods by their Service: `${service.metadata.name}`. */
 const SERVICE_NAME_RULE = "${service.metadata.name}"
 
 /** The fixtures' cluster as the API server would hold it: each workload a pod, a Service and its slice. */
-const fixtureClusterApi = Effect.gen(function*() {
+const fixtureClusterApi = Effect.gen(function* () {
   const api = yield* fakeApi
-  for (const [ip, w] of Object.entries(FIXTURE_CLUSTER)) putWorkload(api, `${w.service}-0`, ip, { namespace: w.namespace, labels: { app: w.service } })
+  for (const [ip, w] of Object.entries(FIXTURE_CLUSTER))
+    putWorkload(api, `${w.service}-0`, ip, { namespace: w.namespace, labels: { app: w.service } })
   return api
 })
 
@@ -48,7 +52,7 @@ const realSleep = (ms: number) => Effect.promise(() => new Promise((r) => setTim
 const readyz = (url: string) => Effect.promise(() => fetch(`${url}/readyz`).then((r) => r.status))
 
 const waitReady = (url: string) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let i = 0; i < 500 && (yield* readyz(url)) !== 200; i++) yield* realSleep(10)
   })
 
@@ -60,12 +64,16 @@ const edges = (url: string) =>
 describe("k8s-mesh end to end", () => {
   for (const analyzers of [["k8s-mesh"], ["mx-mesh", "k8s-mesh"]]) {
     it.effect(`names the captured messages' workloads with ${analyzers.join(",")}`, () =>
-      Effect.gen(function*() {
+      Effect.gen(function* () {
         const api = yield* fixtureClusterApi
         yield* TestClock.setTime(FIXTURE_NOW)
         const app = yield* startMeshsight({
           analyzers: analyzerLayers(api),
-          config: { MESHSIGHT_HTTP_ANALYZERS: analyzers.join(","), MESHSIGHT_TCP_ANALYZERS: analyzers.join(","), MESHSIGHT_K8S_SERVICE_NAME_RULE: SERVICE_NAME_RULE }
+          config: {
+            MESHSIGHT_HTTP_ANALYZERS: analyzers.join(","),
+            MESHSIGHT_TCP_ANALYZERS: analyzers.join(","),
+            MESHSIGHT_K8S_SERVICE_NAME_RULE: SERVICE_NAME_RULE
+          }
         })
         yield* waitReady(app.url)
         for (const name of ALS_FIXTURES) yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)]))
@@ -76,20 +84,25 @@ describe("k8s-mesh end to end", () => {
           ["productpage", "review", 0, 1],
           ["UNKNOWN", "ingress", 0, 1]
         ])
-      }))
+      })
+    )
   }
 
   it.live("answers /readyz with 503 until the first full sync", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fixtureClusterApi
       yield* Effect.promise(() => api.stop()) // the API server is not reachable yet
-      const app = yield* startMeshsight({ analyzers: analyzerLayers(api), config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" } })
+      const app = yield* startMeshsight({
+        analyzers: analyzerLayers(api),
+        config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }
+      })
       yield* Effect.sleep("200 millis")
       assert.strictEqual(yield* readyz(app.url), 503)
       yield* Effect.promise(() => api.start(api.port))
       yield* waitReady(app.url)
       assert.strictEqual(yield* readyz(app.url), 200)
-    }))
+    })
+  )
 })
 
 describe("k8s-mesh in the analyzer chain", () => {
@@ -99,23 +112,33 @@ describe("k8s-mesh in the analyzer chain", () => {
   const peers = { client: a, server: b, port: 80, host: "b.ns.svc.cluster.local" }
   const call = { startMs: Date.parse("2024-01-01T00:00:00Z"), durationMs: 1 }
   const message = (kind: "http" | "tcp") =>
-    decodeAlsMessage(encodeAlsMessageJson(alsMessageJson(
-      kind === "http"
-        ? { http: [outboundHttpEntry(call, peers)] }
-        : { tcp: [outboundTcpEntry({ ...call, receivedBytes: 1, sentBytes: 1 }, peers)] },
-      { workload: a }
-    )))
+    decodeAlsMessage(
+      encodeAlsMessageJson(
+        alsMessageJson(
+          kind === "http"
+            ? { http: [outboundHttpEntry(call, peers)] }
+            : { tcp: [outboundTcpEntry({ ...call, receivedBytes: 1, sentBytes: 1 }, peers)] },
+          { workload: a }
+        )
+      )
+    )
 
   const cases: ReadonlyArray<[ReadonlyArray<string>, [string | undefined, string | undefined]]> = [
     [["k8s-mesh"], ["a", undefined]],
     [["mx-mesh"], ["a.ns", "b.ns"]],
-    [["k8s-mesh", "mx-mesh"], ["a", "b.ns"]],
-    [["mx-mesh", "k8s-mesh"], ["a.ns", "b.ns"]]
+    [
+      ["k8s-mesh", "mx-mesh"],
+      ["a", "b.ns"]
+    ],
+    [
+      ["mx-mesh", "k8s-mesh"],
+      ["a.ns", "b.ns"]
+    ]
   ]
   for (const kind of ["http", "tcp"] as const) {
     for (const [order, expected] of cases) {
       it.live(`${kind}: ${order.join(",")} → local ${expected[0]}, upstream ${expected[1]}`, () =>
-        Effect.gen(function*() {
+        Effect.gen(function* () {
           const api = yield* fakeApi
           putWorkload(api, "a-0", "10.0.0.1", { namespace: "ns" })
           const config = {
@@ -132,7 +155,8 @@ describe("k8s-mesh in the analyzer chain", () => {
           const sides = m.entries.map(() => emptySides())
           resolver.forStream(parseNode(m.identifier!.node)).fill(m.entries, sides)
           assert.deepStrictEqual([sides[0].local?.service, sides[0].upstream?.service], expected)
-        }))
+        })
+      )
     }
   }
 })

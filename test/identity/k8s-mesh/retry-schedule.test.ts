@@ -8,7 +8,7 @@ import { superviseResource } from "../../../src/identity/k8s-mesh/resource-sync.
 
 /** The supervisor over a stub client; `attempts` collects the virtual time of each list or watch call. */
 const supervised = (client: (attempts: Array<number>, now: () => number) => ResourceClient) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     const clock = yield* Clock.Clock
     const attempts: Array<number> = []
     const upserts: Array<unknown> = []
@@ -25,7 +25,7 @@ const supervised = (client: (attempts: Array<number>, now: () => number) => Reso
 
 /** Advances virtual time in small steps, letting the stub's promises settle between them. */
 const advance = (seconds: number) =>
-  Effect.gen(function*() {
+  Effect.gen(function* () {
     for (let ms = 0; ms < seconds * 1000; ms += 50) {
       yield* TestClock.adjust("50 millis")
       yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
@@ -44,7 +44,7 @@ const assertJittered = (actual: ReadonlyArray<number>, expected: ReadonlyArray<n
 
 describe("k8s-mesh list/watch backoff", () => {
   it.effect("doubles from 1 s up to the 30 s cap, with jitter, and keeps retrying", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const { attempts, fiber } = yield* supervised((attempts, now) => ({
         listPage: () => (attempts.push(now()), Promise.reject(new Error("connect ECONNREFUSED"))),
         watch: () => Promise.reject(new Error("not reached"))
@@ -54,21 +54,25 @@ describe("k8s-mesh list/watch backoff", () => {
       assertJittered(delays(attempts).slice(0, 8), [1, 2, 4, 8, 16, 30, 30, 30])
       assert.isUndefined(fiber.pollUnsafe(), "still retrying")
       yield* Fiber.interrupt(fiber)
-    }))
+    })
+  )
 
   it.effect("starts again from the base delay after a watch that delivered events", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       let lists = 0
       let watches = 0
       const { attempts, upserts, fiber } = yield* supervised((attempts, now) => ({
         listPage: () => {
           attempts.push(now())
-          return ++lists <= 3 ? Promise.reject(new Error("HTTP 500")) : Promise.resolve({ items: [], resourceVersion: "5", continueToken: undefined })
+          return ++lists <= 3
+            ? Promise.reject(new Error("HTTP 500"))
+            : Promise.resolve({ items: [], resourceVersion: "5", continueToken: undefined })
         },
         watch: (_rv, onEvent, onDone) => {
           attempts.push(now())
           // The first watch delivers an event and then drops; the later ones fail at once.
-          if (++watches === 1) setImmediate(() => (onEvent("ADDED", { metadata: { resourceVersion: "6" } }), onDone(new Error("terminated"))))
+          if (++watches === 1)
+            setImmediate(() => (onEvent("ADDED", { metadata: { resourceVersion: "6" } }), onDone(new Error("terminated"))))
           else setImmediate(() => onDone(new Error("connect ECONNREFUSED")))
           return Promise.resolve(new AbortController())
         }
@@ -81,5 +85,6 @@ describe("k8s-mesh list/watch backoff", () => {
       assertJittered(d.slice(5, 7), [1, 2])
       assert.strictEqual(upserts.length, 1)
       yield* Fiber.interrupt(fiber)
-    }))
+    })
+  )
 })

@@ -5,17 +5,23 @@ import { Effect } from "effect"
 import { FakeKubeApi } from "../../support/fake-kube-api.ts"
 import { endpointSlice, eventually, pod, putWorkload, service, startK8sMesh, whoWas } from "./cluster-objects.ts"
 
-const fakeApi = Effect.acquireRelease(Effect.promise(() => new FakeKubeApi().start()), (api) => Effect.promise(() => api.stop()))
+const fakeApi = Effect.acquireRelease(
+  Effect.promise(() => new FakeKubeApi().start()),
+  (api) => Effect.promise(() => api.stop())
+)
 
 const serviceOf = (analyzer: Parameters<typeof whoWas>[0], ip: string, at?: number) => whoWas(analyzer, ip, at)?.service
 
 describe("k8s-mesh scenarios", () => {
   it.live("resolves listed pods, and pods created later, to their Service, instance and labels", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       putWorkload(api, "reviews-1", "10.0.0.1", { labels: { app: "reviews", version: "v1" } })
       const k8s = yield* startK8sMesh(api)
-      yield* eventually(() => k8s.isReady(), (ready) => ready)
+      yield* eventually(
+        () => k8s.isReady(),
+        (ready) => ready
+      )
       assert.deepStrictEqual(whoWas(k8s, "10.0.0.1"), {
         service: "reviews",
         instance: "reviews-1.default",
@@ -24,91 +30,136 @@ describe("k8s-mesh scenarios", () => {
         workload: "reviews-1" // a bare pod: its own name (test/identity/k8s-mesh/workload-name.test.ts)
       })
       putWorkload(api, "ratings-1", "10.0.0.2")
-      yield* eventually(() => serviceOf(k8s, "10.0.0.2"), (s) => s === "ratings")
+      yield* eventually(
+        () => serviceOf(k8s, "10.0.0.2"),
+        (s) => s === "ratings"
+      )
       assert.isUndefined(whoWas(k8s, "10.0.0.3"))
-    }))
+    })
+  )
 
   it.live("names by the rule, falling back to the Service's name when the rule finds no value", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       putWorkload(api, "reviews-1", "10.0.0.1", { labels: { app: "reviews", "service.istio.io/canonical-name": "reviews-canon" } })
       putWorkload(api, "ratings-1", "10.0.0.2", { labels: { app: "ratings" } })
-      const k8s = yield* startK8sMesh(api, { MESHSIGHT_K8S_SERVICE_NAME_RULE: "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}" })
-      yield* eventually(() => k8s.isReady(), (ready) => ready)
+      const k8s = yield* startK8sMesh(api, {
+        MESHSIGHT_K8S_SERVICE_NAME_RULE: "${pod.metadata.labels.(service.istio.io/canonical-name)}.${pod.metadata.namespace}"
+      })
+      yield* eventually(
+        () => k8s.isReady(),
+        (ready) => ready
+      )
       assert.strictEqual(serviceOf(k8s, "10.0.0.1"), "reviews-canon.default")
       assert.strictEqual(serviceOf(k8s, "10.0.0.2"), "ratings")
-    }))
+    })
+  )
 
   it.live("gives a deleted pod's reused IP to the new pod, and keeps the old one for entries that started before", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       putWorkload(api, "reviews-1", "10.0.0.1")
       const k8s = yield* startK8sMesh(api)
-      yield* eventually(() => k8s.isReady(), (ready) => ready)
+      yield* eventually(
+        () => k8s.isReady(),
+        (ready) => ready
+      )
       // Strictly before: over loopback the deletion can be indexed within the same millisecond, and a pod holds its
       // IP until (not including) the moment it ended.
       const beforeDeletion = Date.now() - 1
       api.delete("pods", "default", "reviews-1")
-      yield* eventually(() => serviceOf(k8s, "10.0.0.1"), (s) => s === undefined)
+      yield* eventually(
+        () => serviceOf(k8s, "10.0.0.1"),
+        (s) => s === undefined
+      )
       assert.strictEqual(serviceOf(k8s, "10.0.0.1", beforeDeletion), "reviews", "an entry that started before the deletion")
       // The IP is reused by a pod of another workload that starts now.
       const startTime = new Date(Date.now() + 1000).toISOString()
       putWorkload(api, "ratings-1", "10.0.0.1", { startTime })
-      yield* eventually(() => serviceOf(k8s, "10.0.0.1", Date.now() + 1000), (s) => s === "ratings")
+      yield* eventually(
+        () => serviceOf(k8s, "10.0.0.1", Date.now() + 1000),
+        (s) => s === "ratings"
+      )
       assert.strictEqual(serviceOf(k8s, "10.0.0.1", beforeDeletion), "reviews")
-    }))
+    })
+  )
 
   it.live("lets a finished pod (Succeeded, Failed) give up its IP", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       putWorkload(api, "job-1", "10.0.0.7")
       const k8s = yield* startK8sMesh(api)
-      yield* eventually(() => serviceOf(k8s, "10.0.0.7"), (s) => s === "job")
+      yield* eventually(
+        () => serviceOf(k8s, "10.0.0.7"),
+        (s) => s === "job"
+      )
       api.put("pods", pod("job-1", { ips: ["10.0.0.7"], phase: "Succeeded" }))
-      yield* eventually(() => serviceOf(k8s, "10.0.0.7"), (s) => s === undefined)
-    }))
+      yield* eventually(
+        () => serviceOf(k8s, "10.0.0.7"),
+        (s) => s === undefined
+      )
+    })
+  )
 
   it.live("never names a hostNetwork pod by the node IP it shares; node IPs are unknown", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       api.put("pods", pod("node-exporter-1", { ips: ["192.168.0.10"], hostIP: "192.168.0.10", hostNetwork: true }))
       api.put("services", service("node-exporter", { selector: { app: "node" } }))
       api.put("endpointslices", endpointSlice("node-exporter", { "node-exporter-1": "192.168.0.10" }))
       putWorkload(api, "reviews-1", "10.0.0.1")
       const k8s = yield* startK8sMesh(api)
-      yield* eventually(() => serviceOf(k8s, "10.0.0.1"), (s) => s === "reviews")
+      yield* eventually(
+        () => serviceOf(k8s, "10.0.0.1"),
+        (s) => s === "reviews"
+      )
       assert.isUndefined(whoWas(k8s, "192.168.0.10"))
-    }))
+    })
+  )
 
   it.live("indexes every address of a dual-stack pod", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       api.put("pods", pod("web-1", { ips: ["10.0.0.5", "fd00::5"] }))
       api.put("services", service("web", { selector: { app: "web" } }))
       api.put("endpointslices", endpointSlice("web", { "web-1": "10.0.0.5" }, { name: "web-v4" }))
       api.put("endpointslices", endpointSlice("web", { "web-1": "fd00::5" }, { name: "web-v6" }))
       const k8s = yield* startK8sMesh(api)
-      yield* eventually(() => k8s.isReady(), (ready) => ready)
+      yield* eventually(
+        () => k8s.isReady(),
+        (ready) => ready
+      )
       assert.deepStrictEqual([serviceOf(k8s, "10.0.0.5"), serviceOf(k8s, "fd00::5")], ["web", "web"])
       // One of the two slices goes: the pod still belongs to the Service through the other.
       api.delete("endpointslices", "default", "web-v6")
       yield* Effect.sleep("100 millis")
       assert.strictEqual(serviceOf(k8s, "fd00::5"), "web")
-    }))
+    })
+  )
 
   it.live("follows Service membership: EndpointSlice changes, and selectors of Services without slices", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const api = yield* fakeApi
       api.put("pods", pod("a-1", { ips: ["10.0.1.1"], labels: { app: "a" } }))
       api.put("pods", pod("b-1", { ips: ["10.0.1.2"], labels: { app: "b" } }))
       api.put("services", service("front", { selector: { app: "a" } })) // no slices: matched by selector
       const k8s = yield* startK8sMesh(api)
-      yield* eventually(() => k8s.isReady(), (ready) => ready)
+      yield* eventually(
+        () => k8s.isReady(),
+        (ready) => ready
+      )
       assert.deepStrictEqual([serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")], ["front", undefined])
       api.put("services", service("front", { selector: { app: "b" } }))
-      yield* eventually(() => [serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")], ([a, b]) => a === undefined && b === "front")
+      yield* eventually(
+        () => [serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")],
+        ([a, b]) => a === undefined && b === "front"
+      )
       // Once the Service has slices, they decide, whatever the selector says.
       api.put("endpointslices", endpointSlice("front", { "a-1": "10.0.1.1" }))
-      yield* eventually(() => [serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")], ([a, b]) => a === "front" && b === undefined)
-    }))
+      yield* eventually(
+        () => [serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")],
+        ([a, b]) => a === "front" && b === undefined
+      )
+    })
+  )
 })

@@ -15,53 +15,65 @@ import { FakeKubeApi } from "../../support/fake-kube-api.ts"
 import { StreamAccessLogsMessage } from "../../protocol/support/official.ts"
 import { eventually, putWorkload, startK8sMesh } from "./cluster-objects.ts"
 
-const fakeApi = Effect.acquireRelease(Effect.promise(() => new FakeKubeApi().start()), (api) => Effect.promise(() => api.stop()))
+const fakeApi = Effect.acquireRelease(
+  Effect.promise(() => new FakeKubeApi().start()),
+  (api) => Effect.promise(() => api.stop())
+)
 
 const socket = (address: string, portValue: number) => ({ socketAddress: { address, portValue } })
 
 /** One waypoint message: productpage (10.0.0.3) → waypoint → `upstream`. */
 const waypointMessage = (upstream: object) =>
-  decodeAlsMessage(StreamAccessLogsMessage.encode(StreamAccessLogsMessage.fromObject({
-    identifier: {
-      // The node id's address is not the waypoint pod's here: only INSTANCE_IPS can name it.
-      node: {
-        id: "waypoint~10.255.0.1~waypoint-7f9c4.default~default.svc.cluster.local",
-        metadata: { fields: { INSTANCE_IPS: { stringValue: "10.0.9.9,fd00::9:9" } } }
-      },
-      logName: "als"
-    },
-    httpLogs: {
-      logEntry: [{
-        commonProperties: {
-          downstreamRemoteAddress: socket("10.0.0.3", 41234),
-          // The waypoint's inner listener: Istio's HBONE termination reaches it through an internal address.
-          downstreamLocalAddress: { envoyInternalAddress: { serverListenerName: "main_internal", endpointId: "10.96.0.20:9080" } },
-          upstreamRemoteAddress: upstream,
-          upstreamCluster: "inbound-vip|9080|http|reviews.default.svc.cluster.local",
-          startTime: { seconds: Math.floor(Date.now() / 1000) }
+  decodeAlsMessage(
+    StreamAccessLogsMessage.encode(
+      StreamAccessLogsMessage.fromObject({
+        identifier: {
+          // The node id's address is not the waypoint pod's here: only INSTANCE_IPS can name it.
+          node: {
+            id: "waypoint~10.255.0.1~waypoint-7f9c4.default~default.svc.cluster.local",
+            metadata: { fields: { INSTANCE_IPS: { stringValue: "10.0.9.9,fd00::9:9" } } }
+          },
+          logName: "als"
         },
-        request: { requestMethod: 1, path: "/reviews/0" },
-        response: { responseCode: { value: 200 } }
-      }]
-    }
-  })).finish())
+        httpLogs: {
+          logEntry: [
+            {
+              commonProperties: {
+                downstreamRemoteAddress: socket("10.0.0.3", 41234),
+                // The waypoint's inner listener: Istio's HBONE termination reaches it through an internal address.
+                downstreamLocalAddress: { envoyInternalAddress: { serverListenerName: "main_internal", endpointId: "10.96.0.20:9080" } },
+                upstreamRemoteAddress: upstream,
+                upstreamCluster: "inbound-vip|9080|http|reviews.default.svc.cluster.local",
+                startTime: { seconds: Math.floor(Date.now() / 1000) }
+              },
+              request: { requestMethod: 1, path: "/reviews/0" },
+              response: { responseCode: { value: 200 } }
+            }
+          ]
+        }
+      })
+    ).finish()
+  )
 
 const internalMisses = (side: string) =>
   Metric.value(Metric.withAttributes(unresolvableAddresses, { side, reason: "envoy_internal" })).pipe(Effect.map((s) => s.count))
 
-const cluster = Effect.gen(function*() {
+const cluster = Effect.gen(function* () {
   const api = yield* fakeApi
   putWorkload(api, "waypoint-7f9c4", "10.0.9.9")
   putWorkload(api, "productpage-1", "10.0.0.3")
   putWorkload(api, "reviews-1", "10.0.0.1")
   const k8s = yield* startK8sMesh(api)
-  yield* eventually(() => k8s.isReady(), (ready) => ready)
+  yield* eventually(
+    () => k8s.isReady(),
+    (ready) => ready
+  )
   return k8s
 })
 
 describe("k8s-mesh waypoints", () => {
   it.live("names the waypoint from INSTANCE_IPS and records both hops, as for a gateway", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const k8s = yield* cluster
       const message = waypointMessage(socket("10.0.0.1", 9080))
       const node = parseNode(message.identifier!.node)
@@ -71,13 +83,17 @@ describe("k8s-mesh waypoints", () => {
       const records = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES))
       assert.deepStrictEqual(
         records.map((r) => [r.role, r.detectPoint, r.source?.service, r.destination.service]),
-        [["waypoint", "server", "productpage", "waypoint"], ["waypoint", "client", "waypoint", "reviews"]]
+        [
+          ["waypoint", "server", "productpage", "waypoint"],
+          ["waypoint", "client", "waypoint", "reviews"]
+        ]
       )
       assert.deepStrictEqual(misses, { local: 0, source: 0, destination: 0 })
-    }))
+    })
+  )
 
   it.live("leaves an Envoy internal upstream (envoy://…) unknown, counted with its reason", () =>
-    Effect.gen(function*() {
+    Effect.gen(function* () {
       const k8s = yield* cluster
       // The waypoint's HBONE hop: its upstream is the internal listener that opens the tunnel, not a pod.
       const message = waypointMessage({ envoyInternalAddress: { serverListenerName: "connect_originate", endpointId: "10.0.0.1:9080" } })
@@ -94,7 +110,11 @@ describe("k8s-mesh waypoints", () => {
       assert.strictEqual((yield* internalMisses("destination")) - before, 1)
       const misses = { local: 0, source: 0, destination: 0 }
       const records = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES))
-      assert.deepStrictEqual(records.map((r) => r.detectPoint), ["server"])
+      assert.deepStrictEqual(
+        records.map((r) => r.detectPoint),
+        ["server"]
+      )
       assert.strictEqual(misses.destination, 1)
-    }))
+    })
+  )
 })

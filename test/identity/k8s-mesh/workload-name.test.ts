@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest"
 import { projectPod } from "../../../src/identity/k8s-mesh/projection.ts"
 
 const pod = (name: string, labels: Record<string, string>, ownerReferences?: Array<Record<string, unknown>>) =>
-  projectPod({ metadata: { name, namespace: "default", uid: name, labels, ...(ownerReferences ? { ownerReferences } : {}) }, status: { podIP: "10.0.0.1" } })
+  projectPod({
+    metadata: { name, namespace: "default", uid: name, labels, ...(ownerReferences ? { ownerReferences } : {}) },
+    status: { podIP: "10.0.0.1" }
+  })
 
 describe("k8s-mesh workload names", () => {
   it("a Deployment's pod: the ReplicaSet without its pod-template-hash", () => {
@@ -15,7 +18,12 @@ describe("k8s-mesh workload names", () => {
   })
 
   it("a StatefulSet's pod: the StatefulSet; the controller wins over other owners", () => {
-    expect(pod("mysql-0", {}, [{ kind: "ConfigMap", name: "x" }, { kind: "StatefulSet", name: "mysql", controller: true }]).workload).toBe("mysql")
+    expect(
+      pod("mysql-0", {}, [
+        { kind: "ConfigMap", name: "x" },
+        { kind: "StatefulSet", name: "mysql", controller: true }
+      ]).workload
+    ).toBe("mysql")
   })
 
   it("a bare pod: its own name", () => {

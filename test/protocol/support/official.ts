@@ -31,7 +31,11 @@ export const decodeOfficial = (bytes: Uint8Array): Decoded => decodeOfficialAs(S
 const enumName = (enumType: string, n: number): string | undefined => officialRoot.lookupEnum(enumType).valuesById[n]
 
 const HTTP_VERSION: Record<string, HttpVersion> = {
-  PROTOCOL_UNSPECIFIED: "unspecified", HTTP10: "HTTP/1.0", HTTP11: "HTTP/1.1", HTTP2: "HTTP/2", HTTP3: "HTTP/3"
+  PROTOCOL_UNSPECIFIED: "unspecified",
+  HTTP10: "HTTP/1.0",
+  HTTP11: "HTTP/1.1",
+  HTTP2: "HTTP/2",
+  HTTP3: "HTTP/3"
 }
 
 export const jsonOfValue = (v: Decoded): JsonValue => {
@@ -107,10 +111,7 @@ const common = (c: Decoded = {}): AccessLogCommon => {
     upstreamCluster: c.upstreamCluster ?? "",
     // Epoch milliseconds; compared within a microsecond (a double near 1.7e12 ms cannot hold nanoseconds).
     startTimeMs: c.startTime === undefined ? 0 : Number(exactNanos(c.startTime)) / 1e6,
-    ...(Object.fromEntries(TIMINGS.map(([from, to]) => [to, nanos(c[from])])) as Pick<
-      AccessLogCommon,
-      (typeof TIMINGS)[number][1]
-    >),
+    ...(Object.fromEntries(TIMINGS.map(([from, to]) => [to, nanos(c[from])])) as Pick<AccessLogCommon, (typeof TIMINGS)[number][1]>),
     responseFlags: responseFlags(c.responseFlags),
     tls: tls === undefined ? undefined : { localSubject, localUriSan, peerSubject, peerUriSan },
     filterState: Object.entries(c.filterStateObjects ?? {}).map(([key, any]: [string, Decoded]) => ({
@@ -152,7 +153,9 @@ const httpEntry = (e: Decoded): AccessLog => ({
 const cut = (value: string | undefined): string => {
   const bytes = Buffer.from(value ?? "", "utf8")
   if (bytes.length <= HEADER_VALUE_MAX_BYTES) return value ?? ""
-  return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes.subarray(0, HEADER_VALUE_MAX_BYTES)).replace(/\uFFFD$/, "")
+  return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true })
+    .decode(bytes.subarray(0, HEADER_VALUE_MAX_BYTES))
+    .replace(/\uFFFD$/, "")
 }
 
 /** The trace id of the preferred trace header that yields one: traceparent, then x-b3-traceid, then sw8. */
@@ -174,16 +177,17 @@ const tcpEntry = (e: Decoded): AccessLog => ({
 
 /** What decodeAlsMessage must return for a message protobufjs decoded as `m`. */
 export const expectedAlsMessage = (m: Decoded): AlsMessage => ({
-  identifier: m.identifier === undefined
-    ? undefined
-    : {
-      node: {
-        id: m.identifier.node?.id ?? "",
-        cluster: m.identifier.node?.cluster ?? "",
-        metadata: jsonOfStruct(m.identifier.node?.metadata)
-      },
-      logName: m.identifier.logName ?? ""
-    },
+  identifier:
+    m.identifier === undefined
+      ? undefined
+      : {
+          node: {
+            id: m.identifier.node?.id ?? "",
+            cluster: m.identifier.node?.cluster ?? "",
+            metadata: jsonOfStruct(m.identifier.node?.metadata)
+          },
+          logName: m.identifier.logName ?? ""
+        },
   entries: [...(m.httpLogs?.logEntry ?? []).map(httpEntry), ...(m.tcpLogs?.logEntry ?? []).map(tcpEntry)],
   rejected: []
 })

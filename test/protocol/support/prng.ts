@@ -19,7 +19,12 @@ export interface Rng {
  */
 export const ALPHABET: ReadonlyArray<string> = [
   ..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/|@ ",
-  "é", "ß", "中", "\u{1F600}", "\uFEFF", "\u0000"
+  "é",
+  "ß",
+  "中",
+  "\u{1F600}",
+  "\uFEFF",
+  "\u0000"
 ]
 
 export const makeRng = (seed: number): Rng => {

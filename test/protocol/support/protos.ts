@@ -15,10 +15,21 @@ export const loadOurProtos = (keepCase: boolean): protobuf.Root => {
 }
 
 const WIRE_OF_SCALAR: Record<string, number> = {
-  int32: 0, int64: 0, uint32: 0, uint64: 0, sint32: 0, sint64: 0, bool: 0,
-  fixed64: 1, sfixed64: 1, double: 1,
-  string: 2, bytes: 2,
-  fixed32: 5, sfixed32: 5, float: 5
+  int32: 0,
+  int64: 0,
+  uint32: 0,
+  uint64: 0,
+  sint32: 0,
+  sint64: 0,
+  bool: 0,
+  fixed64: 1,
+  sfixed64: 1,
+  double: 1,
+  string: 2,
+  bytes: 2,
+  fixed32: 5,
+  sfixed32: 5,
+  float: 5
 }
 
 /** The wire type a field's values arrive with (a packed repeated scalar arrives length-delimited). */

@@ -86,8 +86,8 @@ const tls = (rng: Rng): Obj => ({
 /** Every ResponseFlags field of the official proto (incl. any past 28) set at random; 13 is a message. */
 const responseFlags = (rng: Rng): Obj =>
   Object.fromEntries(
-    officialType("envoy.data.accesslog.v3.ResponseFlags").fieldsArray
-      .filter(() => rng.chance(0.3))
+    officialType("envoy.data.accesslog.v3.ResponseFlags")
+      .fieldsArray.filter(() => rng.chance(0.3))
       .map((f) => [f.name, f.id === 13 ? { reason: rng.int(0, 1) } : rng.chance(0.8)])
   )
 
@@ -100,7 +100,7 @@ const encodeWellKnown = (type: string, obj: Obj): Uint8Array => {
 const filterState = (rng: Rng): Record<string, Obj> =>
   Object.fromEntries(
     many(rng, 3, () => 0).map((_, i) => [
-      rng.pick(["upstream_peer", "downstream_peer", "wasm.upstream_peer", "wasm.downstream_peer", "x"]) + `#${i}`,
+      `${rng.pick(["upstream_peer", "downstream_peer", "wasm.upstream_peer", "wasm.downstream_peer", "x"])}#${i}`,
       rng.pick<() => Obj>([
         () => ({
           type_url: "type.googleapis.com/google.protobuf.Struct",
@@ -117,11 +117,20 @@ const filterState = (rng: Rng): Record<string, Obj> =>
   )
 
 const TIMINGS = [
-  "timeToLastRxByte", "timeToFirstUpstreamTxByte", "timeToLastUpstreamTxByte", "timeToFirstUpstreamRxByte",
-  "timeToLastUpstreamRxByte", "timeToFirstDownstreamTxByte", "timeToLastDownstreamTxByte", "duration"
+  "timeToLastRxByte",
+  "timeToFirstUpstreamTxByte",
+  "timeToLastUpstreamTxByte",
+  "timeToFirstUpstreamRxByte",
+  "timeToLastUpstreamRxByte",
+  "timeToFirstDownstreamTxByte",
+  "timeToLastDownstreamTxByte",
+  "duration"
 ]
 const ADDRESSES = [
-  "downstreamRemoteAddress", "downstreamLocalAddress", "downstreamDirectRemoteAddress", "upstreamRemoteAddress",
+  "downstreamRemoteAddress",
+  "downstreamLocalAddress",
+  "downstreamDirectRemoteAddress",
+  "upstreamRemoteAddress",
   "upstreamLocalAddress"
 ]
 
@@ -159,9 +168,7 @@ const trailers = (rng: Rng): Record<string, string> => ({
 /** W3C and SkyWalking trace headers, well-formed or not. */
 const traceHeaders = (rng: Rng): Record<string, string> => ({
   ...(rng.chance(0.3) ? { traceparent: rng.pick([`00-${rng.string(32)}-${rng.string(16)}-01`, rng.string(20), ""]) } : {}),
-  ...(rng.chance(0.3)
-    ? { sw8: rng.pick([`1-${Buffer.from(rng.string(20)).toString("base64")}-${rng.string(8)}-0`, rng.string(20)]) }
-    : {})
+  ...(rng.chance(0.3) ? { sw8: rng.pick([`1-${Buffer.from(rng.string(20)).toString("base64")}-${rng.string(8)}-0`, rng.string(20)]) } : {})
 })
 
 const httpEntry = (rng: Rng): Obj => ({

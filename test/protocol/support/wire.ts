@@ -34,8 +34,7 @@ export const tag = (field: number, wireType: number): Uint8Array => varint(BigIn
 
 export const varintField = (field: number, value: number | bigint): Uint8Array => concat(tag(field, VARINT), varint(value))
 
-export const lenField = (field: number, payload: Uint8Array): Uint8Array =>
-  concat(tag(field, LEN), varint(payload.length), payload)
+export const lenField = (field: number, payload: Uint8Array): Uint8Array => concat(tag(field, LEN), varint(payload.length), payload)
 
 export const stringField = (field: number, s: string): Uint8Array => lenField(field, new TextEncoder().encode(s))
 

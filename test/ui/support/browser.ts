@@ -26,7 +26,10 @@ export const screenshot = async (page: Page, name: string) => {
 }
 
 /** The widths the UI is checked at: a small laptop's window and a full-HD screen. */
-export const WIDTHS = [{ width: 1000, height: 760 }, { width: 1920, height: 1080 }] as const
+export const WIDTHS = [
+  { width: 1000, height: 760 },
+  { width: 1920, height: 1080 }
+] as const
 
 /**
  * Screenshots of the current view at each of WIDTHS (`NAME-1000.png`, `NAME-1920.png`), each after the view has

@@ -84,7 +84,10 @@ export const meshMessages = (calls: ReadonlyArray<Call>, nowMs = Date.now()): Ar
   }
   // A message holds HTTP or TCP entries, not both (a oneof): a proxy with both sends two.
   return [...byProxy].flatMap(([w, e]) =>
-    (["http", "tcp"] as const).filter((kind) => e[kind].length > 0).map((kind) => encodeAlsMessageJson(alsMessageJson({ [kind]: e[kind] }, { workload: w }))))
+    (["http", "tcp"] as const)
+      .filter((kind) => e[kind].length > 0)
+      .map((kind) => encodeAlsMessageJson(alsMessageJson({ [kind]: e[kind] }, { workload: w })))
+  )
 }
 
 /** Sends each proxy's message on its own stream, a few streams at a time. */
