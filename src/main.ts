@@ -1,7 +1,7 @@
 // meshsight's entry point: read the configuration, pick the analyzers, run the pipeline until SIGTERM/SIGINT.
 // First of all, start again with a heap sized to the memory budget when V8's own is far larger (evaluated before
 // the modules below, which ES modules evaluate in import order).
-import "./memory/heap-relaunch.ts"
+import "./memory/relaunch-at-start.ts"
 import { NodeRuntime } from "@effect/platform-node"
 import { Cause, Effect, Layer, Logger, References } from "effect"
 import { makeAppLayer } from "./app.ts"

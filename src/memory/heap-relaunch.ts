@@ -29,5 +29,3 @@ export const relaunchWithHeapLimit = (): void => {
   const flags = heapRelaunchFlags(process.env, process.execArgv, getHeapStatistics().heap_size_limit)
   if (flags !== undefined) process.execve(process.execPath, [process.execPath, ...flags, ...process.argv.slice(1)], process.env)
 }
-
-relaunchWithHeapLimit()
