@@ -6,6 +6,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/proxy-stats.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
+import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { launchBrowser, openPage, screenshot, waitForState } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
@@ -50,6 +51,11 @@ describe("proxy views", () => {
       { service: "metrics" }
     )
     assert.strictEqual(status.code, 0)
+    // The page shows what the API holds when it loads: wait until both instances are queryable (the next flush).
+    for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
+      if ((await getJson(app.url, "/api/services/cart.shop/instances")).body.instances?.length === 2) break
+      if (Date.now() > deadline) throw new Error("cart.shop's two instances never became queryable")
+    }
     page = await openPage(browser, app.url)
   })
   afterAll(async () => {
