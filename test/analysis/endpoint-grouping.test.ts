@@ -22,7 +22,7 @@ import { alsMessageJson, type CallPeers, type HttpCall, inboundHttpEntry, type W
 import { sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
-import { metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const pod = (app: string, ip: string): Workload => ({ name: `${app}-0`, namespace: "default", ip, labels: { app }, workloadName: app })
 const peers: CallPeers = { client: pod("productpage", "10.0.0.1"), server: pod("reviews", "10.0.0.2"), port: 9080, host: "reviews" }

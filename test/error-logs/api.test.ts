@@ -6,7 +6,7 @@ import { TestClock } from "effect/testing"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, type CallPeers, type HttpCall, inboundHttpEntry, outboundHttpEntry, outboundTcpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
-import { metricValue } from "../support/meshsight-process.ts"
+import { metricValue } from "../../testkit/meshsight-process.ts"
 import { startMeshsight } from "../support/meshsight.ts"
 import { api } from "../support/replayed-fixtures.ts"
 

@@ -10,7 +10,7 @@ import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, type CallPeers, inboundHttpEntry, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
-import { metricValue } from "../support/meshsight-process.ts"
+import { metricValue } from "../../testkit/meshsight-process.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts"
 

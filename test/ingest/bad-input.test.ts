@@ -9,7 +9,7 @@ import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { fixtureBytes } from "../support/fixtures.ts"
 import { getJson } from "../support/http-json.ts"
-import { type MeshsightProcess, metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const client: Workload = { name: "web-0", namespace: "shop", ip: "10.2.0.1", labels: { app: "web" }, workloadName: "web" }
 const server: Workload = { name: "cart-0", namespace: "shop", ip: "10.2.0.2", labels: { app: "cart" }, workloadName: "cart" }

@@ -12,7 +12,7 @@ import { bookinfo } from "../../sim/topology.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { captureBytes, captureFrom } from "../support/envoy-metric-capture.ts"
 import { getJson } from "../support/http-json.ts"
-import { freePort, type MeshsightProcess, metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { freePort, type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const gateway: Workload = {
   name: "istio-ingressgateway-5d9f8",

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { openAlsStream } from "../support/als-client.ts"
-import { spawnMeshsight } from "../support/meshsight-process.ts"
+import { spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const web: Workload = { name: "web-0", namespace: "shop", ip: "10.2.0.1", labels: { app: "web" }, workloadName: "web" }
 const cart: Workload = { name: "cart-0", namespace: "shop", ip: "10.2.0.2", labels: { app: "cart" }, workloadName: "cart" }
