@@ -15,8 +15,8 @@ import { parseNode } from "../src/domain/node.ts"
 import { makeK8sMeshAnalyzer } from "../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
 import { kubeClients } from "../src/identity/k8s-mesh/kube-client.ts"
 import { serviceNodeFlags } from "../scripts/start-command.ts"
-import { FakeKubeApi, kubeConfigFor } from "../test/support/fake-kube-api.ts"
-import { endpointSlice } from "../test/identity/k8s-mesh/cluster-objects.ts"
+import { FakeKubeApi, kubeConfigFor } from "../testkit/fake-kube-api.ts"
+import { endpointSlice } from "../testkit/cluster-objects.ts"
 
 const SIZES = [1_000, 10_000, 50_000]
 const PODS_PER_SERVICE = 10

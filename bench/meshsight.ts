@@ -1,7 +1,7 @@
 // meshsight under benchmark: its own process on core 0, started as `npm start` does (`node [its flags] dist/main.js`, built from
 // the current sources first), quiet logs.
 import { SERVER_MAIN, serviceNodeFlags, waitUntilReady } from "../scripts/start-command.ts"
-import { metricValue } from "../test/support/meshsight-process.ts"
+import { metricValue } from "../testkit/meshsight-process.ts"
 import { freePort, spawnPinned, stopProcess } from "./processes.ts"
 
 export interface BenchedMeshsight {

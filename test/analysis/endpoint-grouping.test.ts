@@ -22,7 +22,8 @@ import { alsMessageJson, type CallPeers, type HttpCall, inboundHttpEntry, type W
 import { sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
 import { workload } from "../support/ip-table-analyzer.ts"
-import { metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const pod = (app: string, ip: string): Workload => ({ name: `${app}-0`, namespace: "default", ip, labels: { app }, workloadName: app })
 const peers: CallPeers = { client: pod("productpage", "10.0.0.1"), server: pod("reviews", "10.0.0.2"), port: 9080, host: "reviews" }
@@ -190,12 +191,10 @@ describe("a running meshsight with a grouping file", () => {
         )
       ])
       expect(sent.code).toBe(0)
-      let endpoints: Record<string, number> = {}
-      for (let tries = 0; tries < 50 && Object.keys(endpoints).length < 4; tries++) {
-        await new Promise((r) => setTimeout(r, 200))
+      const endpoints = await waitFor("four endpoints of reviews", async (): Promise<Record<string, number>> => {
         const { body } = await getJson(running.url, "/api/services/reviews.default/endpoints")
-        endpoints = Object.fromEntries((body.endpoints ?? []).map((e: any) => [e.name, e.metrics.calls]))
-      }
+        return Object.fromEntries((body.endpoints ?? []).map((e: any) => [e.name, e.metrics.calls]))
+      }, (e) => Object.keys(e).length >= 4)
       expect(endpoints).toEqual({ "GET:/reviews/{id}": 3, "GET:/x/1": 1, "GET:/x/2": 1, "(other)": 2 })
       const exposition = await (await fetch(`${running.url}/metrics`)).text()
       expect(metricValue(exposition, "meshsight_endpoints_overflow_total")).toBe(2)

@@ -7,7 +7,7 @@ import { Config, ConfigProvider, Effect, Exit, Layer } from "effect"
 import { loadConfig } from "../../src/config.ts"
 import * as MemoryStore from "../../src/store/metric-store.ts"
 import { DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
-import { runMeshsightToExit, spawnMeshsight } from "../support/meshsight-process.ts"
+import { runMeshsightToExit, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 
 const load = (variables: Record<string, string>) =>

@@ -8,7 +8,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { freePort } from "../support/meshsight-process.ts"
+import { freePort } from "../../testkit/meshsight-process.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8")

@@ -14,7 +14,7 @@ import {
   type Workload
 } from "../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
-import { metricValue } from "../support/meshsight-process.ts"
+import { metricValue } from "../../testkit/meshsight-process.ts"
 import { startMeshsight } from "../support/meshsight.ts"
 import { api } from "../support/replayed-fixtures.ts"
 

@@ -10,9 +10,10 @@ import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, type CallPeers, inboundHttpEntry, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
-import { metricValue } from "../support/meshsight-process.ts"
+import { metricValue } from "../../testkit/meshsight-process.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { startTestPostgres, type TestPostgres } from "../support/postgres.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const pod = (app: string, ip: string): Workload => ({ name: `${app}-0`, namespace: "default", ip, labels: { app }, workloadName: app })
 const productpage = pod("productpage", "10.0.0.1")
@@ -47,16 +48,8 @@ const replica = async (retentionHours = 72) => {
       MESHSIGHT_LOGS_RETENTION_HOURS: String(retentionHours)
     }
   })
-  await waitFor(
-    "the schema",
-    () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready),
-    (ready) => ready
-  )
-  await waitFor(
-    "the version",
-    () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version),
-    (v) => v === MIGRATIONS.length
-  )
+  await waitFor("the schema", () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready), (ready) => ready, 60_000, 250)
+  await waitFor("the version", () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version), (v) => v === MIGRATIONS.length, 60_000, 250)
   return app
 }
 
@@ -73,16 +66,6 @@ const failures = (reporter: Workload, ids: ReadonlyArray<string>, startMs = Date
     )
   )
 
-const waitFor = async <A>(what: string, read: () => Promise<A>, done: (a: A) => boolean, timeoutMs = 60_000): Promise<A> => {
-  const until = Date.now() + timeoutMs
-  for (;;) {
-    const a = await read()
-    if (done(a)) return a
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}: last ${JSON.stringify(a).slice(0, 300)}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
-}
-
 const rowCount = async () => (await sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs`)[0].n
 
 describe("error logs in PostgreSQL", () => {
@@ -93,11 +76,7 @@ describe("error logs in PostgreSQL", () => {
       expect(await sendAlsMessages(a.alsPort, [failures(productpage, ["a-1", "a-2"])])).toEqual({ code: 0, details: "" })
       expect(await sendAlsMessages(b.alsPort, [failures(reviews, ["b-1"])])).toEqual({ code: 0, details: "" })
       for (const r of [a, b]) {
-        const body = await waitFor(
-          "both replicas' logs",
-          () => getJson(r.url, "/api/logs").then((x) => x.body),
-          (x) => x?.logs?.length === 3
-        )
+        const body = await waitFor("both replicas' logs", () => getJson(r.url, "/api/logs").then((x) => x.body), (x) => x?.logs?.length === 3, 60_000, 250)
         expect(body.logs.map((l: any) => [l.requestId, l.service]).sort()).toEqual([
           ["a-1", "productpage.default"],
           ["a-2", "productpage.default"],
@@ -163,10 +142,8 @@ describe("error logs in PostgreSQL", () => {
       expect(counted(metrics)).toEqual([keptBefore + total, fullBefore + over])
       pg.start()
       stopped = false
-      await waitFor("the queue written", rowCount, (n) => n === before + QUEUE_MAX, 90_000)
-      console.log(
-        `postgres outage: ${total} failures ingested in ${ingestMs} ms with the database down; ${QUEUE_MAX} written after restart, ${over} counted as queue_full`
-      )
+      await waitFor("the queue written", rowCount, (n) => n === before + QUEUE_MAX, 90_000, 250)
+      console.log(`postgres outage: ${total} failures ingested in ${ingestMs} ms with the database down; ${QUEUE_MAX} written after restart, ${over} counted as queue_full`)
     } finally {
       if (stopped) pg.start()
       await a.stop()
@@ -186,11 +163,7 @@ describe("error logs in PostgreSQL", () => {
     } finally {
       pg.start()
     }
-    await waitFor(
-      "the late log written",
-      () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n),
-      (n) => n === 1
-    )
+    await waitFor("the late log written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n), (n) => n === 1, 60_000, 250)
     await app.stop()
   }, 120_000)
 
@@ -199,22 +172,14 @@ describe("error logs in PostgreSQL", () => {
     const threeHoursAgo = Date.now() - 3 * 3_600_000
     try {
       await sendAlsMessages(a.alsPort, [failures(productpage, ["old-1", "old-2"], threeHoursAgo)])
-      await waitFor(
-        "the old logs written",
-        () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n),
-        (n) => n === 2
-      )
+      await waitFor("the old logs written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 2, 60_000, 250)
     } finally {
       await a.stop()
     }
     // A replica keeping one hour deletes them as it starts (then every few minutes).
     const b = await replica(1)
     try {
-      await waitFor(
-        "the old logs deleted",
-        () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n),
-        (n) => n === 0
-      )
+      await waitFor("the old logs deleted", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 0, 60_000, 250)
       expect(await rowCount()).toBeGreaterThan(0) // the recent ones stay
     } finally {
       await b.stop()

@@ -12,6 +12,7 @@ import { openAlsStream } from "../support/als-client.ts"
 import { parseExposition, samplesOf } from "../support/exposition.ts"
 import { type RunningMeshsight, shiftableClock, startMeshsightAsync } from "../support/meshsight.ts"
 import { type DecodedSeries, decodeWriteRequest } from "../support/write-request.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const T0 = Date.UTC(2026, 10, 30, 12, 0, 0)
 const REVIEWS = "cluster.outbound|9080||reviews.default.svc.cluster.local"
@@ -137,14 +138,10 @@ describe("the proxies' MetricsService data at /metrics/mesh", () => {
 
 describe("the proxies' MetricsService data over remote write", () => {
   it("every snapshot carries them, with meshsight_replica and sorted labels", async () => {
-    let series: Array<DecodedSeries> = []
-    for (const deadline = Date.now() + 10_000; ; ) {
+    const series = await waitFor("envoy_sr_* in the newest remote-write body", (): Array<DecodedSeries> => {
       const newest = bodies.at(-1)
-      series = newest === undefined ? [] : decodeWriteRequest(newest)
-      if (series.some((s) => s.labels.__name__ === "envoy_sr_cluster_up_rq_incr")) break
-      if (Date.now() > deadline) throw new Error(`no envoy_sr_* in ${bodies.length} remote-write bodies`)
-      await new Promise((r) => setTimeout(r, 100))
-    }
+      return newest === undefined ? [] : decodeWriteRequest(newest)
+    }, (decoded) => decoded.some((s) => s.labels.__name__ === "envoy_sr_cluster_up_rq_incr"), 10_000, 100)
     const heap = series.filter((s) => s.labels.__name__ === "envoy_heap_memory_used")
     expect(heap.map((s) => s.labels)).toEqual([{ __name__: "envoy_heap_memory_used", ...instance(pp0), meshsight_replica: "r1" }])
     expect(heap[0].samples).toHaveLength(1)

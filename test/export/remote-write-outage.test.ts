@@ -8,7 +8,7 @@ import { startSimulator } from "../../sim/simulator.ts"
 import { parseExposition, sumOf } from "../support/exposition.ts"
 import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
-import { freePort, type MeshsightProcess, spawnMeshsight } from "../support/meshsight-process.ts"
+import { freePort, type MeshsightProcess, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { startVictoriaMetrics, type Tsdb } from "../support/tsdb.ts"
 import { decodeWriteRequest } from "../support/write-request.ts"
 

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { sendAlsMessages } from "../support/als-client.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
-import { freePort, type MeshsightProcess, metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { freePort, type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const PROMETHEUS = "/usr/bin/prometheus"
 

@@ -12,7 +12,8 @@ import { bookinfo } from "../../sim/topology.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { captureBytes, captureFrom } from "../support/envoy-metric-capture.ts"
 import { getJson } from "../support/http-json.ts"
-import { freePort, type MeshsightProcess, metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { freePort, type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const gateway: Workload = {
   name: "istio-ingressgateway-5d9f8",
@@ -166,8 +167,15 @@ describe("Envoy MetricsService", () => {
     expect(await healthy.end()).toEqual({ code: grpc.status.OK, details: "" })
     healthy.close()
 
-    await new Promise((r) => setTimeout(r, 200))
-    const text = await metrics()
+    // The broken stream is counted when grpc-js reports the cancel; wait for it rather than a fixed time.
+    const counted = {
+      'meshsight_metrics_stream_errors_total{reason="malformed_message"}': 2,
+      'meshsight_metrics_stream_errors_total{reason="missing_identifier"}': 1,
+      'meshsight_metrics_stream_errors_total{reason="broken"}': 1,
+      'meshsight_metrics_skipped_total{reason="family_decode"}': 1,
+      'meshsight_metrics_skipped_total{reason="non_finite"}': 2
+    }
+    const text = await waitFor("the bad streams counted", metrics, (t) => Object.entries(counted).every(([series, n]) => metricValue(t, series) >= n))
     expect(metricValue(text, 'meshsight_metrics_stream_errors_total{reason="malformed_message"}')).toBe(2)
     expect(metricValue(text, 'meshsight_metrics_stream_errors_total{reason="missing_identifier"}')).toBe(1)
     expect(metricValue(text, 'meshsight_metrics_stream_errors_total{reason="broken"}')).toBe(1)

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { openAlsStream } from "../support/als-client.ts"
-import { spawnMeshsight } from "../support/meshsight-process.ts"
+import { metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const web: Workload = { name: "web-0", namespace: "shop", ip: "10.2.0.1", labels: { app: "web" }, workloadName: "web" }
 const cart: Workload = { name: "cart-0", namespace: "shop", ip: "10.2.0.2", labels: { app: "cart" }, workloadName: "cart" }
@@ -17,7 +18,7 @@ describe("shutdown", () => {
     const stream = openAlsStream(app.grpcPort)
     const entry = inboundHttpEntry({ startMs: Date.now(), durationMs: 3 }, { client: web, server: cart, port: 80, host: "cart" })
     await stream.write(encodeAlsMessageJson(alsMessageJson({ http: [entry] }, { workload: cart })))
-    await new Promise((r) => setTimeout(r, 200))
+    await waitFor("the call received", async () => (await fetch(`${app.url}/metrics`)).text(), (t) => metricValue(t, 'meshsight_als_entries_total{kind="http"}') === 1)
     const code = await app.stop("SIGTERM")
     const status = await stream.status
     stream.close()

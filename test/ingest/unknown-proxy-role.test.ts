@@ -9,7 +9,8 @@ import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, type Workload, workloadMetadata } from "../../sim/istio-entries.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
-import { type MeshsightProcess, metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const client: Workload = { name: "web-0", namespace: "shop", ip: "10.2.0.1", labels: { app: "web" }, workloadName: "web" }
 const server: Workload = { name: "cart-0", namespace: "shop", ip: "10.2.0.2", labels: { app: "cart" }, workloadName: "cart" }
@@ -64,8 +65,9 @@ describe("a node id with no proxy role", () => {
     expect(await sidecar.end()).toEqual({ code: grpc.status.OK, details: "" })
     sidecar.close()
 
-    await new Promise((r) => setTimeout(r, 300))
-    const text = await (await fetch(`${app.url}/metrics`)).text()
+    const text = await waitFor("the sidecar's entries counted", async () => (await fetch(`${app.url}/metrics`)).text(), (t) =>
+      metricValue(t, 'meshsight_als_entries_total{kind="http"}') >= 10 &&
+      metricValue(t, 'meshsight_als_entries_skipped_total{reason="unknown_proxy_role"}') >= 7 && metricValue(t, 'meshsight_records_total{detect_point="server"}') >= 3)
     expect(metricValue(text, 'meshsight_als_entries_skipped_total{reason="unknown_proxy_role"}')).toBe(7)
     expect(metricValue(text, 'meshsight_als_entries_total{kind="http"}')).toBe(10)
     expect(metricValue(text, 'meshsight_records_total{detect_point="server"}')).toBe(3)

@@ -13,7 +13,7 @@ import { BASE_MB, heapLimitMb } from "../../src/memory/budget.ts"
 import { MINUTE_MS, minuteOf } from "../../src/domain/minute.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
-import { type MeshsightProcess, metricValue, spawnMeshsight } from "../support/meshsight-process.ts"
+import { type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const BUDGET_MB = 256
 const MIB = 1024 * 1024

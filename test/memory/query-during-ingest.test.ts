@@ -8,7 +8,7 @@ import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio
 import { MINUTE_MS, minuteOf } from "../../src/domain/minute.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
-import { type MeshsightProcess, spawnMeshsight } from "../support/meshsight-process.ts"
+import { type MeshsightProcess, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const ENDPOINTS = 100_000
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
-import { metricValue } from "../support/meshsight-process.ts"
+import { metricValue } from "../../testkit/meshsight-process.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { meshMessages } from "../ui/support/mesh-traffic.ts"
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { printable } from "../../src/log-text.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
-import { spawnMeshsight } from "../support/meshsight-process.ts"
+import { spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const FORGED = "[00:00:00.000] ERROR (#1): forged line"
 

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { expect, it } from "vitest"
 import { getJson } from "../support/http-json.ts"
-import { freePort } from "../support/meshsight-process.ts"
+import { freePort } from "../../testkit/meshsight-process.ts"
 
 const DEMO = fileURLToPath(new URL("../../scripts/demo.ts", import.meta.url))
 

@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { CLOCK_SKEW_MS, ClusterIndex, ENDED_POD_RETENTION_MS } from "../../../src/identity/k8s-mesh/cluster-index.ts"
 import { projectEndpointSlice, projectPod, projectService } from "../../../src/identity/k8s-mesh/projection.ts"
 import { compileTemplate } from "../../../src/identity/name-template.ts"
-import { endpointSlice, pod, service } from "./cluster-objects.ts"
+import { endpointSlice, pod, service } from "../../../testkit/cluster-objects.ts"
 
 const T0 = Date.parse("2024-01-01T00:00:00Z")
 

@@ -18,13 +18,13 @@ import { decodeAlsMessage } from "../../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../../sim/envoy-protos.ts"
 import { alsMessageJson, outboundHttpEntry, outboundTcpEntry, type Workload } from "../../../sim/istio-entries.ts"
 import { sendAlsMessages } from "../../support/als-client.ts"
-import { FakeKubeApi } from "../../support/fake-kube-api.ts"
+import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../../support/fixtures.ts"
 import { getJson } from "../../support/http-json.ts"
 import { FIXTURE_CLUSTER } from "../../support/ip-table-analyzer.ts"
 import { startMeshsight } from "../../support/meshsight.ts"
 import { FIXTURE_NOW, FIXTURE_RANGE } from "../../support/replayed-fixtures.ts"
-import { putWorkload } from "./cluster-objects.ts"
+import { putWorkload } from "../../../testkit/cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(
   Effect.promise(() => new FakeKubeApi().start()),

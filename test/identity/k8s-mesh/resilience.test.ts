@@ -4,8 +4,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Metric, Scope } from "effect"
 import { watchRestarts } from "../../../src/identity/k8s-mesh/resource-sync.ts"
-import { FakeKubeApi } from "../../support/fake-kube-api.ts"
-import { eventually, putWorkload, service, startK8sMesh, whoWas } from "./cluster-objects.ts"
+import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
+import { eventually, putWorkload, service, startK8sMesh, whoWas } from "../../../testkit/cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(
   Effect.promise(() => new FakeKubeApi().start()),

@@ -2,8 +2,8 @@
 // Services map to identities as the cluster changes.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { FakeKubeApi } from "../../support/fake-kube-api.ts"
-import { endpointSlice, eventually, pod, putWorkload, service, startK8sMesh, whoWas } from "./cluster-objects.ts"
+import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
+import { endpointSlice, eventually, pod, putWorkload, service, startK8sMesh, whoWas } from "../../../testkit/cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(
   Effect.promise(() => new FakeKubeApi().start()),

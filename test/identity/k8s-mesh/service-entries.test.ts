@@ -2,8 +2,8 @@
 // addresses outside the pods named by the entry's host, before pods; a cluster without the CRD; entries that change.
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Logger } from "effect"
-import { FakeKubeApi } from "../../support/fake-kube-api.ts"
-import { eventually, putWorkload, startK8sMesh, whoWas } from "./cluster-objects.ts"
+import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
+import { eventually, putWorkload, startK8sMesh, whoWas } from "../../../testkit/cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(
   Effect.promise(() => new FakeKubeApi().start()),

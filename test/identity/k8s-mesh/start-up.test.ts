@@ -7,9 +7,9 @@ import { loadAllYaml } from "@kubernetes/client-node"
 import { assert, describe, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { loadKubeConfig, WATCHED_PATHS } from "../../../src/identity/k8s-mesh/kube-client.ts"
-import { FakeKubeApi } from "../../support/fake-kube-api.ts"
-import { spawnMeshsight } from "../../support/meshsight-process.ts"
-import { putWorkload } from "./cluster-objects.ts"
+import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
+import { spawnMeshsight } from "../../../testkit/meshsight-process.ts"
+import { putWorkload } from "../../../testkit/cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(
   Effect.promise(() => new FakeKubeApi().start()),

@@ -11,9 +11,9 @@ import { emptySides } from "../../../src/domain/identity.ts"
 import { parseNode } from "../../../src/domain/node.ts"
 import { decodeAlsMessage } from "../../../src/protocol/als-codec.ts"
 import { unresolvableAddresses } from "../../../src/telemetry.ts"
-import { FakeKubeApi } from "../../support/fake-kube-api.ts"
+import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
 import { StreamAccessLogsMessage } from "../../protocol/support/official.ts"
-import { eventually, putWorkload, startK8sMesh } from "./cluster-objects.ts"
+import { eventually, putWorkload, startK8sMesh } from "../../../testkit/cluster-objects.ts"
 
 const fakeApi = Effect.acquireRelease(
   Effect.promise(() => new FakeKubeApi().start()),

@@ -1,14 +1,14 @@
 // Kubernetes objects as the API server serves them (only the fields k8s-mesh reads, plus a few it must ignore),
 // and a way to ask the k8s-mesh analyzer who held an IP at a moment.
 import { Effect, Schedule } from "effect"
-import type { AccessLog } from "../../../src/domain/access-log.ts"
-import { emptySides, type WorkloadIdentity } from "../../../src/domain/identity.ts"
-import { parseNode } from "../../../src/domain/node.ts"
-import { layerFromVariables, type Variables } from "../../../src/config.ts"
-import type { Analyzer } from "../../../src/identity/identity-resolver.ts"
-import { type K8sMeshOptions, makeK8sMeshAnalyzer } from "../../../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
-import { kubeClients } from "../../../src/identity/k8s-mesh/kube-client.ts"
-import type { FakeKubeApi } from "../../support/fake-kube-api.ts"
+import type { AccessLog } from "../src/domain/access-log.ts"
+import { emptySides, type WorkloadIdentity } from "../src/domain/identity.ts"
+import { parseNode } from "../src/domain/node.ts"
+import { layerFromVariables, type Variables } from "../src/config.ts"
+import type { Analyzer } from "../src/identity/identity-resolver.ts"
+import { type K8sMeshOptions, makeK8sMeshAnalyzer } from "../src/identity/k8s-mesh/k8s-mesh-analyzer.ts"
+import { kubeClients } from "../src/identity/k8s-mesh/kube-client.ts"
+import type { FakeKubeApi } from "./fake-kube-api.ts"
 
 export interface PodSpec {
   readonly namespace?: string

@@ -1,12 +1,12 @@
 // Runs meshsight as its own Node process (`node [npm start's flags] src/main.ts`), as a user would, on free loopback ports.
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
-import { freePort } from "../../scripts/ports.ts"
-import { serviceNodeFlags, waitUntilReady } from "../../scripts/start-command.ts"
+import { freePort } from "../scripts/ports.ts"
+import { serviceNodeFlags, waitUntilReady } from "../scripts/start-command.ts"
 
 export { freePort }
 
-const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
+const MAIN = fileURLToPath(new URL("../src/main.ts", import.meta.url))
 
 export interface MeshsightProcess {
   readonly grpcPort: number
