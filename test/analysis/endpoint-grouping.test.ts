@@ -191,10 +191,14 @@ describe("a running meshsight with a grouping file", () => {
         )
       ])
       expect(sent.code).toBe(0)
-      const endpoints = await waitFor("four endpoints of reviews", async (): Promise<Record<string, number>> => {
-        const { body } = await getJson(running.url, "/api/services/reviews.default/endpoints")
-        return Object.fromEntries((body.endpoints ?? []).map((e: any) => [e.name, e.metrics.calls]))
-      }, (e) => Object.keys(e).length >= 4)
+      const endpoints = await waitFor(
+        "four endpoints of reviews",
+        async (): Promise<Record<string, number>> => {
+          const { body } = await getJson(running.url, "/api/services/reviews.default/endpoints")
+          return Object.fromEntries((body.endpoints ?? []).map((e: any) => [e.name, e.metrics.calls]))
+        },
+        (e) => Object.keys(e).length >= 4
+      )
       expect(endpoints).toEqual({ "GET:/reviews/{id}": 3, "GET:/x/1": 1, "GET:/x/2": 1, "(other)": 2 })
       const exposition = await (await fetch(`${running.url}/metrics`)).text()
       expect(metricValue(exposition, "meshsight_endpoints_overflow_total")).toBe(2)

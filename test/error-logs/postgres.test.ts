@@ -48,8 +48,20 @@ const replica = async (retentionHours = 72) => {
       MESHSIGHT_LOGS_RETENTION_HOURS: String(retentionHours)
     }
   })
-  await waitFor("the schema", () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready), (ready) => ready, 60_000, 250)
-  await waitFor("the version", () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version), (v) => v === MIGRATIONS.length, 60_000, 250)
+  await waitFor(
+    "the schema",
+    () => sql<{ ready: boolean }>`select to_regclass('meshsight_schema_version') is not null as ready`.then((r) => r[0].ready),
+    (ready) => ready,
+    60_000,
+    250
+  )
+  await waitFor(
+    "the version",
+    () => sql<{ version: number }>`select version from meshsight_schema_version`.then((r) => r[0]?.version),
+    (v) => v === MIGRATIONS.length,
+    60_000,
+    250
+  )
   return app
 }
 
@@ -76,7 +88,13 @@ describe("error logs in PostgreSQL", () => {
       expect(await sendAlsMessages(a.alsPort, [failures(productpage, ["a-1", "a-2"])])).toEqual({ code: 0, details: "" })
       expect(await sendAlsMessages(b.alsPort, [failures(reviews, ["b-1"])])).toEqual({ code: 0, details: "" })
       for (const r of [a, b]) {
-        const body = await waitFor("both replicas' logs", () => getJson(r.url, "/api/logs").then((x) => x.body), (x) => x?.logs?.length === 3, 60_000, 250)
+        const body = await waitFor(
+          "both replicas' logs",
+          () => getJson(r.url, "/api/logs").then((x) => x.body),
+          (x) => x?.logs?.length === 3,
+          60_000,
+          250
+        )
         expect(body.logs.map((l: any) => [l.requestId, l.service]).sort()).toEqual([
           ["a-1", "productpage.default"],
           ["a-2", "productpage.default"],
@@ -143,7 +161,9 @@ describe("error logs in PostgreSQL", () => {
       pg.start()
       stopped = false
       await waitFor("the queue written", rowCount, (n) => n === before + QUEUE_MAX, 90_000, 250)
-      console.log(`postgres outage: ${total} failures ingested in ${ingestMs} ms with the database down; ${QUEUE_MAX} written after restart, ${over} counted as queue_full`)
+      console.log(
+        `postgres outage: ${total} failures ingested in ${ingestMs} ms with the database down; ${QUEUE_MAX} written after restart, ${over} counted as queue_full`
+      )
     } finally {
       if (stopped) pg.start()
       await a.stop()
@@ -163,7 +183,13 @@ describe("error logs in PostgreSQL", () => {
     } finally {
       pg.start()
     }
-    await waitFor("the late log written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n), (n) => n === 1, 60_000, 250)
+    await waitFor(
+      "the late log written",
+      () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%late-1%'`.then((r) => r[0].n),
+      (n) => n === 1,
+      60_000,
+      250
+    )
     await app.stop()
   }, 120_000)
 
@@ -172,14 +198,26 @@ describe("error logs in PostgreSQL", () => {
     const threeHoursAgo = Date.now() - 3 * 3_600_000
     try {
       await sendAlsMessages(a.alsPort, [failures(productpage, ["old-1", "old-2"], threeHoursAgo)])
-      await waitFor("the old logs written", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 2, 60_000, 250)
+      await waitFor(
+        "the old logs written",
+        () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n),
+        (n) => n === 2,
+        60_000,
+        250
+      )
     } finally {
       await a.stop()
     }
     // A replica keeping one hour deletes them as it starts (then every few minutes).
     const b = await replica(1)
     try {
-      await waitFor("the old logs deleted", () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n), (n) => n === 0, 60_000, 250)
+      await waitFor(
+        "the old logs deleted",
+        () => sql<{ n: number }>`select count(*)::int as n from meshsight_error_logs where log like '%old-%'`.then((r) => r[0].n),
+        (n) => n === 0,
+        60_000,
+        250
+      )
       expect(await rowCount()).toBeGreaterThan(0) // the recent ones stay
     } finally {
       await b.stop()

@@ -138,10 +138,16 @@ describe("the proxies' MetricsService data at /metrics/mesh", () => {
 
 describe("the proxies' MetricsService data over remote write", () => {
   it("every snapshot carries them, with meshsight_replica and sorted labels", async () => {
-    const series = await waitFor("envoy_sr_* in the newest remote-write body", (): Array<DecodedSeries> => {
-      const newest = bodies.at(-1)
-      return newest === undefined ? [] : decodeWriteRequest(newest)
-    }, (decoded) => decoded.some((s) => s.labels.__name__ === "envoy_sr_cluster_up_rq_incr"), 10_000, 100)
+    const series = await waitFor(
+      "envoy_sr_* in the newest remote-write body",
+      (): Array<DecodedSeries> => {
+        const newest = bodies.at(-1)
+        return newest === undefined ? [] : decodeWriteRequest(newest)
+      },
+      (decoded) => decoded.some((s) => s.labels.__name__ === "envoy_sr_cluster_up_rq_incr"),
+      10_000,
+      100
+    )
     const heap = series.filter((s) => s.labels.__name__ === "envoy_heap_memory_used")
     expect(heap.map((s) => s.labels)).toEqual([{ __name__: "envoy_heap_memory_used", ...instance(pp0), meshsight_replica: "r1" }])
     expect(heap[0].samples).toHaveLength(1)

@@ -91,19 +91,19 @@ const streamErrors = (reason: string) => `meshsight_als_stream_errors_total{reas
 const MESSAGE_FAILURES = "meshsight_als_message_decode_failures_total"
 const ENTRY_FAILURES = "meshsight_als_entry_decode_failures_total"
 const ALL_COUNTERS = [
-  streamErrors("malformed_message"), streamErrors("missing_identifier"), streamErrors("empty_stream"), streamErrors("broken"),
-  MESSAGE_FAILURES, ENTRY_FAILURES
+  streamErrors("malformed_message"),
+  streamErrors("missing_identifier"),
+  streamErrors("empty_stream"),
+  streamErrors("broken"),
+  MESSAGE_FAILURES,
+  ENTRY_FAILURES
 ]
 
 /**
  * Runs one bad stream and checks that exactly the given counters (and calls to cart) rose by the given amounts,
  * waiting for the flush rather than a fixed time.
  */
-const expectCounted = async <A>(
-  send: () => Promise<A>,
-  rises: Partial<Record<string, number>>,
-  calls = 0
-): Promise<A> => {
+const expectCounted = async <A>(send: () => Promise<A>, rises: Partial<Record<string, number>>, calls = 0): Promise<A> => {
   const before = await metrics()
   const callsBefore = await cartCalls()
   const result = await send()
@@ -114,7 +114,12 @@ const expectCounted = async <A>(
   return result
 }
 
-const expectLogged = (pattern: RegExp) => waitFor(`a log line matching ${pattern}`, () => app.output(), (log) => pattern.test(log))
+const expectLogged = (pattern: RegExp) =>
+  waitFor(
+    `a log line matching ${pattern}`,
+    () => app.output(),
+    (log) => pattern.test(log)
+  )
 
 beforeAll(async () => {
   app = await spawnMeshsight({ MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: "65536", MESHSIGHT_FLUSH_INTERVAL_MS: "100" })
@@ -130,10 +135,10 @@ afterAll(async () => {
 
 describe("bad input ends only the bad stream, with a status and a counted, logged reason", () => {
   it("garbage bytes: INVALID_ARGUMENT, malformed_message", async () => {
-    const garbage = await expectCounted(
-      () => sendAlsMessages(app.grpcPort, [new Uint8Array([0xff, 0xff, 0xff, 0xff])]),
-      { [streamErrors("malformed_message")]: 1, [MESSAGE_FAILURES]: 1 }
-    )
+    const garbage = await expectCounted(() => sendAlsMessages(app.grpcPort, [new Uint8Array([0xff, 0xff, 0xff, 0xff])]), {
+      [streamErrors("malformed_message")]: 1,
+      [MESSAGE_FAILURES]: 1
+    })
     expect(garbage.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(garbage.details).toMatch(/message 1 is not a StreamAccessLogsMessage/)
     await expectLogged(/rejected \(malformed_message\): message 1 is not a StreamAccessLogsMessage/)
@@ -141,10 +146,10 @@ describe("bad input ends only the bad stream, with a status and a counted, logge
 
   it("a message truncated to half: INVALID_ARGUMENT, malformed_message", async () => {
     const whole = fixtureBytes("envoy-ingress")
-    const truncated = await expectCounted(
-      () => sendAlsMessages(app.grpcPort, [whole.subarray(0, Math.floor(whole.length / 2))]),
-      { [streamErrors("malformed_message")]: 1, [MESSAGE_FAILURES]: 1 }
-    )
+    const truncated = await expectCounted(() => sendAlsMessages(app.grpcPort, [whole.subarray(0, Math.floor(whole.length / 2))]), {
+      [streamErrors("malformed_message")]: 1,
+      [MESSAGE_FAILURES]: 1
+    })
     expect(truncated.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(truncated.details).toMatch(/runs past the end|truncated/)
   })
@@ -159,10 +164,9 @@ describe("bad input ends only the bad stream, with a status and a counted, logge
   })
 
   it("a first message without the identifier: INVALID_ARGUMENT, missing_identifier", async () => {
-    const noIdentifier = await expectCounted(
-      () => sendAlsMessages(app.grpcPort, [message(false)]),
-      { [streamErrors("missing_identifier")]: 1 }
-    )
+    const noIdentifier = await expectCounted(() => sendAlsMessages(app.grpcPort, [message(false)]), {
+      [streamErrors("missing_identifier")]: 1
+    })
     expect(noIdentifier.code).toBe(grpc.status.INVALID_ARGUMENT)
     expect(noIdentifier.details).toMatch(/first message of a stream must carry the identifier/)
     await expectLogged(/rejected \(missing_identifier\)/)
@@ -175,10 +179,7 @@ describe("bad input ends only the bad stream, with a status and a counted, logge
 
   it("a message over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: RESOURCE_EXHAUSTED, broken, the setting named in the log", async () => {
     // grpc-js answers the oversized message itself and cancels the call, which meshsight sees as a broken stream.
-    const oversized = await expectCounted(
-      () => sendAlsMessages(app.grpcPort, [new Uint8Array(100_000)]),
-      { [streamErrors("broken")]: 1 }
-    )
+    const oversized = await expectCounted(() => sendAlsMessages(app.grpcPort, [new Uint8Array(100_000)]), { [streamErrors("broken")]: 1 })
     expect(oversized.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     await expectLogged(/MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=65536/)
   })
@@ -189,20 +190,20 @@ describe("bad input ends only the bad stream, with a status and a counted, logge
   })
 
   it("a mistyped entry is skipped and counted; the rest of its message and stream go on", async () => {
-    const mistyped = await expectCounted(
-      () => sendAlsMessages(app.grpcPort, [messageWithMistypedEntry()]),
-      { [ENTRY_FAILURES]: 1 },
-      2
-    )
+    const mistyped = await expectCounted(() => sendAlsMessages(app.grpcPort, [messageWithMistypedEntry()]), { [ENTRY_FAILURES]: 1 }, 2)
     expect(mistyped.code).toBe(grpc.status.OK)
     await expectLogged(/skipping undecodable entries .*AccessLogCommon.start_time/)
   })
 
   it("the healthy stream opened before all of them still flows and ends OK; the process stays up", async () => {
-    await expectCounted(async () => {
-      await healthy.write(message(false))
-      expect(await healthy.end()).toEqual({ code: grpc.status.OK, details: "" })
-    }, {}, 1)
+    await expectCounted(
+      async () => {
+        await healthy.write(message(false))
+        expect(await healthy.end()).toEqual({ code: grpc.status.OK, details: "" })
+      },
+      {},
+      1
+    )
     expect(app.child.exitCode).toBeNull()
     expect((await fetch(`${app.url}/healthz`)).status).toBe(200)
   })

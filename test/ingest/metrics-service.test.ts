@@ -175,7 +175,9 @@ describe("Envoy MetricsService", () => {
       'meshsight_metrics_skipped_total{reason="family_decode"}': 1,
       'meshsight_metrics_skipped_total{reason="non_finite"}': 2
     }
-    const text = await waitFor("the bad streams counted", metrics, (t) => Object.entries(counted).every(([series, n]) => metricValue(t, series) >= n))
+    const text = await waitFor("the bad streams counted", metrics, (t) =>
+      Object.entries(counted).every(([series, n]) => metricValue(t, series) >= n)
+    )
     expect(metricValue(text, 'meshsight_metrics_stream_errors_total{reason="malformed_message"}')).toBe(2)
     expect(metricValue(text, 'meshsight_metrics_stream_errors_total{reason="missing_identifier"}')).toBe(1)
     expect(metricValue(text, 'meshsight_metrics_stream_errors_total{reason="broken"}')).toBe(1)

@@ -18,7 +18,11 @@ describe("shutdown", () => {
     const stream = openAlsStream(app.grpcPort)
     const entry = inboundHttpEntry({ startMs: Date.now(), durationMs: 3 }, { client: web, server: cart, port: 80, host: "cart" })
     await stream.write(encodeAlsMessageJson(alsMessageJson({ http: [entry] }, { workload: cart })))
-    await waitFor("the call received", async () => (await fetch(`${app.url}/metrics`)).text(), (t) => metricValue(t, 'meshsight_als_entries_total{kind="http"}') === 1)
+    await waitFor(
+      "the call received",
+      async () => (await fetch(`${app.url}/metrics`)).text(),
+      (t) => metricValue(t, 'meshsight_als_entries_total{kind="http"}') === 1
+    )
     const code = await app.stop("SIGTERM")
     const status = await stream.status
     stream.close()

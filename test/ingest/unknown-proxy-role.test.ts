@@ -65,9 +65,14 @@ describe("a node id with no proxy role", () => {
     expect(await sidecar.end()).toEqual({ code: grpc.status.OK, details: "" })
     sidecar.close()
 
-    const text = await waitFor("the sidecar's entries counted", async () => (await fetch(`${app.url}/metrics`)).text(), (t) =>
-      metricValue(t, 'meshsight_als_entries_total{kind="http"}') >= 10 &&
-      metricValue(t, 'meshsight_als_entries_skipped_total{reason="unknown_proxy_role"}') >= 7 && metricValue(t, 'meshsight_records_total{detect_point="server"}') >= 3)
+    const text = await waitFor(
+      "the sidecar's entries counted",
+      async () => (await fetch(`${app.url}/metrics`)).text(),
+      (t) =>
+        metricValue(t, 'meshsight_als_entries_total{kind="http"}') >= 10 &&
+        metricValue(t, 'meshsight_als_entries_skipped_total{reason="unknown_proxy_role"}') >= 7 &&
+        metricValue(t, 'meshsight_records_total{detect_point="server"}') >= 3
+    )
     expect(metricValue(text, 'meshsight_als_entries_skipped_total{reason="unknown_proxy_role"}')).toBe(7)
     expect(metricValue(text, 'meshsight_als_entries_total{kind="http"}')).toBe(10)
     expect(metricValue(text, 'meshsight_records_total{detect_point="server"}')).toBe(3)

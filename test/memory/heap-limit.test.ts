@@ -2,7 +2,7 @@
 // with --max-old-space-size from it, unless the operator chose one.
 import { describe, expect, it } from "vitest"
 import { heapRelaunchFlags } from "../../src/memory/heap-relaunch.ts"
-import { spawnMeshsight } from "../support/meshsight-process.ts"
+import { spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const MIB = 1024 * 1024
 const machineHeap = 4288 * MIB

@@ -14,7 +14,8 @@ export const waitFor = async <A>(
   for (;;) {
     const a = await probe()
     if (until(a)) return a
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(a)?.slice(0, 300)}`)
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${JSON.stringify(a)?.slice(0, 300)}`)
     await new Promise((r) => setTimeout(r, everyMs))
   }
 }
