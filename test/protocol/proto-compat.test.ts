@@ -73,7 +73,8 @@ const asV3 = (typeName: string): string =>
   typeName.replace(".envoy.api.v2.core.", ".envoy.config.core.v3.").replace(".service.accesslog.v2.", ".service.accesslog.v3.")
 
 /**
- * What src/protocol/als-codec.ts and struct-codec.ts read, by message and field number (see their comments):
+ * What src/protocol/als-codec.ts (with http-entry.ts, tcp-entry.ts, common-properties.ts, well-known.ts) and
+ * struct-codec.ts read, by message and field number (see their comments):
  * the trimmed protos must define exactly these.
  */
 const CODEC_READS: Record<string, ReadonlyArray<number>> = {

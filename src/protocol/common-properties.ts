@@ -1,0 +1,311 @@
+// AccessLogCommon and the messages it holds (proto/envoy/data/accesslog/v3/accesslog.proto, envoy/config/core/v3/
+// address.proto): addresses, TLS certificates, timings, ResponseFlags and filter state.
+import type { AccessLogCommon, Address, FilterStateObject, TlsInfo } from "../domain/access-log.ts"
+import { readSecondsNanos } from "./well-known.ts"
+import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
+
+const { Varint, Bytes } = WireType
+
+/** Every protobuf `map<K, V>` entry is a message `{ K key = 1; V value = 2; }`. */
+export const MapEntryField = { key: 1, value: 2 } as const
+
+const CommonField = {
+  downstreamRemoteAddress: 2,
+  downstreamLocalAddress: 3,
+  tlsProperties: 4,
+  startTime: 5,
+  timeToLastRxByte: 6,
+  timeToFirstUpstreamTxByte: 7,
+  timeToLastUpstreamTxByte: 8,
+  timeToFirstUpstreamRxByte: 9,
+  timeToLastUpstreamRxByte: 10,
+  timeToFirstDownstreamTxByte: 11,
+  timeToLastDownstreamTxByte: 12,
+  upstreamRemoteAddress: 13,
+  upstreamLocalAddress: 14,
+  upstreamCluster: 15,
+  responseFlags: 16,
+  downstreamDirectRemoteAddress: 20,
+  filterStateObjects: 21
+} as const
+const AddressField = { socketAddress: 1, envoyInternalAddress: 3 } as const
+const SocketAddressField = { address: 2, portValue: 3 } as const
+const InternalAddressField = { serverListenerName: 1, endpointId: 2 } as const
+/** ResponseFlags' bools are fields 1…28; field 13 is the one message. */
+const ResponseFlagsField = { first: 1, unauthorizedDetails: 13, last: 28 } as const
+const TlsField = { localCertificateProperties: 4, peerCertificateProperties: 5 } as const
+const CertificateField = { subjectAltName: 1, subject: 2 } as const
+const SubjectAltNameField = { uri: 1 } as const
+/** google.protobuf.Any. */
+const AnyField = { typeUrl: 1, value: 2 } as const
+
+export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new Uint8Array(0)))
+
+/** AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto. */
+export const readCommon = (r: WireReader): AccessLogCommon => {
+  let downstreamRemoteAddress: Address | undefined
+  let downstreamLocalAddress: Address | undefined
+  let downstreamDirectRemoteAddress: Address | undefined
+  let upstreamRemoteAddress: Address | undefined
+  let upstreamLocalAddress: Address | undefined
+  let upstreamCluster = ""
+  let startTimeMs = 0
+  let timeToLastRxByteNs: number | undefined
+  let timeToFirstUpstreamTxByteNs: number | undefined
+  let timeToLastUpstreamTxByteNs: number | undefined
+  let timeToFirstUpstreamRxByteNs: number | undefined
+  let timeToLastUpstreamRxByteNs: number | undefined
+  let timeToFirstDownstreamTxByteNs: number | undefined
+  let timeToLastDownstreamTxByteNs: number | undefined
+  let responseFlags = 0
+  let tls: TlsInfo | undefined
+  let filterState: Array<FilterStateObject> | undefined
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const wt = tag & 7
+    const field = tag >>> 3
+    switch (field) {
+      case CommonField.downstreamRemoteAddress:
+        expectWireType(wt, Bytes, "AccessLogCommon.downstream_remote_address")
+        downstreamRemoteAddress = readAddress(r.sub())
+        break
+      case CommonField.downstreamLocalAddress:
+        expectWireType(wt, Bytes, "AccessLogCommon.downstream_local_address")
+        downstreamLocalAddress = readAddress(r.sub())
+        break
+      case CommonField.tlsProperties:
+        expectWireType(wt, Bytes, "AccessLogCommon.tls_properties")
+        tls = readTls(r.sub())
+        break
+      case CommonField.startTime: {
+        expectWireType(wt, Bytes, "AccessLogCommon.start_time")
+        startTimeMs = readSecondsNanos(r.sub(), "start_time") / 1e6
+        break
+      }
+      case CommonField.timeToLastRxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_rx_byte")
+        timeToLastRxByteNs = readSecondsNanos(r.sub(), "time_to_last_rx_byte")
+        break
+      case CommonField.timeToFirstUpstreamTxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_upstream_tx_byte")
+        timeToFirstUpstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_first_upstream_tx_byte")
+        break
+      case CommonField.timeToLastUpstreamTxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_upstream_tx_byte")
+        timeToLastUpstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_last_upstream_tx_byte")
+        break
+      case CommonField.timeToFirstUpstreamRxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_upstream_rx_byte")
+        timeToFirstUpstreamRxByteNs = readSecondsNanos(r.sub(), "time_to_first_upstream_rx_byte")
+        break
+      case CommonField.timeToLastUpstreamRxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_upstream_rx_byte")
+        timeToLastUpstreamRxByteNs = readSecondsNanos(r.sub(), "time_to_last_upstream_rx_byte")
+        break
+      case CommonField.timeToFirstDownstreamTxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_downstream_tx_byte")
+        timeToFirstDownstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_first_downstream_tx_byte")
+        break
+      case CommonField.timeToLastDownstreamTxByte:
+        expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_downstream_tx_byte")
+        timeToLastDownstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_last_downstream_tx_byte")
+        break
+      case CommonField.upstreamRemoteAddress:
+        expectWireType(wt, Bytes, "AccessLogCommon.upstream_remote_address")
+        upstreamRemoteAddress = readAddress(r.sub())
+        break
+      case CommonField.upstreamLocalAddress:
+        expectWireType(wt, Bytes, "AccessLogCommon.upstream_local_address")
+        upstreamLocalAddress = readAddress(r.sub())
+        break
+      case CommonField.upstreamCluster:
+        expectWireType(wt, Bytes, "AccessLogCommon.upstream_cluster")
+        upstreamCluster = r.string()
+        break
+      case CommonField.responseFlags:
+        expectWireType(wt, Bytes, "AccessLogCommon.response_flags")
+        responseFlags = readResponseFlags(r.sub())
+        break
+      case CommonField.downstreamDirectRemoteAddress:
+        expectWireType(wt, Bytes, "AccessLogCommon.downstream_direct_remote_address")
+        downstreamDirectRemoteAddress = readAddress(r.sub())
+        break
+      case CommonField.filterStateObjects:
+        expectWireType(wt, Bytes, "AccessLogCommon.filter_state_objects")
+        ;(filterState ??= []).push(readFilterStateEntry(r.sub()))
+        break
+      default:
+        r.skip(wt)
+    }
+  }
+  return {
+    downstreamRemoteAddress,
+    downstreamLocalAddress,
+    downstreamDirectRemoteAddress,
+    upstreamRemoteAddress,
+    upstreamLocalAddress,
+    upstreamCluster,
+    startTimeMs,
+    timeToLastRxByteNs,
+    timeToFirstUpstreamTxByteNs,
+    timeToLastUpstreamTxByteNs,
+    timeToFirstUpstreamRxByteNs,
+    timeToLastUpstreamRxByteNs,
+    timeToFirstDownstreamTxByteNs,
+    timeToLastDownstreamTxByteNs,
+    responseFlags,
+    tls,
+    filterState: filterState ?? NO_FILTER_STATE
+  }
+}
+
+const NO_FILTER_STATE: ReadonlyArray<FilterStateObject> = []
+
+/**
+ * Address: oneof socket_address 1 (SocketAddress: address 2, port_value 3) or envoy_internal_address 3
+ * (EnvoyInternalAddress: server_listener_name 1, endpoint_id 2); pipes are skipped.
+ */
+const readAddress = (r: WireReader): Address | undefined => {
+  let result: Address | undefined
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const field = tag >>> 3
+    if (field === AddressField.envoyInternalAddress) {
+      expectWireType(tag & 7, Bytes, "Address.envoy_internal_address")
+      result = readInternalAddress(r.sub())
+      continue
+    }
+    if (field !== AddressField.socketAddress) {
+      r.skip(tag & 7)
+      continue
+    }
+    expectWireType(tag & 7, Bytes, "Address.socket_address")
+    const s = r.sub()
+    let ip = ""
+    let port = 0
+    while (s.pos < s.end) {
+      const t = s.varint()
+      const f = t >>> 3
+      if (f === SocketAddressField.address) {
+        expectWireType(t & 7, Bytes, "SocketAddress.address")
+        ip = s.string()
+      } else if (f === SocketAddressField.portValue) {
+        expectWireType(t & 7, Varint, "SocketAddress.port_value")
+        port = s.varint()
+      } else s.skip(t & 7)
+    }
+    result = { ip, port }
+  }
+  return result
+}
+
+/** As Envoy prints one (`EnvoyInternalInstance`): `envoy://SERVER_LISTENER_NAME/ENDPOINT_ID`. */
+const readInternalAddress = (r: WireReader): Address => {
+  let listener = ""
+  let endpoint = ""
+  while (r.pos < r.end) {
+    const t = r.varint()
+    const f = t >>> 3
+    if (f === InternalAddressField.serverListenerName) {
+      expectWireType(t & 7, Bytes, "EnvoyInternalAddress.server_listener_name")
+      listener = r.string()
+    } else if (f === InternalAddressField.endpointId) {
+      expectWireType(t & 7, Bytes, "EnvoyInternalAddress.endpoint_id")
+      endpoint = r.string()
+    } else r.skip(t & 7)
+  }
+  return { ip: "", port: 0, internal: ["envoy://", listener, "/", endpoint].join("") }
+}
+
+/** ResponseFlags: 28 fields, each a bool except 13 (`unauthorized_details`, a message): set bit (field − 1). */
+const readResponseFlags = (r: WireReader): number => {
+  let mask = 0
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const f = tag >>> 3
+    const wt = tag & 7
+    if (f === ResponseFlagsField.unauthorizedDetails) {
+      expectWireType(wt, Bytes, "ResponseFlags.unauthorized_details")
+      r.skip(wt)
+      mask |= 1 << (ResponseFlagsField.unauthorizedDetails - 1)
+    } else if (f >= ResponseFlagsField.first && f <= ResponseFlagsField.last) {
+      expectWireType(wt, Varint, "ResponseFlags")
+      if (r.varint() !== 0) mask |= 1 << (f - 1)
+    } else r.skip(wt)
+  }
+  return mask
+}
+
+/** TLSProperties: local_certificate_properties 4, peer_certificate_properties 5. */
+const readTls = (r: WireReader): TlsInfo => {
+  let local: [string, string] = ["", ""]
+  let peer: [string, string] = ["", ""]
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const f = tag >>> 3
+    if (f === TlsField.localCertificateProperties || f === TlsField.peerCertificateProperties) {
+      expectWireType(tag & 7, Bytes, "TLSProperties.certificate_properties")
+      const cert = readCertificate(r.sub())
+      if (f === TlsField.localCertificateProperties) local = cert
+      else peer = cert
+    } else r.skip(tag & 7)
+  }
+  return { localSubject: local[0], localUriSan: local[1], peerSubject: peer[0], peerUriSan: peer[1] }
+}
+
+/** CertificateProperties: subject_alt_name 1 (SubjectAltName: uri 1, dns 2), subject 2 → [subject, first URI SAN]. */
+const readCertificate = (r: WireReader): [string, string] => {
+  let subject = ""
+  let uri = ""
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const f = tag >>> 3
+    if (f === CertificateField.subjectAltName) {
+      expectWireType(tag & 7, Bytes, "CertificateProperties.subject_alt_name")
+      const san = r.sub()
+      while (san.pos < san.end) {
+        const t = san.varint()
+        if (t >>> 3 === SubjectAltNameField.uri && uri === "") {
+          expectWireType(t & 7, Bytes, "SubjectAltName.uri")
+          uri = san.string()
+        } else san.skip(t & 7)
+      }
+    } else if (f === CertificateField.subject) {
+      expectWireType(tag & 7, Bytes, "CertificateProperties.subject")
+      subject = r.string()
+    } else r.skip(tag & 7)
+  }
+  return [subject, uri]
+}
+
+/** `map<string, google.protobuf.Any>` entry; Any: type_url 1, value 2. */
+const readFilterStateEntry = (r: WireReader): FilterStateObject => {
+  let key = ""
+  let typeUrl = ""
+  let value: Uint8Array = EMPTY
+  while (r.pos < r.end) {
+    const tag = r.varint()
+    const f = tag >>> 3
+    if (f === MapEntryField.key) {
+      expectWireType(tag & 7, Bytes, "filter_state_objects.key")
+      key = r.string()
+    } else if (f === MapEntryField.value) {
+      expectWireType(tag & 7, Bytes, "filter_state_objects.value")
+      const any = r.sub()
+      while (any.pos < any.end) {
+        const t = any.varint()
+        const g = t >>> 3
+        if (g === AnyField.typeUrl) {
+          expectWireType(t & 7, Bytes, "Any.type_url")
+          typeUrl = any.string()
+        } else if (g === AnyField.value) {
+          expectWireType(t & 7, Bytes, "Any.value")
+          value = any.bytes()
+        } else any.skip(t & 7)
+      }
+    } else r.skip(tag & 7)
+  }
+  return { key, typeUrl, value }
+}
+
+const EMPTY = new Uint8Array(0)
