@@ -1,14 +1,9 @@
 // HTTPAccessLogEntry with its HTTPRequestProperties and HTTPResponseProperties
 // (proto/envoy/data/accesslog/v3/accesslog.proto): method, path, codes, byte counts, gRPC status, trace id.
-import {
-  type AccessLogCommon,
-  type HttpAccessLog,
-  type HttpVersion,
-  HEADER_VALUE_MAX_BYTES
-} from "../domain/access-log.ts"
+import { type AccessLogCommon, type HttpAccessLog, type HttpVersion, HEADER_VALUE_MAX_BYTES } from "../domain/access-log.ts"
 import { emptyCommon, MapEntryField, readCommon } from "./common-properties.ts"
 import { readUInt32Value } from "./well-known.ts"
-import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
+import { expectWireType, type WireReader, WireType } from "../util/wire-reader.ts"
 
 const { Varint, Bytes } = WireType
 
@@ -35,7 +30,16 @@ const HttpResponseField = {
 const HTTP_VERSIONS: ReadonlyArray<HttpVersion> = ["unspecified", "HTTP/1.0", "HTTP/1.1", "HTTP/2", "HTTP/3"]
 /** envoy.config.core.v3.RequestMethod. */
 const METHODS: ReadonlyArray<string> = [
-  "METHOD_UNSPECIFIED", "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"
+  "METHOD_UNSPECIFIED",
+  "GET",
+  "HEAD",
+  "POST",
+  "PUT",
+  "DELETE",
+  "CONNECT",
+  "OPTIONS",
+  "TRACE",
+  "PATCH"
 ]
 
 const GRPC_STATUS = /^\d{1,10}$/
@@ -109,7 +113,13 @@ export const readHttpEntry = (r: WireReader): HttpAccessLog => {
               break
             case HttpRequestField.requestHeadersBytes:
             case HttpRequestField.requestBodyBytes:
-              expectWireType(w, Varint, t >>> 3 === HttpRequestField.requestHeadersBytes ? "HTTPRequestProperties.request_headers_bytes" : "HTTPRequestProperties.request_body_bytes")
+              expectWireType(
+                w,
+                Varint,
+                t >>> 3 === HttpRequestField.requestHeadersBytes
+                  ? "HTTPRequestProperties.request_headers_bytes"
+                  : "HTTPRequestProperties.request_body_bytes"
+              )
               requestBytes += q.varint()
               break
             case HttpRequestField.requestHeaders:
@@ -137,7 +147,13 @@ export const readHttpEntry = (r: WireReader): HttpAccessLog => {
               break
             case HttpResponseField.responseHeadersBytes:
             case HttpResponseField.responseBodyBytes:
-              expectWireType(w, Varint, t >>> 3 === HttpResponseField.responseHeadersBytes ? "HTTPResponseProperties.response_headers_bytes" : "HTTPResponseProperties.response_body_bytes")
+              expectWireType(
+                w,
+                Varint,
+                t >>> 3 === HttpResponseField.responseHeadersBytes
+                  ? "HTTPResponseProperties.response_headers_bytes"
+                  : "HTTPResponseProperties.response_body_bytes"
+              )
               responseBytes += s.varint()
               break
             case HttpResponseField.responseTrailers: {
@@ -187,7 +203,7 @@ interface TraceHeader {
   readonly traceId: string
 }
 const NO_TRACE: TraceHeader = { rank: 3, traceId: "" }
-const TRACE_HEADERS: Readonly<Record<string, number>> = { "traceparent": 0, "x-b3-traceid": 1, "sw8": 2 }
+const TRACE_HEADERS: Readonly<Record<string, number>> = { traceparent: 0, "x-b3-traceid": 1, sw8: 2 }
 
 /**
  * An entry of `request_headers` (`map<string, string>`: key 1, value 2); only trace headers' values are decoded.

@@ -1,7 +1,7 @@
 // TCPAccessLogEntry and its ConnectionProperties (proto/envoy/data/accesslog/v3/accesslog.proto).
 import type { AccessLogCommon, TcpAccessLog } from "../domain/access-log.ts"
 import { emptyCommon, readCommon } from "./common-properties.ts"
-import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
+import { expectWireType, type WireReader, WireType } from "../util/wire-reader.ts"
 
 const { Varint, Bytes } = WireType
 
@@ -28,7 +28,11 @@ export const readTcpEntry = (r: WireReader): TcpAccessLog => {
           const t = c.varint()
           const f = t >>> 3
           if (f === ConnectionField.receivedBytes || f === ConnectionField.sentBytes) {
-            expectWireType(t & 7, Varint, f === ConnectionField.receivedBytes ? "ConnectionProperties.received_bytes" : "ConnectionProperties.sent_bytes")
+            expectWireType(
+              t & 7,
+              Varint,
+              f === ConnectionField.receivedBytes ? "ConnectionProperties.received_bytes" : "ConnectionProperties.sent_bytes"
+            )
             if (f === ConnectionField.receivedBytes) receivedBytes = c.varint()
             else sentBytes = c.varint()
           } else c.skip(t & 7)

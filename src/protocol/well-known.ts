@@ -1,5 +1,5 @@
 // google.protobuf well-known types read by the ALS codec (field numbers from google/protobuf/*.proto).
-import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
+import { expectWireType, type WireReader, WireType } from "../util/wire-reader.ts"
 
 const { Varint } = WireType
 
