@@ -31,7 +31,10 @@ export const RESPONSE_FLAG_NAMES: ReadonlyArray<string> = [
   "downstream_remote_reset"
 ]
 
-/** Envoy's short codes for the same flags (`%RESPONSE_FLAGS%` in its access log format), in the same order. */
+/**
+ * Envoy's short codes for the same flags (`%RESPONSE_FLAGS%` in its access log format, Istio's `response_flags`
+ * label), in the same order.
+ */
 export const RESPONSE_FLAG_CODES: ReadonlyArray<string> = [
   "LH",
   "UH",
@@ -60,7 +63,7 @@ export const RESPONSE_FLAG_CODES: ReadonlyArray<string> = [
   "NC",
   "OM",
   "DF",
-  "DRR"
+  "DR"
 ]
 
 /** The first set flag, as SkyWalking's "internal error code"; "" when none is set. */

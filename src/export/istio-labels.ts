@@ -4,6 +4,7 @@
 import type { AccessLog } from "../domain/access-log.ts"
 import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
+import { RESPONSE_FLAG_CODES } from "../domain/response-flags.ts"
 
 /** What Istio writes for a label it cannot know. */
 export const UNKNOWN = "unknown"
@@ -155,45 +156,13 @@ export const servicePart = (e: AccessLog | undefined, destination: WorkloadIdent
   return authorityPart(destination.namespace, e.authority)
 }
 
-/** Envoy's short response flag codes, in the order of envoy.data.accesslog.v3.ResponseFlags' fields (bit n − 1). */
-const SHORT_FLAGS: ReadonlyArray<string> = [
-  "LH",
-  "UH",
-  "UT",
-  "LR",
-  "UR",
-  "UF",
-  "UC",
-  "UO",
-  "NR",
-  "DI",
-  "FI",
-  "RL",
-  "UAEX",
-  "RLSE",
-  "DC",
-  "URX",
-  "SI",
-  "IH",
-  "DPE",
-  "UMSDR",
-  "RFCF",
-  "NFCF",
-  "DT",
-  "UPE",
-  "NC",
-  "OM",
-  "DF",
-  "DR"
-]
-
 const flagTexts = new Map<number, string>()
 
 /** `response_flags`: the set flags' short codes joined by commas, `-` when none (as Envoy's %RESPONSE_FLAGS%). */
 export const responseFlagsText = (mask: number): string => {
   let text = flagTexts.get(mask)
   if (text === undefined) {
-    const codes = SHORT_FLAGS.filter((_, i) => (mask & (1 << i)) !== 0)
+    const codes = RESPONSE_FLAG_CODES.filter((_, i) => (mask & (1 << i)) !== 0)
     text = codes.length === 0 ? "-" : codes.join(",")
     flagTexts.set(mask, text)
   }
