@@ -88,8 +88,15 @@ describe("a node id with no proxy role", () => {
       'skipping the entries of node "evil\\"\\nsidecar~"'
     ])
 
-    const services = (await getJson(app.url, "/api/services")).body.services
-    expect(services.find((s: { name: string }) => s.name === "cart.shop")?.metrics?.calls).toBe(3)
+    // The sidecar's records reach the API at the aggregator's next flush.
+    const cartCalls = (services: Array<{ name: string; metrics?: { calls: number } | null }>) =>
+      services.find((s) => s.name === "cart.shop")?.metrics?.calls
+    const services = await waitFor(
+      "the sidecar's calls queryable",
+      async () => (await getJson(app.url, "/api/services")).body.services,
+      (list) => cartCalls(list) === 3
+    )
+    expect(cartCalls(services)).toBe(3)
     expect(app.child.exitCode).toBeNull()
   })
 })
