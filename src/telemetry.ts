@@ -146,6 +146,20 @@ export const remoteWriteLastSuccess = Metric.gauge("meshsight_remote_write_last_
   description: "When the endpoint last accepted a request (Unix seconds), by endpoint"
 })
 
+// Storage mode `prometheus` (src/export/minute-writer.ts, src/query/tsdb-query.ts).
+export const minuteSeriesWritten = Metric.counter("meshsight_minute_samples_written_total", {
+  description: "meshsight_minute_* samples queued for remote write (each minute's series, once the minute is over)",
+  incremental: true
+})
+export const minuteSamplesLate = Metric.counter("meshsight_minute_late_writes_total", {
+  description: "Series written again for a minute already written (records that came late; the TSDB must take out-of-order samples)",
+  incremental: true
+})
+export const storageQueryFailures = Metric.counter("meshsight_storage_query_failures_total", {
+  description: "PromQL queries to MESHSIGHT_PROMETHEUS_URL that failed (unreachable, timeout, error answer)",
+  incremental: true
+})
+
 // The memory budget (src/memory/budget.ts).
 export const memoryBudgetBytes = Metric.gauge("meshsight_memory_budget_bytes", {
   description: "The memory budget (MESHSIGHT_MEMORY_LIMIT_MB); new series and streams are refused once retained data reaches half of it"

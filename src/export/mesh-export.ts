@@ -28,7 +28,12 @@ export class MeshExport extends Context.Service<MeshExport, MeshExportShape>()("
 const HOUSEKEEPING_MS = 5_000
 
 /** Authorization and extra headers for every remote-write request. */
-export const remoteWriteHeaders = (c: SettingValues<typeof exportSettings>): Record<string, string> => ({
+export const remoteWriteHeaders = (
+  c: Pick<
+    SettingValues<typeof exportSettings>,
+    "remoteWriteUsername" | "remoteWritePassword" | "remoteWriteBearerToken" | "remoteWriteHeaders"
+  >
+): Record<string, string> => ({
   ...(c.remoteWriteUsername !== ""
     ? { authorization: `Basic ${Buffer.from(`${c.remoteWriteUsername}:${c.remoteWritePassword}`).toString("base64")}` }
     : c.remoteWriteBearerToken !== ""

@@ -111,7 +111,7 @@ const respond = <E extends { readonly _tag: string; readonly message: string }, 
       Effect.succeed(
         HttpServerResponse.jsonUnsafe(
           { error: e.message },
-          { status: e._tag === "NotFound" ? 404 : e._tag === "LogsUnavailable" ? 503 : 400 }
+          { status: e._tag === "NotFound" ? 404 : e._tag === "LogsUnavailable" || e._tag === "StorageUnavailable" ? 503 : 400 }
         )
       )
     )

@@ -1,18 +1,14 @@
 // The query stage: store → API views (src/query/api-model.ts). Ranges are [start, end) in whole minutes.
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import { endpointKey, instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../aggregation/entity.ts"
 import { MINUTE_MS } from "../domain/minute.ts"
 import type { Entity, Series as StoredSeries } from "../domain/series.ts"
-import { SeriesStats } from "../domain/series-stats.ts"
 import { MetricStore } from "../store/metric-store.ts"
-import { breathe, compareNames, FIRST_PAGE, type PageRequest, PageWindow, SLICE } from "./page.ts"
+import { breathe, FIRST_PAGE, type PageRequest, PageWindow, SLICE } from "./page.ts"
 import type {
   EndpointList,
-  InstanceEdge,
   InstanceList,
-  InstanceNode,
   InstanceTopology,
-  MetricSummary,
   NamedMetrics,
   Scope,
   Series,
@@ -21,7 +17,19 @@ import type {
   TimeRange,
   Topology
 } from "./api-model.ts"
-import { type Activity, addMinute, oneMinute, rangeSummary } from "./range-summary.ts"
+import { oneMinute, rangeSummary } from "./range-summary.ts"
+import {
+  instanceTopologyScope,
+  instanceTopologyView,
+  type Merged,
+  mergeMinute,
+  newTotals,
+  serviceTopologyView,
+  summaryOf,
+  type Totals,
+  topologyScope,
+  topologyView
+} from "./views.ts"
 
 /** What identifies one series, by scope (the /api/series query parameters). */
 export type SeriesSelector =
@@ -38,44 +46,23 @@ export type SeriesSelector =
       readonly detectPoint: "client" | "server"
     }
 
+/** The store the answers come from could not be read (storage mode `prometheus`: the TSDB is away); HTTP 503. */
+export class StorageUnavailable extends Schema.TaggedError<StorageUnavailable>()("StorageUnavailable", { message: Schema.String }) {}
+
+/** The query stage's answers. The memory store's never fail; a TSDB's fail with StorageUnavailable. */
 export interface QueryServiceShape {
   /** One page of the services (FIRST_PAGE by default). */
-  readonly services: (range: TimeRange, namespace?: string, page?: PageRequest) => Effect.Effect<ServiceList>
+  readonly services: (range: TimeRange, namespace?: string, page?: PageRequest) => Effect.Effect<ServiceList, StorageUnavailable>
   /** `undefined` when the store holds nothing about the service at all. */
-  readonly instances: (service: string, range: TimeRange, page?: PageRequest) => Effect.Effect<InstanceList | undefined>
-  readonly endpoints: (service: string, range: TimeRange, page?: PageRequest) => Effect.Effect<EndpointList | undefined>
-  readonly topology: (range: TimeRange, namespace?: string) => Effect.Effect<Topology>
-  readonly serviceTopology: (service: string, range: TimeRange) => Effect.Effect<Topology | undefined>
-  readonly instanceTopology: (range: TimeRange, namespace?: string) => Effect.Effect<InstanceTopology>
-  readonly series: (selector: SeriesSelector, range: TimeRange) => Effect.Effect<Series>
+  readonly instances: (service: string, range: TimeRange, page?: PageRequest) => Effect.Effect<InstanceList | undefined, StorageUnavailable>
+  readonly endpoints: (service: string, range: TimeRange, page?: PageRequest) => Effect.Effect<EndpointList | undefined, StorageUnavailable>
+  readonly topology: (range: TimeRange, namespace?: string) => Effect.Effect<Topology, StorageUnavailable>
+  readonly serviceTopology: (service: string, range: TimeRange) => Effect.Effect<Topology | undefined, StorageUnavailable>
+  readonly instanceTopology: (range: TimeRange, namespace?: string) => Effect.Effect<InstanceTopology, StorageUnavailable>
+  readonly series: (selector: SeriesSelector, range: TimeRange) => Effect.Effect<Series, StorageUnavailable>
 }
 
 export class QueryService extends Context.Service<QueryService, QueryServiceShape>()("meshsight/QueryService") {}
-
-/** A series merged over the minutes of a range, with how many of those minutes had calls or connections. */
-interface Totals {
-  readonly stats: SeriesStats
-  readonly activity: Activity
-}
-
-interface Merged extends Totals {
-  readonly entity: Entity
-}
-
-const summaryOf = (m: Totals) => rangeSummary(m.stats, m.activity)
-const newTotals = (hasApdex: boolean): Totals => ({ stats: new SeriesStats(hasApdex), activity: { callMinutes: 0, tcpMinutes: 0 } })
-const mergeMinute = (into: Totals, minute: SeriesStats) => {
-  into.stats.merge(minute)
-  addMinute(into.activity, minute)
-}
-
-const byName = <T extends { readonly name: string }>(a: T, b: T) => compareNames(a.name, b.name)
-
-/**
- * A topology holds at most this many nodes and edges each (the first by name); `truncated` says when it was cut.
- * The lists are paged instead; a graph is drawn whole or not at all.
- */
-export const MAX_TOPOLOGY_ITEMS = 5000
 
 /**
  * Queries walk the store in slices of SLICE series and let the event loop run between them (page.ts), so that the
@@ -180,46 +167,6 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       return { items, nextCursor }
     })
 
-  /** Nodes and edges from the services and relations of a range: the services `keepNode` picks and both ends of every edge kept. */
-  const graph = (
-    range: TimeRange,
-    merged: Map<string, Merged>,
-    keepEdge: (source: string, target: string) => boolean,
-    keepNode: (service: string) => boolean
-  ): Topology => {
-    const nodes = new Map<string, { namespace: string; metrics: MetricSummary | null }>()
-    const edges = new Map<string, { source: string; target: string; client: MetricSummary | null; server: MetricSummary | null }>()
-    const node = (name: string, namespace: string) => {
-      if (!nodes.has(name)) nodes.set(name, { namespace, metrics: null })
-    }
-    for (const m of merged.values()) {
-      const e = m.entity
-      if (e.scope === "service" && keepNode(e.service)) node(e.service, e.namespace)
-      if (e.scope !== "serviceRelation" || !keepEdge(e.source, e.target)) continue
-      node(e.source, e.sourceNamespace)
-      node(e.target, e.targetNamespace)
-      const key = `${e.source}\u0000${e.target}`
-      const edge = edges.get(key) ?? { source: e.source, target: e.target, client: null, server: null }
-      edge[e.detectPoint] = summaryOf(m)
-      edges.set(key, edge)
-    }
-    for (const m of merged.values()) {
-      const e = m.entity
-      if (e.scope !== "service") continue
-      const existing = nodes.get(e.service)
-      if (existing) existing.metrics = summaryOf(m)
-    }
-    const allNodes = [...nodes].map(([name, n]) => ({ name, namespace: n.namespace, metrics: n.metrics })).sort(byName)
-    const allEdges = [...edges.values()].sort((a, b) => compareNames(a.source, b.source) || compareNames(a.target, b.target))
-    const truncated = allNodes.length > MAX_TOPOLOGY_ITEMS || allEdges.length > MAX_TOPOLOGY_ITEMS
-    return {
-      range,
-      nodes: allNodes.slice(0, MAX_TOPOLOGY_ITEMS),
-      edges: allEdges.slice(0, MAX_TOPOLOGY_ITEMS),
-      truncated
-    }
-  }
-
   return {
     services: (range, namespace, page = FIRST_PAGE) =>
       Effect.gen(function* () {
@@ -275,91 +222,15 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
         ),
         (found) => (found === undefined ? undefined : { range, service, endpoints: found.items, nextCursor: found.nextCursor })
       ),
-    topology: (range, namespace) =>
-      Effect.map(
-        collect(range, (e) => e.scope === "service" || e.scope === "serviceRelation"),
-        (merged) => {
-          if (namespace === undefined)
-            return graph(
-              range,
-              merged,
-              () => true,
-              () => true
-            )
-          const inNamespace = new Set<string>()
-          for (const m of merged.values()) {
-            const e = m.entity
-            if (e.scope === "service" && e.namespace === namespace) inNamespace.add(e.service)
-            if (e.scope === "serviceRelation") {
-              if (e.sourceNamespace === namespace) inNamespace.add(e.source)
-              if (e.targetNamespace === namespace) inNamespace.add(e.target)
-            }
-          }
-          // Calls that cross into or out of the namespace stay visible, with the outside service at their far end.
-          const keep = (service: string) => inNamespace.has(service)
-          return graph(range, merged, (s, t) => keep(s) || keep(t), keep)
-        }
-      ),
+    topology: (range, namespace) => Effect.map(collect(range, topologyScope), (merged) => topologyView(range, merged, namespace)),
     serviceTopology: (service, range) =>
       Effect.gen(function* () {
         const merged = yield* collect(range, (e) => e.scope === "service" || (e.scope === "serviceRelation" && mentions(e, service)))
-        const topology = graph(
-          range,
-          merged,
-          () => true,
-          (name) => name === service
-        )
+        const topology = serviceTopologyView(range, merged, service)
         return topology.nodes.length > 0 || (yield* isKnown(service)) ? topology : undefined
       }),
     instanceTopology: (range, namespace) =>
-      Effect.map(
-        collect(range, (e) => e.scope === "service" || e.scope === "instance" || e.scope === "instanceRelation"),
-        (merged) => {
-          // An instance relation names services, not namespaces: a service's namespace comes from its own series.
-          const namespaceOf = new Map<string, string>()
-          for (const m of merged.values())
-            if (m.entity.scope === "service" || m.entity.scope === "instance") namespaceOf.set(m.entity.service, m.entity.namespace)
-          const ns = (service: string) => namespaceOf.get(service) ?? ""
-          const inside = (service: string) => namespace === undefined || ns(service) === namespace
-          const nodes = new Map<string, InstanceNode>()
-          const node = (service: string, instance: string, metrics: MetricSummary | null) => {
-            const key = `${service}\u0000${instance}`
-            const prior = nodes.get(key)
-            if (prior === undefined || (prior.metrics === null && metrics !== null))
-              nodes.set(key, { service, instance, namespace: ns(service), metrics })
-          }
-          const edges = new Map<string, { -readonly [K in keyof InstanceEdge]: InstanceEdge[K] }>()
-          for (const m of merged.values()) {
-            const e = m.entity
-            if (e.scope === "instance" && inside(e.service)) node(e.service, e.instance, summaryOf(m))
-            if (e.scope !== "instanceRelation" || !(inside(e.source) || inside(e.target))) continue
-            node(e.source, e.sourceInstance, null)
-            node(e.target, e.targetInstance, null)
-            const key = [e.source, e.sourceInstance, e.target, e.targetInstance].join("\u0000")
-            const edge = edges.get(key) ?? {
-              source: e.source,
-              sourceInstance: e.sourceInstance,
-              target: e.target,
-              targetInstance: e.targetInstance,
-              client: null,
-              server: null
-            }
-            edge[e.detectPoint] = summaryOf(m)
-            edges.set(key, edge)
-          }
-          const order = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
-            a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance)
-          return {
-            range,
-            nodes: [...nodes.values()].sort(order),
-            edges: [...edges.values()].sort(
-              (a, b) =>
-                order({ service: a.source, instance: a.sourceInstance }, { service: b.source, instance: b.sourceInstance }) ||
-                order({ service: a.target, instance: a.targetInstance }, { service: b.target, instance: b.targetInstance })
-            )
-          }
-        }
-      ),
+      Effect.map(collect(range, instanceTopologyScope), (merged) => instanceTopologyView(range, merged, namespace)),
     series: (selector, range) =>
       Effect.sync(() => {
         const key = seriesKey(selector)
@@ -378,7 +249,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
   }
 }
 
-const seriesKey = (s: SeriesSelector): string => {
+export const seriesKey = (s: SeriesSelector): string => {
   switch (s.scope) {
     case "service":
       return serviceKey(s.service)

@@ -1,0 +1,226 @@
+// Storage mode `prometheus` (docs/scale-out.md): the store stage becomes a buffer of the minutes not yet written,
+// and a writer remote-writes each minute's series to the TSDB once the minute is over, as meshsight_minute_*
+// samples (src/domain/minute-families.ts) labelled with this replica. Any replica's query API then sums every
+// replica's minutes with PromQL (src/query/tsdb-query.ts). What a replica holds is only its unwritten minutes.
+import { Clock, Effect, Layer, Metric } from "effect"
+import { entityLabels, MINUTE_FAMILIES } from "../domain/minute-families.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
+import type { MinuteBucket } from "../domain/series.ts"
+import { MemoryBudget, type MemoryMeter } from "../memory/budget.ts"
+import { type MetricStoreShape, MetricStore, seriesWeight } from "../store/metric-store.ts"
+import { minuteSamplesLate, minuteSeriesWritten } from "../telemetry.ts"
+import { Int, setting, settingsConfig } from "../util/setting.ts"
+import { makeEndpoint, TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
+import {
+  remoteWriteBearerToken,
+  remoteWriteHeaders,
+  remoteWritePassword,
+  remoteWriteQueueSamples,
+  remoteWriteTimeoutMs,
+  remoteWriteUrls,
+  remoteWriteUsername,
+  replica
+} from "./settings.ts"
+import { compressBody, encodeLabel, ProtoWriter, writeTimeSeries } from "./write-request.ts"
+import { remoteWriteHeaders as headersOf } from "./mesh-export.ts"
+
+export const minuteGraceMs = setting({
+  names: ["MESHSIGHT_MINUTE_WRITE_GRACE_MS"],
+  schema: Int(0, 600_000),
+  expected: "milliseconds from 0 to 600000",
+  default: 5_000
+})
+export const minuteWriteCheckMs = setting({
+  names: ["MESHSIGHT_MINUTE_WRITE_CHECK_MS"],
+  schema: Int(100, 60_000),
+  expected: "milliseconds from 100 to 60000",
+  default: 1_000
+})
+
+/**
+ * A minute's samples are stamped inside it, 30 s after its start plus a per-process offset and the number of
+ * earlier writes of that minute: a query window aligned to whole minutes then holds exactly the samples of its
+ * minutes whichever way a TSDB bounds its windows, and every write of a series gets a timestamp of its own (a TSDB
+ * refuses a second, different value at a timestamp it already holds). Late records of a minute already written
+ * are written as another sample of that minute: a TSDB takes it when it accepts out-of-order samples
+ * (Prometheus' `out_of_order_time_window`, VictoriaMetrics always), else refuses it and the writer counts it.
+ */
+export const sampleTime = (minute: number, processSlotMs: number, write: number) => minute + 30_000 + processSlotMs + write
+/** Process offsets take the first 20 s after the middle of the minute; writes of a minute the last 10 s. */
+export const PROCESS_SLOTS_MS = 20_000
+export const MAX_WRITES_PER_MINUTE = 9_999
+
+/** The buffer of unwritten minutes: merged like the memory store, taken out whole when written. */
+export const makeMinuteBuffer = (meter: MemoryMeter = { bytes: 0 }) => {
+  const minutes = new Map<number, MinuteBucket>()
+  let count = 0
+  const store: MetricStoreShape = {
+    merge: (minute, bucket) => {
+      let target = minutes.get(minute)
+      if (target === undefined) minutes.set(minute, (target = new Map()))
+      for (const [key, s] of bucket) {
+        const existing = target.get(key)
+        if (existing === undefined) {
+          target.set(key, s)
+          count++
+        } else {
+          existing.stats.merge(s.stats)
+          meter.bytes -= seriesWeight(key)
+        }
+      }
+      return 0
+    },
+    // Written minutes leave at once (take); retention is the TSDB's.
+    prune: () => {},
+    read: (start, end) => [...minutes].filter(([m]) => m >= start && m < end).sort((a, b) => a[0] - b[0]),
+    seriesCount: () => count,
+    has: (minute, key) => minutes.get(minute)?.has(key) ?? false,
+    retentionStart: () => Number.NEGATIVE_INFINITY
+  }
+  /** Removes and returns the minutes before `before` (all when undefined), oldest first. */
+  const take = (before = Number.POSITIVE_INFINITY): Array<readonly [number, MinuteBucket]> => {
+    const out = [...minutes].filter(([m]) => m < before).sort((a, b) => a[0] - b[0])
+    for (const [m, bucket] of out) {
+      minutes.delete(m)
+      count -= bucket.size
+      for (const key of bucket.keys()) meter.bytes -= seriesWeight(key)
+    }
+    return out
+  }
+  return { store, take }
+}
+
+const byName = (a: readonly [string, string], b: readonly [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+
+/** Encoded labels that repeat across series (family names, codes, buckets, flags): made once. */
+const pieces = new Map<string, Uint8Array>()
+const piece = (name: string, value: string) => {
+  const key = `${name}=${value}`
+  let p = pieces.get(key)
+  if (p === undefined) {
+    if (pieces.size > 100_000) pieces.clear()
+    pieces.set(key, (p = encodeLabel(name, value)))
+  }
+  return p
+}
+
+/**
+ * The WriteRequests for the given minutes. Each TimeSeries carries the family's name, the entity's labels, the
+ * family's own label (code, bucket, …) and `meshsight_replica`, sorted by name as remote write expects.
+ */
+export const minuteBatches = (
+  minutes: ReadonlyArray<readonly [number, MinuteBucket]>,
+  replicaName: string,
+  timeOf: (minute: number) => number
+): Array<WriteBatch> => {
+  const batches: Array<WriteBatch> = []
+  const w = new ProtoWriter()
+  let timeseries = 0
+  const cut = () => {
+    if (timeseries === 0) return
+    batches.push({ body: compressBody(w.take()), samples: timeseries })
+    timeseries = 0
+  }
+  for (const [minute, bucket] of minutes) {
+    const at = timeOf(minute)
+    for (const s of bucket.values()) {
+      const pairs: Array<readonly [string, string]> = [...entityLabels(s.entity), ["meshsight_replica", replicaName]]
+      pairs.sort(byName)
+      const names = pairs.map(([k]) => k)
+      const encoded = pairs.map(([k, v]) => encodeLabel(k, v))
+      for (const f of MINUTE_FAMILIES) {
+        const values = f.read(s.stats)
+        if (values.length === 0) continue
+        const name = piece("__name__", f.name)
+        // Where the family's own label sorts in among the entity's.
+        const split = f.label === undefined ? encoded.length : names.findIndex((n) => n > f.label!)
+        const before = split === -1 ? encoded : encoded.slice(0, split)
+        const after = split === -1 ? [] : encoded.slice(split)
+        for (const [labelValue, value] of values) {
+          const labelled = f.label === undefined ? encoded : [...before, piece(f.label, labelValue), ...after]
+          writeTimeSeries(w, [name, ...labelled], [[value, at]])
+          if (++timeseries >= TIMESERIES_PER_REQUEST) cut()
+        }
+      }
+    }
+  }
+  cut()
+  return batches
+}
+
+const writerSettings = {
+  remoteWriteUrls,
+  remoteWriteTimeoutMs,
+  remoteWriteQueueSamples,
+  remoteWriteUsername,
+  remoteWritePassword,
+  remoteWriteBearerToken,
+  remoteWriteHeaders,
+  replica,
+  minuteGraceMs,
+  minuteWriteCheckMs
+}
+
+/**
+ * The store stage of storage mode `prometheus`: MetricStore is the buffer of unwritten minutes, and a fiber
+ * writes every minute that ended more than the grace ago to each remote-write URL (the Istio export's URLs, auth
+ * and queue bound). At shutdown, after the aggregator's last flush, every buffered minute is written, the current
+ * one included.
+ */
+export const MinuteWriterStoreLive = Layer.effect(
+  MetricStore,
+  Effect.gen(function* () {
+    const c = yield* settingsConfig(writerSettings)
+    if (c.remoteWriteUrls.length === 0) {
+      return yield* Effect.die(
+        new Error(
+          "MESHSIGHT_STORAGE=prometheus needs MESHSIGHT_REMOTE_WRITE_URL: the replicas' minutes reach the TSDB only by remote write"
+        )
+      )
+    }
+    const budget = yield* MemoryBudget
+    const buffer = makeMinuteBuffer(budget.meter("series"))
+    const headers = headersOf(c)
+    const endpoints = c.remoteWriteUrls.map((url) =>
+      makeEndpoint({ url, headers, timeoutMs: c.remoteWriteTimeoutMs, maxBackoffMs: 30_000 }, c.remoteWriteQueueSamples)
+    )
+    const slot = (yield* Clock.currentTimeMillis) % PROCESS_SLOTS_MS
+    /** How often each recent minute was written, for the next write's timestamp. */
+    const writes = new Map<number, number>()
+    const write = (minutes: ReadonlyArray<readonly [number, MinuteBucket]>) =>
+      Effect.gen(function* () {
+        if (minutes.length === 0) return
+        let late = 0
+        const batches = minuteBatches(minutes, c.replica, (minute) => {
+          const n = writes.get(minute) ?? 0
+          if (n > 0) late++
+          writes.set(minute, Math.min(n + 1, MAX_WRITES_PER_MINUTE))
+          return sampleTime(minute, slot, n)
+        })
+        for (const m of writes.keys()) if (m < minutes[0][0] - 24 * 60 * MINUTE_MS) writes.delete(m)
+        const samples = batches.reduce((n, b) => n + b.samples, 0)
+        yield* Metric.update(minuteSeriesWritten, samples)
+        if (late > 0) yield* Metric.update(minuteSamplesLate, late)
+        for (const e of endpoints) yield* e.enqueue(batches)
+      })
+    const writeEnded = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      yield* write(buffer.take(minuteOf(now - c.minuteGraceMs)))
+    })
+    yield* Effect.addFinalizer(() =>
+      write(buffer.take()).pipe(
+        Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
+        Effect.timeout(c.remoteWriteTimeoutMs),
+        Effect.catch(() =>
+          Effect.logWarning("writing the last minutes at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS")
+        )
+      )
+    )
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(c.minuteWriteCheckMs), writeEnded)))
+    for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(Math.min(250, c.minuteWriteCheckMs)))
+    yield* Effect.logInfo(
+      `storage: prometheus; each minute's series are written ${c.minuteGraceMs} ms after it ends to ${endpoints.map((e) => e.name).join(", ")} (meshsight_replica="${c.replica}")`
+    )
+    return buffer.store
+  })
+)
