@@ -1,7 +1,7 @@
 // The pipeline's stages composed as Layers: ingest → (pipeline/: decode → identify → analyze) → aggregate → store
 // → query / HTTP, with the Istio-standard export and the error logs beside the aggregator and the memory budget
 // under them all. Swapping a stage means passing another Layer here; `main.ts` picks the analyzers.
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import { AggregatorLive } from "./aggregation/aggregator.ts"
 import { EndpointNamingLive } from "./analysis/endpoint-names.ts"
 import { ErrorLogsLive, ErrorLogStoreLive } from "./error-logs/error-logs.ts"
@@ -15,11 +15,32 @@ import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
 import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
 import * as MemoryStore from "./store/metric-store.ts"
+import { storageMode } from "./store/storage-mode.ts"
+import { MinuteWriterStoreLive } from "./export/minute-writer.ts"
+import { TsdbQueryServiceLive } from "./query/tsdb-query.ts"
+import { settingConfig } from "./util/setting.ts"
 
 /** The app with the given analyzers' Layers (`main-analyzers.ts` picks them from the configuration). */
-export const makeAppLayer = (analyzers: AnalyzerLayers) => {
+export const makeAppLayer = (analyzers: AnalyzerLayers) =>
+  Layer.unwrap(
+    Effect.gen(function* () {
+      return appLayer(analyzers, yield* settingConfig(storageMode))
+    })
+  )
+
+/**
+ * Storage mode `memory` keeps the minutes in this process and answers from them; `prometheus` writes each minute
+ * to the TSDB and answers from PromQL (docs/scale-out.md).
+ */
+const storageLayers = (mode: "memory" | "prometheus") =>
+  mode === "memory"
+    ? { store: MemoryStore.layerConfig, query: QueryServiceLive }
+    : { store: MinuteWriterStoreLive, query: TsdbQueryServiceLive }
+
+const appLayer = (analyzers: AnalyzerLayers, mode: "memory" | "prometheus") => {
   const budget = MemoryBudgetLive
-  const store = MemoryStore.layerConfig.pipe(Layer.provide(budget))
+  const layers = storageLayers(mode)
+  const store = layers.store.pipe(Layer.provide(budget))
   const aggregator = AggregatorLive.pipe(Layer.provide([store, budget]))
   const identity = chainLayer.pipe(Layer.provide(analyzers), Layer.provide(budget))
   const proxyMetrics = ProxyMetricStoreLive
@@ -35,7 +56,7 @@ export const makeAppLayer = (analyzers: AnalyzerLayers) => {
       MetricsPipelineLive.pipe(Layer.provide([proxyMetrics, budget]))
     ])
   )
-  const query = QueryServiceLive.pipe(Layer.provide(store))
+  const query = layers.query.pipe(Layer.provide(store))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
   // aggregator flushes what they left into the store (and the error-log store writes out its queue).
   const app = HttpServerLive.pipe(

@@ -29,6 +29,16 @@ import { maxSeriesPerMinute, retentionMinutes } from "./store/metric-store.ts"
 import { errorLogRatePerMinute, errorLogsMax, errorLogsPerService, logsPostgresUrl, logsRetentionHours } from "./error-logs/settings.ts"
 import * as exportSettings from "./export/settings.ts"
 import { memoryLimitMb } from "./memory/budget.ts"
+import { storageMode } from "./store/storage-mode.ts"
+import {
+  prometheusBearerToken,
+  prometheusHeaders,
+  prometheusPassword,
+  prometheusTimeoutMs,
+  prometheusUrl,
+  prometheusUsername
+} from "./query/prometheus-settings.ts"
+import { minuteGraceMs, minuteWriteCheckMs } from "./export/minute-writer.ts"
 import { invalid, type Setting, setting, type SettingValues, settingsConfig } from "./util/setting.ts"
 
 export const LOG_LEVELS = ["Trace", "Debug", "Info", "Warn", "Error"] as const
@@ -109,6 +119,15 @@ const SETTINGS = {
   remoteWriteBearerToken: exportSettings.remoteWriteBearerToken,
   remoteWriteHeaders: exportSettings.remoteWriteHeaders,
   replica: exportSettings.replica,
+  storageMode,
+  prometheusUrl,
+  prometheusTimeoutMs,
+  prometheusBearerToken,
+  prometheusUsername,
+  prometheusPassword,
+  prometheusHeaders,
+  minuteGraceMs,
+  minuteWriteCheckMs,
   logLevel,
   logFormat
 }
@@ -172,6 +191,13 @@ const settings = settingsConfig(SETTINGS).pipe(
       if (valueOf(set) !== "" && valueOf(partner) === "") {
         return invalid(set.names[0]!, String(valueOf(set)), `${partner.names[0]} too: ${why}`)
       }
+    }
+    // Storage mode prometheus reads from one URL and reaches the TSDB only by remote write.
+    if (s.storageMode === "prometheus" && s.prometheusUrl === "") {
+      return invalid("MESHSIGHT_STORAGE", s.storageMode, "MESHSIGHT_PROMETHEUS_URL too: the query API reads from it")
+    }
+    if (s.storageMode === "prometheus" && s.remoteWriteUrls.length === 0) {
+      return invalid("MESHSIGHT_STORAGE", s.storageMode, "MESHSIGHT_REMOTE_WRITE_URL too: each replica's minutes reach the TSDB by remote write")
     }
     return Config.succeed(s)
   })

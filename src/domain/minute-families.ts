@@ -260,6 +260,3 @@ export const entityOf = (labels: Readonly<Record<string, string>>): Entity | und
       return undefined
   }
 }
-
-/** Services keep an apdex (src/aggregation/aggregator.ts); a SeriesStats read back must too. */
-export const statsFor = (e: Entity): SeriesStats => new SeriesStats(e.scope === "service")

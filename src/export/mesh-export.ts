@@ -33,14 +33,13 @@ export const remoteWriteHeaders = (
     SettingValues<typeof exportSettings>,
     "remoteWriteUsername" | "remoteWritePassword" | "remoteWriteBearerToken" | "remoteWriteHeaders"
   >
-): Record<string, string> => ({
-  ...(c.remoteWriteUsername !== ""
-    ? { authorization: `Basic ${Buffer.from(`${c.remoteWriteUsername}:${c.remoteWritePassword}`).toString("base64")}` }
-    : c.remoteWriteBearerToken !== ""
-      ? { authorization: `Bearer ${c.remoteWriteBearerToken}` }
-      : {}),
-  ...c.remoteWriteHeaders
-})
+): Record<string, string> =>
+  settings.authHeaders({
+    username: c.remoteWriteUsername,
+    password: c.remoteWritePassword,
+    bearerToken: c.remoteWriteBearerToken,
+    headers: c.remoteWriteHeaders
+  })
 
 export const MeshExportDisabled = Layer.succeed(MeshExport, { enabled: false, record: () => {}, scrape: () => Effect.succeed("") })
 

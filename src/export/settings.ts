@@ -3,7 +3,7 @@ import { hostname } from "node:os"
 import { Schema, SchemaGetter } from "effect"
 import { Bool, Int, NonEmpty, setting, Trimmed } from "../util/setting.ts"
 
-const urlList = Schema.Trim.pipe(
+export const urlList = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Array(Schema.String.check(Schema.isPattern(/^https?:\/\/[^\s]+$/))), {
     decode: SchemaGetter.transform((s: string) =>
       s
@@ -17,7 +17,7 @@ const urlList = Schema.Trim.pipe(
 /** An HTTP header name (RFC 9110 token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 /** `Name=value,Name2=value2`: extra HTTP headers. */
-const headerMap = Schema.Trim.pipe(
+export const headerMap = Schema.Trim.pipe(
   Schema.decodeTo(Schema.Record(Schema.String, Schema.String), {
     decode: SchemaGetter.transform((s: string) =>
       Object.fromEntries(
@@ -37,6 +37,27 @@ const headerMap = Schema.Trim.pipe(
     )
   })
 )
+
+/** What is wrong with a header map's names, if anything. */
+export const badHeaderName = (headers: Readonly<Record<string, string>>): string | undefined => {
+  const bad = Object.keys(headers).find((k) => !HEADER_NAME.test(k))
+  return bad === undefined ? undefined : bad === "" ? "a pair without a name" : `not a header name: ${bad}`
+}
+
+/** Authorization (basic auth wins over a bearer token) and extra headers for every request to a TSDB. */
+export const authHeaders = (c: {
+  readonly username: string
+  readonly password: string
+  readonly bearerToken: string
+  readonly headers: Readonly<Record<string, string>>
+}): Record<string, string> => ({
+  ...(c.username !== ""
+    ? { authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}` }
+    : c.bearerToken !== ""
+      ? { authorization: `Bearer ${c.bearerToken}` }
+      : {}),
+  ...c.headers
+})
 
 export const meshMetricsEnabled = setting({
   names: ["MESHSIGHT_MESH_METRICS"],
@@ -103,9 +124,6 @@ export const remoteWriteHeaders = setting({
   schema: headerMap,
   expected: "comma-separated Header-Name=value pairs",
   default: {} as Readonly<Record<string, string>>,
-  validate: (headers) => {
-    const bad = Object.keys(headers).find((k) => !HEADER_NAME.test(k))
-    return bad === undefined ? undefined : bad === "" ? "a pair without a name" : `not a header name: ${bad}`
-  }
+  validate: (headers) => badHeaderName(headers)
 })
 export const replica = setting({ names: ["MESHSIGHT_REPLICA"], schema: NonEmpty, expected: "a non-empty name", default: hostname() })

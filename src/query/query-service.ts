@@ -12,7 +12,6 @@ import type {
   NamedMetrics,
   Scope,
   Series,
-  ServiceItem,
   ServiceList,
   TimeRange,
   Topology
@@ -24,6 +23,8 @@ import {
   type Merged,
   mergeMinute,
   newTotals,
+  ServiceWindow,
+  serviceItems,
   serviceTopologyView,
   summaryOf,
   type Totals,
@@ -60,6 +61,8 @@ export interface QueryServiceShape {
   readonly serviceTopology: (service: string, range: TimeRange) => Effect.Effect<Topology | undefined, StorageUnavailable>
   readonly instanceTopology: (range: TimeRange, namespace?: string) => Effect.Effect<InstanceTopology, StorageUnavailable>
   readonly series: (selector: SeriesSelector, range: TimeRange) => Effect.Effect<Series, StorageUnavailable>
+  /** Why the store cannot answer now (undefined when it can), for /readyz. */
+  readonly storageProblem: Effect.Effect<string | undefined>
 }
 
 export class QueryService extends Context.Service<QueryService, QueryServiceShape>()("meshsight/QueryService") {}
@@ -170,34 +173,14 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
   return {
     services: (range, namespace, page = FIRST_PAGE) =>
       Effect.gen(function* () {
-        // A service listed from a relation's end only has no metrics; its own series, where there is one, names
-        // its namespace.
-        const window = new PageWindow<{ namespace: string; own: boolean }>(page)
-        const add = (name: string, ns: string, own: boolean) => {
-          if (namespace !== undefined && ns !== namespace) return
-          const item = window.offer(name, () => ({ namespace: ns, own }))
-          if (item !== undefined && own && !item.own) {
-            item.namespace = ns
-            item.own = true
-          }
-        }
-        yield* forEachSeries(range, (_, s) => {
-          const e = s.entity
-          if (e.scope === "service") add(e.service, e.namespace, true)
-          else if (e.scope === "serviceRelation") {
-            add(e.source, e.sourceNamespace, false)
-            add(e.target, e.targetNamespace, false)
-          }
-        })
+        const window = new ServiceWindow(page, namespace)
+        yield* forEachSeries(range, (_, s) => window.offer(s.entity))
         const { entries, nextCursor } = window.result(page.limit)
         const stats = yield* mergedByKey(
           range,
           entries.map(([name]) => serviceKey(name))
         )
-        const services: Array<ServiceItem> = entries.map(([name, item], i) => {
-          const st = stats[i]
-          return { name, namespace: item.namespace, metrics: item.own && st !== undefined ? summaryOf(st) : null }
-        })
+        const services = serviceItems(entries, stats)
         return { range, services, nextCursor }
       }),
     instances: (service, range, page = FIRST_PAGE) =>
@@ -231,6 +214,7 @@ export const makeQueryService = (store: typeof MetricStore.Service): QueryServic
       }),
     instanceTopology: (range, namespace) =>
       Effect.map(collect(range, instanceTopologyScope), (merged) => instanceTopologyView(range, merged, namespace)),
+    storageProblem: Effect.succeed(undefined),
     series: (selector, range) =>
       Effect.sync(() => {
         const key = seriesKey(selector)

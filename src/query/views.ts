@@ -3,8 +3,8 @@
 // series by key; the views decide what is a node, an edge, and in which namespace.
 import type { Entity } from "../domain/series.ts"
 import { SeriesStats } from "../domain/series-stats.ts"
-import type { InstanceEdge, InstanceNode, InstanceTopology, MetricSummary, TimeRange, Topology } from "./api-model.ts"
-import { compareNames } from "./page.ts"
+import type { InstanceEdge, InstanceNode, InstanceTopology, MetricSummary, ServiceItem, TimeRange, Topology } from "./api-model.ts"
+import { compareNames, type PageRequest, PageWindow } from "./page.ts"
 import { type Activity, addMinute, rangeSummary } from "./range-summary.ts"
 
 /** A series merged over the minutes of a range, with how many of those minutes had calls or connections. */
@@ -155,3 +155,47 @@ export const instanceTopologyView = (range: TimeRange, merged: Map<string, Merge
     )
   }
 }
+
+/**
+ * The services of a range, one page of them, offered entity by entity: a service's own series names its
+ * namespace; a service seen only at a relation's end is listed too, without metrics.
+ */
+export class ServiceWindow {
+  private readonly window: PageWindow<{ namespace: string; own: boolean }>
+  private readonly namespace: string | undefined
+  constructor(page: PageRequest, namespace: string | undefined) {
+    this.window = new PageWindow(page)
+    this.namespace = namespace
+  }
+
+  offer(e: Entity): void {
+    if (e.scope === "service") this.add(e.service, e.namespace, true)
+    else if (e.scope === "serviceRelation") {
+      this.add(e.source, e.sourceNamespace, false)
+      this.add(e.target, e.targetNamespace, false)
+    }
+  }
+
+  private add(name: string, ns: string, own: boolean): void {
+    if (this.namespace !== undefined && ns !== this.namespace) return
+    const item = this.window.offer(name, () => ({ namespace: ns, own }))
+    if (item !== undefined && own && !item.own) {
+      item.namespace = ns
+      item.own = true
+    }
+  }
+
+  result(limit: number) {
+    return this.window.result(limit)
+  }
+}
+
+/** The page's services with their own series merged over the range (`stats[i]` for `entries[i]`). */
+export const serviceItems = (
+  entries: ReadonlyArray<readonly [string, { readonly namespace: string; readonly own: boolean }]>,
+  stats: ReadonlyArray<Totals | undefined>
+): Array<ServiceItem> =>
+  entries.map(([name, item], i) => {
+    const st = stats[i]
+    return { name, namespace: item.namespace, metrics: item.own && st !== undefined ? summaryOf(st) : null }
+  })
