@@ -197,7 +197,11 @@ const settings = settingsConfig(SETTINGS).pipe(
       return invalid("MESHSIGHT_STORAGE", s.storageMode, "MESHSIGHT_PROMETHEUS_URL too: the query API reads from it")
     }
     if (s.storageMode === "prometheus" && s.remoteWriteUrls.length === 0) {
-      return invalid("MESHSIGHT_STORAGE", s.storageMode, "MESHSIGHT_REMOTE_WRITE_URL too: each replica's minutes reach the TSDB by remote write")
+      return invalid(
+        "MESHSIGHT_STORAGE",
+        s.storageMode,
+        "MESHSIGHT_REMOTE_WRITE_URL too: each replica's minutes reach the TSDB by remote write"
+      )
     }
     return Config.succeed(s)
   })

@@ -8,14 +8,7 @@
 // minutes, and a query_range with a 60 s step and window gives one point per minute (which also tells which
 // minutes had calls: the per-minute rates divide by them).
 import { Clock, Effect, Layer } from "effect"
-import {
-  CALLS,
-  ENTITY_LABELS,
-  entityOf,
-  type MinuteFamily,
-  MINUTE_FAMILIES,
-  TCP_CONNECTIONS
-} from "../domain/minute-families.ts"
+import { CALLS, ENTITY_LABELS, entityOf, type MinuteFamily, MINUTE_FAMILIES, TCP_CONNECTIONS } from "../domain/minute-families.ts"
 import { MINUTE_MS } from "../domain/minute.ts"
 import type { Entity } from "../domain/series.ts"
 import { SeriesStats } from "../domain/series-stats.ts"
@@ -223,7 +216,8 @@ export const makeTsdbQueryService = (client: PrometheusClient, retention: number
       Effect.map(namedPage(service, range, page, "endpoint"), (found) =>
         found === undefined ? undefined : { range, service, endpoints: found.items, nextCursor: found.nextCursor }
       ),
-    topology: (range, namespace) => Effect.map(collect(range, serviceScopes, topologyScope), (merged) => topologyView(range, merged, namespace)),
+    topology: (range, namespace) =>
+      Effect.map(collect(range, serviceScopes, topologyScope), (merged) => topologyView(range, merged, namespace)),
     serviceTopology: (service, range) =>
       Effect.gen(function* () {
         const merged = yield* collect(
@@ -261,7 +255,8 @@ export const makeTsdbQueryService = (client: PrometheusClient, retention: number
         const byMinute = new Map<number, SeriesStats>()
         const [[, callRows]] = answers
         // A minute has a point when the entity had a series in it (CALLS is written for every series).
-        for (const row of callRows) for (const [t] of row.values) byMinute.set(t * 1000 - MINUTE_MS, new SeriesStats(selector.scope === "service"))
+        for (const row of callRows)
+          for (const [t] of row.values) byMinute.set(t * 1000 - MINUTE_MS, new SeriesStats(selector.scope === "service"))
         for (const [f, rows] of answers) {
           for (const row of rows) {
             for (const [t, v] of row.values) {

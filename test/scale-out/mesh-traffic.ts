@@ -57,7 +57,12 @@ export const meshMessages = (minutes: ReadonlyArray<number>, callsPerMinute: num
   for (const minute of minutes) {
     for (let i = 0; i < callsPerMinute; i++) {
       const [from, to] = pick(HTTP_EDGES)
-      const peers: CallPeers = { client: pick(podsOf(from)), server: pick(podsOf(to)), port: 8080, host: `${to}.${pods.find((p) => p.labels.app === to)!.namespace}.svc.cluster.local` }
+      const peers: CallPeers = {
+        client: pick(podsOf(from)),
+        server: pick(podsOf(to)),
+        port: 8080,
+        host: `${to}.${pods.find((p) => p.labels.app === to)!.namespace}.svc.cluster.local`
+      }
       const call = {
         startMs: minute + Math.floor(random() * 50_000),
         durationMs: 2 + Math.floor(random() ** 3 * 900),

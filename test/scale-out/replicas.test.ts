@@ -25,13 +25,13 @@ const PATHS = [
   `/api/topology?${range}`,
   `/api/topology?${range}&namespace=ops`,
   `/api/instance-topology?${range}`,
-  `/api/services/web/instances?${range}`,
-  `/api/services/cart/endpoints?${range}`,
-  `/api/services/stock/topology?${range}`,
-  `/api/series?scope=service&service=stock&${range}`,
-  `/api/series?scope=serviceRelation&source=web&target=cart&detectPoint=client&${range}`,
-  `/api/series?scope=instance&service=db&instance=db-1&${range}`,
-  `/api/series?scope=endpoint&service=cart&endpoint=${encodeURIComponent("GET:/api/cart/1")}&${range}`,
+  `/api/services/cart.shop/instances?${range}`,
+  `/api/services/cart.shop/endpoints?${range}`,
+  `/api/services/stock.ops/topology?${range}`,
+  `/api/series?scope=service&service=stock.ops&${range}`,
+  `/api/series?scope=serviceRelation&source=web.shop&target=cart.shop&detectPoint=client&${range}`,
+  `/api/series?scope=instance&service=db.ops&instance=db-1&${range}`,
+  `/api/series?scope=endpoint&service=cart.shop&endpoint=${encodeURIComponent("GET:/api/cart/1")}&${range}`,
   `/api/services/nobody/instances?${range}`
 ]
 
@@ -53,13 +53,7 @@ const replicaEnv = (name: string, tsdb: () => Tsdb, writeTo: ReadonlyArray<() =>
   MESHSIGHT_MINUTE_WRITE_CHECK_MS: "200",
   MESHSIGHT_REPLICA: name
 })
-const envOf = ["a", "b", "c"].map((name) =>
-  replicaEnv(
-    name,
-    () => prometheus,
-    [() => prometheus, () => victoria]
-  )
-)
+const envOf = ["a", "b", "c"].map((name) => replicaEnv(name, () => prometheus, [() => prometheus, () => victoria]))
 
 const answers = async (p: MeshsightProcess) => Promise.all(PATHS.map((path) => getJson(p.url, path)))
 
@@ -127,6 +121,13 @@ describe("three replicas over one TSDB", () => {
     expect(topology.edges.some((e: any) => e.server?.statusCodes["503"] > 0)).toBe(true)
     expect(topology.edges.some((e: any) => e.client?.connections > 0)).toBe(true)
     expect(expected[12].status).toBe(404)
+    expect(expected[5].body.instances).toHaveLength(2)
+    expect(expected[6].body.endpoints.length).toBeGreaterThan(1)
+    // Every series has a point in each of the five minutes (db-1's only TCP ones: it is called only over TCP).
+    for (const i of [8, 9, 10, 11]) {
+      expect(expected[i].status).toBe(200)
+      expect(expected[i].body.points.filter((p: any) => p.metrics !== null).length).toBeGreaterThan(0)
+    }
     expect(expected[8].body.points.filter((p: any) => p.metrics !== null)).toHaveLength(5)
   }, 90_000)
 
