@@ -158,4 +158,30 @@ describe("three replicas over one TSDB", () => {
     const topology = (await getJson(replicas[2].url, `/api/topology?${range}`)).body
     expect(topology.edges.reduce((n: number, e: any) => n + (e.client?.calls ?? 0), 0)).toBe(5 * 60 + 40)
   }, 120_000)
+
+  it("late records of a minute already written are written as another sample of that minute", async () => {
+    const late = meshMessages([MINUTES[0]], 30, 9)
+    await Promise.all([deal(late, [memory]), deal(late, [replicas[0]])])
+    const expected = await sameAsMemory(replicas[1], "replica b after late records")
+    expect(expected[8].body.points.find((p: any) => p.time === MINUTES[0]).metrics.calls).toBeGreaterThan(0)
+    const scraped = await (await fetch(`${replicas[0].url}/metrics`)).text()
+    expect(scraped).toMatch(/meshsight_minute_late_writes_total [1-9]/)
+  }, 90_000)
+
+  it("a replica stopped with SIGTERM writes the minute it was in before it exits", async () => {
+    const current = minuteOf(Date.now())
+    const inMinute = `/api/topology?start=${current}&end=${current + MINUTE}`
+    const traffic = meshMessages([current], 20, 10)
+    await Promise.all([deal(traffic, [memory]), deal(traffic, [replicas[2]])])
+    expect(await replicas[2].stop("SIGTERM")).toBe(0)
+    const expected = (await getJson(memory.url, inMinute)).body
+    expect(expected.edges.length).toBeGreaterThan(0)
+    await waitFor(
+      "the stopped replica's current minute in the TSDB",
+      async () => (await getJson(replicas[0].url, inMinute)).body,
+      (got) => JSON.stringify(got) === JSON.stringify(expected),
+      20_000,
+      250
+    )
+  }, 60_000)
 })
