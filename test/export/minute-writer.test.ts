@@ -19,7 +19,13 @@ const busyService = () => {
     meshMetric({ startTimeMs: MINUTE, latencyMs: 3 }),
     meshMetric({ startTimeMs: MINUTE, latencyMs: 250, responseCode: 503, success: false, internalErrorCode: "UF" }),
     meshMetric({ startTimeMs: MINUTE, latencyMs: 1_900, protocol: "gRPC", responseCode: 200 }),
-    meshMetric({ startTimeMs: MINUTE, latencyMs: 40, responseCode: 404, sidecarInternalReqLatencyNs: 1_500, sidecarInternalRespLatencyNs: 700 }),
+    meshMetric({
+      startTimeMs: MINUTE,
+      latencyMs: 40,
+      responseCode: 404,
+      sidecarInternalReqLatencyNs: 1_500,
+      sidecarInternalRespLatencyNs: 700
+    }),
     meshMetric({ startTimeMs: MINUTE, protocol: "TCP", receivedBytes: 1234, sentBytes: 99, internalErrorCode: "UO" })
   ]
   for (const r of records) stats.record(r, 500)
@@ -32,7 +38,14 @@ const bucket = (): MinuteBucket =>
     [
       "r",
       {
-        entity: { scope: "serviceRelation", detectPoint: "client", source: "web", sourceNamespace: "", target: "cart", targetNamespace: "shop" },
+        entity: {
+          scope: "serviceRelation",
+          detectPoint: "client",
+          source: "web",
+          sourceNamespace: "",
+          target: "cart",
+          targetNamespace: "shop"
+        },
         stats: (() => {
           const s = new SeriesStats(false)
           s.record(meshMetric({ startTimeMs: MINUTE, source: workload("web"), latencyMs: 12 }), 0)

@@ -13,6 +13,7 @@ import { startMeshsightAsync } from "../support/meshsight.ts"
 import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState, WIDTHS } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
 import { type Call, sendMeshTraffic } from "./support/mesh-traffic.ts"
+import { startPrometheus, type Tsdb } from "../support/tsdb.ts"
 
 const RECENT: ReadonlyArray<Call> = [
   { from: "frontend.shop", to: "cart.shop", count: 40, latencyMs: 20, path: "/cart", serverPod: 0 },
@@ -69,7 +70,14 @@ const meanOfPoints = (values: ReadonlyArray<number | null>) => {
   return present.reduce((a, b) => a + b, 0) / present.length
 }
 
-describe("web UI", () => {
+/**
+ * The same UI over both storage modes: `prometheus` is a replica that writes each minute to a real Prometheus and
+ * answers from it (docs/scale-out.md), so its data shows once the traffic's minutes are over.
+ */
+const MODES = ["memory", "prometheus"] as const
+
+describe.each(MODES)("web UI (%s storage)", (mode) => {
+  let tsdb: Tsdb | undefined
   let app: Awaited<ReturnType<typeof startMeshsightAsync>>
   let browser: Browser
   let page: Page
@@ -78,18 +86,29 @@ describe("web UI", () => {
 
   beforeAll(async () => {
     await ensureUiBuilt()
-    ;[app, browser] = await Promise.all([startMeshsightAsync(), launchBrowser()])
+    tsdb = mode === "prometheus" ? await startPrometheus([]) : undefined
+    const storage = tsdb && {
+      MESHSIGHT_STORAGE: "prometheus",
+      MESHSIGHT_PROMETHEUS_URL: tsdb.url,
+      MESHSIGHT_REMOTE_WRITE_URL: tsdb.writeUrl,
+      MESHSIGHT_MINUTE_WRITE_GRACE_MS: "500",
+      MESHSIGHT_MINUTE_WRITE_CHECK_MS: "200"
+    }
+    ;[app, browser] = await Promise.all([startMeshsightAsync({ config: { ...storage } }), launchBrowser()])
     await sendMeshTraffic(app.alsPort, [...RECENT, ...DEMO_LIKE, ...OLD])
-    // The aggregator flushes every second: wait until the API has every relation.
-    for (let i = 0; (await getJson(app.url, `/api/topology?start=${Date.now() - 3_600_000}`)).body.edges.length < 7; i++) {
-      if (i > 100) throw new Error("traffic never became queryable")
+    // The aggregator flushes every second; a replica writes a minute once it is over: wait until the API has
+    // every relation.
+    const deadline = Date.now() + (mode === "prometheus" ? 90_000 : 10_000)
+    while ((await getJson(app.url, `/api/topology?start=${Date.now() - 3_600_000}`)).body.edges.length < 7) {
+      if (Date.now() > deadline) throw new Error("traffic never became queryable")
       await sleep(100)
     }
     page = await openPage(browser, app.url)
-  })
+  }, 150_000)
   afterAll(async () => {
     await browser?.close()
     await app?.stop()
+    await tsdb?.remove()
   })
 
   it("draws the last 15 minutes' services in namespace boxes, relations, health, and the same as a text list", async () => {
