@@ -9,7 +9,7 @@ import { parseExposition, sumOf } from "../support/exposition.ts"
 import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { freePort, type MeshsightProcess, spawnMeshsight } from "../../testkit/meshsight-process.ts"
-import { startVictoriaMetrics, type Tsdb } from "../support/tsdb.ts"
+import { startVictoriaMetrics, type Tsdb } from "../../testkit/tsdb.ts"
 import { decodeWriteRequest } from "../support/write-request.ts"
 
 let meshsight: MeshsightProcess | undefined

@@ -11,7 +11,7 @@ import { parseExposition, type Sample } from "../support/exposition.ts"
 import { getJson } from "../support/http-json.ts"
 import { type MeshsightProcess, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { freePort } from "../../testkit/meshsight-process.ts"
-import { startPrometheus, startVictoriaMetrics, type Tsdb } from "../support/tsdb.ts"
+import { startPrometheus, startVictoriaMetrics, type Tsdb } from "../../testkit/tsdb.ts"
 
 const REPLICA = "replica-a"
 let meshsight: MeshsightProcess

@@ -8,7 +8,7 @@ import { minuteOf } from "../../src/domain/minute.ts"
 import { type MeshsightProcess, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
-import { startPrometheus, startVictoriaMetrics, type Tsdb } from "../support/tsdb.ts"
+import { startPrometheus, startVictoriaMetrics, type Tsdb } from "../../testkit/tsdb.ts"
 import { waitFor } from "../support/wait-for.ts"
 import { meshMessages } from "./mesh-traffic.ts"
 

@@ -13,7 +13,7 @@ import { startMeshsightAsync } from "../support/meshsight.ts"
 import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState, WIDTHS } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
 import { type Call, sendMeshTraffic } from "./support/mesh-traffic.ts"
-import { startPrometheus, type Tsdb } from "../support/tsdb.ts"
+import { startPrometheus, type Tsdb } from "../../testkit/tsdb.ts"
 
 const RECENT: ReadonlyArray<Call> = [
   { from: "frontend.shop", to: "cart.shop", count: 40, latencyMs: 20, path: "/cart", serverPod: 0 },

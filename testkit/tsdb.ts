@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { freePort } from "../../testkit/meshsight-process.ts"
+import { freePort } from "./meshsight-process.ts"
 
 export interface Tsdb {
   readonly url: string
