@@ -5,6 +5,7 @@ import { Effect, Exit, Layer, Scope } from "effect"
 import { GrpcServer } from "../../src/ingest/grpc-server.ts"
 import { encodeHealthResponse, readHealthRequest } from "../../src/ingest/health.ts"
 import { meshsightLayer } from "../support/meshsight.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const raw = (b: Buffer) => b
 const HealthClient = grpc.makeGenericClientConstructor(
@@ -63,7 +64,13 @@ describe("gRPC health", () => {
       watch.on("data", (b: Buffer) => seen.push(statusOf(b)))
       const ended = new Promise<void>((resolve) => watch.on("end", () => resolve()))
       watch.on("error", () => {})
-      yield* Effect.sleep("100 millis")
+      yield* Effect.promise(() =>
+        waitFor(
+          "the first status",
+          () => seen,
+          (s) => s.length > 0
+        )
+      )
       yield* Scope.close(scope, Exit.void)
       yield* Effect.promise(() => ended)
       client.close()

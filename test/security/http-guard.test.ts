@@ -73,7 +73,7 @@ describe("HTTP guard", () => {
     expect((await get(app.httpPort, "/api/services", bearer("alpha-token"))).status).toBe(401)
     // A file emptied mid-write keeps the last good tokens.
     writeFileSync(tokenFile, "")
-    await sleep(300)
+    await sleep(300) // a wait for nothing to happen: the watcher must not drop the tokens
     expect((await get(app.httpPort, "/api/services", bearer("gamma-token"))).status).toBe(200)
     writeFileSync(tokenFile, "alpha-token\nbeta-token\n")
     for (let i = 0; (await get(app.httpPort, "/api/services", bearer("alpha-token"))).status !== 200; i++) {

@@ -122,7 +122,7 @@ describe("web UI with 300 services and 1 000 relations", () => {
     // No label is drawn below the readable size: the others wait for the zoom.
     expect(graph.nodes.filter((n) => !n.labelShown).every((n) => n.labelPx < 10)).toBe(true)
     for (let i = 0; i < 3; i++) await page.click("#zoom-in")
-    await sleep(300)
+    await sleep(300) // for the redraws the zooms asked for, as a user sees them
     const zoomed = await page.evaluate(() => window.__meshsight.graph())
     const zoomedShown = zoomed.nodes.filter((n) => n.labelShown)
     console.log(`zoomed to ${zoomed.zoom.toFixed(2)}: ${zoomedShown.length} service labels drawn`)

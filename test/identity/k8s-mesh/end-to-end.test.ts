@@ -96,7 +96,7 @@ describe("k8s-mesh end to end", () => {
         analyzers: analyzerLayers(api),
         config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }
       })
-      yield* Effect.sleep("200 millis")
+      yield* Effect.sleep("200 millis") // time to try the API server and fail: still not ready afterwards
       expect(yield* readyz(app.url)).toBe(503)
       yield* Effect.promise(() => api.start(api.port))
       yield* waitReady(app.url)

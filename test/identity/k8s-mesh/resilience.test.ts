@@ -129,7 +129,7 @@ describe("k8s-mesh resilience", () => {
         (n) => n === 0
       )
       const requestsAfterClose = api.requests.length
-      yield* Effect.sleep("100 millis")
+      yield* Effect.sleep("100 millis") // a wait for nothing to happen: a reconnect would show as a request
       expect(api.requests.length, "no reconnects after shutdown").toBe(requestsAfterClose)
     })
   )

@@ -132,7 +132,7 @@ describe("k8s-mesh scenarios", () => {
       expect([serviceOf(k8s, "10.0.0.5"), serviceOf(k8s, "fd00::5")]).toStrictEqual(["web", "web"])
       // One of the two slices goes: the pod still belongs to the Service through the other.
       api.delete("endpointslices", "default", "web-v6")
-      yield* Effect.sleep("100 millis")
+      yield* Effect.sleep("100 millis") // a wait for nothing to change: no state to poll shows the delete arrived
       expect(serviceOf(k8s, "fd00::5")).toBe("web")
     })
   )
