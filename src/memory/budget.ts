@@ -11,10 +11,11 @@
 //   rest is room for garbage between collections, messages in flight and query work. With estimates that run a
 //   little under V8's real sizes, RSS stays within 1.5× the budget (test/memory/memory-budget.test.ts).
 import { getHeapStatistics } from "node:v8"
-import { Context, Effect, Layer } from "effect"
+import { Context, Effect, Layer, Schema, SchemaGetter } from "effect"
 import type { MemoryMeter } from "../util/bounded-memo.ts"
-import { Int, setting, settingConfig } from "../util/setting.ts"
+import { setting, settingConfig } from "../util/setting.ts"
 import { defaultMemoryLimitMb } from "./container-limit.ts"
+import { heapLimitMb, MEMORY_LIMIT_EXPECTED, MEMORY_LIMIT_VARIABLE, parseMemoryLimitMb } from "./memory-limit.ts"
 import type { JsonValue } from "../domain/access-log.ts"
 
 export const MIB = 1024 * 1024
@@ -60,20 +61,18 @@ export const makeMemoryBudget = (limitBytes: number): MemoryBudgetShape => {
 /** No limit: for embedding and tests that are not about memory (counts still add up). */
 export const unlimitedBudget = (): MemoryBudgetShape => makeMemoryBudget(Number.POSITIVE_INFINITY)
 
-/**
- * The `--max-old-space-size` (MiB) a budget of `budgetMb` runs under: the budget itself. V8's heap holds retained
- * data and ~40 MiB of start-up objects; the rest is room for garbage. What lives outside the old space (young
- * generation: 3 × 8 MiB semi-spaces with npm start's flags, code, grpc-js's buffers) comes on top.
- */
-export const heapLimitMb = (budgetMb: number): number => budgetMb
-
 export class MemoryBudget extends Context.Service<MemoryBudget, MemoryBudgetShape>()("meshsight/MemoryBudget") {}
 
 /** 0 (unset): the container's memory limit when there is one, else 1024 MiB (./container-limit.ts). */
 export const memoryLimitMb = setting({
-  names: ["MESHSIGHT_MEMORY_LIMIT_MB"],
-  schema: Int(64, 1_048_576),
-  expected: "whole MiB from 64 to 1048576",
+  names: [MEMORY_LIMIT_VARIABLE],
+  schema: Schema.String.check(Schema.makeFilter((s: string) => parseMemoryLimitMb(s) !== undefined)).pipe(
+    Schema.decodeTo(Schema.Number, {
+      decode: SchemaGetter.transform((s: string) => parseMemoryLimitMb(s)!),
+      encode: SchemaGetter.transform((mb: number) => String(mb))
+    })
+  ),
+  expected: MEMORY_LIMIT_EXPECTED,
   default: 0
 })
 

@@ -5,6 +5,7 @@
 // is left alone, and so is a budget that does not parse: the configuration's own check reports that one.
 import { getHeapStatistics } from "node:v8"
 import { defaultMemoryLimitMb } from "./container-limit.ts"
+import { heapLimitMb, MEMORY_LIMIT_VARIABLE, MIN_MEMORY_LIMIT_MB, parseMemoryLimitMb } from "./memory-limit.ts"
 
 const MIB = 1024 * 1024
 
@@ -17,11 +18,10 @@ export const heapRelaunchFlags = (
 ): Array<string> | undefined => {
   const explicit = [...execArgv, ...(env.NODE_OPTIONS ?? "").split(/\s+/)].some((f) => f.startsWith("--max-old-space-size"))
   if (explicit) return undefined
-  const raw = env.MESHSIGHT_MEMORY_LIMIT_MB?.trim()
-  if (raw !== undefined && raw !== "" && !/^\d+$/.test(raw)) return undefined
-  const budgetMb = raw !== undefined && raw !== "" ? Number(raw) : defaultBudgetMb()
-  if (budgetMb < 64 || heapLimitBytes <= 1.25 * budgetMb * MIB) return undefined
-  return [...execArgv, `--max-old-space-size=${budgetMb}`]
+  const raw = env[MEMORY_LIMIT_VARIABLE]
+  const budgetMb = raw === undefined ? defaultBudgetMb() : parseMemoryLimitMb(raw)
+  if (budgetMb === undefined || budgetMb < MIN_MEMORY_LIMIT_MB || heapLimitBytes <= 1.25 * budgetMb * MIB) return undefined
+  return [...execArgv, `--max-old-space-size=${heapLimitMb(budgetMb)}`]
 }
 
 export const relaunchWithHeapLimit = (): void => {

@@ -44,7 +44,7 @@ export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => {
   return { identifier, entries, rejected }
 }
 
-/** `HTTPAccessLogEntries` / `TCPAccessLogEntries`: `repeated … log_entry = 1`. */
+/** `HTTPAccessLogEntries` / `TCPAccessLogEntries`: their repeated `log_entry`. */
 const readEntries = (
   r: WireReader,
   readEntry: (r: WireReader) => AccessLog,
@@ -93,7 +93,7 @@ const readIdentifier = (r: WireReader): Identifier => {
   return { node, logName }
 }
 
-/** envoy.config.core.v3.Node: id 1, cluster 2, metadata 3 (Struct). Also read by the MetricsService codec. */
+/** envoy.config.core.v3.Node: id, cluster and metadata (a Struct). Also read by the MetricsService codec. */
 export const readNode = (r: WireReader): Identifier["node"] => {
   let id = ""
   let cluster = ""

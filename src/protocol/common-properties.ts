@@ -6,7 +6,7 @@ import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
 
 const { Varint, Bytes } = WireType
 
-/** Every protobuf `map<K, V>` entry is a message `{ K key = 1; V value = 2; }`. */
+/** Every protobuf `map<K, V>` entry is a message of the same two fields, whatever K and V. */
 export const MapEntryField = { key: 1, value: 2 } as const
 
 const CommonField = {
@@ -31,7 +31,7 @@ const CommonField = {
 const AddressField = { socketAddress: 1, envoyInternalAddress: 3 } as const
 const SocketAddressField = { address: 2, portValue: 3 } as const
 const InternalAddressField = { serverListenerName: 1, endpointId: 2 } as const
-/** ResponseFlags' bools are fields 1…28; field 13 is the one message. */
+/** ResponseFlags' fields are bools, but for the one message, unauthorized_details. */
 const ResponseFlagsField = { first: 1, unauthorizedDetails: 13, last: 28 } as const
 const TlsField = { localCertificateProperties: 4, peerCertificateProperties: 5 } as const
 const CertificateField = { subjectAltName: 1, subject: 2 } as const
@@ -162,8 +162,8 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
 const NO_FILTER_STATE: ReadonlyArray<FilterStateObject> = []
 
 /**
- * Address: oneof socket_address 1 (SocketAddress: address 2, port_value 3) or envoy_internal_address 3
- * (EnvoyInternalAddress: server_listener_name 1, endpoint_id 2); pipes are skipped.
+ * Address: oneof socket_address (its address and port_value) or envoy_internal_address (its server_listener_name
+ * and endpoint_id); pipes are skipped.
  */
 const readAddress = (r: WireReader): Address | undefined => {
   let result: Address | undefined
@@ -217,7 +217,7 @@ const readInternalAddress = (r: WireReader): Address => {
   return { ip: "", port: 0, internal: ["envoy://", listener, "/", endpoint].join("") }
 }
 
-/** ResponseFlags: 28 fields, each a bool except 13 (`unauthorized_details`, a message): set bit (field − 1). */
+/** ResponseFlags → a mask: a field that is set (true, or the unauthorized_details message present) sets bit (field − 1). */
 const readResponseFlags = (r: WireReader): number => {
   let mask = 0
   while (r.pos < r.end) {
@@ -236,7 +236,7 @@ const readResponseFlags = (r: WireReader): number => {
   return mask
 }
 
-/** TLSProperties: local_certificate_properties 4, peer_certificate_properties 5. */
+/** TLSProperties: the local and the peer certificate's properties. */
 const readTls = (r: WireReader): TlsInfo => {
   let local: [string, string] = ["", ""]
   let peer: [string, string] = ["", ""]
@@ -253,7 +253,7 @@ const readTls = (r: WireReader): TlsInfo => {
   return { localSubject: local[0], localUriSan: local[1], peerSubject: peer[0], peerUriSan: peer[1] }
 }
 
-/** CertificateProperties: subject_alt_name 1 (SubjectAltName: uri 1, dns 2), subject 2 → [subject, first URI SAN]. */
+/** CertificateProperties → [subject, first URI SAN] (DNS SANs are skipped). */
 const readCertificate = (r: WireReader): [string, string] => {
   let subject = ""
   let uri = ""
@@ -278,7 +278,7 @@ const readCertificate = (r: WireReader): [string, string] => {
   return [subject, uri]
 }
 
-/** `map<string, google.protobuf.Any>` entry; Any: type_url 1, value 2. */
+/** A `filter_state_objects` entry: `map<string, google.protobuf.Any>`. */
 const readFilterStateEntry = (r: WireReader): FilterStateObject => {
   let key = ""
   let typeUrl = ""

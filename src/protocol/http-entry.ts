@@ -44,7 +44,7 @@ const METHODS: ReadonlyArray<string> = [
 
 const GRPC_STATUS = /^\d{1,10}$/
 
-/** HTTPAccessLogEntry: common_properties 1, protocol_version 2, request 3, response 4. */
+/** HTTPAccessLogEntry: its common properties, protocol version, request and response. */
 export const readHttpEntry = (r: WireReader): HttpAccessLog => {
   let common: AccessLogCommon | undefined
   let protocolVersion: HttpVersion = "unspecified"
@@ -78,8 +78,6 @@ export const readHttpEntry = (r: WireReader): HttpAccessLog => {
       case HttpEntryField.request: {
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.request")
         hasRequest = true
-        // HTTPRequestProperties: request_method 1, scheme 2, authority 3, path 5, user_agent 6, request_id 9,
-        // request_headers_bytes 11, request_body_bytes 12, request_headers 13.
         const q = r.sub()
         while (q.pos < q.end) {
           const t = q.varint()
@@ -134,8 +132,7 @@ export const readHttpEntry = (r: WireReader): HttpAccessLog => {
       }
       case HttpEntryField.response: {
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.response")
-        // HTTPResponseProperties: response_code 1 (UInt32Value), response_headers_bytes 2, response_body_bytes 3,
-        // response_trailers 5, response_code_details 6.
+        // HTTPResponseProperties; response_code is a google.protobuf.UInt32Value, not a plain uint32.
         const s = r.sub()
         while (s.pos < s.end) {
           const t = s.varint()
@@ -206,7 +203,7 @@ const NO_TRACE: TraceHeader = { rank: 3, traceId: "" }
 const TRACE_HEADERS: Readonly<Record<string, number>> = { traceparent: 0, "x-b3-traceid": 1, sw8: 2 }
 
 /**
- * An entry of `request_headers` (`map<string, string>`: key 1, value 2); only trace headers' values are decoded.
+ * An entry of `request_headers` (`map<string, string>`); only trace headers' values are decoded.
  * W3C `traceparent` is `VERSION-TRACEID-PARENTID-FLAGS`; SkyWalking's `sw8` is `SAMPLE-base64(TRACEID)-…`.
  */
 const readTraceHeader = (r: WireReader, kept: TraceHeader): TraceHeader => {
@@ -237,7 +234,7 @@ const traceIdOf = (rank: number, value: string): string => {
   return decoded.includes("\uFFFD") ? "" : decoded
 }
 
-/** An entry of `HTTPResponseProperties.response_trailers` (`map<string, string>`: key 1, value 2). */
+/** An entry of `HTTPResponseProperties.response_trailers` (`map<string, string>`). */
 const readTrailer = (r: WireReader): [string, string] => {
   let key = ""
   let value = ""

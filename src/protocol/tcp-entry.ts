@@ -8,7 +8,7 @@ const { Varint, Bytes } = WireType
 const TcpEntryField = { commonProperties: 1, connectionProperties: 2 } as const
 const ConnectionField = { receivedBytes: 1, sentBytes: 2 } as const
 
-/** TCPAccessLogEntry: common_properties 1, connection_properties 2 (received_bytes 1, sent_bytes 2). */
+/** TCPAccessLogEntry: its common properties and the connection's received and sent bytes. */
 export const readTcpEntry = (r: WireReader): TcpAccessLog => {
   let common: AccessLogCommon | undefined
   let receivedBytes = 0

@@ -7,7 +7,7 @@ const { Varint } = WireType
 const SecondsNanosField = { seconds: 1, nanos: 2 } as const
 const UInt32ValueField = { value: 1 } as const
 
-/** google.protobuf.Timestamp / Duration (seconds 1, nanos 2) → nanoseconds. */
+/** google.protobuf.Timestamp / Duration → nanoseconds. */
 export const readSecondsNanos = (r: WireReader, field: string): number => {
   let seconds = 0
   let nanos = 0

@@ -1,6 +1,6 @@
 // Minute buckets in virtual time: flushing, roll-over, late and future records, retention, apdex, series limit,
 // the per-service endpoint cap.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Metric, Scope } from "effect"
 import { MemoryBudgetLive } from "../../src/memory/budget.ts"
 import { TestClock } from "effect/testing"
@@ -46,9 +46,9 @@ describe("aggregator", () => {
         const aggregator = yield* Aggregator
         const query = yield* QueryService
         aggregator.record([metric(), metric()], T0 + 10_000)
-        assert.strictEqual(yield* serviceCalls(query, T0), 0)
+        expect(yield* serviceCalls(query, T0)).toBe(0)
         yield* TestClock.adjust("1 second")
-        assert.strictEqual(yield* serviceCalls(query, T0), 2)
+        expect(yield* serviceCalls(query, T0)).toBe(2)
       })
     )
   )
@@ -65,14 +65,8 @@ describe("aggregator", () => {
         aggregator.record([metric({ startTimeMs: T0 + 20_000 })], T0 + 90_000) // late: the previous minute
         yield* TestClock.adjust("1 second")
         const series = yield* query.series({ scope: "service", service: "cart" }, range(T0, 3))
-        assert.deepStrictEqual(
-          series.points.map((p) => p.metrics?.calls ?? 0),
-          [2, 1, 0]
-        )
-        assert.deepStrictEqual(
-          series.points.map((p) => p.time),
-          [T0, T0 + MIN, T0 + 2 * MIN]
-        )
+        expect(series.points.map((p) => p.metrics?.calls ?? 0)).toStrictEqual([2, 1, 0])
+        expect(series.points.map((p) => p.time)).toStrictEqual([T0, T0 + MIN, T0 + 2 * MIN])
       })
     )
   )
@@ -93,11 +87,11 @@ describe("aggregator", () => {
           ],
           now
         )
-        assert.deepStrictEqual(outcome, { tooOld: 1, future: 1 })
+        expect(outcome).toStrictEqual({ tooOld: 1, future: 1 })
         yield* TestClock.adjust("1 second")
-        assert.strictEqual(yield* serviceCalls(query, now - 10 * MIN, 12), 2)
+        expect(yield* serviceCalls(query, now - 10 * MIN, 12)).toBe(2)
         yield* TestClock.adjust("5 minutes")
-        assert.strictEqual(yield* serviceCalls(query, now - 10 * MIN, 12), 1)
+        expect(yield* serviceCalls(query, now - 10 * MIN, 12)).toBe(1)
       })
     )
   )
@@ -118,20 +112,17 @@ describe("aggregator", () => {
         )
         yield* TestClock.adjust("1 second")
         const r = range(T0, 1)
-        assert.strictEqual(yield* serviceCalls(query, T0), 2)
-        assert.deepStrictEqual(
-          (yield* query.instances("cart", r))?.instances.map((i) => [i.name, i.metrics.calls]),
-          [["cart-0", 2]]
-        )
-        assert.deepStrictEqual(
-          (yield* query.endpoints("cart", r))?.endpoints.map((e) => [e.name, e.metrics.calls]),
-          [["GET:/cart", 2]]
-        )
+        expect(yield* serviceCalls(query, T0)).toBe(2)
+        expect((yield* query.instances("cart", r))?.instances.map((i) => [i.name, i.metrics.calls])).toStrictEqual([["cart-0", 2]])
+        expect((yield* query.endpoints("cart", r))?.endpoints.map((e) => [e.name, e.metrics.calls])).toStrictEqual([["GET:/cart", 2]])
         const edge = (yield* query.topology(r)).edges[0]
-        assert.deepStrictEqual(
-          [edge.source, edge.target, edge.client?.calls, edge.client?.respTimeMs, edge.server?.calls],
-          ["frontend", "cart", 1, 120, 1]
-        )
+        expect([edge.source, edge.target, edge.client?.calls, edge.client?.respTimeMs, edge.server?.calls]).toStrictEqual([
+          "frontend",
+          "cart",
+          1,
+          120,
+          1
+        ])
         const instanceRelation = yield* query.series(
           {
             scope: "instanceRelation",
@@ -143,8 +134,8 @@ describe("aggregator", () => {
           },
           r
         )
-        assert.strictEqual(instanceRelation.points[0].metrics?.calls, 1)
-        assert.isUndefined(yield* query.instances("nobody", r))
+        expect(instanceRelation.points[0].metrics?.calls).toBe(1)
+        expect(yield* query.instances("nobody", r)).toBeUndefined()
       })
     )
   )
@@ -164,10 +155,10 @@ describe("aggregator", () => {
         yield* TestClock.adjust("1 second")
         const byName = new Map((yield* query.services(range(T0, 1))).services.map((s) => [s.name, s.metrics]))
         // cart: (1 satisfied + 1 tolerating / 2) / 4 calls; slow has T = 2000 ms
-        assert.strictEqual(byName.get("cart")?.apdex, 0.375)
-        assert.strictEqual(byName.get("cart")?.sla, 75)
-        assert.deepStrictEqual(byName.get("cart")?.statusCodes, { "200": 3, "503": 1 })
-        assert.strictEqual(byName.get("slow")?.apdex, 1)
+        expect(byName.get("cart")?.apdex).toBe(0.375)
+        expect(byName.get("cart")?.sla).toBe(75)
+        expect(byName.get("cart")?.statusCodes).toStrictEqual({ "200": 3, "503": 1 })
+        expect(byName.get("slow")?.apdex).toBe(1)
       }),
       { MESHSIGHT_APDEX_THRESHOLD_MS: "500", MESHSIGHT_APDEX_THRESHOLDS: "slow=2000" }
     )
@@ -186,7 +177,7 @@ describe("aggregator", () => {
         )
         yield* TestClock.adjust("1 second")
         const services = (yield* query.services(range(T0, 1))).services.filter((s) => s.metrics !== null)
-        assert.isTrue(services.length >= 1 && services.length < 10, `${services.length} services with metrics`)
+        expect(services.length >= 1 && services.length < 10, `${services.length} services with metrics`).toBe(true)
       }),
       { MESHSIGHT_MAX_SERIES_PER_MINUTE: "12" }
     )
@@ -219,12 +210,12 @@ describe("aggregator", () => {
         )
         yield* TestClock.adjust("1 second")
         const calls = yield* endpointCalls(query, T0)
-        assert.strictEqual(calls.size, 3001)
-        assert.strictEqual(calls.get("GET:/items/2999"), 1)
-        assert.isFalse(calls.has("GET:/items/3000"))
-        assert.strictEqual(calls.get("(other)"), 7000)
-        assert.strictEqual(yield* serviceCalls(query, T0), 10_000)
-        assert.strictEqual((yield* overflowCount) - overflowBefore, 7000)
+        expect(calls.size).toBe(3001)
+        expect(calls.get("GET:/items/2999")).toBe(1)
+        expect(calls.has("GET:/items/3000")).toBe(false)
+        expect(calls.get("(other)")).toBe(7000)
+        expect(yield* serviceCalls(query, T0)).toBe(10_000)
+        expect((yield* overflowCount) - overflowBefore).toBe(7000)
       })
     )
   )
@@ -247,8 +238,7 @@ describe("aggregator", () => {
           T0 + MIN + 2000
         )
         yield* TestClock.adjust("1 second")
-        assert.deepStrictEqual(
-          yield* endpointCalls(query, T0),
+        expect(yield* endpointCalls(query, T0)).toStrictEqual(
           new Map([
             ["GET:/a", 2],
             ["GET:/b", 1],
@@ -256,7 +246,7 @@ describe("aggregator", () => {
             ["GET:/items/{id}", 1]
           ])
         )
-        assert.deepStrictEqual(yield* endpointCalls(query, T0 + MIN), new Map([["GET:/c", 1]]))
+        expect(yield* endpointCalls(query, T0 + MIN)).toStrictEqual(new Map([["GET:/c", 1]]))
       }),
       { MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "2" }
     )
@@ -270,9 +260,9 @@ describe("aggregator", () => {
       const aggregator = context.mapUnsafe.get(Aggregator.key) as typeof Aggregator.Service
       const query = context.mapUnsafe.get(QueryService.key) as typeof QueryService.Service
       aggregator.record([metric()], T0 + 10_000)
-      assert.strictEqual(yield* serviceCalls(query, T0), 0)
+      expect(yield* serviceCalls(query, T0)).toBe(0)
       yield* Scope.close(scope, Exit.void)
-      assert.strictEqual(yield* serviceCalls(query, T0), 1)
+      expect(yield* serviceCalls(query, T0)).toBe(1)
     })
   )
 })

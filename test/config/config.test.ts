@@ -1,5 +1,5 @@
 // Settings from the environment: defaults, meshsight names, SkyWalking aliases, and one-line refusals.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -16,12 +16,12 @@ const load = (variables: Record<string, string>) =>
 const refusal = (env: Record<string, string>) =>
   Effect.gen(function* () {
     const exit = yield* Effect.exit(load(env))
-    assert.isTrue(Exit.isFailure(exit))
+    expect(Exit.isFailure(exit)).toBe(true)
     const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
-    assert.instanceOf(error, Config.ConfigError)
+    expect(error).toBeInstanceOf(Config.ConfigError)
     // The line is the cause's (a SourceError), which main.ts prints.
     const cause = (error as Config.ConfigError).cause
-    assert.instanceOf(cause, ConfigProvider.SourceError)
+    expect(cause).toBeInstanceOf(ConfigProvider.SourceError)
     return cause.message
   })
 
@@ -29,11 +29,11 @@ describe("configuration", () => {
   it.effect("embedded defaults: gRPC 0.0.0.0:11800, HTTP 12800, mx-mesh for HTTP and TCP", () =>
     Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual([c.grpcHost, c.grpcPort, c.alsGrpcPort, c.httpHost, c.httpPort], ["0.0.0.0", 11800, 0, "0.0.0.0", 12800])
-      assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh"], ["mx-mesh"]])
-      assert.strictEqual(c.grpcMaxMessageBytes, 16 * 1024 * 1024)
-      assert.strictEqual(c.mxServiceNameRule, DEFAULT_MX_SERVICE_NAME_RULE)
-      assert.deepStrictEqual([c.retentionMinutes, c.flushIntervalMs, c.apdexThresholdMs], [120, 1000, 500])
+      expect([c.grpcHost, c.grpcPort, c.alsGrpcPort, c.httpHost, c.httpPort]).toStrictEqual(["0.0.0.0", 11800, 0, "0.0.0.0", 12800])
+      expect([c.httpAnalyzers, c.tcpAnalyzers]).toStrictEqual([["mx-mesh"], ["mx-mesh"]])
+      expect(c.grpcMaxMessageBytes).toBe(16 * 1024 * 1024)
+      expect(c.mxServiceNameRule).toBe(DEFAULT_MX_SERVICE_NAME_RULE)
+      expect([c.retentionMinutes, c.flushIntervalMs, c.apdexThresholdMs]).toStrictEqual([120, 1000, 500])
     })
   )
 
@@ -46,10 +46,10 @@ describe("configuration", () => {
         SW_ALS_GRPC_MAX_MESSAGE_SIZE: "4194304",
         SW_ALS_GRPC_PORT: "11801"
       })
-      assert.deepStrictEqual([c.grpcHost, c.grpcPort, c.alsGrpcPort], ["0.0.0.0", 11900, 11801])
-      assert.deepStrictEqual(c.httpAnalyzers, ["k8s-mesh", "mx-mesh"])
-      assert.deepStrictEqual(c.tcpAnalyzers, ["k8s-mesh"])
-      assert.strictEqual(c.grpcMaxMessageBytes, 4194304)
+      expect([c.grpcHost, c.grpcPort, c.alsGrpcPort]).toStrictEqual(["0.0.0.0", 11900, 11801])
+      expect(c.httpAnalyzers).toStrictEqual(["k8s-mesh", "mx-mesh"])
+      expect(c.tcpAnalyzers).toStrictEqual(["k8s-mesh"])
+      expect(c.grpcMaxMessageBytes).toBe(4194304)
     })
   )
 
@@ -60,70 +60,61 @@ describe("configuration", () => {
         SW_CORE_GRPC_PORT: "1234",
         MESHSIGHT_HTTP_ANALYZERS: " mx-mesh , k8s-mesh "
       })
-      assert.deepStrictEqual([c.grpcHost, c.grpcPort], ["::1", 9000])
-      assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh"])
+      expect([c.grpcHost, c.grpcPort]).toStrictEqual(["::1", 9000])
+      expect(c.httpAnalyzers).toStrictEqual(["mx-mesh", "k8s-mesh"])
     })
   )
 
   it.effect("error logs: persistence in the analyzer lists (SkyWalking's name), rate, caps, PostgreSQL", () =>
     Effect.gen(function* () {
       const defaults = yield* load({})
-      assert.deepStrictEqual(
-        [
-          defaults.errorLogRatePerMinute,
-          defaults.errorLogsPerService,
-          defaults.errorLogsMax,
-          defaults.logsPostgresUrl,
-          defaults.logsRetentionHours
-        ],
-        [6000, 1000, 10_000, "", 72]
-      )
+      expect([
+        defaults.errorLogRatePerMinute,
+        defaults.errorLogsPerService,
+        defaults.errorLogsMax,
+        defaults.logsPostgresUrl,
+        defaults.logsRetentionHours
+      ]).toStrictEqual([6000, 1000, 10_000, "", 72])
       const c = yield* load({
         SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s-mesh,persistence",
         MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "60",
         MESHSIGHT_LOGS_POSTGRES_URL: "postgres://meshsight@db:5432/logs",
         MESHSIGHT_LOGS_RETENTION_HOURS: "24"
       })
-      assert.deepStrictEqual(c.httpAnalyzers, ["mx-mesh", "k8s-mesh"])
-      assert.deepStrictEqual(
-        [c.errorLogRatePerMinute, c.logsPostgresUrl, c.logsRetentionHours],
-        [60, "postgres://meshsight@db:5432/logs", 24]
-      )
-      assert.match(
-        yield* refusal({ MESHSIGHT_LOGS_POSTGRES_URL: "mysql://db/logs" }),
+      expect(c.httpAnalyzers).toStrictEqual(["mx-mesh", "k8s-mesh"])
+      expect([c.errorLogRatePerMinute, c.logsPostgresUrl, c.logsRetentionHours]).toStrictEqual([
+        60,
+        "postgres://meshsight@db:5432/logs",
+        24
+      ])
+      expect(yield* refusal({ MESHSIGHT_LOGS_POSTGRES_URL: "mysql://db/logs" })).toMatch(
         /^invalid MESHSIGHT_LOGS_POSTGRES_URL=.*not a PostgreSQL URL/
       )
-      assert.match(yield* refusal({ MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "0" }), /^invalid MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE=/)
+      expect(yield* refusal({ MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE: "0" })).toMatch(/^invalid MESHSIGHT_ERROR_LOG_RATE_PER_MINUTE=/)
     })
   )
 
   it.effect("per-service apdex thresholds", () =>
     Effect.gen(function* () {
       const c = yield* load({ MESHSIGHT_APDEX_THRESHOLDS: "reviews.default=200, ratings.default=50" })
-      assert.deepStrictEqual(c.apdexThresholdsMs, { "reviews.default": 200, "ratings.default": 50 })
+      expect(c.apdexThresholdsMs).toStrictEqual({ "reviews.default": 200, "ratings.default": 50 })
     })
   )
 
   it.effect("an invalid value is refused in one line naming the variable, the value and what is expected", () =>
     Effect.gen(function* () {
-      assert.strictEqual(
-        yield* refusal({ MESHSIGHT_HTTP_PORT: "http" }),
-        'invalid MESHSIGHT_HTTP_PORT="http": expected a port number (0-65535)'
-      )
-      assert.strictEqual(
-        yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s" }),
+      expect(yield* refusal({ MESHSIGHT_HTTP_PORT: "http" })).toBe('invalid MESHSIGHT_HTTP_PORT="http": expected a port number (0-65535)')
+      expect(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "mx-mesh,k8s" })).toBe(
         'invalid SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS="mx-mesh,k8s": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
       )
-      assert.match(
-        yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " }),
+      expect(yield* refusal({ MESHSIGHT_TCP_ANALYZERS: " , " })).toMatch(
         /^invalid MESHSIGHT_TCP_ANALYZERS=" , ": expected a comma-separated list/
       )
-      assert.match(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:70000" }), /^invalid MESHSIGHT_GRPC_ADDRESS=/)
-      assert.match(yield* refusal({ MESHSIGHT_APDEX_THRESHOLDS: "reviews=fast" }), /^invalid MESHSIGHT_APDEX_THRESHOLDS=/)
-      assert.match(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" }), /one of Trace, Debug, Info, Warn, Error \(any case\)$/)
+      expect(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:70000" })).toMatch(/^invalid MESHSIGHT_GRPC_ADDRESS=/)
+      expect(yield* refusal({ MESHSIGHT_APDEX_THRESHOLDS: "reviews=fast" })).toMatch(/^invalid MESHSIGHT_APDEX_THRESHOLDS=/)
+      expect(yield* refusal({ MESHSIGHT_LOG_LEVEL: "verbose" })).toMatch(/one of Trace, Debug, Info, Warn, Error \(any case\)$/)
       // A template is compiled at start-up, so a typo stops it then rather than naming every service wrong.
-      assert.match(
-        yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" }),
+      expect(yield* refusal({ MESHSIGHT_MX_SERVICE_NAME_RULE: "${LABELS.app" })).toMatch(
         /^invalid MESHSIGHT_MX_SERVICE_NAME_RULE=.*expected a name template \(/
       )
     })
@@ -131,16 +122,14 @@ describe("configuration", () => {
 
   it.effect("an invalid value is never replaced by an alias's value or the default", () =>
     Effect.gen(function* () {
-      assert.match(
-        yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:x", SW_RECEIVER_GRPC_PORT: "11900" }),
+      expect(yield* refusal({ MESHSIGHT_GRPC_ADDRESS: "localhost:x", SW_RECEIVER_GRPC_PORT: "11900" })).toMatch(
         /^invalid MESHSIGHT_GRPC_ADDRESS="localhost:x"/
       )
-      assert.match(
-        yield* refusal({ SW_RECEIVER_GRPC_PORT: "eleven", SW_CORE_GRPC_PORT: "11900" }),
+      expect(yield* refusal({ SW_RECEIVER_GRPC_PORT: "eleven", SW_CORE_GRPC_PORT: "11900" })).toMatch(
         /^invalid SW_RECEIVER_GRPC_PORT="eleven"/
       )
       // An empty value counts as unset, as SkyWalking's empty defaults do: the next name decides.
-      assert.strictEqual((yield* load({ MESHSIGHT_GRPC_ADDRESS: "", SW_CORE_GRPC_PORT: "11900" })).grpcPort, 11900)
+      expect((yield* load({ MESHSIGHT_GRPC_ADDRESS: "", SW_CORE_GRPC_PORT: "11900" })).grpcPort).toBe(11900)
     })
   )
 })
@@ -153,10 +142,10 @@ describe("SkyWalking settings carried over", () => {
         SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh"
       })
       // The start-up read lists the identity analyzers; src/error-logs/ reads `persistence` from the lists itself.
-      assert.deepStrictEqual([c.httpAnalyzers, c.tcpAnalyzers], [["mx-mesh", "k8s-mesh"], ["mx-mesh"]])
-      assert.deepStrictEqual(c.warnings, [])
+      expect([c.httpAnalyzers, c.tcpAnalyzers]).toStrictEqual([["mx-mesh", "k8s-mesh"], ["mx-mesh"]])
+      expect(c.warnings).toStrictEqual([])
       // Alone it would name no side: nothing would be recorded.
-      assert.match(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "persistence" }), /\(at least one of mx-mesh, k8s-mesh\)$/)
+      expect(yield* refusal({ SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS: "persistence" })).toMatch(/\(at least one of mx-mesh, k8s-mesh\)$/)
     })
   )
 
@@ -173,11 +162,11 @@ describe("SkyWalking settings carried over", () => {
         MESHSIGHT_LOG_LEVEL: "Info",
         HOME: "/root"
       })
-      assert.deepStrictEqual(c.warnings, [
+      expect(c.warnings).toStrictEqual([
         "SkyWalking settings meshsight does not implement, ignored: SW_STORAGE, SW_STORAGE_BANYANDB_TARGETS, SW_TELEMETRY"
       ])
-      assert.strictEqual(c.maxEndpointsPerService, 500)
-      assert.deepStrictEqual((yield* load({})).warnings, [])
+      expect(c.maxEndpointsPerService).toBe(500)
+      expect((yield* load({})).warnings).toStrictEqual([])
     })
   )
 
@@ -190,7 +179,7 @@ describe("SkyWalking settings carried over", () => {
         [" debug ", "Debug"],
         ["WARN", "Warn"]
       ]) {
-        assert.strictEqual((yield* load({ MESHSIGHT_LOG_LEVEL: value })).logLevel, level)
+        expect((yield* load({ MESHSIGHT_LOG_LEVEL: value })).logLevel).toBe(level)
       }
     })
   )
@@ -198,13 +187,11 @@ describe("SkyWalking settings carried over", () => {
   it.effect("endpoint grouping file and per-service endpoint cap: defaults and refusals", () =>
     Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual([c.endpointGroupingFile, c.maxEndpointsPerService], [undefined, 3000])
-      assert.strictEqual(
-        (yield* load({ MESHSIGHT_ENDPOINT_GROUPING_FILE: "/etc/meshsight/grouping.yml" })).endpointGroupingFile,
+      expect([c.endpointGroupingFile, c.maxEndpointsPerService]).toStrictEqual([undefined, 3000])
+      expect((yield* load({ MESHSIGHT_ENDPOINT_GROUPING_FILE: "/etc/meshsight/grouping.yml" })).endpointGroupingFile).toBe(
         "/etc/meshsight/grouping.yml"
       )
-      assert.strictEqual(
-        yield* refusal({ MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "0" }),
+      expect(yield* refusal({ MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE: "0" })).toBe(
         'invalid MESHSIGHT_MAX_ENDPOINTS_PER_SERVICE="0": expected a positive whole number'
       )
     })
@@ -215,14 +202,15 @@ describe("security settings", () => {
   it.effect("off by default: no TLS, no tokens, any Host, 100 streams per connection and 10000 in all", () =>
     Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual(
-        [c.grpcTlsCertFile, c.grpcTlsKeyFile, c.grpcTlsClientCaFile, c.httpTlsCertFile, c.apiTokenFile, c.alsTokenFile],
+      expect([c.grpcTlsCertFile, c.grpcTlsKeyFile, c.grpcTlsClientCaFile, c.httpTlsCertFile, c.apiTokenFile, c.alsTokenFile]).toStrictEqual(
         ["", "", "", "", "", ""]
       )
-      assert.deepStrictEqual(
-        [c.httpAllowedHosts, c.grpcMaxStreamsPerConnection, c.grpcMaxStreams, c.fileReloadIntervalMs],
-        [[], 100, 10_000, 10_000]
-      )
+      expect([c.httpAllowedHosts, c.grpcMaxStreamsPerConnection, c.grpcMaxStreams, c.fileReloadIntervalMs]).toStrictEqual([
+        [],
+        100,
+        10_000,
+        10_000
+      ])
     })
   )
 
@@ -235,38 +223,36 @@ describe("security settings", () => {
         SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt",
         SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key"
       })
-      assert.deepStrictEqual(
-        [receiver.grpcTlsCertFile, receiver.grpcTlsKeyFile, receiver.grpcTlsClientCaFile],
-        ["/tls/receiver.crt", "/tls/receiver.key", "/tls/ca.crt"]
-      )
+      expect([receiver.grpcTlsCertFile, receiver.grpcTlsKeyFile, receiver.grpcTlsClientCaFile]).toStrictEqual([
+        "/tls/receiver.crt",
+        "/tls/receiver.key",
+        "/tls/ca.crt"
+      ])
       const core = yield* load({
         SW_CORE_GRPC_SSL_CERT_CHAIN_PATH: "/tls/core.crt",
         SW_CORE_GRPC_SSL_KEY_PATH: "/tls/core.key",
         SW_RECEIVER_GRPC_SSL_KEY_PATH: ""
       })
-      assert.deepStrictEqual([core.grpcTlsCertFile, core.grpcTlsKeyFile, core.grpcTlsClientCaFile], ["/tls/core.crt", "/tls/core.key", ""])
+      expect([core.grpcTlsCertFile, core.grpcTlsKeyFile, core.grpcTlsClientCaFile]).toStrictEqual(["/tls/core.crt", "/tls/core.key", ""])
     })
   )
 
   it.effect("allowed hosts are a lower-cased list; half a TLS pair, or a client CA without TLS, is refused in one line", () =>
     Effect.gen(function* () {
-      assert.deepStrictEqual((yield* load({ MESHSIGHT_HTTP_ALLOWED_HOSTS: " Meshsight.example, localhost ," })).httpAllowedHosts, [
+      expect((yield* load({ MESHSIGHT_HTTP_ALLOWED_HOSTS: " Meshsight.example, localhost ," })).httpAllowedHosts).toStrictEqual([
         "meshsight.example",
         "localhost"
       ])
-      assert.strictEqual(
-        yield* refusal({ MESHSIGHT_GRPC_TLS_CERT_FILE: "/tls/tls.crt" }),
+      expect(yield* refusal({ MESHSIGHT_GRPC_TLS_CERT_FILE: "/tls/tls.crt" })).toBe(
         'invalid MESHSIGHT_GRPC_TLS_CERT_FILE="/tls/tls.crt": expected MESHSIGHT_GRPC_TLS_KEY_FILE too: the gRPC TLS certificate and key are set together'
       )
-      assert.match(
-        yield* refusal({ MESHSIGHT_HTTP_TLS_KEY_FILE: "/tls/tls.key" }),
+      expect(yield* refusal({ MESHSIGHT_HTTP_TLS_KEY_FILE: "/tls/tls.key" })).toMatch(
         /^invalid MESHSIGHT_HTTP_TLS_KEY_FILE=.*expected MESHSIGHT_HTTP_TLS_CERT_FILE too/
       )
-      assert.match(
-        yield* refusal({ MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE: "/tls/ca.crt" }),
+      expect(yield* refusal({ MESHSIGHT_GRPC_TLS_CLIENT_CA_FILE: "/tls/ca.crt" })).toMatch(
         /client certificates need the gRPC port to serve TLS/
       )
-      assert.match(yield* refusal({ MESHSIGHT_GRPC_MAX_STREAMS: "0" }), /^invalid MESHSIGHT_GRPC_MAX_STREAMS="0"/)
+      expect(yield* refusal({ MESHSIGHT_GRPC_MAX_STREAMS: "0" })).toMatch(/^invalid MESHSIGHT_GRPC_MAX_STREAMS="0"/)
     })
   )
 })
@@ -274,9 +260,8 @@ describe("security settings", () => {
 describe("start-up, as a process", () => {
   it("an unknown analyzer stops start-up with exit 1 and one line listing the valid ones", async () => {
     const { code, output } = await runMeshsightToExit({ MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,istio" })
-    assert.strictEqual(code, 1)
-    assert.strictEqual(
-      output.trim(),
+    expect(code).toBe(1)
+    expect(output.trim()).toBe(
       'meshsight: invalid MESHSIGHT_HTTP_ANALYZERS="mx-mesh,istio": expected a comma-separated list of analyzers from: mx-mesh, k8s-mesh, persistence'
     )
   })
@@ -310,10 +295,10 @@ describe("start-up, as a process", () => {
         )
       )
       runs.forEach(({ code, output }, i) => {
-        assert.strictEqual(code, 1, output)
+        expect(code, output).toBe(1)
         const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
-        assert.strictEqual(reasons.length, 1, output)
-        assert.match(reasons[0], cases[i][1])
+        expect(reasons.length, output).toBe(1)
+        expect(reasons[0]).toMatch(cases[i][1])
       })
     } finally {
       rmSync(dir, { recursive: true, force: true })
@@ -331,12 +316,12 @@ describe("start-up, as a process", () => {
     try {
       const lines = running.output().split("\n")
       const unimplemented = lines.filter((l) => l.includes("SkyWalking settings meshsight does not implement"))
-      assert.strictEqual(unimplemented.length, 1, running.output())
-      assert.match(unimplemented[0], /WARN.*ignored: (.*, )?SW_STORAGE, (.*, )?SW_TELEMETRY/)
-      assert.notInclude(unimplemented[0], "SW_ENVOY_METRIC_ALS")
-      assert.include(running.output(), "identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
+      expect(unimplemented.length, running.output()).toBe(1)
+      expect(unimplemented[0]).toMatch(/WARN.*ignored: (.*, )?SW_STORAGE, (.*, )?SW_TELEMETRY/)
+      expect(unimplemented[0]).not.toContain("SW_ENVOY_METRIC_ALS")
+      expect(running.output()).toContain("identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
     } finally {
-      assert.strictEqual(await running.stop(), 0)
+      expect(await running.stop()).toBe(0)
     }
   })
 
@@ -347,11 +332,11 @@ describe("start-up, as a process", () => {
         MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${running.grpcPort}`,
         MESHSIGHT_HTTP_PORT: "0"
       })
-      assert.strictEqual(code, 1)
+      expect(code).toBe(1)
       // Around it is the log of what started and stopped (stdout, so in any order with stderr); the reason is one line.
       const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
-      assert.strictEqual(reasons.length, 1, output)
-      assert.strictEqual(reasons[0], `meshsight: cannot listen on gRPC 127.0.0.1:${running.grpcPort}: address already in use`)
+      expect(reasons.length, output).toBe(1)
+      expect(reasons[0]).toBe(`meshsight: cannot listen on gRPC 127.0.0.1:${running.grpcPort}: address already in use`)
     } finally {
       await running.stop()
     }
@@ -365,9 +350,9 @@ describe("start-up, as a process", () => {
         MESHSIGHT_HTTP_HOST: "127.0.0.1",
         MESHSIGHT_HTTP_PORT: String(running.httpPort)
       })
-      assert.strictEqual(code, 1)
+      expect(code).toBe(1)
       const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
-      assert.deepStrictEqual(reasons, [`meshsight: cannot listen on HTTP 127.0.0.1:${running.httpPort}: address already in use`], output)
+      expect(reasons, output).toStrictEqual([`meshsight: cannot listen on HTTP 127.0.0.1:${running.httpPort}: address already in use`])
     } finally {
       await running.stop()
     }
@@ -380,21 +365,21 @@ describe("start-up, as a process", () => {
       MESHSIGHT_HTTP_TLS_CERT_FILE: "/nonexistent/tls.crt",
       MESHSIGHT_HTTP_TLS_KEY_FILE: "/nonexistent/tls.key"
     })
-    assert.strictEqual(code, 1)
+    expect(code).toBe(1)
     const reasons = output.split("\n").filter((line) => line.startsWith("meshsight:"))
-    assert.strictEqual(reasons.length, 1, output)
-    assert.match(reasons[0]!, /^meshsight: cannot use MESHSIGHT_HTTP_TLS_CERT_FILE=\/nonexistent\/tls\.crt: ENOENT/)
+    expect(reasons.length, output).toBe(1)
+    expect(reasons[0]!).toMatch(/^meshsight: cannot use MESHSIGHT_HTTP_TLS_CERT_FILE=\/nonexistent\/tls\.crt: ENOENT/)
   })
 
   it("the start-up log names the active analyzers and the listening ports", async () => {
     const running = await spawnMeshsight({ SW_ENVOY_METRIC_ALS_TCP_ANALYSIS: "mx-mesh" })
     try {
       const log = running.output()
-      assert.include(log, "identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
-      assert.include(log, `gRPC listening on 127.0.0.1:${running.grpcPort}`)
-      assert.include(log, `HTTP listening on http://127.0.0.1:${running.httpPort}`)
+      expect(log).toContain("identity analyzers active: HTTP [mx-mesh], TCP [mx-mesh]")
+      expect(log).toContain(`gRPC listening on 127.0.0.1:${running.grpcPort}`)
+      expect(log).toContain(`HTTP listening on http://127.0.0.1:${running.httpPort}`)
     } finally {
-      assert.strictEqual(await running.stop(), 0)
+      expect(await running.stop()).toBe(0)
     }
   })
 })
@@ -408,14 +393,14 @@ describe("a stage reads its own settings", () => {
         Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))),
         provided({ MESHSIGHT_RETENTION_MINUTES: "3" })
       )
-      assert.strictEqual(store.retentionStart(10 * 60_000), 8 * 60_000)
+      expect(store.retentionStart(10 * 60_000)).toBe(8 * 60_000)
       const error = yield* Effect.flip(
         MemoryStore.MetricStore.pipe(
           Effect.provide(MemoryStore.layerConfig.pipe(Layer.provide(MemoryBudgetLive))),
           provided({ MESHSIGHT_RETENTION_MINUTES: "0" })
         )
       )
-      assert.strictEqual(error.cause.message, 'invalid MESHSIGHT_RETENTION_MINUTES="0": expected whole minutes from 1 to 10080')
+      expect(error.cause.message).toBe('invalid MESHSIGHT_RETENTION_MINUTES="0": expected whole minutes from 1 to 10080')
     })
   )
 })

@@ -1,5 +1,5 @@
 // The Istio-standard export's settings: defaults, lists and header maps, authorization, and one-line refusals.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { hostname } from "node:os"
 import { loadConfig } from "../../src/config.ts"
@@ -17,10 +17,14 @@ describe("export settings", () => {
   it.effect("defaults: export on, no remote write, 15 s interval, replica = host name", () =>
     Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual(
-        [c.meshMetricsEnabled, c.meshMetricsIdleMinutes, c.meshMetricsMaxSeries, c.remoteWriteUrls, c.remoteWriteIntervalMs, c.replica],
-        [true, 10, 20_000, [], 15_000, hostname()]
-      )
+      expect([
+        c.meshMetricsEnabled,
+        c.meshMetricsIdleMinutes,
+        c.meshMetricsMaxSeries,
+        c.remoteWriteUrls,
+        c.remoteWriteIntervalMs,
+        c.replica
+      ]).toStrictEqual([true, 10, 20_000, [], 15_000, hostname()])
     })
   )
 
@@ -34,26 +38,25 @@ describe("export settings", () => {
         MESHSIGHT_REMOTE_WRITE_PASSWORD: "p:w",
         MESHSIGHT_REMOTE_WRITE_BEARER_TOKEN: "t"
       })
-      assert.isFalse(c.meshMetricsEnabled)
-      assert.deepStrictEqual(c.remoteWriteUrls, ["http://a:9090/api/v1/write", "https://b/api/v1/write"])
-      assert.deepStrictEqual(remoteWriteHeaders(c), {
+      expect(c.meshMetricsEnabled).toBe(false)
+      expect(c.remoteWriteUrls).toStrictEqual(["http://a:9090/api/v1/write", "https://b/api/v1/write"])
+      expect(remoteWriteHeaders(c)).toStrictEqual({
         authorization: `Basic ${Buffer.from("u:p:w").toString("base64")}`,
         "X-Scope-OrgID": "team-a",
         "X-Other": "b=c"
       })
-      assert.deepStrictEqual(remoteWriteHeaders({ ...c, remoteWriteUsername: "" }).authorization, "Bearer t")
+      expect(remoteWriteHeaders({ ...c, remoteWriteUsername: "" }).authorization).toStrictEqual("Bearer t")
     })
   )
 
   it.effect("refuses what cannot work, naming the variable", () =>
     Effect.gen(function* () {
-      assert.strictEqual(
-        yield* refusal({ MESHSIGHT_REMOTE_WRITE_URL: "prometheus:9090" }),
+      expect(yield* refusal({ MESHSIGHT_REMOTE_WRITE_URL: "prometheus:9090" })).toBe(
         'invalid MESHSIGHT_REMOTE_WRITE_URL="prometheus:9090": expected comma-separated http:// or https:// URLs'
       )
-      assert.match(yield* refusal({ MESHSIGHT_REMOTE_WRITE_HEADERS: "no-equals-sign" }), /^invalid MESHSIGHT_REMOTE_WRITE_HEADERS=/)
-      assert.match(yield* refusal({ MESHSIGHT_MESH_METRICS: "yes" }), /expected true or false$/)
-      assert.match(yield* refusal({ MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "10" }), /^invalid MESHSIGHT_REMOTE_WRITE_INTERVAL_MS="10"/)
+      expect(yield* refusal({ MESHSIGHT_REMOTE_WRITE_HEADERS: "no-equals-sign" })).toMatch(/^invalid MESHSIGHT_REMOTE_WRITE_HEADERS=/)
+      expect(yield* refusal({ MESHSIGHT_MESH_METRICS: "yes" })).toMatch(/expected true or false$/)
+      expect(yield* refusal({ MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "10" })).toMatch(/^invalid MESHSIGHT_REMOTE_WRITE_INTERVAL_MS="10"/)
     })
   )
 })

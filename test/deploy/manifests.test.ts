@@ -1,7 +1,7 @@
 // The deployment files: the base Deployment's hardening, the secure overlay (TLS, tokens, NetworkPolicy) wired to
 // real settings and to each other, and the Istio side pointing at the same service, port and token header.
 import { loadAllYaml } from "@kubernetes/client-node"
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
@@ -20,22 +20,21 @@ describe("deploy/kubernetes (base)", () => {
   const container = pod.containers[0]
 
   it("runs the release's image tag, not :latest", () => {
-    assert.strictEqual(container.image, `meshsight:${version}`)
+    expect(container.image).toBe(`meshsight:${version}`)
   })
 
   it("runs as non-root with RuntimeDefault seccomp, a read-only root filesystem and no capabilities", () => {
-    assert.deepInclude(pod.securityContext, { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } })
-    assert.deepInclude(container.securityContext, {
-      runAsNonRoot: true,
-      allowPrivilegeEscalation: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ["ALL"] },
-      seccompProfile: { type: "RuntimeDefault" }
-    })
-    assert.deepStrictEqual(
-      service.spec.ports.map((p: any) => p.port),
-      [11800, 12800]
+    expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }))
+    expect(container.securityContext).toEqual(
+      expect.objectContaining({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" }
+      })
     )
+    expect(service.spec.ports.map((p: any) => p.port)).toStrictEqual([11800, 12800])
   })
 })
 
@@ -50,63 +49,64 @@ describe("deploy/secure (TLS, tokens, NetworkPolicy)", () => {
 
   it("lists files that exist", () => {
     for (const r of [...kustomization.resources, ...kustomization.patches.map((p: any) => p.path)]) {
-      assert.isTrue(existsSync(join(ROOT, "deploy/secure", r)), r)
+      expect(existsSync(join(ROOT, "deploy/secure", r)), r).toBe(true)
     }
   })
 
   it("sets only real settings, to files inside the mounted Secrets, and probes over HTTPS", () => {
-    for (const name of Object.keys(env)) assert.isTrue(VARIABLE_NAMES.has(name), `${name} is no setting meshsight reads`)
+    for (const name of Object.keys(env)) expect(VARIABLE_NAMES.has(name), `${name} is no setting meshsight reads`).toBe(true)
     const mounts = container.volumeMounts.map((m: any) => m.mountPath)
     for (const [name, path] of Object.entries(env)) {
       if (name.endsWith("_FILE"))
-        assert.isTrue(
+        expect(
           mounts.some((m: string) => String(path).startsWith(`${m}/`)),
           name
-        )
+        ).toBe(true)
     }
-    assert.strictEqual(container.readinessProbe.httpGet.scheme, "HTTPS")
-    assert.strictEqual(container.livenessProbe.httpGet.scheme, "HTTPS")
+    expect(container.readinessProbe.httpGet.scheme).toBe("HTTPS")
+    expect(container.livenessProbe.httpGet.scheme).toBe("HTTPS")
     const secrets = patch.spec.template.spec.volumes.map((v: any) => v.secret.secretName)
-    assert.sameMembers(secrets, [certificate.spec.secretName, "meshsight-tokens"])
+    expect([...secrets].sort()).toEqual([certificate.spec.secretName, "meshsight-tokens"].sort())
     for (const host of env.MESHSIGHT_HTTP_ALLOWED_HOSTS.split(",").filter((h: string) => h !== "localhost")) {
-      assert.include(certificate.spec.dnsNames, host)
+      expect(certificate.spec.dnsNames).toContain(host)
     }
   })
 
   it("the NetworkPolicy admits exactly the Service's ports", () => {
-    assert.deepStrictEqual(policy.spec.podSelector.matchLabels, service.spec.selector)
+    expect(policy.spec.podSelector.matchLabels).toStrictEqual(service.spec.selector)
     const ports = policy.spec.ingress.flatMap((r: any) => r.ports.map((p: any) => p.port))
-    assert.sameMembers(
-      ports,
-      service.spec.ports.map((p: any) => p.port)
-    )
-    assert.sameMembers(policy.spec.policyTypes, ["Ingress", "Egress"])
+    expect([...ports].sort()).toEqual(service.spec.ports.map((p: any) => p.port).sort())
+    expect([...policy.spec.policyTypes].sort()).toEqual(["Egress", "Ingress"])
   })
 
   it.skipIf(!hasKubectl)("renders with kustomize (kubectl kustomize) into a Deployment with TLS, tokens and the hardening kept", () => {
     const rendered = loadAllYaml(execFileSync("kubectl", ["kustomize", join(ROOT, "deploy/secure")], { encoding: "utf8" })) as Array<any>
     const kinds = rendered.map((r) => r.kind).sort()
-    assert.includeMembers(kinds, [
-      "Certificate",
-      "ClusterRole",
-      "ClusterRoleBinding",
-      "Deployment",
-      "Namespace",
-      "NetworkPolicy",
-      "Service",
-      "ServiceAccount"
-    ])
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        "Certificate",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+        "Namespace",
+        "NetworkPolicy",
+        "Service",
+        "ServiceAccount"
+      ])
+    )
     const deployment = rendered.find((r) => r.kind === "Deployment")
     const c = deployment.spec.template.spec.containers[0]
     const names = c.env.map((e: any) => e.name)
-    assert.includeMembers(names, [
-      "MESHSIGHT_GRPC_TLS_CERT_FILE",
-      "MESHSIGHT_API_TOKEN_FILE",
-      "MESHSIGHT_ALS_TOKEN_FILE",
-      "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"
-    ])
-    assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true)
-    assert.strictEqual(c.image, `meshsight:${version}`)
+    expect(names).toEqual(
+      expect.arrayContaining([
+        "MESHSIGHT_GRPC_TLS_CERT_FILE",
+        "MESHSIGHT_API_TOKEN_FILE",
+        "MESHSIGHT_ALS_TOKEN_FILE",
+        "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS"
+      ])
+    )
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true)
+    expect(c.image).toBe(`meshsight:${version}`)
   })
 })
 
@@ -116,23 +116,23 @@ describe("deploy/istio", () => {
   it("the EnvoyFilter sends the ALS token as authorization metadata over TLS to meshsight's gRPC port", () => {
     const [filter] = yaml("deploy/istio/envoyfilter-als-token.yaml")
     const loggers = filter.spec.configPatches.map((p: any) => p.patch.value.typed_config.access_log[0].typed_config.common_config)
-    assert.lengthOf(loggers, 2)
+    expect(loggers).toHaveLength(2)
     for (const common of loggers) {
       const grpc = common.grpc_service
-      assert.deepStrictEqual(grpc.initial_metadata[0].key, "authorization")
-      assert.match(grpc.initial_metadata[0].value, /^Bearer \S+$/)
+      expect(grpc.initial_metadata[0].key).toStrictEqual("authorization")
+      expect(grpc.initial_metadata[0].value).toMatch(/^Bearer \S+$/)
       const [host, port] = grpc.google_grpc.target_uri.split(":")
-      assert.include(certificate.spec.dnsNames, host)
-      assert.strictEqual(Number(port), 11800)
-      assert.isDefined(grpc.google_grpc.channel_credentials.ssl_credentials.root_certs.filename)
+      expect(certificate.spec.dnsNames).toContain(host)
+      expect(Number(port)).toBe(11800)
+      expect(grpc.google_grpc.channel_credentials.ssl_credentials.root_certs.filename).toBeDefined()
     }
   })
 
   it("the mesh config sends ALS over TLS to the certificate's name", () => {
     const [operator] = yaml("deploy/istio/meshconfig-als-tls.yaml")
     const remote = operator.spec.meshConfig.defaultConfig.envoyAccessLogService
-    assert.strictEqual(remote.tlsSettings.mode, "SIMPLE")
-    assert.include(certificate.spec.dnsNames, remote.tlsSettings.sni)
-    assert.strictEqual(remote.address, `${remote.tlsSettings.sni}:11800`)
+    expect(remote.tlsSettings.mode).toBe("SIMPLE")
+    expect(certificate.spec.dnsNames).toContain(remote.tlsSettings.sni)
+    expect(remote.address).toBe(`${remote.tlsSettings.sni}:11800`)
   })
 })

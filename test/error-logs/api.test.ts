@@ -1,6 +1,6 @@
 // End to end: simulated Istio traffic with known failures sent over real gRPC into an in-process meshsight (mx-mesh
 // + persistence, virtual time), then read back from GET /api/logs: exactly the failures, up to the rate limit.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
@@ -101,25 +101,22 @@ describe("GET /api/logs", () => {
     Effect.gen(function* () {
       const app = yield* startWithTraffic(["mx-mesh", "persistence"])
       const { status, body } = yield* api(app.url, "/api/logs?limit=500")
-      assert.strictEqual(status, 200)
-      assert.deepStrictEqual(body.logs.map(idOf), EXPECTED_NEWEST_FIRST)
-      assert.strictEqual(body.cursor, null)
+      expect(status).toBe(200)
+      expect(body.logs.map(idOf)).toStrictEqual(EXPECTED_NEWEST_FIRST)
+      expect(body.cursor).toBe(null)
       const uf = body.logs.find((l: any) => l.requestId === "uf-1")
-      assert.deepStrictEqual(
-        [uf.service, uf.instance, uf.peer, uf.side, uf.responseCode, uf.responseFlags, uf.upstreamHost],
-        [
-          "productpage.default",
-          "productpage-0",
-          "reviews.default",
-          "client",
-          503,
-          [{ code: "UF", name: "upstream_connection_failure" }],
-          "10.0.0.2:9080"
-        ]
-      )
+      expect([uf.service, uf.instance, uf.peer, uf.side, uf.responseCode, uf.responseFlags, uf.upstreamHost]).toStrictEqual([
+        "productpage.default",
+        "productpage-0",
+        "reviews.default",
+        "client",
+        503,
+        [{ code: "UF", name: "upstream_connection_failure" }],
+        "10.0.0.2:9080"
+      ])
       const metrics = yield* Effect.promise(() => fetch(`${app.url}/metrics`).then((r) => r.text()))
-      assert.strictEqual(metricValue(metrics, "meshsight_error_logs_total"), 11)
-      assert.strictEqual(metricValue(metrics, 'meshsight_error_logs_dropped_total{reason="rate_limited"}'), 2)
+      expect(metricValue(metrics, "meshsight_error_logs_total")).toBe(11)
+      expect(metricValue(metrics, 'meshsight_error_logs_dropped_total{reason="rate_limited"}')).toBe(2)
     })
   )
 
@@ -127,30 +124,30 @@ describe("GET /api/logs", () => {
     Effect.gen(function* () {
       const app = yield* startWithTraffic(["mx-mesh", "persistence"])
       const ids = (query: string) => Effect.map(api(app.url, `/api/logs?${query}`), (r) => r.body.logs.map(idOf))
-      assert.deepStrictEqual(yield* ids("service=reviews.default"), ["tcp", "in-2", "in-1"])
-      assert.deepStrictEqual(yield* ids("peer=productpage.default"), ["in-2", "in-1"])
-      assert.deepStrictEqual(yield* ids("peer=ratings.default"), ["tcp"])
-      assert.deepStrictEqual(yield* ids("service=productpage.default&code=404"), ["nf-2", "nf-1"])
-      assert.deepStrictEqual(yield* ids("endpoint=GET:/reviews/2"), ["nf-2"])
-      assert.deepStrictEqual(yield* ids("instance=reviews-0&code=500"), ["in-2", "in-1"])
+      expect(yield* ids("service=reviews.default")).toStrictEqual(["tcp", "in-2", "in-1"])
+      expect(yield* ids("peer=productpage.default")).toStrictEqual(["in-2", "in-1"])
+      expect(yield* ids("peer=ratings.default")).toStrictEqual(["tcp"])
+      expect(yield* ids("service=productpage.default&code=404")).toStrictEqual(["nf-2", "nf-1"])
+      expect(yield* ids("endpoint=GET:/reviews/2")).toStrictEqual(["nf-2"])
+      expect(yield* ids("instance=reviews-0&code=500")).toStrictEqual(["in-2", "in-1"])
       const grpc = (yield* api(app.url, "/api/logs?service=productpage.default&limit=1")).body.logs[0]
       const t = (yield* api(app.url, "/api/logs?code=404")).body.logs[1].time // nf-1
-      assert.deepStrictEqual(yield* ids(`start=${t}&end=${t + 1}`), ["nf-1"])
-      assert.strictEqual(grpc.requestId, "grpc-1")
+      expect(yield* ids(`start=${t}&end=${t + 1}`)).toStrictEqual(["nf-1"])
+      expect(grpc.requestId).toBe("grpc-1")
       // Pages of 3 walk the same list, without repeats.
       const walked: Array<string> = []
       let cursor: string | null = ""
       while (cursor !== null) {
         const page: any = (yield* api(app.url, `/api/logs?limit=3${cursor === "" ? "" : `&cursor=${cursor}`}`)).body
-        assert.isAtMost(page.logs.length, 3)
+        expect(page.logs.length).toBeLessThanOrEqual(3)
         walked.push(...page.logs.map(idOf))
         cursor = page.cursor
       }
-      assert.deepStrictEqual(walked, EXPECTED_NEWEST_FIRST)
+      expect(walked).toStrictEqual(EXPECTED_NEWEST_FIRST)
       for (const bad of ["cursor=nonsense", "limit=0", "limit=501", "code=abc", "start=-1"]) {
         const r = yield* api(app.url, `/api/logs?${bad}`)
-        assert.strictEqual(r.status, 400, bad)
-        assert.isString(r.body.error)
+        expect(r.status, bad).toBe(400)
+        expect(r.body.error).toBeTypeOf("string")
       }
     })
   )
@@ -166,24 +163,28 @@ describe("GET /api/logs", () => {
           toReviews
         )
       ])
-      assert.deepStrictEqual(status, { code: 0, details: "" })
+      expect(status).toStrictEqual({ code: 0, details: "" })
       const { body } = yield* api(app.url, "/api/logs")
       const [log] = body.logs
-      assert.deepStrictEqual(
-        [log.path.length, log.endpoint.length, log.authority.length, log.userAgent.length, log.requestId.length, log.traceId.length],
-        [1024, 1024, 256, 256, 256, 253] // the trace id: the 256 bytes kept, less "00-"
-      )
-      assert.isBelow(JSON.stringify(log).length, 4096)
+      expect([
+        log.path.length,
+        log.endpoint.length,
+        log.authority.length,
+        log.userAgent.length,
+        log.requestId.length,
+        log.traceId.length
+      ]).toStrictEqual([1024, 1024, 256, 256, 256, 253])
+      expect(JSON.stringify(log).length).toBeLessThan(4096)
     })
   )
 
   it.effect("without persistence in the analyzer lists nothing is kept", () =>
     Effect.gen(function* () {
       const app = yield* startWithTraffic(["mx-mesh"])
-      assert.deepStrictEqual((yield* api(app.url, "/api/logs")).body, { logs: [], cursor: null })
+      expect((yield* api(app.url, "/api/logs")).body).toStrictEqual({ logs: [], cursor: null })
       yield* TestClock.adjust("1 second") // the aggregator's flush beat
       const topology = (yield* api(app.url, `/api/topology?start=${MINUTE}&end=${MINUTE + 60_000}`)).body
-      assert.isAbove(topology.edges.length, 0) // the metrics still came through
+      expect(topology.edges.length).toBeGreaterThan(0) // the metrics still came through
     })
   )
 })

@@ -1,6 +1,6 @@
 // The `persistence` analyzer's rules: which entries become error logs (SkyWalking's envoy-als and envoy-als-tcp
 // rules, plus non-OK gRPC status), what a log holds, and the per service + code/flags rate limit (TestClock).
-import { assert, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect } from "effect"
 import { TestClock } from "effect/testing"
 import type { EntrySides } from "../../src/domain/identity.ts"
@@ -207,11 +207,11 @@ describe("the rate limit (SkyWalking's rateLimit rpm, per service and response c
       // Later in the same minute: all refused.
       yield* TestClock.adjust("59 seconds")
       yield* collect("a")
-      assert.deepStrictEqual(outcomes[2], { kept: 0, rateLimited: 13, evicted: 0 })
+      expect(outcomes[2]).toStrictEqual({ kept: 0, rateLimited: 13, evicted: 0 })
       // The next minute of the clock: the counts start over.
       yield* TestClock.adjust("1 second")
       yield* collect("a")
-      assert.deepStrictEqual(outcomes[3], { kept: 9, rateLimited: 4, evicted: 0 })
+      expect(outcomes[3]).toStrictEqual({ kept: 9, rateLimited: 4, evicted: 0 })
     })
   )
 })

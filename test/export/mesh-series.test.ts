@@ -1,7 +1,7 @@
 // The export's series in virtual time: idle label sets are evicted as Istio's stat eviction does, the label-set
 // bound refuses and counts, the snapshot remote write sends carries a zero sample the first time, and the
 // proxies' MetricsService gauges come from the right minute and leave with their silent proxy.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
@@ -51,18 +51,17 @@ describe("mesh series", () => {
         mesh.record([metric(), metric({ responseCode: 503 })], T0)
         yield* TestClock.adjust(6 * MIN)
         mesh.record([metric()], T0 + 6 * MIN)
-        assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
+        expect(requestsIn(yield* mesh.scrape(false))).toBe(3)
         yield* TestClock.adjust(5 * MIN)
         // The 503 series was last updated 11 minutes ago; the 200 one 5 minutes ago.
         const text = yield* mesh.scrape(false)
-        assert.deepStrictEqual(
+        expect(
           parseExposition(text)
             .filter((s) => s.name === "istio_requests_total")
-            .map((s) => [s.labels.response_code, s.value]),
-          [["200", 2]]
-        )
+            .map((s) => [s.labels.response_code, s.value])
+        ).toStrictEqual([["200", 2]])
         const own = yield* PrometheusMetrics.format()
-        assert.isAtLeast(metricValue(own, "meshsight_mesh_series_evicted_total"), 1)
+        expect(metricValue(own, "meshsight_mesh_series_evicted_total")).toBeGreaterThanOrEqual(1)
       })
     )
   )
@@ -77,9 +76,9 @@ describe("mesh series", () => {
           [metric({ responseCode: 200 }), metric({ responseCode: 404 }), metric({ responseCode: 500 }), metric({ responseCode: 200 })],
           T0
         )
-        assert.strictEqual(requestsIn(yield* mesh.scrape(false)), 3)
+        expect(requestsIn(yield* mesh.scrape(false))).toBe(3)
         yield* TestClock.adjust("5 seconds")
-        assert.strictEqual(metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total") - before, 1)
+        expect(metricValue(yield* PrometheusMetrics.format(), "meshsight_mesh_series_refused_total") - before).toBe(1)
       })
     )
   )
@@ -110,23 +109,23 @@ describe("the proxies' gauges", () => {
           const own = `instance="${productpage.name}",service="productpage.default"`
           yield* flush(T0 + 20_000, 100, 10)
           // Minute 0 is still running: only its last values, no max or increase yet.
-          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [`envoy_heap_memory_used{${own}} 100`])
+          expect(proxyLines(yield* mesh.scrape(false))).toStrictEqual([`envoy_heap_memory_used{${own}} 100`])
           yield* flush(T0 + 40_000, 300, 25)
           yield* flush(T0 + MIN + 20_000, 200, 45)
-          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)), [
+          expect(proxyLines(yield* mesh.scrape(false))).toStrictEqual([
             `envoy_heap_memory_used{${own}} 200`, // minute 1's last value
             `envoy_heap_memory_max_used{${own}} 300`, // minute 0's max
             `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 15`, // minute 0: 10 → 25 (the first value is the baseline)
             `envoy_sr_cluster_up_rq_incr{destination_service="reviews.default",source_service="productpage.default"} 15`
           ])
           yield* TestClock.setTime(T0 + 2 * MIN + 10_000)
-          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(false)).slice(1, 3), [
+          expect(proxyLines(yield* mesh.scrape(false)).slice(1, 3)).toStrictEqual([
             `envoy_heap_memory_max_used{${own}} 200`,
             `envoy_cluster_up_rq_incr{cluster_name="reviews.default",${own}} 20`
           ])
           // Silent since T0 + 1:20: gone two minutes later, though the store keeps its minutes for the retention.
           yield* TestClock.setTime(T0 + 3 * MIN + 21_000)
-          assert.deepStrictEqual(proxyLines(yield* mesh.scrape(true)), [])
+          expect(proxyLines(yield* mesh.scrape(true))).toStrictEqual([])
         })
       )
   )
@@ -140,27 +139,27 @@ describe("remote-write snapshot", () => {
     const [second] = snapshotBatches(registry.series(), T0 + 30_000, 15_000)
     // As Prometheus reads it: sorted labels with the replica, cumulative buckets, the zero sample first.
     const decoded = decodeWriteRequest(first.body)
-    for (const ts of decoded) assert.deepStrictEqual(ts.labelOrder, [...ts.labelOrder].sort())
+    for (const ts of decoded) expect(ts.labelOrder).toStrictEqual([...ts.labelOrder].sort())
     const requests = decoded.find((ts) => ts.labels.__name__ === "istio_requests_total")!
-    assert.strictEqual(requests.labels.meshsight_replica, "r1")
-    assert.strictEqual(requests.labels.reporter, "destination")
-    assert.notProperty(requests.labels, "grpc_response_status") // empty values are left out
-    assert.deepStrictEqual(requests.samples, [
+    expect(requests.labels.meshsight_replica).toBe("r1")
+    expect(requests.labels.reporter).toBe("destination")
+    expect(requests.labels).not.toHaveProperty("grpc_response_status") // empty values are left out
+    expect(requests.samples).toStrictEqual([
       [0, T0],
       [2, T0 + 15_000]
     ])
     const le = (v: string) =>
       decoded.find((ts) => ts.labels.__name__ === "istio_request_duration_milliseconds_bucket" && ts.labels.le === v)!
-    assert.deepStrictEqual([le("50").samples[1][0], le("100").samples[1][0], le("+Inf").samples[1][0]], [0, 2, 2])
-    assert.deepStrictEqual(decodeWriteRequest(second.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!.samples, [
+    expect([le("50").samples[1][0], le("100").samples[1][0], le("+Inf").samples[1][0]]).toStrictEqual([0, 2, 2])
+    expect(decodeWriteRequest(second.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!.samples).toStrictEqual([
       [2, T0 + 30_000]
     ])
     // 1 counter + 22 duration-histogram series (no sizes on these records): two samples each first, one after.
-    assert.strictEqual(first.samples, 46)
-    assert.strictEqual(second.samples, 23)
+    expect(first.samples).toBe(46)
+    expect(second.samples).toBe(23)
     const bytes = new Uint8Array(uncompressSync(Buffer.from(first.body)) as Buffer)
-    assert.include(Buffer.from(bytes).toString("latin1"), "meshsight_replica")
-    assert.isAbove(bytes.length, new Uint8Array(uncompressSync(Buffer.from(second.body)) as Buffer).length)
+    expect(Buffer.from(bytes).toString("latin1")).toContain("meshsight_replica")
+    expect(bytes.length).toBeGreaterThan(new Uint8Array(uncompressSync(Buffer.from(second.body)) as Buffer).length)
   })
 
   it("a label set evicted and back gets its zero sample after the eviction, or none when that leaves no room", () => {
@@ -172,14 +171,14 @@ describe("remote-write snapshot", () => {
     // The old series' samples run up to the eviction; a zero one interval back would be older than those.
     const [again] = snapshotBatches(registry.series(), T0 + 2 * MIN + 5_000, 15_000, registry.lastEvictionMs())
     const requests = decodeWriteRequest(again.body).find((ts) => ts.labels.__name__ === "istio_requests_total")!
-    assert.deepStrictEqual(requests.samples, [
+    expect(requests.samples).toStrictEqual([
       [0, T0 + 2 * MIN + 1],
       [1, T0 + 2 * MIN + 5_000]
     ])
     registry.record([metric({ responseCode: 418 })], T0 + 2 * MIN)
     const [sameMs] = snapshotBatches(registry.series(), T0 + 2 * MIN, 15_000, registry.lastEvictionMs())
     // At the eviction's own millisecond there is no earlier time left: the new series is sent without a zero.
-    assert.strictEqual(sameMs.samples, 2 * 23)
+    expect(sameMs.samples).toBe(2 * 23)
   })
 })
 
@@ -188,25 +187,22 @@ describe("remote-write queue and retries", () => {
     const q = new WriteQueue(10)
     const batch = (samples: number) => ({ body: new Uint8Array(0), samples })
     const a = batch(4)
-    assert.strictEqual(q.push(a), 0)
-    assert.strictEqual(q.push(batch(4)), 0)
-    assert.strictEqual(q.push(batch(4)), 4)
-    assert.notStrictEqual(q.peek(), a)
-    assert.strictEqual(q.samples, 8)
-    assert.strictEqual(q.length, 2)
+    expect(q.push(a)).toBe(0)
+    expect(q.push(batch(4))).toBe(0)
+    expect(q.push(batch(4))).toBe(4)
+    expect(q.peek()).not.toBe(a)
+    expect(q.samples).toBe(8)
+    expect(q.length).toBe(2)
   })
 
   it("retries network trouble, 5xx and 429, never another 4xx; backoff doubles, jittered, up to its cap", () => {
-    assert.strictEqual(outcomeOfStatus(204, "")._tag, "Sent")
-    assert.strictEqual(outcomeOfStatus(503, "busy")._tag, "Retry")
-    assert.strictEqual(outcomeOfStatus(429, "slow down")._tag, "Retry")
-    assert.strictEqual(outcomeOfStatus(400, "out of order sample")._tag, "Rejected")
-    assert.strictEqual(outcomeOfStatus(401, "")._tag, "Rejected")
-    assert.deepStrictEqual(
-      [0, 1, 2, 3].map((n) => retryDelayMs(n, 10_000, 1)),
-      [250, 500, 1000, 2000]
-    )
-    assert.strictEqual(retryDelayMs(3, 10_000, 0), 1000)
-    assert.strictEqual(retryDelayMs(30, 10_000, 1), 10_000)
+    expect(outcomeOfStatus(204, "")._tag).toBe("Sent")
+    expect(outcomeOfStatus(503, "busy")._tag).toBe("Retry")
+    expect(outcomeOfStatus(429, "slow down")._tag).toBe("Retry")
+    expect(outcomeOfStatus(400, "out of order sample")._tag).toBe("Rejected")
+    expect(outcomeOfStatus(401, "")._tag).toBe("Rejected")
+    expect([0, 1, 2, 3].map((n) => retryDelayMs(n, 10_000, 1))).toStrictEqual([250, 500, 1000, 2000])
+    expect(retryDelayMs(3, 10_000, 0)).toBe(1000)
+    expect(retryDelayMs(30, 10_000, 1)).toBe(10_000)
   })
 })

@@ -1,6 +1,6 @@
 // /metrics scraped by a real Prometheus server (Debian's `prometheus`, installed by scripts/ensure-system-deps.ts):
 // the exposition must parse, and the counters Prometheus stores must be the ones meshsight counted.
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -20,7 +20,7 @@ let prometheusLog = ""
 const promQuery = async (expr: string): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>> => {
   const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(expr)}`)
   const body = (await res.json()) as { status: string; data: { result: Array<any> } }
-  assert.strictEqual(body.status, "success", expr)
+  expect(body.status, expr).toBe("success")
   return body.data.result
 }
 
@@ -74,28 +74,25 @@ afterAll(async () => {
 describe("/metrics scraped by Prometheus", () => {
   it("parses, and holds the same stream, message and entry counts meshsight reports", async () => {
     for (const name of ALS_FIXTURES) {
-      assert.strictEqual((await sendAlsMessages(meshsight.grpcPort, [fixtureBytes(name)])).code, 0)
+      expect((await sendAlsMessages(meshsight.grpcPort, [fixtureBytes(name)])).code).toBe(0)
     }
     // A garbage stream adds a counted, labelled failure to the exposition.
     await sendAlsMessages(meshsight.grpcPort, [new Uint8Array([0x0a, 0xff, 0xff])])
     const exposition = await (await fetch(`${meshsight.url}/metrics`)).text()
     const target = await scrapedAfter(Date.now() / 1000)
-    assert.strictEqual(target.health, "up", target.lastError)
-    assert.strictEqual(target.lastError, "")
+    expect(target.health, target.lastError).toBe("up")
+    expect(target.lastError).toBe("")
 
     const stored = async (expr: string) => Number((await promQuery(expr))[0]?.value[1] ?? Number.NaN)
     const entries = metricValue(exposition, 'meshsight_als_entries_total{kind="http"}')
-    assert.isAbove(entries, 0)
-    assert.strictEqual(await stored('meshsight_als_entries_total{kind="http"}'), entries)
+    expect(entries).toBeGreaterThan(0)
+    expect(await stored('meshsight_als_entries_total{kind="http"}')).toBe(entries)
     // The captured messages carry no Istio node metadata, so mx-mesh cannot name the local side.
-    assert.strictEqual(await stored('meshsight_identity_misses_total{side="local"}'), entries)
-    assert.strictEqual(await stored("meshsight_als_messages_total"), metricValue(exposition, "meshsight_als_messages_total"))
-    assert.strictEqual(await stored("meshsight_als_streams_total"), ALS_FIXTURES.length + 1)
+    expect(await stored('meshsight_identity_misses_total{side="local"}')).toBe(entries)
+    expect(await stored("meshsight_als_messages_total")).toBe(metricValue(exposition, "meshsight_als_messages_total"))
+    expect(await stored("meshsight_als_streams_total")).toBe(ALS_FIXTURES.length + 1)
     const failures = await promQuery("meshsight_als_stream_errors_total")
-    assert.deepStrictEqual(
-      failures.map((f) => [f.metric.reason, Number(f.value[1])]),
-      [["malformed_message", 1]]
-    )
-    assert.strictEqual(await stored("meshsight_als_streams_active"), 0)
+    expect(failures.map((f) => [f.metric.reason, Number(f.value[1])])).toStrictEqual([["malformed_message", 1]])
+    expect(await stored("meshsight_als_streams_active")).toBe(0)
   })
 })

@@ -1,5 +1,5 @@
 // The analyzer chain: configured order, per-side fallback, separate HTTP and TCP lists, a clear error for a missing Layer.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { layerFromVariables } from "../../src/config.ts"
 import { emptySides } from "../../src/domain/identity.ts"
@@ -42,14 +42,14 @@ const resolve = (chain: ReturnType<typeof makeChain>, kind: "http" | "tcp") => {
 
 describe("analyzer chain", () => {
   it("fills each side from the first analyzer that knows it", () => {
-    assert.deepStrictEqual(resolve(makeChain([localOnly, both], []), "http"), ["a-from-first", "b-from-second"])
-    assert.deepStrictEqual(resolve(makeChain([both, localOnly], []), "http"), ["a-from-second", "b-from-second"])
+    expect(resolve(makeChain([localOnly, both], []), "http")).toStrictEqual(["a-from-first", "b-from-second"])
+    expect(resolve(makeChain([both, localOnly], []), "http")).toStrictEqual(["a-from-second", "b-from-second"])
   })
 
   it("uses the TCP list for TCP entries", () => {
     const chain = makeChain([localOnly], [both])
-    assert.deepStrictEqual(resolve(chain, "http"), ["a-from-first", undefined])
-    assert.deepStrictEqual(resolve(chain, "tcp"), ["a-from-second", "b-from-second"])
+    expect(resolve(chain, "http")).toStrictEqual(["a-from-first", undefined])
+    expect(resolve(chain, "tcp")).toStrictEqual(["a-from-second", "b-from-second"])
   })
 
   it.effect("takes the configured analyzers from the Layers provided, each built once, in order", () =>
@@ -74,7 +74,7 @@ describe("analyzer chain", () => {
           )
         )
       )
-      assert.deepStrictEqual([resolver.http, resolver.tcp, builds], [["second", "first"], ["first"], 2])
+      expect([resolver.http, resolver.tcp, builds]).toStrictEqual([["second", "first"], ["first"], 2])
     })
   )
 
@@ -90,7 +90,7 @@ describe("analyzer chain", () => {
           )
         )
       )
-      assert.include(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "", "analyzer k8s-mesh is configured but no Layer provides it")
+      expect(Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "").toContain("analyzer k8s-mesh is configured but no Layer provides it")
     })
   )
 })

@@ -1,6 +1,6 @@
 // A slow pipeline slows the sender: grpc-js stops reading while the stream's consumer is busy, HTTP/2 flow
 // control stops the client, and nothing piles up in between.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { layerFromVariables } from "../../src/config.ts"
 import { GrpcServer, GrpcServerLive } from "../../src/ingest/grpc-server.ts"
@@ -60,9 +60,9 @@ describe("backpressure", () => {
         )
         // Without backpressure the client would push hundreds of MiB in 2 s over loopback; with it, the backlog
         // is what the grpc-js buffers and the HTTP/2 windows hold.
-        assert.isAbove(processed, 20)
-        assert.isBelow(backlog, 160)
-        assert.isBelow(written, processed + 160)
+        expect(processed).toBeGreaterThan(20)
+        expect(backlog).toBeLessThan(160)
+        expect(written).toBeLessThan(processed + 160)
       }).pipe(Effect.provide(server))
   )
 })

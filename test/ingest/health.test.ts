@@ -1,10 +1,11 @@
 // The standard grpc.health.v1 service on the gRPC port.
 import * as grpc from "@grpc/grpc-js"
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Exit, Layer, Scope } from "effect"
 import { GrpcServer } from "../../src/ingest/grpc-server.ts"
 import { encodeHealthResponse, readHealthRequest } from "../../src/ingest/health.ts"
 import { meshsightLayer } from "../support/meshsight.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 const raw = (b: Buffer) => b
 const HealthClient = grpc.makeGenericClientConstructor(
@@ -38,11 +39,8 @@ const statusOf = (b: Buffer) => (b.length === 0 ? 0 : b[1])
 
 describe("gRPC health", () => {
   it("request and response codecs", () => {
-    assert.strictEqual(
-      readHealthRequest(request("envoy.service.accesslog.v3.AccessLogService")),
-      "envoy.service.accesslog.v3.AccessLogService"
-    )
-    assert.deepStrictEqual([...encodeHealthResponse(1)], [0x08, 1])
+    expect(readHealthRequest(request("envoy.service.accesslog.v3.AccessLogService"))).toBe("envoy.service.accesslog.v3.AccessLogService")
+    expect([...encodeHealthResponse(1)]).toStrictEqual([0x08, 1])
   })
 
   it.live("Check answers SERVING for the server and its services, NOT_FOUND otherwise; Watch ends NOT_SERVING at shutdown", () =>
@@ -57,20 +55,26 @@ describe("gRPC health", () => {
             resume(Effect.succeed(err ? { code: err.code } : { code: 0, status: statusOf(res) }))
           )
         })
-      assert.deepStrictEqual(yield* check(""), { code: 0, status: 1 })
-      assert.deepStrictEqual(yield* check("envoy.service.accesslog.v3.AccessLogService"), { code: 0, status: 1 })
-      assert.deepStrictEqual(yield* check("no.such.Service"), { code: grpc.status.NOT_FOUND })
+      expect(yield* check("")).toStrictEqual({ code: 0, status: 1 })
+      expect(yield* check("envoy.service.accesslog.v3.AccessLogService")).toStrictEqual({ code: 0, status: 1 })
+      expect(yield* check("no.such.Service")).toStrictEqual({ code: grpc.status.NOT_FOUND })
 
       const seen: Array<number> = []
       const watch = client.Watch(request(""))
       watch.on("data", (b: Buffer) => seen.push(statusOf(b)))
       const ended = new Promise<void>((resolve) => watch.on("end", () => resolve()))
       watch.on("error", () => {})
-      yield* Effect.sleep("100 millis")
+      yield* Effect.promise(() =>
+        waitFor(
+          "the first status",
+          () => seen,
+          (s) => s.length > 0
+        )
+      )
       yield* Scope.close(scope, Exit.void)
       yield* Effect.promise(() => ended)
       client.close()
-      assert.deepStrictEqual(seen, [1, 2]) // SERVING, then NOT_SERVING
+      expect(seen).toStrictEqual([1, 2]) // SERVING, then NOT_SERVING
     })
   )
 })

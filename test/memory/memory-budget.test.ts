@@ -9,10 +9,12 @@ import * as grpc from "@grpc/grpc-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
-import { BASE_MB, heapLimitMb } from "../../src/memory/budget.ts"
+import { BASE_MB } from "../../src/memory/budget.ts"
+import { heapLimitMb } from "../../src/memory/memory-limit.ts"
 import { MINUTE_MS, minuteOf } from "../../src/domain/minute.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
+import { waitFor } from "../support/wait-for.ts"
 import { type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const BUDGET_MB = 256
@@ -83,6 +85,13 @@ describe("memory budget", () => {
     })()
   }, 60_000)
 
+  const steadyCalls = async () =>
+    (
+      (await getJson(ms.url, `/api/services?start=${steadyMinute}&end=${steadyMinute + MINUTE_MS}`)).body as {
+        services: Array<{ name: string; metrics: { calls: number } | null }>
+      }
+    ).services.find((s) => s.name === "steady.shop")?.metrics?.calls
+
   afterAll(async () => {
     steadyRunning = false
     await steadyDone
@@ -143,10 +152,30 @@ describe("memory budget", () => {
     const hugeMessage = inbound(hugeId, [{ startMs: Date.now() }], true)
     const keysMessage = inbound(manyKeys, [{ startMs: Date.now() }], true)
     // One at a time: what is retained per stream is the point here; messages in flight are bounded by gRPC's
-    // message limit and stream count instead (docs/security.md).
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
-    for (const s of idle) await s.write(hugeMessage).then(settle)
-    for (const s of refused) await s.write(keysMessage).then(settle)
+    // message limit and stream count instead (docs/security.md). Each node is taken on (its stream's bytes are
+    // counted, at the next flush's report) or refused (counted) before the next is sent.
+    const counted = async (series: string) => metricValue(await scrape(ms.url), series)
+    const streamBytes = 'meshsight_memory_used_bytes{part="streams"}'
+    const tooLarge = 'meshsight_als_stream_errors_total{reason="identifier_too_large"}'
+    for (const s of idle) {
+      const before = await counted(streamBytes)
+      await s.write(hugeMessage)
+      await waitFor(
+        "the huge node's stream counted",
+        () => counted(streamBytes),
+        (bytes) => bytes > before,
+        30_000
+      )
+    }
+    for (const [i, s] of refused.entries()) {
+      await s.write(keysMessage)
+      await waitFor(
+        "the many-keys node refused",
+        () => counted(tooLarge),
+        (n) => n === i + 1,
+        30_000
+      )
+    }
     const statuses = await Promise.all(refused.map((s) => s.status))
     for (const s of statuses) expect(s.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     const text = await scrape(ms.url)
@@ -177,7 +206,10 @@ describe("memory budget", () => {
     }
     const status = await sendAlsMessages(ms.grpcPort, messages)
     expect(status.code).toBe(grpc.status.OK)
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // The flood's messages were all recorded before its stream ended. A flush drains everything pending at once, so
+    // once the healthy stream's calls sent after that are stored, so is (or was refused) the whole flood.
+    const after = steadySent + 20
+    await waitFor("a flush after the flood", steadyCalls, (calls) => calls !== undefined && calls >= after, 30_000)
     const text = await scrape(ms.url)
     expect(metricValue(text, 'meshsight_series_refused_total{reason="memory"}')).toBeGreaterThan(0)
     const used = ["series", "memo", "peers", "streams"].reduce(
@@ -202,11 +234,7 @@ describe("memory budget", () => {
     steadyRunning = false
     const status = await steadyDone
     expect(status).toEqual({ code: grpc.status.OK, details: "" })
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    const services = (await getJson(ms.url, `/api/services?start=${steadyMinute}&end=${steadyMinute + MINUTE_MS}`)).body as {
-      services: Array<{ name: string; metrics: { calls: number } | null }>
-    }
-    expect(services.services.find((s) => s.name === "steady.shop")?.metrics?.calls).toBe(steadySent)
+    await waitFor("every steady call stored", steadyCalls, (calls) => calls === steadySent)
     const peak = peakRssMb(ms.child.pid!)
     expect(peak, `peak RSS ${peak} MiB`).toBeLessThanOrEqual(1.5 * BUDGET_MB)
   }, 60_000)

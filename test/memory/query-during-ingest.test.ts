@@ -8,6 +8,7 @@ import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio
 import { MINUTE_MS, minuteOf } from "../../src/domain/minute.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
+import { waitFor } from "../support/wait-for.ts"
 import { type MeshsightProcess, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 
 const ENDPOINTS = 100_000
@@ -76,10 +77,19 @@ describe("queries during ingest", () => {
       )
     )
     expect((await sendAlsMessages(ms.grpcPort, messages)).code).toBe(grpc.status.OK)
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    // A flush drains every pending series at once: when the service counts every call, each endpoint is stored too.
+    await waitFor(
+      "every call stored",
+      () => callsOf("big.shop"),
+      (calls) => calls === ENDPOINTS,
+      30_000
+    )
   }, 180_000)
 
   afterAll(() => ms?.stop())
+
+  const callsOf = async (service: string): Promise<number | undefined> =>
+    (await getJson(ms.url, `/api/services?${range}`)).body.services.find((s: { name: string }) => s.name === service)?.metrics?.calls
 
   it("paging 100 000 endpoints keeps /healthz, gRPC health and ALS ingest within 100 ms (p99)", async () => {
     let running = true
@@ -139,9 +149,11 @@ describe("queries during ingest", () => {
     expect(p99(healthz), report).toBeLessThan(100)
     expect(p99(grpcHealth), report).toBeLessThan(100)
     expect(p99(ingest), report).toBeLessThan(100)
-    // Every entry of the healthy stream was counted.
-    await new Promise((resolve) => setTimeout(resolve, 500))
-    const { body } = await getJson(ms.url, `/api/services?${range}`)
-    expect(body.services.find((s: { name: string }) => s.name === "steady.shop")?.metrics?.calls).toBe(steadySent)
+    // Every entry of the healthy stream was counted (once the next flush has stored the last ones).
+    await waitFor(
+      "every steady call stored",
+      () => callsOf("steady.shop"),
+      (calls) => calls === steadySent
+    )
   }, 120_000)
 })

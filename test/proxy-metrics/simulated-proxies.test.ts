@@ -1,7 +1,7 @@
 // Simulated proxies through the MetricsService pipeline in virtual time (TestClock for the minutes): per-minute
 // increases stay non-negative across a proxy restart, gauges keep the minute's last value and max, old minutes
 // leave with the retention window, and the instance and cluster limits refuse what does not fit.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { layerFromVariables, type Variables } from "../../src/config.ts"
@@ -63,14 +63,14 @@ describe("simulated proxies in virtual time", () => {
         "envoy_cluster_up_cx_none_healthy_incr"
       ]) {
         const points = series(reviews.metrics, name)
-        assert.isAtLeast(points.length, 10, name)
-        for (const p of points) assert.isAtLeast(p.value, 0, `${name} at ${new Date(p.time).toISOString()}`)
+        expect(points.length, name).toBeGreaterThanOrEqual(10)
+        for (const p of points) expect(p.value, `${name} at ${new Date(p.time).toISOString()}`).toBeGreaterThanOrEqual(0)
       }
       // Requests keep flowing in every minute, the restart's minute included.
-      for (const p of series(reviews.metrics, "envoy_cluster_up_rq_incr")) assert.isAbove(p.value, 0)
+      for (const p of series(reviews.metrics, "envoy_cluster_up_rq_incr")) expect(p.value).toBeGreaterThan(0)
       // The relation sums the one productpage proxy: the same increases.
       const relation = proxyRelation(store, "productpage.default", "reviews.default", range)!
-      assert.deepStrictEqual(series(relation.metrics, "envoy_sr_cluster_up_rq_incr"), series(reviews.metrics, "envoy_cluster_up_rq_incr"))
+      expect(series(relation.metrics, "envoy_sr_cluster_up_rq_incr")).toStrictEqual(series(reviews.metrics, "envoy_cluster_up_rq_incr"))
     }).pipe(Effect.provide(layer()))
   )
 
@@ -82,10 +82,7 @@ describe("simulated proxies in virtual time", () => {
       yield* (yield* MetricsStreamHandler).run(stream(pod, [total(100), total(130), total(7), total(10)], MIN), "test")
       const view = proxyInstance(yield* ProxyMetricStore, `${pod.service}.default`, pod.name, range)!
       // First sight: no baseline (0); +30; restart → 7; +3.
-      assert.deepStrictEqual(
-        series(view.clusters[0].metrics, "envoy_cluster_up_rq_incr").map((p) => p.value),
-        [0, 30, 7, 3]
-      )
+      expect(series(view.clusters[0].metrics, "envoy_cluster_up_rq_incr").map((p) => p.value)).toStrictEqual([0, 30, 7, 3])
     }).pipe(Effect.provide(layer()))
   )
 
@@ -103,14 +100,14 @@ describe("simulated proxies in virtual time", () => {
       yield* (yield* MetricsStreamHandler).run(stream(pod, [flush(300, 1, 2), flush(500, 4, 0), flush(200, 1, 1)], 10_000), "test")
       const view = proxyInstance(yield* ProxyMetricStore, `${pod.service}.default`, pod.name, range)!
       const latest = (metrics: typeof view.metrics, name: string) => metrics.find((m) => m.name === name)!.latest
-      assert.strictEqual(latest(view.metrics, "envoy_heap_memory_used"), 200)
-      assert.strictEqual(latest(view.metrics, "envoy_heap_memory_max_used"), 500)
+      expect(latest(view.metrics, "envoy_heap_memory_used")).toBe(200)
+      expect(latest(view.metrics, "envoy_heap_memory_max_used")).toBe(500)
       const [dns, reviews] = view.clusters
-      assert.strictEqual(reviews.clusterName, "reviews.default")
-      assert.strictEqual(latest(reviews.metrics, "envoy_cluster_up_rq_active"), 2)
-      assert.strictEqual(dns.clusterName, "kube-dns.kube-system")
-      assert.strictEqual(latest(dns.metrics, "envoy_cluster_membership_healthy"), null)
-      assert.strictEqual(latest(dns.metrics, "envoy_cluster_up_cx_active"), 1)
+      expect(reviews.clusterName).toBe("reviews.default")
+      expect(latest(reviews.metrics, "envoy_cluster_up_rq_active")).toBe(2)
+      expect(dns.clusterName).toBe("kube-dns.kube-system")
+      expect(latest(dns.metrics, "envoy_cluster_membership_healthy")).toBe(null)
+      expect(latest(dns.metrics, "envoy_cluster_up_cx_active")).toBe(1)
     }).pipe(Effect.provide(layer()))
   )
 
@@ -122,11 +119,11 @@ describe("simulated proxies in virtual time", () => {
       const store = yield* ProxyMetricStore
       const heap = [gaugeFamily("server.memory_heap_size", 1, 0)]
       yield* pipeline.run(stream(a, [heap, heap, heap], MIN), "test")
-      assert.strictEqual(store.instance(`${a.service}.default`, a.name)!.minutes.size, 3)
+      expect(store.instance(`${a.service}.default`, a.name)!.minutes.size).toBe(3)
       yield* TestClock.adjust(4 * MIN)
       yield* pipeline.run(stream(b, [heap], MIN), "test")
-      assert.strictEqual(store.instance(`${a.service}.default`, a.name), undefined)
-      assert.strictEqual(store.instanceCount(), 1)
+      expect(store.instance(`${a.service}.default`, a.name)).toBe(undefined)
+      expect(store.instanceCount()).toBe(1)
     }).pipe(Effect.provide(layer({ MESHSIGHT_RETENTION_MINUTES: "3" })))
   )
 
@@ -141,12 +138,9 @@ describe("simulated proxies in virtual time", () => {
       )
       yield* pipeline.run(stream(a, [clusters], MIN), "test")
       yield* pipeline.run(stream(b, [clusters], MIN), "test")
-      assert.strictEqual(store.instanceCount(), 1)
+      expect(store.instanceCount()).toBe(1)
       const view = proxyInstance(store, `${a.service}.default`, a.name, range)!
-      assert.deepStrictEqual(
-        view.clusters.map((c) => c.clusterName),
-        ["ratings.default", "reviews.default"]
-      )
+      expect(view.clusters.map((c) => c.clusterName)).toStrictEqual(["ratings.default", "reviews.default"])
     }).pipe(Effect.provide(layer({ MESHSIGHT_PROXY_MAX_INSTANCES: "1", MESHSIGHT_PROXY_MAX_CLUSTER_PAIRS: "2" })))
   )
 })

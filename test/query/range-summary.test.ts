@@ -1,7 +1,7 @@
 // The query side over a store (src/query/): a range's figures (src/query/range-summary.ts), whose per-minute rates are
 // means over the minutes that have data, so a range's cpm and TCP rates equal the mean of its per-minute series;
 // ratios weigh every call of the range. And the instance-level topology.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { instanceKey, instanceRelationKey, serviceKey, serviceRelationKey } from "../../src/aggregation/entity.ts"
 import { SeriesStats } from "../../src/domain/series-stats.ts"
 import type { MeshMetric } from "../../src/domain/mesh-metric.ts"
@@ -62,12 +62,12 @@ describe("a range's figures", () => {
   it("20 calls in one minute of a 15-minute range read 20 calls/min, on services and relations", () => {
     const query = storeWith([[7, calls(20)]])
     const db = query.services(RANGE).services.find((s) => s.name === "db")!
-    assert.strictEqual(db.metrics!.calls, 20)
-    assert.strictEqual(db.metrics!.callMinutes, 1)
-    assert.strictEqual(db.metrics!.cpm, 20)
+    expect(db.metrics!.calls).toBe(20)
+    expect(db.metrics!.callMinutes).toBe(1)
+    expect(db.metrics!.cpm).toBe(20)
     const edge = query.topology(RANGE).edges[0]!
-    assert.strictEqual(edge.server!.cpm, 20)
-    assert.isNull(edge.client)
+    expect(edge.server!.cpm).toBe(20)
+    expect(edge.client).toBeNull()
   })
 
   it("a range's cpm is the mean of the series' per-minute points that have calls", () => {
@@ -78,12 +78,12 @@ describe("a range's figures", () => {
     ])
     const points = query.series({ scope: "service", service: "db" }, RANGE).points
     const perMinute = points.flatMap((p) => (p.metrics ? [p.metrics.cpm] : []))
-    assert.deepStrictEqual(perMinute, [10, 30, 50])
+    expect(perMinute).toStrictEqual([10, 30, 50])
     const mean = perMinute.reduce((a, b) => a + b, 0) / perMinute.length
     const summary = query.topology(RANGE).nodes.find((n) => n.name === "db")!.metrics!
-    assert.strictEqual(summary.cpm, mean)
-    assert.strictEqual(summary.callMinutes, 3)
-    assert.strictEqual(points.find((p) => p.time === T0 + 3 * MIN)!.metrics!.callMinutes, 1)
+    expect(summary.cpm).toBe(mean)
+    expect(summary.callMinutes).toBe(3)
+    expect(points.find((p) => p.time === T0 + 3 * MIN)!.metrics!.callMinutes).toBe(1)
   })
 
   it("success rate and latency weigh every call of the range; a minute without calls adds nothing", () => {
@@ -92,9 +92,9 @@ describe("a range's figures", () => {
       [1, [...calls(1, { latencyMs: 110, success: false, responseCode: 503 })]]
     ])
     const m = query.services(RANGE).services[0]!.metrics!
-    assert.strictEqual(m.sla, 90)
-    assert.strictEqual(m.respTimeMs, 20)
-    assert.deepStrictEqual(m.statusCodes, { "200": 9, "503": 1 })
+    expect(m.sla).toBe(90)
+    expect(m.respTimeMs).toBe(20)
+    expect(m.statusCodes).toStrictEqual({ "200": 9, "503": 1 })
   })
 
   it("TCP: totals, connections and per-minute rates over the minutes with TCP data, apart from calls", () => {
@@ -105,25 +105,25 @@ describe("a range's figures", () => {
       [6, calls(4)]
     ])
     const m = query.topology(RANGE).edges[0]!.server!
-    assert.strictEqual(m.connections, 3)
-    assert.strictEqual(m.tcpMinutes, 2)
-    assert.strictEqual(m.receivedBytes, 6000)
-    assert.strictEqual(m.receivedBytesPerMin, 3000)
-    assert.strictEqual(m.sentBytesPerMin, 300)
-    assert.strictEqual(m.connectionsPerMin, 1.5)
+    expect(m.connections).toBe(3)
+    expect(m.tcpMinutes).toBe(2)
+    expect(m.receivedBytes).toBe(6000)
+    expect(m.receivedBytesPerMin).toBe(3000)
+    expect(m.sentBytesPerMin).toBe(300)
+    expect(m.connectionsPerMin).toBe(1.5)
     // The calls of minute 6 are HTTP: their rate is over their own minute, untouched by the TCP minutes.
-    assert.strictEqual(m.calls, 4)
-    assert.strictEqual(m.cpm, 4)
+    expect(m.calls).toBe(4)
+    expect(m.cpm).toBe(4)
     const point = query
       .series({ scope: "serviceRelation", source: "frontend", target: "db", detectPoint: "server" }, RANGE)
       .points.find((p) => p.time === T0 + 2 * MIN)!.metrics!
-    assert.deepStrictEqual([point.receivedBytesPerMin, point.connectionsPerMin, point.cpm], [4000, 2, 0])
+    expect([point.receivedBytesPerMin, point.connectionsPerMin, point.cpm]).toStrictEqual([4000, 2, 0])
   })
 
   it("nothing in the range: no rate, not a division by zero", () => {
     const query = storeWith([[0, [metric({ protocol: "TCP", receivedBytes: 5, sentBytes: 5 })]]])
     const m = query.services(RANGE).services[0]!.metrics!
-    assert.deepStrictEqual([m.calls, m.callMinutes, m.cpm, m.sla], [0, 0, 0, 100])
+    expect([m.calls, m.callMinutes, m.cpm, m.sla]).toStrictEqual([0, 0, 0, 100])
   })
 
   it("the instance-level topology: instances with their server-side figures, the calls between them, a namespace's and its far ends", () => {
@@ -172,28 +172,19 @@ describe("a range's figures", () => {
     store.merge(T0, bucket)
     const query = syncQueries(makeQueryService(store))
     const all = query.instanceTopology(RANGE)
-    assert.deepStrictEqual(
-      all.nodes.map((n) => [n.service, n.instance, n.namespace, n.metrics?.cpm ?? null]),
-      [
-        ["db", "db-0", "data", 6],
-        ["web", "web-0", "front", 2],
-        ["web", "web-1", "front", null]
-      ]
-    )
-    assert.deepStrictEqual(
-      all.edges.map((e) => [e.sourceInstance, e.targetInstance, e.client?.calls ?? null, e.server?.calls ?? null]),
-      [
-        ["web-0", "db-0", null, 6],
-        ["web-1", "db-0", 3, null]
-      ]
-    )
+    expect(all.nodes.map((n) => [n.service, n.instance, n.namespace, n.metrics?.cpm ?? null])).toStrictEqual([
+      ["db", "db-0", "data", 6],
+      ["web", "web-0", "front", 2],
+      ["web", "web-1", "front", null]
+    ])
+    expect(all.edges.map((e) => [e.sourceInstance, e.targetInstance, e.client?.calls ?? null, e.server?.calls ?? null])).toStrictEqual([
+      ["web-0", "db-0", null, 6],
+      ["web-1", "db-0", 3, null]
+    ])
     // The data namespace: its instance, and the callers at the far end of its calls.
     const data = query.instanceTopology(RANGE, "data")
-    assert.deepStrictEqual(
-      data.nodes.map((n) => n.instance),
-      ["db-0", "web-0", "web-1"]
-    )
-    assert.strictEqual(data.edges.length, 2)
-    assert.deepStrictEqual(query.instanceTopology(RANGE, "nowhere"), { range: RANGE, nodes: [], edges: [] })
+    expect(data.nodes.map((n) => n.instance)).toStrictEqual(["db-0", "web-0", "web-1"])
+    expect(data.edges.length).toBe(2)
+    expect(query.instanceTopology(RANGE, "nowhere")).toStrictEqual({ range: RANGE, nodes: [], edges: [] })
   })
 })

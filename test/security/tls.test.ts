@@ -1,7 +1,7 @@
 // TLS on both ports with certificates made by openssl: real grpc-js and HTTPS clients, plaintext and certificate-less
 // clients refused, and a certificate rotation seen by new connections while an open ALS stream carries on.
 import * as grpc from "@grpc/grpc-js"
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { request } from "node:https"
 import { connect } from "node:tls"
 import { setTimeout as sleep } from "node:timers/promises"
@@ -64,7 +64,7 @@ const waitForFingerprint = async (port: number, pki: TestPki, expected: string, 
   for (const deadline = Date.now() + 5_000; Date.now() < deadline; await sleep(50)) {
     if ((await presentedFingerprint(port, pki, client)) === expected) return
   }
-  assert.fail("the server still presents the old certificate")
+  throw new Error("the server still presents the old certificate")
 }
 
 describe("TLS", () => {
@@ -82,19 +82,19 @@ describe("TLS", () => {
       config: { MESHSIGHT_GRPC_TLS_CERT_FILE: cert, MESHSIGHT_GRPC_TLS_KEY_FILE: key, MESHSIGHT_FILE_RELOAD_INTERVAL_MS: "50" }
     })
     try {
-      assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki)), { code: grpc.status.OK, details: "" })
+      expect(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki))).toStrictEqual({ code: grpc.status.OK, details: "" })
       const plain = await sendAlsMessages(app.alsPort, [message()])
-      assert.strictEqual(plain.code, grpc.status.UNAVAILABLE)
-      assert.strictEqual(await presentedFingerprint(app.grpcPort, pki), first.fingerprint256)
+      expect(plain.code).toBe(grpc.status.UNAVAILABLE)
+      expect(await presentedFingerprint(app.grpcPort, pki)).toBe(first.fingerprint256)
 
       const open = openAlsStream(app.alsPort, "v3", tls(pki))
       await open.write(message())
       const next = rotate(pki, cert, key)
       await waitForFingerprint(app.grpcPort, pki, next.fingerprint256)
       await open.write(message())
-      assert.deepStrictEqual(await open.end(), { code: grpc.status.OK, details: "" })
+      expect(await open.end()).toStrictEqual({ code: grpc.status.OK, details: "" })
       open.close()
-      assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki)), { code: grpc.status.OK, details: "" })
+      expect(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki))).toStrictEqual({ code: grpc.status.OK, details: "" })
     } finally {
       await app.stop()
     }
@@ -110,12 +110,12 @@ describe("TLS", () => {
       }
     })
     try {
-      assert.deepStrictEqual(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki, pki.client())), {
+      expect(await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki, pki.client()))).toStrictEqual({
         code: grpc.status.OK,
         details: ""
       })
-      assert.strictEqual((await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki))).code, grpc.status.UNAVAILABLE)
-      assert.strictEqual((await sendAlsMessages(app.alsPort, [message()])).code, grpc.status.UNAVAILABLE)
+      expect((await sendAlsMessages(app.alsPort, [message()], "v3", tls(pki))).code).toBe(grpc.status.UNAVAILABLE)
+      expect((await sendAlsMessages(app.alsPort, [message()])).code).toBe(grpc.status.UNAVAILABLE)
     } finally {
       await app.stop()
     }
@@ -131,17 +131,17 @@ describe("TLS", () => {
     const https = `https://localhost:${app.httpPort}`
     try {
       const answer = await httpsGet(`${https}/api/services`, pki)
-      assert.strictEqual(answer.status, 200)
-      assert.deepStrictEqual(JSON.parse(answer.body).services, [])
+      expect(answer.status).toBe(200)
+      expect(JSON.parse(answer.body).services).toStrictEqual([])
       const plain = await fetch(`${app.url}/healthz`).then(
         (r) => r.status,
         (e: Error) => e.name
       )
-      assert.notStrictEqual(plain, 200)
-      assert.strictEqual(await presentedFingerprint(app.httpPort, pki), first.fingerprint256)
+      expect(plain).not.toBe(200)
+      expect(await presentedFingerprint(app.httpPort, pki)).toBe(first.fingerprint256)
       const next = rotate(pki, cert, key)
       await waitForFingerprint(app.httpPort, pki, next.fingerprint256)
-      assert.strictEqual((await httpsGet(`${https}/healthz`, pki)).status, 200)
+      expect((await httpsGet(`${https}/healthz`, pki)).status).toBe(200)
     } finally {
       await app.stop()
     }
@@ -155,6 +155,6 @@ describe("TLS", () => {
       () => undefined,
       (e: unknown) => e
     )
-    assert.match(String((error as Error)?.message), /cannot use MESHSIGHT_GRPC_TLS_CERT_FILE=\/nonexistent\/tls.crt: ENOENT/)
+    expect(String((error as Error)?.message)).toMatch(/cannot use MESHSIGHT_GRPC_TLS_CERT_FILE=\/nonexistent\/tls.crt: ENOENT/)
   })
 })

@@ -1,6 +1,6 @@
 // The captured Envoy messages sent over real gRPC into an in-process meshsight in virtual time, as the fixtures'
 // cluster (test/support/ip-table-analyzer.ts) names them; shared by the tests that read them back.
-import { assert } from "@effect/vitest"
+import { expect } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
 import { sendAlsMessages } from "./als-client.ts"
@@ -24,7 +24,7 @@ export const replayFixtures = (version: "v2" | "v3" = "v3") =>
     })
     for (const name of ALS_FIXTURES) {
       const status = yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)], version))
-      assert.deepStrictEqual(status, { code: 0, details: "" }, name)
+      expect(status, name).toStrictEqual({ code: 0, details: "" })
     }
     yield* TestClock.adjust("1 second") // the aggregator's flush beat
     return app

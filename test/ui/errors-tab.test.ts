@@ -1,6 +1,6 @@
 // The Errors tab in headless Chromium against a real meshsight (mx-mesh + persistence) fed sidecar traffic with
 // known failures over gRPC: the service and relation views list exactly the failed calls; a row opens the drawer.
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { setTimeout as sleep } from "node:timers/promises"
 import { getJson } from "../support/http-json.ts"
@@ -50,42 +50,39 @@ describe("the Errors tab", () => {
 
   it("a service's tab lists the failures its proxy reported; a row opens the detail drawer", async () => {
     await goto(page, "#/service/billing.payments")
-    assert.isTrue(await page.isVisible("#overview-panel"))
+    expect(await page.isVisible("#overview-panel")).toBe(true)
     await page.click("#errors-tab")
     await page.waitForSelector('#errors-panel [data-table="error-logs"] tbody tr')
-    assert.isFalse(await page.isVisible("#overview-panel"))
+    expect(await page.isVisible("#overview-panel")).toBe(false)
     const rows = await rowsOf(page)
-    assert.deepStrictEqual(
-      rows.map((r) => [r[1], r[2], r[3], r[4]]),
-      Array(3).fill(["server", "cart.shop", "GET /charge", "503"])
-    )
+    expect(rows.map((r) => [r[1], r[2], r[3], r[4]])).toStrictEqual(Array(3).fill(["server", "cart.shop", "GET /charge", "503"]))
     await page.click('#errors-panel [data-table="error-logs"] tbody tr')
     await page.waitForSelector("#error-log-drawer:not([hidden])")
     const details = await page.$$eval("#error-log-drawer dt", (dts) =>
       Object.fromEntries(dts.map((dt) => [dt.textContent!.trim(), dt.nextElementSibling!.textContent]))
     )
-    assert.strictEqual(details["Response code"], "503")
-    assert.strictEqual(details["Reported by"], "billing.payments (billing-v1-0), sidecar, server side")
-    assert.strictEqual(details.Source, "cart.shop (cart-v1-0)")
-    assert.strictEqual(details.TLS, "NONE")
+    expect(details["Response code"]).toBe("503")
+    expect(details["Reported by"]).toBe("billing.payments (billing-v1-0), sidecar, server side")
+    expect(details.Source).toBe("cart.shop (cart-v1-0)")
+    expect(details.TLS).toBe("NONE")
     await screenshot(page, "errors-drawer")
     await page.click("#close-drawer")
-    assert.isFalse(await page.isVisible("#error-log-drawer"))
+    expect(await page.isVisible("#error-log-drawer")).toBe(false)
   })
 
   it("a relation's tab shows both proxies' logs; the chosen tab outlives refreshes; a healthy service has none", async () => {
     await goto(page, "#/relation/cart.shop/billing.payments")
     await page.waitForSelector('#errors-panel [data-table="error-logs"] tbody tr')
     const sides = (await rowsOf(page)).map((r) => r[1]).sort()
-    assert.deepStrictEqual(sides, ["client", "client", "client", "server", "server", "server"])
+    expect(sides).toStrictEqual(["client", "client", "client", "server", "server", "server"])
     const before = await page.evaluate(() => window.__meshsight.refreshes)
     await page.click("#refresh")
     await page.waitForFunction((n) => window.__meshsight.refreshes > n, before)
     await page.waitForSelector('#errors-panel [data-table="error-logs"] tbody tr')
-    assert.isTrue(await page.isVisible("#errors-panel"))
+    expect(await page.isVisible("#errors-panel")).toBe(true)
     await goto(page, "#/service/frontend.shop")
     await page.waitForSelector('#errors-panel [data-message="no-errors"]')
     await page.click("#overview-tab")
-    assert.isTrue(await page.isVisible("#overview-panel"))
+    expect(await page.isVisible("#overview-panel")).toBe(true)
   })
 })

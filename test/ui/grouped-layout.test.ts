@@ -1,6 +1,6 @@
 // The topology's layout (ui/src/layered-layout.ts) without a browser: namespaces laid out apart, so that their
 // boxes do not overlap, callers left of callees inside a namespace, and the same picture on every run.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { groupedLayout } from "../../ui/src/layered-layout.ts"
 
 const mesh = () => {
@@ -13,7 +13,7 @@ describe("grouped layout", () => {
   it("keeps each namespace's services in a region of its own", () => {
     const { nodes, edges } = mesh()
     const positions = groupedLayout(nodes, edges)
-    assert.strictEqual(positions.size, nodes.length)
+    expect(positions.size).toBe(nodes.length)
     const boxes = [...new Set(nodes.map((n) => n.group))].map((g) => {
       const ps = nodes.filter((n) => n.group === g).map((n) => positions.get(n.name)!)
       return {
@@ -29,7 +29,7 @@ describe("grouped layout", () => {
         if (a === b) continue
         // Apart by more than the room a box takes around its services (node, label, title).
         const apart = a.maxX + 100 < b.minX || b.maxX + 100 < a.minX || a.maxY + 100 < b.minY || b.maxY + 100 < a.minY
-        assert.isTrue(apart, `${a.g} and ${b.g} overlap`)
+        expect(apart, `${a.g} and ${b.g} overlap`).toBe(true)
       }
     }
   })
@@ -47,9 +47,9 @@ describe("grouped layout", () => {
       { source: "db", target: "other" }
     ]
     const positions = groupedLayout(nodes, edges)
-    assert.isBelow(positions.get("gw")!.x, positions.get("api")!.x)
-    assert.isBelow(positions.get("api")!.x, positions.get("db")!.x)
-    assert.deepStrictEqual([...groupedLayout(nodes, edges)], [...positions])
+    expect(positions.get("gw")!.x).toBeLessThan(positions.get("api")!.x)
+    expect(positions.get("api")!.x).toBeLessThan(positions.get("db")!.x)
+    expect([...groupedLayout(nodes, edges)]).toStrictEqual([...positions])
   })
 
   it("places a group that calls another before it, whatever their names", () => {
@@ -58,6 +58,6 @@ describe("grouped layout", () => {
       { name: "web", group: "z-front" }
     ]
     const positions = groupedLayout(nodes, [{ source: "web", target: "db" }])
-    assert.isBelow(positions.get("web")!.x, positions.get("db")!.x)
+    expect(positions.get("web")!.x).toBeLessThan(positions.get("db")!.x)
   })
 })

@@ -2,7 +2,7 @@
 // readable labels at the first view and more as you zoom, frame times while zooming and panning, and a search
 // that applies quickly and names its matches. The numbers are printed for
 // docs/ui.md; the budgets are loose enough for a busy two-core machine yet catch a page that stops responding.
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { setTimeout as sleep } from "node:timers/promises"
 import { getJson } from "../support/http-json.ts"
@@ -96,16 +96,16 @@ describe("web UI with 300 services and 1 000 relations", () => {
 
   it("renders every service and relation in a few seconds", async () => {
     const graph = await page.evaluate(() => window.__meshsight.graph())
-    assert.strictEqual(graph.nodes.length, SERVICES)
-    assert.strictEqual(graph.edges.length, RELATIONS)
+    expect(graph.nodes.length).toBe(SERVICES)
+    expect(graph.edges.length).toBe(RELATIONS)
     const renderMs = await page.evaluate(() => window.__meshsight.timings.graphRenderMs!)
     console.log(
       `300 services / 1000 relations: page load to drawn graph ${loadMs.toFixed(0)} ms, graph update + layout + first frame ${renderMs.toFixed(0)} ms, of which layout ${(await page.evaluate(() => window.__meshsight.timings.layoutMs!)).toFixed(0)} ms`
     )
-    assert.isBelow(renderMs, 8_000)
+    expect(renderMs).toBeLessThan(8_000)
     // The canvas's content is on the page as text too.
-    assert.strictEqual(await page.locator('[data-table="graph-services"] tbody tr').count(), SERVICES)
-    assert.strictEqual(await page.locator('[data-table="graph-relations"] tbody tr').count(), RELATIONS)
+    expect(await page.locator('[data-table="graph-services"] tbody tr').count()).toBe(SERVICES)
+    expect(await page.locator('[data-table="graph-relations"] tbody tr').count()).toBe(RELATIONS)
     await screenshotWidths(page, "large-mesh")
   })
 
@@ -115,20 +115,20 @@ describe("web UI with 300 services and 1 000 relations", () => {
     console.log(
       `default zoom ${graph.zoom.toFixed(2)}: ${shown.length} service labels drawn, ${Math.min(...shown.map((n) => n.labelPx)).toFixed(1)}-${Math.max(...shown.map((n) => n.labelPx)).toFixed(1)} px; namespace titles ${graph.boxes.map((n) => n.labelPx.toFixed(1)).join(", ")} px`
     )
-    assert.strictEqual(graph.boxes.length, 6)
-    for (const ns of graph.boxes) assert.isAtLeast(ns.labelPx, 12, ns.id)
-    assert.isAtLeast(shown.length, 20)
-    for (const n of shown) assert.isAtLeast(n.labelPx, 10, n.id)
+    expect(graph.boxes.length).toBe(6)
+    for (const ns of graph.boxes) expect(ns.labelPx, ns.id).toBeGreaterThanOrEqual(12)
+    expect(shown.length).toBeGreaterThanOrEqual(20)
+    for (const n of shown) expect(n.labelPx, n.id).toBeGreaterThanOrEqual(10)
     // No label is drawn below the readable size: the others wait for the zoom.
-    assert.isTrue(graph.nodes.filter((n) => !n.labelShown).every((n) => n.labelPx < 10))
+    expect(graph.nodes.filter((n) => !n.labelShown).every((n) => n.labelPx < 10)).toBe(true)
     for (let i = 0; i < 3; i++) await page.click("#zoom-in")
-    await sleep(300)
+    await sleep(300) // for the redraws the zooms asked for, as a user sees them
     const zoomed = await page.evaluate(() => window.__meshsight.graph())
     const zoomedShown = zoomed.nodes.filter((n) => n.labelShown)
     console.log(`zoomed to ${zoomed.zoom.toFixed(2)}: ${zoomedShown.length} service labels drawn`)
-    assert.isAbove(zoomed.zoom, graph.zoom)
-    assert.isAbove(zoomedShown.length, shown.length)
-    for (const n of zoomedShown) assert.isAtLeast(n.labelPx, 10, n.id)
+    expect(zoomed.zoom).toBeGreaterThan(graph.zoom)
+    expect(zoomedShown.length).toBeGreaterThan(shown.length)
+    for (const n of zoomedShown) expect(n.labelPx, n.id).toBeGreaterThanOrEqual(10)
     await screenshot(page, "large-mesh-zoomed")
     await page.click("#fit")
   })
@@ -153,8 +153,8 @@ describe("web UI with 300 services and 1 000 relations", () => {
     console.log(
       `zoom: ${zoom.frames} frames, p95 ${zoom.p95Ms.toFixed(1)} ms, max ${zoom.maxMs.toFixed(1)} ms; pan: ${pan.frames} frames, p95 ${pan.p95Ms.toFixed(1)} ms, max ${pan.maxMs.toFixed(1)} ms`
     )
-    assert.isBelow(zoom.p95Ms, 250)
-    assert.isBelow(pan.p95Ms, 250)
+    expect(zoom.p95Ms).toBeLessThan(250)
+    expect(pan.p95Ms).toBeLessThan(250)
   })
 
   it("applies a search filter within a frame or two", async () => {
@@ -162,19 +162,18 @@ describe("web UI with 300 services and 1 000 relations", () => {
     await page.waitForFunction(() => window.__meshsight.timings.searchMs !== undefined)
     const searchMs = await page.evaluate(() => window.__meshsight.timings.searchMs!)
     const graph = await page.evaluate(() => window.__meshsight.graph())
-    assert.deepStrictEqual(
+    expect(
       graph.nodes
         .filter((n) => !n.dimmed)
         .map((n) => n.id)
-        .sort(),
-      Array.from({ length: 10 }, (_, i) => `svc-04${i}.ns-${(40 + i) % 6}`)
-    )
+        .sort()
+    ).toStrictEqual(Array.from({ length: 10 }, (_, i) => `svc-04${i}.ns-${(40 + i) % 6}`))
     console.log(`search filter applied and drawn in ${searchMs.toFixed(1)} ms`)
-    assert.isBelow(searchMs, 1_000)
+    expect(searchMs).toBeLessThan(1_000)
     // The matches are named, and labelled on the canvas whatever the zoom.
     const results = (await page.textContent("#search-results"))!
-    assert.match(results, /^10 matches: svc-040\.ns-4, svc-041\.ns-5, .* and 2 more$/)
-    for (const n of graph.nodes.filter((n) => !n.dimmed)) assert.isTrue(n.labelShown, n.id)
+    expect(results).toMatch(/^10 matches: svc-040\.ns-4, svc-041\.ns-5, .* and 2 more$/)
+    for (const n of graph.nodes.filter((n) => !n.dimmed)) expect(n.labelShown, n.id).toBe(true)
     await screenshot(page, "large-mesh-search")
   })
 })

@@ -2,7 +2,7 @@
 // MetricsService (one of its two upstream clusters without a healthy host), its twin sends access logs only. The
 // service's instance table shows the proxy health column; the instance view shows memory, connections and the
 // cluster table.
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/proxy-stats.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
@@ -50,7 +50,7 @@ describe("proxy views", () => {
       "v3",
       { service: "metrics" }
     )
-    assert.strictEqual(status.code, 0)
+    expect(status.code).toBe(0)
     // The page shows what the API holds when it loads: wait until both instances are queryable (the next flush).
     for (const deadline = Date.now() + 20_000; ; await new Promise((r) => setTimeout(r, 100))) {
       if ((await getJson(app.url, "/api/services/cart.shop/instances")).body.instances?.length === 2) break
@@ -71,14 +71,14 @@ describe("proxy views", () => {
       trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
     )
     const byName = Object.fromEntries(rows.map((r) => [r[0], r.at(-1)]))
-    assert.deepStrictEqual(byName, {
+    expect(byName).toStrictEqual({
       "cart-v1-0": "1 of 2 clusters without healthy hosts · heap 36 MiB",
       "cart-v1-1": "—"
     })
     await screenshot(page, "proxy-health-column")
     await page.click('[data-table="instances"] a[href*="/instance/cart-v1-0"]')
     await waitForState(page, "ready")
-    assert.strictEqual(await page.textContent("#instance-name"), "cart-v1-0")
+    expect(await page.textContent("#instance-name")).toBe("cart-v1-0")
   })
 
   it("the instance view shows memory, connections and cluster health", async () => {
@@ -88,7 +88,7 @@ describe("proxy views", () => {
     const cards = await page.$$eval(".proxy-cards .card", (cs) =>
       Object.fromEntries(cs.map((c) => [c.querySelector("dt")!.textContent, c.querySelector("dd")!.textContent]))
     )
-    assert.deepStrictEqual(cards, {
+    expect(cards).toStrictEqual({
       "Heap used": "36 MiB",
       "Heap max (minute)": "42 MiB",
       "Physical memory": "44 MiB",
@@ -100,25 +100,19 @@ describe("proxy views", () => {
       trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent))
     )
     // Requests / min: 160 − 100 + 220 − 160 (the first flush only sets the baseline).
-    assert.deepStrictEqual(clusters, [
+    expect(clusters).toStrictEqual([
       ["billing.payments", "outbound", "2", "3", "—", "120", "0", "—"],
       ["stock.shop", "outbound", "0", "0", "—", "120", "120", "—"]
     ])
-    assert.strictEqual(await page.getAttribute('[data-table="proxy-clusters"] tbody tr:nth-child(2) span', "class"), "critical")
+    expect(await page.getAttribute('[data-table="proxy-clusters"] tbody tr:nth-child(2) span', "class")).toBe("critical")
     const charts = await page.evaluate(() => window.__meshsight.charts)
     // The proxy's charts follow the access logs' ones.
     const proxyCharts = charts.slice(-3)
-    assert.deepStrictEqual(
-      proxyCharts.map((c) => c.title),
-      ["Heap memory (MiB)", "Connections", "Healthy upstream hosts (all clusters)"]
-    )
-    assert.deepStrictEqual(
-      proxyCharts[0]!.series.map((x) => ({ label: x.label, points: x.points })),
-      [
-        { label: "used", points: 1 },
-        { label: "max", points: 1 }
-      ]
-    )
+    expect(proxyCharts.map((c) => c.title)).toStrictEqual(["Heap memory (MiB)", "Connections", "Healthy upstream hosts (all clusters)"])
+    expect(proxyCharts[0]!.series.map((x) => ({ label: x.label, points: x.points }))).toStrictEqual([
+      { label: "used", points: 1 },
+      { label: "max", points: 1 }
+    ])
     await screenshot(page, "proxy-instance-view")
   })
 })

@@ -1,7 +1,7 @@
 // The web UI in headless Chromium under meshsight's security settings: with an API token file the page asks for a
 // token, keeps it for the tab and then shows the mesh; the Content-Security-Policy blocks nothing the UI needs; a
 // malformed URL shows a message, never a blank page.
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -58,22 +58,16 @@ describe("web UI security", () => {
     await page.fill("#api-token", "not-the-token")
     await page.click("form[data-message=unauthorized] button")
     await waitForState(page, "unauthorized")
-    assert.include(await page.textContent("form[data-message=unauthorized]"), "not accepted")
+    expect(await page.textContent("form[data-message=unauthorized]")).toContain("not accepted")
     await page.fill("#api-token", TOKEN)
     await page.click("form[data-message=unauthorized] button")
     await waitForState(page, "ready")
-    assert.sameMembers(
-      (await page.evaluate(() => window.__meshsight.graph())).nodes.map((n) => n.id),
-      ["frontend.shop", "cart.shop"]
-    )
+    expect((await page.evaluate(() => window.__meshsight.graph())).nodes.map((n) => n.id).sort()).toEqual(["cart.shop", "frontend.shop"])
     await screenshot(page, "security-token-accepted")
     await page.reload()
     await waitForState(page, "ready")
     // 401s are logged by Chromium as failed resources; anything else (a CSP violation, a script error) is a failure.
-    assert.deepStrictEqual(
-      problems.filter((p) => !p.includes("401")),
-      []
-    )
+    expect(problems.filter((p) => !p.includes("401"))).toStrictEqual([])
     await page.close()
   })
 
@@ -88,17 +82,14 @@ describe("web UI security", () => {
       await page.evaluate((h) => (location.hash = h), hash)
       await page.waitForFunction(() => document.body.dataset.state !== "loading")
       const state = await page.evaluate(() => document.body.dataset.state)
-      assert.oneOf(state, ["not-found", "ready"], hash)
-      assert.isAbove((await page.textContent("#view"))!.trim().length, 0, hash)
+      expect(["not-found", "ready"], hash).toContain(state)
+      expect((await page.textContent("#view"))!.trim().length, hash).toBeGreaterThan(0)
     }
     await page.goto(`${app.url}/#/service/%E0%A4%A`)
     await waitForState(page, "not-found")
-    assert.include(await page.textContent("[data-message=not-found]"), "%E0%A4%A")
+    expect(await page.textContent("[data-message=not-found]")).toContain("%E0%A4%A")
     await screenshot(page, "security-malformed-url")
-    assert.deepStrictEqual(
-      problems.filter((p) => !p.includes("401") && !p.includes("404")),
-      []
-    )
+    expect(problems.filter((p) => !p.includes("401") && !p.includes("404"))).toStrictEqual([])
     await page.close()
   })
 })

@@ -2,7 +2,7 @@
 // services, namespaces, relations and health, the side panel, time range, namespace filter and search, the
 // dashboards' figures against the API's, TCP, the proxy view, thresholds, and the empty, unknown-service and
 // unreachable-API states. Screenshots at 1000 and 1920 px go to test-results/ui-screenshots/.
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { Browser, Page } from "playwright-core"
 import { setTimeout as sleep } from "node:timers/promises"
 import { freePort } from "../../scripts/ports.ts"
@@ -114,7 +114,7 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
   it("draws the last 15 minutes' services in namespace boxes, relations, health, and the same as a text list", async () => {
     await waitForState(page, "ready")
     const graph = await graphOf(page)
-    assert.deepStrictEqual(ids(graph), [
+    expect(ids(graph)).toStrictEqual([
       "billing.payments",
       "cart.shop",
       "catalog.shop",
@@ -124,8 +124,8 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
       "productpage.bookinfo",
       "reviews.bookinfo"
     ])
-    assert.deepStrictEqual(graph.boxes.map((n) => n.id).sort(), ["bookinfo", "payments", "shop", "storage"])
-    assert.deepStrictEqual(graph.edges.map((e) => `${e.source}->${e.target}`).sort(), [
+    expect(graph.boxes.map((n) => n.id).sort()).toStrictEqual(["bookinfo", "payments", "shop", "storage"])
+    expect(graph.edges.map((e) => `${e.source}->${e.target}`).sort()).toStrictEqual([
       "cart.shop->billing.payments",
       "catalog.shop->db.storage",
       "frontend.shop->cart.shop",
@@ -134,7 +134,7 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
       "reviews.bookinfo->mysql.bookinfo"
     ])
     // billing answers half its calls with 503, db takes 3 s; frontend only calls others; mysql is TCP only.
-    assert.deepStrictEqual(healthById(graph), {
+    expect(healthById(graph)).toStrictEqual({
       "billing.payments": "critical",
       "cart.shop": "healthy",
       "catalog.shop": "healthy",
@@ -146,38 +146,38 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
     })
     // A range's calls/min is the mean over the minutes with calls: cart's 60 calls in one minute read 60.
     const cartApi = await apiNode("cart.shop")
-    assert.strictEqual(cartApi.cpm, cartApi.calls / cartApi.callMinutes)
-    assert.strictEqual(graph.nodes.find((n) => n.id === "cart.shop")!.cpm, cartApi.cpm)
-    if (cartApi.callMinutes === 1) assert.strictEqual(cartApi.cpm, 60)
+    expect(cartApi.cpm).toBe(cartApi.calls / cartApi.callMinutes)
+    expect(graph.nodes.find((n) => n.id === "cart.shop")!.cpm).toBe(cartApi.cpm)
+    if (cartApi.callMinutes === 1) expect(cartApi.cpm).toBe(60)
     const billingEdge = graph.edges.find((e) => e.target === "billing.payments")!
-    assert.strictEqual(billingEdge.health, "critical")
-    assert.match(billingEdge.label, /50 % err/)
+    expect(billingEdge.health).toBe("critical")
+    expect(billingEdge.label).toMatch(/50 % err/)
     // Small graph: every arrow is labelled, legibly.
     for (const e of graph.edges) {
-      assert.isTrue(e.labelShown, `${e.source}->${e.target}`)
-      assert.isAtLeast(e.labelPx, 10)
+      expect(e.labelShown, `${e.source}->${e.target}`).toBe(true)
+      expect(e.labelPx).toBeGreaterThanOrEqual(10)
     }
-    assert.strictEqual(await page.textContent("#graph-summary"), "8 services · 6 relations")
-    assert.strictEqual(await page.locator('[data-table="graph-services"] tbody tr').count(), 8)
-    assert.strictEqual(await page.locator('[data-table="graph-relations"] tbody tr').count(), 6)
+    expect(await page.textContent("#graph-summary")).toBe("8 services · 6 relations")
+    expect(await page.locator('[data-table="graph-services"] tbody tr').count()).toBe(8)
+    expect(await page.locator('[data-table="graph-relations"] tbody tr').count()).toBe(6)
     const billingRow = await page.textContent('[data-table="graph-relations"] tr:has(td:text-is("billing.payments"))')
-    assert.include(billingRow, "critical")
-    assert.include(billingRow, "50 % err")
+    expect(billingRow).toContain("critical")
+    expect(billingRow).toContain("50 % err")
     await screenshotWidths(page, "topology")
     // At each width the whole graph is in the window: every service is drawn inside the visible part of the canvas.
     for (const size of WIDTHS) {
       await page.setViewportSize(size)
       await page.waitForTimeout(400)
       const box = (await page.locator("#graph").boundingBox())!
-      assert.isAtMost(box.y + box.height, size.height, `graph fits in ${size.width} px`)
+      expect(box.y + box.height, `graph fits in ${size.width} px`).toBeLessThanOrEqual(size.height)
       const drawn = await graphOf(page)
       for (const n of drawn.nodes) {
-        assert.isTrue(n.x > box.x && n.x < box.x + box.width && n.y > box.y && n.y < box.y + box.height, `${n.id} at ${size.width} px`)
-        assert.isTrue(n.labelShown && n.labelPx >= 10, `${n.id}'s label at ${size.width} px: ${n.labelPx} px`)
+        expect(n.x > box.x && n.x < box.x + box.width && n.y > box.y && n.y < box.y + box.height, `${n.id} at ${size.width} px`).toBe(true)
+        expect(n.labelShown && n.labelPx >= 10, `${n.id}'s label at ${size.width} px: ${n.labelPx} px`).toBe(true)
       }
       // The arrows' labels too: "unreadable at 1000 px" was round one's complaint.
       for (const e of drawn.edges)
-        assert.isTrue(e.labelShown && e.labelPx >= 10, `${e.source}->${e.target} at ${size.width} px: ${e.labelPx} px`)
+        expect(e.labelShown && e.labelPx >= 10, `${e.source}->${e.target} at ${size.width} px: ${e.labelPx} px`).toBe(true)
     }
     await page.setViewportSize({ width: 1400, height: 900 })
     await page.waitForTimeout(400)
@@ -187,79 +187,71 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
     const graph = await graphOf(page)
     const tcpEdge = graph.edges.find((e) => e.target === "mysql.bookinfo")!
     const api = (await apiTopology()).edges.find((e) => e.target === "mysql.bookinfo")!.server!
-    assert.strictEqual(api.connections, 16)
-    assert.strictEqual(api.receivedBytes, 16 * 1_200)
-    assert.strictEqual(api.receivedBytesPerMin, api.receivedBytes / api.tcpMinutes)
-    assert.notInclude(tcpEdge.label, "cpm")
-    assert.include(tcpEdge.label, fmtBytesPerSec(api.receivedBytesPerMin + api.sentBytesPerMin))
-    assert.match(tcpEdge.label, /conn\/min/)
-    assert.match(graph.nodes.find((n) => n.id === "mysql.bookinfo")!.label, /B\/s$/)
+    expect(api.connections).toBe(16)
+    expect(api.receivedBytes).toBe(16 * 1_200)
+    expect(api.receivedBytesPerMin).toBe(api.receivedBytes / api.tcpMinutes)
+    expect(tcpEdge.label).not.toContain("cpm")
+    expect(tcpEdge.label).toContain(fmtBytesPerSec(api.receivedBytesPerMin + api.sentBytesPerMin))
+    expect(tcpEdge.label).toMatch(/conn\/min/)
+    expect(graph.nodes.find((n) => n.id === "mysql.bookinfo")!.label).toMatch(/B\/s$/)
   })
 
   it("goes down to instances, each in its service's box, with the calls between them", async ({ onTestFinished }) => {
     // The next tests start from the service level, whatever happens here.
     onTestFinished(() => goto(page, "#/"))
     await nextRender(page, () => page.selectOption("#level", "instance"))
-    assert.include(page.url(), "level=instance")
+    expect(page.url()).toContain("level=instance")
     const graph = await graphOf(page)
     const cart = graph.nodes
       .filter((n) => n.id.startsWith("cart.shop/"))
       .map((n) => n.name)
       .sort()
-    assert.deepStrictEqual(cart, ["cart-v1-0", "cart-v1-1"])
-    assert.includeMembers(
-      graph.boxes.map((b) => b.id),
-      ["cart.shop", "frontend.shop", "mysql.bookinfo"]
-    )
-    assert.includeMembers(
-      graph.edges.map((e) => `${e.source}->${e.target}`),
-      ["frontend.shop/frontend-v1-0->cart.shop/cart-v1-0", "frontend.shop/frontend-v1-0->cart.shop/cart-v1-1"]
+    expect(cart).toStrictEqual(["cart-v1-0", "cart-v1-1"])
+    expect(graph.boxes.map((b) => b.id)).toEqual(expect.arrayContaining(["cart.shop", "frontend.shop", "mysql.bookinfo"]))
+    expect(graph.edges.map((e) => `${e.source}->${e.target}`)).toEqual(
+      expect.arrayContaining(["frontend.shop/frontend-v1-0->cart.shop/cart-v1-0", "frontend.shop/frontend-v1-0->cart.shop/cart-v1-1"])
     )
     const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances
     const cart1 = graph.nodes.find((n) => n.id === "cart.shop/cart-v1-1")!
-    assert.strictEqual(cart1.cpm, api.find((i: { name: string }) => i.name === "cart-v1-1").metrics.cpm)
-    assert.match((await page.textContent("#graph-summary")) ?? "", /^\d+ instances · \d+ relations$/)
+    expect(cart1.cpm).toBe(api.find((i: { name: string }) => i.name === "cart-v1-1").metrics.cpm)
+    expect((await page.textContent("#graph-summary")) ?? "").toMatch(/^\d+ instances · \d+ relations$/)
     await screenshotWidths(page, "topology-instances")
     const drawn = (await graphOf(page)).nodes.find((n) => n.id === "cart.shop/cart-v1-1")! // where it is after the resizes
     await page.mouse.click(drawn.x, drawn.y)
     await page.waitForSelector("#side-panel:not([hidden])")
-    assert.include(await page.textContent("#side-panel"), "instance of cart.shop")
+    expect(await page.textContent("#side-panel")).toContain("instance of cart.shop")
     await nextRender(page, () => page.click("#side-panel >> text=Open proxy view"))
-    assert.match(page.url(), /#\/service\/cart\.shop\/instance\/cart-v1-1\?level=instance$/)
+    expect(page.url()).toMatch(/#\/service\/cart\.shop\/instance\/cart-v1-1\?level=instance$/)
   })
 
   it("shows what happened in a longer time range once it is chosen", async () => {
     await nextRender(page, () => page.selectOption("#range", "60"))
-    assert.include(page.url(), "range=60")
-    assert.includeMembers(ids(await graphOf(page)), ["archive.shop", "legacy.shop", "cart.shop"])
+    expect(page.url()).toContain("range=60")
+    expect(ids(await graphOf(page))).toEqual(expect.arrayContaining(["archive.shop", "legacy.shop", "cart.shop"]))
     await nextRender(page, () => page.selectOption("#range", "15"))
-    assert.notInclude(ids(await graphOf(page)), "legacy.shop")
+    expect(ids(await graphOf(page))).not.toContain("legacy.shop")
   })
 
   it("filters by namespace; the search dims the rest and names its matches", async () => {
     await nextRender(page, () => page.selectOption("#namespace", "payments"))
     const payments = await graphOf(page)
-    assert.deepStrictEqual(payments.nodes.map((n) => [n.id, n.outside]).sort(), [
+    expect(payments.nodes.map((n) => [n.id, n.outside]).sort()).toStrictEqual([
       ["billing.payments", false],
       ["cart.shop", true]
     ])
     await nextRender(page, () => page.selectOption("#namespace", ""))
     await page.fill("#search", "cat")
     const searched = await graphOf(page)
-    assert.deepStrictEqual(
-      searched.nodes.filter((n) => !n.dimmed).map((n) => n.id),
-      ["catalog.shop"]
-    )
-    assert.deepStrictEqual(
+    expect(searched.nodes.filter((n) => !n.dimmed).map((n) => n.id)).toStrictEqual(["catalog.shop"])
+    expect(
       searched.edges
         .filter((e) => !e.dimmed)
         .map((e) => `${e.source}->${e.target}`)
-        .sort(),
-      ["catalog.shop->db.storage", "frontend.shop->catalog.shop"]
-    )
-    assert.strictEqual(await page.textContent("#search-results"), "1 match: catalog.shop")
+        .sort()
+    ).toStrictEqual(["catalog.shop->db.storage", "frontend.shop->catalog.shop"])
+    expect(await page.textContent("#search-results")).toBe("1 match: catalog.shop")
     await page.fill("#search", "")
-    assert.isTrue((await graphOf(page)).nodes.every((n) => !n.dimmed))
+    expect((await graphOf(page)).nodes.every((n) => !n.dimmed)).toBe(true)
   })
 
   it("a click on a service opens the side panel with its figures; from there, its dashboard", async () => {
@@ -268,82 +260,76 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
     const reviews = (await graphOf(page)).nodes.find((n) => n.id === "reviews.bookinfo")!
     await page.mouse.click(reviews.x, reviews.y)
     await page.waitForSelector("#side-panel:not([hidden])", { timeout: 10_000 })
-    assert.strictEqual(await page.textContent("#side-panel h2"), "reviews.bookinfo")
+    expect(await page.textContent("#side-panel h2")).toBe("reviews.bookinfo")
     const api = await apiNode("reviews.bookinfo")
-    assert.include(await page.textContent("#side-panel .figures"), `Calls / min${fmtCpm(api.cpm)}`)
-    assert.isTrue((await graphOf(page)).nodes.find((n) => n.id === "reviews.bookinfo")!.selected)
+    expect(await page.textContent("#side-panel .figures")).toContain(`Calls / min${fmtCpm(api.cpm)}`)
+    expect((await graphOf(page)).nodes.find((n) => n.id === "reviews.bookinfo")!.selected).toBe(true)
     // Its arrows stay labelled while it is selected.
     await screenshot(page, "topology-selected")
     await nextRender(page, () => page.click("#side-panel >> text=Open dashboard"))
-    assert.match(page.url(), /#\/service\/reviews\.bookinfo$/)
+    expect(page.url()).toMatch(/#\/service\/reviews\.bookinfo$/)
   })
 
   it("a service's figures equal the API's and the mean of the chart beside them; legends show the range, then the hovered minute", async () => {
     const api = await apiNode("reviews.bookinfo")
-    assert.strictEqual(api.calls, 180)
-    assert.isAtLeast(api.callMinutes, 3)
-    assert.strictEqual(await card(page, "Calls / min"), fmtCpm(api.cpm))
-    assert.strictEqual(await card(page, "Success rate"), fmtPct(api.sla))
+    expect(api.calls).toBe(180)
+    expect(api.callMinutes).toBeGreaterThanOrEqual(3)
+    expect(await card(page, "Calls / min")).toBe(fmtCpm(api.cpm))
+    expect(await card(page, "Success rate")).toBe(fmtPct(api.sla))
     const shown = await charts(page)
-    assert.deepStrictEqual(
-      shown.map((c) => c.title),
-      ["Calls per minute", "Latency", "Success rate", "Apdex"]
-    )
+    expect(shown.map((c) => c.title)).toStrictEqual(["Calls per minute", "Latency", "Success rate", "Apdex"])
     const cpm = shown[0]!.series[0]!
-    assert.closeTo(meanOfPoints(cpm.values), api.cpm, 0.01)
-    assert.strictEqual(cpm.rangeValue, fmtCpm(api.cpm))
-    assert.strictEqual(await page.locator(".chart canvas").count(), 4)
+    expect(Math.abs(meanOfPoints(cpm.values) - api.cpm)).toBeLessThanOrEqual(0.01)
+    expect(cpm.rangeValue).toBe(fmtCpm(api.cpm))
+    expect(await page.locator(".chart canvas").count()).toBe(4)
     // The legend reads the range's figure until the pointer is on a chart, then that minute's.
     const legend = page.locator('.chart[data-title="Calls per minute"] .chart-legend')
-    assert.strictEqual(await legend.locator(".legend-when").textContent(), "range")
-    assert.strictEqual(await legend.locator(".legend-value").textContent(), fmtCpm(api.cpm))
+    expect(await legend.locator(".legend-when").textContent()).toBe("range")
+    expect(await legend.locator(".legend-value").textContent()).toBe(fmtCpm(api.cpm))
     const box = (await page.locator('.chart[data-title="Calls per minute"] .u-over').boundingBox())!
     await page.mouse.move(box.x + box.width - 3, box.y + box.height / 2)
-    assert.match((await legend.locator(".legend-when").textContent())!, /^\d\d:\d\d:\d\d$/)
-    assert.notInclude(await legend.textContent(), "--")
+    expect((await legend.locator(".legend-when").textContent())!).toMatch(/^\d\d:\d\d:\d\d$/)
+    expect(await legend.textContent()).not.toContain("--")
     // TCP: the service's calls to mysql are its callee's TCP bytes.
-    assert.include(await page.textContent('[data-table="downstream"]'), "B/s")
+    expect(await page.textContent('[data-table="downstream"]')).toContain("B/s")
     await screenshotWidths(page, "service")
   })
 
   it("a service dashboard: instances, endpoints, status codes, neighbours", async () => {
     await goto(page, "#/service/cart.shop")
     const column = (table: string, n: number) => page.locator(`[data-table="${table}"] tbody td:nth-child(${n})`).allTextContents()
-    assert.deepStrictEqual(await column("instances", 1), ["cart-v1-0", "cart-v1-1"]) // by calls/min, most first
+    expect(await column("instances", 1)).toStrictEqual(["cart-v1-0", "cart-v1-1"]) // by calls/min, most first
     await page.click('[data-table="instances"] th:has-text("Instance")')
     await page.click('[data-table="instances"] th:has-text("Instance")')
-    assert.deepStrictEqual(await column("instances", 1), ["cart-v1-1", "cart-v1-0"]) // by name, descending
-    assert.deepStrictEqual((await column("endpoints", 1)).sort(), ["GET:/cart", "GET:/cart/items"])
-    assert.deepStrictEqual(await column("status-codes", 1), ["200"])
-    assert.deepStrictEqual(await column("upstream", 1), ["frontend.shop"])
-    assert.deepStrictEqual(await column("downstream", 1), ["billing.payments"])
+    expect(await column("instances", 1)).toStrictEqual(["cart-v1-1", "cart-v1-0"]) // by name, descending
+    expect((await column("endpoints", 1)).sort()).toStrictEqual(["GET:/cart", "GET:/cart/items"])
+    expect(await column("status-codes", 1)).toStrictEqual(["200"])
+    expect(await column("upstream", 1)).toStrictEqual(["frontend.shop"])
+    expect(await column("downstream", 1)).toStrictEqual(["billing.payments"])
   })
 
   it("an instance's proxy view: the figures its access logs give, and room for the proxy's own metrics", async () => {
     await nextRender(page, () => page.click('[data-table="instances"] a:text-is("cart-v1-0")'))
-    assert.match(page.url(), /#\/service\/cart\.shop\/instance\/cart-v1-0$/)
-    assert.strictEqual(await page.textContent("#instance-name"), "cart-v1-0")
+    expect(page.url()).toMatch(/#\/service\/cart\.shop\/instance\/cart-v1-0$/)
+    expect(await page.textContent("#instance-name")).toBe("cart-v1-0")
     const api = (await getJson(app.url, "/api/services/cart.shop/instances")).body.instances.find(
       (i: { name: string }) => i.name === "cart-v1-0"
     ).metrics
-    assert.strictEqual(await card(page, "Calls / min"), fmtCpm(api.cpm))
-    assert.deepStrictEqual((await charts(page)).map((c) => c.title).slice(0, 3), ["Calls per minute", "Latency", "Success rate"])
-    assert.isTrue(await page.isVisible('[data-message="proxy-metrics"]'))
+    expect(await card(page, "Calls / min")).toBe(fmtCpm(api.cpm))
+    expect((await charts(page)).map((c) => c.title).slice(0, 3)).toStrictEqual(["Calls per minute", "Latency", "Success rate"])
+    expect(await page.isVisible('[data-message="proxy-metrics"]')).toBe(true)
     await screenshotWidths(page, "proxy")
   })
 
   it("a TCP service shows bytes and connections, with their charts", async () => {
     await goto(page, "#/service/mysql.bookinfo")
     const api = await apiNode("mysql.bookinfo")
-    assert.strictEqual(await card(page, "TCP received"), fmtBytesPerSec(api.receivedBytesPerMin))
-    assert.strictEqual(await card(page, "Connections"), "16")
-    assert.isNull(await page.$('[data-signal="Calls / min"]'))
+    expect(await card(page, "TCP received")).toBe(fmtBytesPerSec(api.receivedBytesPerMin))
+    expect(await card(page, "Connections")).toBe("16")
+    expect(await page.$('[data-signal="Calls / min"]')).toBeNull()
     const shown = await charts(page)
-    assert.deepStrictEqual(
-      shown.map((c) => c.title),
-      ["TCP bytes per second", "TCP connections per minute"]
-    )
-    assert.closeTo(meanOfPoints(shown[0]!.series[0]!.values), api.receivedBytesPerMin / 60, 0.01)
+    expect(shown.map((c) => c.title)).toStrictEqual(["TCP bytes per second", "TCP connections per minute"])
+    expect(Math.abs(meanOfPoints(shown[0]!.series[0]!.values) - api.receivedBytesPerMin / 60)).toBeLessThanOrEqual(0.01)
     await screenshotWidths(page, "tcp-service")
   })
 
@@ -352,30 +338,24 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
     const edge = (await graphOf(page)).edges.find((e) => e.target === "billing.payments")!
     await page.mouse.click(edge.x, edge.y)
     await page.waitForSelector("#side-panel:not([hidden])")
-    assert.include(await page.textContent("#side-panel h2"), "cart.shop → billing.payments")
+    expect(await page.textContent("#side-panel h2")).toContain("cart.shop → billing.payments")
     await nextRender(page, () => page.click("#side-panel >> text=Open relation"))
-    assert.match(page.url(), /#\/relation\/cart\.shop\/billing\.payments$/)
+    expect(page.url()).toMatch(/#\/relation\/cart\.shop\/billing\.payments$/)
     const row = (label: string) => page.locator(`[data-table="relation"] tr:has(th:text-is("${label}")) td`).allTextContents()
-    assert.deepStrictEqual(await row("Calls"), ["20", "20"])
-    assert.deepStrictEqual(await row("Success rate"), ["50 %", "50 %"])
+    expect(await row("Calls")).toStrictEqual(["20", "20"])
+    expect(await row("Success rate")).toStrictEqual(["50 %", "50 %"])
     const codes = await page.locator('[data-table="statusCodes-server"] tbody td:nth-child(1)').allTextContents()
-    assert.deepStrictEqual(codes.sort(), ["200", "503"])
+    expect(codes.sort()).toStrictEqual(["200", "503"])
     const shown = await charts(page)
-    assert.deepStrictEqual(
-      shown[0]!.series.map((s) => s.label),
-      ["client cpm", "server cpm"]
-    )
+    expect(shown[0]!.series.map((s) => s.label)).toStrictEqual(["client cpm", "server cpm"])
     await screenshotWidths(page, "relation")
 
     await goto(page, "#/relation/reviews.bookinfo/mysql.bookinfo")
     const received = await row("TCP received")
-    assert.strictEqual(received.length, 2)
-    for (const cell of received) assert.match(cell, /B\/s$/)
-    assert.deepStrictEqual(await row("Connections"), ["16", "16"])
-    assert.deepStrictEqual(
-      (await charts(page)).map((c) => c.title),
-      ["TCP bytes per second", "TCP connections per minute"]
-    )
+    expect(received.length).toBe(2)
+    for (const cell of received) expect(cell).toMatch(/B\/s$/)
+    expect(await row("Connections")).toStrictEqual(["16", "16"])
+    expect((await charts(page)).map((c) => c.title)).toStrictEqual(["TCP bytes per second", "TCP connections per minute"])
     await screenshotWidths(page, "tcp-relation")
   })
 
@@ -386,16 +366,16 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
       await page.fill('input[name="latencyCritMs"]', "5000")
       await page.dispatchEvent("#thresholds", "change")
     })
-    assert.strictEqual(healthById(await graphOf(page))["db.storage"], "warning")
+    expect(healthById(await graphOf(page))["db.storage"]).toBe("warning")
     await page.reload()
     await waitForState(page, "ready")
-    assert.strictEqual(healthById(await graphOf(page))["db.storage"], "warning")
+    expect(healthById(await graphOf(page))["db.storage"]).toBe("warning")
     await page.evaluate(() => localStorage.clear())
   })
 
   it("says so for an unknown service", async () => {
     await goto(page, "#/service/nope.default", "not-found")
-    assert.include(await page.textContent('[data-message="not-found"]'), "Unknown service: nope.default")
+    expect(await page.textContent('[data-message="not-found"]')).toContain("Unknown service: nope.default")
     await screenshot(page, "unknown-service")
   })
 
@@ -407,15 +387,15 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
       const emptyPage = await openPage(browser, empty.url)
       await waitForState(emptyPage, "empty")
       const hint = await emptyPage.textContent('[data-message="empty"]')
-      assert.include(hint, "npm run demo")
-      assert.strictEqual(await emptyPage.textContent('[data-port="als"]'), String(alsPort))
-      assert.include(hint, `gRPC port ${empty.grpcPort}`)
+      expect(hint).toContain("npm run demo")
+      expect(await emptyPage.textContent('[data-port="als"]')).toBe(String(alsPort))
+      expect(hint).toContain(`gRPC port ${empty.grpcPort}`)
       await screenshotWidths(emptyPage, "empty")
       await empty.stop()
       stopped = true
       await nextRender(emptyPage, () => emptyPage.click("#refresh"), "error")
-      assert.isTrue(await emptyPage.isVisible("#banner"))
-      assert.include(await emptyPage.textContent("#banner"), "cannot be reached")
+      expect(await emptyPage.isVisible("#banner")).toBe(true)
+      expect(await emptyPage.textContent("#banner")).toContain("cannot be reached")
       await screenshot(emptyPage, "api-unreachable")
     } finally {
       if (!stopped) await empty.stop()

@@ -2,7 +2,7 @@
 // holding the fixtures' cluster give the identities of test/testdata/README.md, with k8s-mesh alone and
 // behind mx-mesh; /readyz answers 503 until the first full sync; the chain fills each side, HTTP and TCP, from
 // the first analyzer that knows it, in every configured order.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { layerFromVariables } from "../../../src/config.ts"
@@ -78,7 +78,7 @@ describe("k8s-mesh end to end", () => {
         yield* waitReady(app.url)
         for (const name of ALS_FIXTURES) yield* Effect.promise(() => sendAlsMessages(app.alsPort, [fixtureBytes(name)]))
         yield* TestClock.adjust("1 second")
-        assert.deepStrictEqual(yield* edges(app.url), [
+        expect(yield* edges(app.url)).toStrictEqual([
           ["ingress", "productpage", 1, 0],
           ["productpage", "detail", 1, 0],
           ["productpage", "review", 0, 1],
@@ -96,11 +96,11 @@ describe("k8s-mesh end to end", () => {
         analyzers: analyzerLayers(api),
         config: { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }
       })
-      yield* Effect.sleep("200 millis")
-      assert.strictEqual(yield* readyz(app.url), 503)
+      yield* Effect.sleep("200 millis") // time to try the API server and fail: still not ready afterwards
+      expect(yield* readyz(app.url)).toBe(503)
       yield* Effect.promise(() => api.start(api.port))
       yield* waitReady(app.url)
-      assert.strictEqual(yield* readyz(app.url), 200)
+      expect(yield* readyz(app.url)).toBe(200)
     })
   )
 })
@@ -149,12 +149,12 @@ describe("k8s-mesh in the analyzer chain", () => {
           // Built in the test's Scope: the watches live as long as the resolver is used.
           const built = yield* Layer.build(chainLayer.pipe(Layer.provide(analyzerLayers(api)), Layer.provide(layerFromVariables(config))))
           const resolver = yield* IdentityResolver.pipe(Effect.provide(built))
-          assert.deepStrictEqual(resolver[kind], order)
+          expect(resolver[kind]).toStrictEqual(order)
           for (let i = 0; i < 500 && !resolver.isReady(); i++) yield* Effect.sleep("10 millis")
           const m = message(kind)
           const sides = m.entries.map(() => emptySides())
           resolver.forStream(parseNode(m.identifier!.node)).fill(m.entries, sides)
-          assert.deepStrictEqual([sides[0].local?.service, sides[0].upstream?.service], expected)
+          expect([sides[0].local?.service, sides[0].upstream?.service]).toStrictEqual(expected)
         })
       )
     }

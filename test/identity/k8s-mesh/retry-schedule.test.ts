@@ -1,6 +1,6 @@
 // The list/watch supervisor's backoff, in virtual time: capped exponential delays with jitter after failures,
 // back to the base delay once a watch has made progress, and no end to the retries.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Clock, Effect, Fiber, Random } from "effect"
 import { TestClock } from "effect/testing"
 import type { ResourceClient, ResourceSync } from "../../../src/identity/k8s-mesh/resource-sync.ts"
@@ -35,10 +35,10 @@ const advance = (seconds: number) =>
 const delays = (times: ReadonlyArray<number>) => times.slice(1).map((t, i) => t - times[i])
 
 const assertJittered = (actual: ReadonlyArray<number>, expected: ReadonlyArray<number>) => {
-  assert.strictEqual(actual.length, expected.length, `delays ${actual}`)
+  expect(actual.length, `delays ${actual}`).toBe(expected.length)
   actual.forEach((d, i) => {
-    assert.isAtLeast(d, expected[i] * 800 - 50, `delay ${i}: ${d} ms`)
-    assert.isAtMost(d, expected[i] * 1200 + 50, `delay ${i}: ${d} ms`)
+    expect(d, `delay ${i}: ${d} ms`).toBeGreaterThanOrEqual(expected[i] * 800 - 50)
+    expect(d, `delay ${i}: ${d} ms`).toBeLessThanOrEqual(expected[i] * 1200 + 50)
   })
 }
 
@@ -52,7 +52,7 @@ describe("k8s-mesh list/watch backoff", () => {
       yield* advance(160)
       // 1 + 2 + 4 + 8 + 16 + 30 + 30 + 30 + 30 s ≈ 151 s, give or take the jitter.
       assertJittered(delays(attempts).slice(0, 8), [1, 2, 4, 8, 16, 30, 30, 30])
-      assert.isUndefined(fiber.pollUnsafe(), "still retrying")
+      expect(fiber.pollUnsafe(), "still retrying").toBeUndefined()
       yield* Fiber.interrupt(fiber)
     })
   )
@@ -81,9 +81,9 @@ describe("k8s-mesh list/watch backoff", () => {
       // list ✗ 1 s list ✗ 2 s list ✗ 4 s list ✓ → watch (event, dropped) → watch ✗ 1 s watch ✗ 2 s watch …
       const d = delays(attempts)
       assertJittered(d.slice(0, 3), [1, 2, 4])
-      assert.isAtMost(d[3] + d[4], 50, "list, then watch, then the immediate re-watch")
+      expect(d[3] + d[4], "list, then watch, then the immediate re-watch").toBeLessThanOrEqual(50)
       assertJittered(d.slice(5, 7), [1, 2])
-      assert.strictEqual(upserts.length, 1)
+      expect(upserts.length).toBe(1)
       yield* Fiber.interrupt(fiber)
     })
   )

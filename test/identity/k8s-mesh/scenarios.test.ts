@@ -1,6 +1,6 @@
 // k8s-mesh against a fake API server over real HTTP, through the real @kubernetes/client-node: how pods, IPs and
 // Services map to identities as the cluster changes.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
 import { endpointSlice, eventually, pod, putWorkload, service, startK8sMesh, whoWas } from "../../../testkit/cluster-objects.ts"
@@ -22,7 +22,7 @@ describe("k8s-mesh scenarios", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.deepStrictEqual(whoWas(k8s, "10.0.0.1"), {
+      expect(whoWas(k8s, "10.0.0.1")).toStrictEqual({
         service: "reviews",
         instance: "reviews-1.default",
         namespace: "default",
@@ -34,7 +34,7 @@ describe("k8s-mesh scenarios", () => {
         () => serviceOf(k8s, "10.0.0.2"),
         (s) => s === "ratings"
       )
-      assert.isUndefined(whoWas(k8s, "10.0.0.3"))
+      expect(whoWas(k8s, "10.0.0.3")).toBeUndefined()
     })
   )
 
@@ -50,8 +50,8 @@ describe("k8s-mesh scenarios", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.strictEqual(serviceOf(k8s, "10.0.0.1"), "reviews-canon.default")
-      assert.strictEqual(serviceOf(k8s, "10.0.0.2"), "ratings")
+      expect(serviceOf(k8s, "10.0.0.1")).toBe("reviews-canon.default")
+      expect(serviceOf(k8s, "10.0.0.2")).toBe("ratings")
     })
   )
 
@@ -72,7 +72,7 @@ describe("k8s-mesh scenarios", () => {
         () => serviceOf(k8s, "10.0.0.1"),
         (s) => s === undefined
       )
-      assert.strictEqual(serviceOf(k8s, "10.0.0.1", beforeDeletion), "reviews", "an entry that started before the deletion")
+      expect(serviceOf(k8s, "10.0.0.1", beforeDeletion), "an entry that started before the deletion").toBe("reviews")
       // The IP is reused by a pod of another workload that starts now.
       const startTime = new Date(Date.now() + 1000).toISOString()
       putWorkload(api, "ratings-1", "10.0.0.1", { startTime })
@@ -80,7 +80,7 @@ describe("k8s-mesh scenarios", () => {
         () => serviceOf(k8s, "10.0.0.1", Date.now() + 1000),
         (s) => s === "ratings"
       )
-      assert.strictEqual(serviceOf(k8s, "10.0.0.1", beforeDeletion), "reviews")
+      expect(serviceOf(k8s, "10.0.0.1", beforeDeletion)).toBe("reviews")
     })
   )
 
@@ -113,7 +113,7 @@ describe("k8s-mesh scenarios", () => {
         () => serviceOf(k8s, "10.0.0.1"),
         (s) => s === "reviews"
       )
-      assert.isUndefined(whoWas(k8s, "192.168.0.10"))
+      expect(whoWas(k8s, "192.168.0.10")).toBeUndefined()
     })
   )
 
@@ -129,11 +129,11 @@ describe("k8s-mesh scenarios", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.deepStrictEqual([serviceOf(k8s, "10.0.0.5"), serviceOf(k8s, "fd00::5")], ["web", "web"])
+      expect([serviceOf(k8s, "10.0.0.5"), serviceOf(k8s, "fd00::5")]).toStrictEqual(["web", "web"])
       // One of the two slices goes: the pod still belongs to the Service through the other.
       api.delete("endpointslices", "default", "web-v6")
-      yield* Effect.sleep("100 millis")
-      assert.strictEqual(serviceOf(k8s, "fd00::5"), "web")
+      yield* Effect.sleep("100 millis") // a wait for nothing to change: no state to poll shows the delete arrived
+      expect(serviceOf(k8s, "fd00::5")).toBe("web")
     })
   )
 
@@ -148,7 +148,7 @@ describe("k8s-mesh scenarios", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.deepStrictEqual([serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")], ["front", undefined])
+      expect([serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")]).toStrictEqual(["front", undefined])
       api.put("services", service("front", { selector: { app: "b" } }))
       yield* eventually(
         () => [serviceOf(k8s, "10.0.1.1"), serviceOf(k8s, "10.0.1.2")],

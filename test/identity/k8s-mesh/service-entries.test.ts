@@ -1,6 +1,6 @@
 // k8s-mesh and Istio ServiceEntries, against the fake API server through the real @kubernetes/client-node:
 // addresses outside the pods named by the entry's host, before pods; a cluster without the CRD; entries that change.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger } from "effect"
 import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
 import { eventually, putWorkload, startK8sMesh, whoWas } from "../../../testkit/cluster-objects.ts"
@@ -55,14 +55,14 @@ describe("k8s-mesh ServiceEntries", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.deepStrictEqual(whoWas(k8s, "198.51.100.7"), {
+      expect(whoWas(k8s, "198.51.100.7")).toStrictEqual({
         service: "db.corp.internal",
         instance: "198.51.100.7",
         namespace: "default",
         labels: { team: "ext" }
       })
-      assert.deepStrictEqual([serviceOf(k8s, "192.0.2.10"), serviceOf(k8s, "10.0.0.1")], ["db.corp.internal", "db.corp.internal"])
-      assert.strictEqual(whoWas(k8s, "192.0.2.10"), whoWas(k8s, "192.0.2.10"), "the same identity object every time")
+      expect([serviceOf(k8s, "192.0.2.10"), serviceOf(k8s, "10.0.0.1")]).toStrictEqual(["db.corp.internal", "db.corp.internal"])
+      expect(whoWas(k8s, "192.0.2.10"), "the same identity object every time").toBe(whoWas(k8s, "192.0.2.10"))
       // An entry without a resolution (NONE) answers for its addresses too.
       api.put("serviceentries", serviceEntry("vm", { addresses: ["203.0.113.4"] }))
       yield* eventually(
@@ -82,13 +82,12 @@ describe("k8s-mesh ServiceEntries", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.deepStrictEqual(
-        ["172.16.0.1", "172.31.255.254", "172.32.0.1", "172.16.5.9", "fd00:ab:1::5", "fd00:ac::5"].map((ip) => serviceOf(k8s, ip)),
-        ["corp.example.com", "corp.example.com", undefined, "lab.example.com", "corp.example.com", undefined]
-      )
-      assert.strictEqual(whoWas(k8s, "fd00:ab:1::5")?.instance, "fd00:ab:1::5")
+      expect(
+        ["172.16.0.1", "172.31.255.254", "172.32.0.1", "172.16.5.9", "fd00:ab:1::5", "fd00:ac::5"].map((ip) => serviceOf(k8s, ip))
+      ).toStrictEqual(["corp.example.com", "corp.example.com", undefined, "lab.example.com", "corp.example.com", undefined])
+      expect(whoWas(k8s, "fd00:ab:1::5")?.instance).toBe("fd00:ab:1::5")
       // An IPv6 address written out long still meets the short form Envoy logs.
-      assert.strictEqual(serviceOf(k8s, "2001:db8::7"), "lab.example.com")
+      expect(serviceOf(k8s, "2001:db8::7")).toBe("lab.example.com")
     })
   )
 
@@ -109,10 +108,11 @@ describe("k8s-mesh ServiceEntries", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.deepStrictEqual(
-        ["203.0.113.20", "2001:db8::20", "240.240.0.1"].map((ip) => serviceOf(k8s, ip)),
-        ["api.payments.example", "api.payments.example", undefined]
-      )
+      expect(["203.0.113.20", "2001:db8::20", "240.240.0.1"].map((ip) => serviceOf(k8s, ip))).toStrictEqual([
+        "api.payments.example",
+        "api.payments.example",
+        undefined
+      ])
     })
   )
 
@@ -127,7 +127,7 @@ describe("k8s-mesh ServiceEntries", () => {
         (s) => s === "vm.example.com"
       )
       // Looked up (and remembered) before the entries change.
-      assert.deepStrictEqual([serviceOf(k8s, "198.51.100.9"), serviceOf(k8s, "203.0.113.9")], ["vm.example.com", undefined])
+      expect([serviceOf(k8s, "198.51.100.9"), serviceOf(k8s, "203.0.113.9")]).toStrictEqual(["vm.example.com", undefined])
       api.put("serviceentries", serviceEntry("lab", { resolution: "STATIC", addresses: ["10.99.0.0/16", "203.0.113.0/24"] }))
       yield* eventually(
         () => serviceOf(k8s, "203.0.113.9"),
@@ -172,18 +172,14 @@ describe("k8s-mesh ServiceEntries", () => {
         () => k8s.isReady(),
         (ready) => ready
       )
-      assert.strictEqual(serviceOf(k8s, "10.0.0.1"), "reviews")
+      expect(serviceOf(k8s, "10.0.0.1")).toBe("reviews")
       yield* Effect.sleep("300 millis") // time for any retry to show
       const missing = logs.filter((l) => l.includes("serviceentries"))
-      assert.deepStrictEqual(missing, [
+      expect(missing).toStrictEqual([
         "k8s-mesh: the API server does not serve serviceentries (no such resource type); going on without them"
       ])
-      assert.strictEqual(
-        api.requests.filter((r) => r.startsWith("/apis/networking.istio.io/")).length,
-        1,
-        "listed once, not retried with backoff"
-      )
-      assert.isTrue(logs.some((l) => l.includes("k8s-mesh synced: 1 pods (1 IPs), 1 services, 1 endpoint slices, 0 service entries")))
+      expect(api.requests.filter((r) => r.startsWith("/apis/networking.istio.io/")).length, "listed once, not retried with backoff").toBe(1)
+      expect(logs.some((l) => l.includes("k8s-mesh synced: 1 pods (1 IPs), 1 services, 1 endpoint slices, 0 service entries"))).toBe(true)
     })
   )
 
@@ -206,13 +202,10 @@ describe("k8s-mesh ServiceEntries", () => {
         () => serviceOf(k8s, "192.0.2.1"),
         (s) => s === "vm.example.com"
       )
-      assert.deepStrictEqual(
-        logs.filter((l) => l.includes("serviceentries") && !l.includes("listed again")),
-        [
-          "k8s-mesh: the API server does not serve serviceentries (no such resource type); going on without them",
-          "k8s-mesh: serviceentries are served now; watching them"
-        ]
-      )
+      expect(logs.filter((l) => l.includes("serviceentries") && !l.includes("listed again"))).toStrictEqual([
+        "k8s-mesh: the API server does not serve serviceentries (no such resource type); going on without them",
+        "k8s-mesh: serviceentries are served now; watching them"
+      ])
     })
   )
 })

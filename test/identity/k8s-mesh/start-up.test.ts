@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { loadAllYaml } from "@kubernetes/client-node"
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect } from "effect"
 import { loadKubeConfig, WATCHED_PATHS } from "../../../src/identity/k8s-mesh/kube-client.ts"
 import { FakeKubeApi } from "../../../testkit/fake-kube-api.ts"
@@ -30,20 +30,19 @@ describe("k8s-mesh credentials", () => {
           "users: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n"
       )
       const kc = yield* loadKubeConfig.pipe(withEnv({ ...NO_CREDENTIALS, KUBECONFIG: file }))
-      assert.strictEqual(kc.getCurrentCluster()?.server, "https://10.1.2.3:6443")
+      expect(kc.getCurrentCluster()?.server).toBe("https://10.1.2.3:6443")
     })
   )
 
   it.effect("says what it looked for when there are no credentials", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(loadKubeConfig.pipe(withEnv(NO_CREDENTIALS)))
-      assert.strictEqual(
-        error.message,
+      expect(error.message).toBe(
         "k8s-mesh cannot reach the Kubernetes API: no service account " +
           "(/var/run/secrets/kubernetes.io/serviceaccount/token), no KUBECONFIG and no /nonexistent/.kube/config"
       )
       const missing = yield* Effect.flip(loadKubeConfig.pipe(withEnv({ ...NO_CREDENTIALS, KUBECONFIG: "/nonexistent/config" })))
-      assert.include(missing.message, "KUBECONFIG names missing file(s) /nonexistent/config")
+      expect(missing.message).toContain("KUBECONFIG names missing file(s) /nonexistent/config")
     })
   )
 
@@ -56,7 +55,7 @@ describe("k8s-mesh credentials", () => {
         .split("\n")
         .slice(1)
         .filter((l) => l !== "")
-      assert.deepStrictEqual(output, [
+      expect(output).toStrictEqual([
         "meshsight: k8s-mesh cannot reach the Kubernetes API: no service account " +
           "(/var/run/secrets/kubernetes.io/serviceaccount/token), no KUBECONFIG and no /nonexistent/.kube/config"
       ])
@@ -78,8 +77,8 @@ describe("k8s-mesh credentials", () => {
       // Ready means synced; the log line may still be in the pipe.
       const synced = "k8s-mesh synced: 1 pods (1 IPs), 1 services, 1 endpoint slices"
       for (let i = 0; i < 100 && !meshsight.output().includes(synced); i++) yield* Effect.sleep("20 millis")
-      assert.include(meshsight.output(), "identity analyzers active: HTTP [mx-mesh, k8s-mesh], TCP [mx-mesh]")
-      assert.include(meshsight.output(), synced)
+      expect(meshsight.output()).toContain("identity analyzers active: HTTP [mx-mesh, k8s-mesh], TCP [mx-mesh]")
+      expect(meshsight.output()).toContain(synced)
     })
   )
 })
@@ -93,8 +92,7 @@ describe("deploy/kubernetes", () => {
     const granted = role.rules.flatMap((r: any) =>
       r.resources.map((res: string) => `${r.apiGroups[0] === "" ? "/api/v1" : `/apis/${r.apiGroups[0]}/v1`}/${res} ${r.verbs.join(",")}`)
     )
-    assert.deepStrictEqual(
-      granted.sort(),
+    expect(granted.sort()).toStrictEqual(
       Object.values(WATCHED_PATHS)
         .map((p) => `${p} list,watch`)
         .sort()
@@ -105,20 +103,20 @@ describe("deploy/kubernetes", () => {
     const [deployment, service] = manifests("meshsight.yaml")
     const pod = deployment.spec.template.spec
     const container = pod.containers[0]
-    assert.deepStrictEqual(
-      [pod.serviceAccountName, container.image, container.readinessProbe.httpGet.path, container.livenessProbe.httpGet.path],
-      [
-        "meshsight",
-        `meshsight:${JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version}`,
-        "/readyz",
-        "/healthz"
-      ]
-    )
-    assert.deepStrictEqual(
-      service.spec.ports.map((p: any) => p.port),
-      [11800, 12800]
-    )
+    expect([
+      pod.serviceAccountName,
+      container.image,
+      container.readinessProbe.httpGet.path,
+      container.livenessProbe.httpGet.path
+    ]).toStrictEqual([
+      "meshsight",
+      `meshsight:${JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version}`,
+      "/readyz",
+      "/healthz"
+    ])
+    expect(service.spec.ports.map((p: any) => p.port)).toStrictEqual([11800, 12800])
     const binding = manifests("rbac.yaml").find((m) => m.kind === "ClusterRoleBinding")
-    assert.deepStrictEqual(binding.subjects, [{ kind: "ServiceAccount", name: "meshsight", namespace: deployment.metadata.namespace }])
+    // The client loads them as its RbacV1Subject class: compared by fields, not class.
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "meshsight", namespace: deployment.metadata.namespace }])
   })
 })

@@ -2,7 +2,7 @@
 // (INSTANCE_IPS), both hops of its entries are recorded, and its HBONE hops (Envoy internal addresses, envoy://…)
 // are never looked up as IPs but counted as unknown with their own reason. Messages are encoded with Envoy's
 // official protos and decoded by meshsight's codec; names come from the fake API server through the real client.
-import { assert, describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect, Metric } from "effect"
 import { analyze } from "../../../src/analysis/analyze.ts"
 import { makeEndpointNamer } from "../../../src/analysis/endpoint-names.ts"
@@ -81,14 +81,11 @@ describe("k8s-mesh waypoints", () => {
       k8s.forStream(node).fill(message.entries, sides)
       const misses = { local: 0, source: 0, destination: 0 }
       const records = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES))
-      assert.deepStrictEqual(
-        records.map((r) => [r.role, r.detectPoint, r.source?.service, r.destination.service]),
-        [
-          ["waypoint", "server", "productpage", "waypoint"],
-          ["waypoint", "client", "waypoint", "reviews"]
-        ]
-      )
-      assert.deepStrictEqual(misses, { local: 0, source: 0, destination: 0 })
+      expect(records.map((r) => [r.role, r.detectPoint, r.source?.service, r.destination.service])).toStrictEqual([
+        ["waypoint", "server", "productpage", "waypoint"],
+        ["waypoint", "client", "waypoint", "reviews"]
+      ])
+      expect(misses).toStrictEqual({ local: 0, source: 0, destination: 0 })
     })
   )
 
@@ -97,7 +94,7 @@ describe("k8s-mesh waypoints", () => {
       const k8s = yield* cluster
       // The waypoint's HBONE hop: its upstream is the internal listener that opens the tunnel, not a pod.
       const message = waypointMessage({ envoyInternalAddress: { serverListenerName: "connect_originate", endpointId: "10.0.0.1:9080" } })
-      assert.deepStrictEqual(message.entries[0].common.upstreamRemoteAddress, {
+      expect(message.entries[0].common.upstreamRemoteAddress).toStrictEqual({
         ip: "",
         port: 0,
         internal: "envoy://connect_originate/10.0.0.1:9080"
@@ -106,15 +103,12 @@ describe("k8s-mesh waypoints", () => {
       const sides = message.entries.map(emptySides)
       const before = yield* internalMisses("destination")
       k8s.forStream(node).fill(message.entries, sides)
-      assert.isUndefined(sides[0].upstream, "the endpoint id's IP is not looked up")
-      assert.strictEqual((yield* internalMisses("destination")) - before, 1)
+      expect(sides[0].upstream, "the endpoint id's IP is not looked up").toBeUndefined()
+      expect((yield* internalMisses("destination")) - before).toBe(1)
       const misses = { local: 0, source: 0, destination: 0 }
       const records = analyze(node, message.entries, sides, misses, makeEndpointNamer(NO_RULES))
-      assert.deepStrictEqual(
-        records.map((r) => r.detectPoint),
-        ["server"]
-      )
-      assert.strictEqual(misses.destination, 1)
+      expect(records.map((r) => r.detectPoint)).toStrictEqual(["server"])
+      expect(misses.destination).toBe(1)
     })
   )
 })
