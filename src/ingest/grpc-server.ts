@@ -26,6 +26,8 @@ import {
   alsTokenFile,
   grpcAddress,
   grpcHostOf,
+  grpcMaxConnectionAgeGraceMs,
+  grpcMaxConnectionAgeMs,
   grpcMaxMessageBytes,
   grpcMaxStreams,
   grpcMaxStreamsPerConnection
@@ -106,7 +108,9 @@ export const GrpcServerLive = Layer.effect(
       grpcMaxMessageBytes,
       acceptMetricsService,
       grpcMaxStreamsPerConnection,
-      grpcMaxStreams
+      grpcMaxStreams,
+      grpcMaxConnectionAgeMs,
+      grpcMaxConnectionAgeGraceMs
     })
     const config = { ...settings, grpcHost: grpcHostOf(settings.grpcAddress), grpcPort: settings.grpcAddress.port }
     const als: StreamKind = {
@@ -168,10 +172,12 @@ export const GrpcServerLive = Layer.effect(
           yield* Effect.logWarning(`${kind.label} stream from ${peer} ${end.outcome} (${end.reason}): ${printable(end.details)}`)
         } else if (end.outcome === "broken") {
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
-          // handler only a cancelled call, so that case lands here too.
+          // handler only a cancelled call, so that case lands here too; so does a stream cut when its connection's
+          // grace after the max age ran out (src/ingest/grpc-tuning.ts).
           yield* Effect.logWarning(
-            `${kind.label} stream from ${peer} broke off: ${printable(end.details)} (the proxy went away or reset the stream, or sent a message` +
-              ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
+            `${kind.label} stream from ${peer} broke off: ${printable(end.details)} (the proxy went away or reset the stream, its connection` +
+              ` outlived MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS plus the grace, or it sent a message over` +
+              ` MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
         } else {
           yield* Effect.logError(`${kind.label} stream from ${peer} failed`, exit.cause)

@@ -45,7 +45,23 @@ export const widenFlowControlWindows = (server: grpc.Server): void => {
 export interface TuningSettings {
   readonly grpcMaxStreamsPerConnection: number
   readonly grpcMaxMessageBytes: number
+  readonly grpcMaxConnectionAgeMs: number
+  readonly grpcMaxConnectionAgeGraceMs: number
 }
+
+/**
+ * Connection age: at the age grpc-js sends GOAWAY (no new streams on this connection) and, a grace later, closes
+ * the connection under the streams still open. Envoy's ALS stream is then cut; Envoy opens its next one on a new
+ * connection, which the Kubernetes Service may send to any replica. grpc-js (1.14, server.js `_sessionHandler`)
+ * already jitters the age by ±10% per connection, so proxies connected together do not all reconnect together.
+ */
+const connectionAge = (settings: TuningSettings): grpc.ServerOptions =>
+  settings.grpcMaxConnectionAgeMs === 0
+    ? {}
+    : {
+        "grpc.max_connection_age_ms": settings.grpcMaxConnectionAgeMs,
+        "grpc.max_connection_age_grace_ms": settings.grpcMaxConnectionAgeGraceMs
+      }
 
 /** grpc-js server options (the `interceptors` aside). */
 export const serverTuning = (settings: TuningSettings): grpc.ServerOptions => ({
@@ -53,5 +69,6 @@ export const serverTuning = (settings: TuningSettings): grpc.ServerOptions => ({
   "grpc.max_receive_message_length": settings.grpcMaxMessageBytes,
   // Envoy keeps ALS streams for the life of the proxy; keepalive pings find dead peers behind idle NATs.
   "grpc.keepalive_time_ms": 60_000,
-  "grpc.keepalive_permit_without_calls": 1
+  "grpc.keepalive_permit_without_calls": 1,
+  ...connectionAge(settings)
 })
