@@ -33,6 +33,7 @@ import {
   grpcMaxStreamsPerConnection
 } from "./grpc-settings.ts"
 import { serverTuning, widenFlowControlWindows } from "./grpc-tuning.ts"
+import { type AgedConnections, trackAgedConnections } from "./aged-connections.ts"
 import { streamStatus, type StreamEnd } from "./stream-status.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import {
@@ -133,7 +134,13 @@ export const GrpcServerLive = Layer.effect(
     const credentials = yield* grpcServerCredentials
     const tokens = yield* watchTokenFile(alsTokenFile)
 
-    const handleStream = (kind: StreamKind, call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    const handleStream = (
+      kind: StreamKind,
+      connections: AgedConnections,
+      call: grpc.ServerReadableStream<Buffer, Buffer>,
+      callback: grpc.sendUnaryData<Buffer>
+    ) => {
+      const connection = connections.connectionOf(call.getPeer())
       const peer = printable(call.getPeer())
       let answered = false
       const answer = (err: grpc.ServiceError | null) => {
@@ -167,17 +174,22 @@ export const GrpcServerLive = Layer.effect(
         // An interrupted stream is answered below, once the fiber is interrupted.
         if (end.outcome === "shutdown") return yield* Effect.interrupt
         fail(end)
+        if (end.outcome === "broken" && connections.toldToGo(connection)) {
+          // Routine: the connection outlived its age and grace (src/ingest/grpc-tuning.ts); the proxy reconnects.
+          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "connection_age" }), 1)
+          return yield* Effect.logDebug(
+            `${kind.label} stream from ${peer} ended with its connection (MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS)`
+          )
+        }
         yield* Metric.update(Metric.withAttributes(kind.failed, { reason: end.reason }), 1)
         if (end.outcome === "rejected" || end.outcome === "refused") {
           yield* Effect.logWarning(`${kind.label} stream from ${peer} ${end.outcome} (${end.reason}): ${printable(end.details)}`)
         } else if (end.outcome === "broken") {
           // grpc-js answers a message over the size limit with RESOURCE_EXHAUSTED itself and then shows the
-          // handler only a cancelled call, so that case lands here too; so does a stream cut when its connection's
-          // grace after the max age ran out (src/ingest/grpc-tuning.ts).
+          // handler only a cancelled call, so that case lands here too.
           yield* Effect.logWarning(
-            `${kind.label} stream from ${peer} broke off: ${printable(end.details)} (the proxy went away or reset the stream, its connection` +
-              ` outlived MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS plus the grace, or it sent a message over` +
-              ` MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
+            `${kind.label} stream from ${peer} broke off: ${printable(end.details)} (the proxy went away or reset the stream, or sent a message` +
+              ` over MESHSIGHT_GRPC_MAX_MESSAGE_BYTES=${config.grpcMaxMessageBytes}, refused with RESOURCE_EXHAUSTED)`
           )
         } else {
           yield* Effect.logError(`${kind.label} stream from ${peer} failed`, exit.cause)
@@ -211,17 +223,18 @@ export const GrpcServerLive = Layer.effect(
     const dedicated = config.alsGrpcPort !== 0 ? new grpc.Server(options) : undefined
     const alsServer = dedicated ?? main
     widenFlowControlWindows(alsServer)
+    const connections = trackAgedConnections(alsServer)
     for (const version of ["v3", "v2"] as const) {
       alsServer.addService(accessLogService(version), {
         StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-          runFork(handleStream(als, call, callback))
+          runFork(handleStream(als, connections, call, callback))
         }
       })
       // Envoy's MetricsService goes where its ALS goes (SkyWalking serves both on one receiver port).
       if (config.acceptMetricsService) {
         alsServer.addService(metricsService(version), {
           StreamMetrics: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-            runFork(handleStream(metrics, call, callback))
+            runFork(handleStream(metrics, connections, call, callback))
           }
         })
       }
