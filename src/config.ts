@@ -18,6 +18,8 @@ import {
   alsTokenFile,
   grpcAddress,
   grpcHostOf,
+  grpcMaxConnectionAgeGraceMs,
+  grpcMaxConnectionAgeMs,
   grpcMaxMessageBytes,
   grpcMaxStreams,
   grpcMaxStreamsPerConnection
@@ -74,6 +76,8 @@ const SETTINGS = {
   acceptMetricsService,
   grpcMaxStreamsPerConnection,
   grpcMaxStreams,
+  grpcMaxConnectionAgeMs,
+  grpcMaxConnectionAgeGraceMs,
   alsTokenFile,
   httpHost,
   httpPort,

@@ -26,11 +26,14 @@ import {
   alsTokenFile,
   grpcAddress,
   grpcHostOf,
+  grpcMaxConnectionAgeGraceMs,
+  grpcMaxConnectionAgeMs,
   grpcMaxMessageBytes,
   grpcMaxStreams,
   grpcMaxStreamsPerConnection
 } from "./grpc-settings.ts"
 import { serverTuning, widenFlowControlWindows } from "./grpc-tuning.ts"
+import { type AgedConnections, trackAgedConnections } from "./aged-connections.ts"
 import { streamStatus, type StreamEnd } from "./stream-status.ts"
 import { makeHealthService, ServingStatus } from "./health.ts"
 import {
@@ -106,7 +109,9 @@ export const GrpcServerLive = Layer.effect(
       grpcMaxMessageBytes,
       acceptMetricsService,
       grpcMaxStreamsPerConnection,
-      grpcMaxStreams
+      grpcMaxStreams,
+      grpcMaxConnectionAgeMs,
+      grpcMaxConnectionAgeGraceMs
     })
     const config = { ...settings, grpcHost: grpcHostOf(settings.grpcAddress), grpcPort: settings.grpcAddress.port }
     const als: StreamKind = {
@@ -129,7 +134,13 @@ export const GrpcServerLive = Layer.effect(
     const credentials = yield* grpcServerCredentials
     const tokens = yield* watchTokenFile(alsTokenFile)
 
-    const handleStream = (kind: StreamKind, call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+    const handleStream = (
+      kind: StreamKind,
+      connections: AgedConnections,
+      call: grpc.ServerReadableStream<Buffer, Buffer>,
+      callback: grpc.sendUnaryData<Buffer>
+    ) => {
+      const connection = connections.connectionOf(call.getPeer())
       const peer = printable(call.getPeer())
       let answered = false
       const answer = (err: grpc.ServiceError | null) => {
@@ -163,6 +174,13 @@ export const GrpcServerLive = Layer.effect(
         // An interrupted stream is answered below, once the fiber is interrupted.
         if (end.outcome === "shutdown") return yield* Effect.interrupt
         fail(end)
+        if (end.outcome === "broken" && connections.toldToGo(connection)) {
+          // Routine: the connection outlived its age and grace (src/ingest/grpc-tuning.ts); the proxy reconnects.
+          yield* Metric.update(Metric.withAttributes(kind.failed, { reason: "connection_age" }), 1)
+          return yield* Effect.logDebug(
+            `${kind.label} stream from ${peer} ended with its connection (MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS)`
+          )
+        }
         yield* Metric.update(Metric.withAttributes(kind.failed, { reason: end.reason }), 1)
         if (end.outcome === "rejected" || end.outcome === "refused") {
           yield* Effect.logWarning(`${kind.label} stream from ${peer} ${end.outcome} (${end.reason}): ${printable(end.details)}`)
@@ -205,17 +223,18 @@ export const GrpcServerLive = Layer.effect(
     const dedicated = config.alsGrpcPort !== 0 ? new grpc.Server(options) : undefined
     const alsServer = dedicated ?? main
     widenFlowControlWindows(alsServer)
+    const connections = trackAgedConnections(alsServer)
     for (const version of ["v3", "v2"] as const) {
       alsServer.addService(accessLogService(version), {
         StreamAccessLogs: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-          runFork(handleStream(als, call, callback))
+          runFork(handleStream(als, connections, call, callback))
         }
       })
       // Envoy's MetricsService goes where its ALS goes (SkyWalking serves both on one receiver port).
       if (config.acceptMetricsService) {
         alsServer.addService(metricsService(version), {
           StreamMetrics: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-            runFork(handleStream(metrics, call, callback))
+            runFork(handleStream(metrics, connections, call, callback))
           }
         })
       }

@@ -61,5 +61,26 @@ export const grpcMaxStreams = setting({
   expected: "a positive whole number",
   default: 10_000
 })
+/**
+ * After this long a connection is told to go (HTTP/2 GOAWAY), so that Envoy's hours-long ALS and MetricsService
+ * streams reconnect through the Service and spread over replicas added since; 0 keeps connections for as long as
+ * the proxy does. At most 7 days: grpc-js adds up to 10% jitter and Node's timers stop at 2^31-1 ms.
+ */
+export const grpcMaxConnectionAgeMs = setting({
+  names: ["MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS"],
+  schema: Int(0, 604_800_000),
+  expected: "milliseconds from 0 (never) to 604800000 (7 days)",
+  default: 30 * 60_000
+})
+/**
+ * How long streams still open on a connection past its age may go on before the connection is closed under them.
+ * Envoy does not end its ALS stream on GOAWAY, so for Envoy this is when the stream is cut; 0 cuts at the age.
+ */
+export const grpcMaxConnectionAgeGraceMs = setting({
+  names: ["MESHSIGHT_GRPC_MAX_CONNECTION_AGE_GRACE_MS"],
+  schema: Int(0, 604_800_000),
+  expected: "milliseconds from 0 to 604800000 (7 days)",
+  default: 30_000
+})
 /** Bearer tokens ALS and MetricsService calls must carry; "" asks for none. */
 export const alsTokenFile = filePath(["MESHSIGHT_ALS_TOKEN_FILE"])

@@ -1,12 +1,14 @@
-// The deployment files: the base Deployment's hardening, the secure overlay (TLS, tokens, NetworkPolicy) wired to
-// real settings and to each other, and the Istio side pointing at the same service, port and token header.
+// The deployment files: the base Deployment's hardening, the secure overlay (TLS, tokens, NetworkPolicy) and the
+// scale-out overlay (replicas, disruption budget, autoscaler, shared TSDB) wired to real settings and to each other,
+// and the Istio side pointing at the same service, port and token header.
 import { loadAllYaml } from "@kubernetes/client-node"
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { VARIABLE_NAMES } from "../../src/config.ts"
+import { ConfigProvider, Effect } from "effect"
+import { loadConfig, VARIABLE_NAMES } from "../../src/config.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const read = (path: string) => readFileSync(join(ROOT, path), "utf8")
@@ -107,6 +109,81 @@ describe("deploy/secure (TLS, tokens, NetworkPolicy)", () => {
     )
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true)
     expect(c.image).toBe(`meshsight:${version}`)
+  })
+})
+
+describe("deploy/scale-out (replicas sharing a TSDB)", () => {
+  const kustomization = yaml("deploy/scale-out/kustomization.yaml")[0]
+  const [patch] = yaml("deploy/scale-out/meshsight-scale-out.yaml")
+  const [budget] = yaml("deploy/scale-out/pod-disruption-budget.yaml")
+  const [autoscaler] = yaml("deploy/scale-out/autoscaler.yaml")
+  const [deployment] = yaml("deploy/kubernetes/meshsight.yaml")
+  const podLabels = deployment.spec.template.metadata.labels
+  const container = patch.spec.template.spec.containers[0]
+  const values = Object.fromEntries(container.env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]))
+  // The TSDB storage's settings (issue 13), read by src/store and src/query, built beside this overlay.
+  const STORAGE_SETTINGS = ["MESHSIGHT_STORAGE", "MESHSIGHT_PROMETHEUS_URL"]
+
+  it("lists files that exist and patches the base's Deployment", () => {
+    for (const r of [...kustomization.resources, ...kustomization.patches.map((p: any) => p.path)]) {
+      assert.isTrue(existsSync(join(ROOT, "deploy/scale-out", r)), r)
+    }
+    assert.include(kustomization.resources, "../kubernetes")
+    assert.deepInclude(patch.metadata, { name: deployment.metadata.name, namespace: deployment.metadata.namespace })
+  })
+
+  it("sets real, valid settings: the TSDB for queries and remote write, the replica from the pod's name, a max connection age", () => {
+    for (const e of container.env) {
+      assert.isTrue(VARIABLE_NAMES.has(e.name) || STORAGE_SETTINGS.includes(e.name), `${e.name} is no setting meshsight reads`)
+    }
+    const known = Object.fromEntries(Object.entries(values).filter(([name]) => VARIABLE_NAMES.has(name)))
+    const config = Effect.runSync(loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(known)))))
+    assert.strictEqual(values.MESHSIGHT_STORAGE, "prometheus")
+    // Remote write goes to the TSDB the queries read.
+    assert.deepStrictEqual(
+      config.remoteWriteUrls.map((u) => new URL(u).host),
+      [new URL(values.MESHSIGHT_PROMETHEUS_URL).host]
+    )
+    // Replicas must not overwrite each other's series: each is named by its pod.
+    assert.deepStrictEqual(container.env.find((e: any) => e.name === "MESHSIGHT_REPLICA").valueFrom, {
+      fieldRef: { fieldPath: "metadata.name" }
+    })
+    assert.isAbove(config.grpcMaxConnectionAgeMs, 0)
+    assert.isAtMost(config.grpcMaxConnectionAgeMs, 3_600_000)
+  })
+
+  it("spreads the replicas over nodes; the budget and the autoscaler select them and keep at least two", () => {
+    const [term] = patch.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution
+    assert.strictEqual(term.podAffinityTerm.topologyKey, "kubernetes.io/hostname")
+    assert.deepStrictEqual(term.podAffinityTerm.labelSelector.matchLabels, podLabels)
+    assert.deepStrictEqual(budget.spec.selector.matchLabels, deployment.spec.selector.matchLabels)
+    assert.strictEqual(budget.spec.maxUnavailable, 1)
+    assert.strictEqual(autoscaler.apiVersion, "autoscaling/v2")
+    assert.deepStrictEqual(autoscaler.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name })
+    assert.strictEqual(autoscaler.spec.minReplicas, patch.spec.replicas)
+    assert.isAtLeast(patch.spec.replicas - budget.spec.maxUnavailable, 2)
+    assert.isAbove(autoscaler.spec.maxReplicas, autoscaler.spec.minReplicas)
+    assert.deepStrictEqual(autoscaler.spec.metrics[0].resource.name, "cpu")
+    // CPU utilization is measured against the request.
+    assert.isDefined(deployment.spec.template.spec.containers[0].resources.requests.cpu)
+    for (const r of [budget, autoscaler]) assert.strictEqual(r.metadata.namespace, deployment.metadata.namespace)
+  })
+
+  it.skipIf(!hasKubectl)("renders with kustomize (kubectl kustomize): three replicas with the base's settings and hardening kept", () => {
+    const rendered = loadAllYaml(execFileSync("kubectl", ["kustomize", join(ROOT, "deploy/scale-out")], { encoding: "utf8" })) as Array<any>
+    assert.includeMembers(
+      rendered.map((r) => r.kind),
+      ["Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"]
+    )
+    const deployment = rendered.find((r) => r.kind === "Deployment")
+    assert.strictEqual(deployment.spec.replicas, 3)
+    const c = deployment.spec.template.spec.containers[0]
+    assert.includeMembers(
+      c.env.map((e: any) => e.name),
+      ["SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS", "MESHSIGHT_STORAGE", "MESHSIGHT_REPLICA", "MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS"]
+    )
+    assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true)
+    assert.isDefined(deployment.spec.template.spec.affinity.podAntiAffinity)
   })
 })
 

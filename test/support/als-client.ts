@@ -18,6 +18,12 @@ export interface AlsStream {
   readonly cancel: () => void
   /** Resolves with the status whenever the server answers (also before `end`, when it rejects the stream). */
   readonly status: Promise<CallStatus>
+  /**
+   * Resolves once the connection under the stream, having been ready, no longer is: grpc-js's channel leaves READY
+   * when its transport gets the server's GOAWAY (or loses the connection). The stream itself goes on until the
+   * server ends it or closes the connection.
+   */
+  readonly connectionLeft: Promise<void>
   readonly close: () => void
 }
 
@@ -46,6 +52,17 @@ export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", connect
       ? ((c) => [c, c.StreamMetrics(metadata, done)] as const)(makeMetricsClient(target, version, options, connection.credentials))
       : ((c) => [c, c.StreamAccessLogs(metadata, done)] as const)(makeAlsClient(target, version, options, connection.credentials))
   const ended = status.then(() => {})
+  const channel = client.getChannel()
+  const connectionLeft = new Promise<void>((resolve) => {
+    const watch = (wasReady: boolean) => {
+      const state = channel.getConnectivityState(false)
+      if (wasReady && state !== grpc.connectivityState.READY) return resolve()
+      // The channel closes with the client: no change comes then.
+      if (state === grpc.connectivityState.SHUTDOWN) return
+      channel.watchConnectivityState(state, Infinity, () => watch(wasReady || state === grpc.connectivityState.READY))
+    }
+    watch(false)
+  })
   return {
     // A write waiting for 'drain' also ends when the call does (cancelled or answered): no drain follows then.
     write: (message) =>
@@ -62,6 +79,7 @@ export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", connect
     },
     cancel: () => call.cancel(),
     status,
+    connectionLeft,
     close: () => client.close()
   }
 }
