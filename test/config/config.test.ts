@@ -202,12 +202,11 @@ describe("connection age", () => {
   it.effect("30 minutes and a 30 s grace by default; 0 turns the age off; a negative or over-long age is refused", () =>
     Effect.gen(function* () {
       const c = yield* load({})
-      assert.deepStrictEqual([c.grpcMaxConnectionAgeMs, c.grpcMaxConnectionAgeGraceMs], [1_800_000, 30_000])
+      expect([c.grpcMaxConnectionAgeMs, c.grpcMaxConnectionAgeGraceMs]).toStrictEqual([1_800_000, 30_000])
       const off = yield* load({ MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS: "0", MESHSIGHT_GRPC_MAX_CONNECTION_AGE_GRACE_MS: "0" })
-      assert.deepStrictEqual([off.grpcMaxConnectionAgeMs, off.grpcMaxConnectionAgeGraceMs], [0, 0])
-      assert.match(yield* refusal({ MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS: "-1" }), /^invalid MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS="-1"/)
-      assert.match(
-        yield* refusal({ MESHSIGHT_GRPC_MAX_CONNECTION_AGE_GRACE_MS: "604800001" }),
+      expect([off.grpcMaxConnectionAgeMs, off.grpcMaxConnectionAgeGraceMs]).toStrictEqual([0, 0])
+      expect(yield* refusal({ MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS: "-1" })).toMatch(/^invalid MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS="-1"/)
+      expect(yield* refusal({ MESHSIGHT_GRPC_MAX_CONNECTION_AGE_GRACE_MS: "604800001" })).toMatch(
         /^invalid MESHSIGHT_GRPC_MAX_CONNECTION_AGE_GRACE_MS="604800001": expected milliseconds from 0 to 604800000/
       )
     })

@@ -121,69 +121,67 @@ describe("deploy/scale-out (replicas sharing a TSDB)", () => {
   const podLabels = deployment.spec.template.metadata.labels
   const container = patch.spec.template.spec.containers[0]
   const values = Object.fromEntries(container.env.filter((e: any) => "value" in e).map((e: any) => [e.name, e.value]))
-  // The TSDB storage's settings (issue 13), read by src/store and src/query, built beside this overlay.
-  const STORAGE_SETTINGS = ["MESHSIGHT_STORAGE", "MESHSIGHT_PROMETHEUS_URL"]
 
   it("lists files that exist and patches the base's Deployment", () => {
     for (const r of [...kustomization.resources, ...kustomization.patches.map((p: any) => p.path)]) {
-      assert.isTrue(existsSync(join(ROOT, "deploy/scale-out", r)), r)
+      expect(existsSync(join(ROOT, "deploy/scale-out", r)), r).toBe(true)
     }
-    assert.include(kustomization.resources, "../kubernetes")
-    assert.deepInclude(patch.metadata, { name: deployment.metadata.name, namespace: deployment.metadata.namespace })
+    expect(kustomization.resources).toContain("../kubernetes")
+    expect(patch.metadata).toEqual(expect.objectContaining({ name: deployment.metadata.name, namespace: deployment.metadata.namespace }))
   })
 
   it("sets real, valid settings: the TSDB for queries and remote write, the replica from the pod's name, a max connection age", () => {
     for (const e of container.env) {
-      assert.isTrue(VARIABLE_NAMES.has(e.name) || STORAGE_SETTINGS.includes(e.name), `${e.name} is no setting meshsight reads`)
+      expect(VARIABLE_NAMES.has(e.name), `${e.name} is no setting meshsight reads`).toBe(true)
     }
     const known = Object.fromEntries(Object.entries(values).filter(([name]) => VARIABLE_NAMES.has(name)))
     const config = Effect.runSync(loadConfig.pipe(Effect.provide(ConfigProvider.layer(ConfigProvider.fromUnknown(known)))))
-    assert.strictEqual(values.MESHSIGHT_STORAGE, "prometheus")
+    expect(values.MESHSIGHT_STORAGE).toBe("prometheus")
     // Remote write goes to the TSDB the queries read.
-    assert.deepStrictEqual(
-      config.remoteWriteUrls.map((u) => new URL(u).host),
-      [new URL(values.MESHSIGHT_PROMETHEUS_URL).host]
-    )
+    expect(config.remoteWriteUrls.map((u) => new URL(u).host)).toStrictEqual([new URL(values.MESHSIGHT_PROMETHEUS_URL).host])
     // Replicas must not overwrite each other's series: each is named by its pod.
-    assert.deepStrictEqual(container.env.find((e: any) => e.name === "MESHSIGHT_REPLICA").valueFrom, {
+    expect(container.env.find((e: any) => e.name === "MESHSIGHT_REPLICA").valueFrom).toEqual({
       fieldRef: { fieldPath: "metadata.name" }
     })
-    assert.isAbove(config.grpcMaxConnectionAgeMs, 0)
-    assert.isAtMost(config.grpcMaxConnectionAgeMs, 3_600_000)
+    expect(config.grpcMaxConnectionAgeMs).toBeGreaterThan(0)
+    expect(config.grpcMaxConnectionAgeMs).toBeLessThanOrEqual(3_600_000)
   })
 
   it("spreads the replicas over nodes; the budget and the autoscaler select them and keep at least two", () => {
     const [term] = patch.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution
-    assert.strictEqual(term.podAffinityTerm.topologyKey, "kubernetes.io/hostname")
-    assert.deepStrictEqual(term.podAffinityTerm.labelSelector.matchLabels, podLabels)
-    assert.deepStrictEqual(budget.spec.selector.matchLabels, deployment.spec.selector.matchLabels)
-    assert.strictEqual(budget.spec.maxUnavailable, 1)
-    assert.strictEqual(autoscaler.apiVersion, "autoscaling/v2")
-    assert.deepStrictEqual(autoscaler.spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name })
-    assert.strictEqual(autoscaler.spec.minReplicas, patch.spec.replicas)
-    assert.isAtLeast(patch.spec.replicas - budget.spec.maxUnavailable, 2)
-    assert.isAbove(autoscaler.spec.maxReplicas, autoscaler.spec.minReplicas)
-    assert.deepStrictEqual(autoscaler.spec.metrics[0].resource.name, "cpu")
+    expect(term.podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname")
+    expect(term.podAffinityTerm.labelSelector.matchLabels).toStrictEqual(podLabels)
+    expect(budget.spec.selector.matchLabels).toStrictEqual(deployment.spec.selector.matchLabels)
+    expect(budget.spec.maxUnavailable).toBe(1)
+    expect(autoscaler.apiVersion).toBe("autoscaling/v2")
+    expect(autoscaler.spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name })
+    expect(autoscaler.spec.minReplicas).toBe(patch.spec.replicas)
+    expect(patch.spec.replicas - budget.spec.maxUnavailable).toBeGreaterThanOrEqual(2)
+    expect(autoscaler.spec.maxReplicas).toBeGreaterThan(autoscaler.spec.minReplicas)
+    expect(autoscaler.spec.metrics[0].resource.name).toStrictEqual("cpu")
     // CPU utilization is measured against the request.
-    assert.isDefined(deployment.spec.template.spec.containers[0].resources.requests.cpu)
-    for (const r of [budget, autoscaler]) assert.strictEqual(r.metadata.namespace, deployment.metadata.namespace)
+    expect(deployment.spec.template.spec.containers[0].resources.requests.cpu).toBeDefined()
+    for (const r of [budget, autoscaler]) expect(r.metadata.namespace).toBe(deployment.metadata.namespace)
   })
 
   it.skipIf(!hasKubectl)("renders with kustomize (kubectl kustomize): three replicas with the base's settings and hardening kept", () => {
     const rendered = loadAllYaml(execFileSync("kubectl", ["kustomize", join(ROOT, "deploy/scale-out")], { encoding: "utf8" })) as Array<any>
-    assert.includeMembers(
-      rendered.map((r) => r.kind),
-      ["Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"]
+    expect(rendered.map((r) => r.kind)).toEqual(
+      expect.arrayContaining(["Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"])
     )
     const deployment = rendered.find((r) => r.kind === "Deployment")
-    assert.strictEqual(deployment.spec.replicas, 3)
+    expect(deployment.spec.replicas).toBe(3)
     const c = deployment.spec.template.spec.containers[0]
-    assert.includeMembers(
-      c.env.map((e: any) => e.name),
-      ["SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS", "MESHSIGHT_STORAGE", "MESHSIGHT_REPLICA", "MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS"]
+    expect(c.env.map((e: any) => e.name)).toEqual(
+      expect.arrayContaining([
+        "SW_ENVOY_METRIC_ALS_HTTP_ANALYSIS",
+        "MESHSIGHT_STORAGE",
+        "MESHSIGHT_REPLICA",
+        "MESHSIGHT_GRPC_MAX_CONNECTION_AGE_MS"
+      ])
     )
-    assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true)
-    assert.isDefined(deployment.spec.template.spec.affinity.podAntiAffinity)
+    expect(c.securityContext.readOnlyRootFilesystem).toBe(true)
+    expect(deployment.spec.template.spec.affinity.podAntiAffinity).toBeDefined()
   })
 })
 
