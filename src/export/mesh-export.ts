@@ -95,6 +95,7 @@ export const MeshExportLive = Layer.unwrap(
             makeEndpoint(
               {
                 url,
+                series: "istio",
                 headers,
                 timeoutMs: config.remoteWriteTimeoutMs,
                 maxBackoffMs: Math.min(30_000, Math.max(1_000, 2 * config.remoteWriteIntervalMs))

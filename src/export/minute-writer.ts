@@ -182,7 +182,10 @@ export const MinuteWriterStoreLive = Layer.effect(
     const buffer = makeMinuteBuffer(budget.meter("series"))
     const headers = headersOf(c)
     const endpoints = c.remoteWriteUrls.map((url) =>
-      makeEndpoint({ url, headers, timeoutMs: c.remoteWriteTimeoutMs, maxBackoffMs: 30_000 }, c.remoteWriteQueueSamples)
+      makeEndpoint(
+        { url, series: "meshsight_minute", headers, timeoutMs: c.remoteWriteTimeoutMs, maxBackoffMs: 30_000 },
+        c.remoteWriteQueueSamples
+      )
     )
     const slot = (yield* Clock.currentTimeMillis) % PROCESS_SLOTS_MS
     /** How often each recent minute was written, for the next write's timestamp. */

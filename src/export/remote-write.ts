@@ -195,6 +195,8 @@ export const outcomeOfStatus = (status: number, body: string): SendOutcome =>
 
 export interface EndpointOptions {
   readonly url: string
+  /** Which series this queue carries (the `series` label of its metrics): `istio` or `meshsight_minute`. */
+  readonly series: "istio" | "meshsight_minute"
   readonly headers: Readonly<Record<string, string>>
   readonly timeoutMs: number
   readonly maxBackoffMs: number
@@ -232,7 +234,7 @@ const post = (o: EndpointOptions, body: Uint8Array) =>
 /** One endpoint: its queue and the fiber body that sends it, forever. */
 export const makeEndpoint = (o: EndpointOptions, maxQueueSamples: number) => {
   const queue = new WriteQueue(maxQueueSamples)
-  const attributes = { endpoint: endpointName(o.url) }
+  const attributes = { endpoint: endpointName(o.url), series: o.series }
   const sent = Metric.withAttributes(remoteWriteSamplesSent, attributes)
   const failed = Metric.withAttributes(remoteWriteFailed, attributes)
   const dropped = Metric.withAttributes(remoteWriteSamplesDropped, attributes)
