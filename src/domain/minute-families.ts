@@ -31,6 +31,18 @@ const family = (
   add: (s, _, v) => add(s, v)
 })
 
+/** SeriesStats' plain number fields: one family each, read and added by name. */
+type CountField = "calls" | "successes" | "latencySumMs" | "sidecarReqNsSum" | "sidecarReqCount" | "sidecarRespNsSum" | "sidecarRespCount"
+const count = (name: string, field: CountField, always = false): MinuteFamily =>
+  family(
+    name,
+    (s) => s[field],
+    (s, v) => {
+      s[field] += v
+    },
+    always
+  )
+
 const tcpOf = (s: SeriesStats) => (s.tcp ??= { connections: 0, receivedBytes: 0, sentBytes: 0 })
 
 /**
@@ -38,14 +50,7 @@ const tcpOf = (s: SeriesStats) => (s.tcp ??= { connections: 0, receivedBytes: 0,
  * series), so that it tells which entities a range holds. TCP counts are written whenever a series has TCP data
  * (`tcp_connections` even at 0), so that a TCP series reads back as one.
  */
-export const CALLS = family(
-  "meshsight_minute_calls",
-  (s) => s.calls,
-  (s, v) => {
-    s.calls += v
-  },
-  true
-)
+export const CALLS = count("meshsight_minute_calls", "calls", true)
 export const TCP_CONNECTIONS: MinuteFamily = {
   name: "meshsight_minute_tcp_connections",
   read: (s) => (s.tcp === undefined ? [] : [["", s.tcp.connections]]),
@@ -64,20 +69,8 @@ export const LATENCY_BUCKET: MinuteFamily = {
 
 export const MINUTE_FAMILIES: ReadonlyArray<MinuteFamily> = [
   CALLS,
-  family(
-    "meshsight_minute_successes",
-    (s) => s.successes,
-    (s, v) => {
-      s.successes += v
-    }
-  ),
-  family(
-    "meshsight_minute_latency_ms_sum",
-    (s) => s.latencySumMs,
-    (s, v) => {
-      s.latencySumMs += v
-    }
-  ),
+  count("meshsight_minute_successes", "successes"),
+  count("meshsight_minute_latency_ms_sum", "latencySumMs"),
   LATENCY_BUCKET,
   family(
     "meshsight_minute_apdex_satisfied",
@@ -144,34 +137,10 @@ export const MINUTE_FAMILIES: ReadonlyArray<MinuteFamily> = [
       tcpOf(s).sentBytes += v
     }
   ),
-  family(
-    "meshsight_minute_sidecar_request_latency_ns_sum",
-    (s) => s.sidecarReqNsSum,
-    (s, v) => {
-      s.sidecarReqNsSum += v
-    }
-  ),
-  family(
-    "meshsight_minute_sidecar_request_latency_count",
-    (s) => s.sidecarReqCount,
-    (s, v) => {
-      s.sidecarReqCount += v
-    }
-  ),
-  family(
-    "meshsight_minute_sidecar_response_latency_ns_sum",
-    (s) => s.sidecarRespNsSum,
-    (s, v) => {
-      s.sidecarRespNsSum += v
-    }
-  ),
-  family(
-    "meshsight_minute_sidecar_response_latency_count",
-    (s) => s.sidecarRespCount,
-    (s, v) => {
-      s.sidecarRespCount += v
-    }
-  )
+  count("meshsight_minute_sidecar_request_latency_ns_sum", "sidecarReqNsSum"),
+  count("meshsight_minute_sidecar_request_latency_count", "sidecarReqCount"),
+  count("meshsight_minute_sidecar_response_latency_ns_sum", "sidecarRespNsSum"),
+  count("meshsight_minute_sidecar_response_latency_count", "sidecarRespCount")
 ]
 
 /** The labels that name an entity, by scope (Prometheus label names: snake case). */
