@@ -152,7 +152,7 @@ export const minuteSeriesWritten = Metric.counter("meshsight_minute_samples_writ
   incremental: true
 })
 export const minuteSamplesLate = Metric.counter("meshsight_minute_late_writes_total", {
-  description: "Series written again for a minute already written (records that came late; the TSDB must take out-of-order samples)",
+  description: "Writes of a minute already written (records that came late; the TSDB must take out-of-order samples)",
   incremental: true
 })
 export const storageQueryFailures = Metric.counter("meshsight_storage_query_failures_total", {

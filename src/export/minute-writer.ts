@@ -7,7 +7,7 @@ import { entityLabels, MINUTE_FAMILIES } from "../domain/minute-families.ts"
 import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { MinuteBucket } from "../domain/series.ts"
 import { MemoryBudget, type MemoryMeter } from "../memory/budget.ts"
-import { type MetricStoreShape, MetricStore, seriesWeight } from "../store/metric-store.ts"
+import { type MetricStoreShape, MetricStore, retentionMinutes, seriesWeight } from "../store/metric-store.ts"
 import { minuteSamplesLate, minuteSeriesWritten } from "../telemetry.ts"
 import { Int, setting, settingsConfig } from "../util/setting.ts"
 import { makeEndpoint, TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
@@ -50,8 +50,12 @@ export const sampleTime = (minute: number, processSlotMs: number, write: number)
 export const PROCESS_SLOTS_MS = 20_000
 export const MAX_WRITES_PER_MINUTE = 9_999
 
-/** The buffer of unwritten minutes: merged like the memory store, taken out whole when written. */
-export const makeMinuteBuffer = (meter: MemoryMeter = { bytes: 0 }) => {
+/**
+ * The buffer of unwritten minutes: merged like the memory store, taken out whole when written. Records older than
+ * the retention window are refused as in memory mode (the aggregator counts them too old): the TSDB would refuse
+ * samples that old anyway.
+ */
+export const makeMinuteBuffer = (retentionMinutes: number, meter: MemoryMeter = { bytes: 0 }) => {
   const minutes = new Map<number, MinuteBucket>()
   let count = 0
   const store: MetricStoreShape = {
@@ -70,12 +74,12 @@ export const makeMinuteBuffer = (meter: MemoryMeter = { bytes: 0 }) => {
       }
       return 0
     },
-    // Written minutes leave at once (take); retention is the TSDB's.
+    // Written minutes leave at once (take); what the API can reach back to is the TSDB's retention.
     prune: () => {},
     read: (start, end) => [...minutes].filter(([m]) => m >= start && m < end).sort((a, b) => a[0] - b[0]),
     seriesCount: () => count,
     has: (minute, key) => minutes.get(minute)?.has(key) ?? false,
-    retentionStart: () => Number.NEGATIVE_INFINITY
+    retentionStart: (nowMs) => minuteOf(nowMs) - (retentionMinutes - 1) * MINUTE_MS
   }
   /** Removes and returns the minutes before `before` (all when undefined), oldest first. */
   const take = (before = Number.POSITIVE_INFINITY): Array<readonly [number, MinuteBucket]> => {
@@ -158,7 +162,8 @@ const writerSettings = {
   remoteWriteHeaders,
   replica,
   minuteGraceMs,
-  minuteWriteCheckMs
+  minuteWriteCheckMs,
+  retentionMinutes
 }
 
 /**
@@ -179,7 +184,7 @@ export const MinuteWriterStoreLive = Layer.effect(
       )
     }
     const budget = yield* MemoryBudget
-    const buffer = makeMinuteBuffer(budget.meter("series"))
+    const buffer = makeMinuteBuffer(c.retentionMinutes, budget.meter("series"))
     const headers = headersOf(c)
     const endpoints = c.remoteWriteUrls.map((url) =>
       makeEndpoint(

@@ -88,7 +88,7 @@ describe("meshsight_minute_* series", () => {
   })
 
   it("the buffer hands over the minutes that ended and keeps the current one", () => {
-    const buffer = makeMinuteBuffer()
+    const buffer = makeMinuteBuffer(60)
     buffer.store.merge(MINUTE, bucket())
     buffer.store.merge(MINUTE + 60_000, bucket())
     buffer.store.merge(MINUTE, bucket())
