@@ -89,8 +89,9 @@ export const makeTsdbProxyQuery = (client: PrometheusClient, retention: number):
    */
   const load = (range: TimeRange, selector: string, reads: ReadonlyArray<Read>, lastSeen: boolean) =>
     Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const since = Math.min(range.start, minuteOf(now) - (retention - 1) * MINUTE_MS)
+      // Evaluated at the current minute's end: a replica stopping writes its current minute, stamped inside it.
+      const at = minuteOf(yield* Clock.currentTimeMillis) + MINUTE_MS
+      const since = Math.min(range.start, at - retention * MINUTE_MS)
       const [answers, seen] = yield* Effect.all(
         [
           Effect.forEach(
@@ -101,8 +102,8 @@ export const makeTsdbProxyQuery = (client: PrometheusClient, retention: number):
           ),
           lastSeen
             ? client.instant(
-                `max by (${INSTANCE_BY}) (max_over_time(${PROXY_MINUTE_FAMILIES.lastSeen}{${selector}}[${Math.max(1, now - since)}ms]))`,
-                now
+                `max by (${INSTANCE_BY}) (max_over_time(${PROXY_MINUTE_FAMILIES.lastSeen}{${selector}}[${(at - since) / 1000}s]))`,
+                at
               )
             : Effect.succeed([])
         ],
