@@ -52,18 +52,17 @@ export const CLUSTER_STAT_COUNTS: ReadonlyArray<boolean> = CLUSTER_STATS.map(
   (stat) => CLUSTER_METRICS.find((m) => m.stat === stat)!.pick === "increase"
 )
 
-const label = (name: string, value: string) => encodeLabel(name, value)
 const NAMES = {
-  lastSeen: label("__name__", PROXY_MINUTE_FAMILIES.lastSeen),
-  server: label("__name__", PROXY_MINUTE_FAMILIES.server),
-  cluster: label("__name__", PROXY_MINUTE_FAMILIES.cluster),
-  clusterIncrease: label("__name__", PROXY_MINUTE_FAMILIES.clusterIncrease)
+  lastSeen: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.lastSeen),
+  server: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.server),
+  cluster: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.cluster),
+  clusterIncrease: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.clusterIncrease)
 }
 /** By `InstanceMinute.server` slot: the `pick` and `stat` labels (pick sorts before service, stat after). */
-const SERVER_PICK = SERVER_STATS.flatMap(() => [label("pick", "last"), label("pick", "max")])
-const SERVER_STAT = SERVER_STATS.flatMap((s) => [label("stat", s), label("stat", s)])
-const CLUSTER_STAT = CLUSTER_STATS.map((s) => label("stat", s))
-const DIRECTION = { inbound: label("direction", "inbound"), outbound: label("direction", "outbound") }
+const SERVER_PICK = SERVER_STATS.flatMap(() => [encodeLabel("pick", "last"), encodeLabel("pick", "max")])
+const SERVER_STAT = SERVER_STATS.flatMap((s) => [encodeLabel("stat", s), encodeLabel("stat", s)])
+const CLUSTER_STAT = CLUSTER_STATS.map((s) => encodeLabel("stat", s))
+const DIRECTION = { inbound: encodeLabel("direction", "inbound"), outbound: encodeLabel("direction", "outbound") }
 
 /**
  * The WriteRequests for the minutes in [from, before) of every instance. Labels are written in name order
@@ -86,12 +85,12 @@ export const proxyMinuteBatches = (
     batches.push({ body: compressBody(w.take()), samples: timeseries })
     timeseries = 0
   }
-  const replicaLabel = label("meshsight_replica", replicaName)
+  const replicaLabel = encodeLabel("meshsight_replica", replicaName)
   for (const state of instances) {
     let own: { instance: Uint8Array; service: Uint8Array } | undefined
     for (const [minute, m] of state.minutes) {
       if (minute < from || minute >= before) continue
-      own ??= { instance: label("instance", state.instance), service: label("service", state.service) }
+      own ??= { instance: encodeLabel("instance", state.instance), service: encodeLabel("service", state.service) }
       const { instance, service } = own
       const at = timeOf(minute)
       put([NAMES.lastSeen, instance, replicaLabel, service], m.lastSeenMs, at)
@@ -99,7 +98,7 @@ export const proxyMinuteBatches = (
         if (!Number.isNaN(v)) put([NAMES.server, instance, replicaLabel, SERVER_PICK[slot], service, SERVER_STAT[slot]], v, at)
       })
       for (const [name, c] of m.clusters) {
-        const cluster = label("cluster_name", name)
+        const cluster = encodeLabel("cluster_name", name)
         const direction = c.outbound ? DIRECTION.outbound : DIRECTION.inbound
         c.values.forEach((v, i) => {
           if (Number.isNaN(v)) return
