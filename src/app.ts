@@ -13,6 +13,9 @@ import { GrpcServerLive } from "./ingest/grpc-server.ts"
 import { MetricsPipelineLive } from "./pipeline/metrics-pipeline.ts"
 import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
 import { ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
+import { ProxyMinuteWriterStoreLive } from "./export/proxy-minute-writer.ts"
+import { ProxyQueryLive } from "./query/proxy-query-service.ts"
+import { TsdbProxyQueryLive } from "./query/tsdb-proxy-query.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
 import * as MemoryStore from "./store/metric-store.ts"
 import { storageMode } from "./store/storage-mode.ts"
@@ -30,12 +33,12 @@ export const makeAppLayer = (analyzers: AnalyzerLayers) =>
 
 /**
  * Storage mode `memory` keeps the minutes in this process and answers from them; `prometheus` writes each minute
- * to the TSDB and answers from PromQL (docs/scale-out.md).
+ * to the TSDB and answers from PromQL (docs/scale-out.md). The same holds for the proxies' MetricsService minutes.
  */
 const storageLayers = (mode: "memory" | "prometheus") =>
   mode === "memory"
-    ? { store: MemoryStore.layerConfig, query: QueryServiceLive }
-    : { store: MinuteWriterStoreLive, query: TsdbQueryServiceLive }
+    ? { store: MemoryStore.layerConfig, query: QueryServiceLive, proxyStore: ProxyMetricStoreLive, proxyQuery: ProxyQueryLive }
+    : { store: MinuteWriterStoreLive, query: TsdbQueryServiceLive, proxyStore: ProxyMinuteWriterStoreLive, proxyQuery: TsdbProxyQueryLive }
 
 const appLayer = (analyzers: AnalyzerLayers, mode: "memory" | "prometheus") => {
   const budget = MemoryBudgetLive
@@ -43,7 +46,7 @@ const appLayer = (analyzers: AnalyzerLayers, mode: "memory" | "prometheus") => {
   const store = layers.store.pipe(Layer.provide(budget))
   const aggregator = AggregatorLive.pipe(Layer.provide([store, budget]))
   const identity = chainLayer.pipe(Layer.provide(analyzers), Layer.provide(budget))
-  const proxyMetrics = ProxyMetricStoreLive
+  const proxyMetrics = layers.proxyStore
   const endpointNaming = EndpointNamingLive.pipe(Layer.provide(budget))
   const logStore = ErrorLogStoreLive
   const errorLogs = ErrorLogsLive.pipe(Layer.provide([logStore, endpointNaming]))
@@ -57,10 +60,11 @@ const appLayer = (analyzers: AnalyzerLayers, mode: "memory" | "prometheus") => {
     ])
   )
   const query = layers.query.pipe(Layer.provide(store))
+  const proxyQuery = layers.proxyQuery.pipe(Layer.provide(proxyMetrics))
   // Built in this order and torn down in reverse: HTTP stops first, then gRPC drains its streams, then the
   // aggregator flushes what they left into the store (and the error-log store writes out its queue).
   const app = HttpServerLive.pipe(
-    Layer.provideMerge(Layer.mergeAll(grpc, query, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget))
+    Layer.provideMerge(Layer.mergeAll(grpc, query, proxyQuery, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget))
   )
   return MemoryBudgetLog.pipe(Layer.provideMerge(app))
 }

@@ -11,8 +11,7 @@ import { MAX_PAGE_ITEMS, type PageRequest } from "../query/page.ts"
 import { retentionMinutes } from "../store/metric-store.ts"
 import { settingConfig } from "../util/setting.ts"
 import { QueryService, type SeriesSelector } from "../query/query-service.ts"
-import { proxyHealth, proxyInstance, proxyRelation } from "../query/proxy-query.ts"
-import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
+import { ProxyQuery } from "../query/proxy-query-service.ts"
 
 const DEFAULT_RANGE_MINUTES = 15
 const MAX_RANGE_MINUTES = 7 * 24 * 60
@@ -178,11 +177,11 @@ export const ApiRoutes = HttpRouter.use(
     )
 
     // Envoy MetricsService data (src/query/proxy-model.ts).
-    const proxies = yield* ProxyMetricStore
+    const proxies = yield* ProxyQuery
     yield* router.add(
       "GET",
       "/api/services/:service/proxies",
-      respond(Effect.map(serviceAndRange, ([p, r]) => proxyHealth(proxies, p.service, r.range)))
+      respond(Effect.flatMap(serviceAndRange, ([p, r]) => proxies.health(p.service, r.range)))
     )
     yield* router.add(
       "GET",
@@ -191,7 +190,7 @@ export const ApiRoutes = HttpRouter.use(
         Effect.gen(function* () {
           const p = yield* params(InstanceParams)
           const { range } = yield* withRange
-          const found = proxyInstance(proxies, p.service, p.instance, range)
+          const found = yield* proxies.instance(p.service, p.instance, range)
           if (found === undefined)
             return yield* new NotFound({ message: `no proxy metrics from instance ${p.instance} of service ${p.service}` })
           return found
@@ -205,7 +204,7 @@ export const ApiRoutes = HttpRouter.use(
         Effect.gen(function* () {
           const p = yield* params(RelationParams)
           const { range } = yield* withRange
-          const found = proxyRelation(proxies, p.source, p.target, range)
+          const found = yield* proxies.relation(p.source, p.target, range)
           if (found === undefined) return yield* new NotFound({ message: `no proxy metrics from ${p.source} to cluster ${p.target}` })
           return found
         })

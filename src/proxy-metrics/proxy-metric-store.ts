@@ -37,6 +37,8 @@ export interface InstanceMinute {
   /** By SERVER_STATS index: [2i] the minute's last value, [2i + 1] its max; NaN when not reported. */
   readonly server: Float64Array
   readonly clusters: Map<string, ClusterMinute>
+  /** When the proxy last sent metrics in this minute (storage mode `prometheus` writes it with the minute). */
+  lastSeenMs: number
 }
 
 export interface InstanceState extends ProxyIdentity {
@@ -81,7 +83,8 @@ export interface ProxyMetricLimits {
 
 const newInstanceMinute = (): InstanceMinute => ({
   server: new Float64Array(SERVER_STATS.length * 2).fill(Number.NaN),
-  clusters: new Map()
+  clusters: new Map(),
+  lastSeenMs: Number.NaN
 })
 
 export const makeProxyMetricStore = (
@@ -149,6 +152,7 @@ export const makeProxyMetricStore = (
       bucket = newInstanceMinute()
       state.minutes.set(minute, bucket)
     }
+    bucket.lastSeenMs = nowMs
     const server = bucket.server
     for (const s of samples.server) {
       const i = SERVER_INDEX.get(s.stat)! * 2

@@ -14,6 +14,9 @@ import type { ProxyCluster, ProxyHealthList, ProxyInstance, ProxyMetric, ProxyRe
 
 type Minutes = ReadonlyArray<readonly [number, InstanceMinute]>
 
+/** What the views read: the memory store, or the minutes a TSDB gave back (./tsdb-proxy-query.ts). */
+export type ProxyMinutes = Pick<ProxyMetricStoreShape, "instance" | "instancesOf">
+
 const minutesIn = (state: InstanceState, range: TimeRange): Minutes =>
   [...state.minutes].filter(([t]) => t >= range.start && t < range.end).sort((a, b) => a[0] - b[0])
 
@@ -30,12 +33,7 @@ const metric = (name: string, minutes: ReadonlyArray<number>, value: (i: number)
 const MEMBERSHIP_SLOT = CLUSTER_STATS.indexOf("membership_healthy")
 const HEAP_SLOT = serverSlot("server.memory_heap_size", "last")
 
-export const proxyInstance = (
-  store: ProxyMetricStoreShape,
-  service: string,
-  instance: string,
-  range: TimeRange
-): ProxyInstance | undefined => {
+export const proxyInstance = (store: ProxyMinutes, service: string, instance: string, range: TimeRange): ProxyInstance | undefined => {
   const state = store.instance(service, instance)
   if (state === undefined) return undefined
   const minutes = minutesIn(state, range)
@@ -59,12 +57,7 @@ export const proxyInstance = (
 }
 
 /** `envoy_sr_*`: the outbound cluster `target` of every proxy of `source`, summed per minute. */
-export const proxyRelation = (
-  store: ProxyMetricStoreShape,
-  source: string,
-  target: string,
-  range: TimeRange
-): ProxyRelation | undefined => {
+export const proxyRelation = (store: ProxyMinutes, source: string, target: string, range: TimeRange): ProxyRelation | undefined => {
   const sums = new Map<number, Float64Array>()
   for (const state of store.instancesOf(source)) {
     for (const [time, b] of minutesIn(state, range)) {
@@ -88,7 +81,7 @@ export const proxyRelation = (
   return { range, source, target, metrics }
 }
 
-export const proxyHealth = (store: ProxyMetricStoreShape, service: string, range: TimeRange): ProxyHealthList => ({
+export const proxyHealth = (store: ProxyMinutes, service: string, range: TimeRange): ProxyHealthList => ({
   range,
   service,
   instances: store.instancesOf(service).flatMap((state) => {
