@@ -9,7 +9,7 @@
 // minutes had calls: the per-minute rates divide by them).
 import { Clock, Effect, Layer } from "effect"
 import { CALLS, ENTITY_LABELS, entityOf, type MinuteFamily, MINUTE_FAMILIES, TCP_CONNECTIONS } from "../domain/minute-families.ts"
-import { MINUTE_MS } from "../domain/minute.ts"
+import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { Entity } from "../domain/series.ts"
 import { SeriesStats } from "../domain/series-stats.ts"
 import { authHeaders } from "../export/settings.ts"
@@ -165,10 +165,11 @@ export const makeTsdbQueryService = (client: PrometheusClient, retention: number
   /** Whether any replica wrote anything naming the service within the retention window. */
   const isKnown = (service: string) =>
     Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
+      // Evaluated at the end of the current minute: a replica stopped with SIGTERM stamps that minute ahead of now.
+      const at = minuteOf(yield* Clock.currentTimeMillis) + MINUTE_MS
       const window = `${retention}m`
       const any = (label: string) => `count(count_over_time(${CALLS.name}{${label}=${promString(service)}}[${window}]))`
-      const rows = yield* client.instant(`${any("service")} or ${any("source")} or ${any("target")}`, now)
+      const rows = yield* client.instant(`${any("service")} or ${any("source")} or ${any("target")}`, at)
       return rows.length > 0
     })
 
