@@ -9,8 +9,8 @@ import type { MinuteBucket } from "../domain/series.ts"
 import { MemoryBudget, type MemoryMeter } from "../memory/budget.ts"
 import { type MetricStoreShape, MetricStore, retentionMinutes, seriesWeight } from "../store/metric-store.ts"
 import { minuteSamplesLate, minuteSeriesWritten } from "../telemetry.ts"
-import { Int, setting, settingsConfig } from "../util/setting.ts"
-import { makeEndpoint, TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
+import { Int, type SettingValues, setting, settingsConfig } from "../util/setting.ts"
+import { type EndpointOptions, makeEndpoint, TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
 import {
   remoteWriteBearerToken,
   remoteWriteHeaders,
@@ -21,7 +21,7 @@ import {
   remoteWriteUsername,
   replica
 } from "./settings.ts"
-import { compressBody, encodeLabel, ProtoWriter, writeTimeSeries } from "./write-request.ts"
+import { encodeLabel, makeRequestBatcher } from "./write-request.ts"
 import { remoteWriteHeaders as headersOf } from "./mesh-export.ts"
 
 export const minuteGraceMs = setting({
@@ -117,14 +117,7 @@ export const minuteBatches = (
   replicaName: string,
   timeOf: (minute: number) => number
 ): Array<WriteBatch> => {
-  const batches: Array<WriteBatch> = []
-  const w = new ProtoWriter()
-  let timeseries = 0
-  const cut = () => {
-    if (timeseries === 0) return
-    batches.push({ body: compressBody(w.take()), samples: timeseries })
-    timeseries = 0
-  }
+  const requests = makeRequestBatcher(TIMESERIES_PER_REQUEST)
   for (const [minute, bucket] of minutes) {
     const at = timeOf(minute)
     for (const s of bucket.values()) {
@@ -142,17 +135,16 @@ export const minuteBatches = (
         const after = split === -1 ? [] : encoded.slice(split)
         for (const [labelValue, value] of values) {
           const labelled = f.label === undefined ? encoded : [...before, piece(f.label, labelValue), ...after]
-          writeTimeSeries(w, [name, ...labelled], [[value, at]])
-          if (++timeseries >= TIMESERIES_PER_REQUEST) cut()
+          requests.put([name, ...labelled], value, at)
         }
       }
     }
   }
-  cut()
-  return batches
+  return requests.finish()
 }
 
-const writerSettings = {
+/** The settings every minute writer reads: where and how to remote-write, this replica's name, when a minute is over. */
+export const minuteWriterSettings = {
   remoteWriteUrls,
   remoteWriteTimeoutMs,
   remoteWriteQueueSamples,
@@ -166,6 +158,47 @@ const writerSettings = {
   retentionMinutes
 }
 
+/** Queues requests for every remote-write URL. */
+export type Enqueue = (batches: ReadonlyArray<WriteBatch>) => Effect.Effect<void>
+
+/**
+ * A minute writer's queues, one per remote-write URL, and the fibers around them: every check interval
+ * `writeEnded` queues the minutes that are over, each queue's sender posts them, and at shutdown `writeAll` queues
+ * what is left (the current minute too) and each queue is sent once, within the request timeout.
+ */
+export const runMinuteWriter = (
+  c: SettingValues<typeof minuteWriterSettings>,
+  series: EndpointOptions["series"],
+  writeEnded: (enqueue: Enqueue, nowMs: number) => Effect.Effect<void>,
+  writeAll: (enqueue: Enqueue, nowMs: number) => Effect.Effect<void>
+) =>
+  Effect.gen(function* () {
+    const headers = headersOf(c)
+    const endpoints = c.remoteWriteUrls.map((url) =>
+      makeEndpoint({ url, series, headers, timeoutMs: c.remoteWriteTimeoutMs, maxBackoffMs: 30_000 }, c.remoteWriteQueueSamples)
+    )
+    const enqueue: Enqueue = (batches) => Effect.forEach(endpoints, (e) => e.enqueue(batches), { discard: true })
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => writeAll(enqueue, now)).pipe(
+        Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
+        Effect.timeout(c.remoteWriteTimeoutMs),
+        Effect.catch(() =>
+          Effect.logWarning(`writing the last ${series} minutes at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS`)
+        )
+      )
+    )
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.andThen(
+          Effect.sleep(c.minuteWriteCheckMs),
+          Effect.flatMap(Clock.currentTimeMillis, (now) => writeEnded(enqueue, now))
+        )
+      )
+    )
+    for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(Math.min(250, c.minuteWriteCheckMs)))
+    return endpoints.map((e) => e.name)
+  })
+
 /**
  * The store stage of storage mode `prometheus`: MetricStore is the buffer of unwritten minutes, and a fiber
  * writes every minute that ended more than the grace ago to each remote-write URL (the Istio export's URLs, auth
@@ -175,27 +208,13 @@ const writerSettings = {
 export const MinuteWriterStoreLive = Layer.effect(
   MetricStore,
   Effect.gen(function* () {
-    const c = yield* settingsConfig(writerSettings)
-    if (c.remoteWriteUrls.length === 0) {
-      return yield* Effect.die(
-        new Error(
-          "MESHSIGHT_STORAGE=prometheus needs MESHSIGHT_REMOTE_WRITE_URL: the replicas' minutes reach the TSDB only by remote write"
-        )
-      )
-    }
+    const c = yield* settingsConfig(minuteWriterSettings)
     const budget = yield* MemoryBudget
     const buffer = makeMinuteBuffer(c.retentionMinutes, budget.meter("series"))
-    const headers = headersOf(c)
-    const endpoints = c.remoteWriteUrls.map((url) =>
-      makeEndpoint(
-        { url, series: "meshsight_minute", headers, timeoutMs: c.remoteWriteTimeoutMs, maxBackoffMs: 30_000 },
-        c.remoteWriteQueueSamples
-      )
-    )
     const slot = (yield* Clock.currentTimeMillis) % PROCESS_SLOTS_MS
     /** How often each recent minute was written, for the next write's timestamp. */
     const writes = new Map<number, number>()
-    const write = (minutes: ReadonlyArray<readonly [number, MinuteBucket]>) =>
+    const write = (enqueue: Enqueue, minutes: ReadonlyArray<readonly [number, MinuteBucket]>) =>
       Effect.gen(function* () {
         if (minutes.length === 0) return
         let late = 0
@@ -209,25 +228,16 @@ export const MinuteWriterStoreLive = Layer.effect(
         const samples = batches.reduce((n, b) => n + b.samples, 0)
         yield* Metric.update(minuteSeriesWritten, samples)
         if (late > 0) yield* Metric.update(minuteSamplesLate, late)
-        for (const e of endpoints) yield* e.enqueue(batches)
+        yield* enqueue(batches)
       })
-    const writeEnded = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      yield* write(buffer.take(minuteOf(now - c.minuteGraceMs)))
-    })
-    yield* Effect.addFinalizer(() =>
-      write(buffer.take()).pipe(
-        Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
-        Effect.timeout(c.remoteWriteTimeoutMs),
-        Effect.catch(() =>
-          Effect.logWarning("writing the last minutes at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS")
-        )
-      )
+    const urls = yield* runMinuteWriter(
+      c,
+      "meshsight_minute",
+      (enqueue, now) => write(enqueue, buffer.take(minuteOf(now - c.minuteGraceMs))),
+      (enqueue) => write(enqueue, buffer.take())
     )
-    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(c.minuteWriteCheckMs), writeEnded)))
-    for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(Math.min(250, c.minuteWriteCheckMs)))
     yield* Effect.logInfo(
-      `storage: prometheus; each minute's series are written ${c.minuteGraceMs} ms after it ends to ${endpoints.map((e) => e.name).join(", ")} (meshsight_replica="${c.replica}")`
+      `storage: prometheus; each minute's series are written ${c.minuteGraceMs} ms after it ends to ${urls.join(", ")} (meshsight_replica="${c.replica}")`
     )
     return buffer.store
   })

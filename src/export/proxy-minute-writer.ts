@@ -17,20 +17,9 @@ import {
   SERVER_STATS
 } from "../proxy-metrics/proxy-metric-store.ts"
 import { settingsConfig } from "../util/setting.ts"
-import { remoteWriteHeaders as headersOf } from "./mesh-export.ts"
-import { minuteGraceMs, minuteWriteCheckMs, PROCESS_SLOTS_MS, sampleTime } from "./minute-writer.ts"
-import { makeEndpoint, TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
-import {
-  remoteWriteBearerToken,
-  remoteWriteHeaders,
-  remoteWritePassword,
-  remoteWriteQueueSamples,
-  remoteWriteTimeoutMs,
-  remoteWriteUrls,
-  remoteWriteUsername,
-  replica
-} from "./settings.ts"
-import { compressBody, encodeLabel, ProtoWriter, writeTimeSeries } from "./write-request.ts"
+import { type Enqueue, minuteWriterSettings, PROCESS_SLOTS_MS, runMinuteWriter, sampleTime } from "./minute-writer.ts"
+import { TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
+import { encodeLabel, makeRequestBatcher } from "./write-request.ts"
 
 /**
  * The families, each labelled `service`, `instance` and `meshsight_replica`:
@@ -76,15 +65,8 @@ export const proxyMinuteBatches = (
   replicaName: string,
   timeOf: (minute: number) => number
 ): Array<WriteBatch> => {
-  const batches: Array<WriteBatch> = []
-  const w = new ProtoWriter()
-  let timeseries = 0
-  const put = (pieces: ReadonlyArray<Uint8Array>, value: number, at: number) => {
-    writeTimeSeries(w, pieces, [[value, at]])
-    if (++timeseries < TIMESERIES_PER_REQUEST) return
-    batches.push({ body: compressBody(w.take()), samples: timeseries })
-    timeseries = 0
-  }
+  const { put, finish } = makeRequestBatcher(TIMESERIES_PER_REQUEST)
+
   const replicaLabel = encodeLabel("meshsight_replica", replicaName)
   for (const state of instances) {
     let own: { instance: Uint8Array; service: Uint8Array } | undefined
@@ -108,21 +90,7 @@ export const proxyMinuteBatches = (
       }
     }
   }
-  if (timeseries > 0) batches.push({ body: compressBody(w.take()), samples: timeseries })
-  return batches
-}
-
-const writerSettings = {
-  remoteWriteUrls,
-  remoteWriteTimeoutMs,
-  remoteWriteQueueSamples,
-  remoteWriteUsername,
-  remoteWritePassword,
-  remoteWriteBearerToken,
-  remoteWriteHeaders,
-  replica,
-  minuteGraceMs,
-  minuteWriteCheckMs
+  return finish()
 }
 
 /**
@@ -131,34 +99,24 @@ const writerSettings = {
  */
 const ProxyMinuteWriterLive = Layer.effectDiscard(
   Effect.gen(function* () {
-    const c = yield* settingsConfig(writerSettings)
+    const c = yield* settingsConfig(minuteWriterSettings)
     const store = yield* ProxyMetricStore
-    const headers = headersOf(c)
-    const endpoints = c.remoteWriteUrls.map((url) =>
-      makeEndpoint({ url, headers, timeoutMs: c.remoteWriteTimeoutMs, maxBackoffMs: 30_000 }, c.remoteWriteQueueSamples)
-    )
     const slot = (yield* Clock.currentTimeMillis) % PROCESS_SLOTS_MS
     /** Minutes before this one are written. */
     let writtenBefore = Number.NEGATIVE_INFINITY
-    const write = (before: number) =>
-      Effect.gen(function* () {
-        if (before <= writtenBefore) return
+    const write = (enqueue: Enqueue, before: number) =>
+      Effect.suspend(() => {
+        if (before <= writtenBefore) return Effect.void
         const batches = proxyMinuteBatches(store.allInstances(), writtenBefore, before, c.replica, (minute) => sampleTime(minute, slot, 0))
         writtenBefore = before
-        for (const e of endpoints) yield* e.enqueue(batches)
+        return enqueue(batches)
       })
-    yield* Effect.addFinalizer(() =>
-      Effect.flatMap(Clock.currentTimeMillis, (now) => write(minuteOf(now) + MINUTE_MS)).pipe(
-        Effect.andThen(Effect.forEach(endpoints, (e) => e.sendQueuedOnce, { concurrency: "unbounded", discard: true })),
-        Effect.timeout(c.remoteWriteTimeoutMs),
-        Effect.catch(() =>
-          Effect.logWarning("writing the proxies' last minutes at shutdown did not finish within MESHSIGHT_REMOTE_WRITE_TIMEOUT_MS")
-        )
-      )
+    yield* runMinuteWriter(
+      c,
+      "meshsight_proxy_minute",
+      (enqueue, now) => write(enqueue, minuteOf(now - c.minuteGraceMs)),
+      (enqueue, now) => write(enqueue, minuteOf(now) + MINUTE_MS)
     )
-    const writeEnded = Effect.flatMap(Clock.currentTimeMillis, (now) => write(minuteOf(now - c.minuteGraceMs)))
-    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(c.minuteWriteCheckMs), writeEnded)))
-    for (const e of endpoints) yield* Effect.forkScoped(e.sendLoop(Math.min(250, c.minuteWriteCheckMs)))
   })
 )
 

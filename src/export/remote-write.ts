@@ -195,8 +195,8 @@ export const outcomeOfStatus = (status: number, body: string): SendOutcome =>
 
 export interface EndpointOptions {
   readonly url: string
-  /** Which series this queue carries (the `series` label of its metrics): `istio` or `meshsight_minute`. */
-  readonly series: "istio" | "meshsight_minute"
+  /** Which series this queue carries (the `series` label of its metrics): `istio`, `meshsight_minute` or `meshsight_proxy_minute`. */
+  readonly series: "istio" | "meshsight_minute" | "meshsight_proxy_minute"
   readonly headers: Readonly<Record<string, string>>
   readonly timeoutMs: number
   readonly maxBackoffMs: number

@@ -136,3 +136,29 @@ export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "application/x-protobuf",
   "x-prometheus-remote-write-version": "0.1.0"
 }
+
+/**
+ * Remote-write requests built one single-sample TimeSeries at a time, cut every `perRequest` series (Prometheus'
+ * own queue sends 2000 samples per request by default), each Snappy-compressed with its sample count.
+ */
+export const makeRequestBatcher = (perRequest: number) => {
+  const batches: Array<{ readonly body: Uint8Array; readonly samples: number }> = []
+  const w = new ProtoWriter()
+  let timeseries = 0
+  const cut = () => {
+    if (timeseries === 0) return
+    batches.push({ body: compressBody(w.take()), samples: timeseries })
+    timeseries = 0
+  }
+  return {
+    /** One TimeSeries of sorted label pieces and one sample. */
+    put: (labelPieces: ReadonlyArray<Uint8Array>, value: number, timestampMs: number) => {
+      writeTimeSeries(w, labelPieces, [[value, timestampMs]])
+      if (++timeseries >= perRequest) cut()
+    },
+    finish: () => {
+      cut()
+      return batches
+    }
+  }
+}
