@@ -47,7 +47,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     if (errors !== undefined) console.error(errors)
   }
   const load = loadavg()[0]
-  const env = Object.fromEntries(process.argv.filter((a) => /^[A-Z_]+=/.test(a)).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))
+  const env = Object.fromEntries(
+    process.argv.filter((a) => /^[A-Z_]+=/.test(a)).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)])
+  )
   const r = await liveSeries(quick, serviceNodeFlags, env)
   console.log(JSON.stringify(r))
   const f = (n: number) => n.toFixed(0)

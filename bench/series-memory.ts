@@ -1,5 +1,5 @@
 // Heap held for the bench's live-series workload (run.ts's `manySeries`: one minute of a 569-pod mesh, ~124 k
-// series), in-process, after GC: decode → identify → analyze → aggregate → store, as the pipeline does, then the
+// series), in-process, after GC (V8's heap and ArrayBuffers): decode → identify → analyze → aggregate → store, as the pipeline does, then the
 // store, the aggregator (its key memos) and the analyzer with the endpoint names dropped one after the other.
 // Usage: node bench/series-memory.ts [MESSAGES]   (6000: the full bench's workload, the default; 1500: the quick one)
 import { runInNewContext } from "node:vm"
@@ -27,9 +27,11 @@ const streams = generate({ seed: 2, startMs, messages, topology: { instances: 10
 
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
+/** V8's heap and the ArrayBuffers' memory outside it (typed arrays), after GC. */
 const heapUsed = () => {
   for (let i = 0; i < 4; i++) gc()
-  return process.memoryUsage().heapUsed
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
 }
 const MiB = 1024 * 1024
 
@@ -68,7 +70,11 @@ const ingest = (held: Held) => {
     }
     // The pipeline flushes once a second: a few proxies' worth of series at a time.
     for (const [minute, bucket] of aggregator.drain(0).buckets) store.merge(minute, bucket)
+    store.prune(startMs)
   }
+  // Two more flush beats without traffic, as in the server at rest.
+  store.prune(startMs)
+  store.prune(startMs)
   Object.assign(held, { store, aggregator, identify: { analyzer, names } })
   return { series: store.seriesCount(), aggregateMs: Number(aggregateNs) / 1e6 }
 }
