@@ -1,4 +1,4 @@
-// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone): on the same generated 100-entry ALS v3 messages, side by side,
+// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone, `-- --long [MINUTES]` for bench/long-run.ts: RSS under steady traffic): on the same generated 100-entry ALS v3 messages, side by side,
 //  - the transport limit: the bench client against a grpc-js server that only counts bytes;
 //  - the decode limit of the standard library: protobufjs decoding the messages with Envoy's official protos;
 //  - meshsight end to end (decode → identify → aggregate, queryable) with 1, 10, 100 and 1000 streams;
@@ -182,6 +182,10 @@ console.log(
 const loadBefore = loadavg()[0]
 const buildErrors = buildServer()
 if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchmarking what it emitted:\n${buildErrors}`)
+if (process.argv.includes("--long")) {
+  await import("./long-run.ts")
+  process.exit(process.exitCode ?? 0)
+}
 if (process.argv.includes("--export-only")) {
   printExport(await exportCost(), await exportInProcess())
   process.exit(0)
