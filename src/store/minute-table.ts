@@ -1,6 +1,6 @@
 // One minute's series as rows of typed arrays instead of an object graph per series (SeriesStats, its histogram and
 // bucket array, the entity, the `{ entity, stats }` pair, a Map entry: ~480 bytes a series at 100 k series). A row
-// is ~110 bytes and 8 per latency bucket; the entity and key are the registry's, once for all minutes. SeriesStats
+// is ~80 bytes and 4 per latency bucket; the entity and key are the registry's, once for all minutes. SeriesStats
 // go in (merge) and come out (read), so the aggregator's hot path and the query side still work on objects: the
 // store only keeps rows. The parts few series have (apdex, status codes past the first, response flags, TCP counts)
 // stay objects, in a side map.
@@ -8,19 +8,22 @@ import type { Entity, Series } from "../domain/series.ts"
 import { addCode, addCount, SeriesStats, type TcpCounts } from "../domain/series-stats.ts"
 import type { EntityRegistry } from "./entity-registry.ts"
 
-// Numbers of a row (Float64: any count or sum a JS number holds, exactly as in SeriesStats).
+// Sums of a row, and its first status code (Float64: as SeriesStats keeps them).
+const LATENCY_SUM = 0
+const REQ_NS_SUM = 1
+const RESP_NS_SUM = 2
+const CODE = 3
+const SUMS = 4
+// Tallies of a row: whole counts, held in 32 bits until one does not fit (a minute of one series with 2^32 calls
+// is past any ingest rate), then in 64-bit floats like the sums, for the whole table.
 const CALLS = 0
 const SUCCESSES = 1
-const LATENCY_SUM = 2
-const HTTP_CALLS = 3
-const GRPC_CALLS = 4
-const CODE = 5
-const CODE_COUNT = 6
-const REQ_NS_SUM = 7
-const REQ_COUNT = 8
-const RESP_NS_SUM = 9
-const RESP_COUNT = 10
-const NUMBERS = 11
+const HTTP_CALLS = 2
+const GRPC_CALLS = 3
+const CODE_COUNT = 4
+const REQ_COUNT = 5
+const RESP_COUNT = 6
+const TALLIES = 7
 // Integers of a row: the entity's number, the latency counts' first bucket, where they start in `counts` and how
 // many there are, flags.
 const ID = 0
@@ -64,12 +67,13 @@ class RowSeries implements Series {
  */
 export class MinuteTable implements ReadonlyMap<string, Series> {
   private rows = 0
-  private numbers = new Float64Array(16 * NUMBERS)
+  private sums = new Float64Array(16 * SUMS)
+  private tallies: Uint32Array | Float64Array = new Uint32Array(16 * TALLIES)
   private ints = new Int32Array(16 * INTS)
   /** Open addressing, entity number → row + 1 (0: empty). */
   private index = new Int32Array(32)
   /** Every row's latency counts, each a dense run from its first bucket to its last (LatencyHistogram's layout). */
-  private counts = new Float64Array(64)
+  private counts: Uint32Array | Float64Array = new Uint32Array(64)
   private countsUsed = 0
   /** Slots of `counts` left behind by runs that moved to widen. */
   private countsDropped = 0
@@ -101,8 +105,9 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   /** A new row for entity `id` (not yet in the table) holding `stats`. */
   add(id: number, stats: SeriesStats): void {
     const row = this.rows++
-    if (this.rows * NUMBERS > this.numbers.length) {
-      this.numbers = grown(this.numbers, 2 * this.numbers.length)
+    if (this.rows * SUMS > this.sums.length) {
+      this.sums = grown(this.sums, 2 * this.sums.length)
+      this.tallies = grown(this.tallies, 2 * this.tallies.length)
       this.ints = grown(this.ints, 2 * this.ints.length)
     }
     const i = row * INTS
@@ -119,17 +124,18 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   /** Adds `o`'s counts to `row`'s, as SeriesStats.merge does. */
   merge(row: number, o: SeriesStats): void {
     this.touched = true
-    const n = row * NUMBERS
-    const x = this.numbers
-    x[n + CALLS] += o.calls
-    x[n + SUCCESSES] += o.successes
+    const n = row * SUMS
+    const x = this.sums
     x[n + LATENCY_SUM] += o.latencySumMs
-    x[n + HTTP_CALLS] += o.httpCalls
-    x[n + GRPC_CALLS] += o.grpcCalls
     x[n + REQ_NS_SUM] += o.sidecarReqNsSum
-    x[n + REQ_COUNT] += o.sidecarReqCount
     x[n + RESP_NS_SUM] += o.sidecarRespNsSum
-    x[n + RESP_COUNT] += o.sidecarRespCount
+    const t = row * TALLIES
+    this.tally(t + CALLS, o.calls)
+    this.tally(t + SUCCESSES, o.successes)
+    this.tally(t + HTTP_CALLS, o.httpCalls)
+    this.tally(t + GRPC_CALLS, o.grpcCalls)
+    this.tally(t + REQ_COUNT, o.sidecarReqCount)
+    this.tally(t + RESP_COUNT, o.sidecarRespCount)
     this.mergeLatency(row, o.latency.firstBucket, o.latency.denseCounts)
     if (o.codeCount > 0) this.addCode(row, o.code, o.codeCount)
     if (o.otherCodes) for (let i = 0; i < o.otherCodes.length; i += 2) this.addCode(row, o.otherCodes[i], o.otherCodes[i + 1])
@@ -151,14 +157,20 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
     }
   }
 
+  private tally(at: number, n: number): void {
+    const v = this.tallies[at] + n
+    if (v >>> 0 !== v && this.tallies instanceof Uint32Array) this.tallies = Float64Array.from(this.tallies)
+    this.tallies[at] = v
+  }
+
   /** The first status code inline (most series see one), the others as SeriesStats keeps them. */
   private addCode(row: number, code: number, count: number): void {
-    const n = row * NUMBERS
-    const x = this.numbers
-    if (x[n + CODE_COUNT] === 0) {
-      x[n + CODE] = code
-      x[n + CODE_COUNT] = count
-    } else if (x[n + CODE] === code) x[n + CODE_COUNT] += count
+    const codeAt = row * SUMS + CODE
+    const countAt = row * TALLIES + CODE_COUNT
+    if (this.tallies[countAt] === 0) {
+      this.sums[codeAt] = code
+      this.tally(countAt, count)
+    } else if (this.sums[codeAt] === code) this.tally(countAt, count)
     else addCode((this.rareOf(row).otherCodes ??= []), code, count)
   }
 
@@ -208,15 +220,18 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
       ints[i + START] = start = to
       ints[i + LENGTH] = wider
     }
-    const c = this.counts
     const at = start + first - base
-    for (let j = 0; j < add.length; j++) c[at + j] += add[j]
+    for (let j = 0; j < add.length; j++) {
+      const v = this.counts[at + j] + add[j]
+      if (v >>> 0 !== v && this.counts instanceof Uint32Array) this.counts = Float64Array.from(this.counts)
+      this.counts[at + j] = v
+    }
   }
 
   /** Rewrites `counts` without dropped slots, with room for `capacity`. */
   private compactCounts(capacity: number): void {
     const from = this.counts
-    const to = new Float64Array(Math.max(capacity, this.countsUsed - this.countsDropped))
+    const to = new (from.constructor as new (n: number) => typeof from)(Math.max(capacity, this.countsUsed - this.countsDropped))
     let used = 0
     for (let i = 0; i < this.rows * INTS; i += INTS) {
       const length = this.ints[i + LENGTH]
@@ -236,19 +251,21 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
     const i = row * INTS
     const flags = this.ints[i + FLAGS]
     const s = new SeriesStats((flags & HAS_APDEX) !== 0)
-    const n = row * NUMBERS
-    const x = this.numbers
-    s.calls = x[n + CALLS]
-    s.successes = x[n + SUCCESSES]
+    const n = row * SUMS
+    const x = this.sums
     s.latencySumMs = x[n + LATENCY_SUM]
-    s.httpCalls = x[n + HTTP_CALLS]
-    s.grpcCalls = x[n + GRPC_CALLS]
-    s.code = x[n + CODE]
-    s.codeCount = x[n + CODE_COUNT]
     s.sidecarReqNsSum = x[n + REQ_NS_SUM]
-    s.sidecarReqCount = x[n + REQ_COUNT]
     s.sidecarRespNsSum = x[n + RESP_NS_SUM]
-    s.sidecarRespCount = x[n + RESP_COUNT]
+    s.code = x[n + CODE]
+    const t = row * TALLIES
+    const y = this.tallies
+    s.calls = y[t + CALLS]
+    s.successes = y[t + SUCCESSES]
+    s.httpCalls = y[t + HTTP_CALLS]
+    s.grpcCalls = y[t + GRPC_CALLS]
+    s.codeCount = y[t + CODE_COUNT]
+    s.sidecarReqCount = y[t + REQ_COUNT]
+    s.sidecarRespCount = y[t + RESP_COUNT]
     const length = this.ints[i + LENGTH]
     if (length > 0) {
       const start = this.ints[i + START]
@@ -282,8 +299,9 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
       this.touched = false
       return false
     }
-    if (this.numbers.length > this.rows * NUMBERS) {
-      this.numbers = this.numbers.slice(0, this.rows * NUMBERS)
+    if (this.sums.length > this.rows * SUMS) {
+      this.sums = this.sums.slice(0, this.rows * SUMS)
+      this.tallies = this.tallies.slice(0, this.rows * TALLIES)
       this.ints = this.ints.slice(0, this.rows * INTS)
       this.compactCounts(0)
       // Load ≤ 3/4 (2 × rows until the next add doubles it).
@@ -352,7 +370,7 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   }
 }
 
-const grown = <A extends Float64Array | Int32Array>(a: A, length: number): A => {
+const grown = <A extends Float64Array | Uint32Array | Int32Array>(a: A, length: number): A => {
   const wider = new (a.constructor as new (n: number) => A)(length)
   wider.set(a)
   return wider

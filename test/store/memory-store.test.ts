@@ -97,6 +97,27 @@ describe("in-memory store", () => {
     expect(read).toBe(expected.size)
   })
 
+  it("keeps counts past 32 bits and fractions exactly (rows move to 64-bit numbers)", () => {
+    const store = makeMemoryStore(120, 1_000_000)
+    const big = () => {
+      const s = new SeriesStats(false)
+      s.record(meshMetric({ startTimeMs: T0, latencyMs: 3 }), 0)
+      s.calls = 2 ** 32 + 5
+      s.sidecarReqCount = 0.5
+      s.latency.assign(3, [2 ** 32 - 1, 0, 7])
+      return s
+    }
+    const bucket = (n: number): MinuteBucket => new Map([[keyOf(n), { entity: entityOf(n), stats: big() }]])
+    store.merge(T0, bucket(1))
+    store.merge(T0, bucket(2))
+    store.merge(T0, bucket(1))
+    const expected = big()
+    expected.merge(big())
+    const table = store.read(T0, T0 + MIN)[0][1]
+    expect(view(table.get(keyOf(1))!.stats)).toEqual(view(expected))
+    expect(view(table.get(keyOf(2))!.stats)).toEqual(view(big()))
+  })
+
   it("a read's stats are a copy: changing them leaves the store alone", () => {
     const store = makeMemoryStore(120, 1_000_000)
     const stats = new SeriesStats(true)
