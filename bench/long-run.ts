@@ -8,7 +8,7 @@
 // after it, the least-squares slope of each minute's mean RSS must be below MAX_SLOPE_MIB_PER_MIN (12 samples a
 // minute smooth the GC's sawtooth). Writes its figures to bench/results.json's "longRun" (the rest is kept).
 //
-// Usage: node bench/long-run.ts [MINUTES=10] [--retention 3] [--rate 300] [--no-build] [NAME=VALUE …: meshsight settings]
+// Usage: node bench/long-run.ts [MINUTES=10] [--retention 3] [--rate 150] [--no-build] [NAME=VALUE …: meshsight settings]
 //        npm run bench -- --long [MINUTES] …
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
@@ -27,7 +27,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     retention: { type: "string", default: "3" },
-    rate: { type: "string", default: "300" },
+    rate: { type: "string", default: "150" },
     "no-build": { type: "boolean", default: false },
     long: { type: "boolean", default: false }
   }
@@ -78,8 +78,13 @@ const sim = spawnPinned(1, [
   "--peers",
   "struct"
 ])
-sim.stdout!.resume()
-sim.stderr!.resume()
+/** The simulator's last progress line (entries, messages dropped at full streams, reconnects). */
+let simProgress = ""
+sim.stdout!.on("data", (d: Buffer) => {
+  const lines = String(d).trim().split("\n")
+  simProgress = lines.at(-1) ?? simProgress
+})
+sim.stderr!.on("data", (d: Buffer) => process.stderr.write(d))
 
 interface Sample {
   readonly atS: number
@@ -172,6 +177,7 @@ console.log(
   `\n${Math.round(entries / (minutes * 60))} entries/s on average, ${((cpuSeconds / entries) * 1e9).toFixed(0)} ns CPU an entry; ` +
     `load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores`
 )
+console.log(simProgress)
 console.log(verdict)
 
 const resultsFile = here("./results.json")
@@ -188,6 +194,7 @@ results.longRun = {
   entriesPerSecond: entries / (minutes * 60),
   cpuNsPerEntry: (cpuSeconds / entries) * 1e9,
   criterion: { warmUpMinutes: warmUp, maxSlopeMibPerMinute: MAX_SLOPE_MIB_PER_MIN, slopeMibPerMinute: growth, flat },
+  simulator: simProgress,
   perMinute: rows,
   samples,
   verdict

@@ -95,7 +95,7 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   rowOf(id: number): number {
     const index = this.index
     const mask = index.length - 1
-    for (let h = Math.imul(id, 0x9e3779b1) & mask; ; h = (h + 1) & mask) {
+    for (let h = slotOf(id, index); ; h = (h + 1) & mask) {
       const v = index[h]
       if (v === 0) return -1
       if (this.ints[(v - 1) * INTS + ID] === id) return v - 1
@@ -320,7 +320,7 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   private insert(row: number, id: number): void {
     const index = this.index
     const mask = index.length - 1
-    let h = Math.imul(id, 0x9e3779b1) & mask
+    let h = slotOf(id, index)
     while (index[h] !== 0) h = (h + 1) & mask
     index[h] = row + 1
   }
@@ -369,6 +369,9 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
     for (const [key, series] of this.entries()) visit(series, key, this)
   }
 }
+
+/** Fibonacci hashing: the product's top bits, so that numbers alike in their low bits still spread. */
+const slotOf = (id: number, index: Int32Array) => Math.imul(id, 0x9e3779b1) >>> (Math.clz32(index.length) + 1)
 
 const grown = <A extends Float64Array | Uint32Array | Int32Array>(a: A, length: number): A => {
   const wider = new (a.constructor as new (n: number) => A)(length)
