@@ -9,9 +9,10 @@ import { EntityRegistry } from "./entity-registry.ts"
 import { MinuteTable } from "./minute-table.ts"
 
 /**
- * What a series retains, estimated: ~645 bytes were measured per endpoint series with a 20-character key (its
- * SeriesStats after one record, entity, Map slot and key; --expose-gc, 200 k series); 700 leaves room for a few
- * more latency buckets. Each key character costs two bytes in the key and about two more in the entity's strings.
+ * What a series retains, estimated for the memory budget: ~645 bytes were measured per endpoint series when each was
+ * an object graph (SeriesStats, entity, Map slot, key). Rows of typed arrays (./minute-table.ts) measure ~265 bytes
+ * with the registry's share, ~400 with the aggregator's key memos (bench/series-memory.ts): the estimate is kept,
+ * on the safe side, so the budget refuses new series early rather than late.
  */
 export const SERIES_BYTES = 700
 export const seriesWeight = (key: string): number => SERIES_BYTES + 4 * key.length
