@@ -10,17 +10,41 @@ export interface BenchedMeshsight {
   readonly target: string
   readonly url: string
   readonly metric: (name: string) => Promise<number>
+  /** A full garbage collection in meshsight, through its inspector (only when started with `inspector`). */
+  readonly collectGarbage: () => Promise<void>
   readonly stop: () => Promise<void>
 }
 
-/** `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings. */
+/** Runs one Chrome DevTools Protocol command on the inspector at `port`; resolves with its answer. */
+const inspectorCommand = async (port: number, method: string) => {
+  const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>
+  const ws = new WebSocket(target.webSocketDebuggerUrl)
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve
+    ws.onerror = reject
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.onmessage = (e) => (JSON.parse(String(e.data)).id === 1 ? resolve() : undefined)
+    ws.onerror = reject
+    ws.send(JSON.stringify({ id: 1, method }))
+  })
+  ws.close()
+}
+
+/**
+ * `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings. `inspector`
+ * opens node's inspector on loopback, for `collectGarbage`.
+ */
 export const startMeshsight = async (
   nodeFlags: ReadonlyArray<string> = serviceNodeFlags,
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  inspector = false
 ): Promise<BenchedMeshsight> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
-  const child = spawnPinned(0, [...nodeFlags, SERVER_MAIN], {
+  const inspectorPort = inspector ? await freePort() : 0
+  const flags = inspector ? [...nodeFlags, `--inspect=127.0.0.1:${inspectorPort}`] : nodeFlags
+  const child = spawnPinned(0, [...flags, SERVER_MAIN], {
     MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     MESHSIGHT_HTTP_HOST: "127.0.0.1",
     MESHSIGHT_HTTP_PORT: String(httpPort),
@@ -37,6 +61,8 @@ export const startMeshsight = async (
     target: `127.0.0.1:${grpcPort}`,
     url,
     metric: async (name) => metricValue(await (await fetch(`${url}/metrics`)).text(), name),
+    collectGarbage: () =>
+      inspector ? inspectorCommand(inspectorPort, "HeapProfiler.collectGarbage") : Promise.reject(new Error("started without inspector")),
     stop: () => stopProcess(child)
   }
 }

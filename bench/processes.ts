@@ -1,6 +1,8 @@
 // Child processes for the benchmark, each pinned to a core with taskset (meshsight on one, its load on the other).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
+import { fileURLToPath } from "node:url"
+import { encodeWorkload, type Workload } from "./workload.ts"
 
 const hasTaskset = (() => {
   try {
@@ -42,11 +44,32 @@ export const firstLine = (child: ChildProcess): Promise<string> =>
 
 export { freePort } from "../scripts/ports.ts"
 
+/** bench/client.ts on core 1: `streams` streams of `perStream` messages each to `target` (0, 0: each proxy's pool once). */
+export const runClient = (target: string, streams: number, perStream: number, w: Workload) =>
+  outputOf(
+    spawnPinned(1, [fileURLToPath(new URL("./client.ts", import.meta.url)), target, String(streams), String(perStream), encodeWorkload(w)])
+  ).then((out) => JSON.parse(out) as { entries: number; seconds: number })
+
 /** Peak and current resident set size of a process, in MiB (Linux /proc). */
 export const memoryOf = (pid: number) => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
   const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(status)?.[1] ?? Number.NaN)
   return { peakRssMb: kib("VmHWM") / 1024, rssMb: kib("VmRSS") / 1024 }
+}
+
+/**
+ * Where a process' resident memory is (Linux /proc/PID/smaps), in MiB: mapped files (node's binary and libraries),
+ * the brk heap (malloc's main arena), and other anonymous memory (V8's heap pages, other malloc arenas, stacks).
+ */
+export const residentParts = (pid: number) => {
+  const parts = { files: 0, brkHeap: 0, anonymous: 0 }
+  let part: keyof typeof parts = "anonymous"
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line)
+    if (header !== null) part = header[2] === "[heap]" ? "brkHeap" : header[1] !== "0" ? "files" : "anonymous"
+    else if (line.startsWith("Rss:")) parts[part] += Number(line.split(/\s+/)[1]) / 1024
+  }
+  return parts
 }
 
 /** CPU time (user + system) a process has used so far, in seconds (Linux /proc; clock ticks of 1/100 s). */

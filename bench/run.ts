@@ -1,4 +1,4 @@
-// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone): on the same generated 100-entry ALS v3 messages, side by side,
+// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone, `-- --long [MINUTES]` for bench/long-run.ts: RSS under steady traffic): on the same generated 100-entry ALS v3 messages, side by side,
 //  - the transport limit: the bench client against a grpc-js server that only counts bytes;
 //  - the decode limit of the standard library: protobufjs decoding the messages with Envoy's official protos;
 //  - meshsight end to end (decode → identify → aggregate, queryable) with 1, 10, 100 and 1000 streams;
@@ -13,8 +13,9 @@ import { cpus, loadavg } from "node:os"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
+import { liveSeries } from "./live-series.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, spawnPinned, stopProcess } from "./processes.ts"
+import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, runClient, spawnPinned, stopProcess } from "./processes.ts"
 import { ingestToQueryable } from "./queryable.ts"
 import { ENTRIES_PER_MESSAGE, encodeWorkload, type Workload } from "./workload.ts"
 
@@ -26,11 +27,6 @@ const MESSAGES_PER_RUN = quick ? 3_000 : 10_000
 /** Runs per configuration; the best counts. */
 const REPEATS = quick ? 1 : 2
 const workload: Workload = { seed: 1, startMs: Date.now(), messages: 600 }
-/** ~124 k series in one minute (mostly endpoints and instance relations); the quick run makes ~40 k. */
-const manySeries: Workload = quick
-  ? { seed: 2, startMs: Date.now(), messages: 1_500, topology: { instances: 10, extraServices: 50, ids: 2_500 } }
-  : { seed: 2, startMs: Date.now(), messages: 6_000, topology: { instances: 10, extraServices: 50, ids: 2_500 } }
-
 const TARGETS = {
   entriesPerSecond: 500_000,
   ofTransport: 0.4,
@@ -40,11 +36,6 @@ const TARGETS = {
   exportCost: 0.1,
   scrapeMs: 1_000
 }
-
-const client = (target: string, streams: number, perStream: number, w: Workload) =>
-  outputOf(spawnPinned(1, [here("./client.ts"), target, String(streams), String(perStream), encodeWorkload(w)])).then(
-    (out) => JSON.parse(out) as { entries: number; seconds: number }
-  )
 
 interface Rate {
   /** entries/s, best of the repeats */
@@ -58,7 +49,7 @@ const rate = async (target: string, pid: number, streams: number): Promise<Rate>
   let best: Rate = { rate: 0, cpuNsPerEntry: Number.NaN }
   for (let i = 0; i < REPEATS; i++) {
     const cpuBefore = cpuSecondsOf(pid)
-    const { entries, seconds } = await client(target, streams, Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)), workload)
+    const { entries, seconds } = await runClient(target, streams, Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)), workload)
     const run = { rate: entries / seconds, cpuNsPerEntry: ((cpuSecondsOf(pid) - cpuBefore) / entries) * 1e9 }
     if (run.rate > best.rate) best = run
   }
@@ -127,17 +118,6 @@ const endToEnd = async () => {
  */
 const V8_DEFAULTS: ReadonlyArray<string> = []
 
-/** RSS with many live series: a mesh with many instances and endpoints, each proxy's pool sent once. */
-const liveSeries = async (nodeFlags: ReadonlyArray<string> = serviceNodeFlags) => {
-  const meshsight = await startMeshsight(nodeFlags)
-  await client(meshsight.target, 0, 0, manySeries)
-  await new Promise((r) => setTimeout(r, 1_500)) // one flush beat and some
-  const series = await meshsight.metric("meshsight_store_series")
-  const memory = memoryOf(meshsight.pid)
-  await meshsight.stop()
-  return { series, ...memory }
-}
-
 /** Throughput at 10 streams with the Istio-standard export off, on, and on with remote write every second. */
 const EXPORT_STREAMS = 10
 const exportCost = async () => {
@@ -202,6 +182,10 @@ console.log(
 const loadBefore = loadavg()[0]
 const buildErrors = buildServer()
 if (buildErrors !== undefined) console.error(`bench: tsc reported errors, benchmarking what it emitted:\n${buildErrors}`)
+if (process.argv.includes("--long")) {
+  await import("./long-run.ts")
+  process.exit(process.exitCode ?? 0)
+}
 if (process.argv.includes("--export-only")) {
   printExport(await exportCost(), await exportInProcess())
   process.exit(0)
@@ -210,8 +194,8 @@ const decode = await decodeRates()
 const transport = await transportRates()
 const e2e = await endToEnd()
 const metrics = await metricsService()
-const series = await liveSeries()
-const seriesV8Defaults = quick ? undefined : await liveSeries(V8_DEFAULTS)
+const series = await liveSeries(quick)
+const seriesV8Defaults = quick ? undefined : await liveSeries(quick, V8_DEFAULTS)
 const exportRates = await exportCost()
 const exportMemory = await exportInProcess()
 const loadAfter = loadavg()[0]

@@ -12,6 +12,7 @@ import { emptySides, type EntrySides } from "../src/domain/identity.ts"
 import type { MeshMetric } from "../src/domain/mesh-metric.ts"
 import { parseNode } from "../src/domain/node.ts"
 import { makeMeshSeries } from "../src/export/mesh-series.ts"
+import { makeMemoryStore } from "../src/store/metric-store.ts"
 import { makeChain } from "../src/identity/chain.ts"
 import { makeMxMeshAnalyzer, mxNaming } from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import { decodeAlsMessage } from "../src/protocol/als-codec.ts"
@@ -86,6 +87,12 @@ time("analyze", () => perStream.forEach((s, i) => s.decoded.forEach((m, j) => an
 time("aggregate", () => {
   for (const r of records) aggregator.record(r, Date.now())
   aggregator.drain(0)
+})
+const store = makeMemoryStore(120, 500_000)
+time("aggregate + store", () => {
+  for (const r of records) aggregator.record(r, Date.now())
+  for (const [minute, bucket] of aggregator.drain(0).buckets) store.merge(minute, bucket)
+  store.prune(Date.now())
 })
 time("istio export", () => {
   for (const r of records) meshSeries.record(r, Date.now())

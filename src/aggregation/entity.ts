@@ -23,22 +23,39 @@ export const instanceRelationKey = (
   targetInstance: string
 ) => key("R", detectPoint, source, sourceInstance, target, targetInstance)
 
-/** Relation keys of one source → destination pair, built on first use. */
-export interface PairKeys {
+/** Relation keys of one source → destination service pair, built on first use. */
+export interface ServicePairKeys {
   client: string | undefined
   server: string | undefined
+}
+
+/** Relation keys of one source → destination identity pair, built on first use. */
+export interface PairKeys {
+  /** Shared by every pair of instances of the same two services. */
+  readonly services: ServicePairKeys
   clientInstance: string | undefined
   serverInstance: string | undefined
+}
+
+/**
+ * What every identity of one service (its instances) shares: keys depend only on names, so ten instances serving
+ * the same endpoint name one series, and hold one key string for it, not ten.
+ */
+interface ServiceKeys {
+  readonly service: string
+  readonly endpoints: BoundedMemo<string, string>
+  /** By destination service. */
+  readonly relations: BoundedMemo<string, ServicePairKeys>
 }
 
 export interface IdentityKeys {
   readonly service: string
   readonly instance: string
-  readonly endpoints: BoundedMemo<string, string>
   readonly pairs: BoundedMemo<WorkloadIdentity, PairKeys>
+  readonly ofService: ServiceKeys
 }
 
-/** Past this many endpoints or peers per identity the memo starts over (keys are cheap to rebuild). */
+/** Past this many services, endpoints or peers (of a service or identity) a memo starts over (keys are cheap to rebuild). */
 const MEMO_LIMIT = 10_000
 
 /**
@@ -51,14 +68,19 @@ const MEMO_LIMIT = 10_000
  */
 export const makeKeyMemo = () => {
   const memo = new WeakMap<WorkloadIdentity, IdentityKeys>()
+  const services = new BoundedMemo<string, ServiceKeys>(MEMO_LIMIT)
+  const serviceKeys = (service: string): ServiceKeys =>
+    services.get(service) ??
+    services.set(service, { service: serviceKey(service), endpoints: new BoundedMemo(MEMO_LIMIT), relations: new BoundedMemo(MEMO_LIMIT) })
   const of = (id: WorkloadIdentity): IdentityKeys => {
     let k = memo.get(id)
     if (k === undefined) {
+      const ofService = serviceKeys(id.service)
       k = {
-        service: serviceKey(id.service),
+        service: ofService.service,
         instance: instanceKey(id.service, id.instance),
-        endpoints: new BoundedMemo(MEMO_LIMIT),
-        pairs: new BoundedMemo(MEMO_LIMIT)
+        pairs: new BoundedMemo(MEMO_LIMIT),
+        ofService
       }
       memo.set(id, k)
     }
@@ -68,20 +90,23 @@ export const makeKeyMemo = () => {
     of,
     /** The relation keys of `src` → `dst`. */
     pair: (src: WorkloadIdentity, dst: WorkloadIdentity): PairKeys => {
-      const pairs = of(src).pairs
-      return (
-        pairs.get(dst) ?? pairs.set(dst, { client: undefined, server: undefined, clientInstance: undefined, serverInstance: undefined })
-      )
+      const k = of(src)
+      const found = k.pairs.get(dst)
+      if (found !== undefined) return found
+      const relations = k.ofService.relations
+      const services = relations.get(dst.service) ?? relations.set(dst.service, { client: undefined, server: undefined })
+      return k.pairs.set(dst, { services, clientInstance: undefined, serverInstance: undefined })
     },
     /** `keys` are `id`'s. */
     endpoint: (keys: IdentityKeys, id: WorkloadIdentity, endpoint: string) => {
-      return keys.endpoints.get(endpoint) ?? keys.endpoints.set(endpoint, endpointKey(id.service, endpoint))
+      const endpoints = keys.ofService.endpoints
+      return endpoints.get(endpoint) ?? endpoints.set(endpoint, endpointKey(id.service, endpoint))
     },
     /** `p` is the pair of `src` → `dst`. */
     serviceRelation: (p: PairKeys, detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) =>
       detectPoint === "client"
-        ? (p.client ??= serviceRelationKey("client", src.service, dst.service))
-        : (p.server ??= serviceRelationKey("server", src.service, dst.service)),
+        ? (p.services.client ??= serviceRelationKey("client", src.service, dst.service))
+        : (p.services.server ??= serviceRelationKey("server", src.service, dst.service)),
     instanceRelation: (p: PairKeys, detectPoint: DetectPoint, src: WorkloadIdentity, dst: WorkloadIdentity) =>
       detectPoint === "client"
         ? (p.clientInstance ??= instanceRelationKey("client", src.service, src.instance, dst.service, dst.instance))

@@ -82,6 +82,25 @@ export class LatencyHistogram {
     this.slots = wider
   }
 
+  /** The bucket that `denseCounts` starts at (the store keeps histograms in arrays of its own: src/store/). */
+  get firstBucket(): number {
+    return this.base
+  }
+
+  /** The counts from `firstBucket` up to the highest bucket seen, zeros between; empty when nothing was recorded. */
+  get denseCounts(): ReadonlyArray<number> {
+    return this.slots
+  }
+
+  /** Takes `counts` (dense, from bucket `first` up) as its own: a histogram kept elsewhere, as an object again. */
+  assign(first: number, counts: Array<number>): void {
+    let total = 0
+    for (const n of counts) total += n
+    this.base = first
+    this.slots = counts
+    this.total = total
+  }
+
   /** The non-empty buckets and their counts, lowest first. */
   get counts(): Map<number, number> {
     const out = new Map<number, number>()

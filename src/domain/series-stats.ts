@@ -2,10 +2,10 @@
 import type { MeshMetric } from "./mesh-metric.ts"
 import { LatencyHistogram } from "./latency-histogram.ts"
 
-const addCount = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n)
+export const addCount = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n)
 
 /** Adds `n` to `code` in `[code, count, code, count, …]`: a series sees a handful of codes; a short array beats a Map. */
-const addCode = (codes: Array<number>, code: number, n: number) => {
+export const addCode = (codes: Array<number>, code: number, n: number) => {
   for (let i = 0; i < codes.length; i += 2) {
     if (codes[i] === code) {
       codes[i + 1] += n
@@ -16,7 +16,7 @@ const addCode = (codes: Array<number>, code: number, n: number) => {
 }
 
 /** Counts of a TCP series: a TCP record is a connection and its bytes. */
-interface TcpCounts {
+export interface TcpCounts {
   connections: number
   receivedBytes: number
   sentBytes: number

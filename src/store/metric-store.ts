@@ -5,11 +5,14 @@ import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { MinuteBucket, Series } from "../domain/series.ts"
 import { Int, setting, settingsConfig } from "../util/setting.ts"
 import { MemoryBudget, type MemoryMeter } from "../memory/budget.ts"
+import { EntityRegistry } from "./entity-registry.ts"
+import { MinuteTable } from "./minute-table.ts"
 
 /**
- * What a series retains, estimated: ~645 bytes were measured per endpoint series with a 20-character key (its
- * SeriesStats after one record, entity, Map slot and key; --expose-gc, 200 k series); 700 leaves room for a few
- * more latency buckets. Each key character costs two bytes in the key and about two more in the entity's strings.
+ * What a series retains, estimated for the memory budget: ~645 bytes were measured per endpoint series when each was
+ * an object graph (SeriesStats, entity, Map slot, key). Rows of typed arrays (./minute-table.ts) measure ~265 bytes
+ * with the registry's share, ~400 with the aggregator's key memos (bench/series-memory.ts): the estimate is kept,
+ * on the safe side, so the budget refuses new series early rather than late.
  */
 export const SERIES_BYTES = 700
 export const seriesWeight = (key: string): number => SERIES_BYTES + 4 * key.length
@@ -33,30 +36,35 @@ export interface MetricStoreShape {
 
 export class MetricStore extends Context.Service<MetricStore, MetricStoreShape>()("meshsight/MetricStore") {}
 
-/** `meter` holds the estimated bytes of the series kept (the aggregator counts a series in when it makes it). */
+/**
+ * `meter` holds the estimated bytes of the series kept (the aggregator counts a series in when it makes it). Each
+ * minute is a table of rows (./minute-table.ts); keys and entities are held once for all minutes (./entity-registry.ts).
+ */
 export const makeMemoryStore = (
   retentionMinutes: number,
   maxSeriesPerMinute: number,
   meter: MemoryMeter = { bytes: 0 }
 ): MetricStoreShape => {
-  const minutes = new Map<number, MinuteBucket>()
+  const registry = new EntityRegistry()
+  const minutes = new Map<number, MinuteTable>()
   let series = 0
   const retentionStart = (nowMs: number) => minuteOf(nowMs) - (retentionMinutes - 1) * MINUTE_MS
   return {
     merge: (minute, bucket) => {
-      let target = minutes.get(minute)
-      if (target === undefined) {
-        target = new Map()
-        minutes.set(minute, target)
+      let table = minutes.get(minute)
+      if (table === undefined) {
+        table = new MinuteTable(registry)
+        minutes.set(minute, table)
       }
       let refused = 0
       for (const [key, s] of bucket) {
-        const existing = target.get(key)
-        if (existing !== undefined) {
-          existing.stats.merge(s.stats)
+        const id = registry.idOf(key)
+        const row = id === undefined ? -1 : table.rowOf(id)
+        if (row >= 0) {
+          table.merge(row, s.stats)
           meter.bytes -= seriesWeight(key)
-        } else if (target.size < maxSeriesPerMinute) {
-          target.set(key, s)
+        } else if (table.size < maxSeriesPerMinute) {
+          table.add(registry.hold(key, s.entity), s.stats)
           series++
         } else {
           refused++
@@ -67,12 +75,18 @@ export const makeMemoryStore = (
     },
     prune: (nowMs) => {
       const oldest = retentionStart(nowMs)
-      for (const [minute, bucket] of minutes) {
-        if (minute < oldest) {
-          series -= bucket.size
-          for (const key of bucket.keys()) meter.bytes -= seriesWeight(key)
-          minutes.delete(minute)
+      for (const [minute, table] of minutes) {
+        if (minute >= oldest) {
+          table.settled()
+          continue
         }
+        series -= table.size
+        for (const id of table.ids()) {
+          meter.bytes -= seriesWeight(registry.key(id))
+          registry.release(id)
+        }
+        table.drop()
+        minutes.delete(minute)
       }
     },
     read: (start, end) => [...minutes].filter(([minute]) => minute >= start && minute < end).sort((a, b) => a[0] - b[0]),
