@@ -40,21 +40,24 @@ const sameBytes = (slot: number, view: DataView, start: number, len: number): bo
   return true
 }
 
+const asBuffer = (buf: Uint8Array): Buffer => (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength))
+
 export class WireReader {
   buf: Uint8Array
   pos: number
   end: number
-  private view: DataView | undefined
-  /** The same bytes as a Buffer, made on first use, for `asciiString`. */
-  private text: Buffer | undefined
+  /** Views of `buf` made once per message and shared by its sub-readers: one per string read cost more than the read. */
+  private view: DataView
+  /** The same bytes as a Buffer, for `asciiString`. */
+  private text: Buffer
   private child: WireReader | undefined
 
-  constructor(buf: Uint8Array, pos = 0, end = buf.length) {
+  constructor(buf: Uint8Array, pos = 0, end = buf.length, parent?: WireReader) {
     this.buf = buf
     this.pos = pos
     this.end = end
-    this.view = undefined
-    this.text = undefined
+    this.view = parent === undefined ? new DataView(buf.buffer, buf.byteOffset, buf.byteLength) : parent.view
+    this.text = parent === undefined ? asBuffer(buf) : parent.text
     this.child = undefined
   }
 
@@ -121,7 +124,6 @@ export class WireReader {
 
   double(): number {
     if (this.pos + 8 > this.end) throw new WireError("truncated fixed64")
-    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength)
     const v = this.view.getFloat64(this.pos, true)
     this.pos += 8
     return v
@@ -154,7 +156,6 @@ export class WireReader {
       // The slot comes from the length and a few sampled bytes; the full comparison below makes a hit exact.
       const slot = len === 0 ? 0 : internSlot(buf, start, len)
       const known = interned[slot]
-      this.view ??= new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
       if (known.length === len && sameBytes(slot, this.view, start, len)) return known
       let ascii = true
       for (let i = start; i < end; i++) {
@@ -194,8 +195,6 @@ export class WireReader {
    * of `String.fromCharCode.apply` over a subarray, and skips TextDecoder's UTF-8 validation, already done.
    */
   private asciiString(start: number, end: number): string {
-    const buf = this.buf
-    this.text ??= Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength)
     return this.text.toString("latin1", start, end)
   }
 
@@ -237,9 +236,7 @@ export class WireReader {
     this.pos += len
     const child = this.child
     if (child === undefined) {
-      const created = new WireReader(this.buf, start, start + len)
-      created.view = this.view
-      created.text = this.text
+      const created = new WireReader(this.buf, start, start + len, this)
       this.child = created
       return created
     }
