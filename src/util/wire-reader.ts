@@ -144,7 +144,11 @@ export class WireReader {
   }
 
   string(): string {
-    const len = this.length()
+    return this.stringOf(this.length())
+  }
+
+  /** The string of the next `len` bytes (their length already read). */
+  private stringOf(len: number): string {
     const start = this.pos
     const end = start + len
     this.pos = end
@@ -200,10 +204,22 @@ export class WireReader {
 
   /**
    * The next string field's first `maxBytes` bytes (cut back to a whole UTF-8 character), not interned: for values
-   * that differ entry by entry (request ids, user agents) and that a client could make arbitrarily long.
+   * that differ entry by entry (request ids) and that a client could make arbitrarily long.
    */
   boundedString(maxBytes: number): string {
+    return this.boundedOf(this.length(), maxBytes)
+  }
+
+  /**
+   * As `boundedString`, for a value that repeats entry after entry though a client chooses it (user agents):
+   * interned like `string()` when short enough to be neither cut nor costly to compare.
+   */
+  repeatingBoundedString(maxBytes: number): string {
     const len = this.length()
+    return len <= INTERN_MAX_LENGTH && len <= maxBytes ? this.stringOf(len) : this.boundedOf(len, maxBytes)
+  }
+
+  private boundedOf(len: number, maxBytes: number): string {
     const start = this.pos
     this.pos = start + len
     let end = start + Math.min(len, maxBytes)
