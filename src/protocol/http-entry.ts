@@ -103,7 +103,7 @@ export const readHttpEntry = (r: WireReader): HttpAccessLog => {
               break
             case HttpRequestField.userAgent:
               expectWireType(w, Bytes, "HTTPRequestProperties.user_agent")
-              userAgent = q.boundedString(HEADER_VALUE_MAX_BYTES)
+              userAgent = q.repeatingBoundedString(HEADER_VALUE_MAX_BYTES)
               break
             case HttpRequestField.requestId:
               expectWireType(w, Bytes, "HTTPRequestProperties.request_id")
