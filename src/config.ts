@@ -29,6 +29,7 @@ import { maxSeriesPerMinute, retentionMinutes } from "./store/metric-store.ts"
 import { errorLogRatePerMinute, errorLogsMax, errorLogsPerService, logsPostgresUrl, logsRetentionHours } from "./error-logs/settings.ts"
 import * as exportSettings from "./export/settings.ts"
 import { memoryLimitMb } from "./memory/budget.ts"
+import { workers } from "./workers/settings.ts"
 import { invalid, type Setting, setting, type SettingValues, settingsConfig } from "./util/setting.ts"
 
 export const LOG_LEVELS = ["Trace", "Debug", "Info", "Warn", "Error"] as const
@@ -92,6 +93,7 @@ const SETTINGS = {
   httpTlsKeyFile,
   fileReloadIntervalMs,
   memoryLimitMb,
+  workers,
   errorLogRatePerMinute,
   errorLogsPerService,
   errorLogsMax,

@@ -55,7 +55,8 @@ export class LatencyHistogram {
     this.add(bucketOf(ms), 1)
   }
 
-  private add(bucket: number, n: number): void {
+  /** Adds `n` calls to bucket index `bucket` (as `counts` lists them). */
+  add(bucket: number, n: number): void {
     const slots = this.slots
     this.total += n
     if (slots.length === 0) {
