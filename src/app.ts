@@ -19,6 +19,7 @@ import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
 import { type ProxyMetricStore, ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { QueryServiceLive } from "./query/query-service.ts"
 import * as MemoryStore from "./store/metric-store.ts"
+import { AnswerSeriesRequests, ClusterMeshExport } from "./workers/mesh-export-relay.ts"
 import { WorkersLive } from "./workers/primary.ts"
 import { ForwardedErrorLogsLive, ForwardedProxyMetricsLive, OutboxLive, PrimarySinkLive, ReportListening } from "./workers/worker.ts"
 
@@ -78,7 +79,9 @@ export const makeWorkerLayer = (analyzers: AnalyzerLayers) => {
     proxyMetrics
   })
   // Torn down in reverse: gRPC drains its streams, then the aggregator's final flush goes to the primary.
-  return ReportListening.pipe(Layer.provideMerge(Layer.mergeAll(grpc, identity, aggregator, meshExport, budget)))
+  return Layer.mergeAll(ReportListening, AnswerSeriesRequests).pipe(
+    Layer.provideMerge(Layer.mergeAll(grpc, identity, aggregator, meshExport, budget))
+  )
 }
 
 /** The primary process (MESHSIGHT_WORKERS > 1): the workers, the one store, query and HTTP. */
@@ -90,7 +93,7 @@ export const makePrimaryLayer = () => {
     Layer.provide([StoreSinkLive.pipe(Layer.provide([store, budget])), store, budget, proxyMetrics, logStore])
   )
   const query = QueryServiceLive.pipe(Layer.provide(store))
-  const meshExport = MeshExportLive.pipe(Layer.provide(proxyMetrics))
+  const meshExport = ClusterMeshExport.pipe(Layer.provide([MeshExportLive.pipe(Layer.provide(proxyMetrics)), workers, proxyMetrics]))
   // Torn down in reverse: HTTP stops first, then the workers drain and send their final flushes into the store.
   const app = HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(workers, query, store, proxyMetrics, logStore, meshExport, budget)))
   return MemoryBudgetLog.pipe(Layer.provideMerge(app))

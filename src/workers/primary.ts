@@ -15,7 +15,9 @@ import { MemoryBudget } from "../memory/budget.ts"
 import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 import { MetricStore, seriesWeight } from "../store/metric-store.ts"
 import { entriesReceived, errorLogsDropped, metricsSkipped, proxyInstancesStored } from "../telemetry.ts"
+import { replica } from "../export/settings.ts"
 import { settingConfig } from "../util/setting.ts"
+import { isMeshSeriesReply, type MeshSeriesRequest, WorkerSeries, type WireSeries } from "./mesh-export-relay.ts"
 import { type Flush, type FromWorker, isFromWorker, type Listening } from "./messages.ts"
 import { decodeBucket } from "./series-codec.ts"
 import { workers } from "./settings.ts"
@@ -44,6 +46,8 @@ export const WORKER_SLOT_ENV = "MESHSIGHT_WORKER_SLOT"
 
 /** A worker that fails again this soon after a restart waits this long before the next one (no busy crash loop). */
 const RESTART_DELAY_MS = 1_000
+/** How long a /metrics/mesh scrape waits for the workers' series. */
+const SERIES_TIMEOUT_MS = 5_000
 /** How long a stopping worker may take to drain and flush before it is killed. */
 const STOP_GRACE_MS = 30_000
 
@@ -73,6 +77,7 @@ const evictedLogs = Metric.withAttributes(errorLogsDropped, { reason: "evicted" 
 export const WorkersLive = Layer.effectContext(
   Effect.gen(function* () {
     const count = yield* settingConfig(workers)
+    const replicaName = yield* settingConfig(replica)
     const sink = yield* AggregateSink
     const store = yield* MetricStore
     const budget = yield* MemoryBudget
@@ -88,8 +93,12 @@ export const WorkersLive = Layer.effectContext(
     let listening: Listening | undefined
 
     const slots: Array<Slot> = []
+    /** Open requests for the workers' Istio series, by id: the replies so far and who waits for them. */
+    const seriesRequests = new Map<number, { replies: Array<ReadonlyArray<WireSeries>>; expected: number; done: () => void }>()
+    let nextRequest = 0
     const fork = (slot: number) => {
-      const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot) })
+      // Each worker remote-writes its own Istio series: its own meshsight_replica, so they do not overwrite each other.
+      const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot), MESHSIGHT_REPLICA: `${replicaName}-w${slot}` })
       const pid = worker.process.pid
       // Both 'exit' and 'disconnect': the channel's last messages are read before it reports closed.
       let pending = 2
@@ -99,6 +108,12 @@ export const WorkersLive = Layer.effectContext(
       let exit: [number | null, string | null] = [null, null]
       worker.on("message", (m: unknown) => {
         if (isFromWorker(m)) Queue.offerUnsafe(events, [slot, m])
+        else if (isMeshSeriesReply(m)) {
+          const request = seriesRequests.get(m.id)
+          if (request === undefined) return
+          request.replies.push(m.series)
+          if (request.replies.length === request.expected) request.done()
+        }
       })
       worker.once("exit", (code, signal) => {
         exit = [code, signal]
@@ -205,7 +220,24 @@ export const WorkersLive = Layer.effectContext(
     const bound = yield* Deferred.await(started)
     yield* Effect.logInfo(`${count} worker processes run the ingest pipeline on gRPC port ${bound.port} (MESHSIGHT_WORKERS)`)
 
+    const collect = Effect.callback<ReadonlyArray<ReadonlyArray<WireSeries>>>((resume) => {
+      const id = nextRequest++
+      const live = slots.filter((s) => s.worker !== undefined)
+      const replies: Array<ReadonlyArray<WireSeries>> = []
+      const done = () => {
+        clearTimeout(timer)
+        seriesRequests.delete(id)
+        resume(Effect.succeed(replies))
+      }
+      // A worker busy or gone past the timeout is left out of this scrape rather than holding it.
+      const timer = setTimeout(done, SERIES_TIMEOUT_MS)
+      seriesRequests.set(id, { replies, expected: live.length, done })
+      if (live.length === 0) return done()
+      for (const s of live) s.worker!.send({ type: "mesh-series-request", id } satisfies MeshSeriesRequest)
+    })
+
     return Context.make(GrpcServer, { port: bound.port, alsPort: bound.alsPort }).pipe(
+      Context.add(WorkerSeries, { collect }),
       Context.add(IdentityResolver, {
         http: [],
         tcp: [],

@@ -148,6 +148,11 @@ describe("MESHSIGHT_WORKERS=2", () => {
     expect(workers.endpoints).toEqual(single.endpoints)
     expect(workers.instances).toEqual(single.instances)
     expect(workers.topology.edges.length).toBeGreaterThan(0)
+    // The Istio-standard metrics: each worker's series, added up by the primary, are the one process's.
+    const meshLines = async (app: MeshsightProcess) => (await (await fetch(`${app.url}/metrics/mesh`)).text()).split("\n").sort()
+    const [meshOne, meshTwo] = [await meshLines(one), await meshLines(two)]
+    expect(meshOne.filter((l) => l.startsWith("istio_requests_total{")).length).toBeGreaterThan(10)
+    expect(meshTwo).toEqual(meshOne)
     // Both workers took connections, and their shares add up.
     const perWorker = [0, 1].map((w) => metricValue(workers.text, `meshsight_worker_entries_total{worker="${w}"}`))
     expect(perWorker.every((n) => n > 0)).toBe(true)
