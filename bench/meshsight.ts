@@ -13,19 +13,24 @@ export interface BenchedMeshsight {
   readonly stop: () => Promise<void>
 }
 
-/** `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings. */
+/**
+ * `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings (one process
+ * unless it sets MESHSIGHT_WORKERS). `cores`: where it may run (taskset), core 0 by default.
+ */
 export const startMeshsight = async (
   nodeFlags: ReadonlyArray<string> = serviceNodeFlags,
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  cores: number | string = 0
 ): Promise<BenchedMeshsight> => {
   const grpcPort = await freePort()
   const httpPort = await freePort()
-  const child = spawnPinned(0, [...nodeFlags, SERVER_MAIN], {
+  const child = spawnPinned(cores, [...nodeFlags, SERVER_MAIN], {
     MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     MESHSIGHT_HTTP_HOST: "127.0.0.1",
     MESHSIGHT_HTTP_PORT: String(httpPort),
     MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024),
     MESHSIGHT_LOG_LEVEL: "Warn",
+    MESHSIGHT_WORKERS: "1",
     ...env
   })
   let log = ""
