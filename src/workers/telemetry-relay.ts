@@ -1,7 +1,8 @@
 // meshsight's own counters and gauges across processes (MESHSIGHT_WORKERS > 1): each worker sends, with every
 // flush, how much each of its counters grew since the previous flush and its gauges' values; the primary adds the
 // counter deltas to its own counters (so /metrics totals are the sum over all workers, kept across a worker's
-// restart) and sets each gauge to the sum of the workers' last values, except the gauges only the primary keeps.
+// restart) and sets each gauge to the sum of the workers' last values (a timestamp: their latest), except the
+// gauges only the primary keeps.
 import { type Context, Metric } from "effect"
 import * as telemetry from "../telemetry.ts"
 
@@ -41,6 +42,9 @@ const PRIMARY_GAUGES = new Set([
   keyOf(telemetry.memoryUsedBytes.id, { part: "series" })
 ])
 
+/** Gauges that are a time, not an amount: the workers' latest, not their sum. */
+const LATEST_GAUGES = new Set([telemetry.remoteWriteLastSuccess.id])
+
 const byId = new Map<string, Metric.Metric<number, unknown>>(
   (Object.values(telemetry) as ReadonlyArray<unknown>)
     .filter((m): m is Metric.Metric<number, unknown> => Metric.isMetric(m))
@@ -53,7 +57,11 @@ export const makeTelemetrySum = (context: Context.Context<never>) => {
   const setGauges = () => {
     const sums = new Map<string, readonly [string, Attributes, number]>()
     for (const gauges of gaugesBySlot.values()) {
-      for (const [key, [id, attributes, value]] of gauges) sums.set(key, [id, attributes, (sums.get(key)?.[2] ?? 0) + value])
+      for (const [key, [id, attributes, value]] of gauges) {
+        const before = sums.get(key)?.[2]
+        const combined = before === undefined ? value : LATEST_GAUGES.has(id) ? Math.max(before, value) : before + value
+        sums.set(key, [id, attributes, combined])
+      }
     }
     for (const [, [id, attributes, value]] of sums) {
       const metric = byId.get(id)
