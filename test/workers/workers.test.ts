@@ -8,6 +8,7 @@ import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, inboundTcpEntry, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
+import { captureFrom } from "../support/envoy-metric-capture.ts"
 import { getJson } from "../support/http-json.ts"
 import { waitFor } from "../support/wait-for.ts"
 
@@ -128,9 +129,16 @@ afterEach(async () => {
 describe("MESHSIGHT_WORKERS=2", () => {
   it("answers for both workers' traffic together, exactly as one process does", { timeout: 90_000 }, async () => {
     const startMs = Date.now() - 5_000
-    const [one, two] = [await start({ MESHSIGHT_WORKERS: "1" }), await start({ MESHSIGHT_WORKERS: "2" })]
+    // `persistence`: failed entries become error logs, which the workers forward to the primary's store.
+    const env = { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh,persistence" }
+    const [one, two] = [await start({ ...env, MESHSIGHT_WORKERS: "1" }), await start({ ...env, MESHSIGHT_WORKERS: "2" })]
     const statuses = await Promise.all([sendTraffic(one, startMs), sendTraffic(two, startMs)])
     expect(statuses.flat().map((s) => s.code)).toEqual(new Array(2 * CONNECTIONS).fill(0))
+    // A proxy's MetricsService stream, which a worker takes and the primary's proxies' store keeps.
+    const proxy = WORKLOADS[1]
+    for (const app of [one, two]) {
+      expect((await sendAlsMessages(app.grpcPort, [captureFrom(proxy, "sidecar")], "v3", { service: "metrics" })).code).toBe(0)
+    }
     const single = await answersFor(one, startMs)
     const workers = await answersFor(two, startMs)
 
@@ -148,6 +156,30 @@ describe("MESHSIGHT_WORKERS=2", () => {
     expect(workers.endpoints).toEqual(single.endpoints)
     expect(workers.instances).toEqual(single.instances)
     expect(workers.topology.edges.length).toBeGreaterThan(0)
+    // The error logs: the same logs (their ids and so their order among equal times may differ).
+    const logsOf = async (app: MeshsightProcess) => {
+      const { body } = await getJson(app.url, "/api/logs?limit=500")
+      return (body.logs as Array<Record<string, unknown>>).map(({ id: _, ...log }) => JSON.stringify(log)).sort()
+    }
+    const logsOne = await logsOf(one)
+    expect(logsOne.length).toBeGreaterThan(50)
+    expect(await logsOf(two)).toEqual(logsOne)
+    // The proxy's MetricsService data.
+    const proxyPath = `/api/services/${proxy.workloadName}.${proxy.namespace}/instances/${proxy.name}/proxy?${`start=${startMs - 60_000}&end=${startMs + 120_000}`}`
+    const proxyOne = await waitFor(
+      "the proxy's metrics",
+      () => getJson(one.url, proxyPath),
+      (r) => r.status === 200
+    )
+    const proxyTwo = await waitFor(
+      "the proxy's metrics",
+      () => getJson(two.url, proxyPath),
+      (r) => r.status === 200
+    )
+    // All but when each process received it.
+    expect({ ...proxyTwo.body, lastSeen: 0 }).toEqual({ ...proxyOne.body, lastSeen: 0 })
+    expect(proxyOne.body.metrics.length).toBeGreaterThan(0)
+    expect(metricValue(await metricsText(two), "meshsight_proxy_instances")).toBe(1)
     // The Istio-standard metrics: each worker's series, added up by the primary, are the one process's.
     const meshLines = async (app: MeshsightProcess) => (await (await fetch(`${app.url}/metrics/mesh`)).text()).split("\n").sort()
     const [meshOne, meshTwo] = [await meshLines(one), await meshLines(two)]
