@@ -210,7 +210,7 @@ export const WorkersLive = Layer.effectContext(
               )
           })
         )
-        yield* Effect.logInfo(`${live.length} workers stopped; the store holds ${store.seriesCount()} series`)
+        yield* Effect.logInfo(`workers stopped (${live.length}); the store holds ${store.seriesCount()} series`)
       })
     )
 

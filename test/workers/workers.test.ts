@@ -3,10 +3,11 @@
 // the same answers one process gives for the same traffic. A worker killed is started again; SIGTERM drains the
 // workers into the store before the primary exits.
 import { readdirSync, readFileSync } from "node:fs"
+import { createServer } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, inboundTcpEntry, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
-import { type MeshsightProcess, metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { freePort, type MeshsightProcess, metricValue, runMeshsightToExit, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
 import { captureFrom } from "../support/envoy-metric-capture.ts"
 import { getJson } from "../support/http-json.ts"
@@ -225,6 +226,25 @@ describe("MESHSIGHT_WORKERS=2", () => {
     expect(perWorker.every((n) => n > 0)).toBe(true)
   })
 
+  it("stops start-up with the workers' own reason when they cannot listen", { timeout: 60_000 }, async () => {
+    const taken = createServer()
+    const port = await freePort()
+    await new Promise<void>((resolve) => taken.listen(port, "127.0.0.1", resolve))
+    try {
+      const { code, output } = await runMeshsightToExit({
+        MESHSIGHT_WORKERS: "2",
+        MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${port}`,
+        MESHSIGHT_HTTP_HOST: "127.0.0.1",
+        MESHSIGHT_HTTP_PORT: String(await freePort())
+      })
+      expect(code).toBe(1)
+      expect(output).toMatch(new RegExp(`cannot listen on gRPC 127\\.0\\.0\\.1:${port}`))
+      expect(output).toMatch(/meshsight: worker process \d stopped while starting \(exit code 1\)/)
+    } finally {
+      taken.close()
+    }
+  })
+
   it("on SIGTERM stops the workers, whose final flushes reach the store, then exits 0", { timeout: 90_000 }, async () => {
     // A long flush interval: only the workers' final flushes can bring these calls to the primary.
     const app = await start({ MESHSIGHT_WORKERS: "2", MESHSIGHT_FLUSH_INTERVAL_MS: "60000" })
@@ -236,12 +256,12 @@ describe("MESHSIGHT_WORKERS=2", () => {
     const flushes = [...log.matchAll(/final flush: (\d+) pending series stored/g)].map((m) => Number(m[1]))
     expect(flushes).toHaveLength(2)
     expect(flushes.every((n) => n > 0)).toBe(true)
-    const stored = log.match(/2 workers stopped; the store holds (\d+) series/)
+    const stored = log.match(/workers stopped \(2\); the store holds (\d+) series/)
     expect(stored).not.toBeNull()
     // What the workers sent is what the store took: it was empty before (nothing was flushed earlier), and no
     // series is in both flushes (a workload's server-side series and its client-side relations come from its own
     // sidecar's connection only, which one worker held).
     expect(Number(stored![1])).toBe(flushes[0] + flushes[1])
-    expect(log.lastIndexOf("final flush")).toBeLessThan(log.indexOf("workers stopped"))
+    expect(log.lastIndexOf("final flush")).toBeLessThan(log.indexOf("workers stopped (2)"))
   })
 })
