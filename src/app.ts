@@ -93,7 +93,7 @@ export const makePrimaryLayer = () => {
     Layer.provide([StoreSinkLive.pipe(Layer.provide([store, budget])), store, budget, proxyMetrics, logStore])
   )
   const query = QueryServiceLive.pipe(Layer.provide(store))
-  const meshExport = ClusterMeshExport.pipe(Layer.provide([MeshExportLive.pipe(Layer.provide(proxyMetrics)), workers, proxyMetrics]))
+  const meshExport = ClusterMeshExport.pipe(Layer.provide([workers, proxyMetrics]))
   // Torn down in reverse: HTTP stops first, then the workers drain and send their final flushes into the store.
   const app = HttpServerLive.pipe(Layer.provideMerge(Layer.mergeAll(workers, query, store, proxyMetrics, logStore, meshExport, budget)))
   return MemoryBudgetLog.pipe(Layer.provideMerge(app))

@@ -5,14 +5,15 @@
 // primary's ProxyMetricStore holds. Remote write: each worker sends its own series with meshsight_replica
 // "<MESHSIGHT_REPLICA>-w<slot>" (./primary.ts sets it), and the primary sends the proxies' gauges under
 // MESHSIGHT_REPLICA itself; summing over meshsight_replica, as across replicas, gives the totals.
-import { Clock, Context, Effect, Layer } from "effect"
+import { Clock, Context, Effect, Layer, Metric } from "effect"
 import { renderExposition } from "../export/exposition.ts"
-import { MeshExport } from "../export/mesh-export.ts"
+import { MeshExport, MeshExportLive } from "../export/mesh-export.ts"
 import type { MeshSeries } from "../export/mesh-series.ts"
 import { proxyGauges } from "../export/proxy-series.ts"
 import { meshMetricsIdleMinutes } from "../export/settings.ts"
 import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 import { settingConfig } from "../util/setting.ts"
+import { makeTelemetryDeltas, type TelemetryDelta } from "./telemetry-relay.ts"
 
 /** A series as it crosses the IPC channel. */
 export type WireSeries = Pick<MeshSeries, "kind" | "labelText" | "pairs" | "values" | "lastUpdateMs">
@@ -31,11 +32,15 @@ export interface MeshSeriesReply {
 export const isMeshSeriesReply = (m: unknown): m is MeshSeriesReply =>
   typeof m === "object" && m !== null && (m as MeshSeriesReply).type === "mesh-series"
 
-/** The primary's side: every live worker's series (a worker that does not answer in time is left out). */
-export class WorkerSeries extends Context.Service<
-  WorkerSeries,
-  { readonly collect: Effect.Effect<ReadonlyArray<ReadonlyArray<WireSeries>>> }
->()("meshsight/workers/WorkerSeries") {}
+export interface WorkerSeriesShape {
+  /** Every live worker's series (a worker that does not answer in time is left out). */
+  readonly collect: Effect.Effect<ReadonlyArray<ReadonlyArray<WireSeries>>>
+  /** Adds the primary's own export's counters and gauges to /metrics as a worker's are (./telemetry-relay.ts). */
+  readonly addOwn: (delta: TelemetryDelta) => void
+}
+
+/** The primary's side of the workers' Istio series (./primary.ts provides it). */
+export class WorkerSeries extends Context.Service<WorkerSeries, WorkerSeriesShape>()("meshsight/workers/WorkerSeries") {}
 
 /** Series with the same labels from several workers, added up. */
 export const mergeSeries = (parts: ReadonlyArray<ReadonlyArray<WireSeries>>): Array<MeshSeries> => {
@@ -75,15 +80,31 @@ export const AnswerSeriesRequests = Layer.effectDiscard(
   })
 )
 
+/** How often the primary's own export's counters and gauges join the workers' in /metrics. */
+const OWN_TELEMETRY_MS = 1_000
+
 /**
  * In the primary: the export as the one process has it (remote write of the proxies' gauges, its housekeeping),
- * but /metrics/mesh renders the workers' series merged.
+ * but /metrics/mesh renders the workers' series merged. Its own self-metrics (an empty registry's label-set gauge,
+ * the remote-write counters and gauges) are kept in a metric registry of their own and added to the workers' as
+ * one more worker's, so that they neither overwrite the workers' sums nor are overwritten by them.
  */
 export const ClusterMeshExport = Layer.effect(
   MeshExport,
   Effect.gen(function* () {
-    const own = yield* MeshExport
+    const registry: Metric.MetricRegistry = new Map()
+    const own = Context.get(yield* Layer.build(MeshExportLive).pipe(Effect.provideService(Metric.MetricRegistry, registry)), MeshExport)
     const workers = yield* WorkerSeries
+    const deltas = makeTelemetryDeltas()
+    const ownContext = Context.make(Metric.MetricRegistry, registry)
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.andThen(
+          Effect.sleep(OWN_TELEMETRY_MS),
+          Effect.sync(() => workers.addOwn(deltas(Metric.snapshotUnsafe(ownContext))))
+        )
+      )
+    )
     const proxies = yield* ProxyMetricStore
     const idleMs = (yield* settingConfig(meshMetricsIdleMinutes)) * 60_000
     if (!own.enabled) return own

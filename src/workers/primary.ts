@@ -46,6 +46,8 @@ export const WORKER_SLOT_ENV = "MESHSIGHT_WORKER_SLOT"
 
 /** A worker that fails again this soon after a restart waits this long before the next one (no busy crash loop). */
 const RESTART_DELAY_MS = 1_000
+/** Where the primary's own export's self-metrics are summed with the workers' (./mesh-export-relay.ts). */
+const PRIMARY_EXPORT = -1
 /** How long a /metrics/mesh scrape waits for the workers' series. */
 const SERIES_TIMEOUT_MS = 5_000
 /** How long a stopping worker may take to drain and flush before it is killed. */
@@ -237,7 +239,7 @@ export const WorkersLive = Layer.effectContext(
     })
 
     return Context.make(GrpcServer, { port: bound.port, alsPort: bound.alsPort }).pipe(
-      Context.add(WorkerSeries, { collect }),
+      Context.add(WorkerSeries, { collect, addOwn: (delta) => telemetry.add(PRIMARY_EXPORT, delta) }),
       Context.add(IdentityResolver, {
         http: [],
         tcp: [],

@@ -3,6 +3,7 @@
 // the same answers one process gives for the same traffic. A worker killed is started again; SIGTERM drains the
 // workers into the store before the primary exits.
 import { readdirSync, readFileSync } from "node:fs"
+import { createServer as createHttpServer } from "node:http"
 import { createServer } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
@@ -12,6 +13,7 @@ import { sendAlsMessages } from "../support/als-client.ts"
 import { captureFrom } from "../support/envoy-metric-capture.ts"
 import { getJson } from "../support/http-json.ts"
 import { waitFor } from "../support/wait-for.ts"
+import { type DecodedSeries, decodeWriteRequest } from "../support/write-request.ts"
 
 const workload = (name: string, i: number): Workload => ({
   name: `${name}-0`,
@@ -186,6 +188,20 @@ describe("MESHSIGHT_WORKERS=2", () => {
     const [meshOne, meshTwo] = [await meshLines(one), await meshLines(two)]
     expect(meshOne.filter((l) => l.startsWith("istio_requests_total{")).length).toBeGreaterThan(10)
     expect(meshTwo).toEqual(meshOne)
+    // Label sets held, summed over the workers (no label set is in both here: each sidecar's connection has one
+    // worker), and not reset by the primary's own (empty) export.
+    const labelSets = await waitFor(
+      "the label-set gauge",
+      () => metricsText(one),
+      (t) => metricValue(t, "meshsight_mesh_series") > 0,
+      15_000
+    )
+    await waitFor(
+      "the workers' label-set gauges",
+      () => metricsText(two),
+      (t) => metricValue(t, "meshsight_mesh_series") === metricValue(labelSets, "meshsight_mesh_series"),
+      15_000
+    )
     // Both workers took connections, and their shares add up.
     const perWorker = [0, 1].map((w) => metricValue(workers.text, `meshsight_worker_entries_total{worker="${w}"}`))
     expect(perWorker.every((n) => n > 0)).toBe(true)
@@ -196,6 +212,50 @@ describe("MESHSIGHT_WORKERS=2", () => {
       () => metricsText(two),
       (t) => metricValue(t, "meshsight_als_streams_active") === 0
     )
+  })
+
+  it("remote-writes each worker's series under its own replica, the proxies' gauges under the primary's", { timeout: 90_000 }, async () => {
+    // The latest sample of every series received, by its labels (meshsight_replica included).
+    const latest = new Map<string, DecodedSeries>()
+    const sink = createHttpServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (c: Buffer) => chunks.push(c))
+      req.on("end", () => {
+        for (const s of decodeWriteRequest(Buffer.concat(chunks))) latest.set(JSON.stringify(s.labels), s)
+        res.writeHead(204).end()
+      })
+    })
+    await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve))
+    try {
+      const app = await start({
+        MESHSIGHT_WORKERS: "2",
+        MESHSIGHT_REPLICA: "r",
+        MESHSIGHT_REMOTE_WRITE_URL: `http://127.0.0.1:${(sink.address() as { port: number }).port}/api/v1/write`,
+        MESHSIGHT_REMOTE_WRITE_INTERVAL_MS: "500"
+      })
+      const startMs = Date.now() - 5_000
+      await sendTraffic(app, startMs)
+      expect((await sendAlsMessages(app.grpcPort, [captureFrom(WORKLOADS[0], "sidecar")], "v3", { service: "metrics" })).code).toBe(0)
+      await answersFor(app, startMs)
+      const scraped = (await (await fetch(`${app.url}/metrics/mesh`)).text())
+        .split("\n")
+        .filter((l) => l.startsWith("istio_requests_total{"))
+        .reduce((n, l) => n + Number(l.split(" ").pop()), 0)
+      const sent = (name: string) => [...latest.values()].filter((s) => s.labels.__name__ === name)
+      const requestsSent = () => sent("istio_requests_total").reduce((n, s) => n + s.samples[s.samples.length - 1][0], 0)
+      // Summed over meshsight_replica, the remote-written requests are what /metrics/mesh shows.
+      await waitFor("every request remote-written", requestsSent, (n) => n === scraped, 20_000)
+      expect(new Set(sent("istio_requests_total").map((s) => s.labels.meshsight_replica))).toEqual(new Set(["r-w0", "r-w1"]))
+      await waitFor(
+        "the proxy's gauges remote-written",
+        () => sent("envoy_heap_memory_used").length,
+        (n) => n > 0,
+        20_000
+      )
+      expect(new Set(sent("envoy_heap_memory_used").map((s) => s.labels.meshsight_replica))).toEqual(new Set(["r"]))
+    } finally {
+      sink.close()
+    }
   })
 
   it("starts a killed worker again, logs it, and keeps serving", { timeout: 90_000 }, async () => {
