@@ -44,7 +44,7 @@ export class WorkerStartFailed extends Schema.TaggedError<WorkerStartFailed>()("
 /** The environment variable that tells a forked process its slot (0 to N-1, kept across restarts). */
 export const WORKER_SLOT_ENV = "MESHSIGHT_WORKER_SLOT"
 
-/** A worker that fails again this soon after a restart waits this long before the next one (no busy crash loop). */
+/** A worker is started again this long after it exited (a worker that keeps failing does not spin the primary). */
 const RESTART_DELAY_MS = 1_000
 /** Where the primary's own export's self-metrics are summed with the workers' (./mesh-export-relay.ts). */
 const PRIMARY_EXPORT = -1
@@ -102,12 +102,12 @@ export const WorkersLive = Layer.effectContext(
       // Each worker remote-writes its own Istio series: its own meshsight_replica, so they do not overwrite each other.
       const worker = cluster.fork({ [WORKER_SLOT_ENV]: String(slot), MESHSIGHT_REPLICA: `${replicaName}-w${slot}` })
       const pid = worker.process.pid
-      // Both 'exit' and 'disconnect': the channel's last messages are read before it reports closed.
+      // After both 'exit' and 'disconnect': the channel's last messages are read before it reports closed.
+      let exit: [code: number | null, signal: string | null] = [null, null]
       let pending = 2
-      const gone = (code: number | null, signal: string | null) => {
-        if (--pending === 0) Queue.offerUnsafe(events, [slot, { type: "exit", pid, code, signal }])
+      const gone = () => {
+        if (--pending === 0) Queue.offerUnsafe(events, [slot, { type: "exit", pid, code: exit[0], signal: exit[1] }])
       }
-      let exit: [number | null, string | null] = [null, null]
       worker.on("message", (m: unknown) => {
         if (isFromWorker(m)) Queue.offerUnsafe(events, [slot, m])
         else if (isMeshSeriesReply(m)) {
@@ -119,9 +119,9 @@ export const WorkersLive = Layer.effectContext(
       })
       worker.once("exit", (code, signal) => {
         exit = [code, signal]
-        gone(code, signal)
+        gone()
       })
-      worker.once("disconnect", () => gone(...exit))
+      worker.once("disconnect", gone)
       slots[slot] = { worker, ready: false, listening: false, exited: Deferred.makeUnsafe<void>() }
     }
 
@@ -188,8 +188,15 @@ export const WorkersLive = Layer.effectContext(
               `worker ${slot} (pid ${event.pid}) exited unexpectedly (${exitText(event.code, event.signal)}): its streams ` +
                 "reconnect to the other workers, and what it had not flushed yet is lost; starting another"
             )
-            yield* Effect.sleep(RESTART_DELAY_MS)
-            if (!stopping) fork(slot)
+            // Waiting apart: the other workers' flushes go on being merged meanwhile.
+            yield* Effect.forkChild(
+              Effect.andThen(
+                Effect.sleep(RESTART_DELAY_MS),
+                Effect.sync(() => {
+                  if (!stopping) fork(slot)
+                })
+              )
+            )
           }
         }
       })
@@ -246,8 +253,11 @@ export const WorkersLive = Layer.effectContext(
         forStream: () => {
           throw new Error("the primary process resolves no identities: its workers do")
         },
-        // Ready when every worker is running and its analyzers can answer.
-        isReady: () => slots.every((s) => s.worker !== undefined && s.ready)
+        // Ready when the running workers' analyzers can answer (one being started again leaves the others serving).
+        isReady: () => {
+          const running = slots.filter((s) => s.worker !== undefined)
+          return running.length > 0 && running.every((s) => s.ready)
+        }
       })
     )
   })
