@@ -12,6 +12,7 @@ import { loadConfig } from "./config.ts"
 import { analyzerLayers } from "./main-analyzers.ts"
 import { isStartupError, startupMessage } from "./startup-errors.ts"
 import { WORKER_SLOT_ENV } from "./workers/primary.ts"
+import { workerCount } from "./workers/settings.ts"
 
 const program = Effect.gen(function* () {
   const config = yield* loadConfig
@@ -28,7 +29,7 @@ const program = Effect.gen(function* () {
   }
   yield* Effect.forEach(config.warnings, (warning) => Effect.logWarning(warning)).pipe(Effect.provide(logging))
   // The primary loads no analyzer: its workers identify.
-  if (config.workers > 1) return yield* Layer.launch(makePrimaryLayer()).pipe(Effect.provide(logging))
+  if ((yield* workerCount) > 1) return yield* Layer.launch(makePrimaryLayer()).pipe(Effect.provide(logging))
   const analyzers = yield* Effect.promise(() => analyzerLayers([...config.httpAnalyzers, ...config.tcpAnalyzers]))
   // The stages read their own settings from the same (default: environment) ConfigProvider; all were checked above.
   yield* Layer.launch(makeAppLayer(analyzers)).pipe(Effect.provide(logging))

@@ -20,7 +20,7 @@ import { settingConfig } from "../util/setting.ts"
 import { isMeshSeriesReply, type MeshSeriesRequest, WorkerSeries, type WireSeries } from "./mesh-export-relay.ts"
 import { type Flush, type FromWorker, isFromWorker, type Listening } from "./messages.ts"
 import { decodeBucket } from "./series-codec.ts"
-import { workers } from "./settings.ts"
+import { workerCount } from "./settings.ts"
 import { makeTelemetrySum } from "./telemetry-relay.ts"
 
 export const workerEntries = Metric.counter("meshsight_worker_entries_total", {
@@ -78,7 +78,7 @@ const evictedLogs = Metric.withAttributes(errorLogsDropped, { reason: "evicted" 
 /** Forks the workers and merges what they send; provides the gRPC ports they listen on and their readiness. */
 export const WorkersLive = Layer.effectContext(
   Effect.gen(function* () {
-    const count = yield* settingConfig(workers)
+    const count = yield* workerCount
     const replicaName = yield* settingConfig(replica)
     const sink = yield* AggregateSink
     const store = yield* MetricStore

@@ -1,9 +1,14 @@
-// MESHSIGHT_WORKERS: how many worker processes run the ingest pipeline (./primary.ts). The default is the cores
-// this process may use: Node's count (CPU affinity), lowered to the container's CPU limit when there is one
-// (cgroup v2 cpu.max, else v1 cfs quota / period), so a pod limited to 2 CPUs on a 64-core node forks 2, not 64.
+// MESHSIGHT_WORKERS: how many worker processes run the ingest pipeline (./primary.ts). The default (0) is the
+// cores this process may use: Node's count (CPU affinity), lowered to the container's CPU limit when there is one
+// (cgroup v2 cpu.max, else v1 cfs quota / period), so a pod limited to 2 CPUs on a 64-core node forks 2, not 64;
+// and lowered again to one worker per MB_PER_WORKER of the memory budget, since each worker is a Node process of
+// its own (a pod with 1 GiB and no CPU limit on a 64-core node forks 4, not 64, and is not killed for memory).
 import { readFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
-import { Int, setting } from "../util/setting.ts"
+import { Config } from "effect"
+import { defaultMemoryLimitMb } from "../memory/container-limit.ts"
+import { memoryLimitMb } from "../memory/budget.ts"
+import { Int, setting, settingsConfig } from "../util/setting.ts"
 
 /** A cgroup CPU limit in cores (rounded up); undefined for none. `cpu.max` is "QUOTA PERIOD" or "max PERIOD". */
 export const parseCpuMax = (text: string): number | undefined => {
@@ -27,11 +32,20 @@ export const containerCpuLimit = (read: (path: string) => string = (p) => readFi
   }
 }
 
-export const defaultWorkers = (): number => Math.max(1, Math.min(availableParallelism(), containerCpuLimit() ?? Number.POSITIVE_INFINITY))
+/** Memory budget per worker the default leaves: a worker takes ~110 MiB idle, and its share of the load above. */
+export const MB_PER_WORKER = 256
+
+export const defaultWorkers = (budgetMb: number): number =>
+  Math.max(1, Math.min(availableParallelism(), containerCpuLimit() ?? Number.POSITIVE_INFINITY, Math.floor(budgetMb / MB_PER_WORKER)))
 
 export const workers = setting({
   names: ["MESHSIGHT_WORKERS"],
-  schema: Int(1, 256),
-  expected: "a whole number of worker processes from 1 to 256",
-  default: defaultWorkers()
+  schema: Int(0, 256),
+  expected: "0 (automatic) or a whole number of worker processes up to 256",
+  default: 0
 })
+
+/** The workers to run: the setting, or when 0 the default above for the memory budget in effect. */
+export const workerCount = Config.map(settingsConfig({ workers, memoryLimitMb }), (s) =>
+  s.workers > 0 ? s.workers : defaultWorkers(s.memoryLimitMb || defaultMemoryLimitMb())
+)
