@@ -2,7 +2,7 @@
 // cores this process may use: Node's count (CPU affinity), lowered to the container's CPU limit when there is one
 // (cgroup v2 cpu.max, else v1 cfs quota / period), so a pod limited to 2 CPUs on a 64-core node forks 2, not 64;
 // and lowered again to one worker per MB_PER_WORKER of the memory budget, since each worker is a Node process of
-// its own (a pod with 1 GiB and no CPU limit on a 64-core node forks 4, not 64, and is not killed for memory).
+// its own (a pod with 1 GiB and no CPU limit on a 64-core node forks 2, not 64, and is not killed for memory).
 import { readFileSync } from "node:fs"
 import { availableParallelism } from "node:os"
 import { Config } from "effect"
@@ -32,8 +32,8 @@ export const containerCpuLimit = (read: (path: string) => string = (p) => readFi
   }
 }
 
-/** Memory budget per worker the default leaves: a worker takes ~110 MiB idle, and its share of the load above. */
-export const MB_PER_WORKER = 256
+/** Memory budget per worker the default leaves: a worker takes ~120 MiB idle and ~240 MiB at peak under load (docs/performance.md), the primary its store on top. */
+export const MB_PER_WORKER = 512
 
 export const defaultWorkers = (budgetMb: number): number =>
   Math.max(1, Math.min(availableParallelism(), containerCpuLimit() ?? Number.POSITIVE_INFINITY, Math.floor(budgetMb / MB_PER_WORKER)))

@@ -1,5 +1,5 @@
 // MESHSIGHT_WORKERS' default: the cores the process may use, no more than the container's CPU limit, and no more
-// than one worker per 256 MiB of the memory budget (each worker is a Node process of its own).
+// than one worker per 512 MiB of the memory budget (each worker is a Node process of its own).
 import { availableParallelism } from "node:os"
 import { describe, expect, it } from "vitest"
 import { containerCpuLimit, defaultWorkers, MB_PER_WORKER, parseCpuMax } from "../../src/workers/settings.ts"
@@ -29,7 +29,7 @@ describe("the default number of workers", () => {
   it("forks no more workers than the memory budget has room for, and at least one", () => {
     expect(defaultWorkers(64)).toBe(1)
     expect(defaultWorkers(MB_PER_WORKER)).toBe(1)
-    expect(defaultWorkers(1024)).toBe(Math.min(4, availableParallelism(), containerCpuLimit() ?? 4))
+    expect(defaultWorkers(1024)).toBe(Math.min(2, availableParallelism(), containerCpuLimit() ?? 2))
     expect(defaultWorkers(1_048_576)).toBe(Math.min(availableParallelism(), containerCpuLimit() ?? Number.POSITIVE_INFINITY))
   })
 })
