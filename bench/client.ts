@@ -1,19 +1,24 @@
 // The benchmark's load generator, run as its own process: opens N concurrent ALS v3 streams, each starting with
 // its proxy's identifier message, then cycling through that proxy's pool; honours HTTP/2 flow control (waits for
 // 'drain'); prints {"entries", "seconds"} once every stream has been answered.
-// Usage: node bench/client.ts TARGET STREAMS MESSAGES_PER_STREAM WORKLOAD
+// Usage: node bench/client.ts TARGET STREAMS MESSAGES_PER_STREAM WORKLOAD [CONNECTIONS]
 // STREAMS 0: one stream per proxy of the workload, each sending its pool once (for many distinct series).
+// CONNECTIONS (default 1): HTTP/2 connections the streams are spread over, as many proxies each have their own
+// (meshsight's workers are dealt connections, not streams).
 import { makeAlsClient } from "../src/ingest/service-definitions.ts"
 import { decodeWorkload, ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
 
-const [target, streamsArg, perStreamArg, workloadArg] = process.argv.slice(2)
+const [target, streamsArg, perStreamArg, workloadArg, connectionsArg] = process.argv.slice(2)
 const streams = Number(streamsArg)
 const perStream = Number(perStreamArg)
 const pools = generate(decodeWorkload(workloadArg)).map((s) => s.messages.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength)))
 
-const client = makeAlsClient(target, "v3", { "grpc.max_send_message_length": 64 * 1024 * 1024 })
+// A local subchannel pool per client: grpc-js would otherwise share one connection among them.
+const clients = Array.from({ length: Number(connectionsArg ?? "1") }, () =>
+  makeAlsClient(target, "v3", { "grpc.max_send_message_length": 64 * 1024 * 1024, "grpc.use_local_subchannel_pool": 1 })
+)
 
-const runStream = (pool: ReadonlyArray<Buffer>, perStream: number) =>
+const runStream = (client: (typeof clients)[number], pool: ReadonlyArray<Buffer>, perStream: number) =>
   new Promise<void>((resolve, reject) => {
     const call = client.StreamAccessLogs((err) => (err ? reject(new Error(`stream ended with ${err.code}: ${err.details}`)) : resolve()))
     let sent = 0
@@ -30,15 +35,19 @@ const runStream = (pool: ReadonlyArray<Buffer>, perStream: number) =>
   })
 
 // Connect before timing, so that the figure is about streaming, not about the TCP and HTTP/2 handshake.
-await new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())))
+await Promise.all(
+  clients.map(
+    (client) => new Promise<void>((resolve, reject) => client.waitForReady(Date.now() + 10_000, (e) => (e ? reject(e) : resolve())))
+  )
+)
 const usable = pools.filter((p) => p.length > 1)
 const plan =
   streams === 0
     ? usable.map((pool) => ({ pool, messages: pool.length }))
     : Array.from({ length: streams }, (_, i) => ({ pool: usable[i % usable.length], messages: perStream }))
 const started = process.hrtime.bigint()
-await Promise.all(plan.map((s) => runStream(s.pool, s.messages)))
+await Promise.all(plan.map((s, i) => runStream(clients[i % clients.length], s.pool, s.messages)))
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
-client.close()
+for (const client of clients) client.close()
 const messages = plan.reduce((n, s) => n + s.messages, 0)
 console.log(JSON.stringify({ entries: messages * ENTRIES_PER_MESSAGE, seconds }))

@@ -19,7 +19,7 @@ export const manySeries = (quick: boolean): Workload => ({
 const MiB = 1024 * 1024
 
 export const liveSeries = async (quick: boolean, nodeFlags: ReadonlyArray<string> = serviceNodeFlags, env: Record<string, string> = {}) => {
-  const meshsight = await startMeshsight(nodeFlags, env, true)
+  const meshsight = await startMeshsight(nodeFlags, env, { inspector: true })
   const idleRssMb = memoryOf(meshsight.pid).rssMb
   await runClient(meshsight.target, 0, 0, manySeries(quick))
   const sample = async () => ({

@@ -32,24 +32,27 @@ const inspectorCommand = async (port: number, method: string) => {
 }
 
 /**
- * `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings. `inspector`
- * opens node's inspector on loopback, for `collectGarbage`.
+ * `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings (one process
+ * unless it sets MESHSIGHT_WORKERS). `inspector` opens node's inspector on loopback, for `collectGarbage`;
+ * `cores`: where it may run (taskset), core 0 by default.
  */
 export const startMeshsight = async (
   nodeFlags: ReadonlyArray<string> = serviceNodeFlags,
   env: Record<string, string> = {},
-  inspector = false
+  options: { readonly inspector?: boolean; readonly cores?: number | string } = {}
 ): Promise<BenchedMeshsight> => {
+  const { inspector = false, cores = 0 } = options
   const grpcPort = await freePort()
   const httpPort = await freePort()
   const inspectorPort = inspector ? await freePort() : 0
   const flags = inspector ? [...nodeFlags, `--inspect=127.0.0.1:${inspectorPort}`] : nodeFlags
-  const child = spawnPinned(0, [...flags, SERVER_MAIN], {
+  const child = spawnPinned(cores, [...flags, SERVER_MAIN], {
     MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     MESHSIGHT_HTTP_HOST: "127.0.0.1",
     MESHSIGHT_HTTP_PORT: String(httpPort),
     MESHSIGHT_GRPC_MAX_MESSAGE_BYTES: String(64 * 1024 * 1024),
     MESHSIGHT_LOG_LEVEL: "Warn",
+    MESHSIGHT_WORKERS: "1",
     ...env
   })
   let log = ""

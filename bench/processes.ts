@@ -1,6 +1,6 @@
 // Child processes for the benchmark, each pinned to a core with taskset (meshsight on one, its load on the other).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { encodeWorkload, type Workload } from "./workload.ts"
 
@@ -15,7 +15,8 @@ const hasTaskset = (() => {
 
 export const pinning = hasTaskset ? "meshsight (or the no-op server) on core 0, the client on core 1" : "not pinned (taskset unavailable)"
 
-export const spawnPinned = (core: number, args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess => {
+/** `cores`: one core, or a taskset list such as "0,1". */
+export const spawnPinned = (core: number | string, args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess => {
   const [command, ...rest] = hasTaskset ? ["taskset", "-c", String(core), process.execPath, ...args] : [process.execPath, ...args]
   return spawn(command, rest, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
 }
@@ -45,9 +46,16 @@ export const firstLine = (child: ChildProcess): Promise<string> =>
 export { freePort } from "../scripts/ports.ts"
 
 /** bench/client.ts on core 1: `streams` streams of `perStream` messages each to `target` (0, 0: each proxy's pool once). */
-export const runClient = (target: string, streams: number, perStream: number, w: Workload) =>
+export const runClient = (target: string, streams: number, perStream: number, w: Workload, connections = 1) =>
   outputOf(
-    spawnPinned(1, [fileURLToPath(new URL("./client.ts", import.meta.url)), target, String(streams), String(perStream), encodeWorkload(w)])
+    spawnPinned(1, [
+      fileURLToPath(new URL("./client.ts", import.meta.url)),
+      target,
+      String(streams),
+      String(perStream),
+      encodeWorkload(w),
+      String(connections)
+    ])
   ).then((out) => JSON.parse(out) as { entries: number; seconds: number })
 
 /** Peak and current resident set size of a process, in MiB (Linux /proc). */
@@ -77,6 +85,20 @@ export const cpuSecondsOf = (pid: number): number => {
   // Fields after the command name, which is in parentheses and may hold spaces: utime and stime are the 12th and 13th.
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** CPU time of a process and its children (the workers of a meshsight primary), in seconds. */
+export const treeCpuSecondsOf = (pid: number): number => {
+  const children = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1]) === pid
+      } catch {
+        return false
+      }
+    })
+  return children.reduce((total, child) => total + cpuSecondsOf(Number(child)), cpuSecondsOf(pid))
 }
 
 export const stopProcess = (child: ChildProcess): Promise<void> =>

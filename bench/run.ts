@@ -1,9 +1,13 @@
-// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone, `-- --long [MINUTES]` for bench/long-run.ts: RSS under steady traffic): on the same generated 100-entry ALS v3 messages, side by side,
+// `npm run bench` (`-- --quick` for a short run, `-- --export-only` for the Istio-standard export's figures alone,
+// `-- --workers-only` for the worker-scaling table alone, `-- --long [MINUTES]` for bench/long-run.ts: RSS under
+// steady traffic): on the same generated 100-entry ALS v3 messages, side by side,
 //  - the transport limit: the bench client against a grpc-js server that only counts bytes;
 //  - the decode limit of the standard library: protobufjs decoding the messages with Envoy's official protos;
 //  - meshsight end to end (decode → identify → aggregate, queryable) with 1, 10, 100 and 1000 streams;
 //  - meshsight's peak RSS, its RSS with ~100 k live series, and the delay from ingest to the query API;
 //  - Envoy MetricsService: metric families/s from 100 simulated sidecars, and per core (from meshsight's CPU time).
+//  - MESHSIGHT_WORKERS 1 and 2: end to end over 16 connections, meshsight allowed on both cores (the client still
+//    on core 1, so on 2 cores the load generator shares a core with a worker), server CPU summed over its processes.
 //  - the Istio-standard export's cost: end to end at 10 streams with it off, on (scrape only) and with remote write
 //    every second to a sink; and in-process, a /metrics/mesh scrape of ~100 k series and heap per label set.
 // The servers run on core 0, the client on core 1. Each rate is the best of a few runs (the machine may be shared);
@@ -15,7 +19,7 @@ import { fileURLToPath } from "node:url"
 import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
 import { liveSeries } from "./live-series.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, runClient, spawnPinned, stopProcess } from "./processes.ts"
+import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, runClient, spawnPinned, stopProcess, treeCpuSecondsOf } from "./processes.ts"
 import { ingestToQueryable } from "./queryable.ts"
 import { ENTRIES_PER_MESSAGE, encodeWorkload, type Workload } from "./workload.ts"
 
@@ -44,13 +48,16 @@ interface Rate {
   readonly cpuNsPerEntry: number
 }
 
-/** Best of REPEATS runs of the client against `target`, the server being process `pid`. */
-const rate = async (target: string, pid: number, streams: number): Promise<Rate> => {
+/**
+ * Best of REPEATS runs of the client against `target`, the server being process `pid` (`cpuOf` reads its CPU
+ * seconds: the process alone by default), over `connections` HTTP/2 connections.
+ */
+const rate = async (target: string, pid: number, streams: number, connections = 1, cpuOf = cpuSecondsOf): Promise<Rate> => {
   let best: Rate = { rate: 0, cpuNsPerEntry: Number.NaN }
   for (let i = 0; i < REPEATS; i++) {
-    const cpuBefore = cpuSecondsOf(pid)
-    const { entries, seconds } = await runClient(target, streams, Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)), workload)
-    const run = { rate: entries / seconds, cpuNsPerEntry: ((cpuSecondsOf(pid) - cpuBefore) / entries) * 1e9 }
+    const cpuBefore = cpuOf(pid)
+    const { entries, seconds } = await runClient(target, streams, Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)), workload, connections)
+    const run = { rate: entries / seconds, cpuNsPerEntry: ((cpuOf(pid) - cpuBefore) / entries) * 1e9 }
     if (run.rate > best.rate) best = run
   }
   return best
@@ -146,6 +153,46 @@ const exportCost = async () => {
   return out
 }
 
+/**
+ * MESHSIGHT_WORKERS 1 and 2 on the same load: 16 streams on 16 connections (the cluster primary deals connections
+ * to workers round-robin). meshsight may use both cores; the client stays on core 1, so with 2 workers one of them
+ * shares its core with the load generator. The server's CPU is its processes' together (primary and workers).
+ */
+const WORKER_COUNTS = [1, 2]
+const WORKER_STREAMS = 16
+const workerScaling = async () => {
+  const out: Array<Rate & { readonly workers: number; readonly loadAverage: number; readonly primaryCpuNsPerEntry: number }> = []
+  for (const workers of WORKER_COUNTS) {
+    const meshsight = await startMeshsight(serviceNodeFlags, { MESHSIGHT_WORKERS: String(workers) }, { cores: "0,1" })
+    const loadAverage = loadavg()[0]
+    const primaryBefore = cpuSecondsOf(meshsight.pid)
+    const r = await rate(meshsight.target, meshsight.pid, WORKER_STREAMS, WORKER_STREAMS, treeCpuSecondsOf)
+    // The primary's own share (with 1 worker: the one process), over all the runs: 16 streams × ⌈MESSAGES/16⌉.
+    const entries = REPEATS * WORKER_STREAMS * Math.ceil(MESSAGES_PER_RUN / WORKER_STREAMS) * ENTRIES_PER_MESSAGE
+    const primaryCpuNsPerEntry = ((cpuSecondsOf(meshsight.pid) - primaryBefore) / entries) * 1e9
+    await meshsight.stop()
+    out.push({ workers, loadAverage, primaryCpuNsPerEntry, ...r })
+  }
+  return out
+}
+
+const printWorkers = (rows: Awaited<ReturnType<typeof workerScaling>>) => {
+  console.log(
+    `
+MESHSIGHT_WORKERS, ${WORKER_STREAMS} streams on ${WORKER_STREAMS} connections, meshsight on cores 0-1, the client on core 1 (${cpus().length} cores)`
+  )
+  console.log(
+    "| workers | entries/s | × 1 worker | server CPU ns per entry (all processes) | of which the primary | load average (1 min) at start |"
+  )
+  console.log("|---:|---:|---:|---:|---:|---:|")
+  for (const r of rows) {
+    console.log(
+      `| ${r.workers} | ${k(r.rate)} | ${(r.rate / rows[0].rate).toFixed(2)} | ${Math.round(r.cpuNsPerEntry)} | ` +
+        `${r.workers === 1 ? "(one process)" : Math.round(r.primaryCpuNsPerEntry)} | ${r.loadAverage.toFixed(2)} |`
+    )
+  }
+}
+
 /** bench/mesh-export-memory.ts on core 0: heap per label set, scrape and remote-write encoding CPU time. */
 const exportInProcess = async () =>
   JSON.parse(await outputOf(spawnPinned(0, ["--expose-gc", here("./mesh-export-memory.ts"), quick ? "5000" : "20000"]))) as {
@@ -186,6 +233,10 @@ if (process.argv.includes("--long")) {
   await import("./long-run.ts")
   process.exit(process.exitCode ?? 0)
 }
+if (process.argv.includes("--workers-only")) {
+  printWorkers(await workerScaling())
+  process.exit(0)
+}
 if (process.argv.includes("--export-only")) {
   printExport(await exportCost(), await exportInProcess())
   process.exit(0)
@@ -198,6 +249,7 @@ const series = await liveSeries(quick)
 const seriesV8Defaults = quick ? undefined : await liveSeries(quick, V8_DEFAULTS)
 const exportRates = await exportCost()
 const exportMemory = await exportInProcess()
+const workerRates = await workerScaling()
 const loadAfter = loadavg()[0]
 const exportShare = (name: string) => exportShareOf(exportRates, name)
 
@@ -236,6 +288,7 @@ console.log(
     `${k(metrics.familiesPerCoreSecond)} families per CPU-second of meshsight (${Math.round(metrics.cpuNsPerFamily)} ns each)`
 )
 printExport(exportRates, exportMemory)
+printWorkers(workerRates)
 console.log(`ingest to queryable: median ${median(e2e.delays).toFixed(0)} ms, max ${Math.max(...e2e.delays).toFixed(0)} ms`)
 console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after, on ${cpus().length} cores`)
 
@@ -301,6 +354,7 @@ const results = {
     costOfThroughput: { on: exportShare("on"), remoteWrite: exportShare("remoteWrite") },
     inProcess: exportMemory
   },
+  workers: { streams: WORKER_STREAMS, connections: WORKER_STREAMS, rates: workerRates },
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }

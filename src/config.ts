@@ -41,6 +41,7 @@ import {
   prometheusUsername
 } from "./query/prometheus-settings.ts"
 import { minuteGraceMs, minuteWriteCheckMs } from "./export/minute-writer.ts"
+import { workers } from "./workers/settings.ts"
 import { invalid, type Setting, setting, type SettingValues, settingsConfig } from "./util/setting.ts"
 
 export const LOG_LEVELS = ["Trace", "Debug", "Info", "Warn", "Error"] as const
@@ -106,6 +107,7 @@ const SETTINGS = {
   httpTlsKeyFile,
   fileReloadIntervalMs,
   memoryLimitMb,
+  workers,
   errorLogRatePerMinute,
   errorLogsPerService,
   errorLogsMax,

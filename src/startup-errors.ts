@@ -7,6 +7,7 @@ import { HttpBindError } from "./http/http-server.ts"
 import { K8sCredentialsError } from "./identity/k8s-mesh/k8s-mesh.ts"
 import { GrpcBindError } from "./ingest/grpc-server.ts"
 import { UnusableFile } from "./security/watched-files.ts"
+import { WorkerStartFailed } from "./workers/primary.ts"
 
 const STARTUP_ERRORS = [
   // An invalid setting (src/config.ts): its cause carries the line.
@@ -16,7 +17,8 @@ const STARTUP_ERRORS = [
   HttpBindError,
   HttpServerError.ServeError,
   K8sCredentialsError,
-  UnusableFile
+  UnusableFile,
+  WorkerStartFailed
 ] as const
 
 export type StartupError = InstanceType<(typeof STARTUP_ERRORS)[number]>

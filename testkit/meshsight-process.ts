@@ -35,6 +35,8 @@ export const spawnMeshsight = async (
       MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
       MESHSIGHT_HTTP_HOST: "127.0.0.1",
       MESHSIGHT_HTTP_PORT: String(httpPort),
+      // One process unless a test asks for workers: the default (one per core) would depend on the machine.
+      MESHSIGHT_WORKERS: "1",
       ...env
     },
     stdio: ["ignore", "pipe", "pipe"]
@@ -62,7 +64,7 @@ export const spawnMeshsight = async (
 export const runMeshsightToExit = (env: Record<string, string>): Promise<{ code: number | null; output: string }> =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, [...serviceNodeFlags, MAIN], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, MESHSIGHT_WORKERS: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""

@@ -5,7 +5,7 @@ import type { MeshMetric } from "../domain/mesh-metric.ts"
 import { MINUTE_MS, minuteOf } from "../domain/minute.ts"
 import type { Entity, MinuteBucket } from "../domain/series.ts"
 import { SeriesStats } from "../domain/series-stats.ts"
-import { maxSeriesPerMinute, MetricStore, seriesWeight } from "../store/metric-store.ts"
+import { maxSeriesPerMinute, MetricStore, type MetricStoreShape, seriesWeight } from "../store/metric-store.ts"
 import { MemoryBudget, type MemoryBudgetShape, unlimitedBudget } from "../memory/budget.ts"
 import { reportMemory } from "../memory/report.ts"
 import { endpointsOverflow, seriesRefused, seriesStored } from "../telemetry.ts"
@@ -251,30 +251,34 @@ export const maxEndpointsPerService = setting({
   default: 3000
 })
 
-export const AggregatorLive = Layer.effect(
-  Aggregator,
-  Effect.gen(function* () {
-    const config = yield* settingsConfig({
-      flushIntervalMs,
-      apdexThresholdMs,
-      apdexThresholdsMs,
-      maxSeriesPerMinute,
-      maxEndpointsPerService
-    })
-    const store = yield* MetricStore
-    const budget = yield* MemoryBudget
-    const aggregator = makeAggregator({
-      budget,
-      isStored: store.has,
-      apdexThresholdMs: config.apdexThresholdMs,
-      apdexThresholdsMs: config.apdexThresholdsMs,
-      maxSeriesPerMinute: config.maxSeriesPerMinute,
-      maxEndpointsPerService: config.maxEndpointsPerService,
-      retentionStart: store.retentionStart
-    })
-    const flush = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const drained = aggregator.drain(store.retentionStart(now))
+/** What a flush hands on: the pending buckets and what the limits did meanwhile (see `drain`). */
+export type Drained = ReturnType<ReturnType<typeof makeAggregator>["drain"]>
+
+export interface AggregateSinkShape {
+  /** Takes a flush's drained buckets (and ownership of their stats); returns how many series it moved. */
+  readonly take: (drained: Drained, nowMs: number) => Effect.Effect<number>
+  /** The oldest minute still kept, given the time now. */
+  readonly retentionStart: (nowMs: number) => number
+  /** Whether `key` is already held in `minute` (a full memory budget still takes such a series). */
+  readonly isStored: (minute: number, key: string) => boolean
+}
+
+/**
+ * Where the aggregator's flushes go: the store (./StoreSinkLive), or with MESHSIGHT_WORKERS > 1 the primary
+ * process that holds it (src/workers/).
+ */
+export class AggregateSink extends Context.Service<AggregateSink, AggregateSinkShape>()("meshsight/AggregateSink") {}
+
+/** Merges drained buckets into the store, applies retention, and counts and logs what the limits refused. */
+export const makeStoreSink = (
+  store: MetricStoreShape,
+  budget: MemoryBudgetShape,
+  config: { readonly maxSeriesPerMinute: number; readonly maxEndpointsPerService: number }
+): AggregateSinkShape => ({
+  retentionStart: store.retentionStart,
+  isStored: store.has,
+  take: (drained, now) =>
+    Effect.gen(function* () {
       let refused = drained.refused
       let moved = 0
       for (const [minute, bucket] of drained.buckets) {
@@ -307,9 +311,48 @@ export const AggregatorLive = Layer.effect(
       yield* Metric.update(seriesStored, store.seriesCount())
       return moved
     })
+})
+
+export const StoreSinkLive = Layer.effect(
+  AggregateSink,
+  Effect.gen(function* () {
+    const config = yield* settingsConfig({ maxSeriesPerMinute, maxEndpointsPerService })
+    return makeStoreSink(yield* MetricStore, yield* MemoryBudget, config)
+  })
+)
+
+/** The aggregator feeding an AggregateSink: the store here, the primary process in a worker (src/workers/). */
+export const AggregatorToSink = Layer.effect(
+  Aggregator,
+  Effect.gen(function* () {
+    const config = yield* settingsConfig({
+      flushIntervalMs,
+      apdexThresholdMs,
+      apdexThresholdsMs,
+      maxSeriesPerMinute,
+      maxEndpointsPerService
+    })
+    const sink = yield* AggregateSink
+    const budget = yield* MemoryBudget
+    const aggregator = makeAggregator({
+      budget,
+      isStored: sink.isStored,
+      apdexThresholdMs: config.apdexThresholdMs,
+      apdexThresholdsMs: config.apdexThresholdsMs,
+      maxSeriesPerMinute: config.maxSeriesPerMinute,
+      maxEndpointsPerService: config.maxEndpointsPerService,
+      retentionStart: sink.retentionStart
+    })
+    const flush = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      return yield* sink.take(aggregator.drain(sink.retentionStart(now)), now)
+    })
     // Flush on a fixed beat (virtual time under TestClock), and once more when the layer closes at shutdown.
     yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(config.flushIntervalMs), flush)))
     yield* Effect.addFinalizer(() => Effect.flatMap(flush, (moved) => Effect.logInfo(`final flush: ${moved} pending series stored`)))
     return { record: aggregator.record, flush }
   })
 )
+
+/** The aggregator flushing into the MetricStore (one process: MESHSIGHT_WORKERS=1). */
+export const AggregatorLive = AggregatorToSink.pipe(Layer.provide(StoreSinkLive))

@@ -55,12 +55,8 @@ export class LatencyHistogram {
     this.add(bucketOf(ms), 1)
   }
 
-  /** Adds `n` calls to a bucket by its index (a count read back from a TSDB: src/domain/minute-families.ts). */
-  addToBucket(bucket: number, n: number): void {
-    if (n > 0) this.add(bucket, n)
-  }
-
-  private add(bucket: number, n: number): void {
+  /** Adds `n` calls to bucket index `bucket` (as `counts` lists them; rebuilt series: src/workers/, a TSDB's sums). */
+  add(bucket: number, n: number): void {
     const slots = this.slots
     this.total += n
     if (slots.length === 0) {

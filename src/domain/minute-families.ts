@@ -64,7 +64,9 @@ export const LATENCY_BUCKET: MinuteFamily = {
   name: "meshsight_minute_latency_bucket_calls",
   label: "bucket",
   read: (s) => [...s.latency.counts].map(([bucket, n]) => [String(bucket), n] as const),
-  add: (s, bucket, n) => s.latency.addToBucket(Number(bucket), n)
+  add: (s, bucket, n) => {
+    if (n > 0) s.latency.add(Number(bucket), n)
+  }
 }
 
 export const MINUTE_FAMILIES: ReadonlyArray<MinuteFamily> = [

@@ -85,7 +85,8 @@ export class SeriesStats {
     }
   }
 
-  private addCode(code: number, n: number): void {
+  /** Adds `n` calls answered with status `code`. */
+  addCode(code: number, n: number): void {
     if (this.codeCount === 0) {
       this.code = code
       this.codeCount = n
@@ -93,7 +94,7 @@ export class SeriesStats {
     else addCode((this.otherCodes ??= []), code, n)
   }
 
-  private addTcp(connections: number, receivedBytes: number, sentBytes: number): void {
+  addTcp(connections: number, receivedBytes: number, sentBytes: number): void {
     const tcp = (this.tcp ??= { connections: 0, receivedBytes: 0, sentBytes: 0 })
     tcp.connections += connections
     tcp.receivedBytes += receivedBytes

@@ -9,7 +9,7 @@ import type { MeshMetric } from "../domain/mesh-metric.ts"
 import { ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
 import { meshSeries, meshSeriesEvicted, meshSeriesRefused } from "../telemetry.ts"
 import { renderExposition } from "./exposition.ts"
-import { makeMeshSeries } from "./mesh-series.ts"
+import { type MeshSeries, makeMeshSeries } from "./mesh-series.ts"
 import { proxyGauges } from "./proxy-series.ts"
 import { makeEndpoint, snapshotBatches } from "./remote-write.ts"
 
@@ -18,6 +18,8 @@ export interface MeshExportShape {
   readonly enabled: boolean
   /** Adds one ALS message's records; synchronous, called from the ingest batch loop. */
   readonly record: (metrics: ReadonlyArray<MeshMetric>, nowMs: number) => void
+  /** The Istio series held (cumulative since start): a worker's, for the primary's /metrics/mesh (src/workers/). */
+  readonly series: () => Iterable<MeshSeries>
   /** The exposition text of every series (cumulative since start), then the proxies' gauges now. */
   readonly scrape: (openMetrics: boolean) => Effect.Effect<string>
 }
@@ -41,7 +43,12 @@ export const remoteWriteHeaders = (
     headers: c.remoteWriteHeaders
   })
 
-export const MeshExportDisabled = Layer.succeed(MeshExport, { enabled: false, record: () => {}, scrape: () => Effect.succeed("") })
+export const MeshExportDisabled = Layer.succeed(MeshExport, {
+  enabled: false,
+  record: () => {},
+  series: () => [],
+  scrape: () => Effect.succeed("")
+})
 
 const exportSettings = {
   meshMetricsEnabled: settings.meshMetricsEnabled,
@@ -132,6 +139,7 @@ export const MeshExportLive = Layer.unwrap(
           record: (metrics, nowMs) => {
             if (metrics.length > 0) registry.record(metrics, nowMs)
           },
+          series: registry.series,
           scrape: (openMetrics) =>
             Effect.map(Clock.currentTimeMillis, (now) =>
               renderExposition(registry.series(), openMetrics, proxyGauges(proxies, now, idleMs))

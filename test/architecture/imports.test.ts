@@ -14,6 +14,7 @@
 //   7  pipeline/ (composes protocol → identity → analysis → aggregation per stream; implements ingest's handlers)
 //   8  query/
 //   9  http/
+//  9.5 workers/ (MESHSIGHT_WORKERS > 1: the primary and worker processes' parts, composed in app.ts)
 //  10  composition: app.ts, main.ts, main-analyzers.ts, healthcheck.ts, startup-errors.ts, config.ts
 // Modules of the same rank import each other only within their own folder (ingest/ and security/ are both 1, but
 // ingest/ may not import security/ by rank alone — see ALLOWED). Each stage declares and reads its own settings;
@@ -45,6 +46,7 @@ const RANKS: ReadonlyArray<readonly [string, number, string?]> = [
   ["pipeline/", 7],
   ["query/", 8],
   ["http/", 9],
+  ["workers/", 9.5],
   ["app.ts", 10, "composition"],
   ["main.ts", 10, "composition"],
   ["main-analyzers.ts", 10, "composition"],

@@ -35,11 +35,16 @@ export interface AlsConnection {
   readonly serverName?: string
   /** AccessLogService (the default) or MetricsService. */
   readonly service?: "als" | "metrics"
+  /** A connection of its own (grpc-js otherwise shares one among clients of the same target and options). */
+  readonly ownConnection?: boolean
 }
 
 /** The client-streaming call of either service, as Envoy opens it. */
 export const openAlsStream = (port: number, version: "v2" | "v3" = "v3", connection: AlsConnection = {}): AlsStream => {
-  const options = connection.serverName === undefined ? undefined : { "grpc.ssl_target_name_override": connection.serverName }
+  const options = {
+    ...(connection.serverName === undefined ? {} : { "grpc.ssl_target_name_override": connection.serverName }),
+    ...(connection.ownConnection === true ? { "grpc.use_local_subchannel_pool": 1 } : {})
+  }
   const target = `127.0.0.1:${port}`
   let settle: (s: CallStatus) => void = () => {}
   const status = new Promise<CallStatus>((resolve) => (settle = resolve))
