@@ -64,7 +64,7 @@ export const makeMemoryStore = (
           table.merge(row, s.stats)
           meter.bytes -= seriesWeight(key)
         } else if (table.size < maxSeriesPerMinute) {
-          table.add(registry.hold(key, s.entity), s.stats)
+          table.add(registry.hold(key, s.entity), s.entity, s.stats)
           series++
         } else {
           refused++

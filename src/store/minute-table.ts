@@ -78,6 +78,8 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   /** Slots of `counts` left behind by runs that moved to widen. */
   private countsDropped = 0
   private readonly rare = new Map<number, Rare>()
+  /** Rows whose entity differs from the registry's (the first one made for the key): a minute keeps its own. */
+  private readonly ownEntities = new Map<number, Entity>()
   /** Merged into since the store last asked (`settled`). */
   private touched = false
   private dropped = false
@@ -102,9 +104,10 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
     }
   }
 
-  /** A new row for entity `id` (not yet in the table) holding `stats`. */
-  add(id: number, stats: SeriesStats): void {
+  /** A new row for entity `id` (not yet in the table) holding `stats`; `entity` is the one the minute's first record made. */
+  add(id: number, entity: Entity, stats: SeriesStats): void {
     const row = this.rows++
+    if (!sameEntity(entity, this.registry.entity(id))) this.ownEntities.set(row, entity)
     if (this.rows * SUMS > this.sums.length) {
       this.sums = grown(this.sums, 2 * this.sums.length)
       this.tallies = grown(this.tallies, 2 * this.tallies.length)
@@ -337,7 +340,8 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   }
 
   private seriesAt(row: number): RowSeries {
-    return new RowSeries(this.registry.entity(this.ints[row * INTS + ID]), this, row)
+    const entity = (this.ownEntities.size > 0 ? this.ownEntities.get(row) : undefined) ?? this.registry.entity(this.ints[row * INTS + ID])
+    return new RowSeries(entity, this, row)
   }
 
   get(key: string): Series | undefined {
@@ -368,6 +372,19 @@ export class MinuteTable implements ReadonlyMap<string, Series> {
   forEach(visit: (value: Series, key: string, map: ReadonlyMap<string, Series>) => void): void {
     for (const [key, series] of this.entries()) visit(series, key, this)
   }
+}
+
+/** Whether two entities name the same thing in the same way (same fields, same values). */
+const sameEntity = (a: Entity, b: Entity): boolean => {
+  if (a === b) return true
+  const x = a as unknown as Record<string, unknown>
+  const y = b as unknown as Record<string, unknown>
+  let fields = 0
+  for (const k in x) {
+    if (x[k] !== y[k]) return false
+    fields++
+  }
+  return fields === Object.keys(y).length
 }
 
 /** Fibonacci hashing: the product's top bits, so that numbers alike in their low bits still spread. */

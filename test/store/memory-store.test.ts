@@ -129,7 +129,7 @@ describe("in-memory store", () => {
     expect(view(store.read(T0, T0 + MIN)[0][1].get(keyOf(1))!.stats)).toEqual(before)
   })
 
-  it("pruned minutes let their entities go; a key held again later gets the entity it comes with", () => {
+  it("each minute keeps its own entity; pruned minutes let their entities go, and a key held again gets the one it comes with", () => {
     const store = makeMemoryStore(2, 1_000_000)
     const bucket = (n: number, namespace: string): MinuteBucket => {
       const stats = new SeriesStats(false)
@@ -139,8 +139,9 @@ describe("in-memory store", () => {
     store.merge(T0, bucket(1, "old"))
     store.merge(T0 + MIN, bucket(1, "newer"))
     const held = store.read(T0, T0 + 2 * MIN)
-    // The entity is the first minute's while any minute holds the key.
-    expect(held.map(([, t]) => (t.get(keyOf(1))!.entity as { namespace: string }).namespace)).toEqual(["old", "old"])
+    // Each minute keeps the entity its first record made, as a Map per minute did.
+    expect(held.map(([, t]) => (t.get(keyOf(1))!.entity as { namespace: string }).namespace)).toEqual(["old", "newer"])
+    expect([...held[1][1].values()].map((v) => (v.entity as { namespace: string }).namespace)).toEqual(["newer"])
     store.prune(T0 + 3 * MIN)
     expect(store.seriesCount()).toBe(0)
     // A minute read before it was dropped reads as empty afterwards.
