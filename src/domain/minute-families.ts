@@ -3,7 +3,7 @@
 // minutes and replicas gives back exactly the SeriesStats the memory store would hold. The write side
 // (src/export/minute-writer.ts) and the query side (src/query/tsdb-query.ts) share this table.
 import type { Entity } from "./series.ts"
-import { SeriesStats } from "./series-stats.ts"
+import type { SeriesStats } from "./series-stats.ts"
 
 /** One sample of an entity's minute: a family, the value of its extra label (if the family has one), the count. */
 export type FamilySample = readonly [family: MinuteFamily, labelValue: string, value: number]
@@ -92,13 +92,7 @@ export const MINUTE_FAMILIES: ReadonlyArray<MinuteFamily> = [
     name: "meshsight_minute_status_calls",
     label: "code",
     read: (s) => Object.entries(s.statusCodeCounts()),
-    add: (s, code, n) => {
-      // SeriesStats keeps codes in a compact form of its own: adding through merge keeps that private.
-      const single = new SeriesStats(false)
-      single.code = Number(code)
-      single.codeCount = n
-      s.merge(single)
-    }
+    add: (s, code, n) => s.addCode(Number(code), n)
   },
   {
     name: "meshsight_minute_response_flag_records",

@@ -224,7 +224,9 @@ export const MinuteWriterStoreLive = Layer.effect(
           writes.set(minute, Math.min(n + 1, MAX_WRITES_PER_MINUTE))
           return sampleTime(minute, slot, n)
         })
-        for (const m of writes.keys()) if (m < minutes[0][0] - 24 * 60 * MINUTE_MS) writes.delete(m)
+        // A minute older than the retention window takes no more records (the buffer refuses them as too old).
+        const oldest = buffer.store.retentionStart(yield* Clock.currentTimeMillis)
+        for (const m of writes.keys()) if (m < oldest) writes.delete(m)
         const samples = batches.reduce((n, b) => n + b.samples, 0)
         yield* Metric.update(minuteSeriesWritten, samples)
         if (late > 0) yield* Metric.update(minuteSamplesLate, late)

@@ -3,6 +3,7 @@
 // decoded with one Schema call per response. Every failure — no connection, a timeout, an HTTP error, an answer
 // with status "error" — is a StorageUnavailable naming the TSDB and the reason.
 import { Effect, Metric, Schema } from "effect"
+import { endpointName } from "../export/remote-write.ts"
 import { storageQueryFailures } from "../telemetry.ts"
 import { StorageUnavailable } from "./query-service.ts"
 
@@ -60,16 +61,13 @@ const seconds = (ms: number) => String(ms / 1000)
 /** A PromQL string literal (PromQL unquotes Go-style escapes, which JSON's are a subset of). */
 export const promString = (s: string) => JSON.stringify(s)
 
+/** Label matchers for a selector: `name="value"` for each pair, `name=~"re"` for each of `regex`. */
+export const labelMatchers = (pairs: ReadonlyArray<readonly [string, string]>, regex: Readonly<Record<string, string>> = {}) =>
+  [...pairs.map(([k, v]) => `${k}=${promString(v)}`), ...Object.entries(regex).map(([k, v]) => `${k}=~${promString(v)}`)].join(", ")
+
 export const makePrometheusClient = (o: PrometheusClientOptions): PrometheusClient => {
   const base = o.url.replace(/\/+$/, "")
-  const name = (() => {
-    try {
-      const u = new URL(base)
-      return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`
-    } catch {
-      return base
-    }
-  })()
+  const name = endpointName(base)
   const unavailable = (reason: string) =>
     Effect.andThen(
       Metric.update(storageQueryFailures, 1),

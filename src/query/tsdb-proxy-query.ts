@@ -19,7 +19,7 @@ import {
 } from "../proxy-metrics/proxy-metric-store.ts"
 import type { TimeRange } from "./api-model.ts"
 import type { PrometheusClient, RangeRow } from "./prometheus-client.ts"
-import { promString } from "./prometheus-client.ts"
+import { labelMatchers } from "./prometheus-client.ts"
 import { ProxyQuery, type ProxyQueryShape } from "./proxy-query-service.ts"
 import { proxyHealth, proxyInstance, type ProxyMinutes, proxyRelation } from "./proxy-query.ts"
 import { prometheusClientConfig } from "./tsdb-query.ts"
@@ -76,8 +76,6 @@ const INCREASES = clusterRead(PROXY_MINUTE_FAMILIES.clusterIncrease, "sum_over_t
 
 /** A read of only the samples that also match `extra`. */
 const narrowed = (read: Read, extra: string): Read => ({ ...read, expr: (selector) => read.expr(`${selector}, ${extra}`) })
-
-const matchers = (pairs: ReadonlyArray<readonly [string, string]>) => pairs.map(([k, v]) => `${k}=${promString(v)}`).join(", ")
 
 const byName = (a: InstanceState, b: InstanceState) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0)
 
@@ -150,7 +148,7 @@ export const makeTsdbProxyQuery = (client: PrometheusClient, retention: number):
       Effect.map(
         load(
           range,
-          matchers([["service", service]]),
+          labelMatchers([["service", service]]),
           [MINUTES, narrowed(SERVER, 'stat="server.memory_heap_size", pick="last"'), narrowed(GAUGES, 'stat="membership_healthy"')],
           true
         ),
@@ -160,7 +158,7 @@ export const makeTsdbProxyQuery = (client: PrometheusClient, retention: number):
       Effect.map(
         load(
           range,
-          matchers([
+          labelMatchers([
             ["service", service],
             ["instance", instance]
           ]),
@@ -177,7 +175,7 @@ export const makeTsdbProxyQuery = (client: PrometheusClient, retention: number):
       Effect.map(
         load(
           range,
-          matchers([
+          labelMatchers([
             ["service", source],
             ["cluster_name", target],
             ["direction", "outbound"]

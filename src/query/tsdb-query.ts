@@ -17,7 +17,7 @@ import { retentionMinutes } from "../store/metric-store.ts"
 import { settingsConfig } from "../util/setting.ts"
 import type { NamedMetrics, TimeRange } from "./api-model.ts"
 import { FIRST_PAGE, type PageRequest, PageWindow } from "./page.ts"
-import { makePrometheusClient, type PrometheusClient, promString } from "./prometheus-client.ts"
+import { labelMatchers, makePrometheusClient, type PrometheusClient, promString } from "./prometheus-client.ts"
 import {
   prometheusBearerToken,
   prometheusHeaders,
@@ -46,39 +46,35 @@ const ENTITY_BY = ENTITY_LABELS.join(", ")
 const SUMMED = MINUTE_FAMILIES.filter((f) => f !== CALLS && f !== TCP_CONNECTIONS)
 const byOf = (f: MinuteFamily) => (f.label === undefined ? ENTITY_BY : `${ENTITY_BY}, ${f.label}`)
 
-/** Label matchers (`name="value"`, `name=~"re"`) joined for a selector. */
-const matchers = (pairs: ReadonlyArray<readonly [string, string]>, regex: Record<string, string> = {}) =>
-  [...pairs.map(([k, v]) => `${k}=${promString(v)}`), ...Object.entries(regex).map(([k, v]) => `${k}=~${promString(v)}`)].join(", ")
-
 /** The labels that pick one series of /api/series: those its key is made of (namespaces are not). */
 const selectorMatchers = (s: SeriesSelector): string => {
   switch (s.scope) {
     case "service":
-      return matchers([
+      return labelMatchers([
         ["scope", s.scope],
         ["service", s.service]
       ])
     case "instance":
-      return matchers([
+      return labelMatchers([
         ["scope", s.scope],
         ["service", s.service],
         ["instance", s.instance]
       ])
     case "endpoint":
-      return matchers([
+      return labelMatchers([
         ["scope", s.scope],
         ["service", s.service],
         ["endpoint", s.endpoint]
       ])
     case "serviceRelation":
-      return matchers([
+      return labelMatchers([
         ["scope", s.scope],
         ["detect_point", s.detectPoint],
         ["source", s.source],
         ["target", s.target]
       ])
     case "instanceRelation":
-      return matchers([
+      return labelMatchers([
         ["scope", s.scope],
         ["detect_point", s.detectPoint],
         ["source", s.source],
@@ -177,7 +173,7 @@ export const makeTsdbQueryService = (client: PrometheusClient, retention: number
     Effect.gen(function* () {
       const merged = yield* collect(
         range,
-        matchers([
+        labelMatchers([
           ["scope", scope],
           ["service", service]
         ])
@@ -194,7 +190,7 @@ export const makeTsdbQueryService = (client: PrometheusClient, retention: number
       return { items, nextCursor }
     })
 
-  const serviceScopes = matchers([], { scope: "service|serviceRelation" })
+  const serviceScopes = labelMatchers([], { scope: "service|serviceRelation" })
 
   return {
     services: (range, namespace, page = FIRST_PAGE) =>
@@ -230,7 +226,7 @@ export const makeTsdbQueryService = (client: PrometheusClient, retention: number
         return topology.nodes.length > 0 || (yield* isKnown(service)) ? topology : undefined
       }),
     instanceTopology: (range, namespace) =>
-      Effect.map(collect(range, matchers([], { scope: "service|instance|instanceRelation" }), instanceTopologyScope), (merged) =>
+      Effect.map(collect(range, labelMatchers([], { scope: "service|instance|instanceRelation" }), instanceTopologyScope), (merged) =>
         instanceTopologyView(range, merged, namespace)
       ),
     storageProblem: Effect.flatMap(Clock.currentTimeMillis, (now) =>
