@@ -42,10 +42,10 @@ const newestIn = (dir: string): number =>
     })
   )
 
-/** Builds the server when dist/ is missing or older than src/; tsc still emits on type errors, so dist/ then runs as built. */
+/** Builds the server when dist/ is missing or older than src/; type errors are reported, and dist/ runs as bundled. */
 const buildIfNeeded = () => {
   if (existsSync(SERVER_MAIN) && statSync(SERVER_MAIN).mtimeMs >= newestIn(join(ROOT, "src"))) return
-  console.log("demo: building meshsight (tsc -p tsconfig.build.json) …")
+  console.log("demo: building meshsight (scripts/build-server.ts) …")
   let errors: string | undefined
   try {
     errors = buildServer()

@@ -22,24 +22,24 @@ export const serviceNodeFlags: ReadonlyArray<string> = (() => {
 })()
 
 /**
- * Compiles src/ to dist/ (the server half of `npm run build`; the UI bundle is the other). tsc still emits on type
- * errors, so only a missing dist/main.js throws; otherwise returns tsc's complaints, or undefined when clean.
+ * Builds the server into dist/ as `npm run build` does (its other half is the UI): type-checks src/ with tsc, then
+ * bundles it (scripts/build-server.ts), whatever tsc says. Returns tsc's complaints, or undefined when clean;
+ * throws when the bundle cannot be made.
  */
 export const buildServer = (): string | undefined => {
+  let typeErrors: string | undefined
   try {
     execFileSync(
       process.execPath,
-      [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.build.json"],
-      {
-        cwd: ROOT,
-        stdio: "pipe"
-      }
+      [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "--noEmit", "-p", "tsconfig.build.json"],
+      { cwd: ROOT, stdio: "pipe" }
     )
-    return undefined
   } catch (e) {
-    if (!existsSync(SERVER_MAIN)) throw e
-    return String((e as { stdout?: unknown }).stdout ?? e)
+    typeErrors = String((e as { stdout?: unknown }).stdout ?? e)
   }
+  execFileSync(process.execPath, [fileURLToPath(new URL("./build-server.ts", import.meta.url))], { cwd: ROOT, stdio: "pipe" })
+  if (!existsSync(SERVER_MAIN)) throw new Error("scripts/build-server.ts made no dist/main.js")
+  return typeErrors
 }
 
 /**

@@ -23,7 +23,7 @@ const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 const IMMUTABLE = "public, max-age=31536000, immutable"
 
-/** The package root: the nearest folder above this module with a package.json (src/http/ or dist/http/ both work). */
+/** The package root: the nearest folder above this module with a package.json (src/http/ or the bundle in dist/ both work). */
 const packageRoot = (from: string): string => {
   let dir = from
   while (!existsSync(join(dir, "package.json"))) {
