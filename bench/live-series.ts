@@ -17,6 +17,8 @@ export const manySeries = (quick: boolean): Workload => ({
 })
 
 const MiB = 1024 * 1024
+/** How long after the load the unforced sample is taken. */
+const SETTLE_MS = 30_000
 
 export const liveSeries = async (quick: boolean, nodeFlags: ReadonlyArray<string> = serviceNodeFlags, env: Record<string, string> = {}) => {
   const meshsight = await startMeshsight(nodeFlags, env, { inspector: true })
@@ -32,12 +34,15 @@ export const liveSeries = async (quick: boolean, nodeFlags: ReadonlyArray<string
   await new Promise((r) => setTimeout(r, 1_500)) // one flush beat and some
   const series = await meshsight.metric("meshsight_store_series")
   const afterLoad = await sample()
+  // Left alone (the flush beat and housekeeping go on): what V8 and malloc give back by themselves.
+  await new Promise((r) => setTimeout(r, SETTLE_MS))
+  const settled = await sample()
   // What the series need: after a full collection (the inspector's), the garbage of the load gone.
   await meshsight.collectGarbage()
   await new Promise((r) => setTimeout(r, 500))
   const atRest = await sample()
   await meshsight.stop()
-  return { series, idleRssMb, ...afterLoad, atRest }
+  return { series, idleRssMb, ...afterLoad, settled, atRest }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -56,6 +61,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(
     `${r.series} live series: RSS ${f(r.rssMb)} MiB (peak ${f(r.peakRssMb)}, idle before ${f(r.idleRssMb)}); ` +
       `V8 heap ${f(r.heapUsedMb)} of ${f(r.heapTotalMb)} MiB used, external ${f(r.externalMb)} MiB; ` +
+      `${SETTLE_MS / 1000} s later RSS ${f(r.settled.rssMb)} MiB, heap ${f(r.settled.heapUsedMb)} of ${f(r.settled.heapTotalMb)}, external ${f(r.settled.externalMb)}; ` +
       `after a full GC RSS ${f(r.atRest.rssMb)} MiB, heap ${f(r.atRest.heapUsedMb)} of ${f(r.atRest.heapTotalMb)}, external ${f(r.atRest.externalMb)}; ` +
       `load average ${load.toFixed(2)} → ${loadavg()[0].toFixed(2)}`
   )
