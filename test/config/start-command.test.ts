@@ -6,8 +6,8 @@ import { serviceNodeFlags } from "../../scripts/start-command.ts"
 const projectFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")
 
 describe("start command", () => {
-  it("reads npm start's node flags: a small young generation", () => {
-    expect(serviceNodeFlags).toEqual(["--max-semi-space-size=8"])
+  it("reads npm start's node flags: a small young generation, external memory in V8's global limit", () => {
+    expect(serviceNodeFlags).toEqual(["--max-semi-space-size=8", "--external-memory-accounted-in-global-limit"])
   })
 
   it("the container image starts meshsight as npm start does", () => {
