@@ -14,7 +14,7 @@ import { MetricsPipelineLive } from "../../src/pipeline/metrics-pipeline.ts"
 import { ProxyMetricStoreLive } from "../../src/proxy-metrics/proxy-metric-store.ts"
 import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/proxy-stats.ts"
 import { bookinfo } from "../../sim/topology.ts"
-import { makeMeshSeries } from "../../src/export/mesh-series.ts"
+import { HTTP_REQUESTS, makeMeshSeries } from "../../src/export/mesh-series.ts"
 import { snapshotBatches, WriteQueue, outcomeOfStatus, retryDelayMs } from "../../src/export/remote-write.ts"
 import { parseExposition, sumOf } from "../support/exposition.ts"
 import { metricValue } from "../../testkit/meshsight-process.ts"
@@ -97,6 +97,34 @@ const flush = (atMs: number, heap: number, requests: number) =>
 
 /** The `envoy_*` samples of a scrape as "name{labels} value" lines. */
 const proxyLines = (text: string) => text.split("\n").filter((l) => l.startsWith("envoy_"))
+
+describe("series lookup", () => {
+  // Label sets that differ in one part only (the response code, or the destination), more of them than the lookup
+  // cache has slots (4096): slots are taken over between one record of a label set and the next, and two label sets
+  // sharing a slot can only be told apart by that one part.
+  // One identity object per workload, as the analyzers hand them out (each record of `metric()` has its own).
+  const { source, destination: cart } = metric()
+  const byCode = Array.from({ length: 5_000 }, (_, i) => metric({ source, destination: cart, responseCode: 100 + i }))
+  const byDestination = Array.from({ length: 5_000 }, (_, i) =>
+    metric({ source, destination: { ...cart, instance: `cart-${i}`, workload: `cart-${i}` } })
+  )
+
+  it.each([
+    ["response code", byCode],
+    ["destination", byDestination]
+  ])("label sets that differ only in their %s keep their own counts", (_, records) => {
+    const registry = makeMeshSeries({ maxSeries: 100_000, idleMs: 10 * MIN })
+    const extra = (i: number) => (i % 7 === 0 ? 1 : 0)
+    for (let round = 0; round < 3; round++) {
+      registry.record(records, T0)
+      // One more call of every seventh label set, in reverse order.
+      registry.record(records.filter((_, i) => extra(i) === 1).reverse(), T0)
+    }
+    expect(registry.size()).toBe(records.length)
+    const requests = [...registry.series()].map((s) => s.values[HTTP_REQUESTS])
+    expect(requests).toStrictEqual(records.map((_, i) => 3 * (1 + extra(i))))
+  })
+})
 
 describe("the proxies' gauges", () => {
   it.effect(
