@@ -34,19 +34,19 @@ const inspectorCommand = async (port: number, method: string) => {
 /**
  * `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings (one process
  * unless it sets MESHSIGHT_WORKERS). `inspector` opens node's inspector on loopback, for `collectGarbage`;
- * `cores`: where it may run (taskset), core 0 by default.
+ * `cores`: where it may run (taskset), core 0 by default; `main`: another build's dist/main.js (bench/ab.ts).
  */
 export const startMeshsight = async (
   nodeFlags: ReadonlyArray<string> = serviceNodeFlags,
   env: Record<string, string> = {},
-  options: { readonly inspector?: boolean; readonly cores?: number | string } = {}
+  options: { readonly inspector?: boolean; readonly cores?: number | string; readonly main?: string } = {}
 ): Promise<BenchedMeshsight> => {
-  const { inspector = false, cores = 0 } = options
+  const { inspector = false, cores = 0, main = SERVER_MAIN } = options
   const grpcPort = await freePort()
   const httpPort = await freePort()
   const inspectorPort = inspector ? await freePort() : 0
   const flags = inspector ? [...nodeFlags, `--inspect=127.0.0.1:${inspectorPort}`] : nodeFlags
-  const child = spawnPinned(cores, [...flags, SERVER_MAIN], {
+  const child = spawnPinned(cores, [...flags, main], {
     MESHSIGHT_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
     MESHSIGHT_HTTP_HOST: "127.0.0.1",
     MESHSIGHT_HTTP_PORT: String(httpPort),
