@@ -20,12 +20,12 @@ const DIST = join(ROOT, "dist")
 const EXTERNAL = ["snappy", "pg-native", /^@kubernetes\/client-node(\/|$)/]
 
 /** Removes what an earlier build left in dist/ (tsc's file-per-module layout included), keeping the UI's build. */
-export const cleanServerOutput = () => {
+const cleanServerOutput = () => {
   for (const name of readdirSync(DIST, { withFileTypes: true }))
     if (name.name !== "ui" && !name.name.startsWith(".ui-build")) rmSync(join(DIST, name.name), { recursive: true, force: true })
 }
 
-export const bundleServer = async () => {
+const bundleServer = async () => {
   try {
     cleanServerOutput()
   } catch (e) {
