@@ -18,7 +18,7 @@ export const manySeries = (quick: boolean): Workload => ({
 
 const MiB = 1024 * 1024
 /** How long after the load the unforced sample is taken. */
-const SETTLE_MS = 30_000
+export const SETTLE_MS = 30_000
 
 export const liveSeries = async (quick: boolean, nodeFlags: ReadonlyArray<string> = serviceNodeFlags, env: Record<string, string> = {}) => {
   const meshsight = await startMeshsight(nodeFlags, env, { inspector: true })

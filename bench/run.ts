@@ -17,7 +17,7 @@ import { cpus, loadavg } from "node:os"
 import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
-import { liveSeries } from "./live-series.ts"
+import { liveSeries, SETTLE_MS } from "./live-series.ts"
 import { startMeshsight } from "./meshsight.ts"
 import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, runClient, spawnPinned, stopProcess, treeCpuSecondsOf } from "./processes.ts"
 import { ingestToQueryable } from "./queryable.ts"
@@ -279,7 +279,7 @@ console.log(
 console.log(`meshsight RSS: ${e2e.idleRssMb.toFixed(0)} MiB idle, peak ${e2e.memory.peakRssMb.toFixed(0)} MiB over the runs above`)
 console.log(
   `with ${series.series} live series: RSS ${series.rssMb.toFixed(0)} MiB (peak ${series.peakRssMb.toFixed(0)} MiB); ` +
-    `30 s later ${series.settled.rssMb.toFixed(0)} MiB; after a full GC ${series.atRest.rssMb.toFixed(0)} MiB (V8 heap ${series.atRest.heapUsedMb.toFixed(0)} MiB used)`
+    `${SETTLE_MS / 1000} s later ${series.settled.rssMb.toFixed(0)} MiB; after a full GC ${series.atRest.rssMb.toFixed(0)} MiB (V8 heap ${series.atRest.heapUsedMb.toFixed(0)} MiB used)`
 )
 if (seriesV8Defaults) {
   console.log(

@@ -107,8 +107,8 @@ const tailPart = (protocol: number, code: number, grpc: number | undefined, flag
 }
 
 /**
- * The fast lookup: a trie over the label parts of a record, keyed by the part objects themselves (identity
- * hashing: no string is built or hashed per record; a label text is over a kilobyte).
+ * Behind the front cache (below): a trie over the label parts of a record, keyed by the part objects themselves
+ * (identity hashing: no string is built or hashed per record; a label text is over a kilobyte).
  */
 interface Trie {
   readonly next: Map<LabelPart, Trie>

@@ -8,12 +8,10 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
-import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { freePort } from "../../testkit/meshsight-process.ts"
-import { sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
 import { waitFor } from "../support/wait-for.ts"
+import { sendMeshTraffic } from "../ui/support/mesh-traffic.ts"
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url))
 const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8")
@@ -66,28 +64,6 @@ const copy = (fromRoot: string, sources: ReadonlyArray<string>, dest: string, to
     cpSync(join(fromRoot, source.replace(/^\/app\//, "")), target, { recursive: true })
   }
 }
-
-const workload = (name: string, ip: string): Workload => ({
-  name: `${name}-0`,
-  namespace: "shop",
-  ip,
-  labels: { app: name },
-  workloadName: name
-})
-const WEB = workload("web", "10.3.0.1")
-const CART = workload("cart", "10.3.0.2")
-/** One ALS message from cart's sidecar: an inbound call from web. */
-const oneCall = (startMs: number) =>
-  encodeAlsMessageJson(
-    alsMessageJson(
-      {
-        http: [
-          inboundHttpEntry({ startMs, durationMs: 12, code: 200, path: "/items" }, { client: WEB, server: CART, port: 8080, host: "cart" })
-        ]
-      },
-      { workload: CART }
-    )
-  )
 
 /** The project's Node 24 first on PATH, so that `node` and npm's scripts run on it. */
 const PATH = `${dirname(process.execPath)}:${process.env.PATH}`
@@ -171,8 +147,7 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
       }
       expect((await fetch(`http://127.0.0.1:${httpPort}/`)).status, "the built UI is served").toBe(200)
       // The bundle runs the whole pipeline: an ALS stream over gRPC ends up in the query API.
-      const status = await sendAlsMessages(grpcPort, [oneCall(Date.now())])
-      expect(status.code).toBe(0)
+      await sendMeshTraffic(grpcPort, [{ from: "web.shop", to: "cart.shop", count: 1, latencyMs: 12, path: "/items" }])
       const names = await waitFor(
         "cart.shop in /api/services",
         async () =>
