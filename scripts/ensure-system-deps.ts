@@ -1,16 +1,20 @@
 // Installs the Debian packages the test suite drives for real (a headless Chromium for the web UI tests, a
 // Prometheus server that scrapes /metrics and /metrics/mesh and receives remote write, VictoriaMetrics that
-// receives remote write, PostgreSQL for the shared error-log store), so that
-// `npm test` works on a fresh machine. Runs before the tests (npm's pretest); does nothing when they are present.
+// receives remote write, PostgreSQL for the shared error-log store, jemalloc which meshsight preloads by default),
+// so that `npm test` works on a fresh machine. Runs before the tests (npm's pretest); does nothing when they are
+// present.
 import { execFileSync } from "node:child_process"
 import { existsSync } from "node:fs"
+import { jemallocCandidates } from "../src/memory/allocator.ts"
 
 const needed: ReadonlyArray<{ readonly binary: string; readonly pkg: string }> = [
   { binary: "/usr/bin/chromium", pkg: "chromium" },
   { binary: "/usr/bin/prometheus", pkg: "prometheus" },
   // initdb and pg_ctl under /usr/lib/postgresql/VERSION/bin (test/support/postgres.ts).
   { binary: "/usr/lib/postgresql", pkg: "postgresql" },
-  { binary: "/usr/bin/victoria-metrics", pkg: "victoria-metrics" }
+  { binary: "/usr/bin/victoria-metrics", pkg: "victoria-metrics" },
+  // Where Debian's package puts it for this architecture (src/memory/allocator.ts looks there first).
+  { binary: jemallocCandidates()[0]!, pkg: "libjemalloc2" }
 ]
 
 const missing = needed.filter((n) => !existsSync(n.binary))

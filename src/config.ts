@@ -30,7 +30,7 @@ import { fileReloadIntervalMs } from "./security/watched-files.ts"
 import { maxSeriesPerMinute, retentionMinutes } from "./store/metric-store.ts"
 import { errorLogRatePerMinute, errorLogsMax, errorLogsPerService, logsPostgresUrl, logsRetentionHours } from "./error-logs/settings.ts"
 import * as exportSettings from "./export/settings.ts"
-import { memoryLimitMb } from "./memory/budget.ts"
+import { allocator, memoryLimitMb } from "./memory/budget.ts"
 import { storageMode } from "./store/storage-mode.ts"
 import {
   prometheusBearerToken,
@@ -107,6 +107,7 @@ const SETTINGS = {
   httpTlsKeyFile,
   fileReloadIntervalMs,
   memoryLimitMb,
+  allocator,
   workers,
   errorLogRatePerMinute,
   errorLogsPerService,

@@ -14,6 +14,15 @@ import { getHeapStatistics } from "node:v8"
 import { Context, Effect, Layer, Schema, SchemaGetter } from "effect"
 import type { MemoryMeter } from "../util/bounded-memo.ts"
 import { setting, settingConfig } from "../util/setting.ts"
+import {
+  type Allocator,
+  ALLOCATOR_EXPECTED,
+  ALLOCATOR_VARIABLE,
+  ALLOCATORS,
+  allocatorProblem,
+  loadedJemalloc,
+  parseAllocator
+} from "./allocator.ts"
 import { defaultMemoryLimitMb } from "./container-limit.ts"
 import { heapLimitMb, MEMORY_LIMIT_EXPECTED, MEMORY_LIMIT_VARIABLE, parseMemoryLimitMb } from "./memory-limit.ts"
 import type { JsonValue } from "../domain/access-log.ts"
@@ -76,6 +85,20 @@ export const memoryLimitMb = setting({
   default: 0
 })
 
+/** The malloc meshsight runs on (./allocator.ts decides at start; `jemalloc` is refused here when it is not loaded). */
+export const allocator = setting({
+  names: [ALLOCATOR_VARIABLE],
+  schema: Schema.String.check(Schema.makeFilter((s: string) => parseAllocator(s) !== undefined)).pipe(
+    Schema.decodeTo(Schema.Literals(ALLOCATORS), {
+      decode: SchemaGetter.transform((s: string) => parseAllocator(s)!),
+      encode: SchemaGetter.transform((a: string) => a)
+    })
+  ),
+  expected: ALLOCATOR_EXPECTED,
+  default: "auto" as Allocator,
+  validate: (wanted) => allocatorProblem(wanted, loadedJemalloc())
+})
+
 const budgetMb = Effect.map(settingConfig(memoryLimitMb), (mb) => mb || defaultMemoryLimitMb())
 
 export const MemoryBudgetLive = Layer.effect(
@@ -83,12 +106,17 @@ export const MemoryBudgetLive = Layer.effect(
   Effect.map(budgetMb, (mb) => makeMemoryBudget(mb * MIB))
 )
 
-/** Logs the budget against V8's heap limit; built last (src/app.ts), so a failed start-up says only why. */
+/** Logs the budget against V8's heap limit, and the allocator; built last (src/app.ts), so a failed start-up says only why. */
 export const MemoryBudgetLog = Layer.effectDiscard(
   Effect.gen(function* () {
     const limitMb = yield* budgetMb
     const heapMb = Math.round(getHeapStatistics().heap_size_limit / MIB)
-    yield* Effect.logInfo(`memory budget ${limitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB`)
+    const jemalloc = loadedJemalloc()
+    yield* Effect.logInfo(
+      `memory budget ${limitMb} MiB (MESHSIGHT_MEMORY_LIMIT_MB); V8 heap limit ${heapMb} MiB; ` +
+        (jemalloc === undefined ? "malloc: the system's" : `malloc: jemalloc (${jemalloc})`) +
+        ` (${ALLOCATOR_VARIABLE})`
+    )
     // V8 sizes its heap from the machine, not the container: with a heap far above the budget, garbage may pile
     // up past the budget between collections. (The limit V8 reports adds the young generation to the old space.)
     if (heapMb > limitMb * 1.25) {

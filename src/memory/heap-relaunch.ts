@@ -1,9 +1,8 @@
 // V8 sizes its heap from the machine, not from the memory budget (a 24 GiB host gives ~4 GiB): garbage could pile
 // up far past the budget between collections. So before anything else is loaded, a process whose heap limit is
-// well above the budget starts itself again in place (process.execve: same PID, same streams and signals) with
-// `--max-old-space-size` set from the budget. An explicit --max-old-space-size (in the command or NODE_OPTIONS)
-// is left alone, and so is a budget that does not parse: the configuration's own check reports that one.
-import { getHeapStatistics } from "node:v8"
+// well above the budget starts itself again (./relaunch-at-start.ts) with `--max-old-space-size` set from the
+// budget. An explicit --max-old-space-size (in the command or NODE_OPTIONS) is left alone, and so is a budget that
+// does not parse: the configuration's own check reports that one.
 import { defaultMemoryLimitMb } from "./container-limit.ts"
 import { heapLimitMb, MEMORY_LIMIT_VARIABLE, MIN_MEMORY_LIMIT_MB, parseMemoryLimitMb } from "./memory-limit.ts"
 
@@ -22,10 +21,4 @@ export const heapRelaunchFlags = (
   const budgetMb = raw === undefined ? defaultBudgetMb() : parseMemoryLimitMb(raw)
   if (budgetMb === undefined || budgetMb < MIN_MEMORY_LIMIT_MB || heapLimitBytes <= 1.25 * budgetMb * MIB) return undefined
   return [...execArgv, `--max-old-space-size=${heapLimitMb(budgetMb)}`]
-}
-
-export const relaunchWithHeapLimit = (): void => {
-  if (typeof process.execve !== "function") return
-  const flags = heapRelaunchFlags(process.env, process.execArgv, getHeapStatistics().heap_size_limit)
-  if (flags !== undefined) process.execve(process.execPath, [process.execPath, ...flags, ...process.argv.slice(1)], process.env)
 }

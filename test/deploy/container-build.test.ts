@@ -81,6 +81,8 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
     const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
     expect(froms).toHaveLength(2)
     for (const from of froms) expect(from!).toMatch(/^node:24\.\d+\.\d+-bookworm-slim(@sha256:[0-9a-f]{64})?$/)
+    // The one package the runtime stage adds: jemalloc, which meshsight preloads at start (MESHSIGHT_ALLOCATOR).
+    expect(runtime!.runs.join("\n")).toMatch(/apt-get install -y --no-install-recommends libjemalloc2\b/)
     expect(runtime?.healthcheck).toBeDefined()
     expect(runtime!.healthcheck!.slice(0, 1)).toStrictEqual(["node"])
   })
@@ -146,6 +148,8 @@ describe("container image build (the Dockerfile's steps, without Docker)", () =>
         await new Promise((r) => setTimeout(r, 200))
       }
       expect((await fetch(`http://127.0.0.1:${httpPort}/`)).status, "the built UI is served").toBe(200)
+      // The bundle's first module starts the process again on jemalloc (installed here by npm test's pretest).
+      expect(readFileSync(`/proc/${child.pid}/maps`, "utf8"), "the built server runs on jemalloc").toContain("libjemalloc")
       // The bundle runs the whole pipeline: an ALS stream over gRPC ends up in the query API.
       await sendMeshTraffic(grpcPort, [{ from: "web.shop", to: "cart.shop", count: 1, latencyMs: 12, path: "/items" }])
       const names = await waitFor(
