@@ -6,8 +6,8 @@ import { serviceNodeFlags } from "../../scripts/start-command.ts"
 const projectFile = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8")
 
 describe("start command", () => {
-  it("reads npm start's node flags: a small young generation, external memory in V8's global limit", () => {
-    expect(serviceNodeFlags).toEqual(["--max-semi-space-size=8", "--external-memory-accounted-in-global-limit"])
+  it("reads npm start's node flags: a small young generation, external memory in V8's global limit, a 48 MiB first heap limit", () => {
+    expect(serviceNodeFlags).toEqual(["--max-semi-space-size=8", "--external-memory-accounted-in-global-limit", "--initial-heap-size=48"])
   })
 
   it("the container image starts meshsight as npm start does", () => {
