@@ -34,12 +34,18 @@ const inspectorCommand = async (port: number, method: string) => {
 /**
  * `nodeFlags` go to node before the script; by default those of `npm start`. `env` adds settings (one process
  * unless it sets MESHSIGHT_WORKERS). `inspector` opens node's inspector on loopback, for `collectGarbage`;
- * `cores`: where it may run (taskset), core 0 by default; `main`: another build's dist/main.js (bench/ab.ts).
+ * `cores`: where it may run (taskset), core 0 by default; `main`: another build's dist/main.js (bench/ab.ts);
+ * `stdout`: gets what it prints there (V8's --trace-gc lines: bench/gc-count.ts).
  */
 export const startMeshsight = async (
   nodeFlags: ReadonlyArray<string> = serviceNodeFlags,
   env: Record<string, string> = {},
-  options: { readonly inspector?: boolean; readonly cores?: number | string; readonly main?: string } = {}
+  options: {
+    readonly inspector?: boolean
+    readonly cores?: number | string
+    readonly main?: string
+    readonly stdout?: (text: string) => void
+  } = {}
 ): Promise<BenchedMeshsight> => {
   const { inspector = false, cores = 0, main = SERVER_MAIN } = options
   const grpcPort = await freePort()
@@ -57,6 +63,7 @@ export const startMeshsight = async (
   })
   let log = ""
   child.stderr!.on("data", (d) => (log += d))
+  if (options.stdout !== undefined) child.stdout!.on("data", (d) => options.stdout!(String(d)))
   const url = `http://127.0.0.1:${httpPort}`
   await waitUntilReady(url, child, () => log)
   return {
