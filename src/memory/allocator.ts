@@ -53,8 +53,8 @@ export const DEFAULT_MALLOC_CONF = "background_thread:true"
 
 /**
  * The environment to start again with so that jemalloc is preloaded, or undefined when the process may go on as it
- * is: `system` asked for, jemalloc already loaded, none found (then `auto` runs on the system's malloc and
- * `jemalloc` is refused by the configuration), or a value the configuration will refuse.
+ * is: `system` asked for, jemalloc already loaded, none found or found but not loadable (then `auto` runs on the
+ * system's malloc and `jemalloc` is refused by the configuration), or a value the configuration will refuse.
  */
 export const allocatorRelaunchEnv = (
   env: NodeJS.ProcessEnv,
@@ -65,7 +65,8 @@ export const allocatorRelaunchEnv = (
   const wanted = raw === undefined ? "auto" : parseAllocator(raw)
   if (wanted === undefined || wanted === "system" || loaded !== undefined) return undefined
   const library = find()
-  if (library === undefined) return undefined
+  // Already preloaded and still not mapped: ld.so could not load it (it said why on stderr); starting again would loop.
+  if (library === undefined || (env.LD_PRELOAD ?? "").split(/[:\s]+/).includes(library)) return undefined
   const preload = env.LD_PRELOAD === undefined || env.LD_PRELOAD.trim() === "" ? library : `${library}:${env.LD_PRELOAD}`
   return { ...env, LD_PRELOAD: preload, MALLOC_CONF: env.MALLOC_CONF ?? DEFAULT_MALLOC_CONF }
 }

@@ -51,11 +51,13 @@ describe("the allocator decision at start", () => {
     })
   })
 
-  it("goes on as it is with `system`, with jemalloc already loaded, without a library, or with a value the configuration refuses", () => {
+  it("goes on as it is with `system`, with jemalloc already loaded, without a loadable library, or with a value the configuration refuses", () => {
     expect(allocatorRelaunchEnv({ MESHSIGHT_ALLOCATOR: "system" }, undefined, found)).toBeUndefined()
     expect(allocatorRelaunchEnv({}, LIBRARY, found)).toBeUndefined()
     expect(allocatorRelaunchEnv({}, undefined, none)).toBeUndefined()
     expect(allocatorRelaunchEnv({ MESHSIGHT_ALLOCATOR: "tcmalloc" }, undefined, found)).toBeUndefined()
+    // Preloaded once already and still not mapped (a library ld.so cannot load): no second restart, no loop.
+    expect(allocatorRelaunchEnv({ LD_PRELOAD: `${LIBRARY}:/opt/x.so` }, undefined, found)).toBeUndefined()
   })
 
   it("reads the values in any case and looks for the library where distributions install it", () => {
