@@ -1,7 +1,7 @@
 // MESHSIGHT_ALLOCATOR: by default meshsight starts itself again with jemalloc preloaded when the library is
 // installed (`npm test`'s pretest installs Debian's libjemalloc2), so the message buffers grpc-js frees go back to
 // the system instead of staying as holes in glibc's heap; `system` keeps glibc's malloc.
-import { readdirSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import {
   allocatorProblem,
@@ -12,6 +12,7 @@ import {
   parseAllocator
 } from "../../src/memory/allocator.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { childPids } from "../support/child-pids.ts"
 
 const LIBRARY = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 const found = () => LIBRARY
@@ -19,21 +20,6 @@ const none = () => undefined
 
 /** Whether jemalloc is mapped into process `pid`. */
 const runsJemalloc = (pid: number) => readFileSync(`/proc/${pid}/maps`, "utf8").includes("libjemalloc")
-
-/** The processes whose parent is `pid` (Linux /proc). */
-const childrenOf = (pid: number): Array<number> =>
-  readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        // `pid (comm) state ppid …`; comm may hold spaces, so split after its closing parenthesis.
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8")
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid
-      } catch {
-        return false // the process is gone
-      }
-    })
-    .map(Number)
 
 describe("the allocator decision at start", () => {
   it("preloads jemalloc when found, keeping the operator's preloads and jemalloc options", () => {
@@ -102,7 +88,7 @@ describe("a real start", () => {
   it("runs every worker process on jemalloc too", { timeout: 60_000 }, async () => {
     const app = await spawnMeshsight({ MESHSIGHT_WORKERS: "2", MESHSIGHT_ALLOCATOR: "jemalloc" })
     try {
-      const workers = childrenOf(app.child.pid!)
+      const workers = childPids(app.child.pid!)
       expect(workers).toHaveLength(2)
       for (const pid of [app.child.pid!, ...workers]) expect(runsJemalloc(pid), `pid ${pid}`).toBe(true)
     } finally {

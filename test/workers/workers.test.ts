@@ -2,7 +2,6 @@
 // (the cluster primary deals them to both workers), and the API and /metrics answering for all of it together —
 // the same answers one process gives for the same traffic. A worker killed is started again; SIGTERM drains the
 // workers into the store before the primary exits.
-import { readdirSync, readFileSync } from "node:fs"
 import { createServer as createHttpServer } from "node:http"
 import { createServer } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
@@ -10,6 +9,7 @@ import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, inboundTcpEntry, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { freePort, type MeshsightProcess, metricValue, runMeshsightToExit, spawnMeshsight } from "../../testkit/meshsight-process.ts"
 import { sendAlsMessages } from "../support/als-client.ts"
+import { childPids } from "../support/child-pids.ts"
 import { captureFrom } from "../support/envoy-metric-capture.ts"
 import { getJson } from "../support/http-json.ts"
 import { waitFor } from "../support/wait-for.ts"
@@ -103,20 +103,6 @@ const answersFor = async (app: MeshsightProcess, startMs: number) => {
     text
   }
 }
-
-/** The pids of a process's children (the workers of a primary), from /proc. */
-const childPids = (pid: number): Array<number> =>
-  readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .flatMap((d) => {
-      try {
-        // `pid (comm) state ppid …`: comm may hold spaces, so split after its closing parenthesis.
-        const stat = readFileSync(`/proc/${d}/stat`, "utf8")
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid ? [Number(d)] : []
-      } catch {
-        return []
-      }
-    })
 
 let running: Array<MeshsightProcess> = []
 const start = async (env: Record<string, string>) => {
