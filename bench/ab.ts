@@ -7,7 +7,7 @@
 // Usage: node bench/ab.ts VARIANT_A VARIANT_B ROUNDS STREAMS MESSAGES
 import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { cpuSecondsOf, runClient } from "./processes.ts"
+import { measuredRun, runClient } from "./processes.ts"
 import type { Workload } from "./workload.ts"
 
 interface Variant {
@@ -40,9 +40,14 @@ for (let round = 0; round < Number(roundsArg); round++) {
   for (const v of variants) {
     const meshsight = await startMeshsight([...serviceNodeFlags, ...v.variant.nodeFlags], v.variant.env, { main: v.variant.main })
     await runClient(meshsight.target, streams, 100, workload)
-    const before = cpuSecondsOf(meshsight.pid)
-    const { entries } = await runClient(meshsight.target, streams, Math.ceil(Number(messagesArg) / streams), workload)
-    v.cpuNsPerEntry.push(Math.round(((cpuSecondsOf(meshsight.pid) - before) / entries) * 1e9))
+    const { cpuNsPerEntry } = await measuredRun(
+      meshsight.target,
+      meshsight.pid,
+      streams,
+      Math.ceil(Number(messagesArg) / streams),
+      workload
+    )
+    v.cpuNsPerEntry.push(Math.round(cpuNsPerEntry))
     await meshsight.stop()
   }
 }

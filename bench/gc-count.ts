@@ -5,7 +5,7 @@
 // Usage: node bench/gc-count.ts [STREAMS] [MESSAGES] [NODE FLAG …]
 import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { cpuSecondsOf, memoryOf, runClient } from "./processes.ts"
+import { measuredRun, memoryOf, runClient } from "./processes.ts"
 import type { Workload } from "./workload.ts"
 
 const [streamsArg = "10", messagesArg = "10000", ...extraFlags] = process.argv.slice(2)
@@ -23,16 +23,20 @@ const meshsight = await startMeshsight(
   }
 )
 await runClient(meshsight.target, streams, 100, workload) // warm-up
-const cpuBefore = cpuSecondsOf(meshsight.pid)
 counts.markCompacts = 0
 counts.scavenges = 0
-const { entries } = await runClient(meshsight.target, streams, Math.ceil(Number(messagesArg) / streams), workload)
-const cpuNs = ((cpuSecondsOf(meshsight.pid) - cpuBefore) / entries) * 1e9
+const { entries, cpuNsPerEntry } = await measuredRun(
+  meshsight.target,
+  meshsight.pid,
+  streams,
+  Math.ceil(Number(messagesArg) / streams),
+  workload
+)
 const memory = memoryOf(meshsight.pid)
 await meshsight.stop()
 const perMillion = (n: number) => Math.round((n / entries) * 1e6)
 console.log(
   `${[...serviceNodeFlags, ...extraFlags].join(" ")}, ${streams} streams: ${perMillion(counts.markCompacts)} mark-compacts and ` +
-    `${perMillion(counts.scavenges)} scavenges per 1 M entries, ${Math.round(cpuNs)} ns server CPU per entry, ` +
+    `${perMillion(counts.scavenges)} scavenges per 1 M entries, ${Math.round(cpuNsPerEntry)} ns server CPU per entry, ` +
     `RSS ${memory.rssMb.toFixed(0)} MiB (peak ${memory.peakRssMb.toFixed(0)})`
 )

@@ -1,8 +1,9 @@
 // Child processes for the benchmark, each pinned to a core with taskset (meshsight on one, its load on the other).
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { readdirSync, readFileSync } from "node:fs"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { encodeWorkload, type Workload } from "./workload.ts"
+import { childPids } from "../testkit/child-pids.ts"
 
 const hasTaskset = (() => {
   try {
@@ -88,17 +89,25 @@ export const cpuSecondsOf = (pid: number): number => {
 }
 
 /** CPU time of a process and its children (the workers of a meshsight primary), in seconds. */
-export const treeCpuSecondsOf = (pid: number): number => {
-  const children = readdirSync("/proc")
-    .filter((d) => /^\d+$/.test(d))
-    .filter((d) => {
-      try {
-        return Number(readFileSync(`/proc/${d}/stat`, "utf8").split(") ")[1].split(" ")[1]) === pid
-      } catch {
-        return false
-      }
-    })
-  return children.reduce((total, child) => total + cpuSecondsOf(Number(child)), cpuSecondsOf(pid))
+export const treeCpuSecondsOf = (pid: number): number =>
+  childPids(pid).reduce((total, child) => total + cpuSecondsOf(child), cpuSecondsOf(pid))
+
+/**
+ * One `runClient` run against the server process `pid`: entries, seconds, and the server's CPU nanoseconds per entry
+ * (`cpuOf`: the process alone, or `treeCpuSecondsOf` with its workers).
+ */
+export const measuredRun = async (
+  target: string,
+  pid: number,
+  streams: number,
+  perStream: number,
+  w: Workload,
+  connections = 1,
+  cpuOf: (pid: number) => number = cpuSecondsOf
+) => {
+  const cpuBefore = cpuOf(pid)
+  const { entries, seconds } = await runClient(target, streams, perStream, w, connections)
+  return { entries, seconds, cpuNsPerEntry: ((cpuOf(pid) - cpuBefore) / entries) * 1e9 }
 }
 
 export const stopProcess = (child: ChildProcess): Promise<void> =>

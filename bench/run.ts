@@ -19,7 +19,18 @@ import { fileURLToPath } from "node:url"
 import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
 import { liveSeries, SETTLE_MS } from "./live-series.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { cpuSecondsOf, firstLine, memoryOf, outputOf, pinning, runClient, spawnPinned, stopProcess, treeCpuSecondsOf } from "./processes.ts"
+import {
+  cpuSecondsOf,
+  firstLine,
+  measuredRun,
+  memoryOf,
+  outputOf,
+  pinning,
+  runClient,
+  spawnPinned,
+  stopProcess,
+  treeCpuSecondsOf
+} from "./processes.ts"
 import { ingestToQueryable } from "./queryable.ts"
 import { ENTRIES_PER_MESSAGE, encodeWorkload, type Workload } from "./workload.ts"
 
@@ -56,10 +67,16 @@ interface Rate {
 const rate = async (target: string, pid: number, streams: number, connections = 1, cpuOf = cpuSecondsOf): Promise<Rate> => {
   let best: Rate = { rate: 0, cpuNsPerEntry: Number.NaN }
   for (let i = 0; i < REPEATS; i++) {
-    const cpuBefore = cpuOf(pid)
-    const { entries, seconds } = await runClient(target, streams, Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)), workload, connections)
-    const run = { rate: entries / seconds, cpuNsPerEntry: ((cpuOf(pid) - cpuBefore) / entries) * 1e9 }
-    if (run.rate > best.rate) best = run
+    const { entries, seconds, cpuNsPerEntry } = await measuredRun(
+      target,
+      pid,
+      streams,
+      Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)),
+      workload,
+      connections,
+      cpuOf
+    )
+    if (entries / seconds > best.rate) best = { rate: entries / seconds, cpuNsPerEntry }
   }
   return best
 }

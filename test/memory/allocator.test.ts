@@ -12,7 +12,7 @@ import {
   parseAllocator
 } from "../../src/memory/allocator.ts"
 import { runMeshsightToExit, spawnMeshsight } from "../../testkit/meshsight-process.ts"
-import { childPids } from "../support/child-pids.ts"
+import { childPids } from "../../testkit/child-pids.ts"
 
 const LIBRARY = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 const found = () => LIBRARY

@@ -9,6 +9,7 @@ import { freePort } from "../../scripts/ports.ts"
 import type { MetricSummary, Topology } from "../../src/query/api-model.ts"
 import { fmtBytesPerSec, fmtCpm, fmtPct } from "../../ui/src/format.ts"
 import { getJson } from "../support/http-json.ts"
+import { waitFor } from "../support/wait-for.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
 import { launchBrowser, openPage, screenshot, screenshotWidths, waitForState, WIDTHS } from "./support/browser.ts"
 import { ensureUiBuilt } from "./support/build-ui.ts"
@@ -95,30 +96,28 @@ describe.each(MODES)("web UI (%s storage)", (mode) => {
       MESHSIGHT_MINUTE_WRITE_CHECK_MS: "200"
     }
     ;[app, browser] = await Promise.all([startMeshsightAsync({ config: { ...storage } }), launchBrowser()])
-    await sendMeshTraffic(app.alsPort, [...RECENT, ...DEMO_LIKE, ...OLD])
+    const sent = [...RECENT, ...DEMO_LIKE, ...OLD]
+    await sendMeshTraffic(app.alsPort, sent)
     // The aggregator flushes every second; a replica writes a minute once it is over, and what reaches it after
     // that write as one more sample of the minute: wait until the API has every relation and every call (traffic
     // sent across a minute's end is written in two parts, and the first part alone already shows all relations).
-    const sent = [...RECENT, ...DEMO_LIKE, ...OLD]
     const total = (calls: ReadonlyArray<Call>) => calls.reduce((n, c) => n + c.count, 0)
-    const topologyOfHour = async () => (await getJson(app.url, `/api/topology?start=${Date.now() - 3_600_000}`)).body as Topology
     /** Requests and TCP connections the services' own series hold, against what was sent. */
     const counted = (t: Topology) => [
       t.nodes.reduce((n, node) => n + (node.metrics?.calls ?? 0), 0),
       t.nodes.reduce((n, node) => n + (node.metrics?.connections ?? 0), 0)
     ]
     const expected = [total(sent.filter((c) => c.tcp === undefined)), total(sent.filter((c) => c.tcp !== undefined))]
-    const queryable = async () => {
-      const t = await topologyOfHour()
-      return t.edges.length >= 7 && counted(t).every((n, i) => n === expected[i])
-    }
-    const deadline = Date.now() + (mode === "prometheus" ? 90_000 : 10_000)
-    while (!(await queryable())) {
-      if (Date.now() > deadline) {
-        throw new Error(`traffic never became queryable: requests and connections ${counted(await topologyOfHour())} of ${expected}`)
-      }
-      await sleep(100)
-    }
+    await waitFor(
+      `every relation, and the ${expected.join(" requests and ")} connections sent, queryable`,
+      async () => {
+        const t = (await getJson(app.url, `/api/topology?start=${Date.now() - 3_600_000}`)).body as Topology
+        return { relations: t.edges.length, requestsAndConnections: counted(t) }
+      },
+      (q) => q.relations >= 7 && q.requestsAndConnections.every((n, i) => n === expected[i]),
+      mode === "prometheus" ? 90_000 : 10_000,
+      100
+    )
     page = await openPage(browser, app.url)
   }, 150_000)
   afterAll(async () => {
