@@ -21,7 +21,8 @@ const parseVariant = (text: string): Variant => {
   const [envPart, main] = rest.includes("@") ? (rest.split("@", 2) as [string, string]) : ["", rest]
   const env = Object.fromEntries(
     envPart
-      .split(",")
+      // A value may hold commas itself (MALLOC_CONF=a:1,b:2): a new setting starts only where a NAME= follows.
+      .split(/,(?=[A-Z_][A-Z0-9_]*=)/)
       .filter((a) => a !== "")
       .map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)])
   )
