@@ -26,7 +26,6 @@ import {
   memoryOf,
   outputOf,
   pinning,
-  runClient,
   spawnPinned,
   stopProcess,
   treeCpuSecondsOf
