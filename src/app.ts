@@ -16,6 +16,7 @@ import { AlsPipelineLive } from "./pipeline/als-pipeline.ts"
 import { GrpcServerLive } from "./ingest/grpc-server.ts"
 import { MetricsPipelineLive } from "./pipeline/metrics-pipeline.ts"
 import { MemoryBudgetLive, MemoryBudgetLog } from "./memory/budget.ts"
+import { IdleCollectionLive } from "./memory/idle-collection.ts"
 import { type ProxyMetricStore, ProxyMetricStoreLive } from "./proxy-metrics/proxy-metric-store.ts"
 import { ProxyMinuteWriterStoreLive } from "./export/proxy-minute-writer.ts"
 import { MinuteWriterStoreLive } from "./export/minute-writer.ts"
@@ -92,7 +93,7 @@ export const makeAppLayer = (analyzers: AnalyzerLayers) =>
     const app = HttpServerLive.pipe(
       Layer.provideMerge(Layer.mergeAll(grpc, query, proxyQuery, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget))
     )
-    return MemoryBudgetLog.pipe(Layer.provideMerge(app))
+    return Layer.mergeAll(MemoryBudgetLog, IdleCollectionLive).pipe(Layer.provideMerge(app))
   })
 
 /** A worker process (MESHSIGHT_WORKERS > 1): gRPC and the pipeline; its flushes go to the primary. */
@@ -105,7 +106,7 @@ export const makeWorkerLayer = (analyzers: AnalyzerLayers) => {
     proxyMetrics
   })
   // Torn down in reverse: gRPC drains its streams, then the aggregator's final flush goes to the primary.
-  return Layer.mergeAll(ReportListening, AnswerSeriesRequests).pipe(
+  return Layer.mergeAll(ReportListening, AnswerSeriesRequests, IdleCollectionLive).pipe(
     Layer.provideMerge(Layer.mergeAll(grpc, identity, aggregator, meshExport, budget))
   )
 }
@@ -126,5 +127,5 @@ export const makePrimaryLayer = () =>
     const app = HttpServerLive.pipe(
       Layer.provideMerge(Layer.mergeAll(workers, query, proxyQuery, store, proxyMetrics, logStore, meshExport, budget))
     )
-    return MemoryBudgetLog.pipe(Layer.provideMerge(app))
+    return Layer.mergeAll(MemoryBudgetLog, IdleCollectionLive).pipe(Layer.provideMerge(app))
   })

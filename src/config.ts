@@ -31,6 +31,7 @@ import { maxSeriesPerMinute, retentionMinutes } from "./store/metric-store.ts"
 import { errorLogRatePerMinute, errorLogsMax, errorLogsPerService, logsPostgresUrl, logsRetentionHours } from "./error-logs/settings.ts"
 import * as exportSettings from "./export/settings.ts"
 import { allocator, memoryLimitMb } from "./memory/budget.ts"
+import { idleGcAfterMs } from "./memory/idle-collection.ts"
 import { storageMode } from "./store/storage-mode.ts"
 import {
   prometheusBearerToken,
@@ -108,6 +109,7 @@ const SETTINGS = {
   fileReloadIntervalMs,
   memoryLimitMb,
   allocator,
+  idleGcAfterMs,
   workers,
   errorLogRatePerMinute,
   errorLogsPerService,

@@ -164,6 +164,10 @@ export const storageQueryFailures = Metric.counter("meshsight_storage_query_fail
 export const memoryBudgetBytes = Metric.gauge("meshsight_memory_budget_bytes", {
   description: "The memory budget (MESHSIGHT_MEMORY_LIMIT_MB); new series and streams are refused once retained data reaches half of it"
 })
+export const idleCollections = Metric.counter("meshsight_idle_collections_total", {
+  description: "Full garbage collections run once the process went quiet after work (MESHSIGHT_IDLE_GC_AFTER_MS)",
+  incremental: true
+})
 export const memoryUsedBytes = Metric.gauge("meshsight_memory_used_bytes", {
   description: "Estimated bytes retained, by part (series, memo, peers, streams)"
 })

@@ -1,0 +1,121 @@
+// MESHSIGHT_IDLE_GC_AFTER_MS: one full garbage collection once the process has been quiet that long after work —
+// the decision on virtual time, then a real process that collects after real ALS traffic and not again while idle.
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Fiber, Metric } from "effect"
+import { TestClock } from "effect/testing"
+import { idleCheck, initialIdleState, QUIET_UTILIZATION, runIdleCollection } from "../../src/memory/idle-collection.ts"
+import { idleCollections } from "../../src/telemetry.ts"
+import { metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
+import { sendMeshTraffic } from "../ui/support/mesh-traffic.ts"
+import { waitFor } from "../support/wait-for.ts"
+
+const BUSY = 0.4
+const QUIET = 0.01
+
+describe("the idle check", () => {
+  it("collects once the quiet after work has lasted the whole wait, and not again while quiet", () => {
+    const state = initialIdleState()
+    expect(idleCheck(state, BUSY, 0, 1000)).toBe(false)
+    expect(idleCheck(state, QUIET, 250, 1000)).toBe(false)
+    expect(idleCheck(state, QUIET, 1000, 1000)).toBe(false)
+    expect(idleCheck(state, QUIET, 1250, 1000)).toBe(true)
+    for (let t = 1500; t < 10_000; t += 250) expect(idleCheck(state, QUIET, t, 1000), `at ${t} ms`).toBe(false)
+  })
+
+  it("never collects in a process that has not worked, nor while work goes on", () => {
+    const idle = initialIdleState()
+    for (let t = 0; t < 10_000; t += 250) expect(idleCheck(idle, QUIET, t, 1000)).toBe(false)
+    const busy = initialIdleState()
+    for (let t = 0; t < 10_000; t += 250) expect(idleCheck(busy, BUSY, t, 1000)).toBe(false)
+  })
+
+  it("starts the wait again when work comes back before it is over", () => {
+    const state = initialIdleState()
+    idleCheck(state, BUSY, 0, 1000)
+    expect(idleCheck(state, QUIET, 250, 1000)).toBe(false)
+    expect(idleCheck(state, BUSY, 750, 1000)).toBe(false)
+    expect(idleCheck(state, QUIET, 1000, 1000)).toBe(false)
+    expect(idleCheck(state, QUIET, 1750, 1000)).toBe(false)
+    expect(idleCheck(state, QUIET, 2000, 1000)).toBe(true)
+  })
+
+  it("counts a utilisation at the threshold as work", () => {
+    const state = initialIdleState()
+    idleCheck(state, QUIET_UTILIZATION, 0, 1000)
+    expect(state.worked).toBe(true)
+  })
+})
+
+describe("the checks on the clock", () => {
+  it.effect("collect a second after a burst, once, and count it", () =>
+    Effect.gen(function* () {
+      // Each check reads the utilisation the test says; three busy checks, then quiet.
+      const readings = [0, BUSY, BUSY, BUSY]
+      let collections = 0
+      const before = (yield* Metric.value(idleCollections)).count
+      const fiber = yield* Effect.forkChild(
+        Effect.scoped(
+          Effect.andThen(
+            runIdleCollection(1000, {
+              utilization: () => readings.shift() ?? QUIET,
+              // The collection's own time shows in the utilisation read right after it.
+              collect: () => Effect.sync(() => readings.push(BUSY) && collections++)
+            }),
+            Effect.never
+          )
+        )
+      )
+      // Checks every 250 ms: busy until 750 ms, quiet from 1000 ms, so the wait is over at 2000 ms.
+      yield* TestClock.adjust("1900 millis")
+      expect(collections).toBe(0)
+      yield* TestClock.adjust("100 millis")
+      expect(collections).toBe(1)
+      yield* TestClock.adjust("60 seconds")
+      expect(collections).toBe(1)
+      expect((yield* Metric.value(idleCollections)).count - before).toBe(1)
+      yield* Fiber.interrupt(fiber)
+    })
+  )
+
+  it.effect("run nothing with 0", () =>
+    Effect.gen(function* () {
+      let reads = 0
+      yield* Effect.scoped(
+        runIdleCollection(0, {
+          utilization: () => {
+            reads++
+            return BUSY
+          },
+          collect: () => Effect.die("collected with 0")
+        })
+      )
+      yield* TestClock.adjust("60 seconds")
+      expect(reads).toBe(0)
+    })
+  )
+})
+
+describe("a real process", () => {
+  it("collects once after a burst of ALS traffic, then not again while idle", { timeout: 60_000 }, async () => {
+    const app = await spawnMeshsight({ MESHSIGHT_IDLE_GC_AFTER_MS: "1000" })
+    const collections = async () => metricValue(await (await fetch(`${app.url}/metrics`)).text(), "meshsight_idle_collections_total")
+    try {
+      // Start-up is work too: let its collection (if any) happen and the count settle.
+      await new Promise((r) => setTimeout(r, 3000))
+      const settled = await collections()
+      // A burst: ~1.5 s of streams, each a proxy's message, enough to keep the event loop well above 5 % busy.
+      const burstEnds = Date.now() + 1500
+      while (Date.now() < burstEnds) {
+        await sendMeshTraffic(
+          app.grpcPort,
+          Array.from({ length: 20 }, (_, i) => ({ from: `client-${i}.default`, to: "server.default", count: 50, latencyMs: 5 + i }))
+        )
+      }
+      await waitFor("one idle collection after the burst", collections, (n) => n === settled + 1, 15_000, 500)
+      await new Promise((r) => setTimeout(r, 4000))
+      expect(await collections()).toBe(settled + 1)
+    } finally {
+      await app.stop()
+    }
+  })
+})
