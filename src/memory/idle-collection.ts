@@ -52,7 +52,7 @@ export interface IdleProbes {
   /** The event loop's utilisation (0–1) since the previous call. */
   readonly utilization: () => number
   /** A full garbage collection. */
-  readonly collect: () => Effect.Effect<void>
+  readonly collect: () => Effect.Effect<void, Error>
 }
 
 /** Node's event-loop utilisation, each call over the time since the previous one. */
@@ -71,14 +71,18 @@ const eventLoopUtilization = (): (() => number) => {
  * `gc()` it needs no `--expose-gc`, and V8 also gives its pooled free pages back at once. The session is
  * disconnected on a later turn of the event loop: disconnecting inside the answer's callback hangs the process.
  */
-const inspectorCollection = (): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
+const inspectorCollection = (): Effect.Effect<void, Error> =>
+  Effect.callback<void, Error>((resume) => {
     const session = new Session()
-    session.connect()
-    session.post("HeapProfiler.collectGarbage", () =>
+    try {
+      session.connect() // throws where node was built without the inspector
+    } catch (e) {
+      return resume(Effect.fail(e instanceof Error ? e : new Error(String(e))))
+    }
+    session.post("HeapProfiler.collectGarbage", (err) =>
       setImmediate(() => {
         session.disconnect()
-        resume(Effect.void)
+        resume(err === null ? Effect.void : Effect.fail(err))
       })
     )
   })
@@ -102,7 +106,11 @@ export const runIdleCollection = (afterMs: number, probes: IdleProbes) =>
       // The collection kept the event loop busy itself (tens of ms): not work to collect after again.
       probes.utilization()
     })
-    yield* Effect.forkScoped(Effect.forever(check))
+    // A collection that fails (a node built without the inspector) ends the checks, with one warning.
+    const checks = Effect.forever(check).pipe(
+      Effect.catch((e) => Effect.logWarning(`idle garbage collection failed (${e.message}); not trying again (MESHSIGHT_IDLE_GC_AFTER_MS)`))
+    )
+    yield* Effect.forkScoped(checks)
   })
 
 export const IdleCollectionLive = Layer.effectDiscard(

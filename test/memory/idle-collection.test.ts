@@ -1,7 +1,7 @@
 // MESHSIGHT_IDLE_GC_AFTER_MS: one full garbage collection once the process has been quiet that long after work —
 // the decision on virtual time, then a real process that collects after real ALS traffic and not again while idle.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Fiber, Metric } from "effect"
+import { Effect, Fiber, Logger, Metric } from "effect"
 import { TestClock } from "effect/testing"
 import { idleCheck, initialIdleState, QUIET_UTILIZATION, runIdleCollection } from "../../src/memory/idle-collection.ts"
 import { idleCollections } from "../../src/telemetry.ts"
@@ -73,6 +73,37 @@ describe("the checks on the clock", () => {
       yield* TestClock.adjust("60 seconds")
       expect(collections).toBe(1)
       expect((yield* Metric.value(idleCollections)).count - before).toBe(1)
+      yield* Fiber.interrupt(fiber)
+    })
+  )
+
+  it.effect("stop after a collection that fails, instead of failing every quiet spell", () =>
+    Effect.gen(function* () {
+      const readings = [0, BUSY]
+      let reads = 0
+      let tries = 0
+      const logs: Array<string> = []
+      const capture = Logger.make((o) => void logs.push(Array.isArray(o.message) ? o.message.join(" ") : String(o.message)))
+      const fiber = yield* Effect.forkChild(
+        Effect.scoped(
+          Effect.andThen(
+            runIdleCollection(1000, {
+              utilization: () => {
+                reads++
+                return readings.shift() ?? (reads % 8 === 0 ? BUSY : QUIET)
+              },
+              collect: () => Effect.suspend(() => Effect.fail(new Error(`no inspector (try ${++tries})`)))
+            }),
+            Effect.never
+          )
+        ).pipe(Effect.provide(Logger.layer([capture])))
+      )
+      yield* TestClock.adjust("60 seconds")
+      expect(tries).toBe(1)
+      expect(logs).toEqual(["idle garbage collection failed (no inspector (try 1)); not trying again (MESHSIGHT_IDLE_GC_AFTER_MS)"])
+      const readsAfterFailure = reads
+      yield* TestClock.adjust("60 seconds")
+      expect(reads).toBe(readsAfterFailure)
       yield* Fiber.interrupt(fiber)
     })
   )
