@@ -139,7 +139,7 @@ describe("a real process", () => {
       while (Date.now() < burstEnds) {
         await sendMeshTraffic(
           app.grpcPort,
-          Array.from({ length: 20 }, (_, i) => ({ from: `client-${i}.default`, to: "server.default", count: 50, latencyMs: 5 + i }))
+          Array.from({ length: 20 }, (_, i) => ({ from: `client-${i}.default`, to: "server.default", count: 400, latencyMs: 5 + i }))
         )
       }
       await waitFor("one idle collection after the burst", collections, (n) => n === settled + 1, 15_000, 500)
