@@ -3,8 +3,8 @@
 //
 // Why meshsight does this itself: V8's memory reducer, which should collect a heap once its owner stops
 // allocating, never starts under Node 24 (`--trace-memory-reducer` prints "high alloc" every 8 s in a process that
-// does nothing), and V8 collects only when allocation reaches its limits. Measured (docs/performance.md): with the
-// bench's 124 k series, RSS 30 s after the load stayed at 250–300 MiB, against 170–220 after a full collection.
+// does nothing), and V8 collects only when allocation reaches its limits. Measured (docs/performance.md, round
+// five): with the bench's 124 k series, RSS 30 s after the load 232–234 MiB without this, 166–168 with it.
 import { Session } from "node:inspector"
 import { performance } from "node:perf_hooks"
 import { Clock, Duration, Effect, Layer, Metric } from "effect"

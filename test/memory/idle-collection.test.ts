@@ -59,7 +59,11 @@ describe("the checks on the clock", () => {
             runIdleCollection(1000, {
               utilization: () => readings.shift() ?? QUIET,
               // The collection's own time shows in the utilisation read right after it.
-              collect: () => Effect.sync(() => readings.push(BUSY) && collections++)
+              collect: () =>
+                Effect.sync(() => {
+                  readings.push(BUSY)
+                  collections++
+                })
             }),
             Effect.never
           )
