@@ -16,13 +16,8 @@ export const MAX_DURATION_MS = 315_576_000_000_999
 /** 2^32: below it whole numbers fit 32-bit operators. */
 const TWO_POW_32 = 4294967296
 
-/**
- * floor(log2 v) for whole 1 ≤ v < 2^53, exact. Below 2^32 ms (every real latency) by counting leading zeros;
- * above, Math.log2, which may round across a power of two, corrected. The first is ~20× cheaper, and a record
- * buckets its latency once per series it touches (up to five).
- */
+/** floor(log2 v) for 1 ≤ v < 2^53, exact: Math.log2 may round across a power of two, so it is corrected. */
 const floorLog2 = (v: number): number => {
-  if (v < TWO_POW_32) return 31 - Math.clz32(v)
   let e = Math.floor(Math.log2(v))
   if (2 ** e > v) e--
   else if (2 ** (e + 1) <= v) e++
@@ -32,11 +27,12 @@ const floorLog2 = (v: number): number => {
 export const bucketOf = (ms: number): number => {
   const v = Math.min(Math.max(0, Math.floor(ms)), MAX_DURATION_MS)
   if (v < EXACT_BELOW) return v
-  const exponent = floorLog2(v) // ≥ 5 here
-  // 32-bit shifts would wrap at 2^32 ms (50 days): beyond it, a division.
-  const top = v < TWO_POW_32 ? v >>> (exponent - SUB_BITS) : Math.floor(v / 2 ** (exponent - SUB_BITS))
-  const sub = top - SUB_BUCKETS
-  return EXACT_BELOW + (exponent - 5) * SUB_BUCKETS + sub
+  // Below 2^32 ms (every real latency) 32-bit operators are exact and ~6× cheaper than Math.log2 and a division,
+  // which matters: a record buckets its latency once per series it touches (up to five). Beyond, they would wrap.
+  const small = v < TWO_POW_32
+  const exponent = small ? 31 - Math.clz32(v) : floorLog2(v) // ≥ 5 here
+  const top = small ? v >>> (exponent - SUB_BITS) : Math.floor(v / 2 ** (exponent - SUB_BITS))
+  return EXACT_BELOW + (exponent - 5) * SUB_BUCKETS + top - SUB_BUCKETS
 }
 
 /** The value a bucket stands for: itself below 32 ms, else the midpoint of its span. */
