@@ -32,6 +32,8 @@ import { WorkersLive } from "./workers/primary.ts"
 import { ForwardedErrorLogsLive, ForwardedProxyMetricsLive, OutboxLive, PrimarySinkLive, ReportListening } from "./workers/worker.ts"
 
 const budget = MemoryBudgetLive
+/** What a process that holds the store runs beside its stages: the budget's start-up line and the idle collection. */
+const memoryHousekeeping = Layer.mergeAll(MemoryBudgetLog, IdleCollectionLive)
 
 /**
  * Storage mode `memory` keeps the minutes in this process and answers from them; `prometheus` writes each minute
@@ -93,7 +95,7 @@ export const makeAppLayer = (analyzers: AnalyzerLayers) =>
     const app = HttpServerLive.pipe(
       Layer.provideMerge(Layer.mergeAll(grpc, query, proxyQuery, identity, aggregator, store, proxyMetrics, logStore, meshExport, budget))
     )
-    return Layer.mergeAll(MemoryBudgetLog, IdleCollectionLive).pipe(Layer.provideMerge(app))
+    return memoryHousekeeping.pipe(Layer.provideMerge(app))
   })
 
 /** A worker process (MESHSIGHT_WORKERS > 1): gRPC and the pipeline; its flushes go to the primary. */
@@ -127,5 +129,5 @@ export const makePrimaryLayer = () =>
     const app = HttpServerLive.pipe(
       Layer.provideMerge(Layer.mergeAll(workers, query, proxyQuery, store, proxyMetrics, logStore, meshExport, budget))
     )
-    return Layer.mergeAll(MemoryBudgetLog, IdleCollectionLive).pipe(Layer.provideMerge(app))
+    return memoryHousekeeping.pipe(Layer.provideMerge(app))
   })
