@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, inboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
 import { BASE_MB } from "../../src/memory/budget.ts"
-import { heapLimitMb } from "../../src/memory/memory-limit.ts"
 import { MINUTE_MS, minuteOf } from "../../src/domain/minute.ts"
 import { openAlsStream, sendAlsMessages } from "../support/als-client.ts"
 import { getJson } from "../support/http-json.ts"
@@ -59,10 +58,12 @@ describe("memory budget", () => {
   let steadyDone: Promise<unknown> = Promise.resolve()
 
   beforeAll(async () => {
-    ms = await spawnMeshsight(
-      { MESHSIGHT_MEMORY_LIMIT_MB: String(BUDGET_MB), MESHSIGHT_MAX_SERIES_PER_MINUTE: "20000", MESHSIGHT_FLUSH_INTERVAL_MS: "200" },
-      [`--max-old-space-size=${heapLimitMb(BUDGET_MB)}`]
-    )
+    // npm start's flags; the process sizes its heap to the budget itself, as a user's does (src/memory/heap-relaunch.ts).
+    ms = await spawnMeshsight({
+      MESHSIGHT_MEMORY_LIMIT_MB: String(BUDGET_MB),
+      MESHSIGHT_MAX_SERIES_PER_MINUTE: "20000",
+      MESHSIGHT_FLUSH_INTERVAL_MS: "200"
+    })
     // The healthy stream: ten calls every 50 ms, all stamped in one minute, whose series exist before the floods.
     const stream = openAlsStream(ms.grpcPort)
     await stream.write(inbound(steady, [{ startMs: steadyMinute + 1000 }], true))
