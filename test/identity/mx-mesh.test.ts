@@ -1,5 +1,7 @@
 // mx-mesh: identities from Istio's node metadata and the peer metadata in filter state, in all three shapes —
 // Istio ≥ 1.24's lowercase Struct, older Istio's FlatNode, and node metadata — named alike by the same rules.
+import { setFlagsFromString } from "node:v8"
+import { runInNewContext } from "node:vm"
 import { describe, expect, it } from "vitest"
 import { DEFAULT_MX_INSTANCE_NAME_RULE, DEFAULT_MX_SERVICE_NAME_RULE } from "../../src/identity/mx-mesh/mx-mesh-analyzer.ts"
 import type { JsonObject } from "../../src/domain/access-log.ts"
@@ -201,6 +203,30 @@ describe("mx-mesh", () => {
       .forStream(parseNode(message.identifier!.node))
       .fill(message.entries, [preset])
     expect(preset.upstream.service).toBe("already")
+  })
+
+  it("caches a copy of each peer value, not a view that would keep the whole message alive", async () => {
+    setFlagsFromString("--expose-gc")
+    const gc = runInNewContext("gc") as () => void
+    const analyzer = makeMxMeshAnalyzer(naming, () => {})
+    const encoded = encodeAlsMessageJson(alsMessageJson({ http: [outboundHttpEntry(call, peers)] }, { workload: productpage }))
+    const resolveFrom = () => {
+      // As grpc-js hands a message over: a Buffer with memory of its own (a Buffer's slice() is a view of it).
+      const bytes = Buffer.alloc(encoded.length)
+      bytes.set(encoded)
+      const message = decodeAlsMessage(bytes)
+      const sides = message.entries.map(() => emptySides())
+      analyzer.forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
+      return { message: new WeakRef(bytes.buffer), upstream: sides[0].upstream }
+    }
+    const first = resolveFrom()
+    expect(first.upstream).toMatchObject({ service: "reviews.bookinfo" })
+    // A WeakRef's target lives at least until the end of the job that made it.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    gc()
+    expect(first.message.deref()).toBeUndefined()
+    // The next message's equal value is still answered from the cache, by the same identity.
+    expect(resolveFrom().upstream).toBe(first.upstream)
   })
 
   it("leaves the local workload unknown for proxies without Istio's workload metadata", () => {

@@ -109,7 +109,10 @@ const peerMetadata = (object: FilterStateObject, flat: boolean): JsonObject =>
   flat ? decodeFlatNode(unwrapBytesValue(object.value)) : peerStructToNodeKeys(decodeStruct(object.value))
 
 interface CachedPeer {
-  /** A copy: the message's buffer is not kept alive by the cache. */
+  /**
+   * A copy with memory of its own, so that the cache does not keep the message alive: grpc-js hands a message over
+   * as a Buffer, and a Buffer's slice() is a view of the same memory (Uint8Array's is a copy).
+   */
   readonly bytes: Uint8Array
   readonly flat: boolean
   readonly identity: WorkloadIdentity | undefined
@@ -144,7 +147,7 @@ export const makeMxMeshAnalyzer = (
       identity = undefined
     }
     if (identity === undefined) onPeerFailure()
-    const entry: CachedPeer = { bytes: value.slice(), flat, identity }
+    const entry: CachedPeer = { bytes: new Uint8Array(value), flat, identity }
     if (candidates === undefined) cache.set(hash, [entry])
     else {
       candidates.push(entry)
