@@ -40,13 +40,16 @@ const variants = [a, b].map((text) => ({ text, variant: parseVariant(text), cpuN
 for (let round = 0; round < Number(roundsArg); round++) {
   for (const v of variants) {
     const meshsight = await startMeshsight([...serviceNodeFlags, ...v.variant.nodeFlags], v.variant.env, { main: v.variant.main })
-    await runClient(meshsight.target, streams, 100, workload)
+    // Connections of at most 100 streams, as bench/run.ts spreads them (meshsight's default per connection).
+    const connections = Math.ceil(streams / 100)
+    await runClient(meshsight.target, streams, 100, workload, connections)
     const { cpuNsPerEntry } = await measuredRun(
       meshsight.target,
       meshsight.pid,
       streams,
       Math.ceil(Number(messagesArg) / streams),
-      workload
+      workload,
+      connections
     )
     v.cpuNsPerEntry.push(Math.round(cpuNsPerEntry))
     await meshsight.stop()

@@ -17,9 +17,14 @@ const hasTaskset = (() => {
 export const pinning = hasTaskset ? "meshsight (or the no-op server) on core 0, the client on core 1" : "not pinned (taskset unavailable)"
 
 /** `cores`: one core, or a taskset list such as "0,1". */
-export const spawnPinned = (core: number | string, args: ReadonlyArray<string>, env: Record<string, string> = {}): ChildProcess => {
+export const spawnPinned = (
+  core: number | string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  stdin: "ignore" | "pipe" = "ignore"
+): ChildProcess => {
   const [command, ...rest] = hasTaskset ? ["taskset", "-c", String(core), process.execPath, ...args] : [process.execPath, ...args]
-  return spawn(command, rest, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  return spawn(command, rest, { env: { ...process.env, ...env }, stdio: [stdin, "pipe", "pipe"] })
 }
 
 /** Everything the process printed to stdout, once it exits 0. */
@@ -96,6 +101,67 @@ export const treeCpuSecondsOf = (pid: number): number =>
  * One `runClient` run against the server process `pid`: entries, seconds, and the server's CPU nanoseconds per entry
  * (`cpuOf`: the process alone, or `treeCpuSecondsOf` with its workers).
  */
+/**
+ * Until process `pid` is done with what it was sent: a second at least (a client takes a while to start 1000
+ * calls), then until two 100 ms spells in a row add no CPU tick (at most 10 s).
+ */
+const settled = async (pid: number, cpuOf: (pid: number) => number) => {
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  for (let i = 0, quiet = 0, last = cpuOf(pid); i < 90 && quiet < 2; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const now = cpuOf(pid)
+    quiet = now === last ? quiet + 1 : 0
+    last = now
+  }
+}
+
+/**
+ * As `measuredRun`, counting only streams already open: every stream sends its first message (the identifier
+ * and its entries), and once the server has handled them the rest is measured (`perStream` ≥ 2). Stream setup —
+ * the call, the identifier, the stream's state — is left out, as for Envoy's streams that last hours;
+ * `setupCpuUs` is the server's CPU per stream for the first messages (their entries included).
+ */
+export const measuredOpenRun = async (
+  target: string,
+  pid: number,
+  streams: number,
+  perStream: number,
+  w: Workload,
+  connections = 1,
+  cpuOf: (pid: number) => number = cpuSecondsOf
+) => {
+  const client = spawnPinned(
+    1,
+    [
+      fileURLToPath(new URL("./client.ts", import.meta.url)),
+      target,
+      String(streams),
+      String(perStream),
+      encodeWorkload(w),
+      String(connections),
+      "--open-first"
+    ],
+    {},
+    "pipe"
+  )
+  const output = outputOf(client)
+  const cpuAtStart = cpuOf(pid)
+  await firstLine(client)
+  await settled(pid, cpuOf)
+  const cpuBefore = cpuOf(pid)
+  client.stdin!.end("go\n")
+  const { entries, seconds } = JSON.parse((await output).split("\n").find((l) => l.startsWith("{"))!) as {
+    entries: number
+    seconds: number
+  }
+  return {
+    entries,
+    seconds,
+    cpuNsPerEntry: ((cpuOf(pid) - cpuBefore) / entries) * 1e9,
+    setupCpuUs: ((cpuBefore - cpuAtStart) / streams) * 1e6
+  }
+}
+
 export const measuredRun = async (
   target: string,
   pid: number,
