@@ -5,6 +5,7 @@ import { Clock, Effect, Metric, Stream } from "effect"
 import type { NodeInfo } from "../domain/access-log.ts"
 import type { StreamSummary } from "../ingest/stream-handler.ts"
 import { type StreamBroken, StreamRefused, StreamRejected } from "../ingest/stream-errors.ts"
+import { releaseMessage } from "../ingest/message-memory.ts"
 import { printable } from "../log-text.ts"
 import { jsonWeight, type MemoryBudgetShape } from "../memory/budget.ts"
 import { WireError } from "../util/wire-reader.ts"
@@ -118,6 +119,8 @@ export const streamRunner = <M, S, T extends BatchTally>(work: StreamWork<M, S, 
           let rejection: StreamRejected | StreamRefused | undefined
           for (let i = 0; i < batch.length && rejection === undefined; i++) {
             rejection = handle(state, batch[i], now, tally, peer)
+            // Handled: nothing downstream keeps a view of the message's bytes (caches copy what they keep).
+            releaseMessage(batch[i])
           }
           work.report(tally)
           // A warning quotes what the proxy sent (its node id, the codec's reason): escaped, one line each.
