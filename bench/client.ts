@@ -14,6 +14,10 @@ const openFirst = process.argv.includes("--open-first")
 const [target, streamsArg, perStreamArg, workloadArg, connectionsArg] = process.argv.slice(2).filter((a) => a !== "--open-first")
 const streams = Number(streamsArg)
 const perStream = Number(perStreamArg)
+if (openFirst && perStream < 2) {
+  console.error("--open-first needs at least 2 messages per stream: the first, and the ones measured")
+  process.exit(2)
+}
 const pools = generate(decodeWorkload(workloadArg)).map((s) => s.messages.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength)))
 
 // A local subchannel pool per client: grpc-js would otherwise share one connection among them.

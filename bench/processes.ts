@@ -51,18 +51,21 @@ export const firstLine = (child: ChildProcess): Promise<string> =>
 
 export { freePort } from "../scripts/ports.ts"
 
+/** bench/client.ts's arguments: `streams` streams of `perStream` messages each to `target` over `connections`. */
+const clientArgs = (target: string, streams: number, perStream: number, w: Workload, connections: number) => [
+  fileURLToPath(new URL("./client.ts", import.meta.url)),
+  target,
+  String(streams),
+  String(perStream),
+  encodeWorkload(w),
+  String(connections)
+]
+
 /** bench/client.ts on core 1: `streams` streams of `perStream` messages each to `target` (0, 0: each proxy's pool once). */
 export const runClient = (target: string, streams: number, perStream: number, w: Workload, connections = 1) =>
-  outputOf(
-    spawnPinned(1, [
-      fileURLToPath(new URL("./client.ts", import.meta.url)),
-      target,
-      String(streams),
-      String(perStream),
-      encodeWorkload(w),
-      String(connections)
-    ])
-  ).then((out) => JSON.parse(out) as { entries: number; seconds: number })
+  outputOf(spawnPinned(1, clientArgs(target, streams, perStream, w, connections))).then(
+    (out) => JSON.parse(out) as { entries: number; seconds: number }
+  )
 
 /** Peak and current resident set size of a process, in MiB (Linux /proc). */
 export const memoryOf = (pid: number) => {
@@ -98,18 +101,14 @@ export const treeCpuSecondsOf = (pid: number): number =>
   childPids(pid).reduce((total, child) => total + cpuSecondsOf(child), cpuSecondsOf(pid))
 
 /**
- * One `runClient` run against the server process `pid`: entries, seconds, and the server's CPU nanoseconds per entry
- * (`cpuOf`: the process alone, or `treeCpuSecondsOf` with its workers).
- */
-/**
  * Until process `pid` is done with what it was sent: a second at least (a client takes a while to start 1000
  * calls), then until two 100 ms spells in a row add no CPU tick (at most 10 s).
  */
-const settled = async (pid: number, cpuOf: (pid: number) => number) => {
+const settled = async (pid: number) => {
   await new Promise((resolve) => setTimeout(resolve, 1000))
-  for (let i = 0, quiet = 0, last = cpuOf(pid); i < 90 && quiet < 2; i++) {
+  for (let i = 0, quiet = 0, last = cpuSecondsOf(pid); i < 90 && quiet < 2; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100))
-    const now = cpuOf(pid)
+    const now = cpuSecondsOf(pid)
     quiet = now === last ? quiet + 1 : 0
     last = now
   }
@@ -121,34 +120,13 @@ const settled = async (pid: number, cpuOf: (pid: number) => number) => {
  * the call, the identifier, the stream's state — is left out, as for Envoy's streams that last hours;
  * `setupCpuUs` is the server's CPU per stream for the first messages (their entries included).
  */
-export const measuredOpenRun = async (
-  target: string,
-  pid: number,
-  streams: number,
-  perStream: number,
-  w: Workload,
-  connections = 1,
-  cpuOf: (pid: number) => number = cpuSecondsOf
-) => {
-  const client = spawnPinned(
-    1,
-    [
-      fileURLToPath(new URL("./client.ts", import.meta.url)),
-      target,
-      String(streams),
-      String(perStream),
-      encodeWorkload(w),
-      String(connections),
-      "--open-first"
-    ],
-    {},
-    "pipe"
-  )
+export const measuredOpenRun = async (target: string, pid: number, streams: number, perStream: number, w: Workload, connections = 1) => {
+  const client = spawnPinned(1, [...clientArgs(target, streams, perStream, w, connections), "--open-first"], {}, "pipe")
   const output = outputOf(client)
-  const cpuAtStart = cpuOf(pid)
+  const cpuAtStart = cpuSecondsOf(pid)
   await firstLine(client)
-  await settled(pid, cpuOf)
-  const cpuBefore = cpuOf(pid)
+  await settled(pid)
+  const cpuBefore = cpuSecondsOf(pid)
   client.stdin!.end("go\n")
   const { entries, seconds } = JSON.parse((await output).split("\n").find((l) => l.startsWith("{"))!) as {
     entries: number
@@ -157,11 +135,15 @@ export const measuredOpenRun = async (
   return {
     entries,
     seconds,
-    cpuNsPerEntry: ((cpuOf(pid) - cpuBefore) / entries) * 1e9,
+    cpuNsPerEntry: ((cpuSecondsOf(pid) - cpuBefore) / entries) * 1e9,
     setupCpuUs: ((cpuBefore - cpuAtStart) / streams) * 1e6
   }
 }
 
+/**
+ * One `runClient` run against the server process `pid`: entries, seconds, and the server's CPU nanoseconds per entry
+ * (`cpuOf`: the process alone, or `treeCpuSecondsOf` with its workers).
+ */
 export const measuredRun = async (
   target: string,
   pid: number,

@@ -10,9 +10,8 @@ const FRAME_HEADER_BYTES = 5
  * Frees the memory of `bytes` now when it is a message that grpc-js framed into memory of its own: exactly the
  * header and the message, so no other Buffer can share it. Buffer.concat serves sizes below half of
  * `Buffer.poolSize` (32 KiB on Node 24) from a pool shared with other Buffers: those, and anything else, are left
- * to the collector. The caller must hold no view of it afterwards: the decoded
- * message's byte fields (filter-state values) are views, which read as empty once it is freed. Returns whether it
- * freed it.
+ * to the collector. Returns whether it freed it. The caller must hold no view of the message afterwards: the
+ * decoded message's byte fields (filter-state values) are views of it, and read as empty once it is freed.
  */
 export const releaseMessage = (bytes: Uint8Array): boolean => {
   const memory = bytes.buffer
