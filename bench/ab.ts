@@ -7,7 +7,7 @@
 // Usage: node bench/ab.ts VARIANT_A VARIANT_B ROUNDS STREAMS MESSAGES
 import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { measuredRun, runClient } from "./processes.ts"
+import { connectionsFor, measuredRun, runClient } from "./processes.ts"
 import type { Workload } from "./workload.ts"
 
 interface Variant {
@@ -40,8 +40,7 @@ const variants = [a, b].map((text) => ({ text, variant: parseVariant(text), cpuN
 for (let round = 0; round < Number(roundsArg); round++) {
   for (const v of variants) {
     const meshsight = await startMeshsight([...serviceNodeFlags, ...v.variant.nodeFlags], v.variant.env, { main: v.variant.main })
-    // Connections of at most 100 streams, as bench/run.ts spreads them (meshsight's default per connection).
-    const connections = Math.ceil(streams / 100)
+    const connections = connectionsFor(streams)
     await runClient(meshsight.target, streams, 100, workload, connections)
     const { cpuNsPerEntry } = await measuredRun(
       meshsight.target,

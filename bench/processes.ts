@@ -2,6 +2,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
+import { grpcMaxStreamsPerConnection } from "../src/ingest/grpc-settings.ts"
 import { encodeWorkload, type Workload } from "./workload.ts"
 import { childPids } from "../testkit/child-pids.ts"
 
@@ -50,6 +51,13 @@ export const firstLine = (child: ChildProcess): Promise<string> =>
   })
 
 export { freePort } from "../scripts/ports.ts"
+
+/**
+ * Connections for `streams` streams, as many as meshsight's default per-connection limit asks for
+ * (MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION): grpc-js's client queues the streams past it until one ends, so 1000
+ * streams on one connection were 100 at a time (and a real proxy has a connection of its own).
+ */
+export const connectionsFor = (streams: number) => Math.ceil(streams / grpcMaxStreamsPerConnection.default)
 
 /** bench/client.ts's arguments: `streams` streams of `perStream` messages each to `target` over `connections`. */
 const clientArgs = (target: string, streams: number, perStream: number, w: Workload, connections: number) => [

@@ -20,6 +20,7 @@ import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
 import { liveSeries, SETTLE_MS } from "./live-series.ts"
 import { startMeshsight } from "./meshsight.ts"
 import {
+  connectionsFor,
   cpuSecondsOf,
   firstLine,
   measuredOpenRun,
@@ -53,26 +54,28 @@ const TARGETS = {
   scrapeMs: 1_000
 }
 
-/**
- * Streams are spread over connections of at most 100 each: meshsight lets a connection open 100 streams at once
- * (MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION), and grpc-js's client queues the rest until one ends, so 1000 streams
- * on one connection were 100 at a time (and a real proxy has a connection of its own).
- */
-const connectionsFor = (streams: number) => Math.ceil(streams / 100)
+/** Messages per stream in a run: MESSAGES_PER_RUN shared by the streams, at least 2. */
+const messagesPerStream = (streams: number) => Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams))
+
+/** The best of REPEATS runs, `better` deciding between two. */
+const bestOf = async <T>(run: () => Promise<T>, better: (a: T, b: T) => boolean): Promise<T> => {
+  let best = await run()
+  for (let i = 1; i < REPEATS; i++) {
+    const next = await run()
+    if (better(next, best)) best = next
+  }
+  return best
+}
 
 /**
  * Server CPU per entry on streams already open (bench/processes.ts `measuredOpenRun`), best of REPEATS, and per
  * stream for opening it (its first message, 100 entries, included): the cost per entry without stream setup.
  */
-const openRate = async (target: string, pid: number, streams: number) => {
-  let best = { cpuNsPerEntry: Number.POSITIVE_INFINITY, setupCpuUs: Number.NaN }
-  for (let i = 0; i < REPEATS; i++) {
-    const perStream = Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)) + 1
-    const run = await measuredOpenRun(target, pid, streams, perStream, workload, connectionsFor(streams))
-    if (run.cpuNsPerEntry < best.cpuNsPerEntry) best = { cpuNsPerEntry: run.cpuNsPerEntry, setupCpuUs: run.setupCpuUs }
-  }
-  return best
-}
+const openRate = (target: string, pid: number, streams: number) =>
+  bestOf(
+    () => measuredOpenRun(target, pid, streams, messagesPerStream(streams) + 1, workload, connectionsFor(streams)),
+    (a, b) => a.cpuNsPerEntry < b.cpuNsPerEntry
+  )
 
 interface Rate {
   /** entries/s, best of the repeats */
@@ -92,20 +95,11 @@ const rate = async (
   connections = connectionsFor(streams),
   cpuOf = cpuSecondsOf
 ): Promise<Rate> => {
-  let best: Rate = { rate: 0, cpuNsPerEntry: Number.NaN }
-  for (let i = 0; i < REPEATS; i++) {
-    const { entries, seconds, cpuNsPerEntry } = await measuredRun(
-      target,
-      pid,
-      streams,
-      Math.max(2, Math.ceil(MESSAGES_PER_RUN / streams)),
-      workload,
-      connections,
-      cpuOf
-    )
-    if (entries / seconds > best.rate) best = { rate: entries / seconds, cpuNsPerEntry }
-  }
-  return best
+  const best = await bestOf(
+    () => measuredRun(target, pid, streams, messagesPerStream(streams), workload, connections, cpuOf),
+    (a, b) => a.entries / a.seconds > b.entries / b.seconds
+  )
+  return { rate: best.entries / best.seconds, cpuNsPerEntry: best.cpuNsPerEntry }
 }
 
 const decodeRates = async () => {
@@ -132,22 +126,23 @@ const transportRates = async () => {
 const METRICS_STREAMS = 100
 const metricsService = async () => {
   const meshsight = await startMeshsight()
-  let best = { familiesPerSecond: 0, familiesPerCoreSecond: 0, cpuNsPerFamily: Number.NaN, familiesPerMessage: 0 }
-  for (let i = 0; i < REPEATS; i++) {
-    const cpuBefore = cpuSecondsOf(meshsight.pid)
-    const out = await outputOf(
-      spawnPinned(1, [here("./metrics-client.ts"), meshsight.target, String(METRICS_STREAMS), String(quick ? 20 : 60)])
-    )
-    const { families, messages, seconds } = JSON.parse(out) as { families: number; messages: number; seconds: number }
-    const cpuNsPerFamily = ((cpuSecondsOf(meshsight.pid) - cpuBefore) / families) * 1e9
-    if (families / seconds > best.familiesPerSecond)
-      best = {
+  const best = await bestOf(
+    async () => {
+      const cpuBefore = cpuSecondsOf(meshsight.pid)
+      const out = await outputOf(
+        spawnPinned(1, [here("./metrics-client.ts"), meshsight.target, String(METRICS_STREAMS), String(quick ? 20 : 60)])
+      )
+      const { families, messages, seconds } = JSON.parse(out) as { families: number; messages: number; seconds: number }
+      const cpuNsPerFamily = ((cpuSecondsOf(meshsight.pid) - cpuBefore) / families) * 1e9
+      return {
         familiesPerSecond: families / seconds,
         familiesPerCoreSecond: 1e9 / cpuNsPerFamily,
         cpuNsPerFamily,
         familiesPerMessage: families / messages
       }
-  }
+    },
+    (a, b) => a.familiesPerSecond > b.familiesPerSecond
+  )
   const instances = await meshsight.metric("meshsight_proxy_instances")
   await meshsight.stop()
   return { streams: METRICS_STREAMS, instances, ...best }
