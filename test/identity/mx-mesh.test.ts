@@ -205,6 +205,29 @@ describe("mx-mesh", () => {
     expect(preset.upstream.service).toBe("already")
   })
 
+  it("hands out one identity object per workload: every stream's local one, and a peer in either encoding", () => {
+    const analyzer = makeMxMeshAnalyzer(naming, () => {})
+    const fillFrom = (entries: ReadonlyArray<Record<string, unknown>>, reporter: Workload) => {
+      const message = decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: entries }, { workload: reporter })))
+      const sides = message.entries.map(() => emptySides())
+      analyzer.forStream(parseNode(message.identifier!.node)).fill(message.entries, sides)
+      return sides[0]
+    }
+    // Two streams of productpage's proxy, one logging the peer as a Struct, the other as a FlatNode; one of reviews'.
+    const viaStruct = fillFrom([withUpstream({ upstream_peer: peerFilterState(reviews) })], productpage)
+    const viaFlatNode = fillFrom([withUpstream({ "wasm.upstream_peer": legacyPeerFilterState(reviews) })], productpage)
+    const ofReviews = fillFrom([inboundHttpEntry(call, peers)], reviews)
+    expect(viaStruct.local).toMatchObject({ service: "productpage.bookinfo" })
+    expect(viaFlatNode.local).toBe(viaStruct.local)
+    expect(viaStruct.upstream).toEqual(reviewsIdentity)
+    expect(viaFlatNode.upstream).toBe(viaStruct.upstream)
+    expect(ofReviews.local).toBe(viaStruct.upstream)
+    // Another pod of the same workload is another identity.
+    const otherPod = fillFrom([withUpstream({ upstream_peer: peerFilterState({ ...reviews, name: "reviews-v2-55f-abc" }) })], productpage)
+    expect(otherPod.upstream).toMatchObject({ service: "reviews.bookinfo", instance: "reviews-v2-55f-abc" })
+    expect(otherPod.upstream).not.toBe(viaStruct.upstream)
+  })
+
   it("caches a copy of each peer value, not a view that would keep the whole message alive", async () => {
     setFlagsFromString("--expose-gc")
     const gc = runInNewContext("gc") as () => void

@@ -12,6 +12,7 @@ import { boundString, MAX_NAME_CHARS } from "../../util/bounded-string.ts"
 import { fnv1aBytes } from "../../util/fnv1a.ts"
 import { settingsConfig } from "../../util/setting.ts"
 import { WireReader } from "../../util/wire-reader.ts"
+import { makeIdentityInterner } from "../identity-interner.ts"
 import type { Analyzer } from "../identity-resolver.ts"
 import { compileTemplate, type Naming, type TemplateOptions, templateSetting } from "../name-template.ts"
 import { decodeFlatNode } from "./flat-node.ts"
@@ -32,6 +33,9 @@ const PEER_CACHE_LIMIT = 20_000
 const PEER_ENTRY_BYTES = 500
 const peerWeight = (_hash: number, peers: ReadonlyArray<CachedPeer>) =>
   peers.reduce((sum, p) => sum + PEER_ENTRY_BYTES + 3 * p.bytes.length, 0)
+
+/** The part of the peer cache's byte bound that the identity interner may take besides. */
+const INTERNER_SHARE = 0.125
 
 /** The peer cache's byte bound when none is given (no budget: 64 MiB). */
 const DEFAULT_PEER_CACHE: PeerCacheBound = { maxBytes: 64 * 1024 * 1024 }
@@ -128,6 +132,12 @@ export const makeMxMeshAnalyzer = (
   // latin1 string was the analyzer's main cost).
   // Bounded by distinct hashes (a collision shares a slot's list) and by bytes: each entry copies the raw value.
   const cache = new BoundedMemo<number, Array<CachedPeer>>(PEER_CACHE_LIMIT, { ...cacheBound, weigh: peerWeight })
+  // Locals and peers alike: a workload is one object however many streams and encodings name it.
+  const identities = makeIdentityInterner(cacheBound.maxBytes * INTERNER_SHARE, cacheBound.meter)
+  const named = (metadata: JsonObject): WorkloadIdentity | undefined => {
+    const identity = identityFromMetadata(metadata, naming)
+    return identity === undefined ? undefined : identities.intern(identity)
+  }
 
   const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
     const flat = object.key.charCodeAt(0) === 119 /* w: the `wasm.*` keys */
@@ -142,7 +152,7 @@ export const makeMxMeshAnalyzer = (
     }
     let identity: WorkloadIdentity | undefined
     try {
-      identity = identityFromMetadata(peerMetadata(object, flat), naming)
+      identity = named(peerMetadata(object, flat))
     } catch {
       identity = undefined
     }
@@ -160,7 +170,7 @@ export const makeMxMeshAnalyzer = (
     name: "mx-mesh",
     isReady: () => true,
     forStream: (node: ReportingNode) => {
-      const local = identityFromMetadata(node.info.metadata, naming)
+      const local = named(node.info.metadata)
       return {
         fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
           for (let i = 0; i < entries.length; i++) {
