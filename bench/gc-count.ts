@@ -5,7 +5,7 @@
 // Usage: node bench/gc-count.ts [STREAMS] [MESSAGES] [NODE FLAG …]
 import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { measuredRun, memoryOf, runClient } from "./processes.ts"
+import { connectionsFor, measuredRun, memoryOf, runClient } from "./processes.ts"
 import type { Workload } from "./workload.ts"
 
 const [streamsArg = "10", messagesArg = "10000", ...extraFlags] = process.argv.slice(2)
@@ -22,7 +22,8 @@ const meshsight = await startMeshsight(
     }
   }
 )
-await runClient(meshsight.target, streams, 100, workload) // warm-up
+const connections = connectionsFor(streams)
+await runClient(meshsight.target, streams, 100, workload, connections) // warm-up
 counts.markCompacts = 0
 counts.scavenges = 0
 const { entries, cpuNsPerEntry } = await measuredRun(
@@ -30,7 +31,8 @@ const { entries, cpuNsPerEntry } = await measuredRun(
   meshsight.pid,
   streams,
   Math.ceil(Number(messagesArg) / streams),
-  workload
+  workload,
+  connections
 )
 const memory = memoryOf(meshsight.pid)
 await meshsight.stop()
