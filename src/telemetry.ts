@@ -1,6 +1,41 @@
 // meshsight's own counters, exported at /metrics in Prometheus text format. Updated once per message or per
 // stream, never per entry: hot loops count into local numbers and report the sum.
-import { Metric } from "effect"
+import { Context, Metric } from "effect"
+
+/** A counter's attributes, as `Metric.withAttributes` takes them. */
+export type Attributes = Readonly<Record<string, string>>
+
+/**
+ * An update of `metric` (with `attributes`) for synchronous code, in `context` captured once. The same series as
+ * `Metric.withAttributes(metric, attributes).updateUnsafe(n, context)`, which copies the whole context on every
+ * update to add the attributes (effect 4.1, `addAttributesToContext` in Metric.js): ~1 µs a counter, five per
+ * message, showed in profiles. Here they are added to the context once.
+ */
+const updaterIn = (
+  context: Context.Context<never>,
+  metric: Metric.Metric<number, unknown>,
+  attributes?: Attributes
+): ((n: number) => void) => {
+  const bound =
+    attributes === undefined
+      ? context
+      : Context.add(context, Metric.CurrentMetricAttributes, { ...Context.get(context, Metric.CurrentMetricAttributes), ...attributes })
+  return (n) => metric.updateUnsafe(n, bound)
+}
+
+/** A counter, its attributes, and what it counts of a tally `T`. */
+export type TallyCounter<T> = readonly [Metric.Metric<number, unknown>, Attributes | undefined, (tally: T) => number]
+
+/** Adds a tally's non-zero counts to their counters, synchronously (an effect per counter per batch showed in profiles). */
+export const tallyReporter = <T>(context: Context.Context<never>, counters: ReadonlyArray<TallyCounter<T>>): ((tally: T) => void) => {
+  const bound = counters.map(([metric, attributes, count]) => [updaterIn(context, metric, attributes), count] as const)
+  return (tally) => {
+    for (const [update, count] of bound) {
+      const n = count(tally)
+      if (n !== 0) update(n)
+    }
+  }
+}
 
 export const streamsOpened = Metric.counter("meshsight_als_streams_total", {
   description: "ALS gRPC streams opened",

@@ -1,6 +1,6 @@
 // One ALS stream, start to end: decode → identify → analyze → aggregate, a whole message at a time
 // (./stream-runner.ts does what every kind of stream shares).
-import { type Context, Effect, Layer, Metric } from "effect"
+import { Effect, Layer } from "effect"
 import { Aggregator } from "../aggregation/aggregator.ts"
 import { type AnalysisMisses, analyze } from "../analysis/analyze.ts"
 import { EndpointNaming } from "../analysis/endpoint-names.ts"
@@ -23,7 +23,9 @@ import {
   messagesReceived,
   recordsDropped,
   recordsProduced,
-  stringsTruncated
+  stringsTruncated,
+  type TallyCounter,
+  tallyReporter
 } from "../telemetry.ts"
 import { type BatchTally, streamRunner } from "./stream-runner.ts"
 
@@ -64,41 +66,22 @@ const newTally = (): Tally => ({
   warnings: []
 })
 
-// The counters with their attributes, built once: `withAttributes` per batch showed in profiles.
-const httpEntries = Metric.withAttributes(entriesReceived, { kind: "http" })
-const tcpEntries = Metric.withAttributes(entriesReceived, { kind: "tcp" })
-const clientRecords = Metric.withAttributes(recordsProduced, { detect_point: "client" })
-const serverRecords = Metric.withAttributes(recordsProduced, { detect_point: "server" })
-const tooOldRecords = Metric.withAttributes(recordsDropped, { reason: "too_old" })
-const futureRecords = Metric.withAttributes(recordsDropped, { reason: "future" })
-const unknownRoleEntries = Metric.withAttributes(entriesSkipped, { reason: "unknown_proxy_role" })
-const localMisses = Metric.withAttributes(identityMisses, { side: "local" })
-const sourceMisses = Metric.withAttributes(identityMisses, { side: "source" })
-const destinationMisses = Metric.withAttributes(identityMisses, { side: "destination" })
-
-const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tally) => number]> = [
-  [messagesReceived, (t) => t.messages],
-  [httpEntries, (t) => t.http],
-  [tcpEntries, (t) => t.tcp],
-  [entryDecodeFailures, (t) => t.rejected],
-  [unknownRoleEntries, (t) => t.unknownRole],
-  [clientRecords, (t) => t.client],
-  [serverRecords, (t) => t.server],
-  [tooOldRecords, (t) => t.tooOld],
-  [futureRecords, (t) => t.future],
-  [stringsTruncated, (t) => t.truncated],
-  [localMisses, (t) => t.misses.local],
-  [sourceMisses, (t) => t.misses.source],
-  [destinationMisses, (t) => t.misses.destination]
+/** Each counter, its attributes and what it counts of a batch's tally. */
+const COUNTERS: ReadonlyArray<TallyCounter<Tally>> = [
+  [messagesReceived, undefined, (t) => t.messages],
+  [entriesReceived, { kind: "http" }, (t) => t.http],
+  [entriesReceived, { kind: "tcp" }, (t) => t.tcp],
+  [entryDecodeFailures, undefined, (t) => t.rejected],
+  [entriesSkipped, { reason: "unknown_proxy_role" }, (t) => t.unknownRole],
+  [recordsProduced, { detect_point: "client" }, (t) => t.client],
+  [recordsProduced, { detect_point: "server" }, (t) => t.server],
+  [recordsDropped, { reason: "too_old" }, (t) => t.tooOld],
+  [recordsDropped, { reason: "future" }, (t) => t.future],
+  [stringsTruncated, undefined, (t) => t.truncated],
+  [identityMisses, { side: "local" }, (t) => t.misses.local],
+  [identityMisses, { side: "source" }, (t) => t.misses.source],
+  [identityMisses, { side: "destination" }, (t) => t.misses.destination]
 ]
-
-/** Adds a batch's tallies to the counters, synchronously: eleven metric effects per batch showed in profiles. */
-const report = (t: Tally, context: Context.Context<never>) => {
-  for (const [metric, count] of COUNTERS) {
-    const n = count(t)
-    if (n !== 0) metric.updateUnsafe(n, context)
-  }
-}
 
 /** A node id for a log line: quoted and escaped (it is client input), and cut short if long. */
 const quoteNodeId = (id: string) => JSON.stringify(id.length > 200 ? `${id.slice(0, 200)}…` : id)
@@ -113,7 +96,7 @@ export const AlsPipelineLive = Layer.effect(
     const meshExport = yield* MeshExport
     const budget = yield* MemoryBudget
     // The counters are updated synchronously from the batch loop, with the context captured here.
-    const context = yield* Effect.context<never>()
+    const report = tallyReporter(yield* Effect.context<never>(), COUNTERS)
 
     return streamRunner<AlsMessage, StreamState, Tally>({
       messageName: "StreamAccessLogsMessage",
@@ -126,7 +109,7 @@ export const AlsPipelineLive = Layer.effect(
       report: (tally) => {
         // Strings the decoder cut to their bound in this batch (src/util/bounded-string.ts).
         tally.truncated = takeTruncations()
-        report(tally, context)
+        report(tally)
       },
       open: (node, peer, tally) => {
         if (proxyRole(node.id) === undefined) {

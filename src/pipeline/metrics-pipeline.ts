@@ -1,13 +1,20 @@
 // One Envoy MetricsService stream, start to end: decode → identify (the node's metadata, mx-mesh naming) →
 // aggregate and store (ProxyMetricStore), a whole message at a time. The stream's first message must carry the
 // identifier; a stream whose node names no service or instance is read to its end but contributes nothing.
-import { Effect, Layer, Metric } from "effect"
+import { Effect, Layer } from "effect"
 import type { MetricsMessage } from "../domain/metric-family.ts"
 import { identityFromMetadata, namingConfig } from "../identity/mx-mesh/mx-mesh-analyzer.ts"
 import { MetricsStreamHandler } from "../ingest/stream-handler.ts"
 import { decodeMetricsMessage } from "../protocol/metrics-codec.ts"
 import { type ProxyIdentity, ProxyMetricStore } from "../proxy-metrics/proxy-metric-store.ts"
-import { metricFamiliesReceived, metricsMessagesReceived, metricsSkipped, proxyInstancesStored } from "../telemetry.ts"
+import {
+  metricFamiliesReceived,
+  metricsMessagesReceived,
+  metricsSkipped,
+  proxyInstancesStored,
+  type TallyCounter,
+  tallyReporter
+} from "../telemetry.ts"
 import { type BatchTally, streamRunner } from "./stream-runner.ts"
 import { MemoryBudget } from "../memory/budget.ts"
 
@@ -40,16 +47,15 @@ const newTally = (): Tally => ({
   warnings: []
 })
 
-const skipped = (reason: string) => Metric.withAttributes(metricsSkipped, { reason })
-const COUNTERS: ReadonlyArray<readonly [Metric.Metric<number, unknown>, (t: Tally) => number]> = [
-  [metricsMessagesReceived, (t) => t.messages],
-  [metricFamiliesReceived, (t) => t.families],
-  [skipped("family_decode"), (t) => t.familyDecode],
-  [skipped("non_finite"), (t) => t.nonFinite],
-  [skipped("unidentified_stream"), (t) => t.unidentified],
-  [skipped("instance_limit"), (t) => t.instanceLimit],
-  [skipped("cluster_limit"), (t) => t.clusterLimit],
-  [skipped("unnamed_cluster"), (t) => t.unnamedCluster]
+const COUNTERS: ReadonlyArray<TallyCounter<Tally>> = [
+  [metricsMessagesReceived, undefined, (t) => t.messages],
+  [metricFamiliesReceived, undefined, (t) => t.families],
+  [metricsSkipped, { reason: "family_decode" }, (t) => t.familyDecode],
+  [metricsSkipped, { reason: "non_finite" }, (t) => t.nonFinite],
+  [metricsSkipped, { reason: "unidentified_stream" }, (t) => t.unidentified],
+  [metricsSkipped, { reason: "instance_limit" }, (t) => t.instanceLimit],
+  [metricsSkipped, { reason: "cluster_limit" }, (t) => t.clusterLimit],
+  [metricsSkipped, { reason: "unnamed_cluster" }, (t) => t.unnamedCluster]
 ]
 
 export const MetricsPipelineLive = Layer.effect(
@@ -60,6 +66,7 @@ export const MetricsPipelineLive = Layer.effect(
     // The proxy's node is named as mx-mesh names it (keys in any case, `-` for a missing field).
     const naming = yield* namingConfig
     const context = yield* Effect.context<never>()
+    const reportCounts = tallyReporter(context, COUNTERS)
 
     return streamRunner<MetricsMessage, StreamState, Tally>({
       budget,
@@ -69,10 +76,7 @@ export const MetricsPipelineLive = Layer.effect(
       identifierOf: (message) => message.identifier,
       newTally,
       report: (tally) => {
-        for (const [metric, count] of COUNTERS) {
-          const n = count(tally)
-          if (n !== 0) metric.updateUnsafe(n, context)
-        }
+        reportCounts(tally)
         proxyInstancesStored.updateUnsafe(store.instanceCount(), context)
       },
       open: (node, peer, tally) => {
