@@ -7,8 +7,42 @@ const { Varint } = WireType
 const SecondsNanosField = { seconds: 1, nanos: 2 } as const
 const UInt32ValueField = { value: 1 } as const
 
+/** The tags of `seconds` and `nanos` as varints (field << 3 | wire type). */
+const SECONDS_TAG = (SecondsNanosField.seconds << 3) | Varint
+const NANOS_TAG = (SecondsNanosField.nanos << 3) | Varint
+
+/**
+ * Timestamp / Duration → nanoseconds as Envoy writes them (eight Durations and a Timestamp per entry): only the two
+ * fields, each a varint of at most 5 bytes. NaN for anything else (negative values take 10 bytes, other fields or
+ * wire types), which `readSecondsNanos` then reads field by field. The same values `int64()` and `int32()` give.
+ */
+const plainSecondsNanos = (buf: Uint8Array, start: number, end: number): number => {
+  let seconds = 0
+  let nanos = 0
+  let pos = start
+  while (pos < end) {
+    const tag = buf[pos++]
+    if (tag !== SECONDS_TAG && tag !== NANOS_TAG) return Number.NaN
+    let value = 0
+    let scale = 1
+    for (let b = 0x80; b >= 0x80; scale *= 128) {
+      if (pos >= end || scale > 2 ** 28) return Number.NaN
+      b = buf[pos++]
+      value += (b & 0x7f) * scale
+    }
+    if (tag === SECONDS_TAG) seconds = value
+    else nanos = value | 0 // int32: the low 32 bits, as `int32()` keeps them
+  }
+  return seconds * 1e9 + nanos
+}
+
 /** google.protobuf.Timestamp / Duration → nanoseconds. */
 export const readSecondsNanos = (r: WireReader, field: string): number => {
+  const plain = plainSecondsNanos(r.buf, r.pos, r.end)
+  if (!Number.isNaN(plain)) {
+    r.pos = r.end
+    return plain
+  }
   let seconds = 0
   let nanos = 0
   while (r.pos < r.end) {

@@ -353,4 +353,36 @@ describe("values: the codec decodes what the official protos encode", () => {
     })
     expect(entry).toMatchObject({ receivedBytes: 2 ** 53 - 1, sentBytes: 2 ** 32 })
   })
+
+  it("reads Durations and Timestamps alike on the plain path (1-5 byte varints) and off it (other fields, more bytes)", () => {
+    const common = {
+      startTime: { seconds: 2 ** 35 - 1, nanos: 999_999_999 }, // both 5-byte varints: the plain path's longest
+      timeToLastRxByte: { seconds: 2 ** 35, nanos: 0 }, // 6 bytes: read field by field
+      timeToFirstUpstreamTxByte: { nanos: 127 },
+      timeToLastUpstreamTxByte: { nanos: 128 },
+      timeToFirstUpstreamRxByte: {},
+      timeToLastUpstreamRxByte: { seconds: 1 }
+    }
+    const bytes = StreamAccessLogsMessage.encode(
+      StreamAccessLogsMessage.fromObject({ tcpLogs: { logEntry: [{ commonProperties: common }] } })
+    ).finish()
+    const [entry] = expectSameDecoding(bytes).entries
+    expect(entry.common).toMatchObject({
+      startTimeMs: ((2 ** 35 - 1) * 1e9 + 999_999_999) / 1e6,
+      timeToLastRxByteNs: 2 ** 35 * 1e9,
+      timeToFirstUpstreamTxByteNs: 127,
+      timeToLastUpstreamTxByteNs: 128,
+      timeToFirstUpstreamRxByteNs: 0,
+      timeToLastUpstreamRxByteNs: 1e9
+    })
+    // A Duration with a field after its two (an unknown one) is read field by field, the field skipped.
+    const duration = [0x08, 0x02, 0x10, 0x05, 0x18, 0x01] // seconds 2, nanos 5, field 3 = 1
+    const withExtra = Uint8Array.from([
+      ...[0x1a, duration.length + 6], // StreamAccessLogsMessage.tcp_logs
+      ...[0x0a, duration.length + 4], // TCPAccessLogEntries.log_entry
+      ...[0x0a, duration.length + 2], // TCPAccessLogEntry.common_properties
+      ...[0x32, duration.length, ...duration] // AccessLogCommon.time_to_last_rx_byte
+    ])
+    expect(expectSameDecoding(withExtra).entries[0].common.timeToLastRxByteNs).toBe(2e9 + 5)
+  })
 })
