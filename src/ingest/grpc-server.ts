@@ -1,9 +1,9 @@
 // The ingest stage: a grpc-js server for Envoy's AccessLogService and MetricsService (v3 and v2) and the gRPC
-// health service. Each ALS or MetricsService call runs as a fiber that pulls the call's messages as an Effect Stream: grpc-js stops reading from the
-// connection while the pipeline is busy, so a slow pipeline slows the sender instead of buffering without bound.
+// health service. Each ALS or MetricsService call runs as a fiber, and its pipeline handles each message in the event
+// that delivers it (./message-source.ts): nothing is read from any connection while a message is being handled, so a
+// slow pipeline slows the sender (HTTP/2 flow control) instead of buffering without bound.
 import * as grpc from "@grpc/grpc-js"
-import { NodeStream } from "@effect/platform-node"
-import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema, Stream } from "effect"
+import { Cause, Context, Effect, Exit, FiberSet, Layer, Metric, Schema } from "effect"
 import { listenFailure } from "../listen-failure.ts"
 import { printable } from "../log-text.ts"
 import { grpcServerCredentials } from "../security/tls.ts"
@@ -46,6 +46,7 @@ import {
   metricsService
 } from "./service-definitions.ts"
 import { StreamBroken } from "./stream-errors.ts"
+import { readableSource } from "./message-source.ts"
 import { AlsStreamHandler, MetricsStreamHandler, type StreamHandlerShape } from "./stream-handler.ts"
 
 export class GrpcBindError extends Schema.TaggedError<GrpcBindError>()("GrpcBindError", {
@@ -154,10 +155,7 @@ export const GrpcServerLive = Layer.effect(
       // grpc-js signals a client that went away with 'cancelled' and leaves the readable open: end it as an error
       // so the stream's fiber finishes.
       call.on("cancelled", () => call.destroy(new Error("the client cancelled the stream")))
-      const messages = NodeStream.fromReadable<Uint8Array, StreamBroken>({
-        evaluate: () => call,
-        onError: (cause) => new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })
-      }).pipe(Stream.concat(Stream.fromEffectDrain(resetAfterEnd(call))))
+      const messages = readableSource(call, resetAfterEnd(call))
       return Effect.gen(function* () {
         yield* Metric.update(kind.opened, 1)
         yield* Metric.modify(kind.active, 1)

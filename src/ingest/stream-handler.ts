@@ -1,6 +1,7 @@
 // What the gRPC server hands each client stream to. ingest/ is only the transport: the per-stream pipelines
 // (src/pipeline/) provide these services, so this stage imports none of the stages after it.
-import { Context, type Effect, type Stream } from "effect"
+import { Context, type Effect } from "effect"
+import type { MessageSource } from "./message-source.ts"
 import type { StreamBroken, StreamRefused, StreamRejected } from "./stream-errors.ts"
 
 export interface StreamSummary {
@@ -12,10 +13,7 @@ export interface StreamSummary {
 
 export interface StreamHandlerShape {
   /** Consumes one stream of raw protobuf messages; `peer` names the client in logs. */
-  readonly run: (
-    messages: Stream.Stream<Uint8Array, StreamBroken>,
-    peer: string
-  ) => Effect.Effect<StreamSummary, StreamRejected | StreamRefused | StreamBroken>
+  readonly run: (messages: MessageSource, peer: string) => Effect.Effect<StreamSummary, StreamRejected | StreamRefused | StreamBroken>
 }
 
 /** Envoy's AccessLogService streams (StreamAccessLogsMessage). */

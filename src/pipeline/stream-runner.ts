@@ -1,10 +1,11 @@
 // What every per-stream pipeline does the same way, whatever the stream carries: decode each message whole, take
 // the node from the first message's identifier (Envoy sends it once per stream; later messages omit it), work
-// through a batch of messages synchronously, then report the batch's tallies and warnings once.
-import { Clock, Effect, Metric, Stream } from "effect"
+// through each message synchronously as it arrives, then report its tallies and warnings.
+import { Clock, Effect, Metric } from "effect"
 import type { NodeInfo } from "../domain/access-log.ts"
 import type { StreamSummary } from "../ingest/stream-handler.ts"
-import { type StreamBroken, StreamRefused, StreamRejected } from "../ingest/stream-errors.ts"
+import type { MessageSource } from "../ingest/message-source.ts"
+import { StreamRefused, StreamRejected } from "../ingest/stream-errors.ts"
 import { releaseMessage } from "../ingest/message-memory.ts"
 import { printable } from "../log-text.ts"
 import { jsonWeight, type MemoryBudgetShape } from "../memory/budget.ts"
@@ -109,28 +110,29 @@ export const streamRunner = <M, S, T extends BatchTally>(work: StreamWork<M, S, 
     return undefined
   }
 
-  const run = (messages: Stream.Stream<Uint8Array, StreamBroken>, peer: string) =>
+  const run = (source: MessageSource, peer: string) =>
     Effect.gen(function* () {
+      const clock = yield* Clock.Clock
+      // Messages are handled synchronously as they arrive (./message-source.ts), so warnings are logged from there.
+      const log = Effect.runForkWith(yield* Effect.context<never>())
       const state: RunState<S> = { nodeId: undefined, retainedBytes: 0, stream: undefined, messages: 0, items: 0 }
-      yield* Stream.runForEachArray(messages, (batch) =>
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
+      let rejection: StreamRejected | StreamRefused | undefined
+      yield* source
+        .consume((bytes) => {
           const tally = work.newTally()
-          let rejection: StreamRejected | StreamRefused | undefined
-          for (let i = 0; i < batch.length && rejection === undefined; i++) {
-            rejection = handle(state, batch[i], now, tally, peer)
-            // Handled: nothing downstream keeps a view of the message's bytes (caches copy what they keep).
-            releaseMessage(batch[i])
-          }
+          rejection = handle(state, bytes, clock.currentTimeMillisUnsafe(), tally, peer)
+          // Handled: nothing downstream keeps a view of the message's bytes (caches copy what they keep).
+          releaseMessage(bytes)
           work.report(tally)
           // A warning quotes what the proxy sent (its node id, the codec's reason): escaped, one line each.
-          for (const warning of tally.warnings) yield* Effect.logWarning(printable(warning))
-          if (rejection !== undefined) return yield* rejection
+          for (const warning of tally.warnings) log(Effect.logWarning(printable(warning)))
+          return rejection === undefined
         })
-      ).pipe(
-        // However the stream ends, its node no longer counts against the budget.
-        Effect.ensuring(Effect.sync(() => (streamMeter.bytes -= state.retainedBytes)))
-      )
+        .pipe(
+          // However the stream ends, its node no longer counts against the budget.
+          Effect.ensuring(Effect.sync(() => (streamMeter.bytes -= state.retainedBytes)))
+        )
+      if (rejection !== undefined) return yield* rejection
       if (state.nodeId === undefined) {
         return yield* new StreamRejected({
           reason: "empty_stream",

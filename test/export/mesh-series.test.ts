@@ -2,7 +2,7 @@
 // bound refuses and counts, the snapshot remote write sends carries a zero sample the first time, and the
 // proxies' MetricsService gauges come from the right minute and leave with their silent proxy.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import { PrometheusMetrics } from "effect/observability"
 import { TestClock } from "effect/testing"
 import { layerFromVariables, type Variables } from "../../src/config.ts"
@@ -21,6 +21,7 @@ import { metricValue } from "../../testkit/meshsight-process.ts"
 import { uncompressSync } from "snappy"
 import { decodeWriteRequest } from "../support/write-request.ts"
 import { meshMetric } from "../support/mesh-metric.ts"
+import { messagesOf } from "../support/message-sources.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
 const MIN = 60_000
@@ -92,7 +93,7 @@ const flush = (atMs: number, heap: number, requests: number) =>
   Effect.gen(function* () {
     yield* TestClock.setTime(atMs)
     const families = [gaugeFamily("server.memory_heap_size", heap, atMs), counterFamily(`${REVIEWS}.upstream_rq_total`, requests, atMs)]
-    yield* (yield* MetricsPipeline).run(Stream.make(encodeMetricsMessage(families, { workload: productpage })), "test")
+    yield* (yield* MetricsPipeline).run(messagesOf([encodeMetricsMessage(families, { workload: productpage })]), "test")
   })
 
 /** The `envoy_*` samples of a scrape as "name{labels} value" lines. */

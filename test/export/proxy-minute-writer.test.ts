@@ -2,7 +2,7 @@
 // minutes in [from, before) — labels sorted, stamped inside their minute, every value the store holds and nothing
 // else, counters' increases apart from gauges. (Read back through real TSDBs: test/scale-out/proxy-views.test.ts.)
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { layerFromVariables } from "../../src/config.ts"
 import { proxyMinuteBatches } from "../../src/export/proxy-minute-writer.ts"
@@ -13,6 +13,7 @@ import { ProxyMetricStore, ProxyMetricStoreLive } from "../../src/proxy-metrics/
 import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/proxy-stats.ts"
 import { bookinfo } from "../../sim/topology.ts"
 import { decodeWriteRequest } from "../support/write-request.ts"
+import { messagesAfter } from "../support/message-sources.ts"
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0)
 const MIN = 60_000
@@ -45,8 +46,13 @@ describe("the proxies' minutes for remote write", () => {
         flush(270, 260, 1)
       ]
       yield* (yield* MetricsStreamHandler).run(
-        Stream.fromIterable(messages.map((f, i) => encodeMetricsMessage(f, i === 0 ? { workload: pod } : undefined))).pipe(
-          Stream.mapEffect((m, i) => Effect.as(TestClock.adjust(i === 0 ? 0 : i % 2 === 1 ? 20_000 : 40_000), m))
+        messagesAfter(
+          messages.map((f, i) =>
+            Effect.as(
+              TestClock.adjust(i === 0 ? 0 : i % 2 === 1 ? 20_000 : 40_000),
+              encodeMetricsMessage(f, i === 0 ? { workload: pod } : undefined)
+            )
+          )
         ),
         "test"
       )

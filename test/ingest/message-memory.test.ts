@@ -2,7 +2,7 @@
 // server receives it, released by the stream runner after the pipeline's work, and never when it may share memory.
 import { StreamDecoder } from "@grpc/grpc-js/build/src/stream-decoder.js"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Stream } from "effect"
+import { Effect } from "effect"
 import type { AccessLog, AlsMessage } from "../../src/domain/access-log.ts"
 import { releaseMessage } from "../../src/ingest/message-memory.ts"
 import { unlimitedBudget } from "../../src/memory/budget.ts"
@@ -10,6 +10,7 @@ import { streamRunner } from "../../src/pipeline/stream-runner.ts"
 import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
 import { alsMessageJson, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
+import { messagesOf } from "../support/message-sources.ts"
 
 const client: Workload = { name: "a-0", namespace: "default", ip: "10.0.0.1", labels: { app: "a" }, workloadName: "a" }
 const server: Workload = { ...client, name: "b-0", ip: "10.0.0.2", labels: { app: "b" }, workloadName: "b" }
@@ -82,7 +83,7 @@ describe("message memory", () => {
         report: () => {},
         budget: unlimitedBudget()
       })
-      const summary = yield* runner.run(Stream.fromIterable(messages), "test")
+      const summary = yield* runner.run(messagesOf(messages), "test")
       expect(summary.entries).toBe(3 * ENTRIES)
       expect(entries).toBe(3 * ENTRIES)
       expect(peerBytes).toBeGreaterThan(0)

@@ -2,7 +2,7 @@
 // increases stay non-negative across a proxy restart, gauges keep the minute's last value and max, old minutes
 // leave with the retention window, and the instance and cluster limits refuse what does not fit.
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import { TestClock } from "effect/testing"
 import { layerFromVariables, type Variables } from "../../src/config.ts"
 import { MetricsStreamHandler } from "../../src/ingest/stream-handler.ts"
@@ -13,6 +13,7 @@ import { counterFamily, encodeMetricsMessage, gaugeFamily, makeProxyStats } from
 import { seededRandom } from "../../sim/random.ts"
 import { bookinfo, type SimPod } from "../../sim/topology.ts"
 import { MemoryBudgetLive } from "../../src/memory/budget.ts"
+import { messagesAfter } from "../support/message-sources.ts"
 
 const T0 = Date.UTC(2026, 10, 30, 10, 0, 0)
 const MIN = 60_000
@@ -26,8 +27,10 @@ const layer = (config: Variables = {}) =>
 
 /** One stream of a proxy's flushes, `everyMs` apart in virtual time; the identifier on the first. */
 const stream = (pod: SimPod, flushes: ReadonlyArray<ReadonlyArray<Record<string, unknown>>>, everyMs: number) =>
-  Stream.fromIterable(flushes.map((families, i) => encodeMetricsMessage(families, i === 0 ? { workload: pod } : undefined))).pipe(
-    Stream.mapEffect((message) => Effect.as(TestClock.adjust(everyMs), message))
+  messagesAfter(
+    flushes.map((families, i) =>
+      Effect.as(TestClock.adjust(everyMs), encodeMetricsMessage(families, i === 0 ? { workload: pod } : undefined))
+    )
   )
 
 const series = (metrics: ReadonlyArray<{ name: string; series: ReadonlyArray<{ time: number; value: number }> }>, name: string) =>
