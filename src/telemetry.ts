@@ -8,8 +8,8 @@ export type Attributes = Readonly<Record<string, string>>
 /**
  * An update of `metric` (with `attributes`) for synchronous code, in `context` captured once. The same series as
  * `Metric.withAttributes(metric, attributes).updateUnsafe(n, context)`, which copies the whole context on every
- * update to add the attributes (effect 4.1, `addAttributesToContext` in Metric.js): ~1 µs a counter, five per
- * message, showed in profiles. Here they are added to the context once.
+ * update to add the attributes (effect 4.1, `addAttributesToContext` in Metric.js): a message's report took 55 ns
+ * per ALS entry in a profile at 10 streams that way, 39 with the attributes added to the context once, here.
  */
 const updaterIn = (
   context: Context.Context<never>,
@@ -26,7 +26,7 @@ const updaterIn = (
 /** A counter, its attributes, and what it counts of a tally `T`. */
 export type TallyCounter<T> = readonly [Metric.Metric<number, unknown>, Attributes | undefined, (tally: T) => number]
 
-/** Adds a tally's non-zero counts to their counters, synchronously (an effect per counter per batch showed in profiles). */
+/** Adds a tally's non-zero counts to their counters, synchronously (an effect per counter and message showed in profiles). */
 export const tallyReporter = <T>(context: Context.Context<never>, counters: ReadonlyArray<TallyCounter<T>>): ((tally: T) => void) => {
   const bound = counters.map(([metric, attributes, count]) => [updaterIn(context, metric, attributes), count] as const)
   return (tally) => {

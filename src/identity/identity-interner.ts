@@ -9,7 +9,10 @@ import { BoundedMemo, type MemoryMeter } from "../util/bounded-memo.ts"
 /** Distinct identities kept: a mesh's proxies, local and peer alike. */
 export const INTERNED_IDENTITY_LIMIT = 20_000
 
-/** What an interned identity retains besides its key: the object, its labels' object, the Map slot. */
+/**
+ * What an interned entry retains besides its key: the Map slot, and the identity when nothing else holds it (the
+ * peer cache usually does, sharing its strings).
+ */
 const IDENTITY_BYTES = 300
 
 /** The value an identity is interned by: every field, labels in key order (the order the metadata listed them in varies). */
@@ -31,13 +34,13 @@ export interface IdentityInterner {
 }
 
 /**
- * Bounded by entries and by an estimate of bytes (the key, in UTF-16, mirrors the identity's own strings); a full
- * table starts over, and an identity interned after that is a new object again: its keys are rebuilt once.
+ * Bounded by entries and by an estimate of bytes; a full table starts over, and an identity interned after that is
+ * a new object again: its keys are rebuilt once.
  */
 export const makeIdentityInterner = (maxBytes: number, meter?: MemoryMeter, limit = INTERNED_IDENTITY_LIMIT): IdentityInterner => {
   const memo = new BoundedMemo<string, WorkloadIdentity>(limit, {
     maxBytes,
-    weigh: (key) => IDENTITY_BYTES + 4 * key.length,
+    weigh: (key) => IDENTITY_BYTES + 2 * key.length, // two bytes a character: UTF-16 at worst
     ...(meter === undefined ? {} : { meter })
   })
   return {

@@ -1,7 +1,7 @@
 // A client stream's messages, handed one at a time to a synchronous consumer in the very event that delivers each
 // (grpc-js's 'data'), instead of through an Effect Stream. NodeStream.fromReadable woke the stream's fiber once per
-// message ('readable', a latch, the pull and batch effects): ~250 ns of CPU per ALS entry at 10 streams, a tenth of
-// the whole (docs/performance.md, round eight). Backpressure is unchanged: the event loop reads no more of any
+// message ('readable', a latch, the pull and batch effects): ~220 ns of CPU per ALS entry at 10 streams, 7 % of the
+// whole (docs/performance.md, round eight). Backpressure is unchanged: the event loop reads no more of any
 // connection while a message is being handled, and HTTP/2 flow control bounds what waits unread.
 import type { Readable } from "node:stream"
 import { Effect } from "effect"

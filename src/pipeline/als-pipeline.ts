@@ -27,7 +27,7 @@ import {
   type TallyCounter,
   tallyReporter
 } from "../telemetry.ts"
-import { type BatchTally, streamRunner } from "./stream-runner.ts"
+import { type MessageTally, streamRunner } from "./stream-runner.ts"
 
 interface StreamState {
   readonly nodeId: string
@@ -37,8 +37,8 @@ interface StreamState {
   skippedEntries: number
 }
 
-/** Per-batch tallies, reported to the counters once per batch of messages. */
-interface Tally extends BatchTally {
+/** Per-message tallies, reported to the counters once the message is handled. */
+interface Tally extends MessageTally {
   http: number
   tcp: number
   rejected: number
@@ -66,7 +66,7 @@ const newTally = (): Tally => ({
   warnings: []
 })
 
-/** Each counter, its attributes and what it counts of a batch's tally. */
+/** Each counter, its attributes and what it counts of a message's tally. */
 const COUNTERS: ReadonlyArray<TallyCounter<Tally>> = [
   [messagesReceived, undefined, (t) => t.messages],
   [entriesReceived, { kind: "http" }, (t) => t.http],
@@ -95,7 +95,7 @@ export const AlsPipelineLive = Layer.effect(
     const errorLogs = yield* ErrorLogs
     const meshExport = yield* MeshExport
     const budget = yield* MemoryBudget
-    // The counters are updated synchronously from the batch loop, with the context captured here.
+    // The counters are updated synchronously as each message is handled, with the context captured here.
     const report = tallyReporter(yield* Effect.context<never>(), COUNTERS)
 
     return streamRunner<AlsMessage, StreamState, Tally>({
@@ -107,7 +107,7 @@ export const AlsPipelineLive = Layer.effect(
       newTally,
       budget,
       report: (tally) => {
-        // Strings the decoder cut to their bound in this batch (src/util/bounded-string.ts).
+        // Strings the decoder cut to their bound in this message (src/util/bounded-string.ts).
         tally.truncated = takeTruncations()
         report(tally)
       },

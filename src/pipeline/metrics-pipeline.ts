@@ -15,7 +15,7 @@ import {
   type TallyCounter,
   tallyReporter
 } from "../telemetry.ts"
-import { type BatchTally, streamRunner } from "./stream-runner.ts"
+import { type MessageTally, streamRunner } from "./stream-runner.ts"
 import { MemoryBudget } from "../memory/budget.ts"
 
 interface StreamState {
@@ -25,7 +25,7 @@ interface StreamState {
   skippedFamilies: number
 }
 
-interface Tally extends BatchTally {
+interface Tally extends MessageTally {
   families: number
   familyDecode: number
   nonFinite: number

@@ -11,13 +11,13 @@ import { printable } from "../log-text.ts"
 import { jsonWeight, type MemoryBudgetShape } from "../memory/budget.ts"
 import { WireError } from "../util/wire-reader.ts"
 
-/** What a batch of messages collects before it is reported: counts of the pipeline's own, and log lines. */
-export interface BatchTally {
+/** What a message's handling collects before it is reported: counts of the pipeline's own, and log lines. */
+export interface MessageTally {
   messages: number
   readonly warnings: Array<string>
 }
 
-export interface StreamWork<M, S, T extends BatchTally> {
+export interface StreamWork<M, S, T extends MessageTally> {
   /** The message's proto name, for the rejection of a message that does not decode. */
   readonly messageName: string
   /** What the first message's identifier must carry, for the rejection of a stream that omits it. */
@@ -30,7 +30,7 @@ export interface StreamWork<M, S, T extends BatchTally> {
   readonly newTally: () => T
   /** One message's work, synchronous; returns how many items (entries, families) the message held. */
   readonly handle: (stream: S, message: M, messageNumber: number, nowMs: number, tally: T, peer: string) => number
-  /** Adds a batch's tallies to the counters (synchronously: an effect per counter per batch showed in profiles). */
+  /** Adds a message's tallies to the counters, synchronously. */
   readonly report: (tally: T) => void
   /** Counts messages that do not decode, if this stream kind has such a counter. */
   readonly decodeFailures?: Metric.Metric<number, unknown>
@@ -56,7 +56,7 @@ interface RunState<S> {
 }
 
 /** The stream handler for one kind of stream. */
-export const streamRunner = <M, S, T extends BatchTally>(work: StreamWork<M, S, T>) => {
+export const streamRunner = <M, S, T extends MessageTally>(work: StreamWork<M, S, T>) => {
   const streamMeter = work.budget.meter("streams")
 
   /** The node's estimated size, counted in the budget; or why the stream is refused. */

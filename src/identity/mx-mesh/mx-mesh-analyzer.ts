@@ -35,7 +35,7 @@ const peerWeight = (_hash: number, peers: ReadonlyArray<CachedPeer>) =>
   peers.reduce((sum, p) => sum + PEER_ENTRY_BYTES + 3 * p.bytes.length, 0)
 
 /** The part of the peer cache's byte bound that the identity interner may take besides. */
-const INTERNER_SHARE = 0.125
+const INTERNER_SHARE = 0.25
 
 /** The peer cache's byte bound when none is given (no budget: 64 MiB). */
 const DEFAULT_PEER_CACHE: PeerCacheBound = { maxBytes: 64 * 1024 * 1024 }
