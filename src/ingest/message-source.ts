@@ -19,6 +19,8 @@ export interface MessageSource {
 
 const ignore = () => {}
 
+const PREMATURE_CLOSE = "the stream was closed before it ended"
+
 /**
  * The messages of an object-mode Readable (a grpc-js call). `afterEnd` runs once the readable has ended by itself
  * (not when the consumer stopped): for what only shows after the end, such as a reset stream. A readable closed
@@ -31,6 +33,7 @@ export const readableSource = (readable: Readable, afterEnd: Effect.Effect<void,
         readable.off("data", onData)
         readable.off("end", onEnd)
         readable.off("error", onError)
+        readable.off("close", onClose)
       }
       const close = () => {
         detach()
@@ -59,10 +62,17 @@ export const readableSource = (readable: Readable, afterEnd: Effect.Effect<void,
         readable.on("error", ignore)
         resume(Effect.fail(new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })))
       }
+      // Destroyed without an error: neither 'end' nor 'error' comes, only 'close'.
+      function onClose() {
+        detach()
+        resume(Effect.fail(new StreamBroken({ detail: PREMATURE_CLOSE })))
+      }
       if (readable.readableEnded) return resume(Effect.succeed(true))
+      if (readable.destroyed) return resume(Effect.fail(new StreamBroken({ detail: PREMATURE_CLOSE })))
       readable.on("data", onData)
       readable.once("end", onEnd)
       readable.once("error", onError)
+      readable.once("close", onClose)
       return Effect.sync(close)
     }).pipe(Effect.flatMap((ended) => (ended ? afterEnd : Effect.void)))
 })

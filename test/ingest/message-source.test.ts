@@ -50,6 +50,20 @@ describe("readableSource", () => {
     })
   )
 
+  it.effect("ends as StreamBroken when the readable is closed without an error, before or while it is read", () =>
+    Effect.gen(function* () {
+      const closed = new PassThrough({ objectMode: true })
+      closed.destroy()
+      const early = yield* Effect.exit(readableSource(closed).consume(() => true))
+      expect(early).toEqual(Exit.fail(new StreamBroken({ detail: "the stream was closed before it ended" })))
+      const readable = new PassThrough({ objectMode: true })
+      const fiber = yield* Effect.forkChild(readableSource(readable).consume(() => true))
+      yield* Effect.yieldNow
+      readable.destroy()
+      expect(yield* Fiber.await(fiber)).toEqual(Exit.fail(new StreamBroken({ detail: "the stream was closed before it ended" })))
+    })
+  )
+
   it.effect("dies with a consumer's defect instead of throwing it into the readable's event", () =>
     Effect.gen(function* () {
       const readable = Readable.from(bytes(1, 2))
