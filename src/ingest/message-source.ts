@@ -24,20 +24,22 @@ const PREMATURE_CLOSE = "the stream was closed before it ended"
 /**
  * The messages of an object-mode Readable (a grpc-js call). `afterEnd` runs once the readable has ended by itself
  * (not when the consumer stopped): for what only shows after the end, such as a reset stream. A readable closed
- * early is destroyed, as NodeStream's `closeOnDone` did; errors it emits after that are left unheard.
+ * early is destroyed, as NodeStream's `closeOnDone` did; errors it emits once the consumer is done are ignored.
  */
 export const readableSource = (readable: Readable, afterEnd: Effect.Effect<void, StreamBroken> = Effect.void): MessageSource => ({
   consume: (onMessage) =>
     Effect.callback<boolean, StreamBroken>((resume) => {
+      // An error emitted once the consumer is done (a client that resets the stream after its end, or the destroy
+      // below) must still find a listener: an unheard 'error' event would end the process.
       const detach = () => {
         readable.off("data", onData)
         readable.off("end", onEnd)
         readable.off("error", onError)
         readable.off("close", onClose)
+        readable.on("error", ignore)
       }
       const close = () => {
         detach()
-        readable.on("error", ignore)
         if (!readable.destroyed) readable.destroy()
       }
       function onData(bytes: Uint8Array) {
@@ -59,7 +61,6 @@ export const readableSource = (readable: Readable, afterEnd: Effect.Effect<void,
       }
       function onError(cause: unknown) {
         detach()
-        readable.on("error", ignore)
         resume(Effect.fail(new StreamBroken({ detail: cause instanceof Error ? cause.message : String(cause) })))
       }
       // Destroyed without an error: neither 'end' nor 'error' comes, only 'close'.

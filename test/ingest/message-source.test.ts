@@ -21,6 +21,19 @@ describe("readableSource", () => {
     })
   )
 
+  it.effect("keeps an error emitted after the end from going unheard (it would end the process)", () =>
+    Effect.gen(function* () {
+      const readable = new PassThrough({ objectMode: true, autoDestroy: false })
+      const fiber = yield* Effect.forkChild(readableSource(readable).consume(() => true))
+      readable.end(Uint8Array.of(1))
+      yield* Fiber.join(fiber)
+      // Without a listener, emitting 'error' throws it.
+      expect(() => readable.destroy(new Error("reset after the end"))).not.toThrow()
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      expect(readable.listenerCount("error")).toBeGreaterThan(0)
+    })
+  )
+
   it.effect("stops when the consumer says so: no more messages, the readable destroyed, nothing after the end run", () =>
     Effect.gen(function* () {
       const readable = Readable.from(bytes(1, 2, 3, 4))
