@@ -2,9 +2,6 @@
 // stream, never per entry: hot loops count into local numbers and report the sum.
 import { Context, Metric } from "effect"
 
-/** A counter's attributes, as `Metric.withAttributes` takes them. */
-export type Attributes = Readonly<Record<string, string>>
-
 /**
  * An update of `metric` (with `attributes`) for synchronous code, in `context` captured once. The same series as
  * `Metric.withAttributes(metric, attributes).updateUnsafe(n, context)`, which copies the whole context on every
@@ -14,7 +11,7 @@ export type Attributes = Readonly<Record<string, string>>
 const updaterIn = (
   context: Context.Context<never>,
   metric: Metric.Metric<number, unknown>,
-  attributes?: Attributes
+  attributes?: Metric.Metric.AttributeSet
 ): ((n: number) => void) => {
   const bound =
     attributes === undefined
@@ -24,7 +21,7 @@ const updaterIn = (
 }
 
 /** A counter, its attributes, and what it counts of a tally `T`. */
-export type TallyCounter<T> = readonly [Metric.Metric<number, unknown>, Attributes | undefined, (tally: T) => number]
+export type TallyCounter<T> = readonly [Metric.Metric<number, unknown>, Metric.Metric.AttributeSet | undefined, (tally: T) => number]
 
 /** Adds a tally's non-zero counts to their counters, synchronously (an effect per counter and message showed in profiles). */
 export const tallyReporter = <T>(context: Context.Context<never>, counters: ReadonlyArray<TallyCounter<T>>): ((tally: T) => void) => {

@@ -7,7 +7,7 @@ import type { WorkloadIdentity } from "../domain/identity.ts"
 import { BoundedMemo, type MemoryMeter } from "../util/bounded-memo.ts"
 
 /** Distinct identities kept: a mesh's proxies, local and peer alike. */
-export const INTERNED_IDENTITY_LIMIT = 20_000
+const INTERNED_IDENTITY_LIMIT = 20_000
 
 /**
  * What an interned entry retains besides its key: the Map slot, and the identity when nothing else holds it (the
