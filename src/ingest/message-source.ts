@@ -5,13 +5,15 @@
 // connection while a message is being handled, and HTTP/2 flow control bounds what waits unread.
 import type { Readable } from "node:stream"
 import { Effect } from "effect"
+import { releaseMessage } from "./message-memory.ts"
 import { StreamBroken } from "./stream-errors.ts"
 
 export interface MessageSource {
   /**
    * Hands each message to `onMessage`, in order, as it arrives, until the source ends (succeeds), breaks
    * (StreamBroken), or `onMessage` returns false (succeeds at once, the source closed: the consumer is done with
-   * it). `onMessage` runs synchronously and must not throw; if it does, the effect dies with that defect.
+   * it). `onMessage` runs synchronously and must not throw; if it does, the effect dies with that defect. It must
+   * keep no view of `bytes` once it returns: a source may free their memory then (./message-memory.ts).
    * Interrupting the effect closes the source.
    */
   readonly consume: (onMessage: (bytes: Uint8Array) => boolean) => Effect.Effect<void, StreamBroken>
@@ -49,6 +51,9 @@ export const readableSource = (readable: Readable, afterEnd: Effect.Effect<void,
         } catch (defect) {
           close()
           return resume(Effect.die(defect))
+        } finally {
+          // Handled: grpc-js framed it into memory of its own, given back now rather than at V8's next collection.
+          releaseMessage(bytes)
         }
         if (!goOn) {
           close()

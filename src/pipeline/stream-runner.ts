@@ -6,7 +6,6 @@ import type { NodeInfo } from "../domain/access-log.ts"
 import type { StreamSummary } from "../ingest/stream-handler.ts"
 import type { MessageSource } from "../ingest/message-source.ts"
 import { StreamRefused, StreamRejected } from "../ingest/stream-errors.ts"
-import { releaseMessage } from "../ingest/message-memory.ts"
 import { printable } from "../log-text.ts"
 import { jsonWeight, type MemoryBudgetShape } from "../memory/budget.ts"
 import { WireError } from "../util/wire-reader.ts"
@@ -120,9 +119,8 @@ export const streamRunner = <M, S, T extends MessageTally>(work: StreamWork<M, S
       yield* source
         .consume((bytes) => {
           const tally = work.newTally()
+          // Nothing downstream keeps a view of the message's bytes once it is handled (caches copy what they keep).
           rejection = handle(state, bytes, clock.currentTimeMillisUnsafe(), tally, peer)
-          // Handled: nothing downstream keeps a view of the message's bytes (caches copy what they keep).
-          releaseMessage(bytes)
           work.report(tally)
           // A warning quotes what the proxy sent (its node id, the codec's reason): escaped, one line each.
           for (const warning of tally.warnings) log(Effect.logWarning(printable(warning)))

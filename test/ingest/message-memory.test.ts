@@ -1,5 +1,5 @@
 // A received message's memory is given back once the message is handled: framed by grpc-js's own decoder, as the
-// server receives it, released by the stream runner after the pipeline's work, and never when it may share memory.
+// server receives it, released by its message source after the pipeline's work, and never when it may share memory.
 import { StreamDecoder } from "@grpc/grpc-js/build/src/stream-decoder.js"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -62,7 +62,7 @@ describe("message memory", () => {
     expect(Buffer.from(pooled).equals(Buffer.from(encoded.subarray(0, 1000)))).toBe(true)
   })
 
-  it.effect("the stream runner frees each message after its work, which saw it whole", () =>
+  it.effect("each message is freed after the pipeline's work, which saw it whole", () =>
     Effect.gen(function* () {
       const messages = Array.from({ length: 3 }, () => received(encoded))
       let entries = 0
