@@ -59,7 +59,11 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
   let timeToLastDownstreamTxByteNs: number | undefined
   let responseFlags = 0
   let tls: TlsInfo | undefined
-  let filterState: Array<FilterStateObject> | undefined
+  // Istio logs one or two filter state objects (the peers' metadata): those are held apart and put in an array of
+  // their exact size at the end. Growing an empty array by `push` allocates room for 17.
+  let firstState: FilterStateObject | undefined
+  let secondState: FilterStateObject | undefined
+  let moreState: Array<FilterStateObject> | undefined
   while (r.pos < r.end) {
     const tag = r.varint()
     const wt = tag & 7
@@ -132,7 +136,12 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
         break
       case CommonField.filterStateObjects:
         expectWireType(wt, Bytes, "AccessLogCommon.filter_state_objects")
-        ;(filterState ??= []).push(readFilterStateEntry(r.sub()))
+        {
+          const object = readFilterStateEntry(r.sub())
+          if (firstState === undefined) firstState = object
+          else if (secondState === undefined) secondState = object
+          else (moreState ??= [firstState, secondState]).push(object)
+        }
         break
       default:
         r.skip(wt)
@@ -155,7 +164,8 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
     timeToLastDownstreamTxByteNs,
     responseFlags,
     tls,
-    filterState: filterState ?? NO_FILTER_STATE
+    filterState:
+      moreState ?? (secondState !== undefined ? [firstState!, secondState] : firstState !== undefined ? [firstState] : NO_FILTER_STATE)
   }
 }
 
@@ -238,23 +248,23 @@ const readResponseFlags = (r: WireReader): number => {
 
 /** TLSProperties: the local and the peer certificate's properties. */
 const readTls = (r: WireReader): TlsInfo => {
-  let local: [string, string] = ["", ""]
-  let peer: [string, string] = ["", ""]
+  const tls = { localSubject: "", localUriSan: "", peerSubject: "", peerUriSan: "" }
   while (r.pos < r.end) {
     const tag = r.varint()
     const f = tag >>> 3
     if (f === TlsField.localCertificateProperties || f === TlsField.peerCertificateProperties) {
       expectWireType(tag & 7, Bytes, "TLSProperties.certificate_properties")
-      const cert = readCertificate(r.sub())
-      if (f === TlsField.localCertificateProperties) local = cert
-      else peer = cert
+      readCertificate(r.sub(), tls, f === TlsField.localCertificateProperties)
     } else r.skip(tag & 7)
   }
-  return { localSubject: local[0], localUriSan: local[1], peerSubject: peer[0], peerUriSan: peer[1] }
+  return tls
 }
 
-/** CertificateProperties → [subject, first URI SAN] (DNS SANs are skipped). */
-const readCertificate = (r: WireReader): [string, string] => {
+/**
+ * CertificateProperties: its subject and first URI SAN (DNS SANs are skipped) into `tls`'s local or peer fields.
+ * Written in place: a [subject, uri] pair per certificate was two arrays more per entry.
+ */
+const readCertificate = (r: WireReader, tls: { -readonly [K in keyof TlsInfo]: TlsInfo[K] }, local: boolean): void => {
   let subject = ""
   let uri = ""
   while (r.pos < r.end) {
@@ -275,7 +285,13 @@ const readCertificate = (r: WireReader): [string, string] => {
       subject = r.string()
     } else r.skip(tag & 7)
   }
-  return [subject, uri]
+  if (local) {
+    tls.localSubject = subject
+    tls.localUriSan = uri
+  } else {
+    tls.peerSubject = subject
+    tls.peerUriSan = uri
+  }
 }
 
 /** A `filter_state_objects` entry: `map<string, google.protobuf.Any>`. */
