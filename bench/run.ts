@@ -71,11 +71,19 @@ const bestOf = async <T>(run: () => Promise<T>, better: (a: T, b: T) => boolean)
  * Server CPU per entry on streams already open (bench/processes.ts `measuredOpenRun`), best of REPEATS, and per
  * stream for opening it (its first message, 100 entries, included): the cost per entry without stream setup.
  */
-const openRate = (target: string, pid: number, streams: number) =>
+const openRate = (target: string, pid: number, streams: number, connections = connectionsFor(streams)) =>
   bestOf(
-    () => measuredOpenRun(target, pid, streams, messagesPerStream(streams) + 1, workload, connectionsFor(streams)),
+    () => measuredOpenRun(target, pid, streams, messagesPerStream(streams) + 1, workload, connections),
     (a, b) => a.cpuNsPerEntry < b.cpuNsPerEntry
   )
+
+/**
+ * The most streams again, each on its own connection. Envoy keeps its gRPC access loggers and its connection pools
+ * per worker thread: a worker's streams (one per logger, HTTP and TCP) go over that worker's own connection, so a
+ * mesh's streams come one or two per connection. The table above puts 100 on each connection, whose messages then
+ * arrive interleaved frame by frame and wait longer, half-received, in memory.
+ */
+const OWN_CONNECTION_STREAMS = STREAM_COUNTS[STREAM_COUNTS.length - 1]
 
 interface Rate {
   /** entries/s, best of the repeats */
@@ -157,10 +165,11 @@ const endToEnd = async () => {
     rates[streams] = await rate(meshsight.target, meshsight.pid, streams)
     open[streams] = await openRate(meshsight.target, meshsight.pid, streams)
   }
+  const openOwnConnections = await openRate(meshsight.target, meshsight.pid, OWN_CONNECTION_STREAMS, OWN_CONNECTION_STREAMS)
   const delays = await ingestToQueryable(meshsight, quick ? 3 : 10)
   const memory = memoryOf(meshsight.pid)
   await meshsight.stop()
-  return { rates, open, delays, memory, idleRssMb: idle.rssMb }
+  return { rates, open, openOwnConnections, delays, memory, idleRssMb: idle.rssMb }
 }
 
 /**
@@ -323,6 +332,9 @@ console.log(
     `opening a stream (its first message of 100 entries included): ${rows.map((r) => `${Math.round(r.setupCpuUsPerStream)}`).join(" / ")} µs`
 )
 console.log(
+  `  ${OWN_CONNECTION_STREAMS} streams each on its own connection (as Envoy's proxies connect), open: ${Math.round(e2e.openOwnConnections.cpuNsPerEntry)} ns`
+)
+console.log(
   `\ndecode only (one core, in-process): protobufjs ${k(decode.protobufjs)} entries/s, meshsight's decoder ${k(decode.meshsight)} entries/s`
 )
 console.log(`meshsight RSS: ${e2e.idleRssMb.toFixed(0)} MiB idle, peak ${e2e.memory.peakRssMb.toFixed(0)} MiB over the runs above`)
@@ -405,6 +417,7 @@ const results = {
   entriesPerMessage: ENTRIES_PER_MESSAGE,
   decodeOnly: decode,
   endToEnd: rows,
+  openStreamsOwnConnections: { streams: OWN_CONNECTION_STREAMS, ...e2e.openOwnConnections },
   idleRssMb: e2e.idleRssMb,
   peakRssMb: e2e.memory.peakRssMb,
   liveSeries: series,
