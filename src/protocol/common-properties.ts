@@ -1,5 +1,6 @@
 // AccessLogCommon and the messages it holds (proto/envoy/data/accesslog/v3/accesslog.proto, envoy/config/core/v3/
 // address.proto): addresses, TLS certificates, timings, ResponseFlags and filter state.
+import type { Types } from "effect"
 import type { AccessLogCommon, Address, FilterStateObject, TlsInfo } from "../domain/access-log.ts"
 import { readSecondsNanos } from "./well-known.ts"
 import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
@@ -165,7 +166,7 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
     responseFlags,
     tls,
     filterState:
-      moreState ?? (secondState !== undefined ? [firstState!, secondState] : firstState !== undefined ? [firstState] : NO_FILTER_STATE)
+      moreState ?? (firstState === undefined ? NO_FILTER_STATE : secondState === undefined ? [firstState] : [firstState, secondState])
   }
 }
 
@@ -264,7 +265,7 @@ const readTls = (r: WireReader): TlsInfo => {
  * CertificateProperties: its subject and first URI SAN (DNS SANs are skipped) into `tls`'s local or peer fields.
  * Written in place: a [subject, uri] pair per certificate was two arrays more per entry.
  */
-const readCertificate = (r: WireReader, tls: { -readonly [K in keyof TlsInfo]: TlsInfo[K] }, local: boolean): void => {
+const readCertificate = (r: WireReader, tls: Types.Mutable<TlsInfo>, local: boolean): void => {
   let subject = ""
   let uri = ""
   while (r.pos < r.end) {
