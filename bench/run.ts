@@ -126,8 +126,14 @@ const transportRates = async () => {
   const port = await firstLine(server)
   const rates: Record<number, Rate> = {}
   for (const streams of STREAM_COUNTS) rates[streams] = await rate(`127.0.0.1:${port}`, server.pid!, streams)
+  // The transport's own cost on open streams at both ends of the range, the streams of the far end each on its own
+  // connection: how much of meshsight's rise from one stream to many is the transport's.
+  const open = {
+    one: await openRate(`127.0.0.1:${port}`, server.pid!, 1),
+    ownConnections: await openRate(`127.0.0.1:${port}`, server.pid!, OWN_CONNECTION_STREAMS, OWN_CONNECTION_STREAMS)
+  }
   await stopProcess(server)
-  return rates
+  return { rates, open }
 }
 
 /** MetricsService streams from 100 proxies, best of REPEATS: families/s, and families per CPU-second of meshsight. */
@@ -295,7 +301,7 @@ if (process.argv.includes("--export-only")) {
   process.exit(0)
 }
 const decode = await decodeRates()
-const transport = await transportRates()
+const { rates: transport, open: transportOpen } = await transportRates()
 const e2e = await endToEnd()
 const metrics = await metricsService()
 const series = await liveSeries(quick)
@@ -331,8 +337,12 @@ console.log(
   `\nmeshsight's CPU per entry on streams already open (stream setup left out), ns: ${rows.map((r) => `${r.streams} streams ${Math.round(r.openStreamsCpuNsPerEntry)}`).join(", ")}; ` +
     `opening a stream (its first message of 100 entries included): ${rows.map((r) => `${Math.round(r.setupCpuUsPerStream)}`).join(" / ")} µs`
 )
+const ownShareOne = e2e.open[1].cpuNsPerEntry - transportOpen.one.cpuNsPerEntry
+const ownShareMany = e2e.openOwnConnections.cpuNsPerEntry - transportOpen.ownConnections.cpuNsPerEntry
 console.log(
-  `  ${OWN_CONNECTION_STREAMS} streams each on its own connection (as Envoy's proxies connect), open: ${Math.round(e2e.openOwnConnections.cpuNsPerEntry)} ns`
+  `  ${OWN_CONNECTION_STREAMS} streams each on its own connection (as Envoy's proxies connect), open: ${Math.round(e2e.openOwnConnections.cpuNsPerEntry)} ns; ` +
+    `the no-op transport there ${Math.round(transportOpen.ownConnections.cpuNsPerEntry)} ns, on 1 stream ${Math.round(transportOpen.one.cpuNsPerEntry)}: ` +
+    `meshsight's own share ${Math.round(ownShareOne)} → ${Math.round(ownShareMany)} ns (${(ownShareMany / ownShareOne).toFixed(2)}×)`
 )
 console.log(
   `\ndecode only (one core, in-process): protobufjs ${k(decode.protobufjs)} entries/s, meshsight's decoder ${k(decode.meshsight)} entries/s`
@@ -418,6 +428,7 @@ const results = {
   decodeOnly: decode,
   endToEnd: rows,
   openStreamsOwnConnections: { streams: OWN_CONNECTION_STREAMS, ...e2e.openOwnConnections },
+  transportOpenStreams: { oneStream: transportOpen.one, ownConnections: transportOpen.ownConnections },
   idleRssMb: e2e.idleRssMb,
   peakRssMb: e2e.memory.peakRssMb,
   liveSeries: series,
