@@ -3,12 +3,12 @@
 // by the entry first. The cluster is mirrored by list/watch of Pods, Services, EndpointSlices and ServiceEntries,
 // each supervised in its own fiber for the life of the analyzer's Scope.
 import type { KubeConfig } from "@kubernetes/client-node"
-import { Clock, type Duration, Effect, Layer, Metric, type Schedule } from "effect"
+import { Clock, type Duration, Effect, Layer, type Schedule } from "effect"
 import type { AccessLog, Address } from "../../domain/access-log.ts"
 import { entryAddresses } from "../../domain/addresses.ts"
 import type { EntrySides } from "../../domain/identity.ts"
 import type { ReportingNode } from "../../domain/node.ts"
-import { unresolvableAddresses } from "../../telemetry.ts"
+import { type TallyCounter, tallyReporter, unresolvableAddresses } from "../../telemetry.ts"
 import { settingsConfig } from "../../util/setting.ts"
 import type { Analyzer } from "../identity-resolver.ts"
 import { compileTemplate } from "../name-template.ts"
@@ -30,12 +30,17 @@ import {
 /** Pods, Services, EndpointSlices, ServiceEntries: each listed once (or found missing) makes the analyzer ready. */
 const KINDS = 4
 
-// Built once: `withAttributes` per batch showed in profiles (see pipeline/als-pipeline.ts).
-const internalBySide = {
-  local: Metric.withAttributes(unresolvableAddresses, { side: "local", reason: "envoy_internal" }),
-  source: Metric.withAttributes(unresolvableAddresses, { side: "source", reason: "envoy_internal" }),
-  destination: Metric.withAttributes(unresolvableAddresses, { side: "destination", reason: "envoy_internal" })
+/** A message's Envoy internal addresses, by the side they stood for. */
+interface InternalAddresses {
+  local: number
+  source: number
+  destination: number
 }
+const INTERNAL_COUNTERS: ReadonlyArray<TallyCounter<InternalAddresses>> = [
+  [unresolvableAddresses, { side: "local", reason: "envoy_internal" }, (c) => c.local],
+  [unresolvableAddresses, { side: "source", reason: "envoy_internal" }, (c) => c.source],
+  [unresolvableAddresses, { side: "destination", reason: "envoy_internal" }, (c) => c.destination]
+]
 
 export interface K8sMeshOptions {
   /** Backoff between failed list/watch attempts. */
@@ -54,7 +59,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
       () => clock.currentTimeMillisUnsafe()
     )
     // The counters are updated synchronously from `fill`, with the context captured here.
-    const context = yield* Effect.context<never>()
+    const reportInternal = tallyReporter(yield* Effect.context<never>(), INTERNAL_COUNTERS)
     const serviceEntries = new ServiceEntryIndex(compileTemplate(config.istioServiceNameRule))
     /** ServiceEntries first, as SkyWalking: an entry may name an address a pod also has (a VM's, say). */
     const identify = (ip: string, atMs: number) => serviceEntries.lookup(ip) ?? index.lookup(ip, atMs)
@@ -97,7 +102,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
         fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
           // An entry without a start time (Envoy always sets one) is taken as happening now.
           const now = clock.currentTimeMillisUnsafe()
-          const internal = { local: 0, source: 0, destination: 0 }
+          const internal: InternalAddresses = { local: 0, source: 0, destination: 0 }
           /** An Envoy internal address (envoy://…) is a hop inside the proxy, never an IP: unknown, counted. */
           const resolve = (address: Address | undefined, at: number, side: keyof typeof internal) => {
             if (address === undefined) return undefined
@@ -115,9 +120,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
             if (s.downstream === undefined) s.downstream = resolve(a.downstream, at, "source")
             if (s.upstream === undefined) s.upstream = resolve(a.upstream, at, "destination")
           }
-          for (const side of ["local", "source", "destination"] as const) {
-            if (internal[side] !== 0) internalBySide[side].updateUnsafe(internal[side], context)
-          }
+          reportInternal(internal)
         }
       })
     }
