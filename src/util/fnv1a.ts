@@ -11,12 +11,23 @@ export const fnv1aString = (text: string): number => {
   return h & 0x3fffffff
 }
 
-/** Over 32-bit little-endian words and then the tail bytes (a quarter of the steps of a byte-wise hash). */
+/**
+ * Over 32-bit little-endian words, alternately into two lanes, and then the tail bytes: a word is one DataView
+ * read instead of four byte reads and shifts, and the two lanes' multiplications do not wait for each other.
+ * The multipliers in the loop are literals on purpose: V8 loads a module-level constant from the module's context
+ * on every iteration, a fifth of this loop's time (FNV's prime, and MurmurHash2's for the second lane). On Istio's
+ * ~300-byte peer values: 115–119 ns a value, against 177–204 for one lane over bytes assembled into words.
+ */
 export const fnv1aBytes = (b: Uint8Array): number => {
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
   let h = FNV_OFFSET ^ b.length
-  const words = b.length & ~3
+  let g = FNV_OFFSET | 0 // an int32 from the start: a number above 2^31 would make V8 keep the lane as a double
+  const pairs = b.length & ~7
   let i = 0
-  for (; i < words; i += 4) h = Math.imul(h ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)), FNV_PRIME)
+  for (; i < pairs; i += 8) {
+    h = Math.imul(h ^ view.getInt32(i, true), 0x01000193)
+    g = Math.imul(g ^ view.getInt32(i + 4, true), 0x5bd1e995)
+  }
   for (; i < b.length; i++) h = Math.imul(h ^ b[i], FNV_PRIME)
-  return h
+  return h ^ Math.imul(g ^ (g >>> 15), FNV_PRIME)
 }

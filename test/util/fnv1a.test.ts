@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest"
+import { fnv1aBytes } from "../../src/util/fnv1a.ts"
+
+// The mx-mesh peer cache finds a peer value's bucket by this hash and then compares bytes, so a byte the hash
+// skipped would only cost speed, never correctness; these tests hold it to reading every byte.
+describe("fnv1aBytes", () => {
+  it("changes when any one byte changes, in both lanes and in the tail, for every length up to 40", () => {
+    for (let length = 0; length <= 40; length++) {
+      const bytes = Uint8Array.from({ length }, (_, i) => (i * 37 + 11) & 0xff)
+      const original = fnv1aBytes(bytes)
+      for (let at = 0; at < length; at++) {
+        const changed = bytes.slice()
+        changed[at] ^= 0x40
+        expect(fnv1aBytes(changed), `length ${length}, byte ${at}`).not.toBe(original)
+      }
+    }
+  })
+
+  it("depends on the length, and only on the bytes of the view it is given", () => {
+    expect(fnv1aBytes(new Uint8Array(8))).not.toBe(fnv1aBytes(new Uint8Array(9)))
+    const backing = Uint8Array.from({ length: 64 }, (_, i) => i)
+    const view = backing.subarray(5, 5 + 29)
+    expect(fnv1aBytes(view)).toBe(fnv1aBytes(view.slice()))
+  })
+})
