@@ -2,7 +2,6 @@
 // objects, instead of materialising Envoy's full messages (see proto/ for the trimmed definitions it follows).
 
 import { countTruncation, MAX_STRING_BYTES, TRUNCATION_MARK } from "./bounded-string.ts"
-import { FNV_PRIME } from "./fnv1a.ts"
 
 export class WireError extends Error {
   override readonly name = "WireError"
@@ -18,12 +17,15 @@ const INTERN_MAX_LENGTH = 96
 const INTERN_SLOTS = 8192
 const interned: Array<string> = new Array<string>(INTERN_SLOTS).fill("")
 
-/** Hashes the length and eight bytes spread over the string (cluster names often differ only in the middle). */
+/**
+ * Hashes the length and eight bytes spread over the string (cluster names often differ only in the middle). FNV's
+ * prime is written out: a module-level constant is loaded from the module's context on each use (see fnv1a.ts).
+ */
 const internSlot = (buf: Uint8Array, start: number, len: number): number => {
   let h = len
   const step = len >> 3
-  for (let i = start + step, k = 0; k < 8; k++, i += step) h = Math.imul(h ^ buf[i], FNV_PRIME)
-  h = Math.imul(h ^ buf[start + len - 1], FNV_PRIME)
+  for (let i = start + step, k = 0; k < 8; k++, i += step) h = Math.imul(h ^ buf[i], 0x01000193)
+  h = Math.imul(h ^ buf[start + len - 1], 0x01000193)
   return (h ^ (h >>> 15)) & (INTERN_SLOTS - 1)
 }
 
@@ -35,8 +37,9 @@ const internedView = new DataView(internedBytes.buffer)
 const sameBytes = (slot: number, view: DataView, start: number, len: number): boolean => {
   const at = slot * INTERN_MAX_LENGTH
   const words = len >> 2
-  for (let w = 0; w < words << 2; w += 4) if (view.getInt32(start + w, true) !== internedView.getInt32(at + w, true)) return false
-  for (let i = words << 2; i < len; i++) if (view.getUint8(start + i) !== internedBytes[at + i]) return false
+  const table = internedView // once, not from the module's context on each word
+  for (let w = 0; w < words << 2; w += 4) if (view.getInt32(start + w, true) !== table.getInt32(at + w, true)) return false
+  for (let i = words << 2; i < len; i++) if (view.getUint8(start + i) !== table.getUint8(at + i)) return false
   return true
 }
 
