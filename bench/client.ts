@@ -18,7 +18,8 @@ if (openFirst && perStream < 2) {
   console.error("--open-first needs at least 2 messages per stream: the first, and the ones measured")
   process.exit(2)
 }
-const pools = generate(decodeWorkload(workloadArg)).map((s) => s.messages.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength)))
+const workload = decodeWorkload(workloadArg)
+const pools = generate(workload).map((s) => s.messages.map((m) => Buffer.from(m.buffer, m.byteOffset, m.byteLength)))
 
 // A local subchannel pool per client: grpc-js would otherwise share one connection among them.
 const clients = Array.from({ length: Number(connectionsArg ?? "1") }, () =>
@@ -60,10 +61,14 @@ await Promise.all(
   )
 )
 const usable = pools.filter((p) => p.length > 1)
+if (workload.proxy !== undefined && usable[workload.proxy] === undefined) {
+  console.error(`the workload has ${usable.length} proxies with messages to send: no proxy ${workload.proxy}`)
+  process.exit(2)
+}
 const plan =
   streams === 0
     ? usable.map((pool) => ({ pool, messages: pool.length }))
-    : Array.from({ length: streams }, (_, i) => ({ pool: usable[i % usable.length], messages: perStream }))
+    : Array.from({ length: streams }, (_, i) => ({ pool: usable[workload.proxy ?? i % usable.length], messages: perStream }))
 let started = process.hrtime.bigint()
 const done = Promise.all(plan.map((s, i) => runStream(clients[i % clients.length], s.pool, s.messages, plan.length)))
 if (openFirst) {

@@ -11,6 +11,12 @@ export interface Workload {
   /** Messages generated (the pool streams cycle through). */
   readonly messages: number
   readonly topology?: TopologyOptions
+  /**
+   * Every stream sends this proxy's pool (an index among the proxies with more than an identifier message), instead
+   * of stream i sending proxy i's (modulo their number): for telling the cost of more streams from that of more
+   * proxies mixed (bench/stream-mix.ts).
+   */
+  readonly proxy?: number
 }
 
 export const generate = (w: Workload): ReadonlyArray<GeneratedStream> =>
