@@ -7,7 +7,7 @@
 // Usage: node bench/ab.ts VARIANT_A VARIANT_B ROUNDS STREAMS MESSAGES
 import { serviceNodeFlags } from "../scripts/start-command.ts"
 import { startMeshsight } from "./meshsight.ts"
-import { connectionsFor, measuredRun, runClient } from "./processes.ts"
+import { median, warmedRun } from "./processes.ts"
 import type { Workload } from "./workload.ts"
 
 interface Variant {
@@ -40,21 +40,12 @@ const variants = [a, b].map((text) => ({ text, variant: parseVariant(text), cpuN
 for (let round = 0; round < Number(roundsArg); round++) {
   for (const v of variants) {
     const meshsight = await startMeshsight([...serviceNodeFlags, ...v.variant.nodeFlags], v.variant.env, { main: v.variant.main })
-    const connections = connectionsFor(streams)
-    await runClient(meshsight.target, streams, 100, workload, connections)
-    const { cpuNsPerEntry } = await measuredRun(
-      meshsight.target,
-      meshsight.pid,
-      streams,
-      Math.ceil(Number(messagesArg) / streams),
-      workload,
-      connections
-    )
+    const perStream = Math.ceil(Number(messagesArg) / streams)
+    const { cpuNsPerEntry } = await warmedRun(meshsight.target, meshsight.pid, streams, 100, perStream, workload)
     v.cpuNsPerEntry.push(Math.round(cpuNsPerEntry))
     await meshsight.stop()
   }
 }
 for (const v of variants) {
-  const sorted = [...v.cpuNsPerEntry].sort((x, y) => x - y)
-  console.log(`${v.text}: ${v.cpuNsPerEntry.join(" ")} ns CPU per entry, median ${sorted[sorted.length >> 1]}`)
+  console.log(`${v.text}: ${v.cpuNsPerEntry.join(" ")} ns CPU per entry, median ${median(v.cpuNsPerEntry)}`)
 }

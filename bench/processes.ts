@@ -166,6 +166,19 @@ export const measuredRun = async (
   return { entries, seconds, cpuNsPerEntry: ((cpuOf(pid) - cpuBefore) / entries) * 1e9 }
 }
 
+/**
+ * `runClient` with `warmUpPerStream` messages per stream (the JIT and the server's caches warmed on the same load),
+ * then `measuredRun` with `perStream` more, both over `connectionsFor(streams)`.
+ */
+export const warmedRun = async (target: string, pid: number, streams: number, warmUpPerStream: number, perStream: number, w: Workload) => {
+  const connections = connectionsFor(streams)
+  await runClient(target, streams, warmUpPerStream, w, connections)
+  return measuredRun(target, pid, streams, perStream, w, connections)
+}
+
+/** The middle value (the upper of the two middle ones for an even count). */
+export const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]
+
 export const stopProcess = (child: ChildProcess): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null) return resolve()

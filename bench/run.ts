@@ -25,6 +25,7 @@ import {
   firstLine,
   measuredOpenRun,
   measuredRun,
+  median,
   memoryOf,
   outputOf,
   pinning,
@@ -278,7 +279,6 @@ const printExport = (exportRates: Awaited<ReturnType<typeof exportCost>>, export
   )
 }
 
-const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const k = (n: number) => `${Math.round(n / 1000)} k`
 const verdict = (met: boolean, what: string) => `${met ? "met" : "MISSED"}: ${what}`
 
