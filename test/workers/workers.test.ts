@@ -84,11 +84,16 @@ const serverCalls = (topology: { nodes: ReadonlyArray<{ metrics: { calls: number
 const answersFor = async (app: MeshsightProcess, startMs: number) => {
   const range = `start=${startMs - 60_000}&end=${startMs + 120_000}`
   const inbound = CONNECTIONS * MESSAGES_PER_CONNECTION * (ENTRIES_PER_MESSAGE - Math.ceil(ENTRIES_PER_MESSAGE / 3))
-  const topology = await waitFor(
-    "every inbound call in the store",
-    async () => (await getJson(app.url, `/api/topology?${range}`)).body,
-    (t) => serverCalls(t) === inbound
+  // A flush can fall between a connection's HTTP messages and its last (TCP) one: wait for both in the store.
+  type ServiceMetrics = { metrics: { calls: number; connections: number } | null }
+  const total = (list: ReadonlyArray<ServiceMetrics>, of: "calls" | "connections") => list.reduce((n, s) => n + (s.metrics?.[of] ?? 0), 0)
+  const services = await waitFor(
+    "every inbound call and TCP connection in the store",
+    async () => (await getJson(app.url, `/api/services?${range}`)).body,
+    (s) => total(s.services, "calls") === inbound && total(s.services, "connections") === TCP_ENTRIES
   )
+  const topology = (await getJson(app.url, `/api/topology?${range}`)).body
+  expect(serverCalls(topology)).toBe(inbound)
   const text = await waitFor(
     "the counters of every entry",
     () => metricsText(app),
@@ -96,7 +101,7 @@ const answersFor = async (app: MeshsightProcess, startMs: number) => {
   )
   return {
     topology,
-    services: (await getJson(app.url, `/api/services?${range}`)).body,
+    services,
     endpoints: (await getJson(app.url, `/api/services/cart.shop/endpoints?${range}`)).body,
     instances: (await getJson(app.url, `/api/instance-topology?${range}`)).body,
     counters: Object.fromEntries(COUNTERS.map((c) => [c, metricValue(text, c)])),
