@@ -63,7 +63,6 @@ const deal = async (streams: ReadonlyArray<ReadonlyArray<Uint8Array>>, to: Reado
   for (const s of statuses) expect(s.code).toBe(0)
 }
 
-/** Waits until `p` answers every path exactly as the in-memory meshsight does, and returns those answers. */
 /**
  * Waits until `p` answers every path exactly as the in-memory meshsight does, and returns those answers. Both are
  * asked each time: the in-memory process also needs its flush before it shows what was just sent.
