@@ -84,36 +84,36 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
         break
       case CommonField.startTime: {
         expectWireType(wt, Bytes, "AccessLogCommon.start_time")
-        startTimeMs = readSecondsNanos(r.sub(), "start_time") / 1e6
+        startTimeMs = readSecondsNanos(r, "start_time") / 1e6
         break
       }
       case CommonField.timeToLastRxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_rx_byte")
-        timeToLastRxByteNs = readSecondsNanos(r.sub(), "time_to_last_rx_byte")
+        timeToLastRxByteNs = readSecondsNanos(r, "time_to_last_rx_byte")
         break
       case CommonField.timeToFirstUpstreamTxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_upstream_tx_byte")
-        timeToFirstUpstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_first_upstream_tx_byte")
+        timeToFirstUpstreamTxByteNs = readSecondsNanos(r, "time_to_first_upstream_tx_byte")
         break
       case CommonField.timeToLastUpstreamTxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_upstream_tx_byte")
-        timeToLastUpstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_last_upstream_tx_byte")
+        timeToLastUpstreamTxByteNs = readSecondsNanos(r, "time_to_last_upstream_tx_byte")
         break
       case CommonField.timeToFirstUpstreamRxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_upstream_rx_byte")
-        timeToFirstUpstreamRxByteNs = readSecondsNanos(r.sub(), "time_to_first_upstream_rx_byte")
+        timeToFirstUpstreamRxByteNs = readSecondsNanos(r, "time_to_first_upstream_rx_byte")
         break
       case CommonField.timeToLastUpstreamRxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_upstream_rx_byte")
-        timeToLastUpstreamRxByteNs = readSecondsNanos(r.sub(), "time_to_last_upstream_rx_byte")
+        timeToLastUpstreamRxByteNs = readSecondsNanos(r, "time_to_last_upstream_rx_byte")
         break
       case CommonField.timeToFirstDownstreamTxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_downstream_tx_byte")
-        timeToFirstDownstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_first_downstream_tx_byte")
+        timeToFirstDownstreamTxByteNs = readSecondsNanos(r, "time_to_first_downstream_tx_byte")
         break
       case CommonField.timeToLastDownstreamTxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_downstream_tx_byte")
-        timeToLastDownstreamTxByteNs = readSecondsNanos(r.sub(), "time_to_last_downstream_tx_byte")
+        timeToLastDownstreamTxByteNs = readSecondsNanos(r, "time_to_last_downstream_tx_byte")
         break
       case CommonField.upstreamRemoteAddress:
         expectWireType(wt, Bytes, "AccessLogCommon.upstream_remote_address")

@@ -8,11 +8,12 @@ const SecondsNanosField = { seconds: 1, nanos: 2 } as const
 const UInt32ValueField = { value: 1 } as const
 
 /**
- * Timestamp / Duration → nanoseconds as Envoy writes them (eight Durations and a Timestamp per entry): only the two
+ * Timestamp / Duration → nanoseconds as Envoy writes them (the start Timestamp and seven Durations per entry): only the two
  * fields, each a varint of at most 5 bytes. NaN for anything else (negative values take 10 bytes, other fields or
- * wire types), which `readSecondsNanos` then reads field by field. The same values `int64()` and `int32()` give.
- * The tags are written out, 8 for `seconds` and 16 for `nanos` (field << 3 | varint): V8 loads a module-level
- * constant from the module's context on each use, and this loop runs nine times per entry.
+ * wire types, a varint running past `end`), which `readSecondsNanos` then reads field by field. The same values
+ * `int64()` and `int32()` give. The varint's first four bytes are shifted in (28 bits: a positive int32), only a
+ * fifth is a float multiply. The tags are written out, 8 for `seconds` and 16 for `nanos` (field << 3 | varint):
+ * V8 loads a module-level constant from the module's context on each use, and this runs eight times per entry.
  */
 const plainSecondsNanos = (buf: Uint8Array, start: number, end: number): number => {
   let seconds = 0
@@ -21,39 +22,61 @@ const plainSecondsNanos = (buf: Uint8Array, start: number, end: number): number 
   while (pos < end) {
     const tag = buf[pos++]
     if (tag !== 8 && tag !== 16) return Number.NaN
-    let value = 0
-    let scale = 1
-    for (let b = 0x80; b >= 0x80; scale *= 128) {
-      if (pos >= end || scale > 2 ** 28) return Number.NaN
+    // Past `end` (a truncated varint) reads what follows, or undefined past the buffer (`& 0x7f` → 0, not ≥ 0x80):
+    // the check after the varint turns either into NaN.
+    let b = buf[pos++]
+    let value = b & 0x7f
+    if (b >= 0x80) {
       b = buf[pos++]
-      value += (b & 0x7f) * scale
+      value |= (b & 0x7f) << 7
+      if (b >= 0x80) {
+        b = buf[pos++]
+        value |= (b & 0x7f) << 14
+        if (b >= 0x80) {
+          b = buf[pos++]
+          value |= (b & 0x7f) << 21
+          if (b >= 0x80) {
+            b = buf[pos++]
+            if (b >= 0x80) return Number.NaN
+            value += b * 268435456 // 2^28
+          }
+        }
+      }
     }
+    if (pos > end) return Number.NaN
     if (tag === 8) seconds = value
     else nanos = value | 0 // int32: the low 32 bits, as `int32()` keeps them
   }
   return seconds * 1e9 + nanos
 }
 
-/** google.protobuf.Timestamp / Duration → nanoseconds. */
+/**
+ * The next field, a google.protobuf.Timestamp / Duration (length-delimited), → nanoseconds. Read in place, without
+ * a sub-reader, when Envoy's plain layout; field by field otherwise.
+ */
 export const readSecondsNanos = (r: WireReader, field: string): number => {
-  const plain = plainSecondsNanos(r.buf, r.pos, r.end)
+  const at = r.pos
+  const len = r.length()
+  const plain = plainSecondsNanos(r.buf, r.pos, r.pos + len)
   if (!Number.isNaN(plain)) {
-    r.pos = r.end
+    r.pos += len
     return plain
   }
+  r.pos = at
+  const m = r.sub()
   let seconds = 0
   let nanos = 0
-  while (r.pos < r.end) {
-    const tag = r.varint()
+  while (m.pos < m.end) {
+    const tag = m.varint()
     const f = tag >>> 3
-    // The field's name is passed in parts: eight durations per entry made building it a hot allocation.
+    // The field's name is passed in parts: building it for each of the eight per entry was a hot allocation.
     if (f === SecondsNanosField.seconds) {
       expectWireType(tag & 7, Varint, field, ".seconds")
-      seconds = r.int64()
+      seconds = m.int64()
     } else if (f === SecondsNanosField.nanos) {
       expectWireType(tag & 7, Varint, field, ".nanos")
-      nanos = r.int32()
-    } else r.skip(tag & 7)
+      nanos = m.int32()
+    } else m.skip(tag & 7)
   }
   return seconds * 1e9 + nanos
 }

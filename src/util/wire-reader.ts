@@ -294,8 +294,10 @@ export class WireReader {
   }
 }
 
-/** Throws unless a field arrived with the wire type its definition says. */
-/** `field` + `subfield` names the field in the error; the two are only joined when it is thrown. */
+/**
+ * Throws unless a field arrived with the wire type its definition says. `field` + `subfield` names the field in the
+ * error; the two are only joined when it is thrown.
+ */
 export const expectWireType = (actual: number, expected: number, field: string, subfield = ""): void => {
   if (actual !== expected) throw new WireError(`${field}${subfield}: wire type ${actual}, expected ${expected}`)
 }
