@@ -15,6 +15,8 @@ import { ProxyMetricStoreLive } from "../../src/proxy-metrics/proxy-metric-store
 import { counterFamily, encodeMetricsMessage, gaugeFamily } from "../../sim/proxy-stats.ts"
 import { bookinfo } from "../../sim/topology.ts"
 import { HTTP_REQUESTS, makeMeshSeries } from "../../src/export/mesh-series.ts"
+import { destinationPart, sourcePart } from "../../src/export/istio-labels.ts"
+import type { WorkloadIdentity } from "../../src/domain/identity.ts"
 import { snapshotBatches, WriteQueue, outcomeOfStatus, retryDelayMs } from "../../src/export/remote-write.ts"
 import { parseExposition, sumOf } from "../support/exposition.ts"
 import { metricValue } from "../../testkit/meshsight-process.ts"
@@ -124,6 +126,22 @@ describe("series lookup", () => {
     expect(registry.size()).toBe(records.length)
     const requests = [...registry.series()].map((s) => s.values[HTTP_REQUESTS])
     expect(requests).toStrictEqual(records.map((_, i) => 3 * (1 + extra(i))))
+  })
+
+  it("every pod of a workload (its own identity object) shares its workload's label parts; another workload does not", () => {
+    const pod = (workloadOf: WorkloadIdentity, i: number): WorkloadIdentity => ({ ...workloadOf, instance: `${workloadOf.workload}-${i}` })
+    const pods = Array.from({ length: 50 }, (_, i) => pod(cart, i))
+    expect(new Set(pods.map(sourcePart)).size).toBe(1)
+    expect(new Set(pods.map(destinationPart)).size).toBe(1)
+    expect(sourcePart(pod(source!, 0))).not.toBe(sourcePart(pods[0]))
+    expect(destinationPart(pod({ ...cart, workload: "cart-v2" }, 0))).not.toBe(destinationPart(pods[0]))
+    // One label set for all their calls.
+    const registry = makeMeshSeries({ maxSeries: 100, idleMs: 10 * MIN })
+    registry.record(
+      pods.map((destination) => metric({ source, destination })),
+      T0
+    )
+    expect([...registry.series()].map((s) => s.values[HTTP_REQUESTS])).toStrictEqual([pods.length])
   })
 })
 
