@@ -11,7 +11,9 @@ import type { Workload } from "./workload.ts"
 
 export const manySeries = (quick: boolean): Workload => ({
   seed: 2,
-  startMs: Date.now(),
+  // The entries span a second from here: from the minute's start they all fall in one minute. From `Date.now()` one
+  // run in sixty crossed into the next minute and held 155 k series instead of 124 k.
+  startMs: Math.floor(Date.now() / 60_000) * 60_000,
   messages: quick ? 1_500 : 6_000,
   topology: { instances: 10, extraServices: 50, ids: 2_500 }
 })
