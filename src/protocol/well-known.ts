@@ -8,12 +8,13 @@ const SecondsNanosField = { seconds: 1, nanos: 2 } as const
 const UInt32ValueField = { value: 1 } as const
 
 /**
- * Timestamp / Duration → nanoseconds as Envoy writes them (the start Timestamp and seven Durations per entry): only the two
- * fields, each a varint of at most 5 bytes. NaN for anything else (negative values take 10 bytes, other fields or
- * wire types, a varint running past `end`), which `readSecondsNanos` then reads field by field. The same values
- * `int64()` and `int32()` give. The varint's first four bytes are shifted in (28 bits: a positive int32), only a
- * fifth is a float multiply. The tags are written out, 8 for `seconds` and 16 for `nanos` (field << 3 | varint):
- * V8 loads a module-level constant from the module's context on each use, and this runs eight times per entry.
+ * Timestamp / Duration → nanoseconds as Envoy writes them (the start Timestamp and seven Durations per entry): only
+ * the two fields, each a varint of at most 5 bytes. NaN for anything else (negative values take 10 bytes, other
+ * fields or wire types, a varint running past `end`), which `readSecondsNanos` then reads field by field. The same
+ * values `int64()` and `int32()` give. The varint's first four bytes are shifted in (28 bits: a positive int32),
+ * only a fifth is a float multiply. The tags are written out, 8 for `seconds` and 16 for `nanos` (field << 3 |
+ * varint): V8 loads a module-level constant from the module's context on each use, and this runs eight times per
+ * entry.
  */
 const plainSecondsNanos = (buf: Uint8Array, start: number, end: number): number => {
   let seconds = 0
