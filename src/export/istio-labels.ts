@@ -1,6 +1,7 @@
 // The label values of Istio's standard metrics (istio.io "Istio Standard Metrics"), made from mesh-metric records.
-// Each part is rendered once and cached — per identity object, per upstream cluster or authority, per response
-// flag mask — so a record's series key is a concatenation of a few ready strings.
+// Each part is rendered once and cached — per identity object (one object for all identities with the same labels),
+// per upstream cluster or authority, per response flag mask — so a record's series key is a concatenation of a few
+// ready strings.
 import type { AccessLog } from "../domain/access-log.ts"
 import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { MeshMetric } from "../domain/mesh-metric.ts"
