@@ -3,7 +3,7 @@
 // stats flush interval (./proxy-stats.ts). A stream that breaks is reopened with the identifier again (what Envoy
 // does; what was in flight is lost, as with Envoy).
 import type * as grpc from "@grpc/grpc-js"
-import { makeAlsClient, makeMetricsClient } from "../src/ingest/service-definitions.ts"
+import { type AlsClient, makeAlsClient, makeMetricsClient, type MetricsClient } from "../src/ingest/service-definitions.ts"
 import type { PeerFormat } from "./istio-entries.ts"
 import { makeBatcher } from "./messages.ts"
 import { encodeMetricsMessage, makeProxyStats } from "./proxy-stats.ts"
@@ -65,8 +65,21 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
     seededRandom(options.seed ?? 1),
     options.peerFormat === undefined ? {} : { peerFormat: options.peerFormat }
   )
-  const client = makeAlsClient(options.target)
-  const metricsClient = makeMetricsClient(options.target)
+  /**
+   * Each proxy's own connection, its ALS and MetricsService streams on it, as each Envoy has. grpc-js would put every
+   * client of one target on one connection, and meshsight lets a connection carry at most 100 streams
+   * (MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION): the rest never opened and their messages were all dropped.
+   */
+  const connections = new Map<SimPod, { readonly als: AlsClient; readonly metrics: MetricsClient }>()
+  const connectionOf = (pod: SimPod) => {
+    let c = connections.get(pod)
+    if (c === undefined) {
+      const als = makeAlsClient(options.target, "v3", { "grpc.use_local_subchannel_pool": 1 })
+      c = { als, metrics: makeMetricsClient(options.target, "v3", { channelOverride: als.getChannel() }) }
+      connections.set(pod, c)
+    }
+    return c
+  }
   const streams = new Map<SimPod, AlsCall>()
   const metricsStreams = new Map<SimPod, AlsCall>()
   const stats = makeProxyStats(topology, seededRandom((options.seed ?? 1) + 1))
@@ -77,7 +90,7 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
   let stopped = false
 
   const open = (pod: SimPod): AlsCall => {
-    const call = client.StreamAccessLogs((err) => {
+    const call = connectionOf(pod).als.StreamAccessLogs((err) => {
       congested.delete(call)
       if (streams.get(pod) !== call) return
       streams.delete(pod)
@@ -97,7 +110,7 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
       let call = metricsStreams.get(pod)
       const first = call === undefined
       if (call === undefined) {
-        const opened: AlsCall = metricsClient.StreamMetrics((err) => {
+        const opened: AlsCall = connectionOf(pod).metrics.StreamMetrics((err) => {
           if (metricsStreams.get(pod) !== opened) return
           metricsStreams.delete(pod)
           if (err && !stopped) progress.reconnects++
@@ -161,8 +174,7 @@ export const startSimulator = (options: SimulatorOptions): RunningSimulator => {
             })
         )
       )
-      client.close()
-      metricsClient.close()
+      for (const c of connections.values()) c.als.close()
       finish(snapshot())
     }
     return done

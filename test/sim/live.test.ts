@@ -2,8 +2,11 @@
 // and edges appear through the HTTP API with client- and server-side metrics that add up to what was sent.
 import { afterEach, describe, expect, it } from "vitest"
 import { startSimulator, type SimulatorProgress } from "../../sim/simulator.ts"
+import { bookinfo } from "../../sim/topology.ts"
+import { metricValue } from "../../testkit/meshsight-process.ts"
 import { getJson } from "../support/http-json.ts"
 import { startMeshsightAsync } from "../support/meshsight.ts"
+import { waitFor } from "../support/wait-for.ts"
 
 let stopMeshsight: (() => Promise<void>) | undefined
 afterEach(async () => {
@@ -110,4 +113,37 @@ describe("the simulator against meshsight", () => {
       expect(proxy.clusters.map((c: any) => c.clusterName)).toContain("ratings.default")
     })
   }
+
+  it("gives every proxy its own connection: a mesh of more proxies than a connection carries streams from all of them", async () => {
+    const app = await startMeshsightAsync({ config: { MESHSIGHT_FLUSH_INTERVAL_MS: "100" } })
+    stopMeshsight = app.stop
+    // More proxies than the 100 streams meshsight lets a connection carry (MESHSIGHT_GRPC_MAX_STREAMS_PER_CONNECTION).
+    const topology = bookinfo({ instances: 12, extraServices: 4 })
+    expect(topology.pods.length).toBeGreaterThan(100)
+    const simulator = startSimulator({
+      target: `127.0.0.1:${app.alsPort}`,
+      topology,
+      rate: 400,
+      durationS: 30,
+      entriesPerMessage: 5,
+      flushIntervalMs: 200,
+      statsFlushIntervalMs: 300
+    })
+    try {
+      // Each proxy's ALS stream and its MetricsService stream, all open at once.
+      const text = await waitFor(
+        "every proxy's streams open",
+        async () => (await fetch(`${app.url}/metrics`)).text(),
+        (t) =>
+          metricValue(t, "meshsight_als_streams_active") >= topology.pods.length &&
+          metricValue(t, "meshsight_proxy_instances") === topology.pods.length,
+        20_000,
+        200
+      )
+      expect(metricValue(text, "meshsight_proxy_instances")).toBe(topology.pods.length)
+    } finally {
+      const sent = await simulator.stop()
+      expect(sent.droppedMessages).toBe(0)
+    }
+  })
 })
