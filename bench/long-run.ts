@@ -10,13 +10,13 @@
 //
 // Usage: node bench/long-run.ts [MINUTES=10] [--retention 3] [--rate 150] [--no-build] [NAME=VALUE …: meshsight settings]
 //        npm run bench -- --long [MINUTES] …
-import { existsSync, readFileSync, writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
 import { startMeshsight } from "./meshsight.ts"
 import { cpuSecondsOf, memoryOf, spawnPinned, stopProcess } from "./processes.ts"
+import { writeResultsPart } from "./results-file.ts"
 
 /** The largest growth of RSS after warm-up still called flat. */
 const MAX_SLOPE_MIB_PER_MIN = 1
@@ -192,9 +192,7 @@ console.log(
 console.log(simProgress)
 console.log(verdict)
 
-const resultsFile = here("./results.json")
-const results = existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, "utf8")) as Record<string, unknown>) : {}
-results.longRun = {
+writeResultsPart("longRun", {
   date: new Date().toISOString(),
   minutes,
   retentionMinutes: retention,
@@ -216,7 +214,6 @@ results.longRun = {
   perMinute: rows,
   samples,
   verdict
-}
-writeFileSync(resultsFile, `${JSON.stringify(results, null, 2)}\n`)
+})
 console.log("written to bench/results.json (longRun)")
 if (after.length >= 2 && !flat) process.exitCode = 1

@@ -1,6 +1,6 @@
 // The transport limit: a grpc-js server with meshsight's ALS method definitions that only counts the bytes it
 // receives, with meshsight's HTTP/2 flow-control windows (`--default-windows`: Node's). Prints its port, then
-// serves until killed.
+// serves until killed; SIGUSR2 runs a full collection when node runs with --expose-gc.
 import * as grpc from "@grpc/grpc-js"
 import { widenFlowControlWindows } from "../src/ingest/grpc-tuning.ts"
 import { accessLogService, EMPTY_RESPONSE } from "../src/ingest/service-definitions.ts"
@@ -18,6 +18,8 @@ server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p
   if (err) throw err
   console.log(port)
 })
+// bench/connection-memory.ts measures it after a full collection (run with --expose-gc).
+process.on("SIGUSR2", () => globalThis.gc?.())
 process.on("SIGTERM", () => {
   console.error(`noop server: ${bytes} bytes received`)
   process.exit(0)

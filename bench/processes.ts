@@ -129,22 +129,32 @@ const settled = async (pid: number) => {
  * `setupCpuUs` is the server's CPU per stream for the first messages (their entries included).
  */
 export const measuredOpenRun = async (target: string, pid: number, streams: number, perStream: number, w: Workload, connections = 1) => {
-  const client = spawnPinned(1, [...clientArgs(target, streams, perStream, w, connections), "--open-first"], {}, "pipe")
-  const output = outputOf(client)
   const cpuAtStart = cpuSecondsOf(pid)
-  await firstLine(client)
+  const open = await openStreams(target, streams, perStream, w, connections)
   await settled(pid)
   const cpuBefore = cpuSecondsOf(pid)
-  client.stdin!.end("go\n")
-  const { entries, seconds } = JSON.parse((await output).split("\n").find((l) => l.startsWith("{"))!) as {
-    entries: number
-    seconds: number
-  }
+  const { entries, seconds } = await open.go()
   return {
     entries,
     seconds,
     cpuNsPerEntry: ((cpuSecondsOf(pid) - cpuBefore) / entries) * 1e9,
     setupCpuUs: ((cpuBefore - cpuAtStart) / streams) * 1e6
+  }
+}
+
+/**
+ * bench/client.ts on core 1 with `streams` streams over `connections`, resolved once each stream has sent its first
+ * message and stays open; `go` sends the rest (`perStream` − 1 messages a stream) and gives the client's figures.
+ */
+export const openStreams = async (target: string, streams: number, perStream: number, w: Workload, connections: number) => {
+  const client = spawnPinned(1, [...clientArgs(target, streams, perStream, w, connections), "--open-first"], {}, "pipe")
+  const output = outputOf(client)
+  await firstLine(client)
+  return {
+    go: async () => {
+      client.stdin!.end("go\n")
+      return JSON.parse((await output).split("\n").find((l) => l.startsWith("{"))!) as { entries: number; seconds: number }
+    }
   }
 }
 

@@ -14,10 +14,10 @@
 // next to it, the server's CPU time per entry, which waiting on a busy neighbour does not inflate.
 // Prints a table and writes bench/results.json.
 import { cpus, loadavg } from "node:os"
-import { writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { buildServer, serviceNodeFlags } from "../scripts/start-command.ts"
 import { liveSeries, SETTLE_MS } from "./live-series.ts"
+import { writeBenchResults } from "./results-file.ts"
 import { startMeshsight } from "./meshsight.ts"
 import {
   connectionsFor,
@@ -444,5 +444,5 @@ const results = {
   ingestToQueryableMs: { median: median(e2e.delays), max: Math.max(...e2e.delays), probes: e2e.delays },
   targets
 }
-writeFileSync(here("./results.json"), `${JSON.stringify(results, null, 2)}\n`)
+writeBenchResults(results)
 console.log("\nwritten to bench/results.json")
