@@ -25,24 +25,16 @@ const plainSecondsNanos = (buf: Uint8Array, start: number, end: number): number 
     if (tag !== 8 && tag !== 16) return Number.NaN
     // Past `end` (a truncated varint) reads what follows, or undefined past the buffer (`& 0x7f` → 0, not ≥ 0x80):
     // the check after the varint turns either into NaN.
-    let b = buf[pos++]
-    let value = b & 0x7f
+    let b = 0x80
+    let value = 0
+    for (let shift = 0; shift < 28 && b >= 0x80; shift += 7) {
+      b = buf[pos++]
+      value |= (b & 0x7f) << shift
+    }
     if (b >= 0x80) {
       b = buf[pos++]
-      value |= (b & 0x7f) << 7
-      if (b >= 0x80) {
-        b = buf[pos++]
-        value |= (b & 0x7f) << 14
-        if (b >= 0x80) {
-          b = buf[pos++]
-          value |= (b & 0x7f) << 21
-          if (b >= 0x80) {
-            b = buf[pos++]
-            if (b >= 0x80) return Number.NaN
-            value += b * 268435456 // 2^28
-          }
-        }
-      }
+      if (b >= 0x80) return Number.NaN
+      value += b * 268435456 // 2^28
     }
     if (pos > end) return Number.NaN
     if (tag === 8) seconds = value
