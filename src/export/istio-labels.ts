@@ -28,11 +28,9 @@ let nextPartId = 0
 export const escapeLabelValue = (value: string): string =>
   /[\\"\n]/.test(value) ? value.replace(/[\\"\n]/g, (c) => (c === "\n" ? "\\n" : `\\${c}`)) : value
 
-export const labelPart = (pairs: ReadonlyArray<LabelPair>): LabelPart => ({
-  id: nextPartId++,
-  text: pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}",`).join(""),
-  pairs
-})
+const textOf = (pairs: ReadonlyArray<LabelPair>): string => pairs.map(([k, v]) => `${k}="${escapeLabelValue(v)}",`).join("")
+
+export const labelPart = (pairs: ReadonlyArray<LabelPair>, text = textOf(pairs)): LabelPart => ({ id: nextPartId++, text, pairs })
 
 const first = (labels: Readonly<Record<string, string>>, keys: ReadonlyArray<string>): string | undefined => {
   for (const k of keys) {
@@ -77,12 +75,13 @@ const UNKNOWN_SOURCE = labelPart(workloadPairs("source", undefined))
  */
 const byText = new Map<string, LabelPart>()
 const sharedPart = (pairs: ReadonlyArray<LabelPair>): LabelPart => {
-  const made = labelPart(pairs)
-  const known = byText.get(made.text)
-  if (known !== undefined) return known
-  if (byText.size >= MEMO_LIMIT) byText.clear()
-  byText.set(made.text, made)
-  return made
+  const text = textOf(pairs)
+  let part = byText.get(text)
+  if (part === undefined) {
+    if (byText.size >= MEMO_LIMIT) byText.clear()
+    byText.set(text, (part = labelPart(pairs, text)))
+  }
+  return part
 }
 
 /** An identity's `source_*` labels, rendered once per identity object (analyzers share identity objects). */
