@@ -14,9 +14,12 @@ export interface PageRequest {
 
 export const FIRST_PAGE: PageRequest = { limit: MAX_PAGE_ITEMS }
 
-const collator = new Intl.Collator()
+// Made on the first comparison, not at start-up: a collator maps ICU's collation data, ~7 MiB of resident memory
+// that a service nobody queries never needs.
+let collator: Intl.Collator | undefined
 /** The lists' order: the default collation, code units between names it calls equal. */
-export const compareNames = (a: string, b: string): number => collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
+export const compareNames = (a: string, b: string): number =>
+  (collator ??= new Intl.Collator()).compare(a, b) || (a < b ? -1 : a > b ? 1 : 0)
 
 /**
  * The `limit` first distinct names after the cursor among those offered, each with a value made on its first

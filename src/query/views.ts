@@ -144,7 +144,7 @@ export const instanceTopologyView = (range: TimeRange, merged: Map<string, Merge
     edges.set(key, edge)
   }
   const order = (a: { service: string; instance: string }, b: { service: string; instance: string }) =>
-    a.service.localeCompare(b.service) || a.instance.localeCompare(b.instance)
+    compareNames(a.service, b.service) || compareNames(a.instance, b.instance)
   return {
     range,
     nodes: [...nodes.values()].sort(order),
