@@ -112,7 +112,11 @@ export const HttpAccessLog = Schema.Struct({
   responseCodeDetails: Schema.String,
   /** The `grpc-status` response trailer, when Envoy logged trailers. */
   grpcStatus: OptionalNumber,
-  /** `HTTPRequestProperties.user_agent` and `.request_id` (`x-request-id`), cut to HEADER_VALUE_MAX_BYTES. */
+  /**
+   * `HTTPRequestProperties.user_agent` and `.request_id` (`x-request-id`), cut to HEADER_VALUE_MAX_BYTES. These two,
+   * `traceId` and `responseCodeDetails` are read for error logs only: "" where meshsight keeps none (the decoder
+   * skips them, src/protocol/als-codec.ts).
+   */
   userAgent: Schema.String,
   requestId: Schema.String,
   /**

@@ -19,6 +19,8 @@ import { errorLogOf, isFailed, limitKeyOf } from "./selection.ts"
 export interface ErrorLogsShape {
   /** Keeps the failed entries of one message (entries and their identified sides, as the pipeline holds them). */
   readonly collect: (node: ReportingNode, entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>, nowMs: number) => void
+  /** Whether failed HTTP entries become logs: else nothing reads an entry's request id, user agent, trace id or code details. */
+  readonly keepsHttpLogs: boolean
 }
 
 export class ErrorLogs extends Context.Service<ErrorLogs, ErrorLogsShape>()("meshsight/ErrorLogs") {}
@@ -44,6 +46,7 @@ export const makeCollector = (
 ): ErrorLogsShape => {
   const limiter = makeRateLimiter(options.ratePerMinute)
   return {
+    keepsHttpLogs: options.http,
     collect: (node, entries, sides, nowMs) => {
       if (entries.length === 0 || !(entries[0].kind === "http" ? options.http : options.tcp)) return
       let logs: Array<NewErrorLog> | undefined

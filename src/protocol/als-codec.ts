@@ -16,7 +16,16 @@ const IdentifierField = { node: 1, logName: 2 } as const
 const NodeField = { id: 1, cluster: 2, metadata: 3 } as const
 
 /** Decodes one ALS message. Throws WireError when the envelope itself is malformed; bad entries are rejected one by one. */
-export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => {
+export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, true)
+
+/**
+ * As decodeAlsMessage, without what only error logs read (readHttpEntry), left "": for a service that keeps no
+ * HTTP error logs. A field skipped is not checked either, so a request id that is not UTF-8 rejects its entry only
+ * where it is read.
+ */
+export const decodeAlsMessageWithoutLogDetail = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, false)
+
+const decodeMessage = (bytes: Uint8Array, logDetail: boolean): AlsMessage => {
   const r = new WireReader(bytes)
   let identifier: Identifier | undefined
   const entries: Array<AccessLog> = []
@@ -31,11 +40,11 @@ export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => {
         break
       case MessageField.httpLogs:
         expectWireType(wt, Bytes, "StreamAccessLogsMessage.http_logs")
-        readEntries(r.sub(), readHttpEntry, entries, rejected)
+        readEntries(r.sub(), readHttpEntry, logDetail, entries, rejected)
         break
       case MessageField.tcpLogs:
         expectWireType(wt, Bytes, "StreamAccessLogsMessage.tcp_logs")
-        readEntries(r.sub(), readTcpEntry, entries, rejected)
+        readEntries(r.sub(), readTcpEntry, logDetail, entries, rejected)
         break
       default:
         r.skip(wt)
@@ -47,7 +56,8 @@ export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => {
 /** `HTTPAccessLogEntries` / `TCPAccessLogEntries`: their repeated `log_entry`. */
 const readEntries = (
   r: WireReader,
-  readEntry: (r: WireReader) => AccessLog,
+  readEntry: (r: WireReader, logDetail: boolean) => AccessLog,
+  logDetail: boolean,
   out: Array<AccessLog>,
   rejected: Array<EntryRejection>
 ): void => {
@@ -62,7 +72,7 @@ const readEntries = (
     // The entry's own length is checked against the envelope here; a failure inside it only rejects the entry.
     const entry = r.sub()
     try {
-      out.push(readEntry(entry))
+      out.push(readEntry(entry, logDetail))
     } catch (e) {
       if (!(e instanceof WireError)) throw e
       rejected.push({ index, reason: e.message })

@@ -11,7 +11,7 @@ import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import { AlsMessage } from "../../src/domain/access-log.ts"
-import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
+import { decodeAlsMessage, decodeAlsMessageWithoutLogDetail } from "../../src/protocol/als-codec.ts"
 import { decodeStruct } from "../../src/protocol/struct-codec.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
 import {
@@ -289,6 +289,24 @@ describe("values: the codec decodes what the official protos encode", () => {
       .flatMap((t) => t.fieldsArray.map((f) => `${t.fullName}.${f.id}`))
       .filter((k) => !seen.has(k))
     expect(missing).toEqual([])
+  })
+
+  it("without log detail: the same entries, with only the fields error logs read left empty (seeded)", () => {
+    const rng = makeRng(0x5eed_0005)
+    const blanked = { userAgent: "", requestId: "", traceId: "", responseCodeDetails: "" }
+    let withDetail = 0
+    for (let i = 0; i < 200; i++) {
+      const bytes = encodeNoisy(StreamAccessLogsMessage, randomAlsMessage(rng), rng)
+      const full = decodeAlsMessage(bytes)
+      const lean = decodeAlsMessageWithoutLogDetail(bytes)
+      Schema.asserts(AlsMessage, lean)
+      expect(comparable(lean)).toEqual(
+        comparable({ ...full, entries: full.entries.map((e) => (e.kind === "http" ? { ...e, ...blanked } : e)) })
+      )
+      withDetail += full.entries.filter((e) => e.kind === "http" && (e.requestId !== "" || e.userAgent !== "" || e.traceId !== "")).length
+    }
+    // The corpus had the skipped fields to skip.
+    expect(withDetail).toBeGreaterThan(100)
   })
 
   it("v2 messages: the same fields, plus Node.build_version which v3 reserves", () => {
