@@ -1,7 +1,9 @@
 // Decode-only rates on core 0, in its own process: protobufjs with Envoy's official protos (the standard
-// library's limit) and meshsight's own decoder, on the same messages. Prints {"protobufjs", "meshsight"} entries/s.
+// library's limit) and meshsight's own decoder, on the same messages: whole, and without what only error logs read
+// (as meshsight decodes when it keeps none, its default). Prints {"protobufjs", "meshsight", "withoutLogDetail"}
+// entries/s.
 // Usage: node bench/decode.ts WORKLOAD ROUNDS
-import { decodeAlsMessage } from "../src/protocol/als-codec.ts"
+import { decodeAlsMessage, decodeAlsMessageWithoutLogDetail } from "../src/protocol/als-codec.ts"
 import { StreamAccessLogsMessage } from "../sim/envoy-protos.ts"
 import { decodeWorkload, ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
 
@@ -20,6 +22,7 @@ const rate = (decode: (m: Uint8Array) => unknown) => {
 console.log(
   JSON.stringify({
     protobufjs: rate((m) => StreamAccessLogsMessage.decode(m)),
-    meshsight: rate(decodeAlsMessage)
+    meshsight: rate(decodeAlsMessage),
+    withoutLogDetail: rate(decodeAlsMessageWithoutLogDetail)
   })
 )
