@@ -49,7 +49,7 @@ const GRPC_STATUS = /^\d{1,10}$/
  * fields only error logs hold (user agent, request id, trace id, response code details) are skipped and left "":
  * a request id is a new string per entry, and the four cost ~12 % of decoding (docs/performance.md, round twelve).
  */
-export const readHttpEntry = (r: WireReader, logDetail = true): HttpAccessLog => {
+export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog => {
   let common: AccessLogCommon | undefined
   let protocolVersion: HttpVersion = "unspecified"
   let method = "METHOD_UNSPECIFIED"

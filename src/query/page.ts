@@ -14,8 +14,8 @@ export interface PageRequest {
 
 export const FIRST_PAGE: PageRequest = { limit: MAX_PAGE_ITEMS }
 
-// Made on the first comparison, not at start-up: a collator maps ICU's collation data, ~7 MiB of resident memory
-// that a service nobody queries never needs.
+// Made on the first comparison, not at start-up: a collator loads ICU's collation data, ~2 MiB of resident memory
+// (measured, docs/performance.md round twelve) that a service nobody queries never needs.
 let collator: Intl.Collator | undefined
 /** The lists' order: the default collation, code units between names it calls equal. */
 export const compareNames = (a: string, b: string): number =>

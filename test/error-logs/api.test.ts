@@ -187,4 +187,40 @@ describe("GET /api/logs", () => {
       expect(topology.edges.length).toBeGreaterThan(0) // the metrics still came through
     })
   )
+
+  it.effect("reads a request id only while error logs are kept: one that is not UTF-8 rejects its entry then alone", () =>
+    Effect.gen(function* () {
+      const placeholder = "REQUEST-ID-PLACEHOLDER"
+      const entries = [outboundHttpEntry(call("ok-1", {}), toReviews), outboundHttpEntry(call(placeholder, { code: 500 }), toReviews)]
+      const bytes = encodeAlsMessageJson(alsMessageJson({ http: entries }, { workload: productpage }))
+      // A 2-byte UTF-8 lead byte followed by no continuation byte: not a string.
+      const at = Buffer.from(bytes).indexOf(placeholder)
+      expect(at).toBeGreaterThan(0)
+      bytes[at + 1] = 0xc3
+      // The counters are the process's, shared with the other tests here: their rise is this message's.
+      const counters = (url: string) =>
+        Effect.promise(() => fetch(`${url}/metrics`).then((r) => r.text())).pipe(
+          Effect.map((text) => [
+            metricValue(text, 'meshsight_als_entries_total{kind="http"}'),
+            metricValue(text, "meshsight_als_entry_decode_failures_total")
+          ])
+        )
+      const outcome = (analyzers: string) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            yield* TestClock.setTime(NOW)
+            const app = yield* startMeshsight({ config: { MESHSIGHT_HTTP_ANALYZERS: analyzers } })
+            const before = yield* counters(app.url)
+            expect(yield* Effect.promise(() => sendAlsMessages(app.alsPort, [bytes]))).toStrictEqual({ code: 0, details: "" })
+            const after = yield* counters(app.url)
+            const logs = (yield* api(app.url, "/api/logs")).body.logs
+            return { decoded: after[0] - before[0], rejected: after[1] - before[1], logs: logs.length }
+          })
+        )
+      // Kept: the request id is read and its entry rejected, so that failure is not logged either.
+      expect(yield* outcome("mx-mesh,persistence")).toStrictEqual({ decoded: 1, rejected: 1, logs: 0 })
+      // Not kept: the request id is skipped unread, and both entries count.
+      expect(yield* outcome("mx-mesh")).toStrictEqual({ decoded: 2, rejected: 0, logs: 0 })
+    })
+  )
 })
