@@ -15,7 +15,7 @@ import { makeMeshSeries } from "../src/export/mesh-series.ts"
 import { makeMemoryStore } from "../src/store/metric-store.ts"
 import { makeChain } from "../src/identity/chain.ts"
 import { makeMxMeshAnalyzer, mxNaming } from "../src/identity/mx-mesh/mx-mesh-analyzer.ts"
-import { decodeAlsMessage, decodeAlsMessageWithoutLogDetail } from "../src/protocol/als-codec.ts"
+import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../src/protocol/als-codec.ts"
 import { StreamAccessLogsMessage } from "../sim/envoy-protos.ts"
 import { ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
 
@@ -85,8 +85,8 @@ time("decode", () => {
   for (const m of messages) decodeAlsMessage(m)
 })
 // As the service decodes when it keeps no HTTP error logs (its default analyzers).
-time("decode, no log detail", () => {
-  for (const m of messages) decodeAlsMessageWithoutLogDetail(m)
+time("decode for metrics", () => {
+  for (const m of messages) decodeAlsMessageForMetrics(m)
 })
 time("identify", () => perStream.forEach((s) => s.decoded.forEach((m) => s.resolver.fill(m.entries, sidesOf(m)))))
 time("analyze", () => perStream.forEach((s, i) => s.decoded.forEach((m, j) => analyze(s.node, m.entries, identified[i][j], misses, names))))
@@ -106,7 +106,7 @@ time("istio export", () => {
 time("all stages", () => {
   for (const s of perStream) {
     for (const bytes of s.bytes) {
-      const m = decodeAlsMessageWithoutLogDetail(bytes)
+      const m = decodeAlsMessageForMetrics(bytes)
       const sides = sidesOf(m)
       s.resolver.fill(m.entries, sides)
       const metrics = analyze(s.node, m.entries, sides, misses, names)

@@ -47,6 +47,7 @@ export type Identifier = typeof Identifier.Type
 /** One `filter_state_objects` entry (a `google.protobuf.Any`), kept as bytes until an analyzer asks for it. */
 export const FilterStateObject = Schema.Struct({
   key: Schema.String,
+  /** The Any's type URL; "" as decoded for metrics (decodeAlsMessageForMetrics): analyzers tell the encoding by `key`. */
   typeUrl: Schema.String,
   value: Schema.Uint8Array
 })
@@ -103,6 +104,7 @@ export const HttpAccessLog = Schema.Struct({
   protocolVersion: HttpVersion,
   /** `METHOD_UNSPECIFIED` when Envoy logged no request. */
   method: Schema.String,
+  /** "" as decoded for metrics (decodeAlsMessageForMetrics): nothing in meshsight reads it. */
   scheme: Schema.String,
   authority: Schema.String,
   path: Schema.String,
@@ -115,7 +117,7 @@ export const HttpAccessLog = Schema.Struct({
   /**
    * `HTTPRequestProperties.user_agent` and `.request_id` (`x-request-id`), cut to HEADER_VALUE_MAX_BYTES. These two,
    * `traceId` and `responseCodeDetails` are read for error logs only: "" where meshsight keeps none (the decoder
-   * skips them, src/protocol/als-codec.ts).
+   * skips them, as it does `scheme` and a filter-state object's `typeUrl`: decodeAlsMessageForMetrics).
    */
   userAgent: Schema.String,
   requestId: Schema.String,

@@ -12,7 +12,7 @@ import { MeshExport } from "../export/mesh-export.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { AlsStreamHandler } from "../ingest/stream-handler.ts"
 import { MemoryBudget } from "../memory/budget.ts"
-import { decodeAlsMessage, decodeAlsMessageWithoutLogDetail } from "../protocol/als-codec.ts"
+import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../protocol/als-codec.ts"
 import { takeTruncations } from "../util/bounded-string.ts"
 import {
   entriesReceived,
@@ -102,7 +102,7 @@ export const AlsPipelineLive = Layer.effect(
       messageName: "StreamAccessLogsMessage",
       identifierHolds: "node and log name",
       // With no HTTP error logs kept, the decoder skips the fields only they read (src/protocol/http-entry.ts).
-      decode: errorLogs.keepsHttpLogs ? decodeAlsMessage : decodeAlsMessageWithoutLogDetail,
+      decode: errorLogs.keepsHttpLogs ? decodeAlsMessage : decodeAlsMessageForMetrics,
       identifierOf: (message) => message.identifier,
       decodeFailures: messageDecodeFailures,
       newTally,

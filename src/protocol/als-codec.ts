@@ -19,13 +19,14 @@ const NodeField = { id: 1, cluster: 2, metadata: 3 } as const
 export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, true)
 
 /**
- * As decodeAlsMessage, without what only error logs read (readHttpEntry), left "": for a service that keeps no
- * HTTP error logs. A field skipped is not checked either, so a request id that is not UTF-8 rejects its entry only
- * where it is read.
+ * As decodeAlsMessage, with only what the metrics read: the fields error logs alone read (user agent, request id,
+ * trace id, response code details) and those nothing reads (the request's scheme, a filter-state object's type
+ * URL) are skipped and left "" — for a service that keeps no HTTP error logs. A skipped field's wire type and
+ * length are still checked, its text is not: a request id that is not UTF-8 rejects its entry only where it is read.
  */
-export const decodeAlsMessageWithoutLogDetail = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, false)
+export const decodeAlsMessageForMetrics = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, false)
 
-const decodeMessage = (bytes: Uint8Array, logDetail: boolean): AlsMessage => {
+const decodeMessage = (bytes: Uint8Array, complete: boolean): AlsMessage => {
   const r = new WireReader(bytes)
   let identifier: Identifier | undefined
   const entries: Array<AccessLog> = []
@@ -40,11 +41,11 @@ const decodeMessage = (bytes: Uint8Array, logDetail: boolean): AlsMessage => {
         break
       case MessageField.httpLogs:
         expectWireType(wt, Bytes, "StreamAccessLogsMessage.http_logs")
-        readEntries(r.sub(), readHttpEntry, logDetail, entries, rejected)
+        readEntries(r.sub(), readHttpEntry, complete, entries, rejected)
         break
       case MessageField.tcpLogs:
         expectWireType(wt, Bytes, "StreamAccessLogsMessage.tcp_logs")
-        readEntries(r.sub(), readTcpEntry, logDetail, entries, rejected)
+        readEntries(r.sub(), readTcpEntry, complete, entries, rejected)
         break
       default:
         r.skip(wt)
@@ -56,8 +57,8 @@ const decodeMessage = (bytes: Uint8Array, logDetail: boolean): AlsMessage => {
 /** `HTTPAccessLogEntries` / `TCPAccessLogEntries`: their repeated `log_entry`. */
 const readEntries = (
   r: WireReader,
-  readEntry: (r: WireReader, logDetail: boolean) => AccessLog,
-  logDetail: boolean,
+  readEntry: (r: WireReader, complete: boolean) => AccessLog,
+  complete: boolean,
   out: Array<AccessLog>,
   rejected: Array<EntryRejection>
 ): void => {
@@ -72,7 +73,7 @@ const readEntries = (
     // The entry's own length is checked against the envelope here; a failure inside it only rejects the entry.
     const entry = r.sub()
     try {
-      out.push(readEntry(entry, logDetail))
+      out.push(readEntry(entry, complete))
     } catch (e) {
       if (!(e instanceof WireError)) throw e
       rejected.push({ index, reason: e.message })

@@ -40,10 +40,10 @@ const SubjectAltNameField = { uri: 1 } as const
 /** google.protobuf.Any. */
 const AnyField = { typeUrl: 1, value: 2 } as const
 
-export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new Uint8Array(0)))
+export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new Uint8Array(0)), true)
 
-/** AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto. */
-export const readCommon = (r: WireReader): AccessLogCommon => {
+/** AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto; `complete` as for readHttpEntry. */
+export const readCommon = (r: WireReader, complete: boolean): AccessLogCommon => {
   let downstreamRemoteAddress: Address | undefined
   let downstreamLocalAddress: Address | undefined
   let downstreamDirectRemoteAddress: Address | undefined
@@ -138,7 +138,7 @@ export const readCommon = (r: WireReader): AccessLogCommon => {
       case CommonField.filterStateObjects:
         expectWireType(wt, Bytes, "AccessLogCommon.filter_state_objects")
         {
-          const object = readFilterStateEntry(r.sub())
+          const object = readFilterStateEntry(r.sub(), complete)
           if (firstState === undefined) firstState = object
           else if (secondState === undefined) secondState = object
           else (moreState ??= [firstState, secondState]).push(object)
@@ -295,8 +295,11 @@ const readCertificate = (r: WireReader, tls: Types.Mutable<TlsInfo>, local: bool
   }
 }
 
-/** A `filter_state_objects` entry: `map<string, google.protobuf.Any>`. */
-const readFilterStateEntry = (r: WireReader): FilterStateObject => {
+/**
+ * A `filter_state_objects` entry: `map<string, google.protobuf.Any>`. The type URL is read only when `complete`:
+ * the analyzers tell a value's encoding by its key.
+ */
+const readFilterStateEntry = (r: WireReader, complete: boolean): FilterStateObject => {
   let key = ""
   let typeUrl = ""
   let value: Uint8Array = EMPTY
@@ -314,7 +317,8 @@ const readFilterStateEntry = (r: WireReader): FilterStateObject => {
         const g = t >>> 3
         if (g === AnyField.typeUrl) {
           expectWireType(t & 7, Bytes, "Any.type_url")
-          typeUrl = any.string()
+          if (complete) typeUrl = any.string()
+          else any.skip(t & 7)
         } else if (g === AnyField.value) {
           expectWireType(t & 7, Bytes, "Any.value")
           value = any.bytes()

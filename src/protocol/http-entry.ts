@@ -45,11 +45,11 @@ const METHODS: ReadonlyArray<string> = [
 const GRPC_STATUS = /^\d{1,10}$/
 
 /**
- * HTTPAccessLogEntry: its common properties, protocol version, request and response. Without `logDetail` the
- * fields only error logs hold (user agent, request id, trace id, response code details) are skipped and left "":
- * a request id is a new string per entry, and the four cost ~12 % of decoding (docs/performance.md, round twelve).
+ * HTTPAccessLogEntry: its common properties, protocol version, request and response. Unless `complete`, what the
+ * metrics do not read is skipped and left "" (see decodeAlsMessageForMetrics): a request id is a new string per
+ * entry, and those fields cost ~20 % of decoding (docs/performance.md, round twelve).
  */
-export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog => {
+export const readHttpEntry = (r: WireReader, complete: boolean): HttpAccessLog => {
   let common: AccessLogCommon | undefined
   let protocolVersion: HttpVersion = "unspecified"
   let method = "METHOD_UNSPECIFIED"
@@ -71,7 +71,7 @@ export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog 
     switch (tag >>> 3) {
       case HttpEntryField.commonProperties:
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.common_properties")
-        common = readCommon(r.sub())
+        common = readCommon(r.sub(), complete)
         break
       case HttpEntryField.protocolVersion: {
         expectWireType(wt, Varint, "HTTPAccessLogEntry.protocol_version")
@@ -95,7 +95,8 @@ export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog 
             }
             case HttpRequestField.scheme:
               expectWireType(w, Bytes, "HTTPRequestProperties.scheme")
-              scheme = q.string()
+              if (complete) scheme = q.string()
+              else q.skip(w)
               break
             case HttpRequestField.authority:
               expectWireType(w, Bytes, "HTTPRequestProperties.authority")
@@ -107,12 +108,12 @@ export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog 
               break
             case HttpRequestField.userAgent:
               expectWireType(w, Bytes, "HTTPRequestProperties.user_agent")
-              if (logDetail) userAgent = q.repeatingBoundedString(HEADER_VALUE_MAX_BYTES)
+              if (complete) userAgent = q.repeatingBoundedString(HEADER_VALUE_MAX_BYTES)
               else q.skip(w)
               break
             case HttpRequestField.requestId:
               expectWireType(w, Bytes, "HTTPRequestProperties.request_id")
-              if (logDetail) requestId = q.boundedString(HEADER_VALUE_MAX_BYTES)
+              if (complete) requestId = q.boundedString(HEADER_VALUE_MAX_BYTES)
               else q.skip(w)
               break
             case HttpRequestField.requestHeadersBytes:
@@ -128,7 +129,7 @@ export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog 
               break
             case HttpRequestField.requestHeaders:
               expectWireType(w, Bytes, "HTTPRequestProperties.request_headers")
-              if (logDetail) trace = readTraceHeader(q.sub(), trace)
+              if (complete) trace = readTraceHeader(q.sub(), trace)
               else q.skip(w)
               break
             default:
@@ -169,7 +170,7 @@ export const readHttpEntry = (r: WireReader, logDetail: boolean): HttpAccessLog 
             }
             case HttpResponseField.responseCodeDetails:
               expectWireType(w, Bytes, "HTTPResponseProperties.response_code_details")
-              if (logDetail) responseCodeDetails = s.string()
+              if (complete) responseCodeDetails = s.string()
               else s.skip(w)
               break
             default:

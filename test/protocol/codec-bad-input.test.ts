@@ -4,7 +4,7 @@
 import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
 import type { AlsMessage } from "../../src/domain/access-log.ts"
-import { decodeAlsMessage, decodeAlsMessageWithoutLogDetail } from "../../src/protocol/als-codec.ts"
+import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../../src/protocol/als-codec.ts"
 import { decodeStruct } from "../../src/protocol/struct-codec.ts"
 import { WireError } from "../../src/util/wire-reader.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
@@ -263,25 +263,25 @@ describe("the decoder under bad input", () => {
     expect(outcome.entries.map((e) => (e.kind === "tcp" ? e.receivedBytes : -1))).toEqual([5, 5])
   })
 
-  it("without log detail, a field only error logs read is skipped unchecked: bad UTF-8 there rejects nothing, a wrong wire type still does", () => {
+  it("for metrics, a field only error logs read is skipped unchecked: bad UTF-8 there rejects nothing, a wrong wire type still does", () => {
     const notUtf8 = Uint8Array.of(0x61, 0xc3, 0x28)
     const badText = [
       lenField(3, concat(tag(9, LEN), varint(3), notUtf8)), // request.request_id
       lenField(3, concat(tag(6, LEN), varint(3), notUtf8)), // request.user_agent
       lenField(4, concat(tag(6, LEN), varint(3), notUtf8)) // response.response_code_details
     ]
-    const lean = decodeAlsMessageWithoutLogDetail(withEntries([GOOD[0]])).entries[0]
+    const lean = decodeAlsMessageForMetrics(withEntries([GOOD[0]])).entries[0]
     for (const field of badText) {
       const bytes = withEntries([concat(GOOD[0], field), GOOD[1]])
       expect(decodeAlsMessage(bytes).rejected).toEqual([{ index: 0, reason: "string is not valid UTF-8" }])
-      const skipped = decodeAlsMessageWithoutLogDetail(bytes)
+      const skipped = decodeAlsMessageForMetrics(bytes)
       expect(skipped.rejected).toEqual([])
       expect(skipped.entries[0]).toEqual(lean)
     }
-    const mistyped = decodeAlsMessageWithoutLogDetail(withEntries([concat(GOOD[0], lenField(3, varintField(9, 1))), GOOD[1]]))
+    const mistyped = decodeAlsMessageForMetrics(withEntries([concat(GOOD[0], lenField(3, varintField(9, 1))), GOOD[1]]))
     expect(mistyped.rejected).toEqual([{ index: 0, reason: "HTTPRequestProperties.request_id: wire type 0, expected 2" }])
     expect(mistyped.entries).toHaveLength(1)
-    const overlong = decodeAlsMessageWithoutLogDetail(withEntries([concat(GOOD[0], lenField(3, concat(tag(9, LEN), varint(99)))), GOOD[1]]))
+    const overlong = decodeAlsMessageForMetrics(withEntries([concat(GOOD[0], lenField(3, concat(tag(9, LEN), varint(99)))), GOOD[1]]))
     expect(overlong.rejected).toEqual([{ index: 0, reason: "length 99 runs past the end of its message" }])
   })
 

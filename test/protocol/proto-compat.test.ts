@@ -10,8 +10,8 @@ import { dirname, join } from "node:path"
 import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
-import { AlsMessage } from "../../src/domain/access-log.ts"
-import { decodeAlsMessage, decodeAlsMessageWithoutLogDetail } from "../../src/protocol/als-codec.ts"
+import { type AccessLog, AlsMessage } from "../../src/domain/access-log.ts"
+import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../../src/protocol/als-codec.ts"
 import { decodeStruct } from "../../src/protocol/struct-codec.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
 import {
@@ -291,22 +291,29 @@ describe("values: the codec decodes what the official protos encode", () => {
     expect(missing).toEqual([])
   })
 
-  it("without log detail: the same entries, with only the fields error logs read left empty (seeded)", () => {
+  it("for metrics: the same entries, with only the fields the metrics do not read left empty (seeded)", () => {
     const rng = makeRng(0x5eed_0005)
-    const blanked = { userAgent: "", requestId: "", traceId: "", responseCodeDetails: "" }
-    let withDetail = 0
+    const blank = (e: AccessLog): AccessLog => {
+      const common = { ...e.common, filterState: e.common.filterState.map((fs) => ({ ...fs, typeUrl: "" })) }
+      return e.kind === "http"
+        ? { ...e, common, scheme: "", userAgent: "", requestId: "", traceId: "", responseCodeDetails: "" }
+        : { ...e, common }
+    }
+    const skipped = { http: 0, filterState: 0 }
     for (let i = 0; i < 200; i++) {
       const bytes = encodeNoisy(StreamAccessLogsMessage, randomAlsMessage(rng), rng)
-      const full = decodeAlsMessage(bytes)
-      const lean = decodeAlsMessageWithoutLogDetail(bytes)
-      Schema.asserts(AlsMessage, lean)
-      expect(comparable(lean)).toEqual(
-        comparable({ ...full, entries: full.entries.map((e) => (e.kind === "http" ? { ...e, ...blanked } : e)) })
-      )
-      withDetail += full.entries.filter((e) => e.kind === "http" && (e.requestId !== "" || e.userAgent !== "" || e.traceId !== "")).length
+      const complete = decodeAlsMessage(bytes)
+      const forMetrics = decodeAlsMessageForMetrics(bytes)
+      Schema.asserts(AlsMessage, forMetrics)
+      expect(comparable(forMetrics)).toEqual(comparable({ ...complete, entries: complete.entries.map(blank) }))
+      for (const e of complete.entries) {
+        if (e.kind === "http" && (e.scheme !== "" || e.requestId !== "" || e.userAgent !== "" || e.traceId !== "")) skipped.http++
+        skipped.filterState += e.common.filterState.filter((fs) => fs.typeUrl !== "").length
+      }
     }
-    // The corpus had the skipped fields to skip.
-    expect(withDetail).toBeGreaterThan(100)
+    // The corpus had fields to skip.
+    expect(skipped.http).toBeGreaterThan(100)
+    expect(skipped.filterState).toBeGreaterThan(100)
   })
 
   it("v2 messages: the same fields, plus Node.build_version which v3 reserves", () => {
