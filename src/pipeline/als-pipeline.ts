@@ -101,7 +101,7 @@ export const AlsPipelineLive = Layer.effect(
     return streamRunner<AlsMessage, StreamState, Tally>({
       messageName: "StreamAccessLogsMessage",
       identifierHolds: "node and log name",
-      // With no HTTP error logs kept, the decoder skips the fields only they read (src/protocol/http-entry.ts).
+      // With no HTTP error logs kept, only what the metrics read is decoded (src/protocol/als-codec.ts).
       decode: errorLogs.keepsHttpLogs ? decodeAlsMessage : decodeAlsMessageForMetrics,
       identifierOf: (message) => message.identifier,
       decodeFailures: messageDecodeFailures,
