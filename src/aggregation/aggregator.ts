@@ -96,16 +96,14 @@ export const makeAggregator = (options: AggregatorOptions) => {
   const apdexOf = (service: string) => options.apdexThresholdsMs[service] ?? options.apdexThresholdMs
 
   const keys = makeKeyMemo()
+  /**
+   * The minute `record` is filling, for statsFor's rare full-budget check. Held here rather than passed: a minute is
+   * epoch milliseconds, too large for a small integer, so each call that took it as an argument boxed it anew.
+   */
+  let minute = Number.NaN
 
-  /** The series of `key` in `bucket`, made (entity and all) when new; `undefined` when the minute holds its limit. */
-  const statsFor = (
-    minute: number,
-    bucket: MinuteBucket,
-    key: string,
-    entityOf: (m: MeshMetric) => Entity,
-    m: MeshMetric,
-    hasApdex: boolean
-  ) => {
+  /** The series of `key` in `bucket` (of `minute`), made (entity and all) when new; `undefined` when refused. */
+  const statsFor = (bucket: MinuteBucket, key: string, entityOf: (m: MeshMetric) => Entity, m: MeshMetric, hasApdex: boolean) => {
     const existing = bucket.get(key)
     if (existing !== undefined) return existing.stats
     if (bucket.size >= options.maxSeriesPerMinute) {
@@ -126,7 +124,7 @@ export const makeAggregator = (options: AggregatorOptions) => {
     const outcome: RecordOutcome = { tooOld: 0, future: 0 }
     const oldest = options.retentionStart(nowMs)
     const newest = minuteOf(nowMs + FUTURE_TOLERANCE_MS)
-    let minute = Number.NaN
+    minute = Number.NaN
     let bucket: MinuteBucket | undefined
     for (const m of metrics) {
       const recordMinute = minuteOf(m.startTimeMs)
@@ -152,26 +150,26 @@ export const makeAggregator = (options: AggregatorOptions) => {
       if (m.detectPoint === "server") {
         // Service, instance and endpoint metrics are the destination's own view: server side only.
         const own = keys.of(dst)
-        statsFor(minute, bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
-        if (dst.instance !== "") statsFor(minute, bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
+        statsFor(bucket, own.service, serviceEntity, m, true)?.record(m, apdexOf(dst.service))
+        if (dst.instance !== "") statsFor(bucket, own.instance, instanceEntity, m, false)?.record(m, 0)
         if (m.endpoint !== "") {
           const key = keys.endpoint(own, dst, m.endpoint)
           const series = bucket.get(key)
           // The cap is asked only when the series is new to the pending bucket; grouped names are exempt.
           if (series !== undefined) series.stats.record(m, 0)
           else if (m.endpointGrouped || cap.admit(minute, dst.service, key)) {
-            statsFor(minute, bucket, key, endpointEntity, m, false)?.record(m, 0)
+            statsFor(bucket, key, endpointEntity, m, false)?.record(m, 0)
           } else {
             overflowInPending++
-            statsFor(minute, bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
+            statsFor(bucket, keys.endpoint(own, dst, OTHER_ENDPOINT), otherEndpointEntity, m, false)?.record(m, 0)
           }
         }
       }
       if (src === undefined) continue
       const pair = keys.pair(src, dst)
-      statsFor(minute, bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
+      statsFor(bucket, keys.serviceRelation(pair, m.detectPoint, src, dst), serviceRelationEntity, m, false)?.record(m, 0)
       if (src.instance !== "" && dst.instance !== "") {
-        statsFor(minute, bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
+        statsFor(bucket, keys.instanceRelation(pair, m.detectPoint, src, dst), instanceRelationEntity, m, false)?.record(m, 0)
       }
     }
     return outcome
