@@ -12,22 +12,31 @@ export const fnv1aString = (text: string): number => {
 }
 
 /**
+ * A DataView over the whole of `b`'s buffer for fnv1aBytes: `last` again when it is one (the values hashed for one
+ * message share its buffer). Callers keep it for a batch only, so that it keeps no message alive.
+ */
+export const viewOfBuffer = (b: Uint8Array, last: DataView | undefined): DataView =>
+  last !== undefined && last.buffer === b.buffer ? last : new DataView(b.buffer)
+
+/**
  * Over 32-bit little-endian words, alternately into two lanes, and then the tail bytes: a word is one DataView
  * read instead of four byte reads and shifts, and the two lanes' multiplications do not wait for each other.
  * The multipliers in the loop are literals on purpose: V8 loads a module-level constant from the module's context
  * on every iteration, a fifth of this loop's time (FNV's prime, and MurmurHash2's for the second lane). On Istio's
  * ~300-byte peer values: 115–145 ns a value, against 177–206 for one lane over bytes assembled into words.
+ * `view` covers all of `b.buffer` (viewOfBuffer): one per message, not one per call (two per access log entry,
+ * 44 bytes each, measured).
  */
-export const fnv1aBytes = (b: Uint8Array): number => {
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength)
+export const fnv1aBytes = (b: Uint8Array, view: DataView = viewOfBuffer(b, undefined)): number => {
+  const at = b.byteOffset
   let h = FNV_OFFSET ^ b.length
   let g = FNV_OFFSET | 0 // an int32 from the start: a number above 2^31 would make V8 keep the lane as a double
-  const pairs = b.length & ~7
-  let i = 0
+  const pairs = at + (b.length & ~7)
+  let i = at
   for (; i < pairs; i += 8) {
     h = Math.imul(h ^ view.getInt32(i, true), 0x01000193)
     g = Math.imul(g ^ view.getInt32(i + 4, true), 0x5bd1e995)
   }
-  for (; i < b.length; i++) h = Math.imul(h ^ b[i], FNV_PRIME)
+  for (let j = i - at; j < b.length; j++) h = Math.imul(h ^ b[j], FNV_PRIME)
   return h ^ Math.imul(g ^ (g >>> 15), FNV_PRIME)
 }

@@ -9,7 +9,7 @@ import { peerDecodeFailures } from "../../telemetry.ts"
 import { MemoryBudget, type MemoryMeter, PEER_CACHE_SHARE } from "../../memory/budget.ts"
 import { BoundedMemo } from "../../util/bounded-memo.ts"
 import { boundString, MAX_NAME_CHARS } from "../../util/bounded-string.ts"
-import { fnv1aBytes } from "../../util/fnv1a.ts"
+import { fnv1aBytes, viewOfBuffer } from "../../util/fnv1a.ts"
 import { settingsConfig } from "../../util/setting.ts"
 import { WireReader } from "../../util/wire-reader.ts"
 import { makeIdentityInterner } from "../identity-interner.ts"
@@ -139,10 +139,11 @@ export const makeMxMeshAnalyzer = (
     return identity === undefined ? undefined : identities.intern(identity)
   }
 
-  const resolvePeer = (object: FilterStateObject): WorkloadIdentity | undefined => {
+  /** `view` covers the buffer of `object.value` (viewOfBuffer). */
+  const resolvePeer = (object: FilterStateObject, view: DataView): WorkloadIdentity | undefined => {
     const flat = object.key.charCodeAt(0) === 119 /* w: the `wasm.*` keys */
     const value = object.value
-    const hash = fnv1aBytes(value)
+    const hash = fnv1aBytes(value, view)
     const candidates = cache.get(hash)
     if (candidates !== undefined) {
       for (let i = 0; i < candidates.length; i++) {
@@ -173,14 +174,20 @@ export const makeMxMeshAnalyzer = (
       const local = named(node.info.metadata)
       return {
         fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
+          let view: DataView | undefined
           for (let i = 0; i < entries.length; i++) {
             const s = sides[i]
             if (s.local === undefined) s.local = local
             const filterState = entries[i].common.filterState
             for (let j = 0; j < filterState.length; j++) {
               const object = filterState[j]
-              if (s.upstream === undefined && UPSTREAM_KEYS.has(object.key)) s.upstream = resolvePeer(object)
-              else if (s.downstream === undefined && DOWNSTREAM_KEYS.has(object.key)) s.downstream = resolvePeer(object)
+              if (s.upstream === undefined && UPSTREAM_KEYS.has(object.key)) {
+                view = viewOfBuffer(object.value, view)
+                s.upstream = resolvePeer(object, view)
+              } else if (s.downstream === undefined && DOWNSTREAM_KEYS.has(object.key)) {
+                view = viewOfBuffer(object.value, view)
+                s.downstream = resolvePeer(object, view)
+              }
             }
           }
         }
