@@ -46,13 +46,13 @@ const sameBytes = (slot: number, view: DataView, start: number, len: number): bo
 const asBuffer = (buf: Uint8Array): Buffer => (Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength))
 
 export class WireReader {
-  buf: Uint8Array
+  readonly buf: Uint8Array
   pos: number
   end: number
   /** Views of `buf` made once per message and shared by its sub-readers: one per string read cost more than the read. */
-  private view: DataView
+  private readonly view: DataView
   /** The same bytes as a Buffer, for `asciiString`. */
-  private text: Buffer
+  private readonly text: Buffer
   private child: WireReader | undefined
 
   constructor(buf: Uint8Array, pos = 0, end = buf.length, parent?: WireReader) {
@@ -259,11 +259,10 @@ export class WireReader {
       this.child = created
       return created
     }
-    child.buf = this.buf
+    // Its buffer and views are this reader's already: a child is made by its parent, and a reader's buffer never
+    // changes (each message gets a root reader of its own).
     child.pos = start
     child.end = start + len
-    child.view = this.view
-    child.text = this.text
     return child
   }
 
