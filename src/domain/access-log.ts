@@ -47,7 +47,7 @@ export type Identifier = typeof Identifier.Type
 /** One `filter_state_objects` entry (a `google.protobuf.Any`), kept as bytes until an analyzer asks for it. */
 export const FilterStateObject = Schema.Struct({
   key: Schema.String,
-  /** The Any's type URL; "" as decoded for metrics (decodeAlsMessageForMetrics): analyzers tell the encoding by `key`. */
+  /** The Any's type URL; "" as decoded without log detail (alsDecoder): analyzers tell the encoding by `key`. */
   typeUrl: Schema.String,
   value: Schema.Uint8Array
 })
@@ -65,7 +65,10 @@ export type TlsInfo = typeof TlsInfo.Type
 const OptionalNumber = Schema.UndefinedOr(Schema.Number)
 const OptionalAddress = Schema.UndefinedOr(Address)
 
-/** `AccessLogCommon`. Durations are nanoseconds, `undefined` when Envoy did not set them. */
+/**
+ * `AccessLogCommon`. Durations are nanoseconds, `undefined` when Envoy did not set them. The addresses are
+ * `undefined` too as decoded without them (alsDecoder): only IP-based analyzers (k8s-mesh) and error logs read them.
+ */
 export const AccessLogCommon = Schema.Struct({
   downstreamRemoteAddress: OptionalAddress,
   downstreamLocalAddress: OptionalAddress,
@@ -104,7 +107,7 @@ export const HttpAccessLog = Schema.Struct({
   protocolVersion: HttpVersion,
   /** `METHOD_UNSPECIFIED` when Envoy logged no request. */
   method: Schema.String,
-  /** "" as decoded for metrics (decodeAlsMessageForMetrics): nothing in meshsight reads it. */
+  /** "" as decoded without log detail (alsDecoder): nothing in meshsight reads it. */
   scheme: Schema.String,
   authority: Schema.String,
   path: Schema.String,
@@ -117,7 +120,7 @@ export const HttpAccessLog = Schema.Struct({
   /**
    * `HTTPRequestProperties.user_agent` and `.request_id` (`x-request-id`), cut to HEADER_VALUE_MAX_BYTES. These two,
    * `traceId` and `responseCodeDetails` are read for error logs only: "" where meshsight keeps none (the decoder
-   * skips them, as it does `scheme` and a filter-state object's `typeUrl`: decodeAlsMessageForMetrics).
+   * skips them, as it does `scheme` and a filter-state object's `typeUrl`: alsDecoder).
    */
   userAgent: Schema.String,
   requestId: Schema.String,

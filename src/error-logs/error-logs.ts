@@ -21,6 +21,8 @@ export interface ErrorLogsShape {
   readonly collect: (node: ReportingNode, entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>, nowMs: number) => void
   /** Whether failed HTTP entries become logs: else nothing reads an entry's request id, user agent, trace id or code details. */
   readonly keepsHttpLogs: boolean
+  /** Whether failed TCP entries do. A log of either kind names the upstream address. */
+  readonly keepsTcpLogs: boolean
 }
 
 export class ErrorLogs extends Context.Service<ErrorLogs, ErrorLogsShape>()("meshsight/ErrorLogs") {}
@@ -47,6 +49,7 @@ export const makeCollector = (
   const limiter = makeRateLimiter(options.ratePerMinute)
   return {
     keepsHttpLogs: options.http,
+    keepsTcpLogs: options.tcp,
     collect: (node, entries, sides, nowMs) => {
       if (entries.length === 0 || !(entries[0].kind === "http" ? options.http : options.tcp)) return
       let logs: Array<NewErrorLog> | undefined

@@ -70,6 +70,7 @@ export const makeChain = (http: ReadonlyArray<Analyzer>, tcp: ReadonlyArray<Anal
     http: http.map((a) => a.name),
     tcp: tcp.map((a) => a.name),
     isReady: () => all.every((a) => a.isReady()),
+    readsAddresses: all.some((a) => a.readsAddresses),
     forStream: (node: ReportingNode): StreamResolver => {
       const perStream = new Map(all.map((a) => [a, a.forStream(node)] as const))
       const httpChain = http.map((a) => perStream.get(a)!)

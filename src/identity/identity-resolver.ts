@@ -20,6 +20,11 @@ export interface Analyzer {
   readonly forStream: (node: ReportingNode) => StreamResolver
   /** False until the analyzer can answer (k8s-mesh: before its first full sync); feeds /readyz. */
   readonly isReady: () => boolean
+  /**
+   * Whether it reads the entries' addresses (k8s-mesh identifies by IP; mx-mesh by the peer metadata). When no
+   * analyzer and no error log does, the decoder skips them (src/protocol/field-choice.ts).
+   */
+  readonly readsAddresses: boolean
 }
 
 export interface IdentityResolverShape {
@@ -28,6 +33,8 @@ export interface IdentityResolverShape {
   readonly tcp: ReadonlyArray<string>
   readonly forStream: (node: ReportingNode) => StreamResolver
   readonly isReady: () => boolean
+  /** Whether any of the analyzers reads the entries' addresses. */
+  readonly readsAddresses: boolean
 }
 
 export class IdentityResolver extends Context.Service<IdentityResolver, IdentityResolverShape>()("meshsight/IdentityResolver") {}

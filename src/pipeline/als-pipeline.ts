@@ -12,7 +12,7 @@ import { MeshExport } from "../export/mesh-export.ts"
 import { IdentityResolver, type StreamResolver } from "../identity/identity-resolver.ts"
 import { AlsStreamHandler } from "../ingest/stream-handler.ts"
 import { MemoryBudget } from "../memory/budget.ts"
-import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../protocol/als-codec.ts"
+import { alsDecoder } from "../protocol/als-codec.ts"
 import { takeTruncations } from "../util/bounded-string.ts"
 import {
   entriesReceived,
@@ -101,8 +101,11 @@ export const AlsPipelineLive = Layer.effect(
     return streamRunner<AlsMessage, StreamState, Tally>({
       messageName: "StreamAccessLogsMessage",
       identifierHolds: "node and log name",
-      // With no HTTP error logs kept, only what the metrics read is decoded (src/protocol/als-codec.ts).
-      decode: errorLogs.keepsHttpLogs ? decodeAlsMessage : decodeAlsMessageForMetrics,
+      // Only what the analyzers, the metrics and the error logs read is decoded (src/protocol/field-choice.ts).
+      decode: alsDecoder({
+        logDetail: errorLogs.keepsHttpLogs,
+        addresses: identity.readsAddresses || errorLogs.keepsHttpLogs || errorLogs.keepsTcpLogs
+      }),
       identifierOf: (message) => message.identifier,
       decodeFailures: messageDecodeFailures,
       newTally,

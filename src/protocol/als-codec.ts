@@ -2,6 +2,7 @@
 // Field numbers follow proto/envoy/service/accesslog/v3/als.proto; the entries are read by http-entry.ts and
 // tcp-entry.ts (with common-properties.ts and well-known.ts).
 import type { AccessLog, AlsMessage, EntryRejection, Identifier, JsonObject } from "../domain/access-log.ts"
+import { Reads } from "./field-choice.ts"
 import { readHttpEntry } from "./http-entry.ts"
 import { readStruct } from "./struct-codec.ts"
 import { readTcpEntry } from "./tcp-entry.ts"
@@ -16,17 +17,27 @@ const IdentifierField = { node: 1, logName: 2 } as const
 const NodeField = { id: 1, cluster: 2, metadata: 3 } as const
 
 /** Decodes one ALS message. Throws WireError when the envelope itself is malformed; bad entries are rejected one by one. */
-export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, true)
+export const decodeAlsMessage = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, Reads.all)
+
+/** The optional groups of fields a decoder reads (src/protocol/field-choice.ts). */
+export interface AlsFieldChoice {
+  /** The fields only error logs read, and the two nothing reads; else left "". */
+  readonly logDetail: boolean
+  /** The five addresses, for analyzers that identify by IP and for error logs; else left undefined. */
+  readonly addresses: boolean
+}
 
 /**
- * As decodeAlsMessage, with only what the metrics read: the fields error logs alone read (user agent, request id,
- * trace id, response code details) and those nothing reads (the request's scheme, a filter-state object's type
- * URL) are skipped and left "" — for a service that keeps no HTTP error logs. A skipped field's wire type and
- * length are still checked, its text is not: a request id that is not UTF-8 rejects its entry only where it is read.
+ * As decodeAlsMessage, reading only the groups of fields `choice` names: for a service whose analyzers and error
+ * logs read no more. A skipped field's wire type and length are still checked, its content is not: a request id
+ * that is not UTF-8, or an address whose inner fields are malformed, rejects its entry only where it is read.
  */
-export const decodeAlsMessageForMetrics = (bytes: Uint8Array): AlsMessage => decodeMessage(bytes, false)
+export const alsDecoder = (choice: AlsFieldChoice): ((bytes: Uint8Array) => AlsMessage) => {
+  const reads = (choice.logDetail ? Reads.logDetail : 0) | (choice.addresses ? Reads.addresses : 0)
+  return reads === Reads.all ? decodeAlsMessage : (bytes) => decodeMessage(bytes, reads)
+}
 
-const decodeMessage = (bytes: Uint8Array, complete: boolean): AlsMessage => {
+const decodeMessage = (bytes: Uint8Array, reads: number): AlsMessage => {
   const r = new WireReader(bytes)
   let identifier: Identifier | undefined
   const entries: Array<AccessLog> = []
@@ -41,11 +52,11 @@ const decodeMessage = (bytes: Uint8Array, complete: boolean): AlsMessage => {
         break
       case MessageField.httpLogs:
         expectWireType(wt, Bytes, "StreamAccessLogsMessage.http_logs")
-        readEntries(r.sub(), readHttpEntry, complete, entries, rejected)
+        readEntries(r.sub(), readHttpEntry, reads, entries, rejected)
         break
       case MessageField.tcpLogs:
         expectWireType(wt, Bytes, "StreamAccessLogsMessage.tcp_logs")
-        readEntries(r.sub(), readTcpEntry, complete, entries, rejected)
+        readEntries(r.sub(), readTcpEntry, reads, entries, rejected)
         break
       default:
         r.skip(wt)
@@ -57,8 +68,8 @@ const decodeMessage = (bytes: Uint8Array, complete: boolean): AlsMessage => {
 /** `HTTPAccessLogEntries` / `TCPAccessLogEntries`: their repeated `log_entry`. */
 const readEntries = (
   r: WireReader,
-  readEntry: (r: WireReader, complete: boolean) => AccessLog,
-  complete: boolean,
+  readEntry: (r: WireReader, reads: number) => AccessLog,
+  reads: number,
   out: Array<AccessLog>,
   rejected: Array<EntryRejection>
 ): void => {
@@ -73,7 +84,7 @@ const readEntries = (
     // The entry's own length is checked against the envelope here; a failure inside it only rejects the entry.
     const entry = r.sub()
     try {
-      out.push(readEntry(entry, complete))
+      out.push(readEntry(entry, reads))
     } catch (e) {
       if (!(e instanceof WireError)) throw e
       rejected.push({ index, reason: e.message })

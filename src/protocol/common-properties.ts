@@ -2,6 +2,7 @@
 // address.proto): addresses, TLS certificates, timings, ResponseFlags and filter state.
 import type { Types } from "effect"
 import type { AccessLogCommon, Address, FilterStateObject, TlsInfo } from "../domain/access-log.ts"
+import { Reads } from "./field-choice.ts"
 import { readSecondsNanos } from "./well-known.ts"
 import { expectWireType, WireReader, WireType } from "../util/wire-reader.ts"
 
@@ -40,10 +41,14 @@ const SubjectAltNameField = { uri: 1 } as const
 /** google.protobuf.Any. */
 const AnyField = { typeUrl: 1, value: 2 } as const
 
-export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new Uint8Array(0)), true)
+export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new Uint8Array(0)), Reads.all)
 
-/** AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto; `complete` as for readHttpEntry. */
-export const readCommon = (r: WireReader, complete: boolean): AccessLogCommon => {
+/**
+ * AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto; `reads` (Reads flags) says
+ * whether the addresses and the filter-state type URLs are read.
+ */
+export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
+  const addresses = (reads & Reads.addresses) !== 0
   let downstreamRemoteAddress: Address | undefined
   let downstreamLocalAddress: Address | undefined
   let downstreamDirectRemoteAddress: Address | undefined
@@ -72,11 +77,13 @@ export const readCommon = (r: WireReader, complete: boolean): AccessLogCommon =>
     switch (field) {
       case CommonField.downstreamRemoteAddress:
         expectWireType(wt, Bytes, "AccessLogCommon.downstream_remote_address")
-        downstreamRemoteAddress = readAddress(r.sub())
+        if (addresses) downstreamRemoteAddress = readAddress(r.sub())
+        else r.skip(wt)
         break
       case CommonField.downstreamLocalAddress:
         expectWireType(wt, Bytes, "AccessLogCommon.downstream_local_address")
-        downstreamLocalAddress = readAddress(r.sub())
+        if (addresses) downstreamLocalAddress = readAddress(r.sub())
+        else r.skip(wt)
         break
       case CommonField.tlsProperties:
         expectWireType(wt, Bytes, "AccessLogCommon.tls_properties")
@@ -117,11 +124,13 @@ export const readCommon = (r: WireReader, complete: boolean): AccessLogCommon =>
         break
       case CommonField.upstreamRemoteAddress:
         expectWireType(wt, Bytes, "AccessLogCommon.upstream_remote_address")
-        upstreamRemoteAddress = readAddress(r.sub())
+        if (addresses) upstreamRemoteAddress = readAddress(r.sub())
+        else r.skip(wt)
         break
       case CommonField.upstreamLocalAddress:
         expectWireType(wt, Bytes, "AccessLogCommon.upstream_local_address")
-        upstreamLocalAddress = readAddress(r.sub())
+        if (addresses) upstreamLocalAddress = readAddress(r.sub())
+        else r.skip(wt)
         break
       case CommonField.upstreamCluster:
         expectWireType(wt, Bytes, "AccessLogCommon.upstream_cluster")
@@ -133,12 +142,13 @@ export const readCommon = (r: WireReader, complete: boolean): AccessLogCommon =>
         break
       case CommonField.downstreamDirectRemoteAddress:
         expectWireType(wt, Bytes, "AccessLogCommon.downstream_direct_remote_address")
-        downstreamDirectRemoteAddress = readAddress(r.sub())
+        if (addresses) downstreamDirectRemoteAddress = readAddress(r.sub())
+        else r.skip(wt)
         break
       case CommonField.filterStateObjects:
         expectWireType(wt, Bytes, "AccessLogCommon.filter_state_objects")
         {
-          const object = readFilterStateEntry(r.sub(), complete)
+          const object = readFilterStateEntry(r.sub(), (reads & Reads.logDetail) !== 0)
           if (firstState === undefined) firstState = object
           else if (secondState === undefined) secondState = object
           else (moreState ??= [firstState, secondState]).push(object)
@@ -296,10 +306,10 @@ const readCertificate = (r: WireReader, tls: Types.Mutable<TlsInfo>, local: bool
 }
 
 /**
- * A `filter_state_objects` entry: `map<string, google.protobuf.Any>`. The type URL is read only when `complete`:
+ * A `filter_state_objects` entry: `map<string, google.protobuf.Any>`. The type URL is read only with `typeUrls`:
  * the analyzers tell a value's encoding by its key.
  */
-const readFilterStateEntry = (r: WireReader, complete: boolean): FilterStateObject => {
+const readFilterStateEntry = (r: WireReader, typeUrls: boolean): FilterStateObject => {
   let key = ""
   let typeUrl = ""
   let value: Uint8Array = EMPTY
@@ -317,7 +327,7 @@ const readFilterStateEntry = (r: WireReader, complete: boolean): FilterStateObje
         const g = t >>> 3
         if (g === AnyField.typeUrl) {
           expectWireType(t & 7, Bytes, "Any.type_url")
-          if (complete) typeUrl = any.string()
+          if (typeUrls) typeUrl = any.string()
           else any.skip(t & 7)
         } else if (g === AnyField.value) {
           expectWireType(t & 7, Bytes, "Any.value")

@@ -2,6 +2,7 @@
 // (proto/envoy/data/accesslog/v3/accesslog.proto): method, path, codes, byte counts, gRPC status, trace id.
 import { type AccessLogCommon, type HttpAccessLog, type HttpVersion, HEADER_VALUE_MAX_BYTES } from "../domain/access-log.ts"
 import { emptyCommon, MapEntryField, readCommon } from "./common-properties.ts"
+import { Reads } from "./field-choice.ts"
 import { readUInt32Value } from "./well-known.ts"
 import { expectWireType, type WireReader, WireType } from "../util/wire-reader.ts"
 
@@ -45,11 +46,13 @@ const METHODS: ReadonlyArray<string> = [
 const GRPC_STATUS = /^\d{1,10}$/
 
 /**
- * HTTPAccessLogEntry: its common properties, protocol version, request and response. Unless `complete`, what the
- * metrics do not read is skipped and left "" (see decodeAlsMessageForMetrics): a request id is a new string per
- * entry, and those fields cost ~20 % of decoding (docs/performance.md, round twelve).
+ * HTTPAccessLogEntry: its common properties, protocol version, request and response. The groups of fields that
+ * `reads` (Reads flags) leaves out are skipped and left "" or undefined (see alsDecoder): a request id is a new
+ * string per entry, and the log-detail fields cost ~20 % of decoding, the addresses ~20 % of the rest
+ * (docs/performance.md, rounds twelve and thirteen).
  */
-export const readHttpEntry = (r: WireReader, complete: boolean): HttpAccessLog => {
+export const readHttpEntry = (r: WireReader, reads: number): HttpAccessLog => {
+  const complete = (reads & Reads.logDetail) !== 0
   let common: AccessLogCommon | undefined
   let protocolVersion: HttpVersion = "unspecified"
   let method = "METHOD_UNSPECIFIED"
@@ -71,7 +74,7 @@ export const readHttpEntry = (r: WireReader, complete: boolean): HttpAccessLog =
     switch (tag >>> 3) {
       case HttpEntryField.commonProperties:
         expectWireType(wt, Bytes, "HTTPAccessLogEntry.common_properties")
-        common = readCommon(r.sub(), complete)
+        common = readCommon(r.sub(), reads)
         break
       case HttpEntryField.protocolVersion: {
         expectWireType(wt, Varint, "HTTPAccessLogEntry.protocol_version")

@@ -9,10 +9,10 @@ const TcpEntryField = { commonProperties: 1, connectionProperties: 2 } as const
 const ConnectionField = { receivedBytes: 1, sentBytes: 2 } as const
 
 /**
- * TCPAccessLogEntry: its common properties and the connection's received and sent bytes; `complete` as for
- * readHttpEntry (only the common properties have a field to skip).
+ * TCPAccessLogEntry: its common properties and the connection's received and sent bytes; `reads` as for
+ * readHttpEntry (only the common properties have fields to skip).
  */
-export const readTcpEntry = (r: WireReader, complete: boolean): TcpAccessLog => {
+export const readTcpEntry = (r: WireReader, reads: number): TcpAccessLog => {
   let common: AccessLogCommon | undefined
   let receivedBytes = 0
   let sentBytes = 0
@@ -22,7 +22,7 @@ export const readTcpEntry = (r: WireReader, complete: boolean): TcpAccessLog => 
     switch (tag >>> 3) {
       case TcpEntryField.commonProperties:
         expectWireType(wt, Bytes, "TCPAccessLogEntry.common_properties")
-        common = readCommon(r.sub(), complete)
+        common = readCommon(r.sub(), reads)
         break
       case TcpEntryField.connectionProperties: {
         expectWireType(wt, Bytes, "TCPAccessLogEntry.connection_properties")

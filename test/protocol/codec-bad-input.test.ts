@@ -4,7 +4,7 @@
 import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
 import type { AlsMessage } from "../../src/domain/access-log.ts"
-import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../../src/protocol/als-codec.ts"
+import { alsDecoder, decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { decodeStruct } from "../../src/protocol/struct-codec.ts"
 import { WireError } from "../../src/util/wire-reader.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
@@ -263,26 +263,53 @@ describe("the decoder under bad input", () => {
     expect(outcome.entries.map((e) => (e.kind === "tcp" ? e.receivedBytes : -1))).toEqual([5, 5])
   })
 
-  it("for metrics, a field only error logs read is skipped unchecked: bad UTF-8 there rejects nothing, a wrong wire type still does", () => {
+  it("without log detail, a field only error logs read is skipped unchecked: bad UTF-8 there rejects nothing, a wrong wire type still does", () => {
+    const withoutLogDetail = alsDecoder({ logDetail: false, addresses: true })
     const notUtf8 = Uint8Array.of(0x61, 0xc3, 0x28)
     const badText = [
       lenField(3, concat(tag(9, LEN), varint(3), notUtf8)), // request.request_id
       lenField(3, concat(tag(6, LEN), varint(3), notUtf8)), // request.user_agent
       lenField(4, concat(tag(6, LEN), varint(3), notUtf8)) // response.response_code_details
     ]
-    const lean = decodeAlsMessageForMetrics(withEntries([GOOD[0]])).entries[0]
+    const lean = withoutLogDetail(withEntries([GOOD[0]])).entries[0]
     for (const field of badText) {
       const bytes = withEntries([concat(GOOD[0], field), GOOD[1]])
       expect(decodeAlsMessage(bytes).rejected).toEqual([{ index: 0, reason: "string is not valid UTF-8" }])
-      const skipped = decodeAlsMessageForMetrics(bytes)
+      const skipped = withoutLogDetail(bytes)
       expect(skipped.rejected).toEqual([])
       expect(skipped.entries[0]).toEqual(lean)
     }
-    const mistyped = decodeAlsMessageForMetrics(withEntries([concat(GOOD[0], lenField(3, varintField(9, 1))), GOOD[1]]))
+    const mistyped = withoutLogDetail(withEntries([concat(GOOD[0], lenField(3, varintField(9, 1))), GOOD[1]]))
     expect(mistyped.rejected).toEqual([{ index: 0, reason: "HTTPRequestProperties.request_id: wire type 0, expected 2" }])
     expect(mistyped.entries).toHaveLength(1)
-    const overlong = decodeAlsMessageForMetrics(withEntries([concat(GOOD[0], lenField(3, concat(tag(9, LEN), varint(99)))), GOOD[1]]))
+    const overlong = withoutLogDetail(withEntries([concat(GOOD[0], lenField(3, concat(tag(9, LEN), varint(99)))), GOOD[1]]))
     expect(overlong.rejected).toEqual([{ index: 0, reason: "length 99 runs past the end of its message" }])
+  })
+
+  it("without addresses, an address is skipped unchecked inside: a bad one rejects nothing, a wrong wire type or length still does", () => {
+    const lean = alsDecoder({ logDetail: false, addresses: false })
+    const notUtf8 = Uint8Array.of(0x31, 0xc3, 0x28)
+    // HTTPAccessLogEntry.common_properties (1) → AccessLogCommon.downstream_remote_address (2) → Address, and the
+    // upstream cluster (15) to tell the entry by.
+    const entryWith = (address: Uint8Array) => lenField(1, concat(address, stringField(15, "outbound|9080||reviews")))
+    const badInside = [
+      lenField(2, lenField(1, concat(tag(2, LEN), varint(3), notUtf8))), // SocketAddress.address not UTF-8
+      lenField(2, varintField(1, 5)) // Address.socket_address as a varint
+    ]
+    for (const address of badInside) {
+      const bytes = withEntries([entryWith(address), GOOD[1]])
+      expect(decodeAlsMessage(bytes).rejected).toHaveLength(1)
+      expect(alsDecoder({ logDetail: false, addresses: true })(bytes).rejected).toHaveLength(1)
+      const skipped = lean(bytes)
+      expect(skipped.rejected).toEqual([])
+      expect(skipped.entries[0].common.upstreamCluster).toBe("outbound|9080||reviews")
+      expect(skipped.entries[0].common.downstreamRemoteAddress).toBeUndefined()
+    }
+    const mistyped = lean(withEntries([entryWith(varintField(2, 7)), GOOD[1]]))
+    expect(mistyped.rejected).toEqual([{ index: 0, reason: "AccessLogCommon.downstream_remote_address: wire type 0, expected 2" }])
+    const overlong = lean(withEntries([lenField(1, concat(tag(13, LEN), varint(99))), GOOD[1]]))
+    expect(overlong.rejected).toEqual([{ index: 0, reason: "length 99 runs past the end of its message" }])
+    expect(overlong.entries).toHaveLength(1)
   })
 
   it("deeply nested Structs and lists end in a WireError, not a stack overflow", () => {

@@ -11,7 +11,7 @@ import protobuf from "protobufjs"
 import { describe, expect, it } from "vitest"
 import { Schema } from "effect"
 import { type AccessLog, AlsMessage } from "../../src/domain/access-log.ts"
-import { decodeAlsMessage, decodeAlsMessageForMetrics } from "../../src/protocol/als-codec.ts"
+import { alsDecoder, decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { decodeStruct } from "../../src/protocol/struct-codec.ts"
 import { ALS_FIXTURES, fixtureBytes } from "../support/fixtures.ts"
 import {
@@ -291,29 +291,54 @@ describe("values: the codec decodes what the official protos encode", () => {
     expect(missing).toEqual([])
   })
 
-  it("for metrics: the same entries, with only the fields the metrics do not read left empty (seeded)", () => {
+  it("reading fewer groups of fields: the same entries, with only the groups left out empty (seeded)", () => {
     const rng = makeRng(0x5eed_0005)
-    const blank = (e: AccessLog): AccessLog => {
+    const withoutLogDetail = (e: AccessLog): AccessLog => {
       const common = { ...e.common, filterState: e.common.filterState.map((fs) => ({ ...fs, typeUrl: "" })) }
       return e.kind === "http"
         ? { ...e, common, scheme: "", userAgent: "", requestId: "", traceId: "", responseCodeDetails: "" }
         : { ...e, common }
     }
-    const skipped = { http: 0, filterState: 0 }
+    const withoutAddresses = (e: AccessLog): AccessLog => ({
+      ...e,
+      common: {
+        ...e.common,
+        downstreamRemoteAddress: undefined,
+        downstreamLocalAddress: undefined,
+        downstreamDirectRemoteAddress: undefined,
+        upstreamRemoteAddress: undefined,
+        upstreamLocalAddress: undefined
+      }
+    })
+    const choices = [
+      { logDetail: false, addresses: true },
+      { logDetail: true, addresses: false },
+      { logDetail: false, addresses: false }
+    ]
+    const skipped = { http: 0, filterState: 0, addresses: 0 }
     for (let i = 0; i < 200; i++) {
       const bytes = encodeNoisy(StreamAccessLogsMessage, randomAlsMessage(rng), rng)
       const complete = decodeAlsMessage(bytes)
-      const forMetrics = decodeAlsMessageForMetrics(bytes)
-      Schema.asserts(AlsMessage, forMetrics)
-      expect(comparable(forMetrics)).toEqual(comparable({ ...complete, entries: complete.entries.map(blank) }))
+      for (const choice of choices) {
+        const partial = alsDecoder(choice)(bytes)
+        Schema.asserts(AlsMessage, partial)
+        const expected = complete.entries
+          .map((e) => (choice.logDetail ? e : withoutLogDetail(e)))
+          .map((e) => (choice.addresses ? e : withoutAddresses(e)))
+        expect(comparable(partial), JSON.stringify(choice)).toEqual(comparable({ ...complete, entries: expected }))
+      }
       for (const e of complete.entries) {
         if (e.kind === "http" && (e.scheme !== "" || e.requestId !== "" || e.userAgent !== "" || e.traceId !== "")) skipped.http++
         skipped.filterState += e.common.filterState.filter((fs) => fs.typeUrl !== "").length
+        if (e.common.downstreamRemoteAddress !== undefined || e.common.upstreamRemoteAddress !== undefined) skipped.addresses++
       }
     }
     // The corpus had fields to skip.
     expect(skipped.http).toBeGreaterThan(100)
     expect(skipped.filterState).toBeGreaterThan(100)
+    expect(skipped.addresses).toBeGreaterThan(100)
+    // Reading every group is the complete decoder itself.
+    expect(alsDecoder({ logDetail: true, addresses: true })).toBe(decodeAlsMessage)
   })
 
   it("v2 messages: the same fields, plus Node.build_version which v3 reserves", () => {

@@ -170,6 +170,7 @@ export const makeMxMeshAnalyzer = (
   return {
     name: "mx-mesh",
     isReady: () => true,
+    readsAddresses: false,
     forStream: (node: ReportingNode) => {
       const local = named(node.info.metadata)
       return {

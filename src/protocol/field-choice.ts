@@ -1,0 +1,10 @@
+// Which of the optional groups of fields an ALS decode reads: bit flags, one small integer threaded through the
+// readers. A group not read is still checked for its wire type and length, and left "" or undefined.
+
+/**
+ * `logDetail`: the fields only error logs read (user agent, request id, trace headers, response code details) and
+ * two that nothing reads (the request's scheme, a filter-state object's type URL). `addresses`: the entry's five
+ * addresses, read by analyzers that identify workloads by IP (k8s-mesh) and by error logs, not by mx-mesh, the
+ * analysis or the exports.
+ */
+export const Reads = { logDetail: 1, addresses: 2, all: 3 } as const
