@@ -23,6 +23,6 @@ console.log(
   JSON.stringify({
     protobufjs: rate((m) => StreamAccessLogsMessage.decode(m)),
     meshsight: rate(decodeAlsMessage),
-    forMetrics: rate(alsDecoder({ logDetail: false, addresses: false }))
+    forMetrics: rate(alsDecoder({ logDetail: false, addresses: false, filterState: true }))
   })
 )

@@ -20,7 +20,7 @@ import { StreamAccessLogsMessage } from "../sim/envoy-protos.ts"
 import { ENTRIES_PER_MESSAGE, generate } from "./workload.ts"
 
 // As the service decodes with its defaults: mx-mesh reads no addresses, and no error logs are kept.
-const decodeAlsMessageForMetrics = alsDecoder({ logDetail: false, addresses: false })
+const decodeAlsMessageForMetrics = alsDecoder({ logDetail: false, addresses: false, filterState: true })
 const rounds = Number(process.argv[2] ?? 20)
 const streams = generate({ seed: 1, startMs: Date.now(), messages: 600 })
 const analyzer = makeMxMeshAnalyzer(mxNaming(DEFAULT_MX_SERVICE_NAME_RULE, DEFAULT_MX_INSTANCE_NAME_RULE), () => {})

@@ -70,7 +70,7 @@ export const makeChain = (http: ReadonlyArray<Analyzer>, tcp: ReadonlyArray<Anal
     http: http.map((a) => a.name),
     tcp: tcp.map((a) => a.name),
     isReady: () => all.every((a) => a.isReady()),
-    readsAddresses: all.some((a) => a.readsAddresses),
+    reads: { addresses: all.some((a) => a.reads.addresses), filterState: all.some((a) => a.reads.filterState) },
     forStream: (node: ReportingNode): StreamResolver => {
       const perStream = new Map(all.map((a) => [a, a.forStream(node)] as const))
       const httpChain = http.map((a) => perStream.get(a)!)

@@ -21,10 +21,16 @@ export interface Analyzer {
   /** False until the analyzer can answer (k8s-mesh: before its first full sync); feeds /readyz. */
   readonly isReady: () => boolean
   /**
-   * Whether it reads the entries' addresses (k8s-mesh identifies by IP; mx-mesh by the peer metadata). When no
-   * analyzer and no error log does, the decoder skips them (src/protocol/field-choice.ts).
+   * Which optional groups of entry fields it reads: k8s-mesh identifies by the addresses' IPs, mx-mesh by the peer
+   * metadata in the filter state. A group that no analyzer (nor anything after them) reads is not decoded
+   * (src/protocol/field-choice.ts).
    */
-  readonly readsAddresses: boolean
+  readonly reads: EntryFieldsRead
+}
+
+export interface EntryFieldsRead {
+  readonly addresses: boolean
+  readonly filterState: boolean
 }
 
 export interface IdentityResolverShape {
@@ -33,8 +39,8 @@ export interface IdentityResolverShape {
   readonly tcp: ReadonlyArray<string>
   readonly forStream: (node: ReportingNode) => StreamResolver
   readonly isReady: () => boolean
-  /** Whether any of the analyzers reads the entries' addresses. */
-  readonly readsAddresses: boolean
+  /** The groups of entry fields any of the analyzers reads. */
+  readonly reads: EntryFieldsRead
 }
 
 export class IdentityResolver extends Context.Service<IdentityResolver, IdentityResolverShape>()("meshsight/IdentityResolver") {}

@@ -104,7 +104,8 @@ export const AlsPipelineLive = Layer.effect(
       // Only what the analyzers, the metrics and the error logs read is decoded (src/protocol/field-choice.ts).
       decode: alsDecoder({
         logDetail: errorLogs.keepsHttpLogs,
-        addresses: identity.readsAddresses || errorLogs.keepsHttpLogs || errorLogs.keepsTcpLogs
+        addresses: identity.reads.addresses || errorLogs.keepsHttpLogs || errorLogs.keepsTcpLogs,
+        filterState: identity.reads.filterState
       }),
       identifierOf: (message) => message.identifier,
       decodeFailures: messageDecodeFailures,

@@ -25,15 +25,19 @@ export interface AlsFieldChoice {
   readonly logDetail: boolean
   /** The five addresses, for analyzers that identify by IP and for error logs; else left undefined. */
   readonly addresses: boolean
+  /** The filter state objects, for mx-mesh; else none. */
+  readonly filterState: boolean
 }
 
 /**
  * As decodeAlsMessage, reading only the groups of fields `choice` names: for a service whose analyzers and error
  * logs read no more. A skipped field's wire type and length are still checked, its content is not: a request id
- * that is not UTF-8, or an address whose inner fields are malformed, rejects its entry only where it is read.
+ * that is not UTF-8, or an address or filter state object whose inner fields are malformed, rejects its entry only
+ * where it is read.
  */
 export const alsDecoder = (choice: AlsFieldChoice): ((bytes: Uint8Array) => AlsMessage) => {
-  const reads = (choice.logDetail ? Reads.logDetail : 0) | (choice.addresses ? Reads.addresses : 0)
+  const reads =
+    (choice.logDetail ? Reads.logDetail : 0) | (choice.addresses ? Reads.addresses : 0) | (choice.filterState ? Reads.filterState : 0)
   return reads === Reads.all ? decodeAlsMessage : (bytes) => decodeMessage(bytes, reads)
 }
 

@@ -45,10 +45,11 @@ export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new 
 
 /**
  * AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto; `reads` (Reads flags) says
- * whether the addresses and the filter-state type URLs are read.
+ * whether the addresses, the filter state objects and their type URLs are read.
  */
 export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
   const addresses = (reads & Reads.addresses) !== 0
+  const filterState = (reads & Reads.filterState) !== 0
   let downstreamRemoteAddress: Address | undefined
   let downstreamLocalAddress: Address | undefined
   let downstreamDirectRemoteAddress: Address | undefined
@@ -147,7 +148,8 @@ export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
         break
       case CommonField.filterStateObjects:
         expectWireType(wt, Bytes, "AccessLogCommon.filter_state_objects")
-        {
+        if (!filterState) r.skip(wt)
+        else {
           const object = readFilterStateEntry(r.sub(), (reads & Reads.logDetail) !== 0)
           if (firstState === undefined) firstState = object
           else if (secondState === undefined) secondState = object

@@ -5,6 +5,6 @@
  * `logDetail`: the fields only error logs read (user agent, request id, trace headers, response code details) and
  * two that nothing reads (the request's scheme, a filter-state object's type URL). `addresses`: the entry's five
  * addresses, read by analyzers that identify workloads by IP (k8s-mesh) and by error logs, not by mx-mesh, the
- * analysis or the exports.
+ * analysis or the exports. `filterState`: the filter state objects, read by mx-mesh alone (Istio's peer metadata).
  */
-export const Reads = { logDetail: 1, addresses: 2, all: 3 } as const
+export const Reads = { logDetail: 1, addresses: 2, filterState: 4, all: 7 } as const

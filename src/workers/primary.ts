@@ -253,7 +253,7 @@ export const WorkersLive = Layer.effectContext(
         forStream: () => {
           throw new Error("the primary process resolves no identities: its workers do")
         },
-        readsAddresses: false,
+        reads: { addresses: false, filterState: false },
         // Ready when the running workers' analyzers can answer (one being started again leaves the others serving).
         isReady: () => {
           const running = slots.filter((s) => s.worker !== undefined)

@@ -1,6 +1,7 @@
-// The service decodes an entry's addresses only where something reads them: an analyzer that identifies by IP
-// (k8s-mesh) or error logs (`persistence`). Shown over real gRPC by an entry whose upstream address is not UTF-8:
-// rejected, and counted so, where the addresses are read; decoded like any other where they are skipped.
+// The service decodes an entry's addresses only where something reads them (an analyzer that identifies by IP,
+// k8s-mesh, or error logs: `persistence`), and its filter state only for mx-mesh. Shown over real gRPC by an entry
+// whose upstream address, or one filter state key, is not UTF-8: rejected, and counted so, where that group of
+// fields is read; decoded like any other where it is skipped.
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
@@ -19,13 +20,22 @@ const toReviews: CallPeers = {
   port: 9080,
   host: "reviews.default.svc.cluster.local"
 }
-const PLACEHOLDER = "ADDRESS-PLACEHOLDER"
+const PLACEHOLDER = "BAD-TEXT-PLACEHOLDER"
 
-/** Two entries of one message; the second's upstream address holds a 2-byte UTF-8 lead byte with nothing after it. */
-const message = (): Uint8Array => {
+/**
+ * Two entries of one message; in the second, the upstream address or a filter state key holds a 2-byte UTF-8 lead
+ * byte with nothing after it.
+ */
+const message = (broken: "address" | "filterState"): Uint8Array => {
   const call = { startMs: Date.now() - 1_000, durationMs: 5, path: "/reviews/1" }
   const bad = outboundHttpEntry({ ...call, requestId: "bad" }, toReviews) as { commonProperties: Record<string, any> }
-  bad.commonProperties.upstreamRemoteAddress = { socketAddress: { address: PLACEHOLDER, portValue: 9080 } }
+  const common = bad.commonProperties
+  if (broken === "address") common.upstreamRemoteAddress = { socketAddress: { address: PLACEHOLDER, portValue: 9080 } }
+  else {
+    const [key, value] = Object.entries(common.filterStateObjects)[0]
+    common.filterStateObjects = { [PLACEHOLDER]: value, ...common.filterStateObjects }
+    expect(key).not.toBe(PLACEHOLDER)
+  }
   const bytes = encodeAlsMessageJson(
     alsMessageJson({ http: [outboundHttpEntry({ ...call, requestId: "ok" }, toReviews), bad] }, { workload: toReviews.client })
   )
@@ -44,12 +54,12 @@ const counters = (url: string) =>
     ])
   )
 
-const outcome = (config: Variables, analyzers?: MeshsightOptions["analyzers"]) =>
+const outcome = (config: Variables, analyzers?: MeshsightOptions["analyzers"], broken: "address" | "filterState" = "address") =>
   Effect.scoped(
     Effect.gen(function* () {
       const app = yield* startMeshsight({ config, ...(analyzers === undefined ? {} : { analyzers }) })
       const before = yield* counters(app.url)
-      expect(yield* Effect.promise(() => sendAlsMessages(app.alsPort, [message()]))).toStrictEqual({ code: 0, details: "" })
+      expect(yield* Effect.promise(() => sendAlsMessages(app.alsPort, [message(broken)]))).toStrictEqual({ code: 0, details: "" })
       const after = yield* counters(app.url)
       return { decoded: after[0] - before[0], rejected: after[1] - before[1] }
     })
@@ -65,11 +75,19 @@ describe("the fields the service decodes", () => {
     })
   )
 
-  it.effect("reads them for an analyzer that identifies by IP", () =>
+  it.effect("reads them for an analyzer that identifies by IP, which reads no filter state", () =>
     Effect.gen(function* () {
       const byIp = Layer.succeed(K8sMesh, ipTableAnalyzer("k8s-mesh", {}))
       const config = { MESHSIGHT_HTTP_ANALYZERS: "k8s-mesh", MESHSIGHT_TCP_ANALYZERS: "k8s-mesh" }
       expect(yield* outcome(config, byIp)).toStrictEqual({ decoded: 1, rejected: 1 })
+      expect(yield* outcome(config, byIp, "filterState")).toStrictEqual({ decoded: 2, rejected: 0 })
+    })
+  )
+
+  it.effect("reads the filter state for mx-mesh", () =>
+    Effect.gen(function* () {
+      const config = { MESHSIGHT_HTTP_ANALYZERS: "mx-mesh", MESHSIGHT_TCP_ANALYZERS: "mx-mesh" }
+      expect(yield* outcome(config, undefined, "filterState")).toStrictEqual({ decoded: 1, rejected: 1 })
     })
   )
 

@@ -264,7 +264,7 @@ describe("the decoder under bad input", () => {
   })
 
   it("without log detail, a field only error logs read is skipped unchecked: bad UTF-8 there rejects nothing, a wrong wire type still does", () => {
-    const withoutLogDetail = alsDecoder({ logDetail: false, addresses: true })
+    const withoutLogDetail = alsDecoder({ logDetail: false, addresses: true, filterState: true })
     const notUtf8 = Uint8Array.of(0x61, 0xc3, 0x28)
     const badText = [
       lenField(3, concat(tag(9, LEN), varint(3), notUtf8)), // request.request_id
@@ -287,7 +287,7 @@ describe("the decoder under bad input", () => {
   })
 
   it("without addresses, an address is skipped unchecked inside: a bad one rejects nothing, a wrong wire type or length still does", () => {
-    const lean = alsDecoder({ logDetail: false, addresses: false })
+    const lean = alsDecoder({ logDetail: false, addresses: false, filterState: true })
     const notUtf8 = Uint8Array.of(0x31, 0xc3, 0x28)
     // HTTPAccessLogEntry.common_properties (1) → AccessLogCommon.downstream_remote_address (2) → Address, and the
     // upstream cluster (15) to tell the entry by.
@@ -299,7 +299,7 @@ describe("the decoder under bad input", () => {
     for (const address of badInside) {
       const bytes = withEntries([entryWith(address), GOOD[1]])
       expect(decodeAlsMessage(bytes).rejected).toHaveLength(1)
-      expect(alsDecoder({ logDetail: false, addresses: true })(bytes).rejected).toHaveLength(1)
+      expect(alsDecoder({ logDetail: false, addresses: true, filterState: true })(bytes).rejected).toHaveLength(1)
       const skipped = lean(bytes)
       expect(skipped.rejected).toEqual([])
       expect(skipped.entries[0].common.upstreamCluster).toBe("outbound|9080||reviews")
@@ -310,6 +310,20 @@ describe("the decoder under bad input", () => {
     const overlong = lean(withEntries([lenField(1, concat(tag(13, LEN), varint(99))), GOOD[1]]))
     expect(overlong.rejected).toEqual([{ index: 0, reason: "length 99 runs past the end of its message" }])
     expect(overlong.entries).toHaveLength(1)
+  })
+
+  it("without filter state, its objects are skipped unchecked inside: a bad key rejects nothing, a wrong wire type still does", () => {
+    const withoutState = alsDecoder({ logDetail: true, addresses: true, filterState: false })
+    // AccessLogCommon.filter_state_objects (21): a map entry whose key (1) is not UTF-8, and the cluster to tell it by.
+    const entryWith = (state: Uint8Array) => lenField(1, concat(state, stringField(15, "outbound|9080||reviews")))
+    const bytes = withEntries([entryWith(lenField(21, concat(tag(1, LEN), varint(2), Uint8Array.of(0xc3, 0x28)))), GOOD[1]])
+    expect(decodeAlsMessage(bytes).rejected).toEqual([{ index: 0, reason: "string is not valid UTF-8" }])
+    const skipped = withoutState(bytes)
+    expect(skipped.rejected).toEqual([])
+    expect(skipped.entries[0].common.upstreamCluster).toBe("outbound|9080||reviews")
+    expect(skipped.entries[0].common.filterState).toEqual([])
+    const mistyped = withoutState(withEntries([entryWith(varintField(21, 1)), GOOD[1]]))
+    expect(mistyped.rejected).toEqual([{ index: 0, reason: "AccessLogCommon.filter_state_objects: wire type 0, expected 2" }])
   })
 
   it("deeply nested Structs and lists end in a WireError, not a stack overflow", () => {

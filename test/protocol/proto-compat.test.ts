@@ -310,11 +310,13 @@ describe("values: the codec decodes what the official protos encode", () => {
         upstreamLocalAddress: undefined
       }
     })
-    const choices = [
-      { logDetail: false, addresses: true },
-      { logDetail: true, addresses: false },
-      { logDetail: false, addresses: false }
-    ]
+    const withoutFilterState = (e: AccessLog): AccessLog => ({ ...e, common: { ...e.common, filterState: [] } })
+    // Every choice but reading all three groups.
+    const choices = Array.from({ length: 7 }, (_, bits) => ({
+      logDetail: (bits & 1) !== 0,
+      addresses: (bits & 2) !== 0,
+      filterState: (bits & 4) !== 0
+    }))
     const skipped = { http: 0, filterState: 0, addresses: 0 }
     for (let i = 0; i < 200; i++) {
       const bytes = encodeNoisy(StreamAccessLogsMessage, randomAlsMessage(rng), rng)
@@ -325,6 +327,7 @@ describe("values: the codec decodes what the official protos encode", () => {
         const expected = complete.entries
           .map((e) => (choice.logDetail ? e : withoutLogDetail(e)))
           .map((e) => (choice.addresses ? e : withoutAddresses(e)))
+          .map((e) => (choice.filterState ? e : withoutFilterState(e)))
         expect(comparable(partial), JSON.stringify(choice)).toEqual(comparable({ ...complete, entries: expected }))
       }
       for (const e of complete.entries) {
@@ -338,7 +341,7 @@ describe("values: the codec decodes what the official protos encode", () => {
     expect(skipped.filterState).toBeGreaterThan(100)
     expect(skipped.addresses).toBeGreaterThan(100)
     // Reading every group is the complete decoder itself.
-    expect(alsDecoder({ logDetail: true, addresses: true })).toBe(decodeAlsMessage)
+    expect(alsDecoder({ logDetail: true, addresses: true, filterState: true })).toBe(decodeAlsMessage)
   })
 
   it("v2 messages: the same fields, plus Node.build_version which v3 reserves", () => {

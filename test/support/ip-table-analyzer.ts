@@ -16,7 +16,7 @@ export const workload = (service: string, namespace = "default", instance = `${s
 export const ipTableAnalyzer = (name: string, table: Readonly<Record<string, WorkloadIdentity>>): Analyzer => ({
   name,
   isReady: () => true,
-  readsAddresses: true,
+  reads: { addresses: true, filterState: false },
   forStream: (node) => ({
     fill: (entries, sides) => {
       entries.forEach((e, i) => {

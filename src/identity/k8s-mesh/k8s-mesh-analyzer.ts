@@ -99,7 +99,7 @@ export const makeK8sMeshAnalyzer = (clients: Record<ResourceName, ResourceClient
       // Until every kind has been listed once, an unknown could just mean "not loaded yet".
       isReady: () => listed.size === KINDS,
       // It names workloads by the IPs of each entry's addresses.
-      readsAddresses: true,
+      reads: { addresses: true, filterState: false },
       forStream: (node: ReportingNode) => ({
         fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
           // An entry without a start time (Envoy always sets one) is taken as happening now.

@@ -170,7 +170,7 @@ export const makeMxMeshAnalyzer = (
   return {
     name: "mx-mesh",
     isReady: () => true,
-    readsAddresses: false,
+    reads: { addresses: false, filterState: true },
     forStream: (node: ReportingNode) => {
       const local = named(node.info.metadata)
       return {
