@@ -4,7 +4,7 @@
 export const FNV_OFFSET = 0x811c9dc5
 export const FNV_PRIME = 0x01000193
 
-/** Over UTF-16 code units, cut to 30 bits so V8 keeps it a small integer rather than a boxed number. */
+/** Over UTF-16 code units, cut to 30 bits: a small integer, not a boxed number, on any V8 build (31-bit ones too). */
 export const fnv1aString = (text: string): number => {
   let h = FNV_OFFSET
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), FNV_PRIME)
