@@ -67,7 +67,8 @@ const OptionalAddress = Schema.UndefinedOr(Address)
 
 /**
  * `AccessLogCommon`. Durations are nanoseconds, `undefined` when Envoy did not set them. The addresses are
- * `undefined` too as decoded without them (alsDecoder): only IP-based analyzers (k8s-mesh) and error logs read them.
+ * `undefined` too as decoded without them (alsDecoder): only IP-based analyzers (k8s-mesh) and error logs read them;
+ * and `filterState` is empty as decoded without it: only mx-mesh reads it.
  */
 export const AccessLogCommon = Schema.Struct({
   downstreamRemoteAddress: OptionalAddress,
