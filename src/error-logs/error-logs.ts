@@ -19,10 +19,12 @@ import { errorLogOf, isFailed, limitKeyOf } from "./selection.ts"
 export interface ErrorLogsShape {
   /** Keeps the failed entries of one message (entries and their identified sides, as the pipeline holds them). */
   readonly collect: (node: ReportingNode, entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>, nowMs: number) => void
-  /** Whether failed HTTP entries become logs: else nothing reads an entry's request id, user agent, trace id or code details. */
-  readonly keepsHttpLogs: boolean
-  /** Whether failed TCP entries do. A log of either kind names the upstream address. */
-  readonly keepsTcpLogs: boolean
+  /**
+   * The optional groups of entry fields the logs read (src/protocol/field-choice.ts): the log detail (request id,
+   * user agent, trace id, code details) while failed HTTP entries become logs, the addresses while either kind does
+   * (a log names the upstream address).
+   */
+  readonly reads: { readonly logDetail: boolean; readonly addresses: boolean }
 }
 
 export class ErrorLogs extends Context.Service<ErrorLogs, ErrorLogsShape>()("meshsight/ErrorLogs") {}
@@ -48,8 +50,7 @@ export const makeCollector = (
 ): ErrorLogsShape => {
   const limiter = makeRateLimiter(options.ratePerMinute)
   return {
-    keepsHttpLogs: options.http,
-    keepsTcpLogs: options.tcp,
+    reads: { logDetail: options.http, addresses: options.http || options.tcp },
     collect: (node, entries, sides, nowMs) => {
       if (entries.length === 0 || !(entries[0].kind === "http" ? options.http : options.tcp)) return
       let logs: Array<NewErrorLog> | undefined

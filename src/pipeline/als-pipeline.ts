@@ -103,8 +103,8 @@ export const AlsPipelineLive = Layer.effect(
       identifierHolds: "node and log name",
       // Only what the analyzers, the metrics and the error logs read is decoded (src/protocol/field-choice.ts).
       decode: alsDecoder({
-        logDetail: errorLogs.keepsHttpLogs,
-        addresses: identity.reads.addresses || errorLogs.keepsHttpLogs || errorLogs.keepsTcpLogs,
+        logDetail: errorLogs.reads.logDetail,
+        addresses: identity.reads.addresses || errorLogs.reads.addresses,
         filterState: identity.reads.filterState
       }),
       identifierOf: (message) => message.identifier,
