@@ -52,7 +52,7 @@ const GRPC_STATUS = /^\d{1,10}$/
  * (docs/performance.md, rounds twelve and thirteen).
  */
 export const readHttpEntry = (r: WireReader, reads: number): HttpAccessLog => {
-  const complete = (reads & Reads.logDetail) !== 0
+  const logDetail = (reads & Reads.logDetail) !== 0
   let common: AccessLogCommon | undefined
   let protocolVersion: HttpVersion = "unspecified"
   let method = "METHOD_UNSPECIFIED"
@@ -98,7 +98,7 @@ export const readHttpEntry = (r: WireReader, reads: number): HttpAccessLog => {
             }
             case HttpRequestField.scheme:
               expectWireType(w, Bytes, "HTTPRequestProperties.scheme")
-              if (complete) scheme = q.string()
+              if (logDetail) scheme = q.string()
               else q.skip(w)
               break
             case HttpRequestField.authority:
@@ -111,12 +111,12 @@ export const readHttpEntry = (r: WireReader, reads: number): HttpAccessLog => {
               break
             case HttpRequestField.userAgent:
               expectWireType(w, Bytes, "HTTPRequestProperties.user_agent")
-              if (complete) userAgent = q.repeatingBoundedString(HEADER_VALUE_MAX_BYTES)
+              if (logDetail) userAgent = q.repeatingBoundedString(HEADER_VALUE_MAX_BYTES)
               else q.skip(w)
               break
             case HttpRequestField.requestId:
               expectWireType(w, Bytes, "HTTPRequestProperties.request_id")
-              if (complete) requestId = q.boundedString(HEADER_VALUE_MAX_BYTES)
+              if (logDetail) requestId = q.boundedString(HEADER_VALUE_MAX_BYTES)
               else q.skip(w)
               break
             case HttpRequestField.requestHeadersBytes:
@@ -132,7 +132,7 @@ export const readHttpEntry = (r: WireReader, reads: number): HttpAccessLog => {
               break
             case HttpRequestField.requestHeaders:
               expectWireType(w, Bytes, "HTTPRequestProperties.request_headers")
-              if (complete) trace = readTraceHeader(q.sub(), trace)
+              if (logDetail) trace = readTraceHeader(q.sub(), trace)
               else q.skip(w)
               break
             default:
@@ -173,7 +173,7 @@ export const readHttpEntry = (r: WireReader, reads: number): HttpAccessLog => {
             }
             case HttpResponseField.responseCodeDetails:
               expectWireType(w, Bytes, "HTTPResponseProperties.response_code_details")
-              if (complete) responseCodeDetails = s.string()
+              if (logDetail) responseCodeDetails = s.string()
               else s.skip(w)
               break
             default:

@@ -175,20 +175,17 @@ export const makeMxMeshAnalyzer = (
       const local = named(node.info.metadata)
       return {
         fill: (entries: ReadonlyArray<AccessLog>, sides: ReadonlyArray<EntrySides>) => {
+          // One view of the message's buffer for all its peer values, dropped with this call.
           let view: DataView | undefined
+          const peer = (object: FilterStateObject) => resolvePeer(object, (view = viewOfBuffer(object.value, view)))
           for (let i = 0; i < entries.length; i++) {
             const s = sides[i]
             if (s.local === undefined) s.local = local
             const filterState = entries[i].common.filterState
             for (let j = 0; j < filterState.length; j++) {
               const object = filterState[j]
-              if (s.upstream === undefined && UPSTREAM_KEYS.has(object.key)) {
-                view = viewOfBuffer(object.value, view)
-                s.upstream = resolvePeer(object, view)
-              } else if (s.downstream === undefined && DOWNSTREAM_KEYS.has(object.key)) {
-                view = viewOfBuffer(object.value, view)
-                s.downstream = resolvePeer(object, view)
-              }
+              if (s.upstream === undefined && UPSTREAM_KEYS.has(object.key)) s.upstream = peer(object)
+              else if (s.downstream === undefined && DOWNSTREAM_KEYS.has(object.key)) s.downstream = peer(object)
             }
           }
         }
