@@ -38,7 +38,7 @@ const SPELL_CHECKS = 4
 export interface IdleState {
   worked: boolean
   quietSinceMs: number | undefined
-  /** The current quiet spell's last SPELL_CHECKS utilisations. */
+  /** The current quiet spell's last SPELL_CHECKS utilisations; empty outside a spell. */
   readonly recent: Array<number>
 }
 
@@ -52,20 +52,20 @@ const mean = (xs: ReadonlyArray<number>) => xs.reduce((a, b) => a + b, 0) / xs.l
  * check under the threshold and lasts while the mean of its last SPELL_CHECKS checks stays under it.
  */
 export const idleCheck = (state: IdleState, utilization: number, nowMs: number, afterMs: number): boolean => {
-  if (state.quietSinceMs !== undefined) {
-    state.recent.push(utilization)
-    if (state.recent.length > SPELL_CHECKS) state.recent.shift()
+  const recent = state.recent
+  // Outside a spell this check stands for all SPELL_CHECKS: their mean is the check itself.
+  if (recent.length === 0) for (let i = 0; i < SPELL_CHECKS; i++) recent.push(utilization)
+  else {
+    recent.push(utilization)
+    recent.shift()
   }
-  if (state.quietSinceMs === undefined ? utilization >= QUIET_UTILIZATION : mean(state.recent) >= QUIET_UTILIZATION) {
+  if (mean(recent) >= QUIET_UTILIZATION) {
     state.worked = true
     state.quietSinceMs = undefined
-    state.recent.length = 0
+    recent.length = 0
     return false
   }
-  if (state.quietSinceMs === undefined) {
-    state.quietSinceMs = nowMs
-    for (let i = 0; i < SPELL_CHECKS; i++) state.recent.push(utilization)
-  }
+  state.quietSinceMs ??= nowMs
   if (!state.worked || nowMs - state.quietSinceMs < afterMs) return false
   state.worked = false
   return true
