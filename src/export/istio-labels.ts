@@ -162,13 +162,14 @@ const authorityPart = (namespace: string, authority: string): LabelPart => {
 
 /**
  * `destination_service*`: the Service host of the upstream cluster (`outbound|9080||reviews.default.svc.cluster.local`);
- * where the cluster names none (a sidecar's `inbound|9080||`), the request's authority; else unknown.
+ * where the cluster names none (a sidecar's `inbound|9080||`), the request's authority, a bare name completed with
+ * the callee's `namespace`; else unknown.
  */
-export const servicePart = (e: AccessLog | undefined, destination: WorkloadIdentity): LabelPart => {
+const servicePart = (e: AccessLog | undefined, namespace = ""): LabelPart => {
   if (e === undefined) return byCluster("")
   const cluster = e.common.upstreamCluster
   if (cluster.startsWith("outbound|") || e.kind === "tcp" || e.authority === "") return byCluster(cluster)
-  return authorityPart(destination.namespace, e.authority)
+  return authorityPart(namespace, e.authority)
 }
 
 const flagTexts = new Map<number, string>()
@@ -211,11 +212,55 @@ const principalPairs = (source: string, destination: string): LabelPart => {
 }
 
 /**
+ * The service and principal parts of the records between one pair of workloads, with the inputs they were last made
+ * from. A pair of workloads is nearly always reached through the same Service with the same principals, and the
+ * decoder interns repeated strings: a record of a known pair gets both parts after a few reference comparisons
+ * instead of memo lookups by string.
+ */
+export interface PairLabels {
+  cluster: string
+  authority: string
+  namespace: string
+  service: LabelPart
+  sourcePrincipal: string
+  destinationPrincipal: string
+  principals: LabelPart
+}
+
+export const pairLabels = (): PairLabels => ({
+  cluster: "",
+  authority: "",
+  namespace: "",
+  service: servicePart(undefined),
+  sourcePrincipal: UNKNOWN,
+  destinationPrincipal: UNKNOWN,
+  principals: principalPairs(UNKNOWN, UNKNOWN)
+})
+
+/** `servicePart` of a record of the pair, remade only when its inputs changed. */
+export const pairService = (pair: PairLabels, e: AccessLog | undefined, destination: WorkloadIdentity): LabelPart => {
+  const cluster = e === undefined ? "" : e.common.upstreamCluster
+  const authority = e?.kind === "http" ? e.authority : ""
+  if (cluster !== pair.cluster || authority !== pair.authority || destination.namespace !== pair.namespace) {
+    pair.cluster = cluster
+    pair.authority = authority
+    pair.namespace = destination.namespace
+    pair.service = servicePart(e, destination.namespace)
+  }
+  return pair.service
+}
+
+/**
  * `source_principal`/`destination_principal`. Server side: the downstream TLS connection's certificates (the peer's
  * URI SAN is the caller's SPIFFE id, the local one this workload's). Client side: Envoy's access log describes the
  * application's plain-text connection, so the principals come from the identities when an analyzer knows them.
  */
-export const principalPart = (m: MeshMetric, sourceId: WorkloadIdentity | undefined, reporterIsServer: boolean): LabelPart => {
+export const pairPrincipals = (
+  pair: PairLabels,
+  m: MeshMetric,
+  sourceId: WorkloadIdentity | undefined,
+  reporterIsServer: boolean
+): LabelPart => {
   let source: string | undefined
   let destination: string | undefined
   const tls = m.entry?.common.tls
@@ -225,5 +270,11 @@ export const principalPart = (m: MeshMetric, sourceId: WorkloadIdentity | undefi
   }
   source ||= sourceId?.principal || UNKNOWN
   destination ||= m.destination.principal || UNKNOWN
-  return principalPairs(source, destination)
+  // Remade only when the principals changed.
+  if (source !== pair.sourcePrincipal || destination !== pair.destinationPrincipal) {
+    pair.sourcePrincipal = source
+    pair.destinationPrincipal = destination
+    pair.principals = principalPairs(source, destination)
+  }
+  return pair.principals
 }

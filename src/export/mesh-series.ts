@@ -1,15 +1,18 @@
 // Istio's standard metrics, cumulative since start, one series per label set: the records of each ALS message
 // are added in one call; scrapes render the Prometheus text, remote write reads the same series.
 import type { MeshMetric } from "../domain/mesh-metric.ts"
+import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { ProxyRole } from "../domain/node.ts"
 import {
-  destinationPart,
   type LabelPair,
   labelPart,
   type LabelPart,
-  principalPart,
+  destinationPart,
+  type PairLabels,
+  pairLabels,
+  pairPrincipals,
+  pairService,
   responseFlagsText,
-  servicePart,
   sourcePart,
   UNKNOWN
 } from "./istio-labels.ts"
@@ -85,26 +88,58 @@ const POLICIES = [UNKNOWN, "mutual_tls", "none"] as const
 
 /**
  * The part after the identities: protocol, codes, flags, security policy. Memoised by the response flag mask, then
- * by one number made of the rest, so the hot path builds no string.
+ * by `tailKey` of the rest, so the hot path builds no string.
  */
 const tailParts = new Map<number, Map<number, LabelPart>>()
-const tailPart = (protocol: number, code: number, grpc: number | undefined, flagMask: number, policy: number): LabelPart => {
-  let byRest = tailParts.get(flagMask)
-  if (byRest === undefined) tailParts.set(flagMask, (byRest = new Map()))
-  // code < 2^32 (UInt32Value); a gRPC status past 1021 (gRPC defines 0–16) is written `unknown`; protocol and
-  // policy 0–2: at most 2^46, an exact double.
-  const rest = ((code * 1024 + (grpc === undefined ? 1023 : Math.min(grpc, 1022))) * 4 + protocol) * 4 + policy
-  let part = byRest.get(rest)
+/** code < 2^32 (UInt32Value); a gRPC status past 1021 (gRPC defines 0–16) is written `unknown`; protocol and policy
+ * 0–2: at most 2^46, an exact double. */
+const tailKey = (protocol: number, code: number, grpc: number | undefined, policy: number): number =>
+  ((code * 1024 + (grpc === undefined ? 1023 : Math.min(grpc, 1022))) * 4 + protocol) * 4 + policy
+const tailPart = (flagMask: number, key: number, protocol: number, code: number, grpc: number | undefined, policy: number): LabelPart => {
+  let byKey = tailParts.get(flagMask)
+  if (byKey === undefined) tailParts.set(flagMask, (byKey = new Map()))
+  let part = byKey.get(key)
   if (part === undefined) {
     const name = PROTOCOLS[protocol]
     const pairs: Array<LabelPair> = [["request_protocol", PROTOCOL_LABEL[name]]]
     if (name !== "TCP")
       pairs.push(["response_code", String(code)], ["grpc_response_status", grpc === undefined ? "" : grpc < 1022 ? String(grpc) : UNKNOWN])
     pairs.push(["response_flags", responseFlagsText(flagMask)], ["connection_security_policy", POLICIES[policy]])
-    byRest.set(rest, (part = labelPart(pairs)))
+    byKey.set(key, (part = labelPart(pairs)))
   }
   return part
 }
+
+/**
+ * Where the records of a pair of workloads on one reporter side last went, and the parts that chose it: a pair's
+ * records mostly repeat one label set (the same Service, principals and outcome), so most records find their series
+ * here after a few comparisons.
+ */
+interface LastSeries {
+  service: LabelPart | undefined
+  principals: LabelPart | undefined
+  reporter: LabelPart | undefined
+  flagMask: number
+  tailKey: number
+  series: MeshSeries | undefined
+}
+interface Pair {
+  readonly src: LabelPart
+  readonly dst: LabelPart
+  readonly labels: PairLabels
+  /** Client side, server side. */
+  readonly last: readonly [LastSeries, LastSeries]
+}
+/** The key of records whose source no analyzer knows. */
+const NO_SOURCE = {}
+const noSeries = (): LastSeries => ({
+  service: undefined,
+  principals: undefined,
+  reporter: undefined,
+  flagMask: 0,
+  tailKey: 0,
+  series: undefined
+})
 
 /**
  * Behind the front cache (below): a trie over the label parts of a record, keyed by the part objects themselves
@@ -178,7 +213,10 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
     return s
   }
 
-  /** The series of these parts through the trie, made when new; undefined when the limit refuses a new one. */
+  /**
+   * The series of these parts through the front cache, then the trie, made when new; undefined when the limit
+   * refuses a new one.
+   */
   const lookup = (
     src: LabelPart,
     dst: LabelPart,
@@ -189,20 +227,78 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
     tcp: boolean,
     nowMs: number
   ): MeshSeries | undefined => {
+    const slot = frontSlot(src, dst, svc, principals, tail, reporter)
+    const at = slot * PARTS
+    const cached = frontSeries[slot]
+    if (
+      cached !== undefined &&
+      frontParts[at] === src &&
+      frontParts[at + 1] === dst &&
+      frontParts[at + 2] === svc &&
+      frontParts[at + 3] === principals &&
+      frontParts[at + 4] === tail &&
+      frontParts[at + 5] === reporter
+    )
+      return cached
     if (trieNodes > 8 * options.maxSeries + 4096) {
       trie = newTrie()
       trieNodes = 0
     }
     const leaf = step(step(step(step(step(step(trie, src), dst), svc), principals), tail), reporter)
-    if (leaf.series !== undefined) return leaf.series
-    const labelText = (reporter.text + src.text + dst.text + principals.text + svc.text + tail.text).slice(0, -1)
-    let s = series.get(labelText)
+    let s = leaf.series
     if (s === undefined) {
-      if (series.size >= options.maxSeries) return undefined
-      s = create(tcp ? "tcp" : "http", labelText, [reporter, src, dst, principals, svc, tail], nowMs)
+      const labelText = (reporter.text + src.text + dst.text + principals.text + svc.text + tail.text).slice(0, -1)
+      s = series.get(labelText)
+      if (s === undefined) {
+        if (series.size >= options.maxSeries) return undefined
+        s = create(tcp ? "tcp" : "http", labelText, [reporter, src, dst, principals, svc, tail], nowMs)
+      }
+      leaf.series = s
     }
-    leaf.series = s
+    frontParts[at] = src
+    frontParts[at + 1] = dst
+    frontParts[at + 2] = svc
+    frontParts[at + 3] = principals
+    frontParts[at + 4] = tail
+    frontParts[at + 5] = reporter
+    frontSeries[slot] = s
     return s
+  }
+
+  /**
+   * By source part, then destination part: workloads, not pods (every pod of a workload shares its parts). Started
+   * over when series are evicted, so a pair's last series is never one evicted since.
+   */
+  let pairs = new Map<LabelPart, Map<LabelPart, Pair>>()
+  let pairCount = 0
+  const pairOfParts = (src: LabelPart, dst: LabelPart): Pair => {
+    let byDestination = pairs.get(src)
+    if (byDestination === undefined) pairs.set(src, (byDestination = new Map()))
+    let pair = byDestination.get(dst)
+    if (pair === undefined) {
+      // A pair normally leads to a label set or more; past that many the map starts over (refused records).
+      if (pairCount >= options.maxSeries + 4096) {
+        pairs = new Map([[src, (byDestination = new Map())]])
+        pairCount = 0
+        podPairs = new WeakMap()
+      }
+      byDestination.set(dst, (pair = { src, dst, labels: pairLabels(), last: [noSeries(), noSeries()] }))
+      pairCount++
+    }
+    return pair
+  }
+  /**
+   * In front: by the identity objects themselves (pods), weakly, to their workloads' pair: two lookups instead of
+   * four. Started over with the pairs.
+   */
+  let podPairs = new WeakMap<object, WeakMap<WorkloadIdentity, Pair>>()
+  const pairOf = (source: WorkloadIdentity | undefined, destination: WorkloadIdentity): Pair => {
+    const sourceKey = source ?? NO_SOURCE
+    let byDestination = podPairs.get(sourceKey)
+    if (byDestination === undefined) podPairs.set(sourceKey, (byDestination = new WeakMap()))
+    let pair = byDestination.get(destination)
+    if (pair === undefined) byDestination.set(destination, (pair = pairOfParts(sourcePart(source), destinationPart(destination))))
+    return pair
   }
 
   /**
@@ -226,43 +322,37 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       }
       const server = m.detectPoint === "server" || m.role === "waypoint"
       const reporter = REPORTER[m.role][m.detectPoint]
-      const src = sourcePart(source)
-      const dst = destinationPart(m.destination)
-      const svc = servicePart(e, m.destination)
-      const principals = principalPart(m, source, server)
+      const pair = pairOf(source, m.destination)
+      const svc = pairService(pair.labels, e, m.destination)
+      const principals = pairPrincipals(pair.labels, m, source, server)
       const tcp = m.protocol === "TCP"
+      const protocol = m.protocol === "HTTP" ? 0 : tcp ? 2 : 1
+      const grpc = e?.kind === "http" ? e.grpcStatus : undefined
+      const flagMask = e?.common.responseFlags ?? 0
       const policy = !server ? 0 : m.tlsMode === "mTLS" ? 1 : 2
-      const tail = tailPart(
-        m.protocol === "HTTP" ? 0 : tcp ? 2 : 1,
-        m.responseCode,
-        e?.kind === "http" ? e.grpcStatus : undefined,
-        e?.common.responseFlags ?? 0,
-        policy
-      )
-      const slot = frontSlot(src, dst, svc, principals, tail, reporter)
-      const at = slot * PARTS
-      let s = frontSeries[slot]
+      const key = tailKey(protocol, m.responseCode, grpc, policy)
+      const last = pair.last[server ? 1 : 0]
+      let s = last.series
       if (
         s === undefined ||
-        frontParts[at] !== src ||
-        frontParts[at + 1] !== dst ||
-        frontParts[at + 2] !== svc ||
-        frontParts[at + 3] !== principals ||
-        frontParts[at + 4] !== tail ||
-        frontParts[at + 5] !== reporter
+        last.service !== svc ||
+        last.principals !== principals ||
+        last.reporter !== reporter ||
+        last.flagMask !== flagMask ||
+        last.tailKey !== key
       ) {
-        s = lookup(src, dst, svc, principals, tail, reporter, tcp, nowMs)
+        const tail = tailPart(flagMask, key, protocol, m.responseCode, grpc, policy)
+        s = lookup(pair.src, pair.dst, svc, principals, tail, reporter, tcp, nowMs)
         if (s === undefined) {
           counts.refused++
           continue
         }
-        frontParts[at] = src
-        frontParts[at + 1] = dst
-        frontParts[at + 2] = svc
-        frontParts[at + 3] = principals
-        frontParts[at + 4] = tail
-        frontParts[at + 5] = reporter
-        frontSeries[slot] = s
+        last.service = svc
+        last.principals = principals
+        last.reporter = reporter
+        last.flagMask = flagMask
+        last.tailKey = key
+        last.series = s
       }
       s.lastUpdateMs = nowMs
       const v = s.values
@@ -298,10 +388,14 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
     }
     if (evicted > 0) {
       lastEvictionMs = nowMs
+      // Every way to a series may now lead to an evicted one.
       trie = newTrie()
       trieNodes = 0
       frontParts.fill(undefined)
       frontSeries.fill(undefined)
+      pairs = new Map()
+      pairCount = 0
+      podPairs = new WeakMap()
     }
     evictedTotal += evicted
     return evicted

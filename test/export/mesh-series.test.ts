@@ -23,6 +23,9 @@ import { metricValue } from "../../testkit/meshsight-process.ts"
 import { uncompressSync } from "snappy"
 import { decodeWriteRequest } from "../support/write-request.ts"
 import { meshMetric } from "../support/mesh-metric.ts"
+import { alsMessageJson, inboundHttpEntry, outboundHttpEntry, type Workload } from "../../sim/istio-entries.ts"
+import { encodeAlsMessageJson } from "../../sim/envoy-protos.ts"
+import { decodeAlsMessage } from "../../src/protocol/als-codec.ts"
 import { messagesOf } from "../support/message-sources.ts"
 
 const T0 = Date.UTC(2026, 10, 25, 10, 0, 0)
@@ -126,6 +129,93 @@ describe("series lookup", () => {
     expect(registry.size()).toBe(records.length)
     const requests = [...registry.series()].map((s) => s.values[HTTP_REQUESTS])
     expect(requests).toStrictEqual(records.map((_, i) => 3 * (1 + extra(i))))
+  })
+
+  // The records of one pair of identity objects that differ in one input at a time (Service, authority,
+  // principal, outcome, reporter side, security policy): the pair's memo of its last label set must notice each.
+  const entryOf = (json: Record<string, unknown>, reporter: Workload) =>
+    decodeAlsMessage(encodeAlsMessageJson(alsMessageJson({ http: [json] }, { workload: reporter, role: "sidecar" }))).entries[0]
+  const podOf = (workloadName: string, ip: string): Workload => ({
+    name: `${workloadName}-1`,
+    namespace: "shop",
+    ip,
+    labels: { app: workloadName },
+    workloadName,
+    serviceAccount: `${workloadName}-sa`
+  })
+  const [web, shopPod] = [podOf("web", "10.0.0.5"), podOf("cart", "10.0.0.6")]
+  const call = { startMs: T0, durationMs: 10, authority: "cart:8080", mtls: true }
+  const toCart = { client: web, server: shopPod, port: 8080, host: "cart.shop.svc.cluster.local" }
+  const server = (over: object, peers = toCart) =>
+    metric({ source, destination: cart, entry: entryOf(inboundHttpEntry({ ...call, ...over }, peers), shopPod) })
+  const client = (over: object, host = toCart.host) =>
+    metric({
+      source,
+      destination: cart,
+      detectPoint: "client",
+      entry: entryOf(outboundHttpEntry({ ...call, ...over }, { ...toCart, host }), web)
+    })
+  const waypointEntry = entryOf(inboundHttpEntry(call, toCart), shopPod)
+  // Each variant is one call: a waypoint reports its pair of records (server side, then client side) as one.
+  const variants: ReadonlyArray<ReadonlyArray<MeshMetric>> = [
+    [server({})],
+    [server({ authority: "cart.other:8080" })],
+    [server({}, { ...toCart, client: { ...web, serviceAccount: "other-sa" } })],
+    [metric({ ...server({}), responseCode: 503 })],
+    [server({ responseFlags: { upstreamConnectionFailure: true } })],
+    [server({ grpcStatus: 14 })],
+    [metric({ ...server({}), tlsMode: "NONE" })],
+    [client({})],
+    [client({}, "cart-canary.shop.svc.cluster.local")],
+    (["server", "client"] as const).map((detectPoint) =>
+      metric({ source, destination: cart, role: "waypoint", detectPoint, entry: waypointEntry })
+    )
+  ]
+
+  it("a pair's records that differ in one input at a time keep their own label sets, in any order", () => {
+    const registry = makeMeshSeries({ maxSeries: 100, idleMs: 10 * MIN })
+    // Variant i is recorded i + 1 times per round, each round in another order.
+    for (let round = 0; round < 4; round++) {
+      const order = variants.flatMap((v, i) => Array.from({ length: i + 1 }, () => v))
+      registry.record((round % 2 === 0 ? order : order.reverse()).flat(), T0)
+      // 3 and the number of variants have no common divisor: every variant once, in a shuffled order.
+      registry.record(
+        variants.flatMap((_, i) => variants[(i * 3 + round) % variants.length]),
+        T0
+      )
+    }
+    expect(registry.size()).toBe(variants.length)
+    const requests = [...registry.series()].map((s) => s.values[HTTP_REQUESTS])
+    expect(requests).toStrictEqual(variants.map((_, i) => 4 * (i + 1) + 4))
+  })
+
+  it("callees known only by their namespace share their labels, not their Service: a bare authority takes each one's namespace", () => {
+    const registry = makeMeshSeries({ maxSeries: 100, idleMs: 10 * MIN })
+    const nameless = (namespace: string): WorkloadIdentity => ({ ...cart, instance: "", namespace })
+    const [shop, other] = [nameless("shop"), nameless("other")]
+    const entry = entryOf(inboundHttpEntry(call, toCart), shopPod)
+    registry.record(
+      [shop, other, shop].map((destination) => metric({ source, destination, entry })),
+      T0
+    )
+    const services = [...registry.series()].map((s) => s.pairs.find(([k]) => k === "destination_service")?.[1])
+    expect(services).toStrictEqual(["cart.shop.svc.cluster.local", "cart.other.svc.cluster.local"])
+  })
+
+  it("past its bound, refusing new label sets, the lookup still finds the label sets it holds", () => {
+    const registry = makeMeshSeries({ maxSeries: 10, idleMs: 10 * MIN })
+    // 5 000 pairs of workloads: more than the memo of pairs keeps (the bound and 4 096) before it starts over.
+    expect(registry.record(byDestination, T0).refused).toBe(byDestination.length - 10)
+    expect(registry.record(byDestination, T0).refused).toBe(byDestination.length - 10)
+    expect([...registry.series()].map((s) => s.values[HTTP_REQUESTS])).toStrictEqual(Array.from({ length: 10 }, () => 2))
+  })
+
+  it("a label set evicted and back gets a series of its own again, for the same identity objects", () => {
+    const registry = makeMeshSeries({ maxSeries: 100, idleMs: MIN })
+    registry.record([...variants[0], ...variants[7]], T0)
+    expect(registry.evictIdle(T0 + 2 * MIN)).toBe(2)
+    registry.record([...variants[0], ...variants[0]], T0 + 2 * MIN)
+    expect([...registry.series()].map((s) => s.values[HTTP_REQUESTS])).toStrictEqual([2])
   })
 
   it("every pod of a workload (its own identity object) shares its workload's label parts; another workload does not", () => {
