@@ -127,8 +127,8 @@ interface Pair {
   readonly src: LabelPart
   readonly dst: LabelPart
   readonly labels: PairLabels
-  /** Client side, server side. */
-  readonly last: readonly [LastSeries, LastSeries]
+  readonly client: LastSeries
+  readonly server: LastSeries
 }
 /** The key of records whose source no analyzer knows. */
 const NO_SOURCE = {}
@@ -266,24 +266,21 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
   }
 
   /**
-   * By source part, then destination part: workloads, not pods (every pod of a workload shares its parts). Started
-   * over when series are evicted, so a pair's last series is never one evicted since.
+   * By the source and destination parts' ids: workloads, not pods (every pod of a workload shares its parts).
+   * Reached only when `pairOf` meets a new pair of identity objects, so its key may be a string. Started over when
+   * series are evicted, so a pair's last series is never one evicted since.
    */
-  let pairs = new Map<LabelPart, Map<LabelPart, Pair>>()
-  let pairCount = 0
+  let pairs = new Map<string, Pair>()
   const pairOfParts = (src: LabelPart, dst: LabelPart): Pair => {
-    let byDestination = pairs.get(src)
-    if (byDestination === undefined) pairs.set(src, (byDestination = new Map()))
-    let pair = byDestination.get(dst)
+    const key = `${src.id} ${dst.id}`
+    let pair = pairs.get(key)
     if (pair === undefined) {
       // A pair normally leads to a label set or more; past that many the map starts over (refused records).
-      if (pairCount >= options.maxSeries + 4096) {
-        pairs = new Map([[src, (byDestination = new Map())]])
-        pairCount = 0
+      if (pairs.size >= options.maxSeries + 4096) {
+        pairs = new Map()
         podPairs = new WeakMap()
       }
-      byDestination.set(dst, (pair = { src, dst, labels: pairLabels(), last: [noSeries(), noSeries()] }))
-      pairCount++
+      pairs.set(key, (pair = { src, dst, labels: pairLabels(), client: noSeries(), server: noSeries() }))
     }
     return pair
   }
@@ -331,7 +328,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       const flagMask = e?.common.responseFlags ?? 0
       const policy = !server ? 0 : m.tlsMode === "mTLS" ? 1 : 2
       const key = tailKey(protocol, m.responseCode, grpc, policy)
-      const last = pair.last[server ? 1 : 0]
+      const last = server ? pair.server : pair.client
       let s = last.series
       if (
         s === undefined ||
@@ -394,7 +391,6 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       frontParts.fill(undefined)
       frontSeries.fill(undefined)
       pairs = new Map()
-      pairCount = 0
       podPairs = new WeakMap()
     }
     evictedTotal += evicted
