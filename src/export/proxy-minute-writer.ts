@@ -19,7 +19,7 @@ import {
 import { settingsConfig } from "../util/setting.ts"
 import { type Enqueue, minuteWriterSettings, PROCESS_SLOTS_MS, runMinuteWriter, sampleTime } from "./minute-writer.ts"
 import { TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
-import { encodeLabel, makeRequestBatcher } from "./write-request.ts"
+import { encodeLabel, labelPiece, makeRequestBatcher } from "./write-request.ts"
 
 /**
  * The families, each labelled `service`, `instance` and `meshsight_replica`:
@@ -67,12 +67,12 @@ export const proxyMinuteBatches = (
 ): Array<WriteBatch> => {
   const { put, finish } = makeRequestBatcher(TIMESERIES_PER_REQUEST)
 
-  const replicaLabel = encodeLabel("meshsight_replica", replicaName)
+  const replicaLabel = labelPiece("meshsight_replica", replicaName)
   for (const state of instances) {
     let own: { instance: Uint8Array; service: Uint8Array } | undefined
     for (const [minute, m] of state.minutes) {
       if (minute < from || minute >= before) continue
-      own ??= { instance: encodeLabel("instance", state.instance), service: encodeLabel("service", state.service) }
+      own ??= { instance: labelPiece("instance", state.instance), service: labelPiece("service", state.service) }
       const { instance, service } = own
       const at = timeOf(minute)
       put([NAMES.lastSeen, instance, replicaLabel, service], m.lastSeenMs, at)
@@ -80,7 +80,7 @@ export const proxyMinuteBatches = (
         if (!Number.isNaN(v)) put([NAMES.server, instance, replicaLabel, SERVER_PICK[slot], service, SERVER_STAT[slot]], v, at)
       })
       for (const [name, c] of m.clusters) {
-        const cluster = encodeLabel("cluster_name", name)
+        const cluster = labelPiece("cluster_name", name)
         const direction = c.outbound ? DIRECTION.outbound : DIRECTION.inbound
         c.values.forEach((v, i) => {
           if (Number.isNaN(v)) return

@@ -12,11 +12,9 @@ import {
   remoteWriteSamplesSent
 } from "../telemetry.ts"
 import { FAMILIES, histogramObserved, LE_TEXTS } from "./exposition.ts"
-import { BoundedMemo } from "../util/bounded-memo.ts"
-import type { LabelPair } from "./istio-labels.ts"
 import type { MeshSeries } from "./mesh-series.ts"
 import type { GaugeFamily } from "./proxy-series.ts"
-import { compressBody, encodeLabel, encodeLabels, ProtoWriter, REMOTE_WRITE_HEADERS, writeTimeSeries } from "./write-request.ts"
+import { encodeLabels, labelPiece, REMOTE_WRITE_HEADERS, SnappyBlockWriter, writeTimeSeries } from "./write-request.ts"
 
 export interface WriteBatch {
   readonly body: Uint8Array
@@ -26,19 +24,15 @@ export interface WriteBatch {
 /** TimeSeries per request (Prometheus' own remote-write queue sends 2000 samples per request by default). */
 export const TIMESERIES_PER_REQUEST = 2000
 
-const nameLabels = new Map<string, Uint8Array>()
-const nameLabel = (name: string): Uint8Array => {
-  let b = nameLabels.get(name)
-  if (b === undefined) nameLabels.set(name, (b = encodeLabel("__name__", name)))
-  return b
-}
-const LE_LABELS = LE_TEXTS.map((le) => encodeLabel("le", le))
-/** The proxies' label pairs (service, instance, cluster_name, …) repeat every snapshot: each is encoded once. */
-const pairLabels = new BoundedMemo<string, Uint8Array>(200_000)
-const pairLabel = ([name, value]: LabelPair): Uint8Array => {
-  const key = `${name}=${value}`
-  return pairLabels.get(key) ?? pairLabels.set(key, encodeLabel(name, value))
-}
+const nameLabel = (name: string): Uint8Array => labelPiece("__name__", name)
+const LE_LABELS = LE_TEXTS.map((le) => labelPiece("le", le))
+/** Each family's sample names. */
+const FAMILY_NAMES = FAMILIES.map((f) => ({
+  total: nameLabel(`${f.name}_total`),
+  bucket: nameLabel(`${f.name}_bucket`),
+  sum: nameLabel(`${f.name}_sum`),
+  count: nameLabel(`${f.name}_count`)
+}))
 
 /** A series' labels encoded once, split where `le` sorts in. */
 interface EncodedLabels {
@@ -74,12 +68,12 @@ export const snapshotBatches = (
   gauges: ReadonlyArray<GaugeFamily> = []
 ): Array<WriteBatch> => {
   const batches: Array<WriteBatch> = []
-  const w = new ProtoWriter()
+  const w = new SnappyBlockWriter()
   let timeseries = 0
   let samples = 0
   const cut = () => {
     if (timeseries === 0) return
-    batches.push({ body: compressBody(w.take()), samples })
+    batches.push({ body: w.take(), samples })
     timeseries = 0
     samples = 0
   }
@@ -88,43 +82,35 @@ export const snapshotBatches = (
     const { beforeLe, afterLe } = labelsOf(s)
     const fresh = !s.announced && zeroAt < nowMs
     s.announced = true
-    const put = (name: string, value: number, le?: Uint8Array) => {
-      const pieces = le === undefined ? [nameLabel(name), beforeLe, afterLe] : [nameLabel(name), beforeLe, le, afterLe]
-      writeTimeSeries(
-        w,
-        pieces,
-        fresh
-          ? [
-              [0, zeroAt],
-              [value, nowMs]
-            ]
-          : [[value, nowMs]]
-      )
-      timeseries++
-      samples += fresh ? 2 : 1
-    }
+    const zero = fresh ? zeroAt : undefined
     const v = s.values
-    for (const f of FAMILIES) {
+    const first = timeseries
+    for (let i = 0; i < FAMILIES.length; i++) {
+      const f = FAMILIES[i]
       if (f.kind !== s.kind) continue
+      const names = FAMILY_NAMES[i]
       if (f.type === "counter") {
-        put(`${f.name}_total`, v[f.at])
+        writeTimeSeries(w, [names.total, beforeLe, afterLe], v[f.at], nowMs, zero)
+        timeseries++
         continue
       }
       if (!histogramObserved(s, f.at)) continue
       let cumulative = 0
       for (let b = 0; b < LE_LABELS.length; b++) {
         cumulative += v[f.at + b]
-        put(`${f.name}_bucket`, cumulative, LE_LABELS[b])
+        writeTimeSeries(w, [names.bucket, beforeLe, LE_LABELS[b], afterLe], cumulative, nowMs, zero)
       }
-      put(`${f.name}_sum`, v[f.at + LE_LABELS.length])
-      put(`${f.name}_count`, cumulative)
+      writeTimeSeries(w, [names.sum, beforeLe, afterLe], v[f.at + LE_LABELS.length], nowMs, zero)
+      writeTimeSeries(w, [names.count, beforeLe, afterLe], cumulative, nowMs, zero)
+      timeseries += LE_LABELS.length + 2
     }
+    samples += (timeseries - first) * (fresh ? 2 : 1)
     if (timeseries >= TIMESERIES_PER_REQUEST) cut()
   }
   for (const g of gauges) {
     const name = nameLabel(g.name)
     for (const { pairs, value } of g.samples) {
-      writeTimeSeries(w, [name, ...pairs.map(pairLabel)], [[value, nowMs]])
+      writeTimeSeries(w, [name, ...pairs.map(([k, v]) => labelPiece(k, v))], value, nowMs)
       samples++
       if (++timeseries >= TIMESERIES_PER_REQUEST) cut()
     }
