@@ -50,6 +50,7 @@ export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new 
 export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
   const addresses = (reads & Reads.addresses) !== 0
   const filterState = (reads & Reads.filterState) !== 0
+  const logDetail = (reads & Reads.logDetail) !== 0
   let downstreamRemoteAddress: Address | undefined
   let downstreamLocalAddress: Address | undefined
   let downstreamDirectRemoteAddress: Address | undefined
@@ -97,7 +98,8 @@ export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
       }
       case CommonField.timeToLastRxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_rx_byte")
-        timeToLastRxByteNs = readSecondsNanos(r, "time_to_last_rx_byte")
+        if (logDetail) timeToLastRxByteNs = readSecondsNanos(r, "time_to_last_rx_byte")
+        else r.skip(wt)
         break
       case CommonField.timeToFirstUpstreamTxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_upstream_tx_byte")
@@ -105,7 +107,8 @@ export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
         break
       case CommonField.timeToLastUpstreamTxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_last_upstream_tx_byte")
-        timeToLastUpstreamTxByteNs = readSecondsNanos(r, "time_to_last_upstream_tx_byte")
+        if (logDetail) timeToLastUpstreamTxByteNs = readSecondsNanos(r, "time_to_last_upstream_tx_byte")
+        else r.skip(wt)
         break
       case CommonField.timeToFirstUpstreamRxByte:
         expectWireType(wt, Bytes, "AccessLogCommon.time_to_first_upstream_rx_byte")

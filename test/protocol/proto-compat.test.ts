@@ -294,7 +294,12 @@ describe("values: the codec decodes what the official protos encode", () => {
   it("reading fewer groups of fields: the same entries, with only the groups left out empty (seeded)", () => {
     const rng = makeRng(0x5eed_0005)
     const withoutLogDetail = (e: AccessLog): AccessLog => {
-      const common = { ...e.common, filterState: e.common.filterState.map((fs) => ({ ...fs, typeUrl: "" })) }
+      const common = {
+        ...e.common,
+        filterState: e.common.filterState.map((fs) => ({ ...fs, typeUrl: "" })),
+        timeToLastRxByteNs: undefined,
+        timeToLastUpstreamTxByteNs: undefined
+      }
       return e.kind === "http"
         ? { ...e, common, scheme: "", userAgent: "", requestId: "", traceId: "", responseCodeDetails: "" }
         : { ...e, common }
@@ -317,7 +322,7 @@ describe("values: the codec decodes what the official protos encode", () => {
       addresses: (bits & 2) !== 0,
       filterState: (bits & 4) !== 0
     }))
-    const skipped = { http: 0, filterState: 0, addresses: 0 }
+    const skipped = { http: 0, filterState: 0, addresses: 0, durations: 0 }
     for (let i = 0; i < 200; i++) {
       const bytes = encodeNoisy(StreamAccessLogsMessage, randomAlsMessage(rng), rng)
       const complete = decodeAlsMessage(bytes)
@@ -333,6 +338,7 @@ describe("values: the codec decodes what the official protos encode", () => {
       for (const e of complete.entries) {
         if (e.kind === "http" && (e.scheme !== "" || e.requestId !== "" || e.userAgent !== "" || e.traceId !== "")) skipped.http++
         skipped.filterState += e.common.filterState.filter((fs) => fs.typeUrl !== "").length
+        if (e.common.timeToLastRxByteNs !== undefined || e.common.timeToLastUpstreamTxByteNs !== undefined) skipped.durations++
         if (e.common.downstreamRemoteAddress !== undefined || e.common.upstreamRemoteAddress !== undefined) skipped.addresses++
       }
     }
@@ -340,6 +346,7 @@ describe("values: the codec decodes what the official protos encode", () => {
     expect(skipped.http).toBeGreaterThan(100)
     expect(skipped.filterState).toBeGreaterThan(100)
     expect(skipped.addresses).toBeGreaterThan(100)
+    expect(skipped.durations).toBeGreaterThan(100)
     // Reading every group is the complete decoder itself.
     expect(alsDecoder({ logDetail: true, addresses: true, filterState: true })).toBe(decodeAlsMessage)
   })
