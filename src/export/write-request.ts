@@ -13,9 +13,9 @@ const utf8 = new TextEncoder()
 export class ProtoWriter {
   buf: Uint8Array
   pos = 0
-  /** A double's bytes, little-endian (as protobuf writes it, and as V8 stores it on the platforms Node runs on). */
-  private readonly float = new Float64Array(1)
-  private readonly floatBytes = new Uint8Array(this.float.buffer)
+  /** A double's eight bytes, little-endian as protobuf writes them: made here, then copied in. */
+  private readonly floatBytes = new Uint8Array(8)
+  private readonly floatView = new DataView(this.floatBytes.buffer)
 
   constructor(initialBytes = 64 * 1024) {
     this.buf = new Uint8Array(initialBytes)
@@ -58,7 +58,7 @@ export class ProtoWriter {
 
   double(v: number) {
     this.ensure(8)
-    this.float[0] = v
+    this.floatView.setFloat64(0, v, true)
     this.buf.set(this.floatBytes, this.pos)
     this.pos += 8
   }
