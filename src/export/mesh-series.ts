@@ -91,8 +91,10 @@ const POLICIES = [UNKNOWN, "mutual_tls", "none"] as const
  * by `tailKey` of the rest, so the hot path builds no string.
  */
 const tailParts = new Map<number, Map<number, LabelPart>>()
-/** code < 2^32 (UInt32Value); a gRPC status past 1021 (gRPC defines 0–16) is written `unknown`; protocol and policy
- * 0–2: at most 2^46, an exact double. */
+/**
+ * Protocol, codes and policy as one number: code < 2^32 (UInt32Value); a gRPC status past 1021 (gRPC defines 0–16)
+ * is written `unknown`; protocol and policy 0–2. At most 2^46, an exact double.
+ */
 const tailKey = (protocol: number, code: number, grpc: number | undefined, policy: number): number =>
   ((code * 1024 + (grpc === undefined ? 1023 : Math.min(grpc, 1022))) * 4 + protocol) * 4 + policy
 const tailPart = (flagMask: number, key: number, protocol: number, code: number, grpc: number | undefined, policy: number): LabelPart => {
