@@ -144,19 +144,14 @@ const noSeries = (): LastSeries => ({
 })
 
 /**
- * Behind the front cache (below): a trie over the label parts of a record, keyed by the part objects themselves
- * (identity hashing: no string is built or hashed per record; a label text is over a kilobyte).
+ * Behind each pair's last series (below): a trie over the label parts of a record, keyed by the part objects
+ * themselves (identity hashing: no string is built or hashed per record; a label text is over a kilobyte).
  */
 interface Trie {
   readonly next: Map<LabelPart, Trie>
   series: MeshSeries | undefined
 }
 const newTrie = (): Trie => ({ next: new Map(), series: undefined })
-
-/** Slots of the direct-mapped cache in front of the trie (a power of two). */
-const FRONT_SLOTS = 4096
-/** A record's label parts, in the order the trie and the front cache take them. */
-const PARTS = 6
 
 export const makeMeshSeries = (options: MeshSeriesOptions) => {
   /** By label text: the one truth, consulted only when the parts' key is not yet known. */
@@ -175,22 +170,6 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       trieNodes++
     }
     return next
-  }
-  /**
-   * In front of the trie: a slot chosen by a hash of the six parts' ids holds the parts it was filled for and their
-   * series. A hit is six reference comparisons instead of six Map lookups (the trie's walk was the export's main
-   * cost); a miss walks the trie and takes the slot over. Emptied whenever series are evicted.
-   */
-  const frontParts = new Array<LabelPart | undefined>(FRONT_SLOTS * PARTS).fill(undefined)
-  const frontSeries = new Array<MeshSeries | undefined>(FRONT_SLOTS).fill(undefined)
-  const frontSlot = (a: LabelPart, b: LabelPart, c: LabelPart, d: LabelPart, e: LabelPart, f: LabelPart): number => {
-    let h = Math.imul(a.id, 0x9e3779b1)
-    h = Math.imul(h ^ b.id, 0x85ebca6b)
-    h = Math.imul(h ^ c.id, 0xc2b2ae35)
-    h = Math.imul(h ^ d.id, 0x27d4eb2f)
-    h = Math.imul(h ^ e.id, 0x165667b1)
-    h = Math.imul(h ^ f.id, 0x9e3779b1)
-    return (h ^ (h >>> 16)) & (FRONT_SLOTS - 1)
   }
   let refusedTotal = 0
   let evictedTotal = 0
@@ -216,8 +195,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
   }
 
   /**
-   * The series of these parts through the front cache, then the trie, made when new; undefined when the limit
-   * refuses a new one.
+   * The series of these parts through the trie, made when new; undefined when the limit refuses a new one.
    */
   const lookup = (
     src: LabelPart,
@@ -229,19 +207,6 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
     tcp: boolean,
     nowMs: number
   ): MeshSeries | undefined => {
-    const slot = frontSlot(src, dst, svc, principals, tail, reporter)
-    const at = slot * PARTS
-    const cached = frontSeries[slot]
-    if (
-      cached !== undefined &&
-      frontParts[at] === src &&
-      frontParts[at + 1] === dst &&
-      frontParts[at + 2] === svc &&
-      frontParts[at + 3] === principals &&
-      frontParts[at + 4] === tail &&
-      frontParts[at + 5] === reporter
-    )
-      return cached
     if (trieNodes > 8 * options.maxSeries + 4096) {
       trie = newTrie()
       trieNodes = 0
@@ -257,13 +222,6 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       }
       leaf.series = s
     }
-    frontParts[at] = src
-    frontParts[at + 1] = dst
-    frontParts[at + 2] = svc
-    frontParts[at + 3] = principals
-    frontParts[at + 4] = tail
-    frontParts[at + 5] = reporter
-    frontSeries[slot] = s
     return s
   }
 
@@ -390,8 +348,6 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
       // Every way to a series may now lead to an evicted one.
       trie = newTrie()
       trieNodes = 0
-      frontParts.fill(undefined)
-      frontSeries.fill(undefined)
       pairs = new Map()
       podPairs = new WeakMap()
     }

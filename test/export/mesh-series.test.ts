@@ -105,9 +105,9 @@ const flush = (atMs: number, heap: number, requests: number) =>
 const proxyLines = (text: string) => text.split("\n").filter((l) => l.startsWith("envoy_"))
 
 describe("series lookup", () => {
-  // Label sets that differ in one part only (the response code, or the destination), more of them than the lookup
-  // cache has slots (4096): slots are taken over between one record of a label set and the next, and two label sets
-  // sharing a slot can only be told apart by that one part.
+  // Label sets that differ in one part only (the response code, or the destination), 5 000 of each: a pair's last
+  // series is taken over between one record of a label set and the next, and two label sets can only be told apart
+  // by that one part.
   // One identity object per workload, as the analyzers hand them out (each record of `metric()` has its own).
   const { source, destination: cart } = metric()
   const byCode = Array.from({ length: 5_000 }, (_, i) => metric({ source, destination: cart, responseCode: 100 + i }))
