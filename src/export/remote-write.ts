@@ -14,7 +14,7 @@ import {
 import { FAMILIES, histogramObserved, LE_TEXTS } from "./exposition.ts"
 import type { MeshSeries } from "./mesh-series.ts"
 import type { GaugeFamily } from "./proxy-series.ts"
-import { encodeLabels, labelPiece, REMOTE_WRITE_HEADERS, SnappyBlockWriter, writeTimeSeries } from "./write-request.ts"
+import { encodeLabels, labelPiece, makeRequestBatcher, REMOTE_WRITE_HEADERS } from "./write-request.ts"
 
 export interface WriteBatch {
   readonly body: Uint8Array
@@ -67,16 +67,7 @@ export const snapshotBatches = (
   lastEvictionMs = Number.NEGATIVE_INFINITY,
   gauges: ReadonlyArray<GaugeFamily> = []
 ): Array<WriteBatch> => {
-  const batches: Array<WriteBatch> = []
-  const w = new SnappyBlockWriter()
-  let timeseries = 0
-  let samples = 0
-  const cut = () => {
-    if (timeseries === 0) return
-    batches.push({ body: w.take(), samples })
-    timeseries = 0
-    samples = 0
-  }
+  const { put, finish } = makeRequestBatcher(TIMESERIES_PER_REQUEST)
   const zeroAt = Math.max(nowMs - intervalMs, lastEvictionMs + 1)
   for (const s of series) {
     const { beforeLe, afterLe } = labelsOf(s)
@@ -84,39 +75,29 @@ export const snapshotBatches = (
     s.announced = true
     const zero = fresh ? zeroAt : undefined
     const v = s.values
-    const first = timeseries
     for (let i = 0; i < FAMILIES.length; i++) {
       const f = FAMILIES[i]
       if (f.kind !== s.kind) continue
       const names = FAMILY_NAMES[i]
       if (f.type === "counter") {
-        writeTimeSeries(w, [names.total, beforeLe, afterLe], v[f.at], nowMs, zero)
-        timeseries++
+        put([names.total, beforeLe, afterLe], v[f.at], nowMs, zero)
         continue
       }
       if (!histogramObserved(s, f.at)) continue
       let cumulative = 0
       for (let b = 0; b < LE_LABELS.length; b++) {
         cumulative += v[f.at + b]
-        writeTimeSeries(w, [names.bucket, beforeLe, LE_LABELS[b], afterLe], cumulative, nowMs, zero)
+        put([names.bucket, beforeLe, LE_LABELS[b], afterLe], cumulative, nowMs, zero)
       }
-      writeTimeSeries(w, [names.sum, beforeLe, afterLe], v[f.at + LE_LABELS.length], nowMs, zero)
-      writeTimeSeries(w, [names.count, beforeLe, afterLe], cumulative, nowMs, zero)
-      timeseries += LE_LABELS.length + 2
+      put([names.sum, beforeLe, afterLe], v[f.at + LE_LABELS.length], nowMs, zero)
+      put([names.count, beforeLe, afterLe], cumulative, nowMs, zero)
     }
-    samples += (timeseries - first) * (fresh ? 2 : 1)
-    if (timeseries >= TIMESERIES_PER_REQUEST) cut()
   }
   for (const g of gauges) {
     const name = nameLabel(g.name)
-    for (const { pairs, value } of g.samples) {
-      writeTimeSeries(w, [name, ...pairs.map(([k, v]) => labelPiece(k, v))], value, nowMs)
-      samples++
-      if (++timeseries >= TIMESERIES_PER_REQUEST) cut()
-    }
+    for (const { pairs, value } of g.samples) put([name, ...pairs.map(([k, v]) => labelPiece(k, v))], value, nowMs)
   }
-  cut()
-  return batches
+  return finish()
 }
 
 /** Requests waiting for one endpoint, oldest first, bounded by their samples. */

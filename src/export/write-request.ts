@@ -298,22 +298,26 @@ export const REMOTE_WRITE_HEADERS: Readonly<Record<string, string>> = {
 }
 
 /**
- * Remote-write requests built one single-sample TimeSeries at a time, cut every `perRequest` series (Prometheus'
- * own queue sends 2000 samples per request by default), each Snappy-compressed with its sample count.
+ * Remote-write requests built one TimeSeries at a time, cut every `perRequest` series (Prometheus' own queue sends
+ * 2000 samples per request by default), each a Snappy block with its sample count: the Istio export's snapshots and
+ * the minute writers all batch through it.
  */
 export const makeRequestBatcher = (perRequest: number) => {
   const batches: Array<{ readonly body: Uint8Array; readonly samples: number }> = []
   const w = new SnappyBlockWriter()
   let timeseries = 0
+  let samples = 0
   const cut = () => {
     if (timeseries === 0) return
-    batches.push({ body: w.take(), samples: timeseries })
+    batches.push({ body: w.take(), samples })
     timeseries = 0
+    samples = 0
   }
   return {
-    /** One TimeSeries of sorted label pieces and one sample. */
-    put: (labelPieces: ReadonlyArray<Uint8Array>, value: number, timestampMs: number) => {
-      writeTimeSeries(w, labelPieces, value, timestampMs)
+    /** One TimeSeries of sorted label pieces and its sample, after a zero sample at `zeroAtMs` where given. */
+    put: (labelPieces: ReadonlyArray<Uint8Array>, value: number, timestampMs: number, zeroAtMs?: number) => {
+      writeTimeSeries(w, labelPieces, value, timestampMs, zeroAtMs)
+      samples += zeroAtMs === undefined ? 1 : 2
       if (++timeseries >= perRequest) cut()
     },
     finish: () => {
