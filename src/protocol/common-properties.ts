@@ -45,7 +45,8 @@ export const emptyCommon = (): AccessLogCommon => readCommon(new WireReader(new 
 
 /**
  * AccessLogCommon, the fields listed in proto/envoy/data/accesslog/v3/accesslog.proto; `reads` (Reads flags) says
- * whether the addresses, the filter state objects and their type URLs are read.
+ * which optional groups are read: the addresses, the filter state objects, and of the log detail the filter state
+ * type URLs and two durations.
  */
 export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
   const addresses = (reads & Reads.addresses) !== 0
