@@ -93,7 +93,11 @@ export const makeAggregator = (options: AggregatorOptions) => {
   const budget = options.budget ?? unlimitedBudget()
   const seriesMeter = budget.meter("series")
   const cap = makeEndpointCap(options.maxEndpointsPerService)
-  const apdexOf = (service: string) => options.apdexThresholdsMs[service] ?? options.apdexThresholdMs
+  // A Map, not the settings' object: indexing that object by each record's service was a megamorphic keyed load,
+  // and a service named like an Object.prototype member ("constructor") would have read that member as its T.
+  const thresholds = new Map(Object.entries(options.apdexThresholdsMs))
+  const apdexOf = (service: string) =>
+    thresholds.size === 0 ? options.apdexThresholdMs : (thresholds.get(service) ?? options.apdexThresholdMs)
 
   const keys = makeKeyMemo()
   /**

@@ -140,7 +140,7 @@ describe("aggregator", () => {
     )
   )
 
-  it.effect("apdex: satisfied ≤ T, tolerating ≤ 4T, failures frustrated; T can be set per service", () =>
+  it.effect("apdex: satisfied ≤ T, tolerating ≤ 4T, failures frustrated; T can be set per service, any service name", () =>
     at(
       T0 + 10_000,
       Effect.gen(function* () {
@@ -149,7 +149,14 @@ describe("aggregator", () => {
         const call = (service: string, latencyMs: number, success = true) =>
           metric({ destination: workload(service), latencyMs, success, responseCode: success ? 200 : 503 })
         aggregator.record(
-          [call("cart", 400), call("cart", 1500), call("cart", 2500), call("cart", 10, false), call("slow", 1500)],
+          [
+            call("cart", 400),
+            call("cart", 1500),
+            call("cart", 2500),
+            call("cart", 10, false),
+            call("slow", 1500),
+            call("constructor", 400)
+          ],
           T0 + 10_000
         )
         yield* TestClock.adjust("1 second")
@@ -159,6 +166,8 @@ describe("aggregator", () => {
         expect(byName.get("cart")?.sla).toBe(75)
         expect(byName.get("cart")?.statusCodes).toStrictEqual({ "200": 3, "503": 1 })
         expect(byName.get("slow")?.apdex).toBe(1)
+        // A service named like an Object.prototype member has the default T, not that member.
+        expect(byName.get("constructor")?.apdex).toBe(1)
       }),
       { MESHSIGHT_APDEX_THRESHOLD_MS: "500", MESHSIGHT_APDEX_THRESHOLDS: "slow=2000" }
     )
