@@ -212,7 +212,12 @@ interface TraceHeader {
   readonly traceId: string
 }
 const NO_TRACE: TraceHeader = { rank: 3, traceId: "" }
-const TRACE_HEADERS: Readonly<Record<string, number>> = { traceparent: 0, "x-b3-traceid": 1, sw8: 2 }
+/** A Map: the header names come off the wire, and an object would answer "constructor" from its prototype. */
+const TRACE_HEADERS: ReadonlyMap<string, number> = new Map([
+  ["traceparent", 0],
+  ["x-b3-traceid", 1],
+  ["sw8", 2]
+])
 
 /**
  * An entry of `request_headers` (`map<string, string>`); only trace headers' values are decoded.
@@ -226,7 +231,7 @@ const readTraceHeader = (r: WireReader, kept: TraceHeader): TraceHeader => {
     const f = tag >>> 3
     if (f === MapEntryField.key) {
       expectWireType(tag & 7, Bytes, "HTTPRequestProperties.request_headers entry")
-      rank = TRACE_HEADERS[r.string()] ?? NO_TRACE.rank
+      rank = TRACE_HEADERS.get(r.string()) ?? NO_TRACE.rank
     } else if (f === MapEntryField.value) {
       expectWireType(tag & 7, Bytes, "HTTPRequestProperties.request_headers entry")
       // The key comes first on the wire (map entries are written key, value), so other headers' values are skipped.
