@@ -1,6 +1,6 @@
 // Istio's standard metrics, cumulative since start, one series per label set: the records of each ALS message
 // are added in one call; scrapes render the Prometheus text, remote write reads the same series.
-import type { MeshMetric } from "../domain/mesh-metric.ts"
+import type { DetectPoint, MeshMetric } from "../domain/mesh-metric.ts"
 import type { WorkloadIdentity } from "../domain/identity.ts"
 import type { ProxyRole } from "../domain/node.ts"
 import {
@@ -76,11 +76,12 @@ export interface RecordCounts {
 }
 
 /** `reporter`: a sidecar's client side is `source`, its server side `destination`; a waypoint reports as `waypoint`. */
-const REPORTER: Readonly<Record<ProxyRole, Readonly<Record<"client" | "server", LabelPart>>>> = {
-  sidecar: { client: labelPart([["reporter", "source"]]), server: labelPart([["reporter", "destination"]]) },
-  proxy: { client: labelPart([["reporter", "source"]]), server: labelPart([["reporter", "destination"]]) },
-  waypoint: { client: labelPart([["reporter", "waypoint"]]), server: labelPart([["reporter", "waypoint"]]) }
-}
+const SOURCE_REPORTER = labelPart([["reporter", "source"]])
+const DESTINATION_REPORTER = labelPart([["reporter", "destination"]])
+const WAYPOINT_REPORTER = labelPart([["reporter", "waypoint"]])
+// Conditions, not a table indexed by role and side: indexing by those strings was a megamorphic keyed load per record.
+const reporterOf = (role: ProxyRole, detectPoint: DetectPoint): LabelPart =>
+  role === "waypoint" ? WAYPOINT_REPORTER : detectPoint === "client" ? SOURCE_REPORTER : DESTINATION_REPORTER
 
 const PROTOCOLS: ReadonlyArray<MeshMetric["protocol"]> = ["HTTP", "gRPC", "TCP"]
 const PROTOCOL_LABEL: Readonly<Record<MeshMetric["protocol"], string>> = { HTTP: "http", gRPC: "grpc", TCP: "tcp" }
@@ -278,7 +279,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
         source = prev !== undefined && prev.entry === e && prev.detectPoint === "server" ? prev.source : undefined
       }
       const server = m.detectPoint === "server" || m.role === "waypoint"
-      const reporter = REPORTER[m.role][m.detectPoint]
+      const reporter = reporterOf(m.role, m.detectPoint)
       const pair = pairOf(source, m.destination)
       const svc = pairService(pair.labels, e, m.destination)
       const principals = pairPrincipals(pair.labels, m, source, server)

@@ -19,8 +19,9 @@ import { decodeFlatNode } from "./flat-node.ts"
 import { decodeIstioMetadata, peerStructToNodeKeys } from "./istio-metadata.ts"
 
 /** Filter-state keys: Istio ≥ 1.24 logs a Struct under the plain keys, older Istio a FlatBuffer under `wasm.*`. */
-const UPSTREAM_KEYS = new Set(["upstream_peer", "wasm.upstream_peer"])
-const DOWNSTREAM_KEYS = new Set(["downstream_peer", "wasm.downstream_peer"])
+// Compared, not looked up in a Set: each entry's one or two keys cost a hash-table probe each that way.
+const isUpstreamKey = (key: string) => key === "upstream_peer" || key === "wasm.upstream_peer"
+const isDownstreamKey = (key: string) => key === "downstream_peer" || key === "wasm.downstream_peer"
 
 /** Peer values repeat for every call between the same two pods: decode each distinct value once. */
 const PEER_CACHE_LIMIT = 20_000
@@ -184,8 +185,8 @@ export const makeMxMeshAnalyzer = (
             const filterState = entries[i].common.filterState
             for (let j = 0; j < filterState.length; j++) {
               const object = filterState[j]
-              if (s.upstream === undefined && UPSTREAM_KEYS.has(object.key)) s.upstream = peer(object)
-              else if (s.downstream === undefined && DOWNSTREAM_KEYS.has(object.key)) s.downstream = peer(object)
+              if (s.upstream === undefined && isUpstreamKey(object.key)) s.upstream = peer(object)
+              else if (s.downstream === undefined && isDownstreamKey(object.key)) s.downstream = peer(object)
             }
           }
         }
