@@ -395,6 +395,7 @@ const slowest = Math.min(...rows.map((r) => r.meshsight))
 // Flatness is judged on open streams: the whole-run figure at 1000 streams also pays for opening 1000 streams
 // (~0.4 ms of CPU each) over 10 messages each, where Envoy's streams last hours.
 const perEntry = rows.map((r) => r.openStreamsCpuNsPerEntry)
+const issueRows = rows.filter((r) => r.streams === 10 || r.streams === 100)
 const targets = [
   verdict(
     slowest >= TARGETS.entriesPerSecond,
@@ -404,6 +405,15 @@ const targets = [
   verdict(
     rows.every((r) => r.ofTransport >= TARGETS.ofTransport),
     `≥ ${TARGETS.ofTransport}× the no-op transport (lowest ${Math.min(...rows.map((r) => r.ofTransport)).toFixed(2)}×)`
+  ),
+  // Issue 18's two ratios, asked at 10 and 100 streams.
+  verdict(
+    issueRows.every((r) => r.ofProtobufjs >= 1),
+    `≥ 1.0× protobufjs decoding alone at 10 and 100 streams (${issueRows.map((r) => `${r.ofProtobufjs.toFixed(2)}×`).join(" / ")})`
+  ),
+  verdict(
+    issueRows.every((r) => r.ofTransport >= TARGETS.ofTransport),
+    `≥ ${TARGETS.ofTransport}× the no-op transport at 10 and 100 streams (${issueRows.map((r) => `${r.ofTransport.toFixed(2)}×`).join(" / ")})`
   ),
   verdict(
     Math.max(...perEntry) <= 1.25 * Math.min(...perEntry),
