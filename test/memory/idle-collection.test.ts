@@ -6,7 +6,7 @@ import { TestClock } from "effect/testing"
 import { idleCheck, initialIdleState, QUIET_UTILIZATION, runIdleCollection } from "../../src/memory/idle-collection.ts"
 import { idleCollections } from "../../src/telemetry.ts"
 import { metricValue, spawnMeshsight } from "../../testkit/meshsight-process.ts"
-import { sendMeshTraffic } from "../ui/support/mesh-traffic.ts"
+import { meshMessages, sendMeshMessages } from "../ui/support/mesh-traffic.ts"
 import { waitFor } from "../support/wait-for.ts"
 
 const BUSY = 0.4
@@ -159,14 +159,15 @@ describe("a real process", () => {
         const now = await collections()
         if (now !== settled) [settled, restingSince] = [now, Date.now()]
       }
-      // A burst: ~1.5 s of streams, each a proxy's message, enough to keep the event loop well above 5 % busy.
+      // A burst: ~1.5 s of streams, each a proxy's message, enough to keep meshsight's event loop well above the
+      // 10 % that counts as work. The messages are encoded once: encoding them anew for each round took this
+      // process longer than meshsight took to handle them, and on a loaded host the burst then came too thin
+      // (under 10 % busy in every check) to count.
+      const messages = meshMessages(
+        Array.from({ length: 20 }, (_, i) => ({ from: `client-${i}.default`, to: "server.default", count: 400, latencyMs: 5 + i }))
+      )
       const burstEnds = Date.now() + 1500
-      while (Date.now() < burstEnds) {
-        await sendMeshTraffic(
-          app.grpcPort,
-          Array.from({ length: 20 }, (_, i) => ({ from: `client-${i}.default`, to: "server.default", count: 400, latencyMs: 5 + i }))
-        )
-      }
+      while (Date.now() < burstEnds) await sendMeshMessages(app.grpcPort, messages)
       await waitFor("one idle collection after the burst", collections, (n) => n === settled + 1, 20_000, 500)
       await new Promise((r) => setTimeout(r, 6000))
       expect(await collections()).toBe(settled + 1)

@@ -90,9 +90,13 @@ export const meshMessages = (calls: ReadonlyArray<Call>, nowMs = Date.now()): Ar
   )
 }
 
-/** Sends each proxy's message on its own stream, a few streams at a time. */
-export const sendMeshTraffic = async (alsPort: number, calls: ReadonlyArray<Call>, nowMs?: number): Promise<void> => {
-  const pending = meshMessages(calls, nowMs)
+/** The calls' messages (`meshMessages`), sent by `sendMeshMessages`. */
+export const sendMeshTraffic = (alsPort: number, calls: ReadonlyArray<Call>, nowMs?: number): Promise<void> =>
+  sendMeshMessages(alsPort, meshMessages(calls, nowMs))
+
+/** Sends each message (`meshMessages`) on its own stream, a few streams at a time. */
+export const sendMeshMessages = async (alsPort: number, messages: ReadonlyArray<Uint8Array>): Promise<void> => {
+  const pending = [...messages]
   const sendNext = async (): Promise<void> => {
     const message = pending.pop()
     if (message === undefined) return
