@@ -19,7 +19,7 @@ import {
 import { settingsConfig } from "../util/setting.ts"
 import { type Enqueue, minuteWriterSettings, PROCESS_SLOTS_MS, runMinuteWriter, sampleTime } from "./minute-writer.ts"
 import { TIMESERIES_PER_REQUEST, type WriteBatch } from "./remote-write.ts"
-import { encodeLabel, labelPiece, makeRequestBatcher } from "./write-request.ts"
+import { labelPiece, makeRequestBatcher } from "./write-request.ts"
 
 /**
  * The families, each labelled `service`, `instance` and `meshsight_replica`:
@@ -41,17 +41,19 @@ export const CLUSTER_STAT_COUNTS: ReadonlyArray<boolean> = CLUSTER_STATS.map(
   (stat) => CLUSTER_METRICS.find((m) => m.stat === stat)!.pick === "increase"
 )
 
+// Through labelPiece, one object per label: a request writes a label object it has written before as a copy
+// (SnappyBlockWriter.piece), so two objects with the same label would each go in as literals.
 const NAMES = {
-  lastSeen: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.lastSeen),
-  server: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.server),
-  cluster: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.cluster),
-  clusterIncrease: encodeLabel("__name__", PROXY_MINUTE_FAMILIES.clusterIncrease)
+  lastSeen: labelPiece("__name__", PROXY_MINUTE_FAMILIES.lastSeen),
+  server: labelPiece("__name__", PROXY_MINUTE_FAMILIES.server),
+  cluster: labelPiece("__name__", PROXY_MINUTE_FAMILIES.cluster),
+  clusterIncrease: labelPiece("__name__", PROXY_MINUTE_FAMILIES.clusterIncrease)
 }
 /** By `InstanceMinute.server` slot: the `pick` and `stat` labels (pick sorts before service, stat after). */
-const SERVER_PICK = SERVER_STATS.flatMap(() => [encodeLabel("pick", "last"), encodeLabel("pick", "max")])
-const SERVER_STAT = SERVER_STATS.flatMap((s) => [encodeLabel("stat", s), encodeLabel("stat", s)])
-const CLUSTER_STAT = CLUSTER_STATS.map((s) => encodeLabel("stat", s))
-const DIRECTION = { inbound: encodeLabel("direction", "inbound"), outbound: encodeLabel("direction", "outbound") }
+const SERVER_PICK = SERVER_STATS.flatMap(() => [labelPiece("pick", "last"), labelPiece("pick", "max")])
+const SERVER_STAT = SERVER_STATS.flatMap((s) => [labelPiece("stat", s), labelPiece("stat", s)])
+const CLUSTER_STAT = CLUSTER_STATS.map((s) => labelPiece("stat", s))
+const DIRECTION = { inbound: labelPiece("direction", "inbound"), outbound: labelPiece("direction", "outbound") }
 
 /**
  * The WriteRequests for the minutes in [from, before) of every instance. Labels are written in name order
