@@ -9,7 +9,8 @@
 //  - MESHSIGHT_WORKERS 1 and 2: end to end over 16 connections, meshsight allowed on both cores (the client still
 //    on core 1, so on 2 cores the load generator shares a core with a worker), server CPU summed over its processes.
 //  - the Istio-standard export's cost: end to end at 10 streams with it off, on (scrape only) and with remote write
-//    every second to a sink, taking turns (medians of a few rounds); and in-process, a /metrics/mesh scrape of ~100 k series and heap per label set.
+//    every second to a sink, taking turns (medians of a few rounds); and in-process, a /metrics/mesh scrape of
+//    ~100 k series and heap per label set.
 // The servers run on core 0, the client on core 1. Each rate is the best of a few runs (the machine may be shared);
 // next to it, the server's CPU time per entry, which waiting on a busy neighbour does not inflate.
 // Prints a table and writes bench/results.json.

@@ -195,9 +195,7 @@ export const makeMeshSeries = (options: MeshSeriesOptions) => {
     return s
   }
 
-  /**
-   * The series of these parts through the trie, made when new; undefined when the limit refuses a new one.
-   */
+  /** The series of these parts through the trie, made when new; undefined when the limit refuses a new one. */
   const lookup = (
     src: LabelPart,
     dst: LabelPart,

@@ -154,7 +154,7 @@ export const readCommon = (r: WireReader, reads: number): AccessLogCommon => {
         expectWireType(wt, Bytes, "AccessLogCommon.filter_state_objects")
         if (!filterState) r.skip(wt)
         else {
-          const object = readFilterStateEntry(r.sub(), (reads & Reads.logDetail) !== 0)
+          const object = readFilterStateEntry(r.sub(), logDetail)
           if (firstState === undefined) firstState = object
           else if (secondState === undefined) secondState = object
           else (moreState ??= [firstState, secondState]).push(object)
